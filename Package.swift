@@ -1,0 +1,40 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Kernels need a real target CPU: without one, SIMD `addingProduct` lowers to scalar `fmaf`
+// calls (about 100x slower). `native` compiles for the building machine.
+let kernelFlags: [SwiftSetting] = [
+  .unsafeFlags(["-target-cpu", "native"]),
+  .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
+]
+
+let package = Package(
+  name: "mlpc",
+  platforms: [.macOS(.v15)],
+  products: [
+    .library(name: "MLPCore", targets: ["MLPCore"]),
+    .executable(name: "mlpc", targets: ["mlpc"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+  ],
+  targets: [
+    .target(
+      name: "MLPCore",
+      dependencies: [.product(name: "Yams", package: "Yams")],
+      swiftSettings: kernelFlags
+    ),
+    .executableTarget(
+      name: "mlpc",
+      dependencies: [
+        "MLPCore",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+    .target(name: "MLPCTestSupport", dependencies: ["MLPCore"]),
+    .testTarget(name: "MLPCoreTests", dependencies: ["MLPCore", "MLPCTestSupport"]),
+    .testTarget(name: "mlpcCLITests", dependencies: ["mlpc", "MLPCTestSupport"]),
+  ],
+  swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,70 @@
+// `check(_:)`: every semantic rule of spec format v1 over a parsed spec, collecting all
+// diagnostics in one pass. Rules live next to their messages in ShapeChecks, HyperparameterChecks
+// and DataChecks; this file wires them together and builds the `CheckedSpec`.
+
+import Foundation
+
+/// The result of checking one spec file.
+public struct CheckResult: Sendable {
+  /// All findings, sorted by location.
+  public var diagnostics: [Diagnostic]
+  /// The checked spec, when there were no errors.
+  public var spec: CheckedSpec?
+}
+
+/// Checks spec files.
+public enum Checker {
+  /// Parses and checks the spec at `path`, loading its data.
+  public static func check(file path: String) -> CheckResult {
+    let parsed = SpecParser.parse(file: path)
+    return check(parsed.spec, parseDiagnostics: parsed.diagnostics)
+  }
+
+  /// Parses and checks spec text (`file` names it in locations and resolves data paths).
+  public static func check(text: String, file: String) -> CheckResult {
+    let parsed = SpecParser.parse(text: text, file: file)
+    return check(parsed.spec, parseDiagnostics: parsed.diagnostics)
+  }
+
+  static func check(_ spec: ModelSpec?, parseDiagnostics: [Diagnostic]) -> CheckResult {
+    guard let spec else { return CheckResult(diagnostics: parseDiagnostics.sortedByLocation(), spec: nil) }
+    var context = CheckContext(spec: spec)
+    context.diagnostics = parseDiagnostics
+    context.checkVersion()
+    let layers = context.checkLayers()
+    let loss = context.checkLoss(layers: layers)
+    let training = context.checkTraining()
+    if let layers { context.checkMemory(layers: layers, batchSize: training.batchSize) }
+    let data = context.checkData(layers: layers, loss: loss, seed: training.seed)
+    let diagnostics = context.diagnostics.sortedByLocation()
+    guard !diagnostics.hasErrors, let task = spec.task?.value, let input = spec.input?.value,
+      let layers, let loss, let data
+    else { return CheckResult(diagnostics: diagnostics, spec: nil) }
+    let name = spec.name?.value ?? URL(fileURLWithPath: spec.file).deletingPathExtension().lastPathComponent
+    let checked = CheckedSpec(
+      file: spec.file, name: name, task: task, input: input, layers: layers, loss: loss,
+      training: training, data: data)
+    return CheckResult(diagnostics: diagnostics, spec: checked)
+  }
+}
+
+/// Shared state of one check: the spec and the diagnostics found so far.
+struct CheckContext {
+  let spec: ModelSpec
+  var diagnostics: [Diagnostic] = []
+
+  init(spec: ModelSpec) { self.spec = spec }
+
+  mutating func report(_ d: Diagnostic) { diagnostics.append(d) }
+
+  /// Where to point when a key is absent: the enclosing mapping.
+  var rootLocation: SourceLocation { spec.location }
+
+  mutating func checkVersion() {
+    guard let version = spec.version, version.value != 1 else { return }
+    report(
+      .error(
+        .unsupportedVersion, "unsupported spec version \(version.value)", at: version.location,
+        help: "this mlpc reads spec format version 1"))
+  }
+}

@@ -1,0 +1,149 @@
+// Rules for the `data:` section: a built-in generator or CSV files whose header, columns, cells
+// and class labels must agree with the network's n^0 and n^N. Loading the data is part of the
+// check, so bad cells are reported at `file.csv:line:col` before training starts.
+
+import Foundation
+
+extension CheckContext {
+  /// Loads and checks the data; nil when anything is wrong or the network is unknown.
+  mutating func checkData(layers: [CheckedLayer]?, loss: LossKind?, seed: UInt64) -> PreparedData? {
+    guard let data = spec.data else { return nil }
+    var split = 0.0
+    if let v = data.validationSplit {
+      if v.value >= 0, v.value < 1 { split = v.value } else { outOfRange(v, "data.validation_split", "at least 0 and less than 1") }
+    }
+    var prepared: PreparedData?
+    switch (data.train, data.generator) {
+    case (.some, .some(let generator)):
+      report(
+        .error(
+          .conflict, "'data.generator' and 'data.train' cannot both be given", at: generator.location,
+          help: "keep either the generator or the CSV files"))
+    case (nil, nil):
+      if data.generator == nil, !diagnostics.contains(where: { $0.message.contains("data.generator") }) {
+        report(
+          .error(
+            .missingKey, "'data' needs either 'train' (a CSV file) or 'generator'", at: data.location,
+            help: "add 'train: FILE.csv' and 'target: COLUMN', or 'generator: xor'"))
+      }
+    case (nil, .some(let generator)):
+      prepared = checkGenerator(generator, data, layers: layers, loss: loss, seed: seed)
+    case (.some(let train), nil):
+      prepared = checkCSV(train, data, layers: layers, loss: loss)
+    }
+    guard var prepared, !diagnostics.hasErrors else { return nil }
+    if split > 0 {
+      guard prepared.train.count >= 2 else {
+        report(.error(.emptyData, "validation_split needs at least 2 training samples", at: data.validationSplit?.location))
+        return nil
+      }
+      let parts = prepared.train.split(validationFraction: split, seed: seed)
+      prepared.train = parts.train
+      prepared.validation = parts.validation
+    }
+    if data.standardize?.value == true {
+      let standardizer = Standardizer(fitting: prepared.train)
+      standardizer.apply(&prepared.train)
+      if prepared.validation != nil { standardizer.apply(&prepared.validation!) }
+      if prepared.test != nil { standardizer.apply(&prepared.test!) }
+      prepared.standardizer = standardizer
+    }
+    return prepared
+  }
+
+  private mutating func checkGenerator(
+    _ kind: Located<GeneratorKind>, _ data: DataSpec, layers: [CheckedLayer]?, loss: LossKind?, seed: UInt64
+  ) -> PreparedData? {
+    if let samples = data.samples { checkSize(samples, "data.samples") }
+    if let classes = data.classes, classes.value < 2 || classes.value > 1000 {
+      outOfRange(classes, "data.classes", "between 2 and 1000")
+    }
+    if let dimensions = data.dimensions { checkSize(dimensions, "data.dimensions") }
+    if let noise = data.noise, !(noise.value.isFinite && noise.value >= 0) {
+      outOfRange(noise, "data.noise", "a finite number of at least 0")
+    }
+    for (key, value, kinds) in [
+      ("classes", data.classes?.location, [GeneratorKind.spirals, .blobs]),
+      ("dimensions", data.dimensions?.location, [.blobs, .sine]),
+    ] where value != nil && !kinds.contains(kind.value) {
+      report(.warning(.ignoredSetting, "'data.\(key)' has no effect on generator '\(kind.value.rawValue)'", at: value))
+    }
+    let config = GeneratorConfig(
+      kind: kind.value, samples: data.samples?.value, noise: data.noise?.value,
+      classes: kind.value == .spirals || kind.value == .blobs ? data.classes?.value : nil,
+      dimensions: kind.value == .blobs || kind.value == .sine ? data.dimensions?.value : nil)
+    let task: Task = kind.value == .sine ? .regression : .classification
+    if let given = spec.task, given.value != task {
+      report(
+        .error(
+          .conflict, "generator '\(kind.value.rawValue)' makes \(task.rawValue) data but the task is \(given.value.rawValue)",
+          at: kind.location, notes: [DiagnosticNote("task set here", at: given.location)]))
+    }
+    checkInput(config.inputs, source: "generator '\(kind.value.rawValue)'", note: nil)
+    if task == .classification {
+      checkOutputClasses(config.classes, layers: layers, loss: loss, note: nil)
+    } else {
+      checkOutputTargets(1, layers: layers, note: nil)
+    }
+    guard !diagnostics.hasErrors, config.samples >= 1, config.classes <= 1000 || task == .regression
+    else { return nil }
+    var dataset = generateDataset(config, seed: seed)
+    if loss == .binaryCrossEntropy, let labels = dataset.labels { dataset = binaryTargets(dataset, labels) }
+    let names = (0..<config.inputs).map { "x\($0)" }
+    return PreparedData(
+      train: dataset, validation: nil, test: nil,
+      classNames: task == .classification ? (0..<config.classes).map(String.init) : nil,
+      featureNames: names, targetNames: task == .classification ? ["class"] : ["y"])
+  }
+
+  /// n^0 against the number of features the data has.
+  mutating func checkInput(_ features: Int, source: String, note: DiagnosticNote?) {
+    guard let input = spec.input, input.value >= 1, input.value != features else { return }
+    report(
+      .error(
+        .inputMismatch, "'input' is \(input.value) but \(source) has \(features) feature\(features == 1 ? "" : "s")",
+        at: input.location, notes: note.map { [$0] } ?? [], help: "set 'input: \(features)'"))
+  }
+
+  /// n^N against the number of classes (1 sigmoid unit for 2 classes with binary_cross_entropy).
+  mutating func checkOutputClasses(_ classes: Int, layers: [CheckedLayer]?, loss: LossKind?, note: DiagnosticNote?) {
+    guard let output = layers?.last, let at = spec.layers?.last?.units?.location else { return }
+    if loss == .binaryCrossEntropy {
+      if classes != 2 {
+        report(
+          .error(
+            .binaryCrossEntropyShape, "'binary_cross_entropy' needs 2 classes but the data has \(classes)",
+            at: spec.loss?.location ?? at, notes: note.map { [$0] } ?? []))
+      }
+      return
+    }
+    guard output.units != classes else { return }
+    report(
+      .error(
+        .outputClassMismatch, "output layer '\(output.name)' has \(output.units) units but the data has \(classes) classes",
+        at: at, notes: note.map { [$0] } ?? [], help: "set 'units: \(classes)' on the output layer"))
+  }
+
+  /// n^N against the number of regression targets.
+  mutating func checkOutputTargets(_ targets: Int, layers: [CheckedLayer]?, note: DiagnosticNote?) {
+    guard let output = layers?.last, output.units != targets, let at = spec.layers?.last?.units?.location
+    else { return }
+    report(
+      .error(
+        .outputTargetMismatch,
+        "output layer '\(output.name)' has \(output.units) units but there \(targets == 1 ? "is 1 target" : "are \(targets) targets")",
+        at: at, notes: note.map { [$0] } ?? [], help: "set 'units: \(targets)' on the output layer"))
+  }
+
+  /// Resolves a path from the spec relative to the spec file's folder.
+  func resolve(_ path: String) -> String {
+    if path.hasPrefix("/") { return path }
+    let folder = (spec.file as NSString).deletingLastPathComponent
+    return folder.isEmpty ? path : (folder as NSString).appendingPathComponent(path)
+  }
+}
+
+/// The data set with one 0/1 target column, for a single sigmoid unit.
+func binaryTargets(_ data: Dataset, _ labels: [Int]) -> Dataset {
+  Dataset(features: data.features, targets: labels.map(Float.init), inputs: data.inputs, outputs: 1, labels: labels)
+}

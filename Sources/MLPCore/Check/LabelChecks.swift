@@ -1,0 +1,67 @@
+// Class labels → indices. Integer labels are class ids and must lie in 0 ..< n^N; any other
+// labels are names, numbered in sorted order, and their count must equal n^N.
+
+extension CheckContext {
+  struct ClassMapping {
+    var names: [String]
+    var train: [Int]
+    var test: [Int]
+  }
+
+  mutating func mapLabels(
+    train: CSVContents, test: CSVContents?, layers: [CheckedLayer]?, loss: LossKind?, path: String
+  ) -> ClassMapping? {
+    let all = train.labels + (test?.labels ?? [])
+    if !all.isEmpty, all.allSatisfy({ Int($0) != nil }) {
+      return mapIntegerLabels(train: train, test: test, layers: layers, loss: loss)
+    }
+    let names = Array(Set(train.labels)).sorted()
+    let shown = names.prefix(10).map { "'\($0)'" }.joined(separator: ", ") + (names.count > 10 ? ", …" : "")
+    checkOutputClasses(names.count, layers: layers, loss: loss, note: DiagnosticNote("classes in '\(path)': \(shown)"))
+    let index = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
+    var unseen = 0
+    let testIndices = (test?.labels ?? []).enumerated().map { i, label -> Int in
+      if let k = index[label] { return k }
+      unseen += 1
+      if unseen <= 5, let test {
+        report(.error(.labelOutOfRange, "class '\(label)' does not occur in the training data", at: test.labelLocations[i]))
+      }
+      return -1
+    }
+    return ClassMapping(names: names, train: train.labels.map { index[$0]! }, test: testIndices)
+  }
+
+  private mutating func mapIntegerLabels(
+    train: CSVContents, test: CSVContents?, layers: [CheckedLayer]?, loss: LossKind?
+  ) -> ClassMapping? {
+    guard let output = layers?.last else { return nil }
+    let classes = loss == .binaryCrossEntropy ? 2 : output.units
+    let outputAt = spec.layers?.last?.units?.location
+    var bad = 0
+    func ids(_ rows: CSVContents) -> [Int] {
+      rows.labels.enumerated().map { i, text in
+        let id = Int(text)!
+        if id < 0 || id >= classes {
+          bad += 1
+          if bad <= 5 {
+            report(
+              .error(
+                .labelOutOfRange, "class label \(id) is out of range 0...\(classes - 1)", at: rows.labelLocations[i],
+                notes: [DiagnosticNote("the output layer has \(output.units) unit\(output.units == 1 ? "" : "s")", at: outputAt)]))
+          }
+        }
+        return id
+      }
+    }
+    let trainIDs = ids(train)
+    let testIDs = test.map(ids) ?? []
+    if bad > 5 { report(.error(.labelOutOfRange, "\(bad - 5) more class labels out of range not shown", at: nil)) }
+    if bad == 0, let largest = trainIDs.max(), largest + 1 < classes, loss != .binaryCrossEntropy {
+      report(
+        .warning(
+          .dataWarning, "output layer has \(classes) units but training labels only use 0...\(largest)",
+          at: outputAt))
+    }
+    return ClassMapping(names: (0..<classes).map(String.init), train: trainIDs, test: testIDs)
+  }
+}

@@ -1,0 +1,93 @@
+// A data set in memory, ready for batching: features row-major (count × inputs) and targets
+// row-major (count × outputs: one-hot for classification, real values for regression).
+
+/// Samples as dense row-major Float matrices.
+public struct Dataset: Sendable {
+  /// count × inputs
+  public var features: [Float]
+  /// count × outputs
+  public var targets: [Float]
+  public var count: Int
+  public var inputs: Int
+  public var outputs: Int
+  /// For classification: the class index of each sample.
+  public var labels: [Int]?
+
+  public init(features: [Float], targets: [Float], inputs: Int, outputs: Int, labels: [Int]?) {
+    precondition(inputs > 0 && features.count % inputs == 0)
+    self.features = features
+    self.targets = targets
+    self.inputs = inputs
+    self.outputs = outputs
+    self.count = features.count / inputs
+    self.labels = labels
+  }
+
+  /// Builds a classification set with one-hot targets for `labels` in 0..<classes.
+  public static func classification(features: [Float], inputs: Int, labels: [Int], classes: Int)
+    -> Dataset
+  {
+    var targets = [Float](repeating: 0, count: labels.count * classes)
+    for (i, label) in labels.enumerated() where label >= 0 && label < classes {
+      targets[i * classes + label] = 1
+    }
+    return Dataset(
+      features: features, targets: targets, inputs: inputs, outputs: classes, labels: labels)
+  }
+
+  /// The samples at `indices`, in that order.
+  public func subset(_ indices: [Int]) -> Dataset {
+    var f = [Float]()
+    f.reserveCapacity(indices.count * inputs)
+    var t = [Float]()
+    t.reserveCapacity(indices.count * outputs)
+    for i in indices {
+      f.append(contentsOf: features[i * inputs..<(i + 1) * inputs])
+      t.append(contentsOf: targets[i * outputs..<(i + 1) * outputs])
+    }
+    return Dataset(
+      features: f, targets: t, inputs: inputs, outputs: outputs,
+      labels: labels.map { l in indices.map { l[$0] } })
+  }
+
+  /// Splits off the last `fraction` of a seeded permutation as a validation set.
+  public func split(validationFraction fraction: Double, seed: UInt64) -> (train: Dataset, validation: Dataset) {
+    var order = Array(0..<count)
+    var rng = SeededGenerator(seed: seed ^ 0x5EED_5EED)
+    rng.shuffle(&order)
+    let held = min(count - 1, max(1, Int((Double(count) * fraction).rounded())))
+    return (subset(Array(order[held...]).sorted()), subset(Array(order[..<held]).sorted()))
+  }
+}
+
+/// Per-feature standardisation x' = (x − mean) / std, fitted on the training split only.
+public struct Standardizer: Sendable {
+  public var mean: [Float]
+  public var std: [Float]
+
+  public init(fitting data: Dataset) {
+    var mean = [Double](repeating: 0, count: data.inputs)
+    var square = [Double](repeating: 0, count: data.inputs)
+    for r in 0..<data.count {
+      for c in 0..<data.inputs {
+        let x = Double(data.features[r * data.inputs + c])
+        mean[c] += x
+        square[c] += x * x
+      }
+    }
+    let n = Double(max(data.count, 1))
+    self.mean = mean.map { Float($0 / n) }
+    self.std = zip(mean, square).map { m, s in
+      let variance = max(0, s / n - (m / n) * (m / n))
+      return variance > 1e-12 ? Float(variance.squareRoot()) : 1
+    }
+  }
+
+  public func apply(_ data: inout Dataset) {
+    for r in 0..<data.count {
+      for c in 0..<data.inputs {
+        data.features[r * data.inputs + c] = (data.features[r * data.inputs + c] - mean[c]) / std[c]
+      }
+    }
+  }
+}

@@ -1,0 +1,82 @@
+// Diagnostics are plain values: every stage (parse, check, data loading) returns them and the
+// command line decides how to print them and which exit code follows. Nothing here throws.
+
+/// How serious a finding is.
+public enum Severity: String, Sendable, Comparable, Codable {
+  case warning, error
+
+  public static func < (a: Severity, b: Severity) -> Bool { a == .warning && b == .error }
+}
+
+/// A secondary message attached to a diagnostic, usually at another location.
+public struct DiagnosticNote: Hashable, Sendable {
+  public var message: String
+  public var location: SourceLocation?
+
+  public init(_ message: String, at location: SourceLocation? = nil) {
+    self.message = message
+    self.location = location
+  }
+}
+
+/// One finding about a spec or data file: a stable code, a message, a location, notes and a hint.
+///
+/// Messages are lowercase, name things in single quotes and have no trailing period.
+public struct Diagnostic: Hashable, Sendable, CustomStringConvertible {
+  public var severity: Severity
+  /// Stable code such as `E012`; documented in `docs/diagnostics.md`.
+  public var code: String
+  public var message: String
+  public var location: SourceLocation?
+  public var notes: [DiagnosticNote]
+  /// A suggested fix, printed as `help:`.
+  public var help: String?
+
+  public init(
+    _ severity: Severity, _ code: DiagnosticCode, _ message: String, at location: SourceLocation?,
+    notes: [DiagnosticNote] = [], help: String? = nil
+  ) {
+    self.severity = severity
+    self.code = code.rawValue
+    self.message = message
+    self.location = location
+    self.notes = notes
+    self.help = help
+  }
+
+  public static func error(
+    _ code: DiagnosticCode, _ message: String, at location: SourceLocation?,
+    notes: [DiagnosticNote] = [], help: String? = nil
+  ) -> Diagnostic {
+    Diagnostic(.error, code, message, at: location, notes: notes, help: help)
+  }
+
+  public static func warning(
+    _ code: DiagnosticCode, _ message: String, at location: SourceLocation?,
+    notes: [DiagnosticNote] = [], help: String? = nil
+  ) -> Diagnostic {
+    Diagnostic(.warning, code, message, at: location, notes: notes, help: help)
+  }
+
+  public var description: String {
+    let place = location.map { "\($0): " } ?? ""
+    return "\(place)\(severity.rawValue)[\(code)]: \(message)"
+  }
+}
+
+extension Array where Element == Diagnostic {
+  /// True when any diagnostic is an error.
+  public var hasErrors: Bool { contains { $0.severity == .error } }
+
+  /// Diagnostics in reading order: by location (unlocated first), then code.
+  public func sortedByLocation() -> [Diagnostic] {
+    sorted { a, b in
+      switch (a.location, b.location) {
+      case (nil, nil): return a.code < b.code
+      case (nil, _): return true
+      case (_, nil): return false
+      case (let l?, let r?): return l == r ? a.code < b.code : l < r
+      }
+    }
+  }
+}

@@ -1,0 +1,165 @@
+// Turns diagnostics into text for people (`path:line:col: error[E012]: …`, the source line and a
+// caret), JSON for tools, or GitHub workflow commands for inline pull-request annotations.
+// Rendering never fails: a file that cannot be read just shows no snippet.
+
+import Foundation
+
+/// Output formats for diagnostics.
+public enum DiagnosticFormat: String, CaseIterable, Sendable {
+  case text, json, github
+}
+
+/// Reads source lines for snippets, caching each file once.
+public final class SourceLines {
+  private var cache: [String: [Substring]] = [:]
+  private var overrides: [String: String]
+
+  /// - Parameter overrides: texts to use instead of reading the file (for tests and stdin).
+  public init(overrides: [String: String] = [:]) { self.overrides = overrides }
+
+  /// The 1-based line `line` of `file`, without its line break, or nil.
+  public func line(_ line: Int, of file: String) -> Substring? {
+    if cache[file] == nil {
+      var text = overrides[file]
+      if text == nil, let size = fileSize(file), size <= 8 << 20,
+        let data = FileManager.default.contents(atPath: file)
+      {
+        text = String(decoding: data, as: UTF8.self)
+      }
+      cache[file] = (text ?? "").split(separator: "\n", omittingEmptySubsequences: false)
+    }
+    guard let lines = cache[file], line >= 1, line <= lines.count else { return nil }
+    let text = lines[line - 1]
+    return text.last == "\r" ? text.dropLast() : text
+  }
+
+  private func fileSize(_ path: String) -> Int? {
+    (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue
+  }
+}
+
+/// Renders diagnostics in one of the `DiagnosticFormat`s.
+public struct DiagnosticRenderer {
+  public var colored: Bool
+  public var sources: SourceLines
+
+  public init(colored: Bool = false, sources: SourceLines = SourceLines()) {
+    self.colored = colored
+    self.sources = sources
+  }
+
+  /// Human-readable text: header line, source line, caret, notes and help.
+  public func text(_ d: Diagnostic) -> String {
+    let color = d.severity == .error ? "31" : "33"
+    var out = d.location.map { paint("\($0): ", "1") } ?? ""
+    out += paint("\(d.severity.rawValue)[\(d.code)]", "1;\(color)") + paint(": \(d.message)", "1")
+    out += "\n"
+    if let loc = d.location { out += snippet(at: loc, color: color) }
+    for note in d.notes {
+      let place = note.location.map { "\($0): " } ?? ""
+      out += "  " + paint("note", "1;36") + ": \(place)\(note.message)\n"
+      if let loc = note.location { out += snippet(at: loc, color: "36") }
+    }
+    if let help = d.help { out += "  " + paint("help", "1;32") + ": \(help)\n" }
+    return out
+  }
+
+  /// A GitHub Actions workflow command (`::error file=…,line=…,col=…,title=…::message`).
+  public func github(_ d: Diagnostic) -> String {
+    var props: [String] = []
+    if let loc = d.location {
+      props += ["file=\(escapeProperty(loc.file))", "line=\(loc.line)", "col=\(loc.column)"]
+    }
+    props.append("title=\(escapeProperty("mlpc \(d.code)"))")
+    var message = d.message
+    for note in d.notes { message += "\nnote: \(note.location.map { "\($0): " } ?? "")\(note.message)" }
+    if let help = d.help { message += "\nhelp: \(help)" }
+    return "::\(d.severity.rawValue) \(props.joined(separator: ","))::\(escapeData(message))"
+  }
+
+  /// The JSON document for a whole check run (schema in `docs/diagnostics.md`).
+  public func json(_ diagnostics: [Diagnostic], files: [String]) -> String {
+    let report = JSONReport(
+      version: 1,
+      files: files.map { file in
+        JSONReport.File(
+          path: file,
+          valid: !diagnostics.contains { $0.severity == .error && $0.location?.file == file })
+      },
+      diagnostics: diagnostics.map(JSONReport.Item.init),
+      summary: .init(
+        errors: diagnostics.count { $0.severity == .error },
+        warnings: diagnostics.count { $0.severity == .warning }))
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    let data = (try? encoder.encode(report)) ?? Data("{}".utf8)
+    return String(decoding: data, as: UTF8.self)
+  }
+
+  private func snippet(at loc: SourceLocation, color: String) -> String {
+    guard let line = sources.line(loc.line, of: loc.file) else { return "" }
+    let shown = String(line.unicodeScalars.prefix(200).map { $0 == "\t" ? " " : Character($0) })
+    let gutter = String(repeating: " ", count: String(loc.line).count)
+    let pad = String(repeating: " ", count: max(0, min(loc.column - 1, 200)))
+    return "\(gutter) |\n\(loc.line) | \(shown)\n\(gutter) | \(pad)" + paint("^", "1;\(color)") + "\n"
+  }
+
+  private func paint(_ s: String, _ code: String) -> String {
+    colored ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s
+  }
+
+  private func escapeData(_ s: String) -> String {
+    s.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "\r", with: "%0D")
+      .replacingOccurrences(of: "\n", with: "%0A")
+  }
+
+  private func escapeProperty(_ s: String) -> String {
+    escapeData(s).replacingOccurrences(of: ":", with: "%3A").replacingOccurrences(
+      of: ",", with: "%2C")
+  }
+}
+
+/// The stable JSON schema of `mlpc check --format json`.
+private struct JSONReport: Encodable {
+  struct File: Encodable {
+    var path: String
+    var valid: Bool
+  }
+  struct Place: Encodable {
+    var file: String
+    var line: Int
+    var column: Int
+    init?(_ loc: SourceLocation?) {
+      guard let loc else { return nil }
+      (file, line, column) = (loc.file, loc.line, loc.column)
+    }
+  }
+  struct Note: Encodable {
+    var message: String
+    var location: Place?
+  }
+  struct Item: Encodable {
+    var severity: String
+    var code: String
+    var message: String
+    var location: Place?
+    var notes: [Note]
+    var help: String?
+    init(_ d: Diagnostic) {
+      severity = d.severity.rawValue
+      code = d.code
+      message = d.message
+      location = Place(d.location)
+      notes = d.notes.map { Note(message: $0.message, location: Place($0.location)) }
+      help = d.help
+    }
+  }
+  struct Summary: Encodable {
+    var errors: Int
+    var warnings: Int
+  }
+  var version: Int
+  var files: [File]
+  var diagnostics: [Item]
+  var summary: Summary
+}

@@ -1,0 +1,112 @@
+// The spec's syntax tree: what the YAML said, with a location for every value, before any
+// semantic check. A value that was missing or malformed is nil here (and a diagnostic says why),
+// so the checker can go on and report every other problem in the same pass.
+
+/// A value together with where it was written.
+public struct Located<Value: Sendable>: Sendable {
+  public var value: Value
+  public var location: SourceLocation
+
+  public init(_ value: Value, at location: SourceLocation) {
+    self.value = value
+    self.location = location
+  }
+}
+
+/// Whether the network predicts a class (one-hot targets) or real numbers.
+public enum Task: String, CaseIterable, Sendable {
+  case classification, regression
+}
+
+/// Element-wise activation σ applied after a layer's affine map.
+public enum Activation: String, CaseIterable, Sendable {
+  case identity, sigmoid, tanh, relu
+  case leakyRelu = "leaky_relu"
+  case softplus, softmax
+}
+
+/// Per-sample loss l(x^N, y), averaged over the batch.
+public enum LossKind: String, CaseIterable, Sendable {
+  /// l = ½‖y − x^N‖²
+  case mse
+  /// l = −Σ y log x^N, on softmax outputs
+  case crossEntropy = "cross_entropy"
+  /// l = −y log p − (1 − y) log(1 − p), on one sigmoid output
+  case binaryCrossEntropy = "binary_cross_entropy"
+}
+
+/// The parameter update rule.
+public enum OptimizerKind: String, CaseIterable, Sendable {
+  case sgd, momentum, adam
+}
+
+/// How a layer's weights are initialised.
+public enum InitKind: String, CaseIterable, Sendable {
+  /// He for relu-like activations, Glorot otherwise.
+  case auto
+  case glorot, he
+}
+
+/// Built-in synthetic data sets.
+public enum GeneratorKind: String, CaseIterable, Sendable {
+  case xor, spirals, blobs, sine
+}
+
+/// One `layers:` entry.
+public struct LayerSpec: Sendable {
+  public var location: SourceLocation
+  public var name: Located<String>?
+  public var units: Located<Int>?
+  public var activation: Located<Activation>?
+  public var leakySlope: Located<Double>?
+  public var initializer: Located<InitKind>?
+}
+
+/// The `data:` section.
+public struct DataSpec: Sendable {
+  public var location: SourceLocation
+  public var train: Located<String>?
+  public var test: Located<String>?
+  public var target: [Located<String>]?
+  public var features: [Located<String>]?
+  public var generator: Located<GeneratorKind>?
+  public var samples: Located<Int>?
+  public var noise: Located<Double>?
+  public var classes: Located<Int>?
+  public var dimensions: Located<Int>?
+  public var validationSplit: Located<Double>?
+  public var standardize: Located<Bool>?
+  public var delimiter: Located<String>?
+}
+
+/// The `training:` section.
+public struct TrainingSpec: Sendable {
+  public var location: SourceLocation?
+  public var epochs: Located<Int>?
+  public var batchSize: Located<Int>?
+  public var learningRate: Located<Double>?
+  public var optimizer: Located<OptimizerKind>?
+  public var momentum: Located<Double>?
+  public var beta1: Located<Double>?
+  public var beta2: Located<Double>?
+  public var epsilon: Located<Double>?
+  public var weightDecay: Located<Double>?
+  public var seed: Located<Int>?
+  public var shuffle: Located<Bool>?
+}
+
+/// A parsed spec file.
+public struct ModelSpec: Sendable {
+  /// The spec's path as given by the user.
+  public var file: String
+  public var location: SourceLocation
+  public var version: Located<Int>?
+  public var name: Located<String>?
+  public var task: Located<Task>?
+  public var input: Located<Int>?
+  public var layers: [LayerSpec]?
+  public var layersLocation: SourceLocation?
+  public var loss: Located<LossKind>?
+  public var data: DataSpec?
+  public var training: TrainingSpec
+}

@@ -1,0 +1,170 @@
+// Typed access to Yams nodes that records a located diagnostic for every mismatch instead of
+// throwing: unknown keys (with "did you mean"), wrong scalar types, missing keys, bad choices.
+
+import Yams
+
+/// Reads typed values out of Yams nodes, collecting diagnostics.
+final class NodeReader {
+  let file: String
+  private(set) var diagnostics: [Diagnostic] = []
+
+  init(file: String) { self.file = file }
+
+  func report(_ d: Diagnostic) { diagnostics.append(d) }
+
+  func location(_ node: Node) -> SourceLocation {
+    let mark = node.mark
+    return SourceLocation(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1)
+  }
+
+  /// The keys of a mapping node, checked against `allowed`; nil (and a diagnostic) when `node`
+  /// is not a mapping.
+  func fields(_ node: Node, _ path: String, allowed: [String]) -> Fields? {
+    guard case .mapping(let mapping) = node else {
+      typeError(node, path, expected: "a mapping")
+      return nil
+    }
+    var fields = Fields(location: location(node))
+    for (key, value) in mapping {
+      guard let name = key.scalar?.string else {
+        report(.error(.wrongType, "keys in '\(path)' must be plain names", at: location(key)))
+        continue
+      }
+      if name.first == duplicateKeyFiller { continue }
+      guard allowed.contains(name) else {
+        let keyPath = path.isEmpty ? name : "\(path).\(name)"
+        let hint = closest(to: name, in: allowed).map { "did you mean '\($0)'?" }
+        let known = "known keys here: \(allowed.map { "'\($0)'" }.joined(separator: ", "))"
+        report(
+          .error(
+            .unknownKey, "unknown key '\(keyPath)'", at: location(key),
+            notes: [DiagnosticNote(known)], help: hint))
+        continue
+      }
+      fields.values[name] = (key, value)
+    }
+    return fields
+  }
+
+  func int(_ node: Node, _ path: String) -> Located<Int>? {
+    if isPlain(node), let scalar = node.scalar {
+      if node.tag.rawValue == Tag.Name.int.rawValue, let value = node.int { return Located(value, at: location(node)) }
+      if node.tag.rawValue == Tag.Name.int.rawValue {
+        report(.error(.badSize, "'\(path)' is too large: '\(scalar.string)'", at: location(node)))
+        return nil
+      }
+      if node.tag.rawValue == Tag.Name.float.rawValue, let d = node.float, d.isFinite, d == d.rounded(), abs(d) < 1e15 {
+        return Located(Int(d), at: location(node))
+      }
+    }
+    typeError(node, path, expected: "a whole number")
+    return nil
+  }
+
+  func double(_ node: Node, _ path: String) -> Located<Double>? {
+    guard isPlain(node), node.tag.rawValue != Tag.Name.bool.rawValue, let value = node.float else {
+      typeError(node, path, expected: "a number")
+      return nil
+    }
+    return Located(value, at: location(node))
+  }
+
+  func bool(_ node: Node, _ path: String) -> Located<Bool>? {
+    guard isPlain(node), node.tag.rawValue == Tag.Name.bool.rawValue, let value = node.bool else {
+      typeError(node, path, expected: "true or false")
+      return nil
+    }
+    return Located(value, at: location(node))
+  }
+
+  func string(_ node: Node, _ path: String) -> Located<String>? {
+    guard let scalar = node.scalar, node.tag.rawValue != Tag.Name.null.rawValue else {
+      typeError(node, path, expected: "a string")
+      return nil
+    }
+    return Located(scalar.string, at: location(node))
+  }
+
+  /// One of a fixed set of names, with a "did you mean" hint for near misses.
+  func choice<E: RawRepresentable & CaseIterable>(_ node: Node, _ path: String, _ what: String)
+    -> Located<E>? where E.RawValue == String
+  {
+    guard let text = string(node, path) else { return nil }
+    if let value = E(rawValue: text.value) { return Located(value, at: text.location) }
+    let names = E.allCases.map(\.rawValue)
+    let normalized = text.value.lowercased().replacingOccurrences(of: "-", with: "_")
+    let hint = closest(to: normalized, in: names).map { "did you mean '\($0)'?" }
+    report(
+      .error(
+        .unknownChoice, "unknown \(what) '\(text.value)' for '\(path)'", at: text.location,
+        notes: [DiagnosticNote("expected one of \(names.map { "'\($0)'" }.joined(separator: ", "))")],
+        help: hint))
+    return nil
+  }
+
+  func missing(_ key: String, in path: String, at location: SourceLocation, help: String? = nil) {
+    let name = path.isEmpty ? key : "\(path).\(key)"
+    report(.error(.missingKey, "missing required key '\(name)'", at: location, help: help))
+  }
+
+  private func isPlain(_ node: Node) -> Bool {
+    guard let scalar = node.scalar else { return false }
+    return scalar.style == .plain || scalar.style == .any
+  }
+
+  private func typeError(_ node: Node, _ path: String, expected: String) {
+    report(
+      .error(.wrongType, "'\(path)' must be \(expected), found \(describe(node))", at: location(node)))
+  }
+
+  private func describe(_ node: Node) -> String {
+    switch node {
+    case .mapping: return "a mapping"
+    case .sequence: return "a list"
+    case .alias: return "an alias"
+    case .scalar(let scalar):
+      if node.tag.rawValue == Tag.Name.null.rawValue { return "nothing" }
+      let shown = scalar.string.count > 40 ? String(scalar.string.prefix(40)) + "…" : scalar.string
+      if !isPlain(node) { return "the string '\(shown)'" }
+      switch Tag.Name(rawValue: node.tag.rawValue) {
+      case .bool: return "the boolean '\(shown)'"
+      case .int: return "the integer '\(shown)'"
+      case .float: return "the number '\(shown)'"
+      default: return "'\(shown)'"
+      }
+    }
+  }
+}
+
+/// The checked keys of one mapping.
+struct Fields {
+  var location: SourceLocation
+  var values: [String: (key: Node, value: Node)] = [:]
+
+  subscript(_ key: String) -> Node? { values[key]?.value }
+}
+
+/// The candidate nearest to `word` by edit distance, if near enough to be a likely typo.
+func closest(to word: String, in candidates: [String]) -> String? {
+  let scored = candidates.map { ($0, editDistance(word.lowercased(), $0.lowercased())) }
+  guard let best = scored.min(by: { $0.1 < $1.1 }) else { return nil }
+  return best.1 <= max(1, min(3, best.0.count / 3)) ? best.0 : nil
+}
+
+/// Levenshtein distance between two strings (by Unicode scalars).
+func editDistance(_ a: String, _ b: String) -> Int {
+  let a = Array(a.unicodeScalars)
+  let b = Array(b.unicodeScalars)
+  if a.isEmpty || b.isEmpty { return max(a.count, b.count) }
+  var previous = Array(0...b.count)
+  var current = previous
+  for i in 1...a.count {
+    current[0] = i
+    for j in 1...b.count {
+      let cost = a[i - 1] == b[j - 1] ? 0 : 1
+      current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+    }
+    swap(&previous, &current)
+  }
+  return previous[b.count]
+}

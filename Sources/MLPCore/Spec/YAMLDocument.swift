@@ -1,0 +1,100 @@
+// Reads spec text into a Yams `Node` tree, turning every libyaml failure into a located
+// diagnostic. Duplicate keys are reported one by one: each duplicate is reported, renamed out of
+// the way, and the text composed again, so the rest of the spec is still checked.
+
+import Foundation
+import Yams
+
+/// Marks a key that was reported as a duplicate and renamed; the walker skips it.
+let duplicateKeyFiller: Character = "\u{A4}"
+
+/// The result of reading YAML text: a root node (nil when the text could not be composed) and
+/// the diagnostics found while reading.
+struct YAMLDocument {
+  var root: Node?
+  var diagnostics: [Diagnostic] = []
+
+  init(text: String, file: String) {
+    if let problem = Self.binaryProblem(text) {
+      diagnostics.append(.error(.notASpec, problem, at: SourceLocation(file: file, line: 1, column: 1)))
+      return
+    }
+    var text = text
+    for _ in 0..<64 {
+      do {
+        root = try Yams.compose(yaml: text)
+        return
+      } catch let YamlError.duplicatedKeysInMapping(duplicates, context) {
+        guard let key = duplicates.first,
+          let renamed = Self.renameDuplicate(key, after: context.mark, in: &text, file: file)
+        else {
+          let at = SourceLocation(file: file, line: context.mark.line, column: context.mark.column)
+          diagnostics.append(.error(.duplicateKey, "duplicate key '\(duplicates.joined(separator: "', '"))'", at: at))
+          return
+        }
+        diagnostics.append(renamed)
+      } catch {
+        diagnostics.append(Self.diagnostic(for: error, file: file))
+        return
+      }
+    }
+  }
+
+  /// Non-text input (NUL bytes, invalid UTF-8 replaced on decoding) gets one clear error.
+  private static func binaryProblem(_ text: String) -> String? {
+    if text.utf8.contains(0) { return "file is not a YAML text file (it contains NUL bytes)" }
+    if text.unicodeScalars.contains("\u{FFFD}") {
+      return "file is not valid UTF-8 text"
+    }
+    return nil
+  }
+
+  /// Finds the second occurrence of a plain `key:` at the first one's column, reports it, and
+  /// overwrites it in `text` with filler of the same length so columns stay true.
+  private static func renameDuplicate(
+    _ key: String, after mark: Mark, in text: inout String, file: String
+  ) -> Diagnostic? {
+    var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    guard mark.line >= 1, mark.line <= lines.count, !key.isEmpty else { return nil }
+    for index in mark.line..<lines.count {
+      let scalars = Array(lines[index].unicodeScalars)
+      let start = mark.column - 1
+      let keyScalars = Array(key.unicodeScalars)
+      guard start + keyScalars.count <= scalars.count,
+        Array(scalars[start..<start + keyScalars.count]) == keyScalars
+      else { continue }
+      let rest = scalars[(start + keyScalars.count)...].drop { $0 == " " }
+      guard rest.first == ":" else { continue }
+      var view = String.UnicodeScalarView()
+      view.append(contentsOf: scalars[..<start])
+      view.append(contentsOf: String(repeating: duplicateKeyFiller, count: keyScalars.count).unicodeScalars)
+      view.append(contentsOf: scalars[(start + keyScalars.count)...])
+      lines[index] = String(view)
+      text = lines.joined(separator: "\n")
+      let first = SourceLocation(file: file, line: mark.line, column: mark.column)
+      return .error(
+        .duplicateKey, "duplicate key '\(key)'",
+        at: SourceLocation(file: file, line: index + 1, column: mark.column),
+        notes: [DiagnosticNote("'\(key)' first set here", at: first)],
+        help: "remove one of the two entries")
+    }
+    return nil
+  }
+
+  private static func diagnostic(for error: Error, file: String) -> Diagnostic {
+    let at = { (mark: Mark) in SourceLocation(file: file, line: mark.line, column: mark.column) }
+    switch error {
+    case let YamlError.scanner(context, problem, mark, _),
+      let YamlError.parser(context, problem, mark, _),
+      let YamlError.composer(context, problem, mark, _):
+      let notes = context.map { [DiagnosticNote($0.text, at: at($0.mark))] } ?? []
+      return .error(.yamlSyntax, "invalid YAML: \(problem)", at: at(mark), notes: notes)
+    case let YamlError.reader(problem, offset, _, _):
+      return .error(
+        .notASpec, "file cannot be read as YAML text: \(problem)" + (offset.map { " at byte \($0)" } ?? ""),
+        at: SourceLocation(file: file, line: 1, column: 1))
+    default:
+      return .error(.yamlSyntax, "invalid YAML: \(error)", at: SourceLocation(file: file, line: 1, column: 1))
+    }
+  }
+}

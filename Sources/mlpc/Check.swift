@@ -1,0 +1,46 @@
+// `mlpc check SPEC...`: every diagnostic of every spec, exit 1 on any error (or warning with
+// --strict).
+
+import ArgumentParser
+import MLPCore
+
+extension MLPCCommand {
+  struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Check specs (and their data) and report every problem with its location.")
+
+    @Argument(help: "Spec files to check.")
+    var specs: [String]
+
+    @OptionGroup var output: OutputOptions
+
+    @Flag(help: "Treat warnings as errors.")
+    var strict = false
+
+    func run() throws {
+      var all: [Diagnostic] = []
+      for spec in specs { all += Checker.check(file: spec).diagnostics }
+      let renderer = DiagnosticRenderer(colored: output.useColor(fileDescriptor: 1))
+      switch output.format {
+      case .text:
+        for d in all { Console.out(renderer.text(d)) }
+        Console.out(summary(all) + "\n")
+      case .github:
+        for d in all { Console.out(renderer.github(d) + "\n") }
+      case .json:
+        Console.out(renderer.json(all, files: specs) + "\n")
+      }
+      let failed = all.hasErrors || (strict && !all.isEmpty)
+      if failed { throw ExitCode.failure }
+    }
+
+    private func summary(_ all: [Diagnostic]) -> String {
+      let errors = all.count { $0.severity == .error }
+      let warnings = all.count - errors
+      let count = { (n: Int, word: String) in "\(n) \(word)\(n == 1 ? "" : "s")" }
+      let checked = count(specs.count, "spec")
+      if all.isEmpty { return "\(checked) checked, no problems" }
+      return "\(checked) checked: \(count(errors, "error")), \(count(warnings, "warning"))"
+    }
+  }
+}
