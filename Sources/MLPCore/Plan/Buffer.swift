@@ -1,0 +1,52 @@
+// Buffers of an execution plan: every tensor training touches, with its role, static shape and
+// offset in the one arena. Shapes are computed here, before any number exists.
+
+/// Index of a buffer in `ExecutionPlan.buffers`.
+public struct BufferID: Hashable, Sendable, CustomStringConvertible {
+  public let index: Int
+  public var description: String { "%\(index)" }
+}
+
+/// What a buffer holds. Layers are numbered k = 1...N as in the mathematics.
+public enum BufferRole: Hashable, Sendable {
+  /// x^0: a batch of inputs, (B, n^0).
+  case input
+  /// y: a batch of targets, (B, n^N).
+  case target
+  /// W^k, (n^k, n^{k-1}).
+  case weight(layer: Int)
+  /// b^k, (n^k).
+  case bias(layer: Int)
+  /// ∂L/∂W^k, same shape as W^k.
+  case weightGradient(layer: Int)
+  /// ∂L/∂b^k, same shape as b^k.
+  case biasGradient(layer: Int)
+  /// x^k = σ^k(z^k), (B, n^k); z^k is computed in place and σ' is taken from x^k.
+  case activation(layer: Int)
+  /// ∂L/∂z^k for the batch, (B, n^k) — the mini-batch form of Δ^k ⊙ σ^k'(z^k).
+  case delta(layer: Int)
+  /// Optimizer state for every parameter (momentum velocity, Adam moments), parameter-shaped.
+  case optimizerState(slot: Int)
+
+  /// Whether the buffer is a trainable parameter.
+  public var isParameter: Bool {
+    switch self {
+    case .weight, .bias: true
+    default: false
+    }
+  }
+}
+
+/// One tensor in the arena.
+public struct Buffer: Sendable {
+  public let id: BufferID
+  public let name: String
+  public let role: BufferRole
+  /// Row-major shape; the first dimension of batch buffers is the plan's batch size.
+  public let shape: [Int]
+  /// Offset in floats from the arena's start (64-byte aligned).
+  public let offset: Int
+
+  /// Number of floats.
+  public var count: Int { shape.reduce(1, *) }
+}

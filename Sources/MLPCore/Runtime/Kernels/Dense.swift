@@ -1,0 +1,28 @@
+// The dense layer, forward and backward side by side.
+// R = rows in the batch, I = input features, O = output features.
+
+/// y (R, O) = σ(x (R, I) · wᵀ + b), w (O, I), b (O).
+func denseForward(
+  x: UnsafePointer<Float>, w: UnsafePointer<Float>, b: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
+  rows: Int, inputs: Int, outputs: Int, _ activation: Activation, slope: Float
+) {
+  gemmNT(m: rows, n: outputs, k: inputs, x, lda: inputs, w, ldb: inputs, y, ldc: outputs, accumulate: false)
+  biasActivationForward(y, bias: b, rows: rows, cols: outputs, activation, slope: slope)
+}
+
+/// dW (O, I) += deltaᵀ · x; db (O) += Σ_rows delta; dx (R, I) = (delta · w) ⊙ σ'(x) when given,
+/// with σ the activation that produced x.
+func denseBackward(
+  delta: UnsafePointer<Float>, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
+  dW: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>, dx: UnsafeMutablePointer<Float>?,
+  rows: Int, inputs: Int, outputs: Int, _ activation: Activation, slope: Float
+) {
+  gemmTN(m: outputs, n: inputs, k: rows, delta, lda: outputs, x, ldb: inputs, dW, ldc: inputs, accumulate: true)
+  for r in 0..<rows {
+    let d = delta + r * outputs
+    for o in 0..<outputs { db[o] += d[o] }
+  }
+  guard let dx else { return }
+  gemmNN(m: rows, n: inputs, k: outputs, delta, lda: outputs, w, ldb: inputs, dx, ldc: inputs, accumulate: false)
+  activationBackward(dx, x: x, rows: rows, cols: inputs, activation, slope: slope)
+}

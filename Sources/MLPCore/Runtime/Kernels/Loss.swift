@@ -1,0 +1,51 @@
+// Losses, forward and backward in one pass: each returns Σ_rows l and writes
+// delta = ∂L/∂z^N with L the mean over `rows`. softmax + cross_entropy and sigmoid +
+// binary_cross_entropy are fused and work from the logits z^N (stable for any z), turning the
+// output buffer into probabilities as they go. mse works on x^N = σ(z^N) and multiplies by σ'.
+
+import Foundation
+
+/// Loss sum over rows; `out` holds z^N for fused losses (x^N after) or x^N for mse.
+func lossForwardBackward(
+  _ kind: LossKind, out: UnsafeMutablePointer<Float>, target: UnsafePointer<Float>,
+  delta: UnsafeMutablePointer<Float>, rows: Int, cols: Int, activation: Activation, slope: Float
+) -> Double {
+  let scale = 1 / Float(rows)
+  var total = 0.0
+  switch kind {
+  case .crossEntropy:  // l = −Σ y log softmax(z); ∂l/∂z = p − y
+    for r in 0..<rows {
+      let (z, y, d) = (out + r * cols, target + r * cols, delta + r * cols)
+      var top = -Float.infinity
+      for c in 0..<cols { top = max(top, z[c]) }
+      var sum: Float = 0
+      for c in 0..<cols { sum += expf(z[c] - top) }
+      let logSum = logf(sum) + top
+      var l: Float = 0
+      for c in 0..<cols {
+        l -= y[c] * (z[c] - logSum)
+        z[c] = expf(z[c] - logSum)
+        d[c] = (z[c] - y[c]) * scale
+      }
+      total += Double(l)
+    }
+  case .binaryCrossEntropy:  // l = max(z,0) − z y + log(1 + e^{−|z|}); ∂l/∂z = σ(z) − y
+    for i in 0..<rows * cols {
+      let (z, y) = (out[i], target[i])
+      total += Double(max(z, 0) - z * y + log1pf(expf(-abs(z))))
+      out[i] = sigmoid(z)
+      delta[i] = (out[i] - y) * scale
+    }
+  case .mse:  // l = ½‖y − x‖²; ∂l/∂x = x − y, then ⊙ σ'
+    for i in 0..<rows * cols {
+      let diff = out[i] - target[i]
+      total += Double(0.5 * diff * diff)
+      delta[i] = diff * scale
+    }
+    activationBackward(delta, x: out, rows: rows, cols: cols, activation, slope: slope)
+  }
+  return total
+}
+
+/// Whether `loss` computes the output activation itself from the logits.
+func lossFusesActivation(_ loss: LossKind) -> Bool { loss != .mse }

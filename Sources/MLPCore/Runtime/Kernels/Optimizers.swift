@@ -1,0 +1,52 @@
+// Parameter updates: one flat loop each over the parameter, gradient and state ranges, which
+// share one layout (so padding stays zero and no per-tensor bookkeeping is needed).
+// PyTorch's conventions: momentum v ← μv + g, p ← p − ηv; Adam with bias correction;
+// weight decay λ adds λp to the gradient (L2, not AdamW).
+
+import Foundation
+
+/// Hyperparameters of one update.
+struct UpdateRule {
+  var learningRate: Float
+  var weightDecay: Float
+  var momentum: Float
+  var beta1: Float
+  var beta2: Float
+  var epsilon: Float
+}
+
+/// p ← p − η (g + λp)
+func sgdUpdate(_ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, count: Int, _ rule: UpdateRule) {
+  let (lr, wd) = (rule.learningRate, rule.weightDecay)
+  for i in 0..<count { p[i] -= lr * (g[i] + wd * p[i]) }
+}
+
+/// v ← μv + (g + λp); p ← p − ηv
+func momentumUpdate(
+  _ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ v: UnsafeMutablePointer<Float>,
+  count: Int, _ rule: UpdateRule
+) {
+  let (lr, wd, mu) = (rule.learningRate, rule.weightDecay, rule.momentum)
+  for i in 0..<count {
+    v[i] = mu * v[i] + g[i] + wd * p[i]
+    p[i] -= lr * v[i]
+  }
+}
+
+/// Adam (Kingma & Ba) at step t ≥ 1.
+func adamUpdate(
+  _ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>,
+  _ v: UnsafeMutablePointer<Float>, count: Int, step t: Int, _ rule: UpdateRule
+) {
+  let (b1, b2) = (rule.beta1, rule.beta2)
+  let c1 = 1 - Float(pow(Double(b1), Double(t)))
+  let c2 = 1 - Float(pow(Double(b2), Double(t)))
+  let stepSize = rule.learningRate / c1
+  let invC2 = 1 / c2
+  for i in 0..<count {
+    let grad = g[i] + rule.weightDecay * p[i]
+    m[i] = b1 * m[i] + (1 - b1) * grad
+    v[i] = b2 * v[i] + (1 - b2) * grad * grad
+    p[i] -= stepSize * m[i] / ((v[i] * invC2).squareRoot() + rule.epsilon)
+  }
+}

@@ -1,0 +1,150 @@
+// Epochs over mini-batches: a seeded shuffle per epoch, one executor step per batch (the last
+// batch may be partial: every sample is seen exactly once per epoch), and evaluation on the
+// validation and test splits after each epoch.
+
+import Foundation
+
+/// Metrics of a model on one data set.
+public struct Evaluation: Sendable, Equatable {
+  /// Mean loss per sample (the training objective).
+  public var loss: Double
+  /// Fraction of correctly classified samples (classification).
+  public var accuracy: Double?
+  /// Mean squared error over samples and outputs (regression).
+  public var mse: Double?
+  /// Mean absolute error (regression).
+  public var mae: Double?
+  /// Coefficient of determination, averaged over outputs (regression).
+  public var r2: Double?
+}
+
+/// What happened in one epoch.
+public struct EpochReport: Sendable {
+  public var epoch: Int
+  public var trainLoss: Double
+  public var validation: Evaluation?
+  public var test: Evaluation?
+  public var seconds: Double
+  public var steps: Int
+
+  public init(epoch: Int, trainLoss: Double, validation: Evaluation?, test: Evaluation?, seconds: Double, steps: Int) {
+    self.epoch = epoch
+    self.trainLoss = trainLoss
+    self.validation = validation
+    self.test = test
+    self.seconds = seconds
+    self.steps = steps
+  }
+}
+
+/// Why training ended before its last epoch.
+public enum TrainingStop: Error, Equatable, Sendable {
+  /// The loss became NaN or infinite at this (1-based) epoch and step.
+  case nonFinite(epoch: Int, step: Int)
+  /// The user asked to stop (Ctrl-C); finished epochs and steps are kept.
+  case interrupted(epoch: Int, step: Int)
+}
+
+/// Trains a plan on its spec's data.
+public final class Trainer {
+  public let executor: Executor
+  public var plan: ExecutionPlan { executor.plan }
+  private var shuffler: SeededGenerator
+  private var order: [Int]
+
+  public init(plan: ExecutionPlan) {
+    executor = Executor(plan: plan)
+    shuffler = SeededGenerator(seed: plan.spec.training.seed &+ 0x5F1F_F1E5)
+    order = Array(0..<plan.spec.data.train.count)
+  }
+
+  /// Runs one epoch (1-based `epoch`); returns the mean training loss per sample.
+  /// `progress` is called after each step with the number of steps done.
+  public func runEpoch(_ epoch: Int, shouldStop: () -> Bool = { false }, progress: (Int) -> Void = { _ in }) throws(TrainingStop) -> Double {
+    let data = plan.spec.data.train
+    if plan.spec.training.shuffle { shuffler.shuffle(&order) }
+    var total = 0.0
+    var step = 0
+    var start = 0
+    while start < order.count {
+      let end = min(start + plan.batchSize, order.count)
+      let rows = executor.loadBatch(data, order[start..<end])
+      let loss = executor.trainStep(rows: rows)
+      step += 1
+      guard loss.isFinite else { throw .nonFinite(epoch: epoch, step: step) }
+      total += loss * Double(rows)
+      start = end
+      progress(step)
+      if shouldStop(), start < order.count { throw .interrupted(epoch: epoch, step: step) }
+    }
+    return total / Double(order.count)
+  }
+
+  /// Steps per epoch: ⌈samples / batch size⌉.
+  public var stepsPerEpoch: Int { (plan.spec.data.train.count + plan.batchSize - 1) / plan.batchSize }
+
+  /// Loss and task metrics of the current parameters on `data` (forward passes only).
+  public func evaluate(_ data: Dataset) -> Evaluation {
+    let outputs = data.outputs
+    var loss = 0.0
+    var correct = 0
+    var squared = [Double](repeating: 0, count: outputs)
+    var absolute = 0.0
+    var start = 0
+    while start < data.count {
+      let end = min(start + plan.batchSize, data.count)
+      let rows = executor.loadBatch(data, (start..<end).map { $0 }[...])
+      executor.forward(rows: rows)
+      loss += executor.loss(rows: rows)
+      let out = executor.pointer(plan.output)
+      for r in 0..<rows {
+        let sample = start + r
+        if let labels = data.labels {
+          correct += predictedClass(out + r * outputs, outputs) == labels[sample] ? 1 : 0
+        } else {
+          for c in 0..<outputs {
+            let diff = Double(out[r * outputs + c]) - Double(data.targets[sample * outputs + c])
+            squared[c] += diff * diff
+            absolute += abs(diff)
+          }
+        }
+      }
+      start = end
+    }
+    let n = Double(max(data.count, 1))
+    var result = Evaluation(loss: loss / n)
+    if data.labels != nil {
+      result.accuracy = Double(correct) / n
+    } else {
+      result.mse = squared.reduce(0, +) / (n * Double(outputs))
+      result.mae = absolute / (n * Double(outputs))
+      result.r2 = r2(squared, data)
+    }
+    return result
+  }
+
+  private func predictedClass(_ p: UnsafeMutablePointer<Float>, _ outputs: Int) -> Int {
+    if outputs == 1 { return p[0] >= 0.5 ? 1 : 0 }
+    var best = 0
+    for c in 1..<outputs where p[c] > p[best] { best = c }
+    return best
+  }
+
+  /// R² = 1 − SS_res/SS_tot per output, averaged (scikit-learn's `r2_score`).
+  private func r2(_ residual: [Double], _ data: Dataset) -> Double {
+    let outputs = data.outputs
+    var sum = 0.0
+    for c in 0..<outputs {
+      var mean = 0.0
+      for i in 0..<data.count { mean += Double(data.targets[i * outputs + c]) }
+      mean /= Double(data.count)
+      var total = 0.0
+      for i in 0..<data.count {
+        let d = Double(data.targets[i * outputs + c]) - mean
+        total += d * d
+      }
+      sum += total > 0 ? 1 - residual[c] / total : 0
+    }
+    return sum / Double(outputs)
+  }
+}
