@@ -1,8 +1,29 @@
+// `mlpc plan SPEC`: the compiled plan's layer table, memory, FLOPs and ops.
+
 import ArgumentParser
 import MLPCore
 
 extension MLPCCommand {
   struct Plan: ParsableCommand {
-    func run() throws { throw ExitCode.failure }
+    static let configuration = CommandConfiguration(
+      abstract: "Show the execution plan: shapes, parameters, memory, FLOPs and ops.")
+
+    @Argument(help: "The spec file.")
+    var spec: String
+
+    @Option(help: "Plan for this batch size instead of the spec's.")
+    var batchSize: Int?
+
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+      if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+    }
+
+    func run() throws {
+      guard let checked = loadChecked(spec, options: output) else { throw ExitCode.failure }
+      let plan = PlanCompiler.compile(checked, batchSize: batchSize)
+      Console.out(output.format == .json ? plan.jsonDescription + "\n" : plan.textDescription)
+    }
   }
 }

@@ -1,0 +1,120 @@
+// Text and JSON descriptions of an execution plan for `mlpc plan`: a per-layer table, memory
+// and FLOP totals, and the op list over buffer ids.
+
+import Foundation
+
+extension ExecutionPlan {
+  /// Per-layer rows: name, W and b shapes, activation, parameters, forward and backward FLOPs.
+  public var layerRows: [[String: Any]] {
+    spec.layers.enumerated().map { i, layer in
+      let k = i + 1
+      let (w, b) = (self[weights[i]], self[biases[i]])
+      let f = flops(layer: k)
+      return [
+        "name": layer.name, "weight_shape": w.shape, "bias_shape": b.shape,
+        "activation": layer.activation.rawValue, "parameters": w.count + b.count,
+        "forward_flops": f.forward, "backward_flops": f.backward,
+      ]
+    }
+  }
+
+  /// Bytes by kind: parameters, gradients, optimizer state, batch buffers, whole arena.
+  public var memory: [String: Int] {
+    var m = ["parameters": 0, "gradients": 0, "optimizer_state": 0, "activations": 0]
+    for b in buffers {
+      switch b.role {
+      case .weight, .bias: m["parameters"]! += 4 * b.count
+      case .weightGradient, .biasGradient: m["gradients"]! += 4 * b.count
+      case .optimizerState: m["optimizer_state"]! += 4 * b.count
+      case .input, .target, .activation, .delta: m["activations"]! += 4 * b.count
+      }
+    }
+    m["arena"] = 4 * arenaCount
+    return m
+  }
+
+  public var stepsPerEpoch: Int { (spec.data.train.count + batchSize - 1) / batchSize }
+
+  /// The `mlpc plan --format json` document.
+  public var jsonDescription: String {
+    let object: [String: Any] = [
+      "name": spec.name, "widths": spec.widths, "batch_size": batchSize, "loss": spec.loss.rawValue,
+      "optimizer": spec.training.optimizer.rawValue, "layers": layerRows, "parameters": parameterCount,
+      "memory_bytes": memory, "flops_per_step": flopsPerStep, "steps_per_epoch": stepsPerEpoch,
+      "flops_per_epoch": flopsPerStep * stepsPerEpoch, "ops": opLines,
+      "buffers": buffers.map { ["id": $0.id.index, "name": $0.name, "shape": $0.shape, "offset": $0.offset] },
+    ]
+    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])) ?? Data()
+    return String(decoding: data, as: UTF8.self)
+  }
+
+  /// The human-readable plan.
+  public var textDescription: String {
+    var out = "plan '\(spec.name)': \(spec.widths.map(String.init).joined(separator: " → ")), batch \(batchSize), "
+    out += "loss \(spec.loss.rawValue), optimizer \(spec.training.optimizer.rawValue)\n\n"
+    var table = [["layer", "W", "b", "activation", "params", "fwd FLOPs", "bwd FLOPs"]]
+    for row in layerRows {
+      let w = (row["weight_shape"] as! [Int]).map(String.init).joined(separator: "×")
+      table.append([
+        row["name"] as! String, w, String((row["bias_shape"] as! [Int])[0]), row["activation"] as! String,
+        grouped(row["parameters"] as! Int), grouped(row["forward_flops"] as! Int), grouped(row["backward_flops"] as! Int),
+      ])
+    }
+    table.append(["total", "", "", "", grouped(parameterCount), "", ""])
+    out += render(table, rightAligned: [4, 5, 6])
+    let m = memory
+    out += "\n"
+    out += render(
+      [
+        ["parameters", "\(grouped(parameterCount)) (\(bytes(m["parameters"]!)))"],
+        ["gradients", bytes(m["gradients"]!)],
+        ["optimizer state", bytes(m["optimizer_state"]!)],
+        ["activations", "\(bytes(m["activations"]!)) (batch \(batchSize))"],
+        ["arena", "\(bytes(m["arena"]!)) in one allocation"],
+        ["FLOPs per step", grouped(flopsPerStep)],
+        ["FLOPs per epoch", "\(grouped(flopsPerStep * stepsPerEpoch)) (\(stepsPerEpoch) steps)"],
+      ], rightAligned: [])
+    out += "\nops:\n" + opLines.map { "  \($0)\n" }.joined()
+    return out
+  }
+
+  /// One line per op, naming buffers as `%id(name)`.
+  public var opLines: [String] {
+    let name = { (id: BufferID) in "\(id)(\(self[id].name))" }
+    return (forward + [loss] + backward + [update]).map { op in
+      switch op {
+      case let .dense(k, x, w, b, y, act, _):
+        return "dense[\(k)]        \(name(y)) = \(act.rawValue)(\(name(x)) · \(name(w))ᵀ + \(name(b)))"
+      case let .loss(kind, x, y, d, act, _):
+        return "loss            \(name(d)) = ∂\(kind.rawValue)(\(act.rawValue), \(name(x)), \(name(y)))/∂z"
+      case let .denseBackward(k, d, x, w, dw, db, dx, act, _):
+        var line = "dense_backward[\(k)] \(name(dw)) += \(name(d))ᵀ · \(name(x)); \(name(db)) += Σ \(name(d))"
+        if let dx { line += "; \(name(dx)) = (\(name(d)) · \(name(w))) ⊙ \(act.rawValue)'" }
+        return line
+      case .update(let kind):
+        return "update          \(kind.rawValue) over \(grouped(parameters.count)) floats"
+      }
+    }
+  }
+}
+
+private func grouped(_ n: Int) -> String { formatCount(Double(n)) }
+private func bytes(_ n: Int) -> String { formatBytes(Double(n)) }
+
+private func render(_ rows: [[String]], rightAligned: Set<Int>) -> String {
+  let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max()! }
+  return rows.map { row in
+    row.enumerated().map { c, cell in
+      let pad = String(repeating: " ", count: widths[c] - cell.count)
+      return rightAligned.contains(c) ? pad + cell : cell + pad
+    }.joined(separator: "  ").trimmingTrailingSpaces() + "\n"
+  }.joined()
+}
+
+extension String {
+  fileprivate func trimmingTrailingSpaces() -> String {
+    var s = self
+    while s.last == " " { s.removeLast() }
+    return s
+  }
+}

@@ -1,0 +1,172 @@
+// Checks the plan's backward pass against central finite differences of the loss, computed by an
+// independent double-precision forward pass (not the Float kernels), for every parameter tensor.
+
+import Foundation
+
+/// Worst disagreement between analytic and numeric gradients for one tensor.
+public struct GradientCheckResult: Sendable {
+  public var tensor: String
+  /// max over checked elements of |a − n| / max(|a|, |n|, floor).
+  public var worstRelativeError: Double
+  public var checkedElements: Int
+  public var elements: Int
+  /// Elements skipped because ±h moved a relu-like unit across its kink, where the
+  /// derivative does not exist.
+  public var skippedAtKinks: Int
+}
+
+/// Finite-difference gradient checking.
+public enum GradientCheck {
+  /// Compares ∂L/∂θ from `executor`'s backward pass on the first `rows` training samples with
+  /// (L(θ+h) − L(θ−h)) / 2h in Double, for up to `samplesPerTensor` elements of each tensor.
+  public static func run(
+    _ executor: Executor, rows requested: Int = 8, samplesPerTensor: Int = 64, step h: Double = 1e-5,
+    floor: Double = 1e-4
+  ) -> [GradientCheckResult] {
+    let plan = executor.plan
+    let rows = min(requested, plan.spec.data.train.count, plan.batchSize)
+    var rng = SeededGenerator(seed: 99)
+    // A random batch, and biases moved off zero, so that units do not all sit on relu kinks.
+    var order = Array(0..<plan.spec.data.train.count)
+    rng.shuffle(&order)
+    let data = plan.spec.data.train.subset(Array(order.prefix(rows)))
+    for id in plan.biases {
+      executor.setValues(id, executor.values(id).map { $0 + Float(rng.uniform(-0.1, 0.1)) })
+    }
+    executor.loadBatch(data, (0..<rows).map { $0 }[...])
+    executor.forward(rows: rows)
+    _ = executor.loss(rows: rows)
+    executor.backward(rows: rows)
+    var reference = ReferenceNetwork(executor: executor)
+    let inputs = data.features.map(Double.init)
+    let targets = data.targets.map(Double.init)
+    var results: [GradientCheckResult] = []
+    for k in 0..<plan.spec.layers.count {
+      for (isWeight, id, gradientRole) in [
+        (true, plan.weights[k], BufferRole.weightGradient(layer: k + 1)),
+        (false, plan.biases[k], BufferRole.biasGradient(layer: k + 1)),
+      ] {
+        let gradient = executor.values(plan.buffers.first { $0.role == gradientRole }!.id)
+        let count = plan[id].count
+        var indices = Array(0..<count)
+        if count > samplesPerTensor {
+          rng.shuffle(&indices)
+          indices = Array(indices.prefix(samplesPerTensor))
+        }
+        var worst = 0.0
+        var skipped = 0
+        for i in indices {
+          let original = reference.get(layer: k, weight: isWeight, i)
+          reference.set(layer: k, weight: isWeight, i, original + h)
+          let plus = reference.evaluate(inputs, targets, rows: rows)
+          reference.set(layer: k, weight: isWeight, i, original - h)
+          let minus = reference.evaluate(inputs, targets, rows: rows)
+          reference.set(layer: k, weight: isWeight, i, original)
+          if plus.kinks != minus.kinks {
+            skipped += 1
+            continue
+          }
+          let numeric = (plus.loss - minus.loss) / (2 * h)
+          let analytic = Double(gradient[i])
+          worst = max(worst, abs(analytic - numeric) / max(abs(analytic), abs(numeric), floor))
+        }
+        if skipped == indices.count { worst = .infinity }  // nothing could be checked: fail
+        results.append(
+          GradientCheckResult(
+            tensor: plan[id].name, worstRelativeError: worst, checkedElements: indices.count - skipped,
+            elements: count, skippedAtKinks: skipped))
+      }
+    }
+    return results
+  }
+}
+
+/// The network in Double precision, straight from the definitions:
+/// z^k = W^k x^{k-1} + b^k, x^k = σ^k(z^k), L = mean over rows of l(x^N, y).
+public struct ReferenceNetwork: Sendable {
+  public var weights: [[Double]]
+  public var biases: [[Double]]
+  public let widths: [Int]
+  public let activations: [Activation]
+  public let slopes: [Double]
+  public let lossKind: LossKind
+
+  public init(executor: Executor) {
+    let plan = executor.plan
+    weights = plan.weights.map { executor.values($0).map(Double.init) }
+    biases = plan.biases.map { executor.values($0).map(Double.init) }
+    widths = plan.spec.widths
+    activations = plan.spec.layers.map(\.activation)
+    slopes = plan.spec.layers.map { Double($0.negativeSlope) }
+    lossKind = plan.spec.loss
+  }
+
+  func get(layer k: Int, weight: Bool, _ i: Int) -> Double { weight ? weights[k][i] : biases[k][i] }
+
+  mutating func set(layer k: Int, weight: Bool, _ i: Int, _ value: Double) {
+    if weight { weights[k][i] = value } else { biases[k][i] = value }
+  }
+
+  /// x^N for one sample.
+  public func forward(_ x0: [Double]) -> [Double] {
+    var kinks = Hasher()
+    return forward(x0, kinks: &kinks)
+  }
+
+  /// x^N, hashing which side of 0 every relu-like pre-activation falls on into `kinks`.
+  func forward(_ x0: [Double], kinks: inout Hasher) -> [Double] {
+    var x = x0
+    for k in 0..<weights.count {
+      let (inputs, outputs) = (widths[k], widths[k + 1])
+      var z = [Double](repeating: 0, count: outputs)
+      for o in 0..<outputs {
+        var sum = biases[k][o]
+        for i in 0..<inputs { sum += weights[k][o * inputs + i] * x[i] }
+        z[o] = sum
+        if activations[k] == .relu || activations[k] == .leakyRelu { kinks.combine(sum > 0) }
+      }
+      x = Self.activate(z, activations[k], slope: slopes[k])
+    }
+    return x
+  }
+
+  /// Mean loss over `rows` samples stored row-major.
+  public func loss(_ inputs: [Double], _ targets: [Double], rows: Int) -> Double {
+    evaluate(inputs, targets, rows: rows).loss
+  }
+
+  /// Mean loss, and a hash of the side of every relu kink, over `rows` samples.
+  func evaluate(_ inputs: [Double], _ targets: [Double], rows: Int) -> (loss: Double, kinks: Int) {
+    let (n0, nN) = (widths.first!, widths.last!)
+    var total = 0.0
+    var kinks = Hasher()
+    for r in 0..<rows {
+      let p = forward(Array(inputs[r * n0..<(r + 1) * n0]), kinks: &kinks)
+      let y = targets[r * nN..<(r + 1) * nN]
+      for (pc, yc) in zip(p, y) {
+        switch lossKind {
+        case .mse: total += 0.5 * (yc - pc) * (yc - pc)
+        case .crossEntropy: total -= yc * log(max(pc, 1e-300))
+        case .binaryCrossEntropy: total -= yc * log(max(pc, 1e-300)) + (1 - yc) * log(max(1 - pc, 1e-300))
+        }
+      }
+    }
+    return (total / Double(rows), kinks.finalize())
+  }
+
+  static func activate(_ z: [Double], _ activation: Activation, slope: Double) -> [Double] {
+    switch activation {
+    case .identity: return z
+    case .sigmoid: return z.map { 1 / (1 + exp(-$0)) }
+    case .tanh: return z.map { tanh($0) }
+    case .relu: return z.map { max($0, 0) }
+    case .leakyRelu: return z.map { $0 > 0 ? $0 : slope * $0 }
+    case .softplus: return z.map { log1p(exp(-abs($0))) + max($0, 0) }
+    case .softmax:
+      let top = z.max() ?? 0
+      let e = z.map { exp($0 - top) }
+      let sum = e.reduce(0, +)
+      return e.map { $0 / sum }
+    }
+  }
+}
