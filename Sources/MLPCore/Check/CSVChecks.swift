@@ -46,6 +46,7 @@ extension CheckContext {
     let trainRows = reader.rows(columns, width: header.count, diagnostics: &diagnostics)
     if trainRows.rows == 0 {
       report(.error(.emptyData, "'\(path)' has a header but no rows", at: SourceLocation(file: path, line: 1, column: 1)))
+      return nil
     }
     var testRows: CSVContents?
     if let test = data.test {

@@ -78,6 +78,7 @@ extension CheckContext {
         .error(
           .conflict, "generator '\(kind.value.rawValue)' makes \(task.rawValue) data but the task is \(given.value.rawValue)",
           at: kind.location, notes: [DiagnosticNote("task set here", at: given.location)]))
+      return nil
     }
     checkInput(config.inputs, source: "generator '\(kind.value.rawValue)'", note: nil)
     if task == .classification {

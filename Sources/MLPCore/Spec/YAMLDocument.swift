@@ -49,34 +49,34 @@ struct YAMLDocument {
     return nil
   }
 
-  /// Finds the second occurrence of a plain `key:` at the first one's column, reports it, and
+  /// Finds the next plain `key:` after the first one (block or flow style), reports it, and
   /// overwrites it in `text` with filler of the same length so columns stay true.
   private static func renameDuplicate(
     _ key: String, after mark: Mark, in text: inout String, file: String
   ) -> Diagnostic? {
-    var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-    guard mark.line >= 1, mark.line <= lines.count, !key.isEmpty else { return nil }
-    for index in mark.line..<lines.count {
-      let scalars = Array(lines[index].unicodeScalars)
-      let start = mark.column - 1
-      let keyScalars = Array(key.unicodeScalars)
-      guard start + keyScalars.count <= scalars.count,
-        Array(scalars[start..<start + keyScalars.count]) == keyScalars
-      else { continue }
-      let rest = scalars[(start + keyScalars.count)...].drop { $0 == " " }
-      guard rest.first == ":" else { continue }
-      var view = String.UnicodeScalarView()
-      view.append(contentsOf: scalars[..<start])
-      view.append(contentsOf: String(repeating: duplicateKeyFiller, count: keyScalars.count).unicodeScalars)
-      view.append(contentsOf: scalars[(start + keyScalars.count)...])
-      lines[index] = String(view)
-      text = lines.joined(separator: "\n")
-      let first = SourceLocation(file: file, line: mark.line, column: mark.column)
-      return .error(
-        .duplicateKey, "duplicate key '\(key)'",
-        at: SourceLocation(file: file, line: index + 1, column: mark.column),
-        notes: [DiagnosticNote("'\(key)' first set here", at: first)],
-        help: "remove one of the two entries")
+    var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { Array($0.unicodeScalars) }
+    let keyScalars = Array(key.unicodeScalars)
+    guard mark.line >= 1, mark.line <= lines.count, !keyScalars.isEmpty else { return nil }
+    for index in (mark.line - 1)..<lines.count {
+      let scalars = lines[index]
+      var start = index == mark.line - 1 ? mark.column - 1 + keyScalars.count : 0
+      while start + keyScalars.count <= scalars.count {
+        defer { start += 1 }
+        let before = start == 0 ? " " : scalars[start - 1]
+        guard " {,-\t".unicodeScalars.contains(before),
+          Array(scalars[start..<start + keyScalars.count]) == keyScalars,
+          scalars[(start + keyScalars.count)...].drop(while: { $0 == " " }).first == ":"
+        else { continue }
+        let filler = String(repeating: duplicateKeyFiller, count: keyScalars.count).unicodeScalars
+        lines[index].replaceSubrange(start..<start + keyScalars.count, with: filler)
+        text = lines.map { String(String.UnicodeScalarView($0)) }.joined(separator: "\n")
+        let first = SourceLocation(file: file, line: mark.line, column: mark.column)
+        return .error(
+          .duplicateKey, "duplicate key '\(key)'",
+          at: SourceLocation(file: file, line: index + 1, column: start + 1),
+          notes: [DiagnosticNote("'\(key)' first set here", at: first)],
+          help: "remove one of the two entries")
+      }
     }
     return nil
   }

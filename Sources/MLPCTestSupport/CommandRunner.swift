@@ -1,0 +1,61 @@
+// Runs the built `mlpc` binary (or any program) and captures its output and exit status.
+
+import Foundation
+
+/// Output of a finished process.
+public struct ProcessResult: Sendable {
+  public var status: Int32
+  public var stdout: String
+  public var stderr: String
+}
+
+/// Runs programs for end-to-end tests.
+public enum CommandRunner {
+  /// The `mlpc` binary next to the test bundle (same build configuration).
+  public static var mlpc: String {
+    let candidates = [
+      URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("mlpc").path,
+      Bundle.main.bundleURL.appendingPathComponent("mlpc").path,
+    ]
+    return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
+  }
+
+  /// Runs `mlpc` with `arguments` in the repository root.
+  public static func mlpc(_ arguments: [String], environment: [String: String] = [:]) throws -> ProcessResult {
+    try run(mlpc, arguments, environment: environment)
+  }
+
+  /// Runs `executable` with `arguments` in the repository root, without a terminal.
+  public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws
+    -> ProcessResult
+  {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.currentDirectoryURL = URL(fileURLWithPath: Repository.root)
+    var env = ProcessInfo.processInfo.environment
+    env.merge(environment) { $1 }
+    process.environment = env
+    // stderr goes to a file so a full pipe can never block the child while stdout is read.
+    let errPath = NSTemporaryDirectory() + "mlpc-stderr-" + UUID().uuidString
+    _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+    defer { try? FileManager.default.removeItem(atPath: errPath) }
+    let out = Pipe()
+    process.standardOutput = out
+    process.standardError = FileHandle(forWritingAtPath: errPath)
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    let errData = FileManager.default.contents(atPath: errPath) ?? Data()
+    return ProcessResult(
+      status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+      stderr: String(decoding: errData, as: UTF8.self))
+  }
+
+  /// Full path of `name` on PATH, if any.
+  public static func which(_ name: String) -> String? {
+    let paths = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":")
+    return paths.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+  }
+}
