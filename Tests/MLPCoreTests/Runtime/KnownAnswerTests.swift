@@ -1,0 +1,86 @@
+// Two training steps of tiny networks against values computed independently by
+// scripts/known_answer.py (numpy, float64): loss, every gradient and every updated parameter.
+
+import Foundation
+import MLPCTestSupport
+import MLPCore
+import Testing
+
+struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
+  struct Step: Decodable, Sendable {
+    var loss: Double
+    var gradients: [[Double]]
+    var parameters: [[Double]]
+  }
+  var name: String
+  var hidden: String
+  var output: String
+  var loss: String
+  var optimizer: String
+  var learning_rate: Double
+  var inputs: Int
+  var hidden_units: Int
+  var outputs: Int
+  var x: [Double]
+  var y: [Double]
+  var initial: [[Double]]
+  var steps: [Step]
+  var testDescription: String { name }
+
+  static func all() -> [KnownAnswerCase] {
+    let data = FileManager.default.contents(atPath: Repository.path("Tests/Fixtures/known_answer.json")) ?? Data()
+    return (try? JSONDecoder().decode([KnownAnswerCase].self, from: data)) ?? []
+  }
+
+  var spec: String {
+    let data =
+      loss == "cross_entropy"
+      ? "{generator: blobs, classes: \(outputs), dimensions: \(inputs), samples: 20}"
+      : "{generator: sine, dimensions: \(inputs), samples: 20}"
+    return """
+      task: \(loss == "cross_entropy" ? "classification" : "regression")
+      input: \(inputs)
+      layers:
+        - {units: \(hidden_units), activation: \(hidden)}
+        - {units: \(outputs), activation: \(output)}
+      loss: \(loss)
+      data: \(data)
+      training: {optimizer: \(optimizer), learning_rate: \(learning_rate), batch_size: 5}
+      """
+  }
+}
+
+@Suite struct KnownAnswerTests {
+  @Test func fixtureIsPresent() { #expect(KnownAnswerCase.all().count == 3) }
+
+  @Test(arguments: KnownAnswerCase.all())
+  func twoStepsMatchNumpy(_ c: KnownAnswerCase) throws {
+    let result = checkSpec(c.spec)
+    let spec = try #require(result.spec, "\(result.diagnostics)")
+    let plan = PlanCompiler.compile(spec)
+    let executor = Executor(plan: plan)
+    let ids = [plan.weights[0], plan.biases[0], plan.weights[1], plan.biases[1]]
+    for (id, values) in zip(ids, c.initial) { executor.setValues(id, values.map(Float.init)) }
+    let batch = Dataset(
+      features: c.x.map(Float.init), targets: c.y.map(Float.init), inputs: c.inputs, outputs: c.outputs,
+      labels: nil)
+    executor.loadBatch(batch, [0, 1, 2, 3, 4])
+    let gradientIDs = plan.buffers.filter {
+      if case .weightGradient = $0.role { return true }
+      if case .biasGradient = $0.role { return true }
+      return false
+    }.sorted { $0.offset < $1.offset }.map(\.id)
+    for step in c.steps {
+      let loss = executor.trainStep(rows: 5)
+      #expect(abs(loss - step.loss) <= 1e-5 * max(1, abs(step.loss)), "loss \(loss) vs \(step.loss)")
+      for (id, expected) in zip(gradientIDs, step.gradients) { expectClose(executor.values(id), expected, plan[id].name) }
+      for (id, expected) in zip(ids, step.parameters) { expectClose(executor.values(id), expected, plan[id].name) }
+    }
+  }
+
+  func expectClose(_ actual: [Float], _ expected: [Double], _ name: String) {
+    #expect(actual.count == expected.count)
+    let worst = zip(actual, expected).map { abs(Double($0) - $1) / max(1e-3, abs($1)) }.max() ?? 0
+    #expect(worst < 1e-4, "\(name): worst relative difference \(worst)")
+  }
+}
