@@ -14,19 +14,24 @@ public enum CommandRunner {
   /// The `mlpc` binary next to the test bundle (same build configuration).
   public static var mlpc: String {
     let candidates = [
-      URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("mlpc").path,
+      URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        .appendingPathComponent("mlpc").path,
       Bundle.main.bundleURL.appendingPathComponent("mlpc").path,
     ]
     return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
   }
 
   /// Runs `mlpc` with `arguments` in the repository root.
-  public static func mlpc(_ arguments: [String], environment: [String: String] = [:]) throws -> ProcessResult {
+  public static func mlpc(_ arguments: [String], environment: [String: String] = [:]) throws
+    -> ProcessResult
+  {
     try run(mlpc, arguments, environment: environment)
   }
 
   /// Runs `executable` with `arguments` in the repository root, without a terminal.
-  public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws
+  public static func run(
+    _ executable: String, _ arguments: [String], environment: [String: String] = [:]
+  ) throws
     -> ProcessResult
   {
     let process = Process()

@@ -7,7 +7,8 @@ import MLPCore
 extension MLPCCommand {
   struct Gradcheck: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Compare backpropagated gradients with finite differences for every parameter tensor.")
+      abstract:
+        "Compare backpropagated gradients with finite differences for every parameter tensor.")
 
     @Argument(help: "The spec file.")
     var spec: String
@@ -36,9 +37,13 @@ extension MLPCCommand {
         failed = failed || !ok
         let name = r.tensor.padding(toLength: width, withPad: " ", startingAt: 0)
         Console.out(
-          "\(name)  worst relative error \(String(format: "%.2e", r.worstRelativeError))  (\(r.checkedElements) of \(r.elements) elements\(r.skippedAtKinks > 0 ? ", \(r.skippedAtKinks) at relu kinks skipped" : ""))  \(ok ? "ok" : "FAILED")\n")
+          "\(name)  worst relative error \(String(format: "%.2e", r.worstRelativeError))  (\(r.checkedElements) of \(r.elements) elements\(r.skippedAtKinks > 0 ? ", \(r.skippedAtKinks) at relu kinks skipped" : ""))  \(ok ? "ok" : "FAILED")\n"
+        )
       }
-      Console.out(failed ? "gradient check failed (tolerance \(tolerance))\n" : "gradient check passed (tolerance \(tolerance))\n")
+      Console.out(
+        failed
+          ? "gradient check failed (tolerance \(tolerance))\n"
+          : "gradient check passed (tolerance \(tolerance))\n")
       if failed { throw ExitCode.failure }
     }
   }

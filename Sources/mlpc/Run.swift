@@ -48,9 +48,9 @@ extension MLPCCommand {
         let t0 = Date()
         let loss: Double
         do {
-          loss = try trainer.runEpoch(epoch, shouldStop: { interruptRequested.load(ordering: .relaxed) }) {
-            progress.step(epoch: epoch, step: $0)
-          }
+          loss = try trainer.runEpoch(
+            epoch, shouldStop: { interruptRequested.load(ordering: .relaxed) },
+            progress: { progress.step(epoch: epoch, step: $0) })
         } catch {
           stop = error
           break
@@ -68,16 +68,24 @@ extension MLPCCommand {
         }
       }
       progress.finish()
-      try finish(trainer, writer, last: last, stop: stop, seconds: Date().timeIntervalSince(started), total: total)
+      try finish(
+        trainer, writer, last: last, stop: stop, seconds: Date().timeIntervalSince(started),
+        total: total)
     }
 
-    private func finish(_ trainer: Trainer, _ writer: RunWriter, last: EpochReport?, stop: TrainingStop?, seconds: Double, total: Int) throws {
+    private func finish(
+      _ trainer: Trainer, _ writer: RunWriter, last: EpochReport?, stop: TrainingStop?,
+      seconds: Double, total: Int
+    ) throws {
       var status = "completed"
       switch stop {
       case .nonFinite(let epoch, let step)?:
-        Console.err("error: loss became NaN or infinite at epoch \(epoch), step \(step); training stopped\n")
+        Console.err(
+          "error: loss became NaN or infinite at epoch \(epoch), step \(step); training stopped\n")
         Console.err("  help: lower 'training.learning_rate' or set 'data.standardize: true'\n")
-        try writer.summary(trainer, last: last, status: "diverged at epoch \(epoch) step \(step)", seconds: seconds, epochs: total)
+        try writer.summary(
+          trainer, last: last, status: "diverged at epoch \(epoch) step \(step)", seconds: seconds,
+          epochs: total)
         throw ExitCode.failure
       case .interrupted(let epoch, let step)?:
         status = "interrupted at epoch \(epoch) step \(step)"

@@ -16,7 +16,8 @@ final class RunWriter {
       throw CleanError("cannot create run directory '\(directory)': \(error.localizedDescription)")
     }
     let path = directory + "/metrics.jsonl"
-    guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path)
+    guard FileManager.default.createFile(atPath: path, contents: nil),
+      let handle = FileHandle(forWritingAtPath: path)
     else { throw CleanError("cannot write '\(path)'") }
     metrics = handle
   }
@@ -30,7 +31,9 @@ final class RunWriter {
     try write(data, "model.safetensors")
   }
 
-  func summary(_ trainer: Trainer, last: EpochReport?, status: String, seconds: Double, epochs: Int) throws {
+  func summary(_ trainer: Trainer, last: EpochReport?, status: String, seconds: Double, epochs: Int)
+    throws
+  {
     let plan = trainer.plan
     var s: [String: Any] = [
       "name": plan.spec.name, "spec": plan.spec.file, "status": status, "epochs_planned": epochs,

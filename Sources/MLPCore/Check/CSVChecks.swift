@@ -9,35 +9,50 @@ extension CheckContext {
   ) -> PreparedData? {
     guard let delimiter = checkDelimiter(data.delimiter) else { return nil }
     guard let targets = data.target else {
-      report(.error(.missingKey, "missing required key 'data.target'", at: data.location, help: "name the column to predict, e.g. 'target: species'"))
+      report(
+        .error(
+          .missingKey, "missing required key 'data.target'", at: data.location,
+          help: "name the column to predict, e.g. 'target: species'"))
       return nil
     }
     let task = spec.task?.value
     if task == .classification, targets.count > 1 {
-      report(.error(.conflict, "classification takes one target column, found \(targets.count)", at: targets[1].location))
+      report(
+        .error(
+          .conflict, "classification takes one target column, found \(targets.count)",
+          at: targets[1].location))
       return nil
     }
     let path = resolve(train.value)
-    guard let reader = CSVReader(path: path, delimiter: delimiter, diagnostics: &diagnostics, reference: train.location)
+    guard
+      let reader = CSVReader(
+        path: path, delimiter: delimiter, diagnostics: &diagnostics, reference: train.location)
     else { return nil }
     let header = reader.header(diagnostics: &diagnostics)
     guard !header.isEmpty else { return nil }
-    let headerNote = DiagnosticNote("header of '\(path)'", at: SourceLocation(file: path, line: 1, column: 1))
+    let headerNote = DiagnosticNote(
+      "the header", at: SourceLocation(file: path, line: 1, column: 1))
     let targetColumns = targets.compactMap { column($0, in: header, note: headerNote) }
     let featureColumns =
       data.features.map { $0.compactMap { column($0, in: header, note: headerNote) } }
       ?? header.indices.filter { !targetColumns.contains($0) }
-    guard targetColumns.count == targets.count, featureColumns.count == (data.features?.count ?? featureColumns.count)
+    guard targetColumns.count == targets.count,
+      featureColumns.count == (data.features?.count ?? featureColumns.count)
     else { return nil }
     guard !featureColumns.isEmpty else {
-      report(.error(.emptyData, "'\(path)' has no feature columns besides the target", at: train.location))
+      report(
+        .error(
+          .emptyData, "'\(path)' has no feature columns besides the target", at: train.location))
       return nil
     }
     let featureNames = featureColumns.map { header[$0] }
-    let shown = featureNames.prefix(8).map { "'\($0)'" }.joined(separator: ", ") + (featureNames.count > 8 ? ", …" : "")
+    let shown =
+      featureNames.prefix(8).map { "'\($0)'" }.joined(separator: ", ")
+      + (featureNames.count > 8 ? ", …" : "")
     checkInput(
       featureColumns.count, source: "'\(train.value)'",
-      note: DiagnosticNote("feature columns: \(shown)", at: SourceLocation(file: path, line: 1, column: 1)))
+      note: DiagnosticNote(
+        "feature columns: \(shown)", at: SourceLocation(file: path, line: 1, column: 1)))
     guard let task else { return nil }
     let columns =
       task == .classification
@@ -45,7 +60,10 @@ extension CheckContext {
       : CSVColumns(features: featureColumns, numericTargets: targetColumns)
     let trainRows = reader.rows(columns, width: header.count, diagnostics: &diagnostics)
     if trainRows.rows == 0 {
-      report(.error(.emptyData, "'\(path)' has a header but no rows", at: SourceLocation(file: path, line: 1, column: 1)))
+      report(
+        .error(
+          .emptyData, "'\(path)' has a header but no rows",
+          at: SourceLocation(file: path, line: 1, column: 1)))
       return nil
     }
     var testRows: CSVContents?
@@ -54,18 +72,27 @@ extension CheckContext {
     }
     let targetNames = targetColumns.map { header[$0] }
     if task == .regression {
-      checkOutputTargets(targetColumns.count, layers: layers, note: DiagnosticNote("targets: \(targetNames.map { "'\($0)'" }.joined(separator: ", "))", at: targets[0].location))
+      checkOutputTargets(
+        targetColumns.count, layers: layers,
+        note: DiagnosticNote(
+          "targets: \(targetNames.map { "'\($0)'" }.joined(separator: ", "))",
+          at: targets[0].location))
       guard !diagnostics.hasErrors else { return nil }
       return PreparedData(
         train: regression(trainRows, featureColumns.count, targetColumns.count), validation: nil,
         test: testRows.map { regression($0, featureColumns.count, targetColumns.count) },
         classNames: nil, featureNames: featureNames, targetNames: targetNames)
     }
-    guard let classes = mapLabels(train: trainRows, test: testRows, layers: layers, loss: loss, path: path) else { return nil }
+    guard
+      let classes = mapLabels(
+        train: trainRows, test: testRows, layers: layers, loss: loss, path: path)
+    else { return nil }
     guard !diagnostics.hasErrors else { return nil }
     let binary = loss == .binaryCrossEntropy
     let make = { (rows: CSVContents, labels: [Int]) -> Dataset in
-      let d = Dataset.classification(features: rows.features, inputs: featureColumns.count, labels: labels, classes: classes.names.count)
+      let d = Dataset.classification(
+        features: rows.features, inputs: featureColumns.count, labels: labels,
+        classes: classes.names.count)
       return binary ? binaryTargets(d, labels) : d
     }
     return PreparedData(
@@ -75,34 +102,48 @@ extension CheckContext {
   }
 
   private func regression(_ rows: CSVContents, _ inputs: Int, _ outputs: Int) -> Dataset {
-    Dataset(features: rows.features, targets: rows.targets, inputs: inputs, outputs: outputs, labels: nil)
+    Dataset(
+      features: rows.features, targets: rows.targets, inputs: inputs, outputs: outputs, labels: nil)
   }
 
   private mutating func checkDelimiter(_ delimiter: Located<String>?) -> UInt8? {
     guard let delimiter else { return UInt8(ascii: ",") }
     let text = delimiter.value == "\\t" ? "\t" : delimiter.value
-    guard text.utf8.count == 1, let byte = text.utf8.first, byte != UInt8(ascii: "\""), byte != 10, byte != 13 else {
-      report(.error(.wrongType, "'data.delimiter' must be one character such as ',' ';' or '\\t'", at: delimiter.location))
+    guard text.utf8.count == 1, let byte = text.utf8.first, byte != UInt8(ascii: "\""), byte != 10,
+      byte != 13
+    else {
+      report(
+        .error(
+          .wrongType, "'data.delimiter' must be one character such as ',' ';' or '\\t'",
+          at: delimiter.location))
       return nil
     }
     return byte
   }
 
   /// The header index of a named column, or a diagnostic with the nearest name.
-  private mutating func column(_ name: Located<String>, in header: [String], note: DiagnosticNote) -> Int? {
+  private mutating func column(_ name: Located<String>, in header: [String], note: DiagnosticNote)
+    -> Int?
+  {
     if let index = header.firstIndex(of: name.value) { return index }
     let hint = closest(to: name.value, in: header).map { "did you mean '\($0)'?" }
-    let columns = header.prefix(12).map { "'\($0)'" }.joined(separator: ", ") + (header.count > 12 ? ", …" : "")
+    let columns =
+      header.prefix(12).map { "'\($0)'" }.joined(separator: ", ") + (header.count > 12 ? ", …" : "")
     report(
       .error(
         .unknownColumn, "no column '\(name.value)' in the data file", at: name.location,
-        notes: [DiagnosticNote("\(note.message) has columns \(columns)", at: note.location)], help: hint))
+        notes: [DiagnosticNote("\(note.message) has columns \(columns)", at: note.location)],
+        help: hint))
     return nil
   }
 
-  private mutating func loadTest(_ test: Located<String>, header: [String], columns: CSVColumns, delimiter: UInt8) -> CSVContents? {
+  private mutating func loadTest(
+    _ test: Located<String>, header: [String], columns: CSVColumns, delimiter: UInt8
+  ) -> CSVContents? {
     let path = resolve(test.value)
-    guard let reader = CSVReader(path: path, delimiter: delimiter, diagnostics: &diagnostics, reference: test.location)
+    guard
+      let reader = CSVReader(
+        path: path, delimiter: delimiter, diagnostics: &diagnostics, reference: test.location)
     else { return nil }
     let testHeader = reader.header(diagnostics: &diagnostics)
     guard !testHeader.isEmpty else { return nil }
@@ -111,14 +152,19 @@ extension CheckContext {
       guard let found = testHeader.firstIndex(of: header[index]) else {
         report(
           .error(
-            .unknownColumn, "test file has no column '\(header[index])', which the training file has", at: test.location,
-            notes: [DiagnosticNote("test file header", at: SourceLocation(file: path, line: 1, column: 1))]))
+            .unknownColumn,
+            "test file has no column '\(header[index])', which the training file has",
+            at: test.location,
+            notes: [
+              DiagnosticNote("test file header", at: SourceLocation(file: path, line: 1, column: 1))
+            ]))
         return nil
       }
       remap[index] = found
     }
     let mapped = CSVColumns(
-      features: columns.features.map { remap[$0]! }, numericTargets: columns.numericTargets.map { remap[$0]! },
+      features: columns.features.map { remap[$0]! },
+      numericTargets: columns.numericTargets.map { remap[$0]! },
       label: columns.label.map { remap[$0]! })
     return reader.rows(mapped, width: testHeader.count, diagnostics: &diagnostics)
   }

@@ -27,7 +27,9 @@ public enum Checker {
   }
 
   static func check(_ spec: ModelSpec?, parseDiagnostics: [Diagnostic]) -> CheckResult {
-    guard let spec else { return CheckResult(diagnostics: parseDiagnostics.sortedByLocation(), spec: nil) }
+    guard let spec else {
+      return CheckResult(diagnostics: parseDiagnostics.sortedByLocation(), spec: nil)
+    }
     var context = CheckContext(spec: spec)
     context.diagnostics = parseDiagnostics
     context.checkVersion()
@@ -40,7 +42,8 @@ public enum Checker {
     guard !diagnostics.hasErrors, let task = spec.task?.value, let input = spec.input?.value,
       let layers, let loss, let data
     else { return CheckResult(diagnostics: diagnostics, spec: nil) }
-    let name = spec.name?.value ?? URL(fileURLWithPath: spec.file).deletingPathExtension().lastPathComponent
+    let name =
+      spec.name?.value ?? URL(fileURLWithPath: spec.file).deletingPathExtension().lastPathComponent
     let checked = CheckedSpec(
       file: spec.file, name: name, task: task, input: input, layers: layers, loss: loss,
       training: training, data: data)

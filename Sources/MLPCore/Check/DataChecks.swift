@@ -10,20 +10,28 @@ extension CheckContext {
     guard let data = spec.data else { return nil }
     var split = 0.0
     if let v = data.validationSplit {
-      if v.value >= 0, v.value < 1 { split = v.value } else { outOfRange(v, "data.validation_split", "at least 0 and less than 1") }
+      if v.value >= 0, v.value < 1 {
+        split = v.value
+      } else {
+        outOfRange(v, "data.validation_split", "at least 0 and less than 1")
+      }
     }
     var prepared: PreparedData?
     switch (data.train, data.generator) {
     case (.some, .some(let generator)):
       report(
         .error(
-          .conflict, "'data.generator' and 'data.train' cannot both be given", at: generator.location,
+          .conflict, "'data.generator' and 'data.train' cannot both be given",
+          at: generator.location,
           help: "keep either the generator or the CSV files"))
     case (nil, nil):
-      if data.generator == nil, !diagnostics.contains(where: { $0.message.contains("data.generator") }) {
+      if data.generator == nil,
+        !diagnostics.contains(where: { $0.message.contains("data.generator") })
+      {
         report(
           .error(
-            .missingKey, "'data' needs either 'train' (a CSV file) or 'generator'", at: data.location,
+            .missingKey, "'data' needs either 'train' (a CSV file) or 'generator'",
+            at: data.location,
             help: "add 'train: FILE.csv' and 'target: COLUMN', or 'generator: xor'"))
       }
     case (nil, .some(let generator)):
@@ -34,7 +42,10 @@ extension CheckContext {
     guard var prepared, !diagnostics.hasErrors else { return nil }
     if split > 0 {
       guard prepared.train.count >= 2 else {
-        report(.error(.emptyData, "validation_split needs at least 2 training samples", at: data.validationSplit?.location))
+        report(
+          .error(
+            .emptyData, "validation_split needs at least 2 training samples",
+            at: data.validationSplit?.location))
         return nil
       }
       let parts = prepared.train.split(validationFraction: split, seed: seed)
@@ -52,7 +63,8 @@ extension CheckContext {
   }
 
   private mutating func checkGenerator(
-    _ kind: Located<GeneratorKind>, _ data: DataSpec, layers: [CheckedLayer]?, loss: LossKind?, seed: UInt64
+    _ kind: Located<GeneratorKind>, _ data: DataSpec, layers: [CheckedLayer]?, loss: LossKind?,
+    seed: UInt64
   ) -> PreparedData? {
     if let samples = data.samples { checkSize(samples, "data.samples") }
     if let classes = data.classes, classes.value < 2 || classes.value > 1000 {
@@ -66,7 +78,10 @@ extension CheckContext {
       ("classes", data.classes?.location, [GeneratorKind.spirals, .blobs]),
       ("dimensions", data.dimensions?.location, [.blobs, .sine]),
     ] where value != nil && !kinds.contains(kind.value) {
-      report(.warning(.ignoredSetting, "'data.\(key)' has no effect on generator '\(kind.value.rawValue)'", at: value))
+      report(
+        .warning(
+          .ignoredSetting, "'data.\(key)' has no effect on generator '\(kind.value.rawValue)'",
+          at: value))
     }
     let config = GeneratorConfig(
       kind: kind.value, samples: data.samples?.value, noise: data.noise?.value,
@@ -76,7 +91,8 @@ extension CheckContext {
     if let given = spec.task, given.value != task {
       report(
         .error(
-          .conflict, "generator '\(kind.value.rawValue)' makes \(task.rawValue) data but the task is \(given.value.rawValue)",
+          .conflict,
+          "generator '\(kind.value.rawValue)' makes \(task.rawValue) data but the task is \(given.value.rawValue)",
           at: kind.location, notes: [DiagnosticNote("task set here", at: given.location)]))
       return nil
     }
@@ -89,7 +105,9 @@ extension CheckContext {
     guard !diagnostics.hasErrors, config.samples >= 1, config.classes <= 1000 || task == .regression
     else { return nil }
     var dataset = generateDataset(config, seed: seed)
-    if loss == .binaryCrossEntropy, let labels = dataset.labels { dataset = binaryTargets(dataset, labels) }
+    if loss == .binaryCrossEntropy, let labels = dataset.labels {
+      dataset = binaryTargets(dataset, labels)
+    }
     let names = (0..<config.inputs).map { "x\($0)" }
     return PreparedData(
       train: dataset, validation: nil, test: nil,
@@ -102,18 +120,22 @@ extension CheckContext {
     guard let input = spec.input, input.value >= 1, input.value != features else { return }
     report(
       .error(
-        .inputMismatch, "'input' is \(input.value) but \(source) has \(features) feature\(features == 1 ? "" : "s")",
+        .inputMismatch,
+        "'input' is \(input.value) but \(source) has \(features) feature\(features == 1 ? "" : "s")",
         at: input.location, notes: note.map { [$0] } ?? [], help: "set 'input: \(features)'"))
   }
 
   /// n^N against the number of classes (1 sigmoid unit for 2 classes with binary_cross_entropy).
-  mutating func checkOutputClasses(_ classes: Int, layers: [CheckedLayer]?, loss: LossKind?, note: DiagnosticNote?) {
+  mutating func checkOutputClasses(
+    _ classes: Int, layers: [CheckedLayer]?, loss: LossKind?, note: DiagnosticNote?
+  ) {
     guard let output = layers?.last, let at = spec.layers?.last?.units?.location else { return }
     if loss == .binaryCrossEntropy {
       if classes != 2 {
         report(
           .error(
-            .binaryCrossEntropyShape, "'binary_cross_entropy' needs 2 classes but the data has \(classes)",
+            .binaryCrossEntropyShape,
+            "'binary_cross_entropy' needs 2 classes but the data has \(classes)",
             at: spec.loss?.location ?? at, notes: note.map { [$0] } ?? []))
       }
       return
@@ -121,30 +143,51 @@ extension CheckContext {
     guard output.units != classes else { return }
     report(
       .error(
-        .outputClassMismatch, "output layer '\(output.name)' has \(output.units) units but the data has \(classes) classes",
-        at: at, notes: note.map { [$0] } ?? [], help: "set 'units: \(classes)' on the output layer"))
+        .outputClassMismatch,
+        "output layer '\(output.name)' has \(output.units) units but the data has \(classes) classes",
+        at: at, notes: note.map { [$0] } ?? [], help: "set 'units: \(classes)' on the output layer")
+    )
   }
 
   /// n^N against the number of regression targets.
   mutating func checkOutputTargets(_ targets: Int, layers: [CheckedLayer]?, note: DiagnosticNote?) {
-    guard let output = layers?.last, output.units != targets, let at = spec.layers?.last?.units?.location
+    guard let output = layers?.last, output.units != targets,
+      let at = spec.layers?.last?.units?.location
     else { return }
     report(
       .error(
         .outputTargetMismatch,
         "output layer '\(output.name)' has \(output.units) units but there \(targets == 1 ? "is 1 target" : "are \(targets) targets")",
-        at: at, notes: note.map { [$0] } ?? [], help: "set 'units: \(targets)' on the output layer"))
+        at: at, notes: note.map { [$0] } ?? [], help: "set 'units: \(targets)' on the output layer")
+    )
   }
 
   /// Resolves a path from the spec relative to the spec file's folder.
   func resolve(_ path: String) -> String {
-    if path.hasPrefix("/") { return path }
     let folder = (spec.file as NSString).deletingLastPathComponent
-    return folder.isEmpty ? path : (folder as NSString).appendingPathComponent(path)
+    let joined = path.hasPrefix("/") || folder.isEmpty ? path : folder + "/" + path
+    return normalize(joined)
+  }
+
+  /// Removes `.` and `name/..` components without touching the file system.
+  private func normalize(_ path: String) -> String {
+    var parts: [Substring] = []
+    for part in path.split(separator: "/", omittingEmptySubsequences: true) {
+      if part == "." { continue }
+      if part == "..", let last = parts.last, last != ".." {
+        parts.removeLast()
+      } else {
+        parts.append(part)
+      }
+    }
+    let joined = parts.joined(separator: "/")
+    return path.hasPrefix("/") ? "/" + joined : (joined.isEmpty ? "." : joined)
   }
 }
 
 /// The data set with one 0/1 target column, for a single sigmoid unit.
 func binaryTargets(_ data: Dataset, _ labels: [Int]) -> Dataset {
-  Dataset(features: data.features, targets: labels.map(Float.init), inputs: data.inputs, outputs: 1, labels: labels)
+  Dataset(
+    features: data.features, targets: labels.map(Float.init), inputs: data.inputs, outputs: 1,
+    labels: labels)
 }

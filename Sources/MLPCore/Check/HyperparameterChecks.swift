@@ -7,12 +7,14 @@ extension CheckContext {
     let t = spec.training
     var config = TrainingConfig()
     config.epochs = atLeastOne(t.epochs, "training.epochs", limit: 10_000_000) ?? config.epochs
-    config.batchSize = atLeastOne(t.batchSize, "training.batch_size", limit: 1 << 24) ?? config.batchSize
+    config.batchSize =
+      atLeastOne(t.batchSize, "training.batch_size", limit: 1 << 24) ?? config.batchSize
     if let rate = t.learningRate {
       if rate.value.isFinite, rate.value > 0 {
         config.learningRate = rate.value
       } else {
-        outOfRange(rate, "training.learning_rate", "a finite number greater than 0", help: "try 0.01")
+        outOfRange(
+          rate, "training.learning_rate", "a finite number greater than 0", help: "try 0.01")
       }
     }
     config.optimizer = t.optimizer?.value ?? .sgd
@@ -34,7 +36,11 @@ extension CheckContext {
       }
     }
     if let seed = t.seed {
-      if seed.value >= 0 { config.seed = UInt64(seed.value) } else { outOfRange(seed, "training.seed", "at least 0") }
+      if seed.value >= 0 {
+        config.seed = UInt64(seed.value)
+      } else {
+        outOfRange(seed, "training.seed", "at least 0")
+      }
     }
     config.shuffle = t.shuffle?.value ?? true
     warnIgnored(t, optimizer: config.optimizer)
@@ -44,11 +50,19 @@ extension CheckContext {
   private mutating func warnIgnored(_ t: TrainingSpec, optimizer: OptimizerKind) {
     let unused: [(String, SourceLocation?)] =
       switch optimizer {
-      case .sgd: [("momentum", t.momentum?.location), ("beta1", t.beta1?.location), ("beta2", t.beta2?.location), ("epsilon", t.epsilon?.location)]
-      case .momentum: [("beta1", t.beta1?.location), ("beta2", t.beta2?.location), ("epsilon", t.epsilon?.location)]
+      case .sgd:
+        [
+          ("momentum", t.momentum?.location), ("beta1", t.beta1?.location),
+          ("beta2", t.beta2?.location), ("epsilon", t.epsilon?.location),
+        ]
+      case .momentum:
+        [
+          ("beta1", t.beta1?.location), ("beta2", t.beta2?.location),
+          ("epsilon", t.epsilon?.location),
+        ]
       case .adam: [("momentum", t.momentum?.location)]
       }
-    for case let (key, location?) in unused {
+    for case (let key, let location?) in unused {
       report(
         .warning(
           .ignoredSetting, "'training.\(key)' has no effect with optimizer '\(optimizer.rawValue)'",
@@ -74,7 +88,9 @@ extension CheckContext {
     return value.value
   }
 
-  mutating func outOfRange<T>(_ value: Located<T>, _ path: String, _ range: String, help: String? = nil) {
+  mutating func outOfRange<T>(
+    _ value: Located<T>, _ path: String, _ range: String, help: String? = nil
+  ) {
     report(
       .error(
         .hyperparameter, "'\(path)' must be \(range), found \(value.value)", at: value.location,

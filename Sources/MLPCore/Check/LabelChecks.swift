@@ -16,15 +16,21 @@ extension CheckContext {
       return mapIntegerLabels(train: train, test: test, layers: layers, loss: loss)
     }
     let names = Array(Set(train.labels)).sorted()
-    let shown = names.prefix(10).map { "'\($0)'" }.joined(separator: ", ") + (names.count > 10 ? ", …" : "")
-    checkOutputClasses(names.count, layers: layers, loss: loss, note: DiagnosticNote("classes in '\(path)': \(shown)"))
+    let shown =
+      names.prefix(10).map { "'\($0)'" }.joined(separator: ", ") + (names.count > 10 ? ", …" : "")
+    checkOutputClasses(
+      names.count, layers: layers, loss: loss,
+      note: DiagnosticNote("classes in '\(path)': \(shown)"))
     let index = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
     var unseen = 0
     let testIndices = (test?.labels ?? []).enumerated().map { i, label -> Int in
       if let k = index[label] { return k }
       unseen += 1
       if unseen <= 5, let test {
-        report(.error(.labelOutOfRange, "class '\(label)' does not occur in the training data", at: test.labelLocations[i]))
+        report(
+          .error(
+            .labelOutOfRange, "class '\(label)' does not occur in the training data",
+            at: test.labelLocations[i]))
       }
       return -1
     }
@@ -46,8 +52,13 @@ extension CheckContext {
           if bad <= 5 {
             report(
               .error(
-                .labelOutOfRange, "class label \(id) is out of range 0...\(classes - 1)", at: rows.labelLocations[i],
-                notes: [DiagnosticNote("the output layer has \(output.units) unit\(output.units == 1 ? "" : "s")", at: outputAt)]))
+                .labelOutOfRange, "class label \(id) is out of range 0...\(classes - 1)",
+                at: rows.labelLocations[i],
+                notes: [
+                  DiagnosticNote(
+                    "the output layer has \(output.units) unit\(output.units == 1 ? "" : "s")",
+                    at: outputAt)
+                ]))
           }
         }
         return id
@@ -55,11 +66,15 @@ extension CheckContext {
     }
     let trainIDs = ids(train)
     let testIDs = test.map(ids) ?? []
-    if bad > 5 { report(.error(.labelOutOfRange, "\(bad - 5) more class labels out of range not shown", at: nil)) }
+    if bad > 5 {
+      report(
+        .error(.labelOutOfRange, "\(bad - 5) more class labels out of range not shown", at: nil))
+    }
     if bad == 0, let largest = trainIDs.max(), largest + 1 < classes, loss != .binaryCrossEntropy {
       report(
         .warning(
-          .dataWarning, "output layer has \(classes) units but training labels only use 0...\(largest)",
+          .dataWarning,
+          "output layer has \(classes) units but training labels only use 0...\(largest)",
           at: outputAt))
     }
     return ClassMapping(names: (0..<classes).map(String.init), train: trainIDs, test: testIDs)

@@ -29,7 +29,8 @@ extension CheckContext {
       if activation == .softmax, !isOutput, let at = layer.activation?.location {
         report(
           .error(
-            .softmaxHidden, "softmax on hidden layer '\(name)'; softmax is for the output layer only",
+            .softmaxHidden,
+            "softmax on hidden layer '\(name)'; softmax is for the output layer only",
             at: at, help: "use relu, tanh or another element-wise activation here"))
       }
       if let slope = layer.leakySlope {
@@ -39,12 +40,15 @@ extension CheckContext {
               .ignoredSetting, "'negative_slope' has no effect on a '\(activation.rawValue)' layer",
               at: slope.location))
         } else if !slope.value.isFinite {
-          report(.error(.hyperparameter, "'negative_slope' must be a finite number", at: slope.location))
+          report(
+            .error(.hyperparameter, "'negative_slope' must be a finite number", at: slope.location))
         }
       }
       guard let units = layer.units, checkSize(units, "layers[\(index)].units") else { continue }
       var initializer = layer.initializer?.value ?? .auto
-      if initializer == .auto { initializer = [.relu, .leakyRelu].contains(activation) ? .he : .glorot }
+      if initializer == .auto {
+        initializer = [.relu, .leakyRelu].contains(activation) ? .he : .glorot
+      }
       checked.append(
         CheckedLayer(
           name: name, units: units.value, activation: activation,
@@ -56,7 +60,8 @@ extension CheckContext {
   @discardableResult
   mutating func checkSize(_ size: Located<Int>, _ path: String) -> Bool {
     if size.value < 1 {
-      report(.error(.badSize, "'\(path)' must be at least 1, found \(size.value)", at: size.location))
+      report(
+        .error(.badSize, "'\(path)' must be at least 1, found \(size.value)", at: size.location))
       return false
     }
     if size.value > maximumWidth {
@@ -77,7 +82,8 @@ extension CheckContext {
     guard let output = layers?.last, let outputSpec = spec.layers?.last else { return loss }
     let activationAt = outputSpec.activation?.location ?? outputSpec.location
     let outputNote = DiagnosticNote(
-      "output layer '\(output.name)' has activation '\(output.activation.rawValue)'", at: activationAt)
+      "output layer '\(output.name)' has activation '\(output.activation.rawValue)'",
+      at: activationAt)
     switch (loss, task) {
     case (.crossEntropy, .regression), (.binaryCrossEntropy, .regression):
       report(
@@ -96,7 +102,9 @@ extension CheckContext {
           .binaryCrossEntropyShape,
           "'binary_cross_entropy' needs one sigmoid output unit, found \(output.units) '\(output.activation.rawValue)' units",
           at: at, notes: [outputNote],
-          help: "use '{units: 1, activation: sigmoid}' as the output layer, or softmax with cross_entropy"))
+          help:
+            "use '{units: 1, activation: sigmoid}' as the output layer, or softmax with cross_entropy"
+        ))
     case (.mse, _) where output.activation == .softmax:
       if task == .regression {
         report(

@@ -39,7 +39,10 @@ public struct CSVReader {
   static let errorLimit = 20
 
   /// Opens `path`; nil and a diagnostic when it cannot be read.
-  public init?(path: String, delimiter: UInt8 = UInt8(ascii: ","), diagnostics: inout [Diagnostic], reference: SourceLocation?) {
+  public init?(
+    path: String, delimiter: UInt8 = UInt8(ascii: ","), diagnostics: inout [Diagnostic],
+    reference: SourceLocation?
+  ) {
     guard let data = FileManager.default.contents(atPath: path) else {
       let why = FileManager.default.fileExists(atPath: path) ? "cannot be read" : "does not exist"
       diagnostics.append(.error(.fileUnreadable, "data file '\(path)' \(why)", at: reference))
@@ -55,14 +58,18 @@ public struct CSVReader {
     var cursor = Cursor()
     skipBlankLines(&cursor)
     guard cursor.offset < bytes.count else {
-      diagnostics.append(.error(.emptyData, "data file '\(path)' is empty; it needs a header row", at: location(cursor)))
+      diagnostics.append(
+        .error(
+          .emptyData, "data file '\(path)' is empty; it needs a header row", at: location(cursor)))
       return []
     }
     return readRecord(&cursor).map { text($0).trimmingCharacters(in: .whitespaces) }
   }
 
   /// Reads every data row (after the header), filling matrices for `columns`.
-  public func rows(_ columns: CSVColumns, width: Int, diagnostics: inout [Diagnostic]) -> CSVContents {
+  public func rows(_ columns: CSVColumns, width: Int, diagnostics: inout [Diagnostic])
+    -> CSVContents
+  {
     var cursor = Cursor()
     var out = CSVContents()
     var errors = 0
@@ -77,12 +84,17 @@ public struct CSVReader {
       if fields.count != width {
         errors += 1
         if errors <= Self.errorLimit {
-          diagnostics.append(.error(.badData, "row has \(fields.count) fields but the header has \(width)", at: location(start)))
+          diagnostics.append(
+            .error(
+              .badData, "row has \(fields.count) fields but the header has \(width)",
+              at: location(start)))
         }
         continue
       }
       for c in columns.features { out.features.append(number(fields[c], &errors, &diagnostics)) }
-      for c in columns.numericTargets { out.targets.append(number(fields[c], &errors, &diagnostics)) }
+      for c in columns.numericTargets {
+        out.targets.append(number(fields[c], &errors, &diagnostics))
+      }
       if let c = columns.label {
         out.labels.append(text(fields[c]).trimmingCharacters(in: .whitespaces))
         out.labelLocations.append(location(fields[c].cursor))
@@ -90,7 +102,10 @@ public struct CSVReader {
       out.rows += 1
     }
     if errors > Self.errorLimit {
-      diagnostics.append(.error(.badData, "\(errors - Self.errorLimit) more bad cells or rows in '\(path)' not shown", at: nil))
+      diagnostics.append(
+        .error(
+          .badData, "\(errors - Self.errorLimit) more bad cells or rows in '\(path)' not shown",
+          at: nil))
     }
     return out
   }
@@ -111,7 +126,9 @@ public struct CSVReader {
   }
 
   private func skipBlankLines(_ c: inout Cursor) {
-    while c.offset < bytes.count, bytes[c.offset] == UInt8(ascii: "\n") || bytes[c.offset] == UInt8(ascii: "\r") {
+    while c.offset < bytes.count,
+      bytes[c.offset] == UInt8(ascii: "\n") || bytes[c.offset] == UInt8(ascii: "\r")
+    {
       if bytes[c.offset] == UInt8(ascii: "\n") { newline(&c) } else { c.offset += 1 }
     }
   }
@@ -145,11 +162,15 @@ public struct CSVReader {
         }
         field.end = c.offset
         if c.offset < bytes.count { c.offset += 1 }
-        while c.offset < bytes.count, bytes[c.offset] != delimiter, bytes[c.offset] != UInt8(ascii: "\n") {
+        while c.offset < bytes.count, bytes[c.offset] != delimiter,
+          bytes[c.offset] != UInt8(ascii: "\n")
+        {
           c.offset += 1
         }
       } else {
-        while c.offset < bytes.count, bytes[c.offset] != delimiter, bytes[c.offset] != UInt8(ascii: "\n") {
+        while c.offset < bytes.count, bytes[c.offset] != delimiter,
+          bytes[c.offset] != UInt8(ascii: "\n")
+        {
           c.offset += 1
         }
         field.end = c.offset
@@ -181,7 +202,9 @@ public struct CSVReader {
     errors += 1
     if errors <= Self.errorLimit {
       let shown = text(f)
-      let what = shown.trimmingCharacters(in: .whitespaces).isEmpty ? "empty cell" : "'\(shown.prefix(40))' is not a number"
+      let what =
+        shown.trimmingCharacters(in: .whitespaces).isEmpty
+        ? "empty cell" : "'\(shown.prefix(40))' is not a number"
       diagnostics.append(.error(.badData, "\(what) in a numeric column", at: location(f.cursor)))
     }
     return .nan

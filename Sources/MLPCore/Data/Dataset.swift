@@ -51,7 +51,9 @@ public struct Dataset: Sendable {
   }
 
   /// Splits off the last `fraction` of a seeded permutation as a validation set.
-  public func split(validationFraction fraction: Double, seed: UInt64) -> (train: Dataset, validation: Dataset) {
+  public func split(validationFraction fraction: Double, seed: UInt64) -> (
+    train: Dataset, validation: Dataset
+  ) {
     var order = Array(0..<count)
     var rng = SeededGenerator(seed: seed ^ 0x5EED_5EED)
     rng.shuffle(&order)

@@ -19,11 +19,17 @@ public struct GeneratorConfig: Sendable, Equatable {
     case .xor:
       (self.samples, self.noise, self.classes, self.dimensions) = (samples ?? 4, noise ?? 0, 2, 2)
     case .spirals:
-      (self.samples, self.noise, self.classes, self.dimensions) = (samples ?? 300, noise ?? 0.2, classes ?? 2, 2)
+      (self.samples, self.noise, self.classes, self.dimensions) = (
+        samples ?? 300, noise ?? 0.2, classes ?? 2, 2
+      )
     case .blobs:
-      (self.samples, self.noise, self.classes, self.dimensions) = (samples ?? 300, noise ?? 1, classes ?? 3, dimensions ?? 2)
+      (self.samples, self.noise, self.classes, self.dimensions) = (
+        samples ?? 300, noise ?? 1, classes ?? 3, dimensions ?? 2
+      )
     case .sine:
-      (self.samples, self.noise, self.classes, self.dimensions) = (samples ?? 1000, noise ?? 0.1, 0, dimensions ?? 1)
+      (self.samples, self.noise, self.classes, self.dimensions) = (
+        samples ?? 1000, noise ?? 0.1, 0, dimensions ?? 1
+      )
     }
   }
 
@@ -42,7 +48,10 @@ public func generateDataset(_ config: GeneratorConfig, seed: UInt64) -> Dataset 
   case .xor:
     for i in 0..<config.samples {
       let (a, b) = (i & 1, (i >> 1) & 1)
-      features += [Float(Double(a) + config.noise * rng.normal()), Float(Double(b) + config.noise * rng.normal())]
+      features += [
+        Float(Double(a) + config.noise * rng.normal()),
+        Float(Double(b) + config.noise * rng.normal()),
+      ]
       labels.append(a ^ b)
     }
   case .spirals:
@@ -73,7 +82,9 @@ public func generateDataset(_ config: GeneratorConfig, seed: UInt64) -> Dataset 
       }
       targets.append(Float(sin(sum) + config.noise * rng.normal()))
     }
-    return Dataset(features: features, targets: targets, inputs: config.dimensions, outputs: 1, labels: nil)
+    return Dataset(
+      features: features, targets: targets, inputs: config.dimensions, outputs: 1, labels: nil)
   }
-  return .classification(features: features, inputs: config.dimensions, labels: labels, classes: config.classes)
+  return .classification(
+    features: features, inputs: config.dimensions, labels: labels, classes: config.classes)
 }

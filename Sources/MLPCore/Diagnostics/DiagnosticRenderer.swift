@@ -72,7 +72,9 @@ public struct DiagnosticRenderer {
     }
     props.append("title=\(escapeProperty("mlpc \(d.code)"))")
     var message = d.message
-    for note in d.notes { message += "\nnote: \(note.location.map { "\($0): " } ?? "")\(note.message)" }
+    for note in d.notes {
+      message += "\nnote: \(note.location.map { "\($0): " } ?? "")\(note.message)"
+    }
     if let help = d.help { message += "\nhelp: \(help)" }
     return "::\(d.severity.rawValue) \(props.joined(separator: ","))::\(escapeData(message))"
   }
@@ -101,7 +103,8 @@ public struct DiagnosticRenderer {
     let shown = String(line.unicodeScalars.prefix(200).map { $0 == "\t" ? " " : Character($0) })
     let gutter = String(repeating: " ", count: String(loc.line).count)
     let pad = String(repeating: " ", count: max(0, min(loc.column - 1, 200)))
-    return "\(gutter) |\n\(loc.line) | \(shown)\n\(gutter) | \(pad)" + paint("^", "1;\(color)") + "\n"
+    return "\(gutter) |\n\(loc.line) | \(shown)\n\(gutter) | \(pad)" + paint("^", "1;\(color)")
+      + "\n"
   }
 
   private func paint(_ s: String, _ code: String) -> String {

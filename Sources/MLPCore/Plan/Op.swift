@@ -5,9 +5,13 @@
 /// One step of forward, loss, backward or update.
 public enum Op: Sendable {
   /// x^k = σ^k(x^{k-1} · W^kᵀ + b^k); input (B, I), weight (O, I), bias (O), output (B, O).
-  case dense(layer: Int, input: BufferID, weight: BufferID, bias: BufferID, output: BufferID, activation: Activation, slope: Float)
+  case dense(
+    layer: Int, input: BufferID, weight: BufferID, bias: BufferID, output: BufferID,
+    activation: Activation, slope: Float)
   /// l = mean over rows of the loss; delta = ∂L/∂z^N (fused with the output activation).
-  case loss(LossKind, output: BufferID, target: BufferID, delta: BufferID, activation: Activation, slope: Float)
+  case loss(
+    LossKind, output: BufferID, target: BufferID, delta: BufferID, activation: Activation,
+    slope: Float)
   /// ∂L/∂W^k += deltaᵀ · input; ∂L/∂b^k += Σ_rows delta; and, unless k = 1,
   /// inputDelta = (delta · W^k) ⊙ σ^{k-1}'(z^{k-1}) with σ' taken from the input activation.
   case denseBackward(

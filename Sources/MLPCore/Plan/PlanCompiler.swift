@@ -28,7 +28,8 @@ public enum PlanCompiler {
     var biasGradients: [BufferID] = []
     for k in 1...n {
       let name = spec.layers[k - 1].name
-      weightGradients.append(layout.add("\(name).weight.grad", .weightGradient(layer: k), [widths[k], widths[k - 1]]))
+      weightGradients.append(
+        layout.add("\(name).weight.grad", .weightGradient(layer: k), [widths[k], widths[k - 1]]))
       biasGradients.append(layout.add("\(name).bias.grad", .biasGradient(layer: k), [widths[k]]))
     }
     let gradients = ArenaRange(offset: parameterStart + parameters.count, count: parameters.count)
@@ -44,22 +45,28 @@ public enum PlanCompiler {
     var activations = [input]
     var deltas: [BufferID] = []
     for k in 1...n {
-      activations.append(layout.add("\(spec.layers[k - 1].name).x", .activation(layer: k), [batch, widths[k]]))
-      deltas.append(layout.add("\(spec.layers[k - 1].name).delta", .delta(layer: k), [batch, widths[k]]))
+      activations.append(
+        layout.add("\(spec.layers[k - 1].name).x", .activation(layer: k), [batch, widths[k]]))
+      deltas.append(
+        layout.add("\(spec.layers[k - 1].name).delta", .delta(layer: k), [batch, widths[k]]))
     }
     let ops = OpBuilder(buffers: layout.buffers)
     let forward = (1...n).map { k in
       let layer = spec.layers[k - 1]
       // The fused losses apply the output activation themselves, from the logits.
       let activation = k == n && lossFusesActivation(spec.loss) ? .identity : layer.activation
-      return ops.dense(k, activations[k - 1], weights[k - 1], biases[k - 1], activations[k], activation, layer.negativeSlope)
+      return ops.dense(
+        k, activations[k - 1], weights[k - 1], biases[k - 1], activations[k], activation,
+        layer.negativeSlope)
     }
     let output = spec.layers[n - 1]
-    let loss = ops.loss(spec.loss, activations[n], target, deltas[n - 1], output.activation, output.negativeSlope)
+    let loss = ops.loss(
+      spec.loss, activations[n], target, deltas[n - 1], output.activation, output.negativeSlope)
     let backward = (1...n).reversed().map { k in
       let below = k > 1 ? spec.layers[k - 2] : nil
       return ops.denseBackward(
-        k, deltas[k - 1], activations[k - 1], weights[k - 1], weightGradients[k - 1], biasGradients[k - 1],
+        k, deltas[k - 1], activations[k - 1], weights[k - 1], weightGradients[k - 1],
+        biasGradients[k - 1],
         k > 1 ? deltas[k - 2] : nil, below?.activation ?? .identity, below?.negativeSlope ?? 0)
     }
     return ExecutionPlan(
@@ -79,7 +86,8 @@ private struct Layout {
     let id = BufferID(index: buffers.count)
     let buffer = Buffer(id: id, name: name, role: role, shape: shape, offset: cursor)
     buffers.append(buffer)
-    let aligned = (buffer.count + PlanCompiler.alignment - 1) / PlanCompiler.alignment * PlanCompiler.alignment
+    let aligned =
+      (buffer.count + PlanCompiler.alignment - 1) / PlanCompiler.alignment * PlanCompiler.alignment
     cursor += aligned
     return id
   }
@@ -91,15 +99,24 @@ private struct OpBuilder {
 
   func shape(_ id: BufferID) -> [Int] { buffers[id.index].shape }
 
-  func dense(_ k: Int, _ x: BufferID, _ w: BufferID, _ b: BufferID, _ y: BufferID, _ act: Activation, _ slope: Float) -> Op {
+  func dense(
+    _ k: Int, _ x: BufferID, _ w: BufferID, _ b: BufferID, _ y: BufferID, _ act: Activation,
+    _ slope: Float
+  ) -> Op {
     let (batch, inputs) = (shape(x)[0], shape(x)[1])
     let outputs = shape(w)[0]
-    precondition(shape(w) == [outputs, inputs] && shape(b) == [outputs] && shape(y) == [batch, outputs], "dense \(k): shapes")
+    precondition(
+      shape(w) == [outputs, inputs] && shape(b) == [outputs] && shape(y) == [batch, outputs],
+      "dense \(k): shapes")
     return .dense(layer: k, input: x, weight: w, bias: b, output: y, activation: act, slope: slope)
   }
 
-  func loss(_ kind: LossKind, _ x: BufferID, _ y: BufferID, _ delta: BufferID, _ act: Activation, _ slope: Float) -> Op {
-    precondition(shape(x) == shape(y) && shape(x) == shape(delta), "loss: shapes \(shape(x)) \(shape(y))")
+  func loss(
+    _ kind: LossKind, _ x: BufferID, _ y: BufferID, _ delta: BufferID, _ act: Activation,
+    _ slope: Float
+  ) -> Op {
+    precondition(
+      shape(x) == shape(y) && shape(x) == shape(delta), "loss: shapes \(shape(x)) \(shape(y))")
     return .loss(kind, output: x, target: y, delta: delta, activation: act, slope: slope)
   }
 
@@ -109,8 +126,12 @@ private struct OpBuilder {
   ) -> Op {
     let (batch, inputs) = (shape(x)[0], shape(x)[1])
     let outputs = shape(w)[0]
-    precondition(shape(delta) == [batch, outputs] && shape(dw) == shape(w) && shape(db) == [outputs], "backward \(k): shapes")
-    if let inputDelta { precondition(shape(inputDelta) == [batch, inputs], "backward \(k): input delta") }
+    precondition(
+      shape(delta) == [batch, outputs] && shape(dw) == shape(w) && shape(db) == [outputs],
+      "backward \(k): shapes")
+    if let inputDelta {
+      precondition(shape(inputDelta) == [batch, inputs], "backward \(k): input delta")
+    }
     return .denseBackward(
       layer: k, delta: delta, input: x, weight: w, weightGradient: dw, biasGradient: db,
       inputDelta: inputDelta, inputActivation: act, inputSlope: slope)

@@ -39,25 +39,33 @@ extension ExecutionPlan {
   public var jsonDescription: String {
     let object: [String: Any] = [
       "name": spec.name, "widths": spec.widths, "batch_size": batchSize, "loss": spec.loss.rawValue,
-      "optimizer": spec.training.optimizer.rawValue, "layers": layerRows, "parameters": parameterCount,
+      "optimizer": spec.training.optimizer.rawValue, "layers": layerRows,
+      "parameters": parameterCount,
       "memory_bytes": memory, "flops_per_step": flopsPerStep, "steps_per_epoch": stepsPerEpoch,
       "flops_per_epoch": flopsPerStep * stepsPerEpoch, "ops": opLines,
-      "buffers": buffers.map { ["id": $0.id.index, "name": $0.name, "shape": $0.shape, "offset": $0.offset] },
+      "buffers": buffers.map {
+        ["id": $0.id.index, "name": $0.name, "shape": $0.shape, "offset": $0.offset]
+      },
     ]
-    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])) ?? Data()
+    let data =
+      (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted]))
+      ?? Data()
     return String(decoding: data, as: UTF8.self)
   }
 
   /// The human-readable plan.
   public var textDescription: String {
-    var out = "plan '\(spec.name)': \(spec.widths.map(String.init).joined(separator: " → ")), batch \(batchSize), "
+    var out =
+      "plan '\(spec.name)': \(spec.widths.map(String.init).joined(separator: " → ")), batch \(batchSize), "
     out += "loss \(spec.loss.rawValue), optimizer \(spec.training.optimizer.rawValue)\n\n"
     var table = [["layer", "W", "b", "activation", "params", "fwd FLOPs", "bwd FLOPs"]]
     for row in layerRows {
       let w = (row["weight_shape"] as! [Int]).map(String.init).joined(separator: "×")
       table.append([
-        row["name"] as! String, w, String((row["bias_shape"] as! [Int])[0]), row["activation"] as! String,
-        grouped(row["parameters"] as! Int), grouped(row["forward_flops"] as! Int), grouped(row["backward_flops"] as! Int),
+        row["name"] as! String, w, String((row["bias_shape"] as! [Int])[0]),
+        row["activation"] as! String,
+        grouped(row["parameters"] as! Int), grouped(row["forward_flops"] as! Int),
+        grouped(row["backward_flops"] as! Int),
       ])
     }
     table.append(["total", "", "", "", grouped(parameterCount), "", ""])
@@ -83,12 +91,15 @@ extension ExecutionPlan {
     let name = { (id: BufferID) in "\(id)(\(self[id].name))" }
     return (forward + [loss] + backward + [update]).map { op in
       switch op {
-      case let .dense(k, x, w, b, y, act, _):
-        return "dense[\(k)]        \(name(y)) = \(act.rawValue)(\(name(x)) · \(name(w))ᵀ + \(name(b)))"
-      case let .loss(kind, x, y, d, act, _):
-        return "loss            \(name(d)) = ∂\(kind.rawValue)(\(act.rawValue), \(name(x)), \(name(y)))/∂z"
-      case let .denseBackward(k, d, x, w, dw, db, dx, act, _):
-        var line = "dense_backward[\(k)] \(name(dw)) += \(name(d))ᵀ · \(name(x)); \(name(db)) += Σ \(name(d))"
+      case .dense(let k, let x, let w, let b, let y, let act, _):
+        return
+          "dense[\(k)]        \(name(y)) = \(act.rawValue)(\(name(x)) · \(name(w))ᵀ + \(name(b)))"
+      case .loss(let kind, let x, let y, let d, let act, _):
+        return
+          "loss            \(name(d)) = ∂\(kind.rawValue)(\(act.rawValue), \(name(x)), \(name(y)))/∂z"
+      case .denseBackward(let k, let d, let x, let w, let dw, let db, let dx, let act, _):
+        var line =
+          "dense_backward[\(k)] \(name(dw)) += \(name(d))ᵀ · \(name(x)); \(name(db)) += Σ \(name(d))"
         if let dx { line += "; \(name(dx)) = (\(name(d)) · \(name(w))) ⊙ \(act.rawValue)'" }
         return line
       case .update(let kind):

@@ -16,12 +16,14 @@ public final class Executor {
   /// Allocates and zeroes the arena, then initialises parameters from `seed`.
   public init(plan: ExecutionPlan, seed: UInt64? = nil) {
     self.plan = plan
-    let raw = UnsafeMutableRawPointer.allocate(byteCount: max(plan.arenaCount, 1) * 4, alignment: 64)
+    let raw = UnsafeMutableRawPointer.allocate(
+      byteCount: max(plan.arenaCount, 1) * 4, alignment: 64)
     arena = raw.bindMemory(to: Float.self, capacity: max(plan.arenaCount, 1))
     arena.initialize(repeating: 0, count: max(plan.arenaCount, 1))
     let t = plan.spec.training
     rule = UpdateRule(
-      learningRate: Float(t.learningRate), weightDecay: Float(t.weightDecay), momentum: Float(t.momentum),
+      learningRate: Float(t.learningRate), weightDecay: Float(t.weightDecay),
+      momentum: Float(t.momentum),
       beta1: Float(t.beta1), beta2: Float(t.beta2), epsilon: Float(t.epsilon))
     initializeParameters(seed: seed ?? t.seed)
   }
@@ -49,12 +51,16 @@ public final class Executor {
     var rng = SeededGenerator(seed: seed)
     for (k, layer) in plan.spec.layers.enumerated() {
       let (fanOut, fanIn) = (plan[plan.weights[k]].shape[0], plan[plan.weights[k]].shape[1])
-      let limit = layer.initializer == .he ? (6 / Double(fanIn)).squareRoot() : (6 / Double(fanIn + fanOut)).squareRoot()
+      let limit =
+        layer.initializer == .he
+        ? (6 / Double(fanIn)).squareRoot() : (6 / Double(fanIn + fanOut)).squareRoot()
       let w = pointer(plan.weights[k])
       for i in 0..<fanIn * fanOut { w[i] = Float(rng.uniform(-limit, limit)) }
       pointer(plan.biases[k]).update(repeating: 0, count: fanOut)
     }
-    for range in plan.optimizerState { (arena + range.offset).update(repeating: 0, count: range.count) }
+    for range in plan.optimizerState {
+      (arena + range.offset).update(repeating: 0, count: range.count)
+    }
     step = 0
   }
 
@@ -66,8 +72,10 @@ public final class Executor {
     data.features.withUnsafeBufferPointer { f in
       data.targets.withUnsafeBufferPointer { t in
         for (row, sample) in indices.enumerated() {
-          (x + row * data.inputs).update(from: f.baseAddress! + sample * data.inputs, count: data.inputs)
-          (y + row * data.outputs).update(from: t.baseAddress! + sample * data.outputs, count: data.outputs)
+          (x + row * data.inputs).update(
+            from: f.baseAddress! + sample * data.inputs, count: data.inputs)
+          (y + row * data.outputs).update(
+            from: t.baseAddress! + sample * data.outputs, count: data.outputs)
         }
       }
     }
@@ -81,10 +89,13 @@ public final class Executor {
 
   /// Σ over rows of the loss, and ∂L/∂z^N (L the mean over `rows`). Leaves x^N in the output.
   public func loss(rows: Int) -> Double {
-    guard case let .loss(kind, output, target, delta, activation, slope) = plan.loss else { return .nan }
+    guard
+      case .loss(let kind, let output, let target, let delta, let activation, let slope) = plan.loss
+    else { return .nan }
     let cols = plan[output].shape[1]
     return lossForwardBackward(
-      kind, out: pointer(output), target: pointer(target), delta: pointer(delta), rows: rows, cols: cols,
+      kind, out: pointer(output), target: pointer(target), delta: pointer(delta), rows: rows,
+      cols: cols,
       activation: activation, slope: slope)
   }
 
@@ -108,27 +119,35 @@ public final class Executor {
 
   private func run(_ op: Op, rows: Int) {
     switch op {
-    case let .dense(_, input, weight, bias, output, activation, slope):
+    case .dense(_, let input, let weight, let bias, let output, let activation, let slope):
       let (outputs, inputs) = (plan[weight].shape[0], plan[weight].shape[1])
       denseForward(
-        x: pointer(input), w: pointer(weight), b: pointer(bias), y: pointer(output), rows: rows, inputs: inputs,
+        x: pointer(input), w: pointer(weight), b: pointer(bias), y: pointer(output), rows: rows,
+        inputs: inputs,
         outputs: outputs, activation, slope: slope)
     case .loss:
       _ = loss(rows: rows)
-    case let .denseBackward(_, delta, input, weight, dWeight, dBias, inputDelta, activation, slope):
+    case .denseBackward(
+      _, let delta, let input, let weight, let dWeight, let dBias, let inputDelta, let activation,
+      let slope):
       let (outputs, inputs) = (plan[weight].shape[0], plan[weight].shape[1])
       denseBackward(
-        delta: pointer(delta), x: pointer(input), w: pointer(weight), dW: pointer(dWeight), db: pointer(dBias),
-        dx: inputDelta.map(pointer), rows: rows, inputs: inputs, outputs: outputs, activation, slope: slope)
+        delta: pointer(delta), x: pointer(input), w: pointer(weight), dW: pointer(dWeight),
+        db: pointer(dBias),
+        dx: inputDelta.map(pointer), rows: rows, inputs: inputs, outputs: outputs, activation,
+        slope: slope)
     case .update(let kind):
       step += 1
-      let (p, g, n) = (arena + plan.parameters.offset, arena + plan.gradients.offset, plan.parameters.count)
+      let (p, g, n) = (
+        arena + plan.parameters.offset, arena + plan.gradients.offset, plan.parameters.count
+      )
       switch kind {
       case .sgd: sgdUpdate(p, g, count: n, rule)
       case .momentum: momentumUpdate(p, g, arena + plan.optimizerState[0].offset, count: n, rule)
       case .adam:
         adamUpdate(
-          p, g, arena + plan.optimizerState[0].offset, arena + plan.optimizerState[1].offset, count: n,
+          p, g, arena + plan.optimizerState[0].offset, arena + plan.optimizerState[1].offset,
+          count: n,
           step: step, rule)
       }
     }

@@ -20,7 +20,8 @@ public enum GradientCheck {
   /// Compares ∂L/∂θ from `executor`'s backward pass on the first `rows` training samples with
   /// (L(θ+h) − L(θ−h)) / 2h in Double, for up to `samplesPerTensor` elements of each tensor.
   public static func run(
-    _ executor: Executor, rows requested: Int = 8, samplesPerTensor: Int = 64, step h: Double = 1e-5,
+    _ executor: Executor, rows requested: Int = 8, samplesPerTensor: Int = 64,
+    step h: Double = 1e-5,
     floor: Double = 1e-4
   ) -> [GradientCheckResult] {
     let plan = executor.plan
@@ -73,7 +74,8 @@ public enum GradientCheck {
         if skipped == indices.count { worst = .infinity }  // nothing could be checked: fail
         results.append(
           GradientCheckResult(
-            tensor: plan[id].name, worstRelativeError: worst, checkedElements: indices.count - skipped,
+            tensor: plan[id].name, worstRelativeError: worst,
+            checkedElements: indices.count - skipped,
             elements: count, skippedAtKinks: skipped))
       }
     }
@@ -147,7 +149,8 @@ public struct ReferenceNetwork: Sendable {
         switch lossKind {
         case .mse: total += 0.5 * (yc - pc) * (yc - pc)
         case .crossEntropy: total -= yc * log(max(pc, 1e-300))
-        case .binaryCrossEntropy: total -= yc * log(max(pc, 1e-300)) + (1 - yc) * log(max(1 - pc, 1e-300))
+        case .binaryCrossEntropy:
+          total -= yc * log(max(pc, 1e-300)) + (1 - yc) * log(max(1 - pc, 1e-300))
         }
       }
     }

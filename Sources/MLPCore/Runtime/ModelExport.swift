@@ -40,7 +40,9 @@ extension Executor {
 
 /// A JSON object with sorted keys, for metrics lines and the summary.
 public func jsonLine(_ object: [String: Any]) -> String {
-  let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+  let data =
+    (try? JSONSerialization.data(
+      withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
   return String(decoding: data, as: UTF8.self)
 }
 
@@ -59,7 +61,9 @@ extension Evaluation {
 extension EpochReport {
   /// One `metrics.jsonl` line.
   public var dictionary: [String: Any] {
-    var d: [String: Any] = ["epoch": epoch, "train_loss": trainLoss, "seconds": seconds, "steps": steps]
+    var d: [String: Any] = [
+      "epoch": epoch, "train_loss": trainLoss, "seconds": seconds, "steps": steps,
+    ]
     if let validation { d["validation"] = validation.dictionary }
     if let test { d["test"] = test.dictionary }
     return d

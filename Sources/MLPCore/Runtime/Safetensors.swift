@@ -42,7 +42,9 @@ public enum Safetensors {
     withUnsafeBytes(of: UInt64(header.count).littleEndian) { data.append(contentsOf: $0) }
     data.append(contentsOf: header)
     for t in sorted {
-      for v in t.values { withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+      for v in t.values {
+        withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) }
+      }
     }
     return data
   }
@@ -51,9 +53,12 @@ public enum Safetensors {
   public static func decode(_ data: Data) -> (tensors: [NamedTensor], metadata: [String: String])? {
     let bytes = [UInt8](data)
     guard bytes.count >= 8 else { return nil }
-    let length = bytes[0..<8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+    let length = bytes[0..<8].enumerated().reduce(UInt64(0)) {
+      $0 | UInt64($1.element) << (8 * UInt64($1.offset))
+    }
     guard length <= UInt64(bytes.count - 8),
-      let header = try? JSONSerialization.jsonObject(with: Data(bytes[8..<8 + Int(length)])) as? [String: Any]
+      let header = try? JSONSerialization.jsonObject(with: Data(bytes[8..<8 + Int(length)]))
+        as? [String: Any]
     else { return nil }
     let base = 8 + Int(length)
     var tensors: [NamedTensor] = []
@@ -64,7 +69,8 @@ public enum Safetensors {
         continue
       }
       guard let entry = value as? [String: Any], entry["dtype"] as? String == "F32",
-        let shape = entry["shape"] as? [Int], let range = entry["data_offsets"] as? [Int], range.count == 2,
+        let shape = entry["shape"] as? [Int], let range = entry["data_offsets"] as? [Int],
+        range.count == 2,
         range[0] >= 0, range[1] >= range[0], base + range[1] <= bytes.count,
         (range[1] - range[0]) == shape.reduce(1, *) * 4
       else { return nil }
@@ -72,7 +78,9 @@ public enum Safetensors {
       values.reserveCapacity(shape.reduce(1, *))
       var i = base + range[0]
       while i < base + range[1] {
-        let bits = UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16 | UInt32(bytes[i + 3]) << 24
+        let bits =
+          UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16 | UInt32(
+            bytes[i + 3]) << 24
         values.append(Float(bitPattern: bits))
         i += 4
       }

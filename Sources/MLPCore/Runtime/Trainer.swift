@@ -27,7 +27,10 @@ public struct EpochReport: Sendable {
   public var seconds: Double
   public var steps: Int
 
-  public init(epoch: Int, trainLoss: Double, validation: Evaluation?, test: Evaluation?, seconds: Double, steps: Int) {
+  public init(
+    epoch: Int, trainLoss: Double, validation: Evaluation?, test: Evaluation?, seconds: Double,
+    steps: Int
+  ) {
     self.epoch = epoch
     self.trainLoss = trainLoss
     self.validation = validation
@@ -60,7 +63,9 @@ public final class Trainer {
 
   /// Runs one epoch (1-based `epoch`); returns the mean training loss per sample.
   /// `progress` is called after each step with the number of steps done.
-  public func runEpoch(_ epoch: Int, shouldStop: () -> Bool = { false }, progress: (Int) -> Void = { _ in }) throws(TrainingStop) -> Double {
+  public func runEpoch(
+    _ epoch: Int, shouldStop: () -> Bool = { false }, progress: (Int) -> Void = { _ in }
+  ) throws(TrainingStop) -> Double {
     let data = plan.spec.data.train
     if plan.spec.training.shuffle { shuffler.shuffle(&order) }
     var total = 0.0
@@ -81,7 +86,9 @@ public final class Trainer {
   }
 
   /// Steps per epoch: ⌈samples / batch size⌉.
-  public var stepsPerEpoch: Int { (plan.spec.data.train.count + plan.batchSize - 1) / plan.batchSize }
+  public var stepsPerEpoch: Int {
+    (plan.spec.data.train.count + plan.batchSize - 1) / plan.batchSize
+  }
 
   /// Loss and task metrics of the current parameters on `data` (forward passes only).
   public func evaluate(_ data: Dataset) -> Evaluation {

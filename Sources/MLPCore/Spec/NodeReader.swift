@@ -48,12 +48,16 @@ final class NodeReader {
 
   func int(_ node: Node, _ path: String) -> Located<Int>? {
     if isPlain(node), let scalar = node.scalar {
-      if node.tag.rawValue == Tag.Name.int.rawValue, let value = node.int { return Located(value, at: location(node)) }
+      if node.tag.rawValue == Tag.Name.int.rawValue, let value = node.int {
+        return Located(value, at: location(node))
+      }
       if node.tag.rawValue == Tag.Name.int.rawValue {
         report(.error(.badSize, "'\(path)' is too large: '\(scalar.string)'", at: location(node)))
         return nil
       }
-      if node.tag.rawValue == Tag.Name.float.rawValue, let d = node.float, d.isFinite, d == d.rounded(), abs(d) < 1e15 {
+      if node.tag.rawValue == Tag.Name.float.rawValue, let d = node.float, d.isFinite,
+        d == d.rounded(), abs(d) < 1e15
+      {
         return Located(Int(d), at: location(node))
       }
     }
@@ -97,7 +101,9 @@ final class NodeReader {
     report(
       .error(
         .unknownChoice, "unknown \(what) '\(text.value)' for '\(path)'", at: text.location,
-        notes: [DiagnosticNote("expected one of \(names.map { "'\($0)'" }.joined(separator: ", "))")],
+        notes: [
+          DiagnosticNote("expected one of \(names.map { "'\($0)'" }.joined(separator: ", "))")
+        ],
         help: hint))
     return nil
   }
@@ -114,7 +120,8 @@ final class NodeReader {
 
   private func typeError(_ node: Node, _ path: String, expected: String) {
     report(
-      .error(.wrongType, "'\(path)' must be \(expected), found \(describe(node))", at: location(node)))
+      .error(
+        .wrongType, "'\(path)' must be \(expected), found \(describe(node))", at: location(node)))
   }
 
   private func describe(_ node: Node) -> String {

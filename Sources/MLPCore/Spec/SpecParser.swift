@@ -36,7 +36,8 @@ public enum SpecParser {
         nil,
         [
           .error(
-            .notASpec, "spec file is larger than \(maximumFileSize >> 20) MiB; specs are small YAML files",
+            .notASpec,
+            "spec file is larger than \(maximumFileSize >> 20) MiB; specs are small YAML files",
             at: start)
         ]
       )
@@ -45,13 +46,21 @@ public enum SpecParser {
   }
 
   /// Parses spec text; `file` is used for locations and the default name.
-  public static func parse(text: String, file: String) -> (spec: ModelSpec?, diagnostics: [Diagnostic]) {
+  public static func parse(text: String, file: String) -> (
+    spec: ModelSpec?, diagnostics: [Diagnostic]
+  ) {
     let document = YAMLDocument(text: text, file: file)
     let reader = NodeReader(file: file)
     let start = SourceLocation(file: file, line: 1, column: 1)
     guard let root = document.root else {
       if document.diagnostics.isEmpty {
-        return (nil, [.error(.notASpec, "spec file is empty", at: start, help: "see docs/spec.md for a template")])
+        return (
+          nil,
+          [
+            .error(
+              .notASpec, "spec file is empty", at: start, help: "see docs/spec.md for a template")
+          ]
+        )
       }
       return (nil, document.diagnostics)
     }
@@ -76,10 +85,12 @@ public enum SpecParser {
     spec.input = f["input"].flatMap { r.int($0, "input") }
     spec.loss = f["loss"].flatMap { r.choice($0, "loss", "loss") }
     if f.values["task"] == nil {
-      r.missing("task", in: "", at: f.location, help: "add 'task: classification' or 'task: regression'")
+      r.missing(
+        "task", in: "", at: f.location, help: "add 'task: classification' or 'task: regression'")
     }
     if f.values["input"] == nil {
-      r.missing("input", in: "", at: f.location, help: "add 'input: N' with the number of input features")
+      r.missing(
+        "input", in: "", at: f.location, help: "add 'input: N' with the number of input features")
     }
     if let node = f["layers"] {
       spec.layersLocation = r.location(node)
@@ -90,7 +101,9 @@ public enum SpecParser {
     if let node = f["data"] {
       spec.data = parseData(node, reader: r)
     } else {
-      r.missing("data", in: "", at: f.location, help: "add 'data: {generator: xor}' or 'data: {train: FILE.csv, target: COLUMN}'")
+      r.missing(
+        "data", in: "", at: f.location,
+        help: "add 'data: {generator: xor}' or 'data: {train: FILE.csv, target: COLUMN}'")
     }
     if let node = f["training"] { spec.training = parseTraining(node, reader: r) }
     return spec
@@ -102,7 +115,9 @@ public enum SpecParser {
       return nil
     }
     if sequence.isEmpty {
-      r.report(.error(.badSize, "'layers' is empty; a network needs at least one layer", at: r.location(node)))
+      r.report(
+        .error(
+          .badSize, "'layers' is empty; a network needs at least one layer", at: r.location(node)))
       return nil
     }
     return sequence.enumerated().compactMap { index, item in
@@ -111,7 +126,9 @@ public enum SpecParser {
       var layer = LayerSpec(location: f.location)
       layer.name = f["name"].flatMap { r.string($0, "\(path).name") }
       layer.units = f["units"].flatMap { r.int($0, "\(path).units") }
-      layer.activation = f["activation"].flatMap { r.choice($0, "\(path).activation", "activation") }
+      layer.activation = f["activation"].flatMap {
+        r.choice($0, "\(path).activation", "activation")
+      }
       layer.leakySlope = f["negative_slope"].flatMap { r.double($0, "\(path).negative_slope") }
       layer.initializer = f["init"].flatMap { r.choice($0, "\(path).init", "initializer") }
       if f.values["units"] == nil { r.missing("units", in: path, at: f.location) }
@@ -157,7 +174,9 @@ public enum SpecParser {
   }
 
   /// A string, or a list of strings.
-  private static func stringList(_ node: Node, _ path: String, reader r: NodeReader) -> [Located<String>]? {
+  private static func stringList(_ node: Node, _ path: String, reader r: NodeReader) -> [Located<
+    String
+  >]? {
     if case .sequence(let items) = node {
       let values = items.enumerated().compactMap { r.string($1, "\(path)[\($0)]") }
       if items.isEmpty {

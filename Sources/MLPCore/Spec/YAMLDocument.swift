@@ -16,7 +16,8 @@ struct YAMLDocument {
 
   init(text: String, file: String) {
     if let problem = Self.binaryProblem(text) {
-      diagnostics.append(.error(.notASpec, problem, at: SourceLocation(file: file, line: 1, column: 1)))
+      diagnostics.append(
+        .error(.notASpec, problem, at: SourceLocation(file: file, line: 1, column: 1)))
       return
     }
     var text = text
@@ -29,7 +30,9 @@ struct YAMLDocument {
           let renamed = Self.renameDuplicate(key, after: context.mark, in: &text, file: file)
         else {
           let at = SourceLocation(file: file, line: context.mark.line, column: context.mark.column)
-          diagnostics.append(.error(.duplicateKey, "duplicate key '\(duplicates.joined(separator: "', '"))'", at: at))
+          diagnostics.append(
+            .error(.duplicateKey, "duplicate key '\(duplicates.joined(separator: "', '"))'", at: at)
+          )
           return
         }
         diagnostics.append(renamed)
@@ -54,7 +57,9 @@ struct YAMLDocument {
   private static func renameDuplicate(
     _ key: String, after mark: Mark, in text: inout String, file: String
   ) -> Diagnostic? {
-    var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { Array($0.unicodeScalars) }
+    var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
+      Array($0.unicodeScalars)
+    }
     let keyScalars = Array(key.unicodeScalars)
     guard mark.line >= 1, mark.line <= lines.count, !keyScalars.isEmpty else { return nil }
     for index in (mark.line - 1)..<lines.count {
@@ -84,17 +89,19 @@ struct YAMLDocument {
   private static func diagnostic(for error: Error, file: String) -> Diagnostic {
     let at = { (mark: Mark) in SourceLocation(file: file, line: mark.line, column: mark.column) }
     switch error {
-    case let YamlError.scanner(context, problem, mark, _),
-      let YamlError.parser(context, problem, mark, _),
-      let YamlError.composer(context, problem, mark, _):
+    case YamlError.scanner(let context, let problem, let mark, _),
+      YamlError.parser(let context, let problem, let mark, _),
+      YamlError.composer(let context, let problem, let mark, _):
       let notes = context.map { [DiagnosticNote($0.text, at: at($0.mark))] } ?? []
       return .error(.yamlSyntax, "invalid YAML: \(problem)", at: at(mark), notes: notes)
-    case let YamlError.reader(problem, offset, _, _):
+    case YamlError.reader(let problem, let offset, _, _):
       return .error(
-        .notASpec, "file cannot be read as YAML text: \(problem)" + (offset.map { " at byte \($0)" } ?? ""),
+        .notASpec,
+        "file cannot be read as YAML text: \(problem)" + (offset.map { " at byte \($0)" } ?? ""),
         at: SourceLocation(file: file, line: 1, column: 1))
     default:
-      return .error(.yamlSyntax, "invalid YAML: \(error)", at: SourceLocation(file: file, line: 1, column: 1))
+      return .error(
+        .yamlSyntax, "invalid YAML: \(error)", at: SourceLocation(file: file, line: 1, column: 1))
     }
   }
 }

@@ -22,31 +22,104 @@ let xorLayers = """
 
 let diagnosticCases: [DiagnosticCase] = [
   .init(code: "E001", spec: "task: classification\ninput: 2\nlayers: [{units: 2}\n↓"),
-  .init(code: "E002", spec: "task: classification\ninput: 2\n\(xorLayers)\n↓input: 2\ndata: {generator: xor}\n"),
-  .init(code: "E003", spec: "task: classification\ninput: 2\n\(xorLayers)\ndata: {generator: xor}\n↓epochs: 3\n"),
-  .init(code: "E004", spec: "task: classification\ninput: ↓two\n\(xorLayers)\ndata: {generator: xor}\n"),
+  .init(
+    code: "E002",
+    spec: "task: classification\ninput: 2\n\(xorLayers)\n↓input: 2\ndata: {generator: xor}\n"),
+  .init(
+    code: "E003",
+    spec: "task: classification\ninput: 2\n\(xorLayers)\ndata: {generator: xor}\n↓epochs: 3\n"),
+  .init(
+    code: "E004", spec: "task: classification\ninput: ↓two\n\(xorLayers)\ndata: {generator: xor}\n"),
   .init(code: "E005", spec: "↓task: classification\ninput: 2\ndata: {generator: xor}\n"),
-  .init(code: "E006", spec: "task: classification\ninput: 2\nlayers:\n  - {units: 4, activation: ↓rleu}\n  - {units: 2, activation: softmax}\ndata: {generator: xor}\n"),
-  .init(code: "E007", spec: "task: classification\ninput: 2\nlayers:\n  - {units: ↓0, activation: relu}\n  - {units: 2, activation: softmax}\ndata: {generator: xor}\n"),
-  .init(code: "E008", spec: "task: classification\ninput: 2\nlayers:\n  ↓- {units: 4000000, activation: relu}\n  - {units: 4000000, activation: relu}\n  - {units: 2, activation: softmax}\ndata: {generator: xor}\n"),
-  .init(code: "E009", spec: "task: classification\ninput: 2\nlayers:\n  - {units: 4, activation: tanh}\n  - {units: ↓3, activation: softmax}\ndata: {generator: xor}\n"),
-  .init(code: "E010", spec: "task: regression\ninput: 1\nlayers:\n  - {units: 4, activation: tanh}\n  - {units: ↓2}\ndata: {generator: sine}\n"),
-  .init(code: "E011", spec: "task: classification\ninput: ↓3\n\(xorLayers)\ndata: {generator: xor}\n"),
-  .init(code: "E012", spec: "task: classification\ninput: 2\n\(xorLayers)\ndata: {train: data.csv, target: ↓lable}\n", csv: "a,b,label\n1,2,0\n"),
-  .init(code: "E013", spec: "task: classification\ninput: 2\n\(xorLayers)\ndata: {train: data.csv, target: label}\n", csv: "a,b,label\n1,2,0\n3,4,↓2\n"),
-  .init(code: "E014", spec: "task: classification\ninput: 2\nlayers:\n  - {units: 4, activation: ↓softmax}\n  - {units: 2, activation: softmax}\ndata: {generator: xor}\n"),
-  .init(code: "E015", spec: "task: regression\ninput: 1\nlayers:\n  - {units: 1}\nloss: ↓cross_entropy\ndata: {generator: sine}\n"),
-  .init(code: "E016", spec: "task: classification\ninput: 2\n\(xorLayers)\nloss: ↓binary_cross_entropy\ndata: {generator: xor}\n"),
-  .init(code: "E017", spec: "task: classification\ninput: 2\n\(xorLayers)\ndata: {generator: xor}\ntraining:\n  batch_size: ↓0\n"),
-  .init(code: "E018", spec: "task: classification\ninput: 2\n\(xorLayers)\ndata: {train: ↓missing.csv, target: label}\n"),
-  .init(code: "E019", spec: "task: classification\ninput: 2\n\(xorLayers)\ndata: {train: data.csv, target: label}\n", csv: "a,b,label\n1,2,0\n3,↓x4,1\n"),
-  .init(code: "E020", spec: "version: ↓2\ntask: classification\ninput: 2\n\(xorLayers)\ndata: {generator: xor}\n"),
+  .init(
+    code: "E006",
+    spec:
+      "task: classification\ninput: 2\nlayers:\n  - {units: 4, activation: ↓rleu}\n  - {units: 2, activation: softmax}\ndata: {generator: xor}\n"
+  ),
+  .init(
+    code: "E007",
+    spec:
+      "task: classification\ninput: 2\nlayers:\n  - {units: ↓0, activation: relu}\n  - {units: 2, activation: softmax}\ndata: {generator: xor}\n"
+  ),
+  .init(
+    code: "E008",
+    spec:
+      "task: classification\ninput: 2\nlayers:\n  ↓- {units: 4000000, activation: relu}\n  - {units: 4000000, activation: relu}\n  - {units: 2, activation: softmax}\ndata: {generator: xor}\n"
+  ),
+  .init(
+    code: "E009",
+    spec:
+      "task: classification\ninput: 2\nlayers:\n  - {units: 4, activation: tanh}\n  - {units: ↓3, activation: softmax}\ndata: {generator: xor}\n"
+  ),
+  .init(
+    code: "E010",
+    spec:
+      "task: regression\ninput: 1\nlayers:\n  - {units: 4, activation: tanh}\n  - {units: ↓2}\ndata: {generator: sine}\n"
+  ),
+  .init(
+    code: "E011", spec: "task: classification\ninput: ↓3\n\(xorLayers)\ndata: {generator: xor}\n"),
+  .init(
+    code: "E012",
+    spec: "task: classification\ninput: 2\n\(xorLayers)\ndata: {train: data.csv, target: ↓lable}\n",
+    csv: "a,b,label\n1,2,0\n"),
+  .init(
+    code: "E013",
+    spec: "task: classification\ninput: 2\n\(xorLayers)\ndata: {train: data.csv, target: label}\n",
+    csv: "a,b,label\n1,2,0\n3,4,↓2\n"),
+  .init(
+    code: "E014",
+    spec:
+      "task: classification\ninput: 2\nlayers:\n  - {units: 4, activation: ↓softmax}\n  - {units: 2, activation: softmax}\ndata: {generator: xor}\n"
+  ),
+  .init(
+    code: "E015",
+    spec:
+      "task: regression\ninput: 1\nlayers:\n  - {units: 1}\nloss: ↓cross_entropy\ndata: {generator: sine}\n"
+  ),
+  .init(
+    code: "E016",
+    spec:
+      "task: classification\ninput: 2\n\(xorLayers)\nloss: ↓binary_cross_entropy\ndata: {generator: xor}\n"
+  ),
+  .init(
+    code: "E017",
+    spec:
+      "task: classification\ninput: 2\n\(xorLayers)\ndata: {generator: xor}\ntraining:\n  batch_size: ↓0\n"
+  ),
+  .init(
+    code: "E018",
+    spec:
+      "task: classification\ninput: 2\n\(xorLayers)\ndata: {train: ↓missing.csv, target: label}\n"),
+  .init(
+    code: "E019",
+    spec: "task: classification\ninput: 2\n\(xorLayers)\ndata: {train: data.csv, target: label}\n",
+    csv: "a,b,label\n1,2,0\n3,↓x4,1\n"),
+  .init(
+    code: "E020",
+    spec: "version: ↓2\ntask: classification\ninput: 2\n\(xorLayers)\ndata: {generator: xor}\n"),
   .init(code: "E021", spec: "↓- task\n- input\n"),
-  .init(code: "E022", spec: "task: classification\ninput: 2\n\(xorLayers)\ndata: {train: data.csv, target: label}\n", csv: "↓a,b,label\n"),
-  .init(code: "E023", spec: "task: classification\ninput: 2\n\(xorLayers)\ndata: {train: data.csv, target: label, generator: ↓xor}\n", csv: "a,b,label\n1,2,0\n"),
-  .init(code: "W001", spec: "task: classification\ninput: 2\n\(xorLayers)\nloss: ↓mse\ndata: {generator: xor}\n"),
-  .init(code: "W002", spec: "task: classification\ninput: 2\n\(xorLayers)\ndata: {generator: xor}\ntraining: {optimizer: sgd, momentum: ↓0.5}\n"),
-  .init(code: "W003", spec: "task: classification\ninput: 2\nlayers:\n  - {units: 4, activation: tanh}\n  - {units: ↓3, activation: softmax}\ndata: {train: data.csv, target: label}\n", csv: "a,b,label\n1,2,0\n3,4,1\n"),
+  .init(
+    code: "E022",
+    spec: "task: classification\ninput: 2\n\(xorLayers)\ndata: {train: data.csv, target: label}\n",
+    csv: "↓a,b,label\n"),
+  .init(
+    code: "E023",
+    spec:
+      "task: classification\ninput: 2\n\(xorLayers)\ndata: {train: data.csv, target: label, generator: ↓xor}\n",
+    csv: "a,b,label\n1,2,0\n"),
+  .init(
+    code: "W001",
+    spec: "task: classification\ninput: 2\n\(xorLayers)\nloss: ↓mse\ndata: {generator: xor}\n"),
+  .init(
+    code: "W002",
+    spec:
+      "task: classification\ninput: 2\n\(xorLayers)\ndata: {generator: xor}\ntraining: {optimizer: sgd, momentum: ↓0.5}\n"
+  ),
+  .init(
+    code: "W003",
+    spec:
+      "task: classification\ninput: 2\nlayers:\n  - {units: 4, activation: tanh}\n  - {units: ↓3, activation: softmax}\ndata: {train: data.csv, target: label}\n",
+    csv: "a,b,label\n1,2,0\n3,4,1\n"),
 ]
 
 @Suite struct DiagnosticCodeTests {
@@ -57,16 +130,22 @@ let diagnosticCases: [DiagnosticCase] = [
     let spec = MarkedSpec(c.spec)
     let specPath = dir + "/spec.yaml"
     try spec.text.write(toFile: specPath, atomically: true, encoding: .utf8)
-    var expected = spec.markers.first.map { SourceLocation(file: specPath, line: $0.line, column: $0.column) }
+    var expected = spec.markers.first.map {
+      SourceLocation(file: specPath, line: $0.line, column: $0.column)
+    }
     if let csv = c.csv {
       let marked = MarkedSpec(csv)
       try marked.text.write(toFile: dir + "/data.csv", atomically: true, encoding: .utf8)
-      if let m = marked.markers.first { expected = SourceLocation(file: dir + "/data.csv", line: m.line, column: m.column) }
+      if let m = marked.markers.first {
+        expected = SourceLocation(file: dir + "/data.csv", line: m.line, column: m.column)
+      }
     }
     let result = Checker.check(file: specPath)
     let found = result.diagnostics.filter { $0.code == c.code }
     #expect(!found.isEmpty, "no \(c.code) in \(result.diagnostics)")
-    #expect(found.contains { $0.location == expected }, "\(c.code) at \(found.map(\.location)) not \(String(describing: expected))")
+    #expect(
+      found.contains { $0.location == expected },
+      "\(c.code) at \(found.map(\.location)) not \(String(describing: expected))")
     if c.code.hasPrefix("W") { #expect(!result.diagnostics.hasErrors, "\(result.diagnostics)") }
   }
 

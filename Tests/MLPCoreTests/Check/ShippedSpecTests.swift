@@ -18,13 +18,17 @@ import Testing
     let file = path.split(separator: "/").last!
     let code = String(file.prefix(4))
     let result = Checker.check(file: Repository.path(path))
-    #expect(result.diagnostics.map(\.code) .contains(code), "\(result.diagnostics)")
-    #expect(result.diagnostics.allSatisfy { $0.code == code }, "only \(code) expected: \(result.diagnostics)")
+    #expect(result.diagnostics.map(\.code).contains(code), "\(result.diagnostics)")
+    #expect(
+      result.diagnostics.allSatisfy { $0.code == code },
+      "only \(code) expected: \(result.diagnostics)")
     #expect((result.spec == nil) == code.hasPrefix("E"))
   }
 
   @Test func thereIsAnInvalidSpecPerCode() {
-    let codes = Set(Repository.specs(in: "specs/invalid").map { String($0.split(separator: "/").last!.prefix(4)) })
+    let codes = Set(
+      Repository.specs(in: "specs/invalid").map { String($0.split(separator: "/").last!.prefix(4)) }
+    )
     #expect(codes == Set(DiagnosticCode.allCases.map(\.rawValue)))
   }
 }

@@ -17,9 +17,9 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
   var output: String
   var loss: String
   var optimizer: String
-  var learning_rate: Double
+  var learningRate: Double
   var inputs: Int
-  var hidden_units: Int
+  var hiddenUnits: Int
   var outputs: Int
   var x: [Double]
   var y: [Double]
@@ -27,8 +27,16 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
   var steps: [Step]
   var testDescription: String { name }
 
+  enum CodingKeys: String, CodingKey {
+    case name, hidden, output, loss, optimizer, inputs, outputs, x, y, initial, steps
+    case learningRate = "learning_rate"
+    case hiddenUnits = "hidden_units"
+  }
+
   static func all() -> [KnownAnswerCase] {
-    let data = FileManager.default.contents(atPath: Repository.path("Tests/Fixtures/known_answer.json")) ?? Data()
+    let data =
+      FileManager.default.contents(atPath: Repository.path("Tests/Fixtures/known_answer.json"))
+      ?? Data()
     return (try? JSONDecoder().decode([KnownAnswerCase].self, from: data)) ?? []
   }
 
@@ -41,11 +49,11 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
       task: \(loss == "cross_entropy" ? "classification" : "regression")
       input: \(inputs)
       layers:
-        - {units: \(hidden_units), activation: \(hidden)}
+        - {units: \(hiddenUnits), activation: \(hidden)}
         - {units: \(outputs), activation: \(output)}
       loss: \(loss)
       data: \(data)
-      training: {optimizer: \(optimizer), learning_rate: \(learning_rate), batch_size: 5}
+      training: {optimizer: \(optimizer), learning_rate: \(learningRate), batch_size: 5}
       """
   }
 }
@@ -62,7 +70,8 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
     let ids = [plan.weights[0], plan.biases[0], plan.weights[1], plan.biases[1]]
     for (id, values) in zip(ids, c.initial) { executor.setValues(id, values.map(Float.init)) }
     let batch = Dataset(
-      features: c.x.map(Float.init), targets: c.y.map(Float.init), inputs: c.inputs, outputs: c.outputs,
+      features: c.x.map(Float.init), targets: c.y.map(Float.init), inputs: c.inputs,
+      outputs: c.outputs,
       labels: nil)
     executor.loadBatch(batch, [0, 1, 2, 3, 4])
     let gradientIDs = plan.buffers.filter {
@@ -72,9 +81,14 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
     }.sorted { $0.offset < $1.offset }.map(\.id)
     for step in c.steps {
       let loss = executor.trainStep(rows: 5)
-      #expect(abs(loss - step.loss) <= 1e-5 * max(1, abs(step.loss)), "loss \(loss) vs \(step.loss)")
-      for (id, expected) in zip(gradientIDs, step.gradients) { expectClose(executor.values(id), expected, plan[id].name) }
-      for (id, expected) in zip(ids, step.parameters) { expectClose(executor.values(id), expected, plan[id].name) }
+      #expect(
+        abs(loss - step.loss) <= 1e-5 * max(1, abs(step.loss)), "loss \(loss) vs \(step.loss)")
+      for (id, expected) in zip(gradientIDs, step.gradients) {
+        expectClose(executor.values(id), expected, plan[id].name)
+      }
+      for (id, expected) in zip(ids, step.parameters) {
+        expectClose(executor.values(id), expected, plan[id].name)
+      }
     }
   }
 

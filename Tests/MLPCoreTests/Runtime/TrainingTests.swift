@@ -36,7 +36,9 @@ func train(_ path: String, epochs: Int? = nil) throws -> Trainer {
 
   /// scikit-learn's MLPRegressor with the same layers on the same split (scripts/sklearn_reference.py).
   @Test func diabetesMatchesScikitLearn() throws {
-    let data = try #require(FileManager.default.contents(atPath: Repository.path("Tests/Fixtures/sklearn_reference.json")))
+    let data = try #require(
+      FileManager.default.contents(atPath: Repository.path("Tests/Fixtures/sklearn_reference.json"))
+    )
     let json = try JSONSerialization.jsonObject(with: data)
     let reference = try #require(json as? [String: Any])
     let sklearnR2 = try #require(reference["diabetes_test_r2"] as? Double)

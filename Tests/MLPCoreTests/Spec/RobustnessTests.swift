@@ -60,7 +60,8 @@ import Testing
   }
 
   @Test func deepNesting() {
-    let deep = "task: " + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+    let deep =
+      "task: " + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
     let (result, seconds) = check(deep)
     #expect(result.diagnostics.hasErrors)
     #expect(result.diagnostics.contains { $0.code == "E001" })
@@ -70,7 +71,9 @@ import Testing
   @Test func aliasBomb() {
     var text = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
     for i in 1..<30 {
-      text += "a\(i): &a\(i) [" + Array(repeating: "*a\(i - 1)", count: 10).joined(separator: ", ") + "]\n"
+      text +=
+        "a\(i): &a\(i) [" + Array(repeating: "*a\(i - 1)", count: 10).joined(separator: ", ")
+        + "]\n"
     }
     text += "task: classification\ninput: *a29\n"
     let (result, seconds) = check(text)

@@ -19,7 +19,9 @@ func biasActivationForward(
 
 /// x = σ(x) over one row of `count` values (softmax normalises the row).
 @inline(__always)
-func activationForward(_ x: UnsafeMutablePointer<Float>, count: Int, _ activation: Activation, slope: Float) {
+func activationForward(
+  _ x: UnsafeMutablePointer<Float>, count: Int, _ activation: Activation, slope: Float
+) {
   switch activation {
   case .identity: break
   case .sigmoid: for i in 0..<count { x[i] = sigmoid(x[i]) }

@@ -3,10 +3,13 @@
 
 /// y (R, O) = σ(x (R, I) · wᵀ + b), w (O, I), b (O).
 func denseForward(
-  x: UnsafePointer<Float>, w: UnsafePointer<Float>, b: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
+  x: UnsafePointer<Float>, w: UnsafePointer<Float>, b: UnsafePointer<Float>,
+  y: UnsafeMutablePointer<Float>,
   rows: Int, inputs: Int, outputs: Int, _ activation: Activation, slope: Float
 ) {
-  gemmNT(m: rows, n: outputs, k: inputs, x, lda: inputs, w, ldb: inputs, y, ldc: outputs, accumulate: false)
+  gemmNT(
+    m: rows, n: outputs, k: inputs, x, lda: inputs, w, ldb: inputs, y, ldc: outputs,
+    accumulate: false)
   biasActivationForward(y, bias: b, rows: rows, cols: outputs, activation, slope: slope)
 }
 
@@ -14,15 +17,20 @@ func denseForward(
 /// with σ the activation that produced x.
 func denseBackward(
   delta: UnsafePointer<Float>, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
-  dW: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>, dx: UnsafeMutablePointer<Float>?,
+  dW: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>,
+  dx: UnsafeMutablePointer<Float>?,
   rows: Int, inputs: Int, outputs: Int, _ activation: Activation, slope: Float
 ) {
-  gemmTN(m: outputs, n: inputs, k: rows, delta, lda: outputs, x, ldb: inputs, dW, ldc: inputs, accumulate: true)
+  gemmTN(
+    m: outputs, n: inputs, k: rows, delta, lda: outputs, x, ldb: inputs, dW, ldc: inputs,
+    accumulate: true)
   for r in 0..<rows {
     let d = delta + r * outputs
     for o in 0..<outputs { db[o] += d[o] }
   }
   guard let dx else { return }
-  gemmNN(m: rows, n: inputs, k: outputs, delta, lda: outputs, w, ldb: inputs, dx, ldc: inputs, accumulate: false)
+  gemmNN(
+    m: rows, n: inputs, k: outputs, delta, lda: outputs, w, ldb: inputs, dx, ldc: inputs,
+    accumulate: false)
   activationBackward(dx, x: x, rows: rows, cols: inputs, activation, slope: slope)
 }

@@ -16,7 +16,9 @@ struct UpdateRule {
 }
 
 /// p ← p − η (g + λp)
-func sgdUpdate(_ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, count: Int, _ rule: UpdateRule) {
+func sgdUpdate(
+  _ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, count: Int, _ rule: UpdateRule
+) {
   let (lr, wd) = (rule.learningRate, rule.weightDecay)
   for i in 0..<count { p[i] -= lr * (g[i] + wd * p[i]) }
 }
