@@ -108,3 +108,11 @@ import Testing
     #expect(invalid.status != 0)
   }
 }
+
+@Suite struct SchemaFileTests {
+  @Test func checkedInSchemaMatchesCommand() throws {
+    let printed = try CommandRunner.mlpc(["schema"]).stdout
+    let file = try String(contentsOfFile: Repository.path("docs/spec-v1.schema.json"), encoding: .utf8)
+    #expect(printed == file, "run: mlpc schema > docs/spec-v1.schema.json")
+  }
+}
