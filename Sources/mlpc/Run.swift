@@ -93,8 +93,9 @@ extension MLPCCommand {
       case nil: break
       }
       try writer.model(trainer.executor)
+      let train = trainer.evaluate(trainer.plan.spec.data.train)
       try writer.summary(trainer, last: last, status: status, seconds: seconds, epochs: total)
-      Console.out(resultLine(last) + "\n")
+      Console.out(resultLine(last, train: train) + "\n")
       Console.out("wrote \(writer.directory)/model.safetensors, metrics.jsonl, summary.json\n")
       if stop != nil { throw ExitCode(130) }
     }
@@ -105,10 +106,11 @@ extension MLPCCommand {
       return (runs as NSString).appendingPathComponent(spec.name)
     }
 
-    private func resultLine(_ report: EpochReport?) -> String {
+    private func resultLine(_ report: EpochReport?, train: Evaluation) -> String {
       guard let report else { return "no epoch finished" }
-      var line = "\(report.epoch) epochs, train loss \(fmt(report.trainLoss))"
-      for (name, e) in [("validation", report.validation), ("test", report.test)] {
+      var line = "\(report.epoch) epochs"
+      for (name, e) in [("train", train), ("validation", report.validation), ("test", report.test)]
+      {
         guard let e else { continue }
         line += ", \(name) loss \(fmt(e.loss))"
         if let a = e.accuracy { line += ", \(name) accuracy \(String(format: "%.2f", a * 100)) %" }
@@ -123,6 +125,11 @@ func fmt(_ x: Double) -> String { String(format: "%.4g", x) }
 
 /// First Ctrl-C: finish the batch and save. Second: leave at once.
 func installInterruptHandler() {
+  // A parent may have blocked SIGINT (spawned processes inherit the mask); unblock it.
+  var set = sigset_t()
+  sigemptyset(&set)
+  sigaddset(&set, SIGINT)
+  pthread_sigmask(SIG_UNBLOCK, &set, nil)
   signal(SIGINT) { _ in
     if interruptRequested.exchange(true, ordering: .relaxed) { _exit(130) }
   }

@@ -112,7 +112,42 @@ import Testing
 @Suite struct SchemaFileTests {
   @Test func checkedInSchemaMatchesCommand() throws {
     let printed = try CommandRunner.mlpc(["schema"]).stdout
-    let file = try String(contentsOfFile: Repository.path("docs/spec-v1.schema.json"), encoding: .utf8)
+    let file = try String(
+      contentsOfFile: Repository.path("docs/spec-v1.schema.json"), encoding: .utf8)
     #expect(printed == file, "run: mlpc schema > docs/spec-v1.schema.json")
+  }
+}
+
+@Suite struct InterruptTests {
+  @Test func ctrlCSavesWhatWasTrained() throws {
+    let out = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: out) }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: CommandRunner.mlpc)
+    process.arguments = ["run", "specs/digits.yaml", "--epochs", "100000", "--quiet", "--out", out]
+    process.currentDirectoryURL = URL(fileURLWithPath: Repository.root)
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let metrics = out + "/metrics.jsonl"
+    let deadline = Date().addingTimeInterval(60)
+    while Date() < deadline, ((try? String(contentsOfFile: metrics, encoding: .utf8)) ?? "").isEmpty
+    {
+      Thread.sleep(forTimeInterval: 0.05)
+    }
+    process.interrupt()
+    let stopBy = Date().addingTimeInterval(30)
+    while process.isRunning, Date() < stopBy { Thread.sleep(forTimeInterval: 0.05) }
+    if process.isRunning {
+      kill(process.processIdentifier, SIGKILL)
+      Issue.record("mlpc did not stop within 30 s of SIGINT")
+    }
+    process.waitUntilExit()
+    #expect(process.terminationStatus == 130)
+    let summary =
+      try JSONSerialization.jsonObject(
+        with: Data(contentsOf: URL(fileURLWithPath: out + "/summary.json"))) as? [String: Any]
+    #expect((summary?["status"] as? String)?.hasPrefix("interrupted at epoch") == true)
+    #expect(FileManager.default.fileExists(atPath: out + "/model.safetensors"))
   }
 }

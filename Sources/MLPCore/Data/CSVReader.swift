@@ -219,7 +219,7 @@ public struct CSVReader {
     guard i < j else { return nil }
     if let fast = fastDecimal(i, j) { return fast }
     let s = String(decoding: bytes[i..<j], as: UTF8.self)
-    guard let d = Double(s), d.isFinite else { return nil }
+    guard let d = Double(s), Float(d).isFinite else { return nil }
     return Float(d)
   }
 

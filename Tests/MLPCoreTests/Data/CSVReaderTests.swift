@@ -1,0 +1,94 @@
+// CSV reading: RFC 4180 quoting, CRLF line ends, blank lines, located errors, number parsing.
+
+import Foundation
+import MLPCTestSupport
+import MLPCore
+import Testing
+
+@Suite struct CSVReaderTests {
+  func read(_ text: String, _ columns: CSVColumns, width: Int) throws -> (
+    CSVContents, [Diagnostic], [String]
+  ) {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let path = dir + "/d.csv"
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    var diagnostics: [Diagnostic] = []
+    let reader = try #require(CSVReader(path: path, diagnostics: &diagnostics, reference: nil))
+    let header = reader.header(diagnostics: &diagnostics)
+    let rows = reader.rows(columns, width: width, diagnostics: &diagnostics)
+    return (
+      rows,
+      diagnostics.map {
+        var d = $0
+        d.location?.file = "d.csv"
+        return d
+      }, header
+    )
+  }
+
+  @Test func quotingCRLFAndBlankLines() throws {
+    let text =
+      "\"a\",\"b, with comma\",label\r\n1.5,\"2\",\"x \"\"quoted\"\"\"\r\n\r\n\n-3e2,  4 ,\"multi\nline\"\r\n"
+    let (rows, diagnostics, header) = try read(
+      text, CSVColumns(features: [0, 1], label: 2), width: 3)
+    #expect(diagnostics.isEmpty, "\(diagnostics)")
+    #expect(header == ["a", "b, with comma", "label"])
+    #expect(rows.rows == 2)
+    #expect(rows.features == [1.5, 2, -300, 4])
+    #expect(rows.labels == ["x \"quoted\"", "multi\nline"])
+    #expect(rows.labelLocations.map(\.line) == [2, 5])
+  }
+
+  @Test func badCellsAreLocated() throws {
+    let text = "a,b\n1,2\n3,abc\n,5\n7\n"
+    let (_, diagnostics, _) = try read(
+      text, CSVColumns(features: [0], numericTargets: [1]), width: 2)
+    let found = diagnostics.map { "\($0.location!.line):\($0.location!.column) \($0.message)" }
+    #expect(
+      found == [
+        "3:3 'abc' is not a number in a numeric column",
+        "4:1 empty cell in a numeric column",
+        "5:1 row has 1 fields but the header has 2",
+      ])
+  }
+
+  @Test func columnsCountUnicodeScalars() throws {
+    let (_, diagnostics, _) = try read("é,b\n\"é\",x\n", CSVColumns(features: [0, 1]), width: 2)
+    #expect(diagnostics.map { $0.location!.column } == [1, 5])
+  }
+
+  @Test func numbersParseLikeDouble() throws {
+    let values = [
+      "0", "-0.5", "+12", "1e-3", "3.25E+2", ".5", "5.", "123456789012345678901234",
+      "1.7976931348623157e308", "0.1",
+    ]
+    let text = "v\n" + values.joined(separator: "\n") + "\n"
+    let (rows, diagnostics, _) = try read(text, CSVColumns(features: [0]), width: 1)
+    #expect(diagnostics.count == 1, "1.79e308 overflows Float: \(diagnostics)")
+    for (value, parsed) in zip(values, rows.features) where value != "1.7976931348623157e308" {
+      #expect(parsed == Float(Double(value)!), "\(value)")
+    }
+  }
+
+  @Test func datasetSplitIsSeededAndDisjoint() {
+    let data = Dataset(
+      features: (0..<20).map(Float.init), targets: [Float](repeating: 0, count: 20), inputs: 1,
+      outputs: 1, labels: nil)
+    let (a, b) = data.split(validationFraction: 0.25, seed: 4)
+    #expect(a.count == 15 && b.count == 5)
+    #expect(Set(a.features + b.features) == Set(data.features))
+    #expect(data.split(validationFraction: 0.25, seed: 4).validation.features == b.features)
+  }
+
+  @Test func standardizerUsesTrainingStatistics() {
+    var data = Dataset(
+      features: [1, 10, 3, 10, 5, 10], targets: [0, 0, 0], inputs: 2, outputs: 1, labels: nil)
+    let s = Standardizer(fitting: data)
+    #expect(s.mean == [3, 10])
+    #expect(abs(s.std[0] - (8.0 / 3).squareRoot()) < 1e-6)
+    #expect(s.std[1] == 1, "a constant column is left unscaled")
+    s.apply(&data)
+    #expect(abs(data.features[0] + data.features[4]) < 1e-6)
+  }
+}
