@@ -1,8 +1,110 @@
+// `mlpc bench SPEC`: training-step timings after warm-up (median and spread, samples/s, GFLOP/s,
+// share of the measured FMA peak), per op, and optionally whole epochs; `--gemm M,N,K` times one
+// product instead.
+
 import ArgumentParser
+import Foundation
 import MLPCore
 
 extension MLPCCommand {
   struct Bench: ParsableCommand {
-    func run() throws { throw ExitCode.failure }
+    static let configuration = CommandConfiguration(
+      abstract: "Time training steps, each op, whole epochs, or one matrix product.")
+
+    @Argument(help: "The spec file (not needed with --gemm).")
+    var spec: String?
+
+    @Option(help: "Also time this many whole epochs.")
+    var epochs = 0
+
+    @Option(help: "Time one product instead: M,N,K (C = A·B, A (M, K)).")
+    var gemm: String?
+
+    @Option(help: "Threads for the GEMM: 1, or 0 for one per core.")
+    var threads = 0
+
+    @Option(help: "Fail (exit 1) when the --gemm product runs below this many GFLOP/s.")
+    var minimumGflops: Double?
+
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+      if spec == nil && gemm == nil { throw ValidationError("give a spec file or --gemm M,N,K") }
+      if let gemm, gemm.split(separator: ",").compactMap({ Int($0) }).filter({ $0 > 0 }).count != 3
+      {
+        throw ValidationError("--gemm takes three positive sizes, e.g. 256,784,256")
+      }
+      if epochs < 0 { throw ValidationError("--epochs must be at least 0") }
+    }
+
+    func run() throws {
+      let pool = threads == 1 ? nil : WorkerPool.shared
+      if let gemm { return try runGemm(gemm, pool: pool) }
+      guard let spec, let checked = loadChecked(spec, options: output) else {
+        throw ExitCode.failure
+      }
+      let plan = PlanCompiler.compile(checked)
+      let trainer = Trainer(plan: plan)
+      let step = Benchmark.step(trainer.executor)
+      let ops = Benchmark.ops(trainer.executor)
+      let epochTiming = epochs > 0 ? try Benchmark.epochs(trainer, count: epochs) : nil
+      let peak = Benchmark.peakFlopsPerCore() * Double(pool?.count ?? 1)
+      let flops = Double(plan.flopsPerStep)
+      var report: [String: Any] = [
+        "spec": spec, "batch_size": plan.batchSize, "flops_per_step": plan.flopsPerStep,
+        "step": step.dictionary, "samples_per_s": Double(plan.batchSize) / step.median,
+        "gflops": flops / step.median / 1e9, "peak_gflops": peak / 1e9,
+        "percent_of_peak": 100 * flops / step.median / peak, "threads": pool?.count ?? 1,
+        "ops": ops.map { ["op": $0.name, "median_s": $0.timing.median] },
+      ]
+      if let epochTiming {
+        report["epoch"] = epochTiming.dictionary
+        report["epoch_gflops"] = flops * Double(plan.stepsPerEpoch) / epochTiming.median / 1e9
+      }
+      if output.format == .json { return Console.out(jsonLine(report) + "\n") }
+      var text =
+        "\(checked.name): batch \(plan.batchSize), \(pool?.count ?? 1) thread(s), peak \(String(format: "%.1f", peak / 1e9)) GFLOP/s\n"
+      text +=
+        "step     \(micro(step.median)) median (\(micro(step.minimum)) … \(micro(step.maximum))), "
+      text += String(
+        format: "%.0f samples/s, %.1f GFLOP/s, %.1f %% of peak\n",
+        Double(plan.batchSize) / step.median, flops / step.median / 1e9,
+        100 * flops / step.median / peak)
+      for (name, timing) in ops {
+        text +=
+          "  \(name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(micro(timing.median))\n"
+      }
+      if let epochTiming {
+        text +=
+          "epoch    \(String(format: "%.4f s", epochTiming.median)) median of \(epochTiming.samples) "
+        text += String(
+          format: "(%.4f … %.4f s), %.1f GFLOP/s\n", epochTiming.minimum, epochTiming.maximum,
+          flops * Double(plan.stepsPerEpoch) / epochTiming.median / 1e9)
+      }
+      Console.out(text)
+    }
+
+    private func runGemm(_ sizes: String, pool: WorkerPool?) throws {
+      let s = sizes.split(separator: ",").compactMap { Int($0) }
+      let timing = Benchmark.gemm(.nn, m: s[0], n: s[1], k: s[2], threads: pool)
+      let gflops = 2 * Double(s[0] * s[1] * s[2]) / timing.median / 1e9
+      if output.format == .json {
+        Console.out(
+          jsonLine(["m": s[0], "n": s[1], "k": s[2], "gflops": gflops, "timing": timing.dictionary])
+            + "\n")
+      } else {
+        Console.out(
+          "gemm \(s[0])×\(s[2]) · \(s[2])×\(s[1]): \(micro(timing.median)) median, \(String(format: "%.1f", gflops)) GFLOP/s\n"
+        )
+      }
+      if let minimumGflops, gflops < minimumGflops {
+        Console.err(
+          "error: GEMM runs at \(String(format: "%.1f", gflops)) GFLOP/s, below the floor of \(minimumGflops); is the release build vectorised?\n"
+        )
+        throw ExitCode.failure
+      }
+    }
   }
 }
+
+private func micro(_ seconds: Double) -> String { String(format: "%.2f µs", seconds * 1e6) }

@@ -26,6 +26,7 @@ public final class Executor {
       momentum: Float(t.momentum),
       beta1: Float(t.beta1), beta2: Float(t.beta2), epsilon: Float(t.epsilon))
     initializeParameters(seed: seed ?? t.seed)
+    _ = GemmWorkspace.current  // packing buffers exist before the first step
   }
 
   deinit { arena.deallocate() }
@@ -117,7 +118,8 @@ public final class Executor {
     return total / Double(rows)
   }
 
-  private func run(_ op: Op, rows: Int) {
+  /// Executes one op of the plan over the first `rows` rows (for timing single ops).
+  public func run(_ op: Op, rows: Int) {
     switch op {
     case .dense(_, let input, let weight, let bias, let output, let activation, let slope):
       let (outputs, inputs) = (plan[weight].shape[0], plan[weight].shape[1])

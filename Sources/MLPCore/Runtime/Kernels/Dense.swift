@@ -7,7 +7,8 @@ func denseForward(
   y: UnsafeMutablePointer<Float>,
   rows: Int, inputs: Int, outputs: Int, _ activation: Activation, slope: Float
 ) {
-  gemmNT(
+  gemm(
+    .nt,
     m: rows, n: outputs, k: inputs, x, lda: inputs, w, ldb: inputs, y, ldc: outputs,
     accumulate: false)
   biasActivationForward(y, bias: b, rows: rows, cols: outputs, activation, slope: slope)
@@ -21,7 +22,8 @@ func denseBackward(
   dx: UnsafeMutablePointer<Float>?,
   rows: Int, inputs: Int, outputs: Int, _ activation: Activation, slope: Float
 ) {
-  gemmTN(
+  gemm(
+    .tn,
     m: outputs, n: inputs, k: rows, delta, lda: outputs, x, ldb: inputs, dW, ldc: inputs,
     accumulate: true)
   for r in 0..<rows {
@@ -29,7 +31,8 @@ func denseBackward(
     for o in 0..<outputs { db[o] += d[o] }
   }
   guard let dx else { return }
-  gemmNN(
+  gemm(
+    .nn,
     m: rows, n: inputs, k: outputs, delta, lda: outputs, w, ldb: inputs, dx, ldc: inputs,
     accumulate: false)
   activationBackward(dx, x: x, rows: rows, cols: inputs, activation, slope: slope)

@@ -1,85 +1,279 @@
 // Single-precision matrix products in the three forms training needs, row-major, with an
 // `accumulate` flag (β = 1) so gradients can be summed in place:
-//   gemmNN: C = A·B      A (M, K), B (K, N)   — dX = Δ·W
-//   gemmNT: C = A·Bᵀ     A (M, K), B (N, K)   — Z = X·Wᵀ
-//   gemmTN: C = Aᵀ·B     A (K, M), B (K, N)   — dW = Δᵀ·X
-// M, N, K as in BLAS; lda, ldb, ldc are row strides in floats.
+//   gemm(.nt): C = A·Bᵀ   A (M, K), B (N, K)   — forward  Z = X·Wᵀ
+//   gemm(.nn): C = A·B    A (M, K), B (K, N)   — backward dX = Δ·W
+//   gemm(.tn): C = Aᵀ·B   A (K, M), B (K, N)   — backward dW = Δᵀ·X
+// BLIS structure: loops jc (NC) → pc (KC) → pack B → ic (MC) → pack A → jr (NR) → ir (MR) →
+// a 6×16 micro-kernel of twelve SIMD8 accumulators (fits the 16 ymm registers of AVX2; on
+// AVX-512 machines it runs the same ymm code). The forms differ only in how they pack.
+// Large products split their columns over the worker pool; tiny ones use plain loops.
 
-/// C (M, N) = [C +] A (M, K) · B (K, N)
-func gemmNN(
-  m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
-  _ c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
+/// Which operands are transposed: `.nt` is A·Bᵀ, `.nn` is A·B, `.tn` is Aᵀ·B.
+public enum GemmForm: Sendable, CaseIterable {
+  case nn, nt, tn
+}
+
+let gemmMR = 6
+let gemmNR = 16
+let gemmKC = 256
+let gemmMC = 96
+let gemmNC = 1024
+
+/// C (M, N) = [C +] op(A) · op(B), all row-major with row strides lda, ldb, ldc.
+public func gemm(
+  _ form: GemmForm, m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>, lda: Int,
+  _ b: UnsafePointer<Float>, ldb: Int, _ c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
+  threads: WorkerPool? = .shared
 ) {
+  if m == 0 || n == 0 { return }
+  if k == 0 {
+    if !accumulate { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
+    return
+  }
+  if m * n * k <= 2048 {
+    gemmSmall(form, m: m, n: n, k: k, a, lda: lda, b, ldb: ldb, c, ldc: ldc, accumulate: accumulate)
+    return
+  }
+  let operands = GemmOperands(
+    form: form, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
+  let workers = threads.map { m * n * k >= 1 << 18 ? $0.count : 1 } ?? 1
+  // Split N into `workers` ranges of whole NR tiles.
+  let tiles = (n + gemmNR - 1) / gemmNR
+  let parts = min(workers, tiles)
+  if parts <= 1 {
+    gemmBlocked(operands, m: m, columns: 0..<n, k: k, workspace: GemmWorkspace.current)
+    return
+  }
+  threads!.run(parts) { part in
+    let first = tiles * part / parts * gemmNR
+    let last = min(n, tiles * (part + 1) / parts * gemmNR)
+    gemmBlocked(operands, m: m, columns: first..<last, k: k, workspace: GemmWorkspace.current)
+  }
+}
+
+/// The pointers and strides of one product, shareable with workers.
+struct GemmOperands: @unchecked Sendable {
+  let form: GemmForm
+  let a: UnsafePointer<Float>
+  let lda: Int
+  let b: UnsafePointer<Float>
+  let ldb: Int
+  let c: UnsafeMutablePointer<Float>
+  let ldc: Int
+  let accumulate: Bool
+
+  /// Element (i, p) of op(A) is a[i * aRow + p * aCol].
+  var aStrides: (row: Int, col: Int) { form == .tn ? (1, lda) : (lda, 1) }
+  /// Element (p, j) of op(B) is b[p * bRow + j * bCol].
+  var bStrides: (row: Int, col: Int) { form == .nt ? (1, ldb) : (ldb, 1) }
+}
+
+/// Columns `columns` of C, all rows, blocked and packed.
+func gemmBlocked(_ o: GemmOperands, m: Int, columns: Range<Int>, k: Int, workspace w: GemmWorkspace)
+{
+  let (aRow, aCol) = o.aStrides
+  let (bRow, bCol) = o.bStrides
+  var jc = columns.lowerBound
+  while jc < columns.upperBound {
+    let nc = min(gemmNC, columns.upperBound - jc)
+    var pc = 0
+    while pc < k {
+      let kc = min(gemmKC, k - pc)
+      let beta = o.accumulate || pc > 0
+      packB(
+        o.b + pc * bRow + jc * bCol, rowStride: bRow, colStride: bCol, kc: kc, nc: nc,
+        into: w.packedB)
+      var ic = 0
+      while ic < m {
+        let mc = min(gemmMC, m - ic)
+        packA(
+          o.a + ic * aRow + pc * aCol, rowStride: aRow, colStride: aCol, mc: mc, kc: kc,
+          into: w.packedA)
+        var jr = 0
+        while jr < nc {
+          let nr = min(gemmNR, nc - jr)
+          var ir = 0
+          while ir < mc {
+            let mr = min(gemmMR, mc - ir)
+            let cTile = o.c + (ic + ir) * o.ldc + jc + jr
+            let aPanel = UnsafePointer(w.packedA + ir * kc)
+            let bPanel = UnsafePointer(w.packedB + jr * kc)
+            if mr == gemmMR && nr == gemmNR {
+              microKernel(kc: kc, aPanel, bPanel, cTile, ldc: o.ldc, accumulate: beta)
+            } else {
+              microKernel(kc: kc, aPanel, bPanel, w.edge, ldc: gemmNR, accumulate: false)
+              for i in 0..<mr {
+                for j in 0..<nr {
+                  let v = w.edge[i * gemmNR + j]
+                  cTile[i * o.ldc + j] = beta ? cTile[i * o.ldc + j] + v : v
+                }
+              }
+            }
+            ir += gemmMR
+          }
+          jr += gemmNR
+        }
+        ic += gemmMC
+      }
+      pc += kc
+    }
+    jc += nc
+  }
+}
+
+/// Packs op(A)[0..<mc, 0..<kc] into MR-row panels, k-major within a panel, zero-padded rows.
+@inline(__always)
+func packA(
+  _ a: UnsafePointer<Float>, rowStride: Int, colStride: Int, mc: Int, kc: Int,
+  into out: UnsafeMutablePointer<Float>
+) {
+  var ir = 0
+  var dst = out
+  while ir < mc {
+    let mr = min(gemmMR, mc - ir)
+    if colStride == 1 {
+      for p in 0..<kc {
+        for i in 0..<mr { dst[p * gemmMR + i] = a[(ir + i) * rowStride + p] }
+        for i in mr..<gemmMR { dst[p * gemmMR + i] = 0 }
+      }
+    } else {
+      for p in 0..<kc {
+        let src = a + p * colStride + ir * rowStride
+        for i in 0..<mr { dst[p * gemmMR + i] = src[i * rowStride] }
+        for i in mr..<gemmMR { dst[p * gemmMR + i] = 0 }
+      }
+    }
+    dst += gemmMR * kc
+    ir += gemmMR
+  }
+}
+
+/// Packs op(B)[0..<kc, 0..<nc] into NR-column panels, k-major within a panel, zero-padded.
+@inline(__always)
+func packB(
+  _ b: UnsafePointer<Float>, rowStride: Int, colStride: Int, kc: Int, nc: Int,
+  into out: UnsafeMutablePointer<Float>
+) {
+  var jr = 0
+  var dst = out
+  while jr < nc {
+    let nr = min(gemmNR, nc - jr)
+    if colStride == 1 && nr == gemmNR {
+      for p in 0..<kc {
+        let src = b + p * rowStride + jr
+        (dst + p * gemmNR).update(from: src, count: gemmNR)
+      }
+    } else if colStride == 1 {
+      for p in 0..<kc {
+        let src = b + p * rowStride + jr
+        for j in 0..<nr { dst[p * gemmNR + j] = src[j] }
+        for j in nr..<gemmNR { dst[p * gemmNR + j] = 0 }
+      }
+    } else {
+      for j in 0..<gemmNR {
+        if j < nr {
+          let src = b + (jr + j) * colStride
+          for p in 0..<kc { dst[p * gemmNR + j] = src[p * rowStride] }
+        } else {
+          for p in 0..<kc { dst[p * gemmNR + j] = 0 }
+        }
+      }
+    }
+    dst += gemmNR * kc
+    jr += gemmNR
+  }
+}
+
+/// C[0..<6, 0..<16] = [C +] Σ_p a[p][0..<6] ⊗ b[p][0..<16] over packed panels.
+@inline(__always)
+func microKernel(
+  kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
+  ldc: Int,
+  accumulate: Bool
+) {
+  var c00 = SIMD8<Float>()
+  var c01 = SIMD8<Float>()
+  var c10 = SIMD8<Float>()
+  var c11 = SIMD8<Float>()
+  var c20 = SIMD8<Float>()
+  var c21 = SIMD8<Float>()
+  var c30 = SIMD8<Float>()
+  var c31 = SIMD8<Float>()
+  var c40 = SIMD8<Float>()
+  var c41 = SIMD8<Float>()
+  var c50 = SIMD8<Float>()
+  var c51 = SIMD8<Float>()
+  var ap = a
+  var bp = b
+  for _ in 0..<kc {
+    let b0 = load8(bp)
+    let b1 = load8(bp + 8)
+    var s = SIMD8<Float>(repeating: ap[0])
+    c00 = c00.addingProduct(s, b0)
+    c01 = c01.addingProduct(s, b1)
+    s = SIMD8<Float>(repeating: ap[1])
+    c10 = c10.addingProduct(s, b0)
+    c11 = c11.addingProduct(s, b1)
+    s = SIMD8<Float>(repeating: ap[2])
+    c20 = c20.addingProduct(s, b0)
+    c21 = c21.addingProduct(s, b1)
+    s = SIMD8<Float>(repeating: ap[3])
+    c30 = c30.addingProduct(s, b0)
+    c31 = c31.addingProduct(s, b1)
+    s = SIMD8<Float>(repeating: ap[4])
+    c40 = c40.addingProduct(s, b0)
+    c41 = c41.addingProduct(s, b1)
+    s = SIMD8<Float>(repeating: ap[5])
+    c50 = c50.addingProduct(s, b0)
+    c51 = c51.addingProduct(s, b1)
+    ap += gemmMR
+    bp += gemmNR
+  }
+  store(c00, c01, c, accumulate)
+  store(c10, c11, c + ldc, accumulate)
+  store(c20, c21, c + 2 * ldc, accumulate)
+  store(c30, c31, c + 3 * ldc, accumulate)
+  store(c40, c41, c + 4 * ldc, accumulate)
+  store(c50, c51, c + 5 * ldc, accumulate)
+}
+
+@inline(__always)
+private func store(
+  _ lo: SIMD8<Float>, _ hi: SIMD8<Float>, _ c: UnsafeMutablePointer<Float>, _ accumulate: Bool
+) {
+  let raw = UnsafeMutableRawPointer(c)
+  if accumulate {
+    raw.storeBytes(of: lo + load8(c), as: SIMD8<Float>.self)
+    (raw + 32).storeBytes(of: hi + load8(c + 8), as: SIMD8<Float>.self)
+  } else {
+    raw.storeBytes(of: lo, as: SIMD8<Float>.self)
+    (raw + 32).storeBytes(of: hi, as: SIMD8<Float>.self)
+  }
+}
+
+/// Plain loops for products too small to pay for packing.
+func gemmSmall(
+  _ form: GemmForm, m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>, lda: Int,
+  _ b: UnsafePointer<Float>,
+  ldb: Int, _ c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
+) {
+  let (aRow, aCol) = form == .tn ? (1, lda) : (lda, 1)
+  let (bRow, bCol) = form == .nt ? (1, ldb) : (ldb, 1)
   for i in 0..<m {
     let ci = c + i * ldc
     if !accumulate { ci.update(repeating: 0, count: n) }
     for p in 0..<k {
-      let aip = a[i * lda + p]
-      let bp = b + p * ldb
-      for j in 0..<n { ci[j] += aip * bp[j] }
+      let aip = a[i * aRow + p * aCol]
+      let bp = b + p * bRow
+      for j in 0..<n { ci[j] += aip * bp[j * bCol] }
     }
   }
-}
-
-/// C (M, N) = [C +] Aᵀ · B with A (K, M), B (K, N)
-func gemmTN(
-  m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
-  _ c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
-) {
-  if !accumulate { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
-  for p in 0..<k {
-    let bp = b + p * ldb
-    for i in 0..<m {
-      let api = a[p * lda + i]
-      let ci = c + i * ldc
-      for j in 0..<n { ci[j] += api * bp[j] }
-    }
-  }
-}
-
-/// C (M, N) = [C +] A · Bᵀ with A (M, K), B (N, K)
-func gemmNT(
-  m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
-  _ c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
-) {
-  for i in 0..<m {
-    let ai = a + i * lda
-    for j in 0..<n {
-      let sum = dot(ai, b + j * ldb, count: k)
-      c[i * ldc + j] = accumulate ? c[i * ldc + j] + sum : sum
-    }
-  }
-}
-
-/// Σ x[i]·y[i] with four SIMD8 accumulators.
-@inline(__always)
-func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count: Int) -> Float {
-  var s0 = SIMD8<Float>()
-  var s1 = SIMD8<Float>()
-  var i = 0
-  while i + 16 <= count {
-    s0.addProduct(load8(x + i), load8(y + i))
-    s1.addProduct(load8(x + i + 8), load8(y + i + 8))
-    i += 16
-  }
-  if i + 8 <= count {
-    s0.addProduct(load8(x + i), load8(y + i))
-    i += 8
-  }
-  var sum = (s0 + s1).sum()
-  while i < count {
-    sum += x[i] * y[i]
-    i += 1
-  }
-  return sum
 }
 
 @inline(__always) func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
   UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
 }
 
-extension SIMD8 where Scalar == Float {
-  @inline(__always) mutating func addProduct(_ a: SIMD8<Float>, _ b: SIMD8<Float>) {
-    self = self.addingProduct(a, b)
-  }
+@inline(__always) func load8(_ p: UnsafeMutablePointer<Float>) -> SIMD8<Float> {
+  UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
 }

@@ -1,0 +1,41 @@
+// Packing buffers for the GEMM, one set per thread, allocated the first time a thread multiplies
+// (the executor and every pool worker touch theirs at start-up) and reused by every product
+// after that, so a training step never allocates. Workspaces of threads that end are not freed.
+
+import Foundation
+
+/// Packed A and B panels and an edge tile for one thread.
+final class GemmWorkspace: @unchecked Sendable {
+  let packedA: UnsafeMutablePointer<Float>
+  let packedB: UnsafeMutablePointer<Float>
+  let edge: UnsafeMutablePointer<Float>
+
+  private init() {
+    packedA = Self.allocate((gemmMC + gemmMR) * gemmKC)
+    packedB = Self.allocate((gemmNC + gemmNR) * gemmKC)
+    edge = Self.allocate(gemmMR * gemmNR)
+  }
+
+  private static func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
+    let raw = UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64)
+    let p = raw.bindMemory(to: Float.self, capacity: count)
+    p.initialize(repeating: 0, count: count)
+    return p
+  }
+
+  /// The calling thread's workspace.
+  static var current: GemmWorkspace {
+    if let p = pthread_getspecific(workspaceKey) {
+      return Unmanaged<GemmWorkspace>.fromOpaque(p).takeUnretainedValue()
+    }
+    let workspace = GemmWorkspace()
+    pthread_setspecific(workspaceKey, Unmanaged.passRetained(workspace).toOpaque())
+    return workspace
+  }
+}
+
+private let workspaceKey: pthread_key_t = {
+  var key = pthread_key_t()
+  pthread_key_create(&key, nil)
+  return key
+}()

@@ -1,0 +1,71 @@
+// The packed GEMM against a naive double-precision product, for all three forms, both β, edge
+// sizes around the register tile (MR = 6, NR = 16) and the cache blocks (KC = 256, MC = 96),
+// single-threaded and split over the worker pool.
+
+import MLPCore
+import Testing
+
+struct GemmCase: CustomTestStringConvertible, Sendable {
+  var form: GemmForm
+  var m: Int
+  var n: Int
+  var k: Int
+  var testDescription: String { "\(form) \(m)×\(n)×\(k)" }
+
+  static let sizes = [1, 7, 8, 16, 31, 33, 97, 257]
+  static let all: [GemmCase] =
+    GemmForm.allCases.flatMap { form in
+      [
+        (1, 1, 1), (7, 8, 31), (33, 31, 7), (8, 257, 33), (257, 33, 8), (97, 97, 257),
+        (128, 784, 256), (31, 17, 513), (6, 16, 300),
+      ]
+      .map { GemmCase(form: form, m: $0.0, n: $0.1, k: $0.2) }
+    } + sizes.flatMap { m in sizes.map { GemmCase(form: .nn, m: m, n: $0, k: 33) } }
+}
+
+@Suite struct GemmTests {
+  @Test(arguments: GemmCase.all)
+  func matchesReference(_ c: GemmCase) {
+    var rng = SeededGenerator(seed: UInt64(c.m * 1_000_003 + c.n * 1009 + c.k))
+    let (aRows, aCols) = c.form == .tn ? (c.k, c.m) : (c.m, c.k)
+    let (bRows, bCols) = c.form == .nt ? (c.n, c.k) : (c.k, c.n)
+    let a = (0..<aRows * aCols).map { _ in Float(rng.uniform(-1, 1)) }
+    let b = (0..<bRows * bCols).map { _ in Float(rng.uniform(-1, 1)) }
+    let start = (0..<c.m * c.n).map { _ in Float(rng.uniform(-1, 1)) }
+    var expected = [Double](repeating: 0, count: c.m * c.n)
+    for i in 0..<c.m {
+      for j in 0..<c.n {
+        var sum = 0.0
+        for p in 0..<c.k {
+          let x = c.form == .tn ? a[p * c.m + i] : a[i * c.k + p]
+          let y = c.form == .nt ? b[j * c.k + p] : b[p * c.n + j]
+          sum += Double(x) * Double(y)
+        }
+        expected[i * c.n + j] = sum
+      }
+    }
+    for accumulate in [false, true] {
+      for pool in [nil, WorkerPool.shared] {
+        var out = start
+        a.withUnsafeBufferPointer { a in
+          b.withUnsafeBufferPointer { b in
+            out.withUnsafeMutableBufferPointer { o in
+              gemm(
+                c.form, m: c.m, n: c.n, k: c.k, a.baseAddress!, lda: aCols, b.baseAddress!,
+                ldb: bCols,
+                o.baseAddress!, ldc: c.n, accumulate: accumulate, threads: pool)
+            }
+          }
+        }
+        var worst = 0.0
+        for i in 0..<out.count {
+          let want = expected[i] + (accumulate ? Double(start[i]) : 0)
+          worst = max(worst, abs(Double(out[i]) - want))
+        }
+        // Float accumulation over k terms of size ≤ 1: error ≲ k·ε·√k in the worst case.
+        #expect(
+          worst <= 2e-6 * Double(c.k), "accumulate \(accumulate), pool \(pool != nil): \(worst)")
+      }
+    }
+  }
+}
