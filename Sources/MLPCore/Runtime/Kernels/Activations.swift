@@ -24,8 +24,8 @@ func activationForward(
 ) {
   switch activation {
   case .identity: break
-  case .sigmoid: for i in 0..<count { x[i] = sigmoid(x[i]) }
-  case .tanh: for i in 0..<count { x[i] = Foundation.tanh(x[i]) }
+  case .sigmoid: for i in 0..<count { x[i] = fastSigmoid(x[i]) }
+  case .tanh: for i in 0..<count { x[i] = fastTanh(x[i]) }
   case .relu: for i in 0..<count { x[i] = max(x[i], 0) }
   case .leakyRelu: for i in 0..<count { x[i] = x[i] > 0 ? x[i] : slope * x[i] }
   case .softplus: for i in 0..<count { x[i] = softplus(x[i]) }

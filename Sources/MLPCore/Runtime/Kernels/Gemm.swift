@@ -36,7 +36,7 @@ public func gemm(
   }
   let operands = GemmOperands(
     form: form, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
-  let workers = threads.map { m * n * k >= 1 << 18 ? $0.count : 1 } ?? 1
+  let workers = threads.map { m * n * k >= 1 << 20 ? $0.count : 1 } ?? 1
   // Split N into `workers` ranges of whole NR tiles.
   let tiles = (n + gemmNR - 1) / gemmNR
   let parts = min(workers, tiles)
