@@ -30,27 +30,81 @@ public struct CSVContents: Sendable {
   public var rows = 0
 }
 
-/// Reads CSV files byte by byte.
-public struct CSVReader {
+/// Reads CSV files byte by byte from a read-only memory map, releasing pages already parsed so a
+/// large file never needs its own size in memory.
+public final class CSVReader {
   public let path: String
   public let delimiter: UInt8
-  private let bytes: [UInt8]
+  private let bytes: UnsafeBufferPointer<UInt8>
+  private let mapped: Bool
   /// Stop collecting cell errors after this many.
   static let errorLimit = 20
+  /// Parsed pages are handed back to the kernel in steps of this many bytes.
+  static let releaseStep = 16 << 20
 
   /// Opens `path`; nil and a diagnostic when it cannot be read.
   public init?(
     path: String, delimiter: UInt8 = UInt8(ascii: ","), diagnostics: inout [Diagnostic],
     reference: SourceLocation?
   ) {
+    self.path = path
+    self.delimiter = delimiter
+    let fd = open(path, O_RDONLY)
+    var info = stat()
+    if fd >= 0, fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_size > 0,
+      let base = mmap(nil, Int(info.st_size), PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED
+    {
+      close(fd)
+      bytes = UnsafeBufferPointer(
+        start: base.assumingMemoryBound(to: UInt8.self), count: Int(info.st_size))
+      mapped = true
+      return
+    }
+    if fd >= 0 { close(fd) }
     guard let data = FileManager.default.contents(atPath: path) else {
       let why = FileManager.default.fileExists(atPath: path) ? "cannot be read" : "does not exist"
       diagnostics.append(.error(.fileUnreadable, "data file '\(path)' \(why)", at: reference))
       return nil
     }
-    self.path = path
-    self.delimiter = delimiter
-    self.bytes = [UInt8](data)
+    let copy = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(data.count, 1))
+    _ = copy.initialize(from: data)
+    bytes = UnsafeBufferPointer(start: copy.baseAddress, count: data.count)
+    mapped = false
+  }
+
+  deinit {
+    if mapped {
+      munmap(UnsafeMutableRawPointer(mutating: bytes.baseAddress), bytes.count)
+    } else {
+      bytes.deallocate()
+    }
+  }
+
+  /// Line breaks in the file plus one: an upper bound on its rows, to size matrices once.
+  private func lineCount() -> Int {
+    var count = 1
+    var released = 0
+    var offset = 0
+    while offset < bytes.count {
+      let end = min(bytes.count, offset + Self.releaseStep)
+      for i in offset..<end where bytes[i] == 10 { count += 1 }
+      offset = end
+      release(upTo: offset, from: &released)
+    }
+    return count
+  }
+
+  /// Drops the mapped pages before `offset` from memory (they are re-read if touched again).
+  private func release(upTo offset: Int, from start: inout Int) {
+    let offset = min(offset, bytes.count)
+    guard mapped, offset - start >= Self.releaseStep || offset == bytes.count,
+      let base = bytes.baseAddress
+    else { return }
+    let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+    let end = offset == bytes.count ? offset : offset / page * page
+    guard end > start else { return }
+    madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
+    start = end
   }
 
   /// The header row's column names (empty and a diagnostic for an empty file).
@@ -75,8 +129,12 @@ public struct CSVReader {
     var errors = 0
     skipBlankLines(&cursor)
     _ = readRecord(&cursor)
-    out.features.reserveCapacity(columns.features.count * bytes.count / max(1, width * 4))
+    let rowsAtMost = lineCount()
+    out.features.reserveCapacity(rowsAtMost * columns.features.count)
+    out.targets.reserveCapacity(rowsAtMost * columns.numericTargets.count)
+    var released = 0
     while true {
+      release(upTo: cursor.offset, from: &released)
       skipBlankLines(&cursor)
       guard cursor.offset < bytes.count else { break }
       let start = cursor
