@@ -47,9 +47,11 @@ public final class WorkerPool: @unchecked Sendable {
       job = body
       self.parts = parts
       pending.store(parts - 1, ordering: .relaxed)
-      generation.add(1, ordering: .releasing)
+      // Sequentially consistent, like the worker's "store asleep, then load generation": with
+      // weaker orderings each side can miss the other's store and the worker sleeps forever.
+      generation.add(1, ordering: .sequentiallyConsistent)
       for index in 1..<count
-      where asleep[index].value.exchange(false, ordering: .acquiringAndReleasing) {
+      where asleep[index].value.exchange(false, ordering: .sequentiallyConsistent) {
         wake[index].signal()
       }
       body(0)
@@ -67,14 +69,16 @@ public final class WorkerPool: @unchecked Sendable {
       while generation.load(ordering: .acquiring) == seen {
         spins += 1
         if spins < Self.spinIterations { continue }
-        asleep[index].value.store(true, ordering: .releasing)
-        if generation.load(ordering: .acquiring) == seen { wake[index].wait() }
+        asleep[index].value.store(true, ordering: .sequentiallyConsistent)
+        if generation.load(ordering: .sequentiallyConsistent) == seen { wake[index].wait() }
         asleep[index].value.store(false, ordering: .releasing)
         spins = 0
       }
       seen = generation.load(ordering: .acquiring)
-      if index < parts, let job { job(index) }
-      pending.subtract(1, ordering: .releasing)
+      if index < parts, let job {
+        job(index)
+        pending.subtract(1, ordering: .releasing)
+      }
     }
   }
 }

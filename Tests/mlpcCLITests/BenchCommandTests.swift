@@ -1,0 +1,35 @@
+// `mlpc bench` end to end: its reports and its GEMM floor (behaviour only; speed is measured by
+// bench/run.sh, never asserted in tests).
+
+import Foundation
+import MLPCTestSupport
+import Testing
+
+@Suite struct BenchCommandTests {
+  @Test func stepReportAsJSON() throws {
+    let result = try CommandRunner.mlpc([
+      "bench", "specs/xor.yaml", "--format", "json", "--epochs", "2",
+    ])
+    #expect(result.status == 0, "\(result.stderr)")
+    let report = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+    // 2-8-2, batch 4: forward 192 + 144, backward 160 + 264, update 4 × 42 parameters.
+    #expect(report?["flops_per_step"] as? Int == 928)
+    #expect((report?["ops"] as? [[String: Any]])?.count == 6)
+    #expect((report?["epoch"] as? [String: Any])?["samples"] as? Int == 2)
+    #expect(((report?["step"] as? [String: Any])?["median_s"] as? Double ?? 0) > 0)
+  }
+
+  @Test func gemmFloorFailsWhenMissed() throws {
+    let ok = try CommandRunner.mlpc(["bench", "--gemm", "32,32,32"])
+    #expect(ok.status == 0)
+    #expect(ok.stdout.hasPrefix("gemm 32×32 · 32×32: "))
+    let missed = try CommandRunner.mlpc(["bench", "--gemm", "32,32,32", "--minimum-gflops", "1e12"])
+    #expect(missed.status == 1)
+    #expect(missed.stderr.contains("below the floor"))
+  }
+
+  @Test func needsASpecOrAProduct() throws {
+    #expect(try CommandRunner.mlpc(["bench"]).status == 2)
+    #expect(try CommandRunner.mlpc(["bench", "--gemm", "1,2"]).status == 2)
+  }
+}
