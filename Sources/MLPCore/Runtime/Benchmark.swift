@@ -85,14 +85,12 @@ public enum Benchmark {
     _ = executor.loss(rows: rows)
     let seed = plan.spec.training.seed
     var out: [(String, Timing)] = []
-    for (index, op) in (plan.forward + [plan.loss] + plan.backward).enumerated() {
-      out.append(
-        (
-          plan.opLines[index].split(separator: " ").first.map(String.init) ?? "op",
-          measure(repeats: repeats) { executor.run(op, rows: rows) }
-        ))
+    for index in 0..<executor.opCount {
+      let name =
+        index < plan.opLines.count
+        ? plan.opLines[index].split(separator: " ").first.map(String.init) : nil
+      out.append((name ?? "op", measure(repeats: repeats) { executor.runOp(index, rows: rows) }))
     }
-    out.append(("update", measure(repeats: repeats) { executor.update() }))
     executor.initializeParameters(seed: seed)
     return out
   }

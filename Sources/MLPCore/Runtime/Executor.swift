@@ -27,7 +27,15 @@ public final class Executor {
       beta1: Float(t.beta1), beta2: Float(t.beta2), epsilon: Float(t.epsilon))
     initializeParameters(seed: seed ?? t.seed)
     _ = GemmWorkspace.current  // packing buffers exist before the first step
+    bound.forward = plan.forward.map(bind)
+    bound.loss = bind(plan.loss)
+    bound.backward = plan.backward.map(bind)
+    bound.update = bind(plan.update)
+    bound.all = bound.forward + [bound.loss] + bound.backward + [bound.update]
   }
+
+  /// The plan's ops with arena pointers in place of buffer ids.
+  private var bound = BoundPlan()
 
   deinit { arena.deallocate() }
 
@@ -85,29 +93,20 @@ public final class Executor {
 
   /// x^1 … x^N for the first `rows` rows of the input buffer.
   public func forward(rows: Int) {
-    for op in plan.forward { run(op, rows: rows) }
+    for op in bound.forward { execute(op, rows: rows) }
   }
 
   /// Σ over rows of the loss, and ∂L/∂z^N (L the mean over `rows`). Leaves x^N in the output.
-  public func loss(rows: Int) -> Double {
-    guard
-      case .loss(let kind, let output, let target, let delta, let activation, let slope) = plan.loss
-    else { return .nan }
-    let cols = plan[output].shape[1]
-    return lossForwardBackward(
-      kind, out: pointer(output), target: pointer(target), delta: pointer(delta), rows: rows,
-      cols: cols,
-      activation: activation, slope: slope)
-  }
+  public func loss(rows: Int) -> Double { execute(bound.loss, rows: rows) }
 
   /// Zeroes the gradients, then accumulates ∂L/∂W^k and ∂L/∂b^k for k = N…1.
   public func backward(rows: Int) {
     (arena + plan.gradients.offset).update(repeating: 0, count: plan.gradients.count)
-    for op in plan.backward { run(op, rows: rows) }
+    for op in bound.backward { execute(op, rows: rows) }
   }
 
   /// One optimizer step over all parameters.
-  public func update() { run(plan.update, rows: 0) }
+  public func update() { execute(bound.update, rows: 0) }
 
   /// forward, loss, backward, update; returns the batch's mean loss.
   public func trainStep(rows: Int) -> Double {
@@ -118,40 +117,87 @@ public final class Executor {
     return total / Double(rows)
   }
 
-  /// Executes one op of the plan over the first `rows` rows (for timing single ops).
-  public func run(_ op: Op, rows: Int) {
+  /// Number of ops in a step: forward, loss, backward, update (for timing single ops).
+  public var opCount: Int { bound.all.count }
+
+  /// Executes op `index` of `forward + [loss] + backward + [update]` over the first `rows` rows.
+  public func runOp(_ index: Int, rows: Int) { _ = execute(bound.all[index], rows: rows) }
+
+  @discardableResult
+  private func execute(_ op: BoundOp, rows: Int) -> Double {
+    switch op {
+    case .dense(let x, let w, let b, let y, let inputs, let outputs, let activation, let slope):
+      denseForward(
+        x: x, w: w, b: b, y: y, rows: rows, inputs: inputs, outputs: outputs, activation,
+        slope: slope)
+    case .loss(let kind, let out, let target, let delta, let cols, let activation, let slope):
+      return lossForwardBackward(
+        kind, out: out, target: target, delta: delta, rows: rows, cols: cols,
+        activation: activation,
+        slope: slope)
+    case .denseBackward(
+      let delta, let x, let w, let dW, let db, let dx, let inputs, let outputs, let activation,
+      let slope):
+      denseBackward(
+        delta: delta, x: x, w: w, dW: dW, db: db, dx: dx, rows: rows, inputs: inputs,
+        outputs: outputs,
+        activation, slope: slope)
+    case .update(let kind, let p, let g, let n, let state0, let state1):
+      step += 1
+      switch kind {
+      case .sgd: sgdUpdate(p!, g!, count: n, rule)
+      case .momentum: momentumUpdate(p!, g!, state0!, count: n, rule)
+      case .adam: adamUpdate(p!, g!, state0!, state1!, count: n, step: step, rule)
+      }
+    }
+    return 0
+  }
+
+  /// Resolves an op's buffer ids to arena pointers and sizes, once, at start-up.
+  private func bind(_ op: Op) -> BoundOp {
     switch op {
     case .dense(_, let input, let weight, let bias, let output, let activation, let slope):
-      let (outputs, inputs) = (plan[weight].shape[0], plan[weight].shape[1])
-      denseForward(
-        x: pointer(input), w: pointer(weight), b: pointer(bias), y: pointer(output), rows: rows,
-        inputs: inputs,
-        outputs: outputs, activation, slope: slope)
-    case .loss:
-      _ = loss(rows: rows)
+      return .dense(
+        pointer(input), pointer(weight), pointer(bias), pointer(output), plan[weight].shape[1],
+        plan[weight].shape[0], activation, slope)
+    case .loss(let kind, let output, let target, let delta, let activation, let slope):
+      return .loss(
+        kind, pointer(output), pointer(target), pointer(delta), plan[output].shape[1], activation,
+        slope)
     case .denseBackward(
       _, let delta, let input, let weight, let dWeight, let dBias, let inputDelta, let activation,
       let slope):
-      let (outputs, inputs) = (plan[weight].shape[0], plan[weight].shape[1])
-      denseBackward(
-        delta: pointer(delta), x: pointer(input), w: pointer(weight), dW: pointer(dWeight),
-        db: pointer(dBias),
-        dx: inputDelta.map(pointer), rows: rows, inputs: inputs, outputs: outputs, activation,
-        slope: slope)
+      return .denseBackward(
+        pointer(delta), pointer(input), pointer(weight), pointer(dWeight), pointer(dBias),
+        inputDelta.map(pointer), plan[weight].shape[1], plan[weight].shape[0], activation, slope)
     case .update(let kind):
-      step += 1
-      let (p, g, n) = (
-        arena + plan.parameters.offset, arena + plan.gradients.offset, plan.parameters.count
-      )
-      switch kind {
-      case .sgd: sgdUpdate(p, g, count: n, rule)
-      case .momentum: momentumUpdate(p, g, arena + plan.optimizerState[0].offset, count: n, rule)
-      case .adam:
-        adamUpdate(
-          p, g, arena + plan.optimizerState[0].offset, arena + plan.optimizerState[1].offset,
-          count: n,
-          step: step, rule)
-      }
+      let state = plan.optimizerState.map { arena + $0.offset }
+      return .update(
+        kind, arena + plan.parameters.offset, arena + plan.gradients.offset, plan.parameters.count,
+        state.first, state.dropFirst().first)
     }
   }
+
+}
+
+/// An op with its buffers resolved to arena pointers: executing it reads no plan metadata.
+enum BoundOp {
+  typealias P = UnsafeMutablePointer<Float>
+  /// x, w, b, y, inputs, outputs, σ, slope
+  case dense(P, P, P, P, Int, Int, Activation, Float)
+  /// output, target, delta, columns, σ, slope
+  case loss(LossKind, P, P, P, Int, Activation, Float)
+  /// delta, x, w, dW, db, dx, inputs, outputs, σ of x, slope
+  case denseBackward(P, P, P, P, P, P?, Int, Int, Activation, Float)
+  /// parameters, gradients, count, state slots
+  case update(OptimizerKind, P?, P?, Int, P?, P?)
+}
+
+/// The bound ops of one step.
+struct BoundPlan {
+  var forward: [BoundOp] = []
+  var loss = BoundOp.update(.sgd, nil, nil, 0, nil, nil)
+  var backward: [BoundOp] = []
+  var update = BoundOp.update(.sgd, nil, nil, 0, nil, nil)
+  var all: [BoundOp] = []
 }

@@ -30,7 +30,8 @@ public func gemm(
     if !accumulate { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
     return
   }
-  if m * n * k <= 2048 {
+  // Tiny products, and A·Bᵀ with a few output columns (the packed tile would be mostly zeros).
+  if m * n * k <= 2048 || (form == .nt && n < 8 && k >= 8) {
     gemmSmall(form, m: m, n: n, k: k, a, lda: lda, b, ldb: ldb, c, ldc: ldc, accumulate: accumulate)
     return
   }
@@ -257,6 +258,15 @@ func gemmSmall(
   _ b: UnsafePointer<Float>,
   ldb: Int, _ c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
 ) {
+  if form == .nt && k >= 8 {  // both operands contiguous along k: dot products
+    for i in 0..<m {
+      for j in 0..<n {
+        let sum = dot(a + i * lda, b + j * ldb, count: k)
+        c[i * ldc + j] = accumulate ? c[i * ldc + j] + sum : sum
+      }
+    }
+    return
+  }
   let (aRow, aCol) = form == .tn ? (1, lda) : (lda, 1)
   let (bRow, bCol) = form == .nt ? (1, ldb) : (ldb, 1)
   for i in 0..<m {
@@ -276,4 +286,27 @@ func gemmSmall(
 
 @inline(__always) func load8(_ p: UnsafeMutablePointer<Float>) -> SIMD8<Float> {
   UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+}
+
+/// Σ x[i]·y[i] with two SIMD8 accumulators.
+@inline(__always)
+func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count: Int) -> Float {
+  var s0 = SIMD8<Float>()
+  var s1 = SIMD8<Float>()
+  var i = 0
+  while i + 16 <= count {
+    s0 = s0.addingProduct(load8(x + i), load8(y + i))
+    s1 = s1.addingProduct(load8(x + i + 8), load8(y + i + 8))
+    i += 16
+  }
+  if i + 8 <= count {
+    s0 = s0.addingProduct(load8(x + i), load8(y + i))
+    i += 8
+  }
+  var sum = (s0 + s1).sum()
+  while i < count {
+    sum += x[i] * y[i]
+    i += 1
+  }
+  return sum
 }
