@@ -126,7 +126,12 @@ extension CheckContext {
     -> Int?
   {
     if let index = header.firstIndex(of: name.value) { return index }
-    let hint = closest(to: name.value, in: header).map { "did you mean '\($0)'?" }
+    var hint = closest(to: name.value, in: header).map { "did you mean '\($0)'?" }
+    if header.count == 1, let separator = [";", "\t", "|"].first(where: { header[0].contains($0) })
+    {
+      let shown = separator == "\t" ? "\\t" : separator
+      hint = "the header looks '\(shown)'-separated; set 'delimiter: \"\(shown)\"' in 'data'"
+    }
     let columns =
       header.prefix(12).map { "'\($0)'" }.joined(separator: ", ") + (header.count > 12 ? ", …" : "")
     report(

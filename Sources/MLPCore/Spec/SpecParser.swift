@@ -25,6 +25,12 @@ public enum SpecParser {
   /// Reads and parses the spec at `path`.
   public static func parse(file path: String) -> (spec: ModelSpec?, diagnostics: [Diagnostic]) {
     let start = SourceLocation(file: path, line: 1, column: 1)
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory),
+      isDirectory.boolValue
+    {
+      return (nil, [.error(.fileUnreadable, "'\(path)' is a directory, not a spec file", at: nil)])
+    }
     guard let handle = FileHandle(forReadingAtPath: path) else {
       let why = FileManager.default.fileExists(atPath: path) ? "cannot be read" : "does not exist"
       return (nil, [.error(.fileUnreadable, "spec file '\(path)' \(why)", at: nil)])

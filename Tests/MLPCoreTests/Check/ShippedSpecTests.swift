@@ -1,6 +1,7 @@
 // Every shipped example spec is valid; every spec in specs/invalid/ fails with the code its file
 // name starts with (and warnings-only files pass without errors).
 
+import Foundation
 import MLPCTestSupport
 import MLPCore
 import Testing
@@ -30,5 +31,27 @@ import Testing
       Repository.specs(in: "specs/invalid").map { String($0.split(separator: "/").last!.prefix(4)) }
     )
     #expect(codes == Set(DiagnosticCode.allCases.map(\.rawValue)))
+  }
+}
+
+@Suite struct UserMistakeTests {
+  @Test func directoryIsNotASpec() {
+    let result = Checker.check(file: Repository.path("specs"))
+    #expect(result.diagnostics.map(\.code) == ["E018"])
+    #expect(result.diagnostics[0].message.contains("is a directory"))
+  }
+
+  @Test func semicolonSeparatedFileGetsADelimiterHint() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try "a;b;label\n1;2;x\n3;4;y\n".write(toFile: dir + "/d.csv", atomically: true, encoding: .utf8)
+    try
+      "task: classification\ninput: 2\nlayers: [{units: 2, activation: softmax}]\ndata: {train: d.csv, target: label}\n"
+      .write(toFile: dir + "/s.yaml", atomically: true, encoding: .utf8)
+    let result = Checker.check(file: dir + "/s.yaml")
+    #expect(result.diagnostics.map(\.code) == ["E012"])
+    #expect(
+      result.diagnostics[0].help
+        == "the header looks ';'-separated; set 'delimiter: \";\"' in 'data'")
   }
 }
