@@ -103,7 +103,10 @@ extension MLPCCommand {
     private func runDirectory(for spec: CheckedSpec) -> String {
       let folder = (self.spec as NSString).deletingLastPathComponent
       let runs = folder.isEmpty ? "runs" : (folder as NSString).appendingPathComponent("runs")
-      return (runs as NSString).appendingPathComponent(spec.name)
+      // The name is the user's text: keep it to one path component.
+      let safe = spec.name.map { $0 == "/" || $0 == "\\" ? "_" : $0 }
+      let component = String(safe).trimmingCharacters(in: CharacterSet(charactersIn: "."))
+      return (runs as NSString).appendingPathComponent(component.isEmpty ? "run" : component)
     }
 
     private func resultLine(_ report: EpochReport?, train: Evaluation) -> String {

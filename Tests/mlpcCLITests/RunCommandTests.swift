@@ -151,3 +151,16 @@ import Testing
     #expect(FileManager.default.fileExists(atPath: out + "/model.safetensors"))
   }
 }
+
+@Suite struct RunDirectoryTests {
+  @Test func specNameStaysInsideTheRunsFolder() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let spec =
+      "name: ../../escape\ntask: classification\ninput: 2\nlayers: [{units: 2, activation: softmax}]\ndata: {generator: xor}\ntraining: {epochs: 1}\n"
+    try spec.write(toFile: dir + "/spec.yaml", atomically: true, encoding: .utf8)
+    let result = try CommandRunner.mlpc(["run", dir + "/spec.yaml", "--quiet"])
+    #expect(result.status == 0, "\(result.stderr)")
+    #expect(FileManager.default.fileExists(atPath: dir + "/runs/_.._escape/model.safetensors"))
+  }
+}

@@ -109,7 +109,7 @@ public final class CSVReader {
 
   /// The header row's column names (empty and a diagnostic for an empty file).
   public func header(diagnostics: inout [Diagnostic]) -> [String] {
-    var cursor = Cursor()
+    var cursor = start()
     skipBlankLines(&cursor)
     guard cursor.offset < bytes.count else {
       diagnostics.append(
@@ -124,7 +124,7 @@ public final class CSVReader {
   public func rows(_ columns: CSVColumns, width: Int, diagnostics: inout [Diagnostic])
     -> CSVContents
   {
-    var cursor = Cursor()
+    var cursor = start()
     var out = CSVContents()
     var errors = 0
     skipBlankLines(&cursor)
@@ -169,6 +169,16 @@ public final class CSVReader {
   }
 
   // MARK: - Scanning
+
+  /// A cursor at the first byte after a UTF-8 byte-order mark, if the file has one.
+  private func start() -> Cursor {
+    var c = Cursor()
+    if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF {
+      c.offset = 3
+      c.lineStart = 3
+    }
+    return c
+  }
 
   struct Cursor {
     var offset = 0

@@ -92,3 +92,20 @@ import Testing
     #expect(abs(data.features[0] + data.features[4]) < 1e-6)
   }
 }
+
+@Suite struct CSVByteOrderMarkTests {
+  @Test func byteOrderMarkIsSkipped() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let path = dir + "/bom.csv"
+    try Data([0xEF, 0xBB, 0xBF] + Array("label,x\n1,2.5\n".utf8)).write(
+      to: URL(fileURLWithPath: path))
+    var diagnostics: [Diagnostic] = []
+    let reader = try #require(CSVReader(path: path, diagnostics: &diagnostics, reference: nil))
+    #expect(reader.header(diagnostics: &diagnostics) == ["label", "x"])
+    let rows = reader.rows(CSVColumns(features: [1], label: 0), width: 2, diagnostics: &diagnostics)
+    #expect(rows.features == [2.5] && rows.labels == ["1"])
+    #expect(rows.labelLocations.first?.column == 1)
+    #expect(diagnostics.isEmpty)
+  }
+}
