@@ -44,6 +44,12 @@ extension CheckContext {
     let classes = loss == .binaryCrossEntropy ? 2 : output.units
     let outputAt = spec.layers?.last?.units?.location
     var bad = 0
+    let all = (train.labels + (test?.labels ?? [])).compactMap { Int($0) }
+    let oneBased = all.min() == 1 && all.max() == classes
+    let help =
+      oneBased
+      ? "the labels run from 1 to \(classes): class ids start at 0, so subtract 1 from each"
+      : "class ids are 0 … \(classes - 1); use names instead of numbers to let mlpc number the classes"
     func ids(_ rows: CSVContents) -> [Int] {
       rows.labels.enumerated().map { i, text in
         let id = Int(text)!
@@ -58,7 +64,7 @@ extension CheckContext {
                   DiagnosticNote(
                     "the output layer has \(output.units) unit\(output.units == 1 ? "" : "s")",
                     at: outputAt)
-                ]))
+                ], help: help))
           }
         }
         return id

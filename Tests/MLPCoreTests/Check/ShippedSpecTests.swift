@@ -54,4 +54,19 @@ import Testing
       result.diagnostics[0].help
         == "the header looks ';'-separated; set 'delimiter: \";\"' in 'data'")
   }
+
+  @Test func oneBasedLabelsGetAHint() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try "a,label\n1,1\n2,2\n3,3\n".write(toFile: dir + "/d.csv", atomically: true, encoding: .utf8)
+    try
+      "task: classification\ninput: 1\nlayers: [{units: 3, activation: softmax}]\ndata: {train: d.csv, target: label}\n"
+      .write(toFile: dir + "/s.yaml", atomically: true, encoding: .utf8)
+    let result = Checker.check(file: dir + "/s.yaml")
+    #expect(result.diagnostics.map(\.code) == ["E013"])
+    #expect(result.diagnostics[0].location?.line == 4)
+    #expect(
+      result.diagnostics[0].help
+        == "the labels run from 1 to 3: class ids start at 0, so subtract 1 from each")
+  }
 }
