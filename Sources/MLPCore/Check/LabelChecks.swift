@@ -30,7 +30,7 @@ extension CheckContext {
         report(
           .error(
             .labelOutOfRange, "class '\(label)' does not occur in the training data",
-            at: test.labelLocations[i]))
+            at: test.labelLocation(i)))
       }
       return -1
     }
@@ -59,7 +59,7 @@ extension CheckContext {
             report(
               .error(
                 .labelOutOfRange, "class label \(id) is out of range 0...\(classes - 1)",
-                at: rows.labelLocations[i],
+                at: rows.labelLocation(i),
                 notes: [
                   DiagnosticNote(
                     "the output layer has \(output.units) unit\(output.units == 1 ? "" : "s")",

@@ -25,17 +25,29 @@ public struct CSVContents: Sendable {
   public var features: [Float] = []
   public var targets: [Float] = []
   public var labels: [String] = []
-  /// Location of each label cell (for out-of-range label diagnostics).
-  public var labelLocations: [SourceLocation] = []
+  /// Where each label cell starts; turned into a `SourceLocation` only when reported.
+  var labelCells: [CSVReader.Cursor] = []
+  /// The reader the cells refer to.
+  var source: CSVReader?
+
+  /// The location of label `i` (for out-of-range label diagnostics).
+  public func labelLocation(_ i: Int) -> SourceLocation? { source?.location(labelCells[i]) }
   public var rows = 0
 }
 
 /// Reads CSV files byte by byte from a read-only memory map, releasing pages already parsed so a
 /// large file never needs its own size in memory.
-public final class CSVReader {
+// Immutable after init (a read-only mapping), so sharing it across threads is safe.
+public final class CSVReader: @unchecked Sendable {
   public let path: String
   public let delimiter: UInt8
   private let bytes: UnsafeBufferPointer<UInt8>
+  /// 10^0 … 10^22, all exact doubles (a plain pointer: no lazy-global check per cell).
+  private let powersOfTen: UnsafeMutablePointer<Double> = {
+    let p = UnsafeMutablePointer<Double>.allocate(capacity: 23)
+    for k in 0...22 { p[k] = pow(10, Double(k)) }
+    return p
+  }()
   private let mapped: Bool
   /// Stop collecting cell errors after this many.
   static let errorLimit = 20
@@ -73,6 +85,7 @@ public final class CSVReader {
   }
 
   deinit {
+    powersOfTen.deallocate()
     if mapped {
       munmap(UnsafeMutableRawPointer(mutating: bytes.baseAddress), bytes.count)
     } else {
@@ -87,7 +100,7 @@ public final class CSVReader {
     var offset = 0
     while offset < bytes.count {
       let end = min(bytes.count, offset + Self.releaseStep)
-      for i in offset..<end where bytes[i] == 10 { count += 1 }
+      for i in offset..<end { count &+= bytes[i] == 10 ? 1 : 0 }
       offset = end
       release(upTo: offset, from: &released)
     }
@@ -126,6 +139,7 @@ public final class CSVReader {
   {
     var cursor = start()
     var out = CSVContents()
+    out.source = self
     var errors = 0
     skipBlankLines(&cursor)
     _ = readRecord(&cursor)
@@ -133,12 +147,13 @@ public final class CSVReader {
     out.features.reserveCapacity(rowsAtMost * columns.features.count)
     out.targets.reserveCapacity(rowsAtMost * columns.numericTargets.count)
     var released = 0
+    var fields: [Field] = []
     while true {
       release(upTo: cursor.offset, from: &released)
       skipBlankLines(&cursor)
       guard cursor.offset < bytes.count else { break }
       let start = cursor
-      let fields = readRecord(&cursor)
+      readRecord(&cursor, into: &fields)
       if fields.count != width {
         errors += 1
         if errors <= Self.errorLimit {
@@ -155,7 +170,7 @@ public final class CSVReader {
       }
       if let c = columns.label {
         out.labels.append(text(fields[c]).trimmingCharacters(in: .whitespaces))
-        out.labelLocations.append(location(fields[c].cursor))
+        out.labelCells.append(fields[c].cursor)
       }
       out.rows += 1
     }
@@ -210,6 +225,13 @@ public final class CSVReader {
   /// Reads one record and leaves the cursor after its line break.
   private func readRecord(_ c: inout Cursor) -> [Field] {
     var fields: [Field] = []
+    readRecord(&c, into: &fields)
+    return fields
+  }
+
+  /// Reads one record into `fields` (cleared first, capacity kept).
+  private func readRecord(_ c: inout Cursor, into fields: inout [Field]) {
+    fields.removeAll(keepingCapacity: true)
     while true {
       let fieldStart = c
       var field = Field(cursor: fieldStart, start: c.offset, end: c.offset, quoted: false)
@@ -250,7 +272,7 @@ public final class CSVReader {
         continue
       }
       if c.offset < bytes.count { newline(&c) }
-      return fields
+      return
     }
   }
 
@@ -345,5 +367,3 @@ public final class CSVReader {
     return Float(negative ? -value : value)
   }
 }
-
-private let powersOfTen: [Double] = (0...22).map { pow(10, Double($0)) }

@@ -37,7 +37,7 @@ import Testing
     #expect(rows.rows == 2)
     #expect(rows.features == [1.5, 2, -300, 4])
     #expect(rows.labels == ["x \"quoted\"", "multi\nline"])
-    #expect(rows.labelLocations.map(\.line) == [2, 5])
+    #expect((0..<2).map { rows.labelLocation($0)?.line } == [2, 5])
   }
 
   @Test func badCellsAreLocated() throws {
@@ -105,7 +105,7 @@ import Testing
     #expect(reader.header(diagnostics: &diagnostics) == ["label", "x"])
     let rows = reader.rows(CSVColumns(features: [1], label: 0), width: 2, diagnostics: &diagnostics)
     #expect(rows.features == [2.5] && rows.labels == ["1"])
-    #expect(rows.labelLocations.first?.column == 1)
+    #expect(rows.labelLocation(0)?.column == 1)
     #expect(diagnostics.isEmpty)
   }
 }
