@@ -39,7 +39,7 @@ extension MLPCCommand {
       let plan = PlanCompiler.compile(checked)
       let trainer = Trainer(plan: plan)
       let total = epochs ?? checked.training.epochs
-      let progress = ProgressDisplay(quiet: quiet, epochs: total, steps: trainer.stepsPerEpoch)
+      let progress = ProgressDisplay(quiet: quiet, epochs: total, steps: trainer.plan.stepsPerEpoch)
       installInterruptHandler()
       let started = Date()
       var last: EpochReport?
@@ -58,12 +58,12 @@ extension MLPCCommand {
         let report = EpochReport(
           epoch: epoch, trainLoss: loss, validation: checked.data.validation.map(trainer.evaluate),
           test: checked.data.test.map(trainer.evaluate), seconds: Date().timeIntervalSince(t0),
-          steps: trainer.stepsPerEpoch)
+          steps: trainer.plan.stepsPerEpoch)
         try writer.append(report)
         progress.epoch(report)
         last = report
         if interruptRequested.load(ordering: .relaxed) {
-          stop = .interrupted(epoch: epoch, step: trainer.stepsPerEpoch)
+          stop = .interrupted(epoch: epoch, step: trainer.plan.stepsPerEpoch)
           break
         }
       }

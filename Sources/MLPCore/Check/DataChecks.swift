@@ -25,9 +25,8 @@ extension CheckContext {
           at: generator.location,
           help: "keep either the generator or the CSV files"))
     case (nil, nil):
-      if data.generator == nil,
-        !diagnostics.contains(where: { $0.message.contains("data.generator") })
-      {
+      // A 'train' or 'generator' that was written but invalid is already reported.
+      if data.keys.isDisjoint(with: ["train", "generator"]) {
         report(
           .error(
             .missingKey, "'data' needs either 'train' (a CSV file) or 'generator'",

@@ -162,7 +162,7 @@ public enum Benchmark {
   private static func prepare(_ executor: Executor) -> Int {
     let data = executor.plan.spec.data.train
     let rows = min(executor.plan.batchSize, data.count)
-    executor.loadBatch(data, (0..<rows).map { $0 }[...])
+    executor.loadBatch(data, 0..<rows)
     return rows
   }
 }

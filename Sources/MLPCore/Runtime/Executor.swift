@@ -75,7 +75,7 @@ public final class Executor {
 
   /// Copies the samples `indices` of `data` into the input and target buffers; returns the rows.
   @discardableResult
-  public func loadBatch(_ data: Dataset, _ indices: ArraySlice<Int>) -> Int {
+  public func loadBatch<Indices: Collection<Int>>(_ data: Dataset, _ indices: Indices) -> Int {
     precondition(indices.count <= plan.batchSize && data.inputs == plan[plan.input].shape[1])
     let (x, y) = (pointer(plan.input), pointer(plan.target))
     data.features.withUnsafeBufferPointer { f in

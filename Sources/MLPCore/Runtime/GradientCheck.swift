@@ -34,7 +34,7 @@ public enum GradientCheck {
     for id in plan.biases {
       executor.setValues(id, executor.values(id).map { $0 + Float(rng.uniform(-0.1, 0.1)) })
     }
-    executor.loadBatch(data, (0..<rows).map { $0 }[...])
+    executor.loadBatch(data, 0..<rows)
     executor.forward(rows: rows)
     _ = executor.loss(rows: rows)
     executor.backward(rows: rows)

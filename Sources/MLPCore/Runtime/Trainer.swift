@@ -85,11 +85,6 @@ public final class Trainer {
     return total / Double(order.count)
   }
 
-  /// Steps per epoch: ⌈samples / batch size⌉.
-  public var stepsPerEpoch: Int {
-    (plan.spec.data.train.count + plan.batchSize - 1) / plan.batchSize
-  }
-
   /// Loss and task metrics of the current parameters on `data` (forward passes only).
   public func evaluate(_ data: Dataset) -> Evaluation {
     let outputs = data.outputs
@@ -100,7 +95,7 @@ public final class Trainer {
     var start = 0
     while start < data.count {
       let end = min(start + plan.batchSize, data.count)
-      let rows = executor.loadBatch(data, (start..<end).map { $0 }[...])
+      let rows = executor.loadBatch(data, start..<end)
       executor.forward(rows: rows)
       loss += executor.loss(rows: rows)
       let out = executor.pointer(plan.output)

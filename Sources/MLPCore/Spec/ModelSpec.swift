@@ -65,6 +65,8 @@ public struct LayerSpec: Sendable {
 /// The `data:` section.
 public struct DataSpec: Sendable {
   public var location: SourceLocation
+  /// The keys written in the spec, valid or not.
+  public var keys: Set<String> = []
   public var train: Located<String>?
   public var test: Located<String>?
   public var target: [Located<String>]?

@@ -145,6 +145,7 @@ public enum SpecParser {
   private static func parseData(_ node: Node, reader r: NodeReader) -> DataSpec? {
     guard let f = r.fields(node, "data", allowed: dataKeys) else { return nil }
     var data = DataSpec(location: f.location)
+    data.keys = Set(f.values.keys)
     data.train = f["train"].flatMap { r.string($0, "data.train") }
     data.test = f["test"].flatMap { r.string($0, "data.test") }
     data.target = f["target"].flatMap { stringList($0, "data.target", reader: r) }

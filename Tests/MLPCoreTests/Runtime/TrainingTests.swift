@@ -70,7 +70,7 @@ func train(_ path: String, epochs: Int? = nil) throws -> Trainer {
       """
     let checked = try #require(checkSpec(spec).spec)
     let trainer = Trainer(plan: PlanCompiler.compile(checked))
-    #expect(trainer.stepsPerEpoch == 3)
+    #expect(trainer.plan.stepsPerEpoch == 3)
     let before = trainer.evaluate(checked.data.train).loss
     let epochLoss = try trainer.runEpoch(1)
     #expect(abs(epochLoss - before) < 1e-6 * max(1, before))
