@@ -20,6 +20,9 @@ extension MLPCCommand {
     @Option(help: "Time one product instead: M,N,K (C = A·B, A (M, K)).")
     var gemm: String?
 
+    @Option(help: "The --gemm product's form: nn (A·B), nt (A·Bᵀ) or tn (Aᵀ·B).")
+    var form: GemmFormOption = .nn
+
     @Option(help: "Threads for the GEMM: 1, or 0 for one per core.")
     var threads = 0
 
@@ -86,15 +89,18 @@ extension MLPCCommand {
 
     private func runGemm(_ sizes: String, pool: WorkerPool?) throws {
       let s = sizes.split(separator: ",").compactMap { Int($0) }
-      let timing = Benchmark.gemm(.nn, m: s[0], n: s[1], k: s[2], threads: pool)
+      let timing = Benchmark.gemm(form.gemmForm, m: s[0], n: s[1], k: s[2], threads: pool)
       let gflops = 2 * Double(s[0] * s[1] * s[2]) / timing.median / 1e9
       if output.format == .json {
         Console.out(
-          jsonLine(["m": s[0], "n": s[1], "k": s[2], "gflops": gflops, "timing": timing.dictionary])
+          jsonLine([
+            "form": form.rawValue, "m": s[0], "n": s[1], "k": s[2], "gflops": gflops,
+            "timing": timing.dictionary,
+          ])
             + "\n")
       } else {
         Console.out(
-          "gemm \(s[0])×\(s[2]) · \(s[2])×\(s[1]): \(micro(timing.median)) median, \(String(format: "%.1f", gflops)) GFLOP/s\n"
+          "gemm \(form.rawValue) \(s[0])×\(s[2]) · \(s[2])×\(s[1]): \(micro(timing.median)) median, \(String(format: "%.1f", gflops)) GFLOP/s\n"
         )
       }
       if let minimumGflops, gflops < minimumGflops {
@@ -108,3 +114,16 @@ extension MLPCCommand {
 }
 
 private func micro(_ seconds: Double) -> String { String(format: "%.2f µs", seconds * 1e6) }
+
+/// `--form` values.
+enum GemmFormOption: String, ExpressibleByArgument, CaseIterable {
+  case nn, nt, tn
+
+  var gemmForm: GemmForm {
+    switch self {
+    case .nn: .nn
+    case .nt: .nt
+    case .tn: .tn
+    }
+  }
+}

@@ -22,7 +22,7 @@ import Testing
   @Test func gemmFloorFailsWhenMissed() throws {
     let ok = try CommandRunner.mlpc(["bench", "--gemm", "32,32,32"])
     #expect(ok.status == 0)
-    #expect(ok.stdout.hasPrefix("gemm 32×32 · 32×32: "))
+    #expect(ok.stdout.hasPrefix("gemm nn 32×32 · 32×32: "))
     let missed = try CommandRunner.mlpc(["bench", "--gemm", "32,32,32", "--minimum-gflops", "1e12"])
     #expect(missed.status == 1)
     #expect(missed.stderr.contains("below the floor"))

@@ -60,11 +60,12 @@ public enum Benchmark {
   public static func step(_ executor: Executor, repeats: Int = 11) -> Timing {
     let rows = prepare(executor)
     // Training one batch over and over can drive weights to NaN or denormals, which time
-    // differently; every timed call starts from the initial weights again.
-    let seed = executor.plan.spec.training.seed
-    let reset = measure(repeats: 3) { executor.initializeParameters(seed: seed) }
+    // differently; every timed call starts from the same weights again (a copy, timed alone
+    // and subtracted).
+    let start = executor.snapshot()
+    let reset = measure(repeats: 5) { executor.restore(start) }
     let both = measure(repeats: repeats) {
-      executor.initializeParameters(seed: seed)
+      executor.restore(start)
       _ = executor.trainStep(rows: rows)
     }
     let adjust = { (t: Double) in max(t - reset.median, 0) }

@@ -73,6 +73,36 @@ public final class Executor {
     step = 0
   }
 
+  /// Parameters, optimizer state and step count, to return to with `restore`.
+  public struct Snapshot: Sendable {
+    let values: [Float]
+    let step: Int
+  }
+
+  /// The trainable state now.
+  public func snapshot() -> Snapshot {
+    var values = Array(
+      UnsafeBufferPointer(start: arena + plan.parameters.offset, count: plan.parameters.count))
+    for range in plan.optimizerState {
+      values += UnsafeBufferPointer(start: arena + range.offset, count: range.count)
+    }
+    return Snapshot(values: values, step: step)
+  }
+
+  /// Puts back the state of `snapshot` (one copy, no allocation).
+  public func restore(_ snapshot: Snapshot) {
+    snapshot.values.withUnsafeBufferPointer { v in
+      var from = v.baseAddress!
+      (arena + plan.parameters.offset).update(from: from, count: plan.parameters.count)
+      from += plan.parameters.count
+      for range in plan.optimizerState {
+        (arena + range.offset).update(from: from, count: range.count)
+        from += range.count
+      }
+    }
+    step = snapshot.step
+  }
+
   /// Copies the samples `indices` of `data` into the input and target buffers; returns the rows.
   @discardableResult
   public func loadBatch<Indices: Collection<Int>>(_ data: Dataset, _ indices: Indices) -> Int {

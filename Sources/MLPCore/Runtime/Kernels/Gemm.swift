@@ -69,11 +69,15 @@ struct GemmOperands: @unchecked Sendable {
   var bStrides: (row: Int, col: Int) { form == .nt ? (1, ldb) : (ldb, 1) }
 }
 
-/// Columns `columns` of C, all rows, blocked and packed.
+/// Columns `columns` of C, all rows, blocked. op(B) is packed into NR-column panels only when it
+/// is transposed (`.nt`); otherwise the micro-kernel reads A and B where they are, as BLIS's
+/// small/skinny ("sup") path does: for the sizes an MLP multiplies, packing costs more than it
+/// saves. Partial tiles read zero-padded copies of their rows or columns.
 func gemmBlocked(_ o: GemmOperands, m: Int, columns: Range<Int>, k: Int, workspace w: GemmWorkspace)
 {
   let (aRow, aCol) = o.aStrides
   let (bRow, bCol) = o.bStrides
+  let packsB = bCol != 1
   var jc = columns.lowerBound
   while jc < columns.upperBound {
     let nc = min(gemmNC, columns.upperBound - jc)
@@ -81,28 +85,51 @@ func gemmBlocked(_ o: GemmOperands, m: Int, columns: Range<Int>, k: Int, workspa
     while pc < k {
       let kc = min(gemmKC, k - pc)
       let beta = o.accumulate || pc > 0
-      packB(
-        o.b + pc * bRow + jc * bCol, rowStride: bRow, colStride: bCol, kc: kc, nc: nc,
-        into: w.packedB)
+      let bBlock = o.b + pc * bRow + jc * bCol
+      let fullColumns = nc / gemmNR * gemmNR
+      if packsB {
+        packB(bBlock, rowStride: bRow, colStride: bCol, kc: kc, nc: nc, into: w.packedB)
+      } else if fullColumns < nc {
+        packB(
+          bBlock + fullColumns, rowStride: bRow, colStride: 1, kc: kc, nc: nc - fullColumns,
+          into: w.packedB)
+      }
       var ic = 0
       while ic < m {
         let mc = min(gemmMC, m - ic)
-        packA(
-          o.a + ic * aRow + pc * aCol, rowStride: aRow, colStride: aCol, mc: mc, kc: kc,
-          into: w.packedA)
+        let fullRows = mc / gemmMR * gemmMR
+        let aBlock = o.a + ic * aRow + pc * aCol
+        if fullRows < mc {
+          packA(
+            aBlock + fullRows * aRow, rowStride: aRow, colStride: aCol, mc: mc - fullRows, kc: kc,
+            into: w.packedA)
+        }
         var jr = 0
         while jr < nc {
           let nr = min(gemmNR, nc - jr)
+          // The B panel: packed (k-major, NR wide) or in place (row stride bRow).
+          let (bPanel, bStep) =
+            packsB
+            ? (UnsafePointer(w.packedB + jr * kc), gemmNR)
+            : nr == gemmNR ? (bBlock + jr, bRow) : (UnsafePointer(w.packedB), gemmNR)
           var ir = 0
           while ir < mc {
             let mr = min(gemmMR, mc - ir)
             let cTile = o.c + (ic + ir) * o.ldc + jc + jr
-            let aPanel = UnsafePointer(w.packedA + ir * kc)
-            let bPanel = UnsafePointer(w.packedB + jr * kc)
-            if mr == gemmMR && nr == gemmNR {
-              microKernel(kc: kc, aPanel, bPanel, cTile, ldc: o.ldc, accumulate: beta)
+            let full = mr == gemmMR && nr == gemmNR
+            let target = full ? cTile : w.edge
+            let ldc = full ? o.ldc : gemmNR
+            let accumulate = full && beta
+            if mr == gemmMR {
+              microKernel(
+                kc: kc, aBlock + ir * aRow, aRow: aRow, aStep: aCol, bPanel, bStep: bStep, target,
+                ldc: ldc, accumulate: accumulate)
             } else {
-              microKernel(kc: kc, aPanel, bPanel, w.edge, ldc: gemmNR, accumulate: false)
+              microKernel(
+                kc: kc, UnsafePointer(w.packedA), aRow: 1, aStep: gemmMR, bPanel, bStep: bStep,
+                target, ldc: ldc, accumulate: accumulate)
+            }
+            if !full {
               for i in 0..<mr {
                 for j in 0..<nr {
                   let v = w.edge[i * gemmNR + j]
@@ -185,12 +212,12 @@ func packB(
   }
 }
 
-/// C[0..<6, 0..<16] = [C +] Σ_p a[p][0..<6] ⊗ b[p][0..<16] over packed panels.
+/// C[0..<6, 0..<16] = [C +] Σ_p op(A)[0..<6, p] ⊗ op(B)[p, 0..<16], where op(A)[i, p] is
+/// a[i·aRow + p·aStep] (a packed panel has aRow 1, aStep 6) and op(B)[p, j] is b[p·bStep + j].
 @inline(__always)
 func microKernel(
-  kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
-  ldc: Int,
-  accumulate: Bool
+  kc: Int, _ a: UnsafePointer<Float>, aRow: Int, aStep: Int, _ b: UnsafePointer<Float>,
+  bStep: Int, _ c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
 ) {
   var c00 = SIMD8<Float>()
   var c01 = SIMD8<Float>()
@@ -206,29 +233,30 @@ func microKernel(
   var c51 = SIMD8<Float>()
   var ap = a
   var bp = b
+  let (r1, r2, r3, r4, r5) = (aRow, 2 * aRow, 3 * aRow, 4 * aRow, 5 * aRow)
   for _ in 0..<kc {
     let b0 = load8(bp)
     let b1 = load8(bp + 8)
     var s = SIMD8<Float>(repeating: ap[0])
     c00 = c00.addingProduct(s, b0)
     c01 = c01.addingProduct(s, b1)
-    s = SIMD8<Float>(repeating: ap[1])
+    s = SIMD8<Float>(repeating: ap[r1])
     c10 = c10.addingProduct(s, b0)
     c11 = c11.addingProduct(s, b1)
-    s = SIMD8<Float>(repeating: ap[2])
+    s = SIMD8<Float>(repeating: ap[r2])
     c20 = c20.addingProduct(s, b0)
     c21 = c21.addingProduct(s, b1)
-    s = SIMD8<Float>(repeating: ap[3])
+    s = SIMD8<Float>(repeating: ap[r3])
     c30 = c30.addingProduct(s, b0)
     c31 = c31.addingProduct(s, b1)
-    s = SIMD8<Float>(repeating: ap[4])
+    s = SIMD8<Float>(repeating: ap[r4])
     c40 = c40.addingProduct(s, b0)
     c41 = c41.addingProduct(s, b1)
-    s = SIMD8<Float>(repeating: ap[5])
+    s = SIMD8<Float>(repeating: ap[r5])
     c50 = c50.addingProduct(s, b0)
     c51 = c51.addingProduct(s, b1)
-    ap += gemmMR
-    bp += gemmNR
+    ap += aStep
+    bp += bStep
   }
   store(c00, c01, c, accumulate)
   store(c10, c11, c + ldc, accumulate)
