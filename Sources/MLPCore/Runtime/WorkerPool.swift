@@ -18,7 +18,7 @@ public final class WorkerPool: @unchecked Sendable {
   private let pending = Atomic<Int>(0)
   private let asleep: [SleepFlag]
   private let wake: [DispatchSemaphore]
-  private var job: ((Int) -> Void)?
+  fileprivate var job: ((Int) -> Void)?
   private var parts = 0
   static let spinIterations = 200_000
 
@@ -75,11 +75,21 @@ public final class WorkerPool: @unchecked Sendable {
         spins = 0
       }
       seen = generation.load(ordering: .acquiring)
-      if index < parts, let job {
-        job(index)
+      if index < parts {
+        runPart(index)
         pending.subtract(1, ordering: .releasing)
       }
     }
+  }
+}
+
+extension WorkerPool {
+  /// Runs one part of the current job. A function of its own so that this thread's reference to
+  /// the closure is released before the part is reported done: the closure lives on the caller's
+  /// stack (`withoutActuallyEscaping`) and must not be touched once `run` returns.
+  @inline(never)
+  fileprivate func runPart(_ index: Int) {
+    job?(index)
   }
 }
 
