@@ -104,21 +104,28 @@ public final class Executor {
   }
 
   /// Copies the samples `indices` of `data` into the input and target buffers; returns the rows.
+  /// Large batches are gathered by every thread of the pool: the rows are scattered over the
+  /// data set, so this is bound by memory latency, and two threads keep twice the misses in flight.
   @discardableResult
-  public func loadBatch<Indices: Collection<Int>>(_ data: Dataset, _ indices: Indices) -> Int {
+  public func loadBatch<Indices: RandomAccessCollection<Int>>(_ data: Dataset, _ indices: Indices)
+    -> Int
+  {
     precondition(indices.count <= plan.batchSize && data.inputs == plan[plan.input].shape[1])
-    let (x, y) = (pointer(plan.input), pointer(plan.target))
+    let count = indices.count
+    let parts = count * data.inputs >= 1 << 14 ? WorkerPool.shared.count : 1
     data.features.withUnsafeBufferPointer { f in
       data.targets.withUnsafeBufferPointer { t in
-        for (row, sample) in indices.enumerated() {
-          (x + row * data.inputs).update(
-            from: f.baseAddress! + sample * data.inputs, count: data.inputs)
-          (y + row * data.outputs).update(
-            from: t.baseAddress! + sample * data.outputs, count: data.outputs)
+        let copy = BatchCopy(
+          x: pointer(plan.input), y: pointer(plan.target), features: f.baseAddress!,
+          targets: t.baseAddress!, inputs: data.inputs, outputs: data.outputs)
+        WorkerPool.shared.run(parts) { part in
+          for row in count * part / parts..<count * (part + 1) / parts {
+            copy.row(row, from: indices[indices.index(indices.startIndex, offsetBy: row)])
+          }
         }
       }
     }
-    return indices.count
+    return count
   }
 
   /// x^1 … x^N for the first `rows` rows of the input buffer.
@@ -129,9 +136,8 @@ public final class Executor {
   /// Σ over rows of the loss, and ∂L/∂z^N (L the mean over `rows`). Leaves x^N in the output.
   public func loss(rows: Int) -> Double { execute(bound.loss, rows: rows) }
 
-  /// Zeroes the gradients, then accumulates ∂L/∂W^k and ∂L/∂b^k for k = N…1.
+  /// Writes ∂L/∂W^k and ∂L/∂b^k for k = N…1.
   public func backward(rows: Int) {
-    (arena + plan.gradients.offset).update(repeating: 0, count: plan.gradients.count)
     for op in bound.backward { execute(op, rows: rows) }
   }
 
@@ -174,10 +180,19 @@ public final class Executor {
         activation, slope: slope)
     case .update(let kind, let p, let g, let n, let state0, let state1):
       step += 1
-      switch kind {
-      case .sgd: sgdUpdate(p!, g!, count: n, rule)
-      case .momentum: momentumUpdate(p!, g!, state0!, count: n, rule)
-      case .adam: adamUpdate(p!, g!, state0!, state1!, count: n, step: step, rule)
+      let (rule, t) = (rule, step)
+      // Large models update in slices of whole cache lines, one per thread.
+      let parts = n >= 1 << 16 ? WorkerPool.shared.count : 1
+      let slices = SliceTable(p: p!, g: g!, s0: state0, s1: state1)
+      WorkerPool.shared.run(parts) { part in
+        let lo = n * part / parts / 16 * 16
+        let hi = part == parts - 1 ? n : n * (part + 1) / parts / 16 * 16
+        let (p, g, c) = (slices.p + lo, slices.g + lo, hi - lo)
+        switch kind {
+        case .sgd: sgdUpdate(p, g, count: c, rule)
+        case .momentum: momentumUpdate(p, g, slices.s0! + lo, count: c, rule)
+        case .adam: adamUpdate(p, g, slices.s0! + lo, slices.s1! + lo, count: c, step: t, rule)
+        }
       }
     }
     return 0
@@ -221,6 +236,30 @@ enum BoundOp {
   case denseBackward(P, P, P, P, P, P?, Int, Int, Activation, Float)
   /// parameters, gradients, count, state slots
   case update(OptimizerKind, P?, P?, Int, P?, P?)
+}
+
+/// Where a batch row is copied from and to.
+private struct BatchCopy: @unchecked Sendable {
+  let x: UnsafeMutablePointer<Float>
+  let y: UnsafeMutablePointer<Float>
+  let features: UnsafePointer<Float>
+  let targets: UnsafePointer<Float>
+  let inputs: Int
+  let outputs: Int
+
+  @inline(__always)
+  func row(_ row: Int, from sample: Int) {
+    (x + row * inputs).update(from: features + sample * inputs, count: inputs)
+    (y + row * outputs).update(from: targets + sample * outputs, count: outputs)
+  }
+}
+
+/// The update's pointers, shareable with pool workers (each touches its own slice).
+private struct SliceTable: @unchecked Sendable {
+  let p: UnsafeMutablePointer<Float>
+  let g: UnsafeMutablePointer<Float>
+  let s0: UnsafeMutablePointer<Float>?
+  let s1: UnsafeMutablePointer<Float>?
 }
 
 /// The bound ops of one step.

@@ -71,11 +71,9 @@ func activationBackward(
 @inline(__always) func softmaxRow(_ x: UnsafeMutablePointer<Float>, count: Int) {
   var top = -Float.infinity
   for i in 0..<count { top = max(top, x[i]) }
+  for i in 0..<count { x[i] = fastExp(x[i] - top) }
   var sum: Float = 0
-  for i in 0..<count {
-    x[i] = expf(x[i] - top)
-    sum += x[i]
-  }
+  for i in 0..<count { sum += x[i] }
   let scale = 1 / sum
   for i in 0..<count { x[i] *= scale }
 }

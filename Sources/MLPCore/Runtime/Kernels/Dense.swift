@@ -14,8 +14,8 @@ func denseForward(
   biasActivationForward(y, bias: b, rows: rows, cols: outputs, activation, slope: slope)
 }
 
-/// dW (O, I) += deltaᵀ · x; db (O) += Σ_rows delta; dx (R, I) = (delta · w) ⊙ σ'(x) when given,
-/// with σ the activation that produced x.
+/// dW (O, I) = deltaᵀ · x; db (O) = Σ_rows delta; dx (R, I) = (delta · w) ⊙ σ'(x) when given,
+/// with σ the activation that produced x. Gradients are overwritten, so nothing needs zeroing.
 func denseBackward(
   delta: UnsafePointer<Float>, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
   dW: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>,
@@ -25,7 +25,8 @@ func denseBackward(
   gemm(
     .tn,
     m: outputs, n: inputs, k: rows, delta, lda: outputs, x, ldb: inputs, dW, ldc: inputs,
-    accumulate: true)
+    accumulate: false)
+  db.update(repeating: 0, count: outputs)
   for r in 0..<rows {
     let d = delta + r * outputs
     for o in 0..<outputs { db[o] += d[o] }

@@ -77,7 +77,11 @@ func gemmBlocked(_ o: GemmOperands, m: Int, columns: Range<Int>, k: Int, workspa
 {
   let (aRow, aCol) = o.aStrides
   let (bRow, bCol) = o.bStrides
-  let packsB = bCol != 1
+  // Transposed operands are always packed. A row-major B is packed too unless there are only
+  // a few rows to reuse it for: its rows are `ldb` apart, and a power-of-two stride maps a
+  // panel's rows onto a few L1 sets. A row-major A is read in place, six rows at a time.
+  let packsA = aCol != 1
+  let packsB = bCol != 1 || m > 4 * gemmMR
   var jc = columns.lowerBound
   while jc < columns.upperBound {
     let nc = min(gemmNC, columns.upperBound - jc)
@@ -97,8 +101,8 @@ func gemmBlocked(_ o: GemmOperands, m: Int, columns: Range<Int>, k: Int, workspa
       var ic = 0
       while ic < m {
         let mc = min(gemmMC, m - ic)
-        let fullRows = mc / gemmMR * gemmMR
         let aBlock = o.a + ic * aRow + pc * aCol
+        let fullRows = packsA ? 0 : mc / gemmMR * gemmMR
         if fullRows < mc {
           packA(
             aBlock + fullRows * aRow, rowStride: aRow, colStride: aCol, mc: mc - fullRows, kc: kc,
@@ -120,14 +124,29 @@ func gemmBlocked(_ o: GemmOperands, m: Int, columns: Range<Int>, k: Int, workspa
             let target = full ? cTile : w.edge
             let ldc = full ? o.ldc : gemmNR
             let accumulate = full && beta
-            if mr == gemmMR {
-              microKernel(
-                kc: kc, aBlock + ir * aRow, aRow: aRow, aStep: aCol, bPanel, bStep: bStep, target,
-                ldc: ldc, accumulate: accumulate)
+            // Constant strides where they are known, so each inlined copy is specialised.
+            if ir < fullRows {
+              let aTile = aBlock + ir * aRow
+              if bStep == gemmNR {
+                microKernel(
+                  kc: kc, aTile, aRow: aRow, aStep: 1, bPanel, bStep: gemmNR, target, ldc: ldc,
+                  accumulate: accumulate)
+              } else {
+                microKernel(
+                  kc: kc, aTile, aRow: aRow, aStep: 1, bPanel, bStep: bStep, target, ldc: ldc,
+                  accumulate: accumulate)
+              }
             } else {
-              microKernel(
-                kc: kc, UnsafePointer(w.packedA), aRow: 1, aStep: gemmMR, bPanel, bStep: bStep,
-                target, ldc: ldc, accumulate: accumulate)
+              let aTile = UnsafePointer(w.packedA + (ir - fullRows) * kc)
+              if bStep == gemmNR {
+                microKernel(
+                  kc: kc, aTile, aRow: 1, aStep: gemmMR, bPanel, bStep: gemmNR, target, ldc: ldc,
+                  accumulate: accumulate)
+              } else {
+                microKernel(
+                  kc: kc, aTile, aRow: 1, aStep: gemmMR, bPanel, bStep: bStep, target, ldc: ldc,
+                  accumulate: accumulate)
+              }
             }
             if !full {
               for i in 0..<mr {

@@ -18,13 +18,20 @@ func lossForwardBackward(
       let (z, y, d) = (out + r * cols, target + r * cols, delta + r * cols)
       var top = -Float.infinity
       for c in 0..<cols { top = max(top, z[c]) }
-      var sum: Float = 0
-      for c in 0..<cols { sum += expf(z[c] - top) }
-      let logSum = logf(sum) + top
+      // l = −Σ y (z − top − log Σ e^{z − top}); the loops without a running sum vectorise.
       var l: Float = 0
+      for c in 0..<cols { l -= y[c] * (z[c] - top) }
+      for c in 0..<cols { z[c] = fastExp(z[c] - top) }
+      var sum: Float = 0
+      var ySum: Float = 0
       for c in 0..<cols {
-        l -= y[c] * (z[c] - logSum)
-        z[c] = expf(z[c] - logSum)
+        sum += z[c]
+        ySum += y[c]
+      }
+      l += ySum * logf(sum)
+      let inverse = 1 / sum
+      for c in 0..<cols {
+        z[c] *= inverse
         d[c] = (z[c] - y[c]) * scale
       }
       total += Double(l)

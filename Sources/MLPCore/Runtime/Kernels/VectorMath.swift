@@ -23,3 +23,23 @@ func fastTanh(_ value: Float) -> Float {
 
 @inline(__always)
 func fastSigmoid(_ x: Float) -> Float { 0.5 + 0.5 * fastTanh(0.5 * x) }
+
+/// e^x as branch-free arithmetic that vectorises: x = n·ln 2 + r with |r| ≤ ½ ln 2 (ln 2 split
+/// in two for an exact reduction), e^r from Cephes' degree-6 polynomial, 2^n put into the
+/// exponent bits. Relative error about 1 ulp; x is clamped to [−87.3, 88.3], so results stay
+/// normal floats (e^x below e^−87.3 ≈ 1.2e−38 returns about that value instead of a tiny one).
+@inline(__always)
+func fastExp(_ value: Float) -> Float {
+  let x = min(max(value, -87.33), 88.3)
+  let n = (x * 1.442_695_04).rounded(.toNearestOrEven)
+  var r = x - n * 0.693_359_375
+  r = r + n * 2.121_944_4e-4
+  var p: Float = 1.987_569_15e-4
+  p = p * r + 1.398_199_950_7e-3
+  p = p * r + 8.333_451_907_3e-3
+  p = p * r + 4.166_579_589_4e-2
+  p = p * r + 1.666_666_545_9e-1
+  p = p * r + 5.000_000_120_1e-1
+  let er = p * r * r + r + 1
+  return er * Float(bitPattern: UInt32(truncatingIfNeeded: Int32(n) + 127) << 23)
+}
