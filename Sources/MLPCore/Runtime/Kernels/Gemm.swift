@@ -77,10 +77,10 @@ func gemmBlocked(_ o: GemmOperands, m: Int, columns: Range<Int>, k: Int, workspa
 {
   let (aRow, aCol) = o.aStrides
   let (bRow, bCol) = o.bStrides
-  // Transposed operands are always packed. A row-major B is packed too unless there are only
-  // a few rows to reuse it for: its rows are `ldb` apart, and a power-of-two stride maps a
-  // panel's rows onto a few L1 sets. A row-major A is read in place, six rows at a time.
-  let packsA = aCol != 1
+  // A is read in place, either form (measured: packing it, even as a contiguous copy, costs
+  // more than it saves at these sizes, and each thread would pack all of it). B is packed when
+  // transposed, and when row-major too unless there are only a few rows to reuse it for: its
+  // rows are `ldb` apart, and a power-of-two stride maps a panel's rows onto a few L1 sets.
   let packsB = bCol != 1 || m > 4 * gemmMR
   var jc = columns.lowerBound
   while jc < columns.upperBound {
@@ -102,7 +102,7 @@ func gemmBlocked(_ o: GemmOperands, m: Int, columns: Range<Int>, k: Int, workspa
       while ic < m {
         let mc = min(gemmMC, m - ic)
         let aBlock = o.a + ic * aRow + pc * aCol
-        let fullRows = packsA ? 0 : mc / gemmMR * gemmMR
+        let fullRows = mc / gemmMR * gemmMR
         if fullRows < mc {
           packA(
             aBlock + fullRows * aRow, rowStride: aRow, colStride: aCol, mc: mc - fullRows, kc: kc,
@@ -129,11 +129,11 @@ func gemmBlocked(_ o: GemmOperands, m: Int, columns: Range<Int>, k: Int, workspa
               let aTile = aBlock + ir * aRow
               if bStep == gemmNR {
                 microKernel(
-                  kc: kc, aTile, aRow: aRow, aStep: 1, bPanel, bStep: gemmNR, target, ldc: ldc,
+                  kc: kc, aTile, aRow: aRow, aStep: aCol, bPanel, bStep: gemmNR, target, ldc: ldc,
                   accumulate: accumulate)
               } else {
                 microKernel(
-                  kc: kc, aTile, aRow: aRow, aStep: 1, bPanel, bStep: bStep, target, ldc: ldc,
+                  kc: kc, aTile, aRow: aRow, aStep: aCol, bPanel, bStep: bStep, target, ldc: ldc,
                   accumulate: accumulate)
               }
             } else {
