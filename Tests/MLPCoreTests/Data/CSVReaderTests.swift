@@ -53,6 +53,62 @@ import Testing
       ])
   }
 
+  /// A file over 1 MiB is parsed in one piece per core: rows, values, labels, line numbers and
+  /// diagnostics must come out as if read in one go, whatever lands on which side of a cut. The
+  /// same file with one quoted field is read in one piece (quotes may hide line breaks).
+  @Test(arguments: [false, true]) func largeFilesReadLikeSmallOnes(quoted: Bool) throws {
+    var text = "id,a,b,c,target,label\n"
+    var line = 1
+    var expectedFeatures: [Float] = []
+    var expectedTargets: [Float] = []
+    var expectedLabels: [String] = []
+    var labelLines: [Int] = []
+    var problems: [String] = []
+    for r in 0..<30_000 {
+      let end = r % 5 == 0 ? "\r\n" : "\n"
+      line += 1
+      if r % 997 == 0 {  // a blank line first
+        text += end
+        line += 1
+      }
+      if r == 20_000 {  // a short row: reported, skipped
+        text += "x,1,2\n"
+        problems.append("\(line):1 row has 3 fields but the header has 6")
+        line += 1
+      }
+      let a = "\(r).25"
+      let b = r % 1000 == 1 ? " -\(r).5 " : "-\(r).5"  // spaces: the field-by-field path
+      let c = r % 1000 == 2 ? "1234567890123456789012e-20" : "\(r % 7)e-3"  // > 18 digits
+      let t = r == 15_000 ? "oops" : "\(r * 3)"
+      let label = quoted && r == 100 ? "\"class \(r % 3)\"" : "class \(r % 3)"
+      text += "id\(r),\(a),\(b),\(c),\(t),\(label)\(end)"
+      expectedFeatures += [Float(a)!, Float(b.trimmingCharacters(in: .whitespaces))!, Float(c)!]
+      expectedTargets.append(r == 15_000 ? .nan : Float(t)!)
+      expectedLabels.append("class \(r % 3)")
+      labelLines.append(line)
+      if r == 15_000 {
+        let column = "id\(r),\(a),\(b),\(c),".count + 1
+        problems.append("\(line):\(column) 'oops' is not a number in a numeric column")
+      }
+    }
+    #expect(text.utf8.count > 1 << 20)
+    let (rows, diagnostics, _) = try read(
+      text, CSVColumns(features: [1, 2, 3], numericTargets: [4], label: 5), width: 6)
+    // First mismatches, not whole arrays, so a failure stays readable.
+    func firstDifference<T>(_ a: [T], _ b: [T], _ same: (T, T) -> Bool) -> Int? {
+      a.count != b.count ? -1 : a.indices.first { !same(a[$0], b[$0]) }
+    }
+    #expect(rows.rows == 30_000)
+    #expect(firstDifference(rows.features, expectedFeatures, ==) == nil)
+    #expect(
+      firstDifference(rows.targets, expectedTargets) { $0 == $1 || ($0.isNaN && $1.isNaN) } == nil)
+    #expect(firstDifference(rows.labels, expectedLabels, ==) == nil)
+    let lines = (0..<30_000).map { rows.labelLocation($0)!.line }
+    #expect(firstDifference(lines, labelLines, ==) == nil)
+    let found = diagnostics.map { "\($0.location!.line):\($0.location!.column) \($0.message)" }
+    #expect(found == problems.sorted { $0.prefix(5) < $1.prefix(5) })
+  }
+
   @Test func columnsCountUnicodeScalars() throws {
     let (_, diagnostics, _) = try read("é,b\n\"é\",x\n", CSVColumns(features: [0, 1]), width: 2)
     #expect(diagnostics.map { $0.location!.column } == [1, 5])

@@ -216,6 +216,8 @@ func packB(
         for j in 0..<nr { dst[p * gemmNR + j] = src[j] }
         for j in nr..<gemmNR { dst[p * gemmNR + j] = 0 }
       }
+    } else if rowStride == 1 && nr == gemmNR {
+      packTransposedPanel(b + jr * colStride, ldb: colStride, kc: kc, into: dst)
     } else {
       for j in 0..<gemmNR {
         if j < nr {
@@ -228,6 +230,39 @@ func packB(
     }
     dst += gemmNR * kc
     jr += gemmNR
+  }
+}
+
+/// dst[p·16 + j] = b[j·ldb + p] for j < 16, p < kc: eight values of each of eight rows are
+/// loaded as vectors and written as eight transposed vectors (8×8 blocks), instead of one
+/// scalar move per value.
+@inline(__always)
+func packTransposedPanel(
+  _ b: UnsafePointer<Float>, ldb: Int, kc: Int, into dst: UnsafeMutablePointer<Float>
+) {
+  var p = 0
+  while p + 8 <= kc {
+    for half in 0..<2 {
+      let r = b + half * 8 * ldb + p
+      let v0 = load8(r)
+      let v1 = load8(r + ldb)
+      let v2 = load8(r + 2 * ldb)
+      let v3 = load8(r + 3 * ldb)
+      let v4 = load8(r + 4 * ldb)
+      let v5 = load8(r + 5 * ldb)
+      let v6 = load8(r + 6 * ldb)
+      let v7 = load8(r + 7 * ldb)
+      let out = UnsafeMutableRawPointer(dst + p * gemmNR + half * 8)
+      for q in 0..<8 {
+        let column = SIMD8<Float>(v0[q], v1[q], v2[q], v3[q], v4[q], v5[q], v6[q], v7[q])
+        (out + q * gemmNR * 4).storeBytes(of: column, as: SIMD8<Float>.self)
+      }
+    }
+    p += 8
+  }
+  while p < kc {
+    for j in 0..<gemmNR { dst[p * gemmNR + j] = b[j * ldb + p] }
+    p += 1
   }
 }
 
