@@ -10,10 +10,32 @@ func biasActivationForward(
   _ y: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, rows: Int, cols: Int,
   _ activation: Activation, slope: Float
 ) {
+  // One pass per row for the element-wise activations, each a loop of its own (a switch inside
+  // the loop would keep it from vectorising).
+  switch activation {
+  case .identity: mapRows(y, bias, rows, cols) { $0 }
+  case .sigmoid: mapRows(y, bias, rows, cols) { fastSigmoid($0) }
+  case .tanh: mapRows(y, bias, rows, cols) { fastTanh($0) }
+  case .relu: mapRows(y, bias, rows, cols) { max($0, 0) }
+  case .leakyRelu: mapRows(y, bias, rows, cols) { $0 > 0 ? $0 : slope * $0 }
+  case .softplus, .softmax:
+    for r in 0..<rows {
+      let row = y + r * cols
+      for c in 0..<cols { row[c] += bias[c] }
+      activationForward(row, count: cols, activation, slope: slope)
+    }
+  }
+}
+
+/// row[c] = f(row[c] + bias[c]) for every row.
+@inline(__always)
+private func mapRows(
+  _ y: UnsafeMutablePointer<Float>, _ bias: UnsafePointer<Float>, _ rows: Int, _ cols: Int,
+  _ f: (Float) -> Float
+) {
   for r in 0..<rows {
     let row = y + r * cols
-    for c in 0..<cols { row[c] += bias[c] }
-    activationForward(row, count: cols, activation, slope: slope)
+    for c in 0..<cols { row[c] = f(row[c] + bias[c]) }
   }
 }
 

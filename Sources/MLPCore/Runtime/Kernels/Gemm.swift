@@ -30,8 +30,9 @@ public func gemm(
     if !accumulate { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
     return
   }
-  // Tiny products, and A·Bᵀ with a few output columns (the packed tile would be mostly zeros).
-  if m * n * k <= 2048 || (form == .nt && n < 8 && k >= 8) {
+  // Tiny products, A·Bᵀ with a few output columns, and A·B or Aᵀ·B with one or two rows or a
+  // depth of one or two (the register tile would be mostly zeros or mostly loads and stores).
+  if m * n * k <= 2048 || (form == .nt && n < 8 && k >= 8) || (form != .nt && min(m, k) <= 2) {
     gemmSmall(form, m: m, n: n, k: k, a, lda: lda, b, ldb: ldb, c, ldc: ldc, accumulate: accumulate)
     return
   }
@@ -357,7 +358,11 @@ func gemmSmall(
     for p in 0..<k {
       let aip = a[i * aRow + p * aCol]
       let bp = b + p * bRow
-      for j in 0..<n { ci[j] += aip * bp[j * bCol] }
+      if bCol == 1 {  // a contiguous row of B: the loop vectorises
+        for j in 0..<n { ci[j] = ci[j].addingProduct(aip, bp[j]) }
+      } else {
+        for j in 0..<n { ci[j] += aip * bp[j * bCol] }
+      }
     }
   }
 }
