@@ -15,14 +15,27 @@ let package = Package(
     .library(name: "MLPCore", targets: ["MLPCore"]),
     .executable(name: "mlpc", targets: ["mlpc"]),
   ],
+  traits: [
+    .trait(
+      name: "OpenBLAS",
+      description:
+        "Link the system OpenBLAS (libopenblas-dev) as a second GEMM backend and test oracle"),
+    .default(enabledTraits: []),
+  ],
   dependencies: [
     .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
   ],
   targets: [
+    .systemLibrary(
+      name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
+      providers: [.apt(["libopenblas-dev"])]),
     .target(
       name: "MLPCore",
-      dependencies: [.product(name: "Yams", package: "Yams")],
+      dependencies: [
+        .product(name: "Yams", package: "Yams"),
+        .target(name: "COpenBLAS", condition: .when(traits: ["OpenBLAS"])),
+      ],
       swiftSettings: kernelFlags
     ),
     .executableTarget(

@@ -38,6 +38,7 @@ extension MLPCCommand {
         throw ValidationError("--gemm takes three positive sizes, e.g. 256,784,256")
       }
       if epochs < 0 { throw ValidationError("--epochs must be at least 0") }
+      if let problem = GemmBackend.environmentProblem { throw ValidationError(problem) }
     }
 
     func run() throws {
@@ -58,6 +59,7 @@ extension MLPCCommand {
         "step": step.dictionary, "samples_per_s": Double(plan.batchSize) / step.median,
         "gflops": flops / step.median / 1e9, "peak_gflops": peak / 1e9,
         "percent_of_peak": 100 * flops / step.median / peak, "threads": pool?.count ?? 1,
+        "gemm_backend": GemmBackend.selected.rawValue,
         "ops": ops.map { ["op": $0.name, "median_s": $0.timing.median] },
       ]
       if let epochTiming {
@@ -66,7 +68,7 @@ extension MLPCCommand {
       }
       if output.format == .json { return Console.out(jsonLine(report) + "\n") }
       var text =
-        "\(checked.name): batch \(plan.batchSize), \(pool?.count ?? 1) thread(s), peak \(String(format: "%.1f", peak / 1e9)) GFLOP/s\n"
+        "\(checked.name): batch \(plan.batchSize), \(pool?.count ?? 1) thread(s), gemm \(GemmBackend.selected.rawValue), peak \(String(format: "%.1f", peak / 1e9)) GFLOP/s\n"
       text +=
         "step     \(micro(step.median)) median (\(micro(step.minimum)) … \(micro(step.maximum))), "
       text += String(
@@ -89,18 +91,21 @@ extension MLPCCommand {
 
     private func runGemm(_ sizes: String, pool: WorkerPool?) throws {
       let s = sizes.split(separator: ",").compactMap { Int($0) }
-      let timing = Benchmark.gemm(form.gemmForm, m: s[0], n: s[1], k: s[2], threads: pool)
+      let backend = GemmBackend.selected
+      let timing = Benchmark.gemm(
+        form.gemmForm, m: s[0], n: s[1], k: s[2], threads: pool, backend: backend)
       let gflops = 2 * Double(s[0] * s[1] * s[2]) / timing.median / 1e9
       if output.format == .json {
         Console.out(
           jsonLine([
-            "form": form.rawValue, "m": s[0], "n": s[1], "k": s[2], "gflops": gflops,
+            "backend": backend.rawValue, "form": form.rawValue, "m": s[0], "n": s[1], "k": s[2],
+            "gflops": gflops,
             "timing": timing.dictionary,
           ])
             + "\n")
       } else {
         Console.out(
-          "gemm \(form.rawValue) \(s[0])×\(s[2]) · \(s[2])×\(s[1]): \(micro(timing.median)) median, \(String(format: "%.1f", gflops)) GFLOP/s\n"
+          "gemm \(form.rawValue) (\(backend.rawValue)) \(s[0])×\(s[2]) · \(s[2])×\(s[1]): \(micro(timing.median)) median, \(String(format: "%.1f", gflops)) GFLOP/s\n"
         )
       }
       if let minimumGflops, gflops < minimumGflops {

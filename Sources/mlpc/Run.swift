@@ -30,6 +30,7 @@ extension MLPCCommand {
 
     func validate() throws {
       if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1") }
+      if let problem = GemmBackend.environmentProblem { throw ValidationError(problem) }
     }
 
     func run() throws {

@@ -3,6 +3,7 @@
 
 import Foundation
 import MLPCTestSupport
+import MLPCore
 import Testing
 
 @Suite struct BenchCommandTests {
@@ -22,10 +23,24 @@ import Testing
   @Test func gemmFloorFailsWhenMissed() throws {
     let ok = try CommandRunner.mlpc(["bench", "--gemm", "32,32,32"])
     #expect(ok.status == 0)
-    #expect(ok.stdout.hasPrefix("gemm nn 32×32 · 32×32: "))
+    #expect(ok.stdout.hasPrefix("gemm nn (swift) 32×32 · 32×32: "))
     let missed = try CommandRunner.mlpc(["bench", "--gemm", "32,32,32", "--minimum-gflops", "1e12"])
     #expect(missed.status == 1)
     #expect(missed.stderr.contains("below the floor"))
+  }
+
+  @Test func unusableBackendIsAUsageError() throws {
+    let unknown = try CommandRunner.mlpc(
+      ["bench", "--gemm", "8,8,8"], environment: ["MLPC_GEMM_BACKEND": "blas"])
+    #expect(unknown.status == 2)
+    #expect(unknown.stderr.contains("MLPC_GEMM_BACKEND is 'blas'; use 'swift' or 'openblas'"))
+    let openBLAS = try CommandRunner.mlpc(
+      ["bench", "--gemm", "8,8,8"], environment: ["MLPC_GEMM_BACKEND": "openblas"])
+    if GemmBackend.available.contains(.openBLAS) {
+      #expect(openBLAS.status == 0 && openBLAS.stdout.contains("(openblas)"))
+    } else {
+      #expect(openBLAS.status == 2 && openBLAS.stderr.contains("--traits OpenBLAS"))
+    }
   }
 
   @Test func needsASpecOrAProduct() throws {

@@ -144,7 +144,6 @@ public final class CSVReader: @unchecked Sendable {
     }
     var scans = [PieceScan](repeating: PieceScan(), count: wanted)
     scans.withUnsafeMutableBufferPointer { out in
-      let out = SendablePointer(out.baseAddress!)
       pool.run(wanted) { part in out[part] = scan(bounds[part]..<bounds[part + 1]) }
     }
     if wanted > 1 && scans.contains(where: \.hasQuote) {
@@ -165,26 +164,24 @@ public final class CSVReader: @unchecked Sendable {
     out.source = self
     out.features = [Float](unsafeUninitializedCapacity: rowsAtMost * nf) { f, featureCount in
       out.targets = [Float](unsafeUninitializedCapacity: rowsAtMost * nt) { t, targetCount in
-        let (f, t) = (SendablePointer(f.baseAddress), SendablePointer(t.baseAddress))
+        let (f, t) = (f.baseAddress, t.baseAddress)
         pieces.withUnsafeMutableBufferPointer { results in
-          let results = SendablePointer(results.baseAddress!)
           pool.run(parts) { p in
             var c = p == 0 ? dataStart : Cursor(offset: bounds[p], line: firstLine[p])
             c.lineStart = p == 0 ? dataStart.lineStart : bounds[p]
             results[p] = parsePiece(
-              from: c, to: bounds[p + 1], layout,
-              features: f.value.map { $0 + firstRow[p] * nf },
-              targets: t.value.map { $0 + firstRow[p] * nt })
+              from: c, to: bounds[p + 1], layout, features: f.map { $0 + firstRow[p] * nf },
+              targets: t.map { $0 + firstRow[p] * nt })
           }
         }
         // Close the gaps: piece p's rows move down to follow the rows before them.
         var row = 0
         for p in 0..<parts {
           if row != firstRow[p], pieces[p].rows > 0 {
-            if let f = f.value {
+            if let f {
               memmove(f + row * nf, f + firstRow[p] * nf, pieces[p].rows * nf * 4)
             }
-            if let t = t.value {
+            if let t {
               memmove(t + row * nt, t + firstRow[p] * nt, pieces[p].rows * nt * 4)
             }
           }
@@ -359,12 +356,24 @@ public final class CSVReader: @unchecked Sendable {
     return true
   }
 
-  /// A number [-+]digits[.digits][e[-+]digits] (at most 18 significant digits, |scale| ≤ 22)
-  /// ending at a delimiter, a line break or the end; nil, leaving `i` anywhere, otherwise.
+  /// A number ending at a delimiter, a line break or the end of the file; nil otherwise.
   @inline(__always)
   private func scanDecimal(_ index: inout Int) -> Float? {
     var i = index
-    let n = bytes.count
+    guard let value = decimal(&i, end: bytes.count),
+      i == bytes.count || bytes[i] == delimiter || bytes[i] == 10 || bytes[i] == 13
+    else { return nil }
+    index = i
+    return value
+  }
+
+  /// Reads [-+]digits[.digits][e[-+]digits] from bytes[index..<end], leaving `index` after it.
+  /// With at most 18 significant digits and |scale| ≤ 22 the double result is within an ulp or
+  /// two of exact (exact up to 15 digits), far below Float precision; anything else returns nil
+  /// and goes through `Double(String)`.
+  @inline(__always)
+  private func decimal(_ index: inout Int, end n: Int) -> Float? {
+    var i = index
     var negative = false
     if i < n, bytes[i] == UInt8(ascii: "-") || bytes[i] == UInt8(ascii: "+") {
       negative = bytes[i] == UInt8(ascii: "-")
@@ -408,8 +417,7 @@ public final class CSVReader: @unchecked Sendable {
       guard i > exponentStart else { return nil }
       scale += expNegative ? -exponent : exponent
     }
-    guard abs(scale) <= 22, i == n || bytes[i] == delimiter || bytes[i] == 10 || bytes[i] == 13
-    else { return nil }
+    guard abs(scale) <= 22 else { return nil }
     index = i
     let m = Double(mantissa)
     let value = scale < 0 ? m / powersOfTen[-scale] : m * powersOfTen[scale]
@@ -432,16 +440,6 @@ public final class CSVReader: @unchecked Sendable {
     var offset = 0
     var line = 1
     var lineStart = 0
-  }
-
-  /// A pointer handed to pool workers, each writing only its own elements.
-  struct SendablePointer<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
-    subscript<E>(_ i: Int) -> E where T == UnsafeMutablePointer<E> {
-      get { value[i] }
-      nonmutating set { value[i] = newValue }
-    }
   }
 
   struct Field {
@@ -550,63 +548,11 @@ public final class CSVReader: @unchecked Sendable {
     while i < j, bytes[i] == 32 || bytes[i] == 9 { i += 1 }
     while j > i, bytes[j - 1] == 32 || bytes[j - 1] == 9 { j -= 1 }
     guard i < j else { return nil }
-    if let fast = fastDecimal(i, j) { return fast }
+    var k = i
+    if let fast = decimal(&k, end: j), k == j { return fast }
     let s = String(decoding: bytes[i..<j], as: UTF8.self)
     guard let d = Double(s), Float(d).isFinite else { return nil }
     return Float(d)
   }
 
-  /// [-+]digits[.digits][e[-+]digits] with at most 18 significant digits, else nil.
-  private func fastDecimal(_ start: Int, _ end: Int) -> Float? {
-    var i = start
-    var negative = false
-    if bytes[i] == UInt8(ascii: "-") || bytes[i] == UInt8(ascii: "+") {
-      negative = bytes[i] == UInt8(ascii: "-")
-      i += 1
-    }
-    var mantissa: UInt64 = 0
-    var digits = 0
-    var scale = 0
-    var sawDigit = false
-    while i < end, bytes[i] &- 48 < 10 {
-      mantissa = mantissa &* 10 &+ UInt64(bytes[i] &- 48)
-      if mantissa > 0 { digits += 1 }
-      sawDigit = true
-      i += 1
-    }
-    if i < end, bytes[i] == UInt8(ascii: ".") {
-      i += 1
-      while i < end, bytes[i] &- 48 < 10 {
-        mantissa = mantissa &* 10 &+ UInt64(bytes[i] &- 48)
-        if mantissa > 0 { digits += 1 }
-        scale -= 1
-        sawDigit = true
-        i += 1
-      }
-    }
-    guard sawDigit, digits <= 18 else { return nil }
-    if i < end, bytes[i] | 0x20 == UInt8(ascii: "e") {
-      i += 1
-      var expNegative = false
-      if i < end, bytes[i] == UInt8(ascii: "-") || bytes[i] == UInt8(ascii: "+") {
-        expNegative = bytes[i] == UInt8(ascii: "-")
-        i += 1
-      }
-      var exponent = 0
-      var sawExp = false
-      while i < end, bytes[i] &- 48 < 10, exponent < 10000 {
-        exponent = exponent * 10 + Int(bytes[i] &- 48)
-        sawExp = true
-        i += 1
-      }
-      guard sawExp else { return nil }
-      scale += expNegative ? -exponent : exponent
-    }
-    guard i == end, abs(scale) <= 22 else { return nil }
-    // Exact: the mantissa (< 2^63 after ≤ 18 digits... checked via 10^18) and 10^|scale| ≤ 10^22
-    // are both exact doubles when mantissa < 2^53; otherwise one rounding, fine for Float.
-    let m = Double(mantissa)
-    let value = scale < 0 ? m / powersOfTen[-scale] : m * powersOfTen[scale]
-    return Float(negative ? -value : value)
-  }
 }

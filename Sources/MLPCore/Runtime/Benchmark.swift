@@ -111,8 +111,11 @@ public enum Benchmark {
   }
 
   /// One product C (M, N) = A·B (or another form) on random data.
-  public static func gemm(_ form: GemmForm, m: Int, n: Int, k: Int, threads: WorkerPool?) -> Timing
-  {
+  public static func gemm(
+    _ form: GemmForm, m: Int, n: Int, k: Int, threads: WorkerPool?,
+    backend: GemmBackend = .selected
+  ) -> Timing {
+    GemmBackend.setOpenBLASThreads(threads?.count ?? 1)
     var rng = SeededGenerator(seed: 1)
     let a = UnsafeMutablePointer<Float>.allocate(capacity: m * k)
     let b = UnsafeMutablePointer<Float>.allocate(capacity: k * n)
@@ -128,7 +131,7 @@ public enum Benchmark {
     return measure {
       MLPCore.gemm(
         form, m: m, n: n, k: k, a, lda: lda, b, ldb: ldb, c, ldc: n, accumulate: false,
-        threads: threads)
+        threads: threads, backend: backend)
     }
   }
 

@@ -115,12 +115,14 @@ public final class Executor {
     let parts = count * data.inputs >= 1 << 14 ? WorkerPool.shared.count : 1
     data.features.withUnsafeBufferPointer { f in
       data.targets.withUnsafeBufferPointer { t in
-        let copy = BatchCopy(
-          x: pointer(plan.input), y: pointer(plan.target), features: f.baseAddress!,
-          targets: t.baseAddress!, inputs: data.inputs, outputs: data.outputs)
+        let (x, y, inputs, outputs) = (
+          pointer(plan.input), pointer(plan.target), data.inputs, data.outputs
+        )
         WorkerPool.shared.run(parts) { part in
           for row in count * part / parts..<count * (part + 1) / parts {
-            copy.row(row, from: indices[indices.index(indices.startIndex, offsetBy: row)])
+            let sample = indices[indices.index(indices.startIndex, offsetBy: row)]
+            (x + row * inputs).update(from: f.baseAddress! + sample * inputs, count: inputs)
+            (y + row * outputs).update(from: t.baseAddress! + sample * outputs, count: outputs)
           }
         }
       }
@@ -183,15 +185,14 @@ public final class Executor {
       let (rule, t) = (rule, step)
       // Large models update in slices of whole cache lines, one per thread.
       let parts = n >= 1 << 16 ? WorkerPool.shared.count : 1
-      let slices = SliceTable(p: p!, g: g!, s0: state0, s1: state1)
       WorkerPool.shared.run(parts) { part in
         let lo = n * part / parts / 16 * 16
         let hi = part == parts - 1 ? n : n * (part + 1) / parts / 16 * 16
-        let (p, g, c) = (slices.p + lo, slices.g + lo, hi - lo)
+        let (p, g, c) = (p! + lo, g! + lo, hi - lo)
         switch kind {
         case .sgd: sgdUpdate(p, g, count: c, rule)
-        case .momentum: momentumUpdate(p, g, slices.s0! + lo, count: c, rule)
-        case .adam: adamUpdate(p, g, slices.s0! + lo, slices.s1! + lo, count: c, step: t, rule)
+        case .momentum: momentumUpdate(p, g, state0! + lo, count: c, rule)
+        case .adam: adamUpdate(p, g, state0! + lo, state1! + lo, count: c, step: t, rule)
         }
       }
     }
@@ -236,30 +237,6 @@ enum BoundOp {
   case denseBackward(P, P, P, P, P, P?, Int, Int, Activation, Float)
   /// parameters, gradients, count, state slots
   case update(OptimizerKind, P?, P?, Int, P?, P?)
-}
-
-/// Where a batch row is copied from and to.
-private struct BatchCopy: @unchecked Sendable {
-  let x: UnsafeMutablePointer<Float>
-  let y: UnsafeMutablePointer<Float>
-  let features: UnsafePointer<Float>
-  let targets: UnsafePointer<Float>
-  let inputs: Int
-  let outputs: Int
-
-  @inline(__always)
-  func row(_ row: Int, from sample: Int) {
-    (x + row * inputs).update(from: features + sample * inputs, count: inputs)
-    (y + row * outputs).update(from: targets + sample * outputs, count: outputs)
-  }
-}
-
-/// The update's pointers, shareable with pool workers (each touches its own slice).
-private struct SliceTable: @unchecked Sendable {
-  let p: UnsafeMutablePointer<Float>
-  let g: UnsafeMutablePointer<Float>
-  let s0: UnsafeMutablePointer<Float>?
-  let s1: UnsafeMutablePointer<Float>?
 }
 
 /// The bound ops of one step.

@@ -1,6 +1,7 @@
 // The packed GEMM against a naive double-precision product, for all three forms, both β, edge
 // sizes around the register tile (MR = 6, NR = 16) and the cache blocks (KC = 256, MC = 96),
-// single-threaded and split over the worker pool.
+// single-threaded and split over the worker pool; in builds with the OpenBLAS trait, OpenBLAS
+// too, against the same reference and against the Swift kernels.
 
 import MLPCore
 import Testing
@@ -44,27 +45,42 @@ struct GemmCase: CustomTestStringConvertible, Sendable {
         expected[i * c.n + j] = sum
       }
     }
-    for accumulate in [false, true] {
-      for pool in [nil, WorkerPool.shared] {
-        var out = start
-        a.withUnsafeBufferPointer { a in
-          b.withUnsafeBufferPointer { b in
-            out.withUnsafeMutableBufferPointer { o in
-              gemm(
-                c.form, m: c.m, n: c.n, k: c.k, a.baseAddress!, lda: aCols, b.baseAddress!,
-                ldb: bCols,
-                o.baseAddress!, ldc: c.n, accumulate: accumulate, threads: pool)
-            }
+    // Every backend in this build against the double-precision loop; with the OpenBLAS trait,
+    // the Swift kernels against OpenBLAS as well.
+    func product(_ backend: GemmBackend, _ accumulate: Bool, _ pool: WorkerPool?) -> [Float] {
+      var out = start
+      a.withUnsafeBufferPointer { a in
+        b.withUnsafeBufferPointer { b in
+          out.withUnsafeMutableBufferPointer { o in
+            gemm(
+              c.form, m: c.m, n: c.n, k: c.k, a.baseAddress!, lda: aCols, b.baseAddress!,
+              ldb: bCols, o.baseAddress!, ldc: c.n, accumulate: accumulate, threads: pool,
+              backend: backend)
           }
         }
-        var worst = 0.0
-        for i in 0..<out.count {
-          let want = expected[i] + (accumulate ? Double(start[i]) : 0)
-          worst = max(worst, abs(Double(out[i]) - want))
+      }
+      return out
+    }
+    for accumulate in [false, true] {
+      for backend in GemmBackend.available {
+        for pool in [nil, WorkerPool.shared] {
+          let out = product(backend, accumulate, pool)
+          var worst = 0.0
+          for i in 0..<out.count {
+            let want = expected[i] + (accumulate ? Double(start[i]) : 0)
+            worst = max(worst, abs(Double(out[i]) - want))
+          }
+          // Float accumulation over k terms of size ≤ 1: error ≲ k·ε·√k in the worst case.
+          #expect(
+            worst <= 2e-6 * Double(c.k),
+            "\(backend), accumulate \(accumulate), pool \(pool != nil): \(worst)")
         }
-        // Float accumulation over k terms of size ≤ 1: error ≲ k·ε·√k in the worst case.
-        #expect(
-          worst <= 2e-6 * Double(c.k), "accumulate \(accumulate), pool \(pool != nil): \(worst)")
+      }
+      if GemmBackend.available.contains(.openBLAS) {
+        let ours = product(.swift, accumulate, WorkerPool.shared)
+        let oracle = product(.openBLAS, accumulate, nil)
+        let worst = zip(ours, oracle).map { abs($0 - $1) }.max() ?? 0
+        #expect(worst <= 2e-6 * Float(c.k), "swift vs openblas, accumulate \(accumulate): \(worst)")
       }
     }
   }

@@ -3,14 +3,68 @@
 //   gemm(.nt): C = A·Bᵀ   A (M, K), B (N, K)   — forward  Z = X·Wᵀ
 //   gemm(.nn): C = A·B    A (M, K), B (K, N)   — backward dX = Δ·W
 //   gemm(.tn): C = Aᵀ·B   A (K, M), B (K, N)   — backward dW = Δᵀ·X
-// BLIS structure: loops jc (NC) → pc (KC) → pack B → ic (MC) → pack A → jr (NR) → ir (MR) →
-// a 6×16 micro-kernel of twelve SIMD8 accumulators (fits the 16 ymm registers of AVX2; on
-// AVX-512 machines it runs the same ymm code). The forms differ only in how they pack.
+// BLIS structure: loops jc (NC) → pc (KC) → pack B → ic (MC) → jr (NR) → ir (MR) → a 6×16
+// micro-kernel of twelve SIMD8 accumulators (fits the 16 ymm registers of AVX2; on AVX-512
+// machines it runs the same ymm code). A is read where it lies (BLIS's "sup" way), B is packed.
 // Large products split their columns over the worker pool; tiny ones use plain loops.
+
+import Foundation
+
+#if OpenBLAS
+  import COpenBLAS
+#endif
 
 /// Which operands are transposed: `.nt` is A·Bᵀ, `.nn` is A·B, `.tn` is Aᵀ·B.
 public enum GemmForm: Sendable, CaseIterable {
   case nn, nt, tn
+}
+
+/// Where matrix products run: the kernels in this file, or the system OpenBLAS in builds with
+/// the `OpenBLAS` package trait (`swift build --traits OpenBLAS`), as a second backend to compare
+/// against and a test oracle. `MLPC_GEMM_BACKEND=swift|openblas` picks one for a process; a
+/// build with the trait uses OpenBLAS unless told otherwise.
+public enum GemmBackend: String, Sendable, CaseIterable {
+  case swift
+  case openBLAS = "openblas"
+
+  /// The backends compiled into this build.
+  public static var available: [GemmBackend] {
+    #if OpenBLAS
+      [.swift, .openBLAS]
+    #else
+      [.swift]
+    #endif
+  }
+
+  /// The backend products use unless a call names one.
+  public static let selected: GemmBackend = {
+    if let name = ProcessInfo.processInfo.environment["MLPC_GEMM_BACKEND"],
+      let backend = GemmBackend(rawValue: name.lowercased()), available.contains(backend)
+    {
+      return backend
+    }
+    return available.last!
+  }()
+
+  /// Why `MLPC_GEMM_BACKEND` cannot be honoured, if it is set to something unusable.
+  public static var environmentProblem: String? {
+    guard let name = ProcessInfo.processInfo.environment["MLPC_GEMM_BACKEND"] else { return nil }
+    guard let backend = GemmBackend(rawValue: name.lowercased()) else {
+      return "MLPC_GEMM_BACKEND is '\(name)'; use 'swift' or 'openblas'"
+    }
+    guard available.contains(backend) else {
+      return "MLPC_GEMM_BACKEND=openblas needs a build with the OpenBLAS trait "
+        + "(apt-get install libopenblas-dev; swift build -c release --traits OpenBLAS)"
+    }
+    return nil
+  }
+
+  /// Threads OpenBLAS may use (it keeps its own pool); no effect on the Swift backend.
+  public static func setOpenBLASThreads(_ count: Int) {
+    #if OpenBLAS
+      openblas_set_num_threads(Int32(count))
+    #endif
+  }
 }
 
 let gemmMR = 6
@@ -23,13 +77,22 @@ let gemmNC = 1024
 public func gemm(
   _ form: GemmForm, m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>, lda: Int,
   _ b: UnsafePointer<Float>, ldb: Int, _ c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
-  threads: WorkerPool? = .shared
+  threads: WorkerPool? = .shared, backend: GemmBackend = .selected
 ) {
   if m == 0 || n == 0 { return }
   if k == 0 {
     if !accumulate { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
     return
   }
+  #if OpenBLAS
+    if backend == .openBLAS {
+      cblas_sgemm(
+        CblasRowMajor, form == .tn ? CblasTrans : CblasNoTrans,
+        form == .nt ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b,
+        Int32(ldb), accumulate ? 1 : 0, c, Int32(ldc))
+      return
+    }
+  #endif
   // Tiny products, A·Bᵀ with a few output columns, and A·B or Aᵀ·B with one or two rows or a
   // depth of one or two (the register tile would be mostly zeros or mostly loads and stores).
   if m * n * k <= 2048 || (form == .nt && n < 8 && k >= 8) || (form != .nt && min(m, k) <= 2) {
