@@ -56,24 +56,38 @@ public enum Benchmark {
     return Timing(samples)
   }
 
-  /// One full training step (forward, loss, backward, update) on a full batch.
-  public static func step(_ executor: Executor, repeats: Int = 11) -> Timing {
-    let rows = prepare(executor)
-    // Training one batch over and over can drive weights to NaN or denormals, which time
-    // differently; every timed call starts from the same weights again (a copy, timed alone
-    // and subtracted).
+  /// Training steps (forward, loss, backward, update) as an epoch runs them: consecutive full
+  /// batches of the training data, each loaded untimed and then its step timed alone, after a
+  /// warm-up, until `minimumSteps` steps and `minimumSeconds` of stepping are collected. The
+  /// parameters evolve as in training and are put back afterwards.
+  public static func step(
+    _ executor: Executor, minimumSteps: Int = 64, minimumSeconds: Double = 0.25, warmup: Int = 16
+  ) -> Timing {
+    let data = executor.plan.spec.data.train
+    let rows = min(executor.plan.batchSize, data.count)
     let start = executor.snapshot()
-    let reset = measure(repeats: 5) { executor.restore(start) }
-    let both = measure(repeats: repeats) {
-      executor.restore(start)
+    defer { executor.restore(start) }
+    var offset = 0
+    func nextBatch() {
+      if offset + rows > data.count { offset = 0 }
+      executor.loadBatch(data, offset..<offset + rows)
+      offset += rows
+    }
+    for _ in 0..<warmup {
+      nextBatch()
       _ = executor.trainStep(rows: rows)
     }
-    let adjust = { (t: Double) in max(t - reset.median, 0) }
-    var timing = both
-    timing.median = adjust(both.median)
-    timing.minimum = adjust(both.minimum)
-    timing.maximum = adjust(both.maximum)
-    return timing
+    var samples: [Double] = []
+    var total = 0.0
+    while samples.count < minimumSteps || total < minimumSeconds {
+      nextBatch()
+      let t0 = now()
+      _ = executor.trainStep(rows: rows)
+      let elapsed = now() - t0
+      samples.append(elapsed)
+      total += elapsed
+    }
+    return Timing(samples)
   }
 
   /// Each op of the step, timed alone: forward ops, the loss, backward ops and the update.
