@@ -209,10 +209,9 @@ public final class CSVReader: @unchecked Sendable {
     return out
   }
 
-  /// Asks for 2 MiB pages under a large matrix before it is first written: training gathers
-  /// rows at random, and with 4 KiB pages nearly every row costs a TLB miss (about 10 % of a W1
-  /// epoch's batch loading); it also cuts the page faults of filling it by 512×. Only whole huge
-  /// pages inside the buffer are advised, so nothing outside it is touched.
+  /// Asks for 2 MiB pages under a large matrix before it is first written: filling it then takes
+  /// 512× fewer page faults (W1's load: about 1.07 → 0.8 s), and training, which gathers rows at
+  /// random, misses the TLB less. Only whole huge pages inside the buffer are advised.
   private func adviseHugePages(_ p: UnsafeMutablePointer<Float>, bytes: Int) {
     let huge = 2 << 20
     let first = (Int(bitPattern: p) + huge - 1) / huge * huge
