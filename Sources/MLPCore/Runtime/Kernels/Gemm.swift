@@ -133,10 +133,9 @@ struct GemmOperands: @unchecked Sendable {
   var bStrides: (row: Int, col: Int) { form == .nt ? (1, ldb) : (ldb, 1) }
 }
 
-/// Columns `columns` of C, all rows, blocked. op(B) is packed into NR-column panels only when it
-/// is transposed (`.nt`); otherwise the micro-kernel reads A and B where they are, as BLIS's
-/// small/skinny ("sup") path does: for the sizes an MLP multiplies, packing costs more than it
-/// saves. Partial tiles read zero-padded copies of their rows or columns.
+/// Columns `columns` of C, all rows, blocked. The micro-kernel reads A where it lies, as BLIS's
+/// small/skinny ("sup") path does, and B from NR-column panels (packed, or in place for short
+/// products, see below). Partial tiles read zero-padded copies of their rows or columns.
 func gemmBlocked(_ o: GemmOperands, m: Int, columns: Range<Int>, k: Int, workspace w: GemmWorkspace)
 {
   let (aRow, aCol) = o.aStrides
