@@ -188,28 +188,22 @@ func gemmBlocked(_ o: GemmOperands, m: Int, columns: Range<Int>, k: Int, workspa
             let ldc = full ? o.ldc : gemmNR
             let accumulate = full && beta
             // Constant strides where they are known, so each inlined copy is specialised.
+            @inline(__always)
+            func kernel(_ aTile: UnsafePointer<Float>, aRow: Int, aStep: Int) {
+              if bStep == gemmNR {
+                microKernel(
+                  kc: kc, aTile, aRow: aRow, aStep: aStep, bPanel, bStep: gemmNR, target,
+                  ldc: ldc, accumulate: accumulate)
+              } else {
+                microKernel(
+                  kc: kc, aTile, aRow: aRow, aStep: aStep, bPanel, bStep: bStep, target,
+                  ldc: ldc, accumulate: accumulate)
+              }
+            }
             if ir < fullRows {
-              let aTile = aBlock + ir * aRow
-              if bStep == gemmNR {
-                microKernel(
-                  kc: kc, aTile, aRow: aRow, aStep: aCol, bPanel, bStep: gemmNR, target, ldc: ldc,
-                  accumulate: accumulate)
-              } else {
-                microKernel(
-                  kc: kc, aTile, aRow: aRow, aStep: aCol, bPanel, bStep: bStep, target, ldc: ldc,
-                  accumulate: accumulate)
-              }
+              kernel(aBlock + ir * aRow, aRow: aRow, aStep: aCol)
             } else {
-              let aTile = UnsafePointer(w.packedA + (ir - fullRows) * kc)
-              if bStep == gemmNR {
-                microKernel(
-                  kc: kc, aTile, aRow: 1, aStep: gemmMR, bPanel, bStep: gemmNR, target, ldc: ldc,
-                  accumulate: accumulate)
-              } else {
-                microKernel(
-                  kc: kc, aTile, aRow: 1, aStep: gemmMR, bPanel, bStep: bStep, target, ldc: ldc,
-                  accumulate: accumulate)
-              }
+              kernel(UnsafePointer(w.packedA + (ir - fullRows) * kc), aRow: 1, aStep: gemmMR)
             }
             if !full {
               for i in 0..<mr {
