@@ -228,7 +228,8 @@ func gemmBlocked(_ o: GemmOperands, m: Int, columns: Range<Int>, k: Int, workspa
   }
 }
 
-/// Packs op(A)[0..<mc, 0..<kc] into MR-row panels, k-major within a panel, zero-padded rows.
+/// Packs op(A)[0..<mc, 0..<kc] into MR-row panels, k-major within a panel, zero-padded rows
+/// (only the last few rows of a block are packed, so one plain loop serves both forms).
 @inline(__always)
 func packA(
   _ a: UnsafePointer<Float>, rowStride: Int, colStride: Int, mc: Int, kc: Int,
@@ -238,17 +239,10 @@ func packA(
   var dst = out
   while ir < mc {
     let mr = min(gemmMR, mc - ir)
-    if colStride == 1 {
-      for p in 0..<kc {
-        for i in 0..<mr { dst[p * gemmMR + i] = a[(ir + i) * rowStride + p] }
-        for i in mr..<gemmMR { dst[p * gemmMR + i] = 0 }
-      }
-    } else {
-      for p in 0..<kc {
-        let src = a + p * colStride + ir * rowStride
-        for i in 0..<mr { dst[p * gemmMR + i] = src[i * rowStride] }
-        for i in mr..<gemmMR { dst[p * gemmMR + i] = 0 }
-      }
+    for p in 0..<kc {
+      let src = a + p * colStride + ir * rowStride
+      for i in 0..<mr { dst[p * gemmMR + i] = src[i * rowStride] }
+      for i in mr..<gemmMR { dst[p * gemmMR + i] = 0 }
     }
     dst += gemmMR * kc
     ir += gemmMR
@@ -270,15 +264,9 @@ func packB(
         let src = b + p * rowStride + jr
         (dst + p * gemmNR).update(from: src, count: gemmNR)
       }
-    } else if colStride == 1 {
-      for p in 0..<kc {
-        let src = b + p * rowStride + jr
-        for j in 0..<nr { dst[p * gemmNR + j] = src[j] }
-        for j in nr..<gemmNR { dst[p * gemmNR + j] = 0 }
-      }
     } else if rowStride == 1 && nr == gemmNR {
       packTransposedPanel(b + jr * colStride, ldb: colStride, kc: kc, into: dst)
-    } else {
+    } else {  // a partial panel, or any other strides
       for j in 0..<gemmNR {
         if j < nr {
           let src = b + (jr + j) * colStride
