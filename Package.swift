@@ -1,8 +1,10 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// Kernels need a real target CPU: without one, SIMD `addingProduct` lowers to scalar `fmaf`
-// calls (about 100x slower). `native` compiles for the building machine.
+// Only the kernels (GEMM, activations, losses, optimizers, vector math) are built for the target
+// CPU with unchecked arithmetic: without a target CPU, SIMD `addingProduct` lowers to scalar
+// `fmaf` calls (about 100x slower). Everything that reads user input (spec, check, plan, data,
+// command line) is built at plain -O with every overflow and bounds check on.
 let kernelFlags: [SwiftSetting] = [
   .unsafeFlags(["-target-cpu", "native"]),
   .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
@@ -13,6 +15,7 @@ let package = Package(
   platforms: [.macOS(.v15)],
   products: [
     .library(name: "MLPCore", targets: ["MLPCore"]),
+    .library(name: "MLPKernels", targets: ["MLPKernels"]),
     .executable(name: "mlpc", targets: ["mlpc"]),
   ],
   traits: [
@@ -31,12 +34,13 @@ let package = Package(
       name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
       providers: [.apt(["libopenblas-dev"])]),
     .target(
-      name: "MLPCore",
-      dependencies: [
-        .product(name: "Yams", package: "Yams"),
-        .target(name: "COpenBLAS", condition: .when(traits: ["OpenBLAS"])),
-      ],
+      name: "MLPKernels",
+      dependencies: [.target(name: "COpenBLAS", condition: .when(traits: ["OpenBLAS"]))],
       swiftSettings: kernelFlags
+    ),
+    .target(
+      name: "MLPCore",
+      dependencies: ["MLPKernels", .product(name: "Yams", package: "Yams")]
     ),
     .executableTarget(
       name: "mlpc",
@@ -46,7 +50,7 @@ let package = Package(
       ]
     ),
     .target(name: "MLPCTestSupport", dependencies: ["MLPCore"]),
-    .testTarget(name: "MLPCoreTests", dependencies: ["MLPCore", "MLPCTestSupport"]),
+    .testTarget(name: "MLPCoreTests", dependencies: ["MLPCore", "MLPKernels", "MLPCTestSupport"]),
     .testTarget(name: "mlpcCLITests", dependencies: ["mlpc", "MLPCTestSupport"]),
   ],
   swiftLanguageModes: [.v6]

@@ -47,10 +47,11 @@ extension MLPCCommand {
       guard let spec, let checked = loadChecked(spec, options: output) else {
         throw ExitCode.failure
       }
-      let plan = PlanCompiler.compile(checked)
-      let trainer = Trainer(plan: plan)
-      let step = Benchmark.step(trainer.executor)
-      let ops = Benchmark.ops(trainer.executor)
+      let trainer = Trainer(checked)
+      let plan = trainer.plan
+      let train = checked.data.train
+      let step = Benchmark.step(trainer.executor, data: train)
+      let ops = Benchmark.ops(trainer.executor, data: train, seed: checked.training.seed)
       let epochTiming = epochs > 0 ? try Benchmark.epochs(trainer, count: epochs) : nil
       let peak = Benchmark.peakFlopsPerCore() * Double(pool?.count ?? 1)
       let flops = Double(plan.flopsPerStep)
@@ -64,7 +65,7 @@ extension MLPCCommand {
       ]
       if let epochTiming {
         report["epoch"] = epochTiming.dictionary
-        report["epoch_gflops"] = flops * Double(plan.stepsPerEpoch) / epochTiming.median / 1e9
+        report["epoch_gflops"] = flops * Double(trainer.stepsPerEpoch) / epochTiming.median / 1e9
       }
       if output.format == .json { return Console.out(jsonLine(report) + "\n") }
       var text =
@@ -84,7 +85,7 @@ extension MLPCCommand {
           "epoch    \(String(format: "%.4f s", epochTiming.median)) median of \(epochTiming.samples) "
         text += String(
           format: "(%.4f … %.4f s), %.1f GFLOP/s\n", epochTiming.minimum, epochTiming.maximum,
-          flops * Double(plan.stepsPerEpoch) / epochTiming.median / 1e9)
+          flops * Double(trainer.stepsPerEpoch) / epochTiming.median / 1e9)
       }
       Console.out(text)
     }

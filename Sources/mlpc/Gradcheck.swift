@@ -28,8 +28,9 @@ extension MLPCCommand {
 
     func run() throws {
       guard let checked = loadChecked(spec, options: output) else { throw ExitCode.failure }
-      let plan = PlanCompiler.compile(checked, batchSize: min(rows, checked.data.train.count))
-      let results = GradientCheck.run(Executor(plan: plan), rows: rows)
+      let plan = PlanCompiler.compile(checked, batchSize: min(rows, checked.batchSize))
+      let executor = Executor(plan: plan, seed: checked.training.seed)
+      let results = GradientCheck.run(executor, data: checked.data.train, rows: rows)
       let width = results.map(\.tensor.count).max() ?? 6
       var failed = false
       for r in results {

@@ -23,7 +23,11 @@ extension MLPCCommand {
     func run() throws {
       guard let checked = loadChecked(spec, options: output) else { throw ExitCode.failure }
       let plan = PlanCompiler.compile(checked, batchSize: batchSize)
-      Console.out(output.format == .json ? plan.jsonDescription + "\n" : plan.textDescription)
+      let samples = checked.data.train.count
+      Console.out(
+        output.format == .json
+          ? jsonDocument(plan.jsonObject(samples: samples)) + "\n"
+          : plan.textDescription(samples: samples))
     }
   }
 }

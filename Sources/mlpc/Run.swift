@@ -37,10 +37,9 @@ extension MLPCCommand {
       guard let checked = loadChecked(spec, options: output) else { throw ExitCode.failure }
       let directory = out ?? runDirectory(for: checked)
       let writer = try RunWriter(directory: directory)
-      let plan = PlanCompiler.compile(checked)
-      let trainer = Trainer(plan: plan)
+      let trainer = Trainer(checked)
       let total = epochs ?? checked.training.epochs
-      let progress = ProgressDisplay(quiet: quiet, epochs: total, steps: trainer.plan.stepsPerEpoch)
+      let progress = ProgressDisplay(quiet: quiet, epochs: total, steps: trainer.stepsPerEpoch)
       installInterruptHandler()
       let started = Date()
       var last: EpochReport?
@@ -59,23 +58,24 @@ extension MLPCCommand {
         let report = EpochReport(
           epoch: epoch, trainLoss: loss, validation: checked.data.validation.map(trainer.evaluate),
           test: checked.data.test.map(trainer.evaluate), seconds: Date().timeIntervalSince(t0),
-          steps: trainer.plan.stepsPerEpoch)
+          steps: trainer.stepsPerEpoch)
         try writer.append(report)
         progress.epoch(report)
         last = report
         if interruptRequested.load(ordering: .relaxed) {
-          stop = .interrupted(epoch: epoch, step: trainer.plan.stepsPerEpoch)
+          stop = .interrupted(epoch: epoch, step: trainer.stepsPerEpoch)
           break
         }
       }
       progress.finish()
       try finish(
-        trainer, writer, last: last, stop: stop, seconds: Date().timeIntervalSince(started),
-        total: total)
+        checked, trainer, writer, last: last, stop: stop,
+        seconds: Date().timeIntervalSince(started), total: total)
     }
 
     private func finish(
-      _ trainer: Trainer, _ writer: RunWriter, last: EpochReport?, stop: TrainingStop?,
+      _ spec: CheckedSpec, _ trainer: Trainer, _ writer: RunWriter, last: EpochReport?,
+      stop: TrainingStop?,
       seconds: Double, total: Int
     ) throws {
       var status = "completed"
@@ -85,17 +85,18 @@ extension MLPCCommand {
           "error: loss became NaN or infinite at epoch \(epoch), step \(step); training stopped\n")
         Console.err("  help: lower 'training.learning_rate' or set 'data.standardize: true'\n")
         try writer.summary(
-          trainer, last: last, status: "diverged at epoch \(epoch) step \(step)", seconds: seconds,
-          epochs: total)
+          spec, trainer, last: last, status: "diverged at epoch \(epoch) step \(step)",
+          seconds: seconds, epochs: total)
         throw ExitCode.failure
       case .interrupted(let epoch, let step)?:
         status = "interrupted at epoch \(epoch) step \(step)"
         Console.err("interrupted at epoch \(epoch), step \(step); saving what was trained\n")
       case nil: break
       }
-      try writer.model(trainer.executor)
-      let train = trainer.evaluate(trainer.plan.spec.data.train)
-      try writer.summary(trainer, last: last, status: status, seconds: seconds, epochs: total)
+      try writer.model(trainer.executor, spec)
+      let train = trainer.evaluate(spec.data.train)
+      try writer.summary(
+        spec, trainer, last: last, status: status, seconds: seconds, epochs: total)
       Console.out(resultLine(last, train: train) + "\n")
       Console.out("wrote \(writer.directory)/model.safetensors, metrics.jsonl, summary.json\n")
       if stop != nil { throw ExitCode(130) }

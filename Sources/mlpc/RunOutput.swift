@@ -26,19 +26,20 @@ final class RunWriter {
     try metrics.write(contentsOf: Data((jsonLine(report.dictionary) + "\n").utf8))
   }
 
-  func model(_ executor: Executor) throws {
-    let data = Safetensors.encode(executor.tensors(), metadata: executor.metadata())
+  func model(_ executor: Executor, _ spec: CheckedSpec) throws {
+    let data = Safetensors.encode(
+      executor.tensors(data: spec.data), metadata: Executor.metadata(spec))
     try write(data, "model.safetensors")
   }
 
-  func summary(_ trainer: Trainer, last: EpochReport?, status: String, seconds: Double, epochs: Int)
-    throws
-  {
-    let plan = trainer.plan
+  func summary(
+    _ spec: CheckedSpec, _ trainer: Trainer, last: EpochReport?, status: String, seconds: Double,
+    epochs: Int
+  ) throws {
     var s: [String: Any] = [
-      "name": plan.spec.name, "spec": plan.spec.file, "status": status, "epochs_planned": epochs,
-      "epochs_completed": last?.epoch ?? 0, "seconds": seconds, "parameters": plan.parameterCount,
-      "train_samples": plan.spec.data.train.count,
+      "name": spec.name, "spec": spec.file, "status": status, "epochs_planned": epochs,
+      "epochs_completed": last?.epoch ?? 0, "seconds": seconds,
+      "parameters": trainer.plan.parameterCount, "train_samples": spec.data.train.count,
     ]
     if let last {
       s["train_loss"] = last.trainLoss

@@ -58,7 +58,20 @@ extension CheckContext {
       task == .classification
       ? CSVColumns(features: featureColumns, label: targetColumns[0])
       : CSVColumns(features: featureColumns, numericTargets: targetColumns)
-    let trainRows = reader.rows(columns, width: header.count, diagnostics: &diagnostics)
+    // Classification targets become one-hot rows as wide as the output layer.
+    let floatsPerSample =
+      featureColumns.count + (task == .classification ? layers?.last?.units ?? 1 : targets.count)
+    let sizing = arenaSizing
+    let trainRows = reader.rows(columns, width: header.count, diagnostics: &diagnostics) { rows in
+      sizing?.fits(samples: rows, floatsPerSample: floatsPerSample, labels: task == .classification)
+        ?? true
+    }
+    if let refused = trainRows.refusedRows {
+      _ = checkMemory(
+        samples: refused, floatsPerSample: floatsPerSample, labels: task == .classification,
+        source: "'\(train.value)'", at: train.location)
+      return nil
+    }
     if trainRows.rows == 0 {
       report(
         .error(

@@ -6,10 +6,45 @@ public struct CheckedLayer: Sendable, Equatable {
   public var name: String
   public var units: Int
   public var activation: Activation
-  /// Slope for x < 0 when `activation` is leaky_relu.
-  public var negativeSlope: Float
+  /// σ's parameter (leaky_relu's slope, elu's alpha), its default when not given; 0 if none.
+  public var parameter: Float
   /// Resolved initialiser (never `.auto`).
   public var initializer: InitKind
+
+  public init(
+    name: String, units: Int, activation: Activation, parameter: Float? = nil,
+    initializer: InitKind = .auto
+  ) {
+    self.name = name
+    self.units = units
+    self.activation = activation
+    self.parameter = parameter ?? Float(activation.parameter?.defaultValue ?? 0)
+    self.initializer = initializer == .auto ? activation.defaultInitializer : initializer
+  }
+}
+
+/// What a plan is compiled from: the network alone, without training settings or data, so a
+/// plan can also come from a trained model's description.
+public struct Network: Sendable, Equatable {
+  public let name: String
+  public let task: Task
+  /// n^0
+  public let input: Int
+  /// Layers 1...N.
+  public let layers: [CheckedLayer]
+  public let loss: LossKind
+
+  public init(name: String, task: Task, input: Int, layers: [CheckedLayer], loss: LossKind) {
+    precondition(input >= 1 && !layers.isEmpty)
+    self.name = name
+    self.task = task
+    self.input = input
+    self.layers = layers
+    self.loss = loss
+  }
+
+  /// n^0, n^1, ..., n^N
+  public var widths: [Int] { [input] + layers.map(\.units) }
 }
 
 /// Training hyperparameters with defaults applied.
@@ -27,6 +62,14 @@ public struct TrainingConfig: Sendable, Equatable {
   public var shuffle = true
 
   public init() {}
+
+  /// The update's hyperparameters in the kernels' precision.
+  public var updateRule: UpdateRule {
+    UpdateRule(
+      learningRate: Float(learningRate), weightDecay: Float(weightDecay),
+      momentum: Float(momentum), beta1: Float(beta1), beta2: Float(beta2),
+      epsilon: Float(epsilon))
+  }
 }
 
 /// The data splits of a checked spec.
@@ -44,19 +87,17 @@ public struct PreparedData: Sendable {
   public var standardizer: Standardizer?
 }
 
-/// A spec that passed every check. Created only by `Checker`.
+/// A spec that passed every check: the network, how to train it, and its data. Created only
+/// by `Checker`.
 public struct CheckedSpec: Sendable {
   public let file: String
-  public let name: String
-  public let task: Task
-  /// n^0
-  public let input: Int
-  /// Layers 1...N.
-  public let layers: [CheckedLayer]
-  public let loss: LossKind
+  public let network: Network
   public let training: TrainingConfig
   public let data: PreparedData
 
-  /// n^0, n^1, ..., n^N
-  public var widths: [Int] { [input] + layers.map(\.units) }
+  public var name: String { network.name }
+  public var layers: [CheckedLayer] { network.layers }
+
+  /// Rows per training step: the configured batch, or every sample when there are fewer.
+  public var batchSize: Int { min(training.batchSize, data.train.count) }
 }

@@ -36,7 +36,7 @@ public enum Checker {
     let layers = context.checkLayers()
     let loss = context.checkLoss(layers: layers)
     let training = context.checkTraining()
-    if let layers { context.checkMemory(layers: layers, batchSize: training.batchSize) }
+    if let layers { context.checkArena(layers: layers, training: training) }
     let data = context.checkData(layers: layers, loss: loss, seed: training.seed)
     let diagnostics = context.diagnostics.sortedByLocation()
     guard !diagnostics.hasErrors, let task = spec.task?.value, let input = spec.input?.value,
@@ -44,9 +44,8 @@ public enum Checker {
     else { return CheckResult(diagnostics: diagnostics, spec: nil) }
     let name =
       spec.name?.value ?? URL(fileURLWithPath: spec.file).deletingPathExtension().lastPathComponent
-    let checked = CheckedSpec(
-      file: spec.file, name: name, task: task, input: input, layers: layers, loss: loss,
-      training: training, data: data)
+    let network = Network(name: name, task: task, input: input, layers: layers, loss: loss)
+    let checked = CheckedSpec(file: spec.file, network: network, training: training, data: data)
     return CheckResult(diagnostics: diagnostics, spec: checked)
   }
 }
@@ -55,6 +54,8 @@ public enum Checker {
 struct CheckContext {
   let spec: ModelSpec
   var diagnostics: [Diagnostic] = []
+  /// The network's sizes once its layers check, for the memory check of the data.
+  var arenaSizing: ArenaSizing?
 
   init(spec: ModelSpec) { self.spec = spec }
 

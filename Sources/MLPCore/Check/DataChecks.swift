@@ -101,7 +101,12 @@ extension CheckContext {
     } else {
       checkOutputTargets(1, layers: layers, note: nil)
     }
-    guard !diagnostics.hasErrors, config.samples >= 1, config.classes <= 1000 || task == .regression
+    guard !diagnostics.hasErrors, config.samples >= 1,
+      config.classes <= 1000 || task == .regression,
+      checkMemory(
+        samples: config.samples, floatsPerSample: config.inputs + config.outputs,
+        labels: task == .classification, source: "generator '\(kind.value.rawValue)'",
+        at: data.samples?.location ?? kind.location)
     else { return nil }
     var dataset = generateDataset(config, seed: seed)
     if loss == .binaryCrossEntropy, let labels = dataset.labels {

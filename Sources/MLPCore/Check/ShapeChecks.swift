@@ -45,14 +45,11 @@ extension CheckContext {
         }
       }
       guard let units = layer.units, checkSize(units, "layers[\(index)].units") else { continue }
-      var initializer = layer.initializer?.value ?? .auto
-      if initializer == .auto {
-        initializer = [.relu, .leakyRelu].contains(activation) ? .he : .glorot
-      }
       checked.append(
         CheckedLayer(
           name: name, units: units.value, activation: activation,
-          negativeSlope: Float(layer.leakySlope?.value ?? 0.01), initializer: initializer))
+          parameter: layer.leakySlope.map { Float($0.value) },
+          initializer: layer.initializer?.value ?? .auto))
     }
     return checked.count == layers.count ? checked : nil
   }
@@ -122,28 +119,72 @@ extension CheckContext {
     return loss
   }
 
-  /// Refuses networks whose parameters, gradients, optimizer state and batch activations would
-  /// not fit in physical memory, naming the bytes needed.
-  mutating func checkMemory(layers: [CheckedLayer], batchSize: Int) {
+  /// Refuses a network whose arena cannot even be addressed; remembers its sizes so that
+  /// `checkMemory(samples:…)` can add the data once its size is known.
+  mutating func checkArena(layers: [CheckedLayer], training: TrainingConfig) {
     guard let input = spec.input?.value, input >= 1 else { return }
-    let widths = [input] + layers.map(\.units)
-    var parameters = 0.0
-    var activations = 0.0
-    for k in 1..<widths.count {
-      parameters += Double(widths[k - 1] + 1) * Double(widths[k])
-      activations += 3 * Double(widths[k])
+    let sizing = ArenaSizing(
+      input: input, layers: layers.map { ($0.name, $0.units) }, optimizer: training.optimizer,
+      batchSize: training.batchSize)
+    guard sizing.layout(samples: 1) != nil else {
+      report(
+        .error(
+          .tooLarge, "network has more parameters than memory can address",
+          at: spec.layersLocation ?? rootLocation, help: "use fewer or narrower layers"))
+      return
     }
-    activations = (activations + Double(input)) * Double(max(batchSize, 1))
-    let stateCopies = spec.training.optimizer?.value == .adam ? 4.0 : 3.0
-    let bytes = 4 * (stateCopies * parameters + activations)
+    arenaSizing = sizing
+  }
+
+  /// Refuses a run whose arena (at min(batch, samples) rows, the bytes `mlpc plan` reports) and
+  /// data (`samples` rows of `floatsPerSample` floats, and a class index per row for
+  /// classification) would not fit in physical memory, naming the bytes, at `location` when the
+  /// data is the larger part. False when refused.
+  mutating func checkMemory(
+    samples: Int, floatsPerSample: Int, labels: Bool, source: String, at location: SourceLocation
+  ) -> Bool {
+    guard let sizing = arenaSizing,
+      !sizing.fits(samples: samples, floatsPerSample: floatsPerSample, labels: labels)
+    else { return true }
     let available = Double(ProcessInfo.processInfo.physicalMemory)
-    guard bytes > available else { return }
+    let arena = sizing.layout(samples: samples).map { Double($0.bytes) } ?? .infinity
+    let data = sizing.dataBytes(samples: samples, floatsPerSample: floatsPerSample, labels: labels)
+    let rows = min(sizing.batchSize, samples)
     report(
       .error(
         .tooLarge,
-        "network needs \(formatBytes(bytes)) for \(formatCount(parameters)) parameters, their gradients, optimizer state and activations, but this machine has \(formatBytes(available))",
-        at: spec.layersLocation ?? rootLocation,
-        help: "use fewer or narrower layers, or a smaller batch"))
+        "training needs \(formatBytes(arena + data)): \(formatBytes(data)) for \(formatCount(Double(samples))) samples of \(source) and a \(formatBytes(arena)) arena (parameters, gradients, optimizer state, \(rows) rows of activations), but this machine has \(formatBytes(available))",
+        at: data > arena ? location : spec.layersLocation ?? rootLocation,
+        help: "use fewer samples, fewer or narrower layers, or a smaller batch"))
+    return false
+  }
+}
+
+/// What the arena's size depends on, known before the data is.
+struct ArenaSizing {
+  var input: Int
+  var layers: [(name: String, units: Int)]
+  var optimizer: OptimizerKind
+  var batchSize: Int
+
+  /// The layout the plan compiler will use for a training set of `samples` rows.
+  func layout(samples: Int) -> ArenaLayout? {
+    ArenaLayout(
+      input: input, layers: layers, batchSize: max(1, min(batchSize, samples)),
+      optimizerSlots: optimizer.stateSlots)
+  }
+
+  /// Bytes of `samples` rows in memory: the floats, and for classification a label (as read
+  /// from a file, up to 16 bytes) and a class index per row.
+  func dataBytes(samples: Int, floatsPerSample: Int, labels: Bool) -> Double {
+    Double(samples) * (4 * Double(floatsPerSample) + (labels ? 24 : 0))
+  }
+
+  /// Whether the arena and the data fit in physical memory.
+  func fits(samples: Int, floatsPerSample: Int, labels: Bool) -> Bool {
+    guard let arena = layout(samples: samples) else { return false }
+    let data = dataBytes(samples: samples, floatsPerSample: floatsPerSample, labels: labels)
+    return Double(arena.bytes) + data <= Double(ProcessInfo.processInfo.physicalMemory)
   }
 }
 

@@ -33,6 +33,8 @@ public struct CSVContents: Sendable {
   /// The location of label `i` (for out-of-range label diagnostics).
   public func labelLocation(_ i: Int) -> SourceLocation? { source?.location(labelCells[i]) }
   public var rows = 0
+  /// Set instead of reading when `admit` refused this many rows (at most) before allocating.
+  public var refusedRows: Int?
 }
 
 /// Reads CSV files byte by byte from a read-only memory map, releasing pages already parsed so a
@@ -127,9 +129,11 @@ public final class CSVReader: @unchecked Sendable {
   /// each piece's lines (its first line number, and an upper bound on its rows so every piece
   /// writes straight into one matrix), a second parses rows; the matrix is closed up afterwards
   /// wherever blank lines or bad rows left gaps. Diagnostics come out in file order either way.
-  public func rows(_ columns: CSVColumns, width: Int, diagnostics: inout [Diagnostic])
-    -> CSVContents
-  {
+  /// `admit` is asked, before any matrix is allocated, whether that many rows fit in memory.
+  public func rows(
+    _ columns: CSVColumns, width: Int, diagnostics: inout [Diagnostic],
+    admit: (Int) -> Bool = { _ in true }
+  ) -> CSVContents {
     var cursor = start()
     skipBlankLines(&cursor)
     _ = readRecord(&cursor)
@@ -157,10 +161,14 @@ public final class CSVReader: @unchecked Sendable {
     for p in 0..<parts { firstLine.append(firstLine[p] + scans[p].lines) }
     let firstRow = firstLine.map { $0 - dataStart.line }
     let rowsAtMost = firstRow[parts] + 1
+    var out = CSVContents()
+    guard admit(rowsAtMost) else {
+      out.refusedRows = rowsAtMost
+      return out
+    }
     let layout = RowLayout(columns, width: width)
     let (nf, nt) = (columns.features.count, columns.numericTargets.count)
     var pieces = [Piece](repeating: Piece(), count: parts)
-    var out = CSVContents()
     out.source = self
     out.features = [Float](unsafeUninitializedCapacity: rowsAtMost * nf) { f, featureCount in
       out.targets = [Float](unsafeUninitializedCapacity: rowsAtMost * nt) { t, targetCount in

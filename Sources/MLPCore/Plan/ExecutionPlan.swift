@@ -1,5 +1,6 @@
-// A compiled network: buffers laid out in one arena and the ops that train it. Built only by
-// `PlanCompiler` from a `CheckedSpec`; immutable and printable (`mlpc plan`).
+// A compiled network: buffers laid out in one arena and the ops that run it. Built only by
+// `PlanCompiler` from a `Network`; immutable and printable (`mlpc plan`). It holds no data and
+// no training schedule: those are handed to the trainer, evaluator and gradcheck beside it.
 
 /// A contiguous run of floats in the arena.
 public struct ArenaRange: Sendable, Equatable {
@@ -7,38 +8,64 @@ public struct ArenaRange: Sendable, Equatable {
   public var count: Int
 }
 
-/// The static plan of one training step for a fixed maximum batch size.
+/// The static plan of one step for a fixed maximum batch size: a training step (forward, loss,
+/// backward, update) or, for an inference plan, a forward pass.
 public struct ExecutionPlan: Sendable {
-  /// The spec the plan was compiled from.
-  public let spec: CheckedSpec
-  /// Maximum rows per step (the spec's batch size).
+  /// The network the plan was compiled from.
+  public let network: Network
+  /// Maximum rows per step.
   public let batchSize: Int
   public let buffers: [Buffer]
   /// dense ops, k = 1...N.
   public let forward: [Op]
-  /// The fused loss and output-gradient op.
-  public let loss: Op
-  /// denseBackward ops, k = N...1.
-  public let backward: [Op]
-  public let update: Op
+  /// The fused loss and output-gradient op (training plans).
+  public internal(set) var loss: Op?
+  /// denseBackward ops, k = N...1 (empty in an inference plan).
+  public internal(set) var backward: [Op] = []
+  public internal(set) var update: Op?
   /// All parameters, in the order W^1, b^1, W^2, b^2, … (with alignment padding).
   public let parameters: ArenaRange
-  /// Gradients, laid out exactly like `parameters`.
-  public let gradients: ArenaRange
+  /// Gradients, laid out exactly like `parameters` (training plans).
+  public internal(set) var gradients: ArenaRange?
   /// Optimizer state slots, each laid out exactly like `parameters`.
-  public let optimizerState: [ArenaRange]
+  public internal(set) var optimizerState: [ArenaRange] = []
   /// Total floats in the arena.
   public let arenaCount: Int
 
   public let input: BufferID
-  public let target: BufferID
+  /// y, the batch's targets (training plans).
+  public internal(set) var target: BufferID?
   /// x^N
   public let output: BufferID
   /// W^k and b^k for k = 1...N (index k − 1).
   public let weights: [BufferID]
   public let biases: [BufferID]
 
+  init(
+    network: Network, batchSize: Int, buffers: [Buffer], forward: [Op], parameters: ArenaRange,
+    arenaCount: Int, input: BufferID, output: BufferID, weights: [BufferID], biases: [BufferID]
+  ) {
+    self.network = network
+    self.batchSize = batchSize
+    self.buffers = buffers
+    self.forward = forward
+    self.parameters = parameters
+    self.arenaCount = arenaCount
+    self.input = input
+    self.output = output
+    self.weights = weights
+    self.biases = biases
+  }
+
   public subscript(_ id: BufferID) -> Buffer { buffers[id.index] }
+
+  /// Whether the plan can train (it has gradients, a loss and an update).
+  public var isTraining: Bool { update != nil }
+
+  /// The ops of one step in order: forward, loss, backward, update.
+  public var ops: [Op] {
+    forward + [loss].compactMap { $0 } + backward + [update].compactMap { $0 }
+  }
 
   /// Number of trainable parameters (without padding).
   public var parameterCount: Int {
@@ -47,16 +74,20 @@ public struct ExecutionPlan: Sendable {
 
   /// Forward and backward FLOPs per full batch for layer k (1-based): multiply-adds count 2.
   public func flops(layer k: Int) -> (forward: Int, backward: Int) {
-    let w = spec.widths
+    let w = network.widths
     let mac = batchSize * w[k - 1] * w[k]
     let forward = 2 * mac + 2 * batchSize * w[k]
     let backward = 2 * mac + batchSize * w[k] + (k > 1 ? 2 * mac : 0)
-    return (forward, backward)
+    return (forward, isTraining ? backward : 0)
   }
 
-  /// FLOPs of one full training step (forward, backward and update).
+  /// FLOPs of one full step (forward, backward and update).
   public var flopsPerStep: Int {
-    (1...spec.layers.count).reduce(0) { $0 + flops(layer: $1).forward + flops(layer: $1).backward }
-      + 4 * parameterCount
+    (1...network.layers.count).reduce(0) {
+      $0 + flops(layer: $1).forward + flops(layer: $1).backward
+    } + (isTraining ? 4 * parameterCount : 0)
   }
+
+  /// Steps of an epoch over `samples` rows (the last may be partial).
+  public func steps(samples: Int) -> Int { (samples + batchSize - 1) / batchSize }
 }

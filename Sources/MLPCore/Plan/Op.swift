@@ -7,16 +7,17 @@ public enum Op: Sendable {
   /// x^k = σ^k(x^{k-1} · W^kᵀ + b^k); input (B, I), weight (O, I), bias (O), output (B, O).
   case dense(
     layer: Int, input: BufferID, weight: BufferID, bias: BufferID, output: BufferID,
-    activation: Activation, slope: Float)
+    activation: Activation, parameter: Float)
   /// l = mean over rows of the loss; delta = ∂L/∂z^N (fused with the output activation).
   case loss(
     LossKind, output: BufferID, target: BufferID, delta: BufferID, activation: Activation,
-    slope: Float)
+    parameter: Float)
   /// ∂L/∂W^k += deltaᵀ · input; ∂L/∂b^k += Σ_rows delta; and, unless k = 1,
   /// inputDelta = (delta · W^k) ⊙ σ^{k-1}'(z^{k-1}) with σ' taken from the input activation.
   case denseBackward(
     layer: Int, delta: BufferID, input: BufferID, weight: BufferID, weightGradient: BufferID,
-    biasGradient: BufferID, inputDelta: BufferID?, inputActivation: Activation, inputSlope: Float)
+    biasGradient: BufferID, inputDelta: BufferID?, inputActivation: Activation,
+    inputParameter: Float)
   /// Every parameter ← optimizer step over the flat parameter, gradient and state ranges.
-  case update(OptimizerKind)
+  case update(OptimizerKind, UpdateRule)
 }

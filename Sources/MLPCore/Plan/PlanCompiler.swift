@@ -1,95 +1,82 @@
-// CheckedSpec → ExecutionPlan: computes every shape and arena offset before any float exists,
-// emits the op list and verifies each op's operand shapes as it is emitted. A failed
-// `precondition` here means the checker missed something.
+// Network → ExecutionPlan: takes the arena layout (every shape and offset, before any float
+// exists), emits the op list and verifies each op's operand shapes as it is emitted. A failed
+// `precondition` here means the checker missed something. A training plan needs the update rule;
+// an inference plan has no gradients, optimizer state, target, loss or backward ops.
 
-/// Compiles checked specs into execution plans.
+/// Compiles networks into execution plans.
 public enum PlanCompiler {
-  /// Floats per alignment unit (64 bytes).
-  static let alignment = 16
-
-  /// Compiles `spec` for its configured batch size (or `batchSize`, if given).
+  /// The training plan of a checked spec, at its batch size (or `batchSize`).
   public static func compile(_ spec: CheckedSpec, batchSize: Int? = nil) -> ExecutionPlan {
-    var layout = Layout()
-    let widths = spec.widths
-    let n = spec.layers.count
-    let batch = batchSize ?? spec.training.batchSize
+    let t = spec.training
+    return compile(
+      spec.network, batchSize: batchSize ?? spec.batchSize,
+      training: (t.optimizer, t.updateRule))
+  }
+
+  /// A forward-only plan of `network` for up to `batchSize` rows per pass; the output layer
+  /// applies its own activation, so the output buffer holds x^N.
+  public static func compileInference(_ network: Network, batchSize: Int) -> ExecutionPlan {
+    compile(network, batchSize: batchSize, training: nil)
+  }
+
+  /// The arena layout of `network`: training with `optimizer`, or inference when nil.
+  public static func layout(_ network: Network, batchSize: Int, optimizer: OptimizerKind?)
+    -> ArenaLayout?
+  {
+    ArenaLayout(
+      input: network.input, layers: network.layers.map { ($0.name, $0.units) },
+      batchSize: batchSize, optimizerSlots: optimizer?.stateSlots)
+  }
+
+  static func compile(
+    _ network: Network, batchSize batch: Int, training: (OptimizerKind, UpdateRule)?
+  ) -> ExecutionPlan {
     precondition(batch >= 1)
-    // Parameters, then gradients and optimizer state with the same internal layout.
-    let parameterStart = layout.cursor
-    var weights: [BufferID] = []
-    var biases: [BufferID] = []
-    for k in 1...n {
-      let name = spec.layers[k - 1].name
-      weights.append(layout.add("\(name).weight", .weight(layer: k), [widths[k], widths[k - 1]]))
-      biases.append(layout.add("\(name).bias", .bias(layer: k), [widths[k]]))
+    guard let layout = layout(network, batchSize: batch, optimizer: training?.0) else {
+      preconditionFailure("arena size overflows; the checker's E008 should have refused it")
     }
-    let parameters = ArenaRange(offset: parameterStart, count: layout.cursor - parameterStart)
-    var weightGradients: [BufferID] = []
-    var biasGradients: [BufferID] = []
-    for k in 1...n {
-      let name = spec.layers[k - 1].name
-      weightGradients.append(
-        layout.add("\(name).weight.grad", .weightGradient(layer: k), [widths[k], widths[k - 1]]))
-      biasGradients.append(layout.add("\(name).bias.grad", .biasGradient(layer: k), [widths[k]]))
-    }
-    let gradients = ArenaRange(offset: parameterStart + parameters.count, count: parameters.count)
-    precondition(layout.cursor == gradients.offset + gradients.count)
-    let slots = [.sgd: 0, .momentum: 1, .adam: 2][spec.training.optimizer]!
-    var state: [ArenaRange] = []
-    for slot in 0..<slots {
-      let id = layout.add("optimizer.state\(slot)", .optimizerState(slot: slot), [parameters.count])
-      state.append(ArenaRange(offset: layout.buffers[id.index].offset, count: parameters.count))
-    }
-    let input = layout.add("input", .input, [batch, widths[0]])
-    let target = layout.add("target", .target, [batch, spec.data.train.outputs])
-    var activations = [input]
-    var deltas: [BufferID] = []
-    for k in 1...n {
-      activations.append(
-        layout.add("\(spec.layers[k - 1].name).x", .activation(layer: k), [batch, widths[k]]))
-      deltas.append(
-        layout.add("\(spec.layers[k - 1].name).delta", .delta(layer: k), [batch, widths[k]]))
-    }
+    let n = network.layers.count
+    let id = { (role: BufferRole) in layout.first(role)?.id }
+    let weights = (1...n).map { id(.weight(layer: $0))! }
+    let biases = (1...n).map { id(.bias(layer: $0))! }
+    let activations = [id(.input)!] + (1...n).map { id(.activation(layer: $0))! }
+    let parameters = layout.range(from: .weight(layer: 1), through: .bias(layer: n))!
     let ops = OpBuilder(buffers: layout.buffers)
+    let fused = training != nil && network.loss.fusesActivation
     let forward = (1...n).map { k in
-      let layer = spec.layers[k - 1]
+      let layer = network.layers[k - 1]
       // The fused losses apply the output activation themselves, from the logits.
-      let activation = k == n && lossFusesActivation(spec.loss) ? .identity : layer.activation
+      let activation = k == n && fused ? .identity : layer.activation
       return ops.dense(
         k, activations[k - 1], weights[k - 1], biases[k - 1], activations[k], activation,
-        layer.negativeSlope)
+        layer.parameter)
     }
-    let output = spec.layers[n - 1]
-    let loss = ops.loss(
-      spec.loss, activations[n], target, deltas[n - 1], output.activation, output.negativeSlope)
-    let backward = (1...n).reversed().map { k in
-      let below = k > 1 ? spec.layers[k - 2] : nil
+    var plan = ExecutionPlan(
+      network: network, batchSize: batch, buffers: layout.buffers, forward: forward,
+      parameters: parameters, arenaCount: layout.count, input: activations[0],
+      output: activations[n], weights: weights, biases: biases)
+    guard let (optimizer, rule) = training else { return plan }
+    let deltas = (1...n).map { id(.delta(layer: $0))! }
+    let output = network.layers[n - 1]
+    plan.target = id(.target)
+    plan.loss = ops.loss(
+      network.loss, activations[n], plan.target!, deltas[n - 1], output.activation,
+      output.parameter)
+    plan.backward = (1...n).reversed().map { k in
+      let below = k > 1 ? network.layers[k - 2] : nil
       return ops.denseBackward(
-        k, deltas[k - 1], activations[k - 1], weights[k - 1], weightGradients[k - 1],
-        biasGradients[k - 1],
-        k > 1 ? deltas[k - 2] : nil, below?.activation ?? .identity, below?.negativeSlope ?? 0)
+        k, deltas[k - 1], activations[k - 1], weights[k - 1], id(.weightGradient(layer: k))!,
+        id(.biasGradient(layer: k))!, k > 1 ? deltas[k - 2] : nil,
+        below?.activation ?? .identity, below?.parameter ?? 0)
     }
-    return ExecutionPlan(
-      spec: spec, batchSize: batch, buffers: layout.buffers, forward: forward, loss: loss,
-      backward: backward, update: .update(spec.training.optimizer), parameters: parameters,
-      gradients: gradients, optimizerState: state, arenaCount: layout.cursor, input: input,
-      target: target, output: activations[n], weights: weights, biases: biases)
-  }
-}
-
-/// Assigns aligned arena offsets to buffers in order.
-private struct Layout {
-  var buffers: [Buffer] = []
-  var cursor = 0
-
-  mutating func add(_ name: String, _ role: BufferRole, _ shape: [Int]) -> BufferID {
-    let id = BufferID(index: buffers.count)
-    let buffer = Buffer(id: id, name: name, role: role, shape: shape, offset: cursor)
-    buffers.append(buffer)
-    let aligned =
-      (buffer.count + PlanCompiler.alignment - 1) / PlanCompiler.alignment * PlanCompiler.alignment
-    cursor += aligned
-    return id
+    plan.gradients = layout.range(
+      from: .weightGradient(layer: 1), through: .biasGradient(layer: n))
+    precondition(plan.gradients?.count == parameters.count)
+    plan.optimizerState = layout.buffers.filter {
+      if case .optimizerState = $0.role { true } else { false }
+    }.map { ArenaRange(offset: $0.offset, count: $0.count) }
+    plan.update = .update(optimizer, rule)
+    return plan
   }
 }
 
@@ -101,28 +88,29 @@ private struct OpBuilder {
 
   func dense(
     _ k: Int, _ x: BufferID, _ w: BufferID, _ b: BufferID, _ y: BufferID, _ act: Activation,
-    _ slope: Float
+    _ p: Float
   ) -> Op {
     let (batch, inputs) = (shape(x)[0], shape(x)[1])
     let outputs = shape(w)[0]
     precondition(
       shape(w) == [outputs, inputs] && shape(b) == [outputs] && shape(y) == [batch, outputs],
       "dense \(k): shapes")
-    return .dense(layer: k, input: x, weight: w, bias: b, output: y, activation: act, slope: slope)
+    return .dense(
+      layer: k, input: x, weight: w, bias: b, output: y, activation: act, parameter: p)
   }
 
   func loss(
     _ kind: LossKind, _ x: BufferID, _ y: BufferID, _ delta: BufferID, _ act: Activation,
-    _ slope: Float
+    _ p: Float
   ) -> Op {
     precondition(
       shape(x) == shape(y) && shape(x) == shape(delta), "loss: shapes \(shape(x)) \(shape(y))")
-    return .loss(kind, output: x, target: y, delta: delta, activation: act, slope: slope)
+    return .loss(kind, output: x, target: y, delta: delta, activation: act, parameter: p)
   }
 
   func denseBackward(
     _ k: Int, _ delta: BufferID, _ x: BufferID, _ w: BufferID, _ dw: BufferID, _ db: BufferID,
-    _ inputDelta: BufferID?, _ act: Activation, _ slope: Float
+    _ inputDelta: BufferID?, _ act: Activation, _ p: Float
   ) -> Op {
     let (batch, inputs) = (shape(x)[0], shape(x)[1])
     let outputs = shape(w)[0]
@@ -134,6 +122,6 @@ private struct OpBuilder {
     }
     return .denseBackward(
       layer: k, delta: delta, input: x, weight: w, weightGradient: dw, biasGradient: db,
-      inputDelta: inputDelta, inputActivation: act, inputSlope: slope)
+      inputDelta: inputDelta, inputActivation: act, inputParameter: p)
   }
 }

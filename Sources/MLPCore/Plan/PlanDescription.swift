@@ -6,7 +6,7 @@ import Foundation
 extension ExecutionPlan {
   /// Per-layer rows: name, W and b shapes, activation, parameters, forward and backward FLOPs.
   public var layerRows: [[String: Any]] {
-    spec.layers.enumerated().map { i, layer in
+    network.layers.enumerated().map { i, layer in
       let k = i + 1
       let (w, b) = (self[weights[i]], self[biases[i]])
       let f = flops(layer: k)
@@ -33,13 +33,17 @@ extension ExecutionPlan {
     return m
   }
 
-  public var stepsPerEpoch: Int { (spec.data.train.count + batchSize - 1) / batchSize }
+  /// The optimizer of the update op ("none" in an inference plan).
+  var optimizerName: String {
+    if case .update(let kind, _)? = update { kind.rawValue } else { "none" }
+  }
 
-  /// The `mlpc plan --format json` document.
-  public var jsonDescription: String {
-    let object: [String: Any] = [
-      "name": spec.name, "widths": spec.widths, "batch_size": batchSize, "loss": spec.loss.rawValue,
-      "optimizer": spec.training.optimizer.rawValue, "layers": layerRows,
+  /// The `mlpc plan --format json` object, for an epoch over `samples` training rows.
+  public func jsonObject(samples: Int) -> [String: Any] {
+    let stepsPerEpoch = steps(samples: samples)
+    return [
+      "name": network.name, "widths": network.widths, "batch_size": batchSize,
+      "loss": network.loss.rawValue, "optimizer": optimizerName, "layers": layerRows,
       "parameters": parameterCount,
       "memory_bytes": memory, "flops_per_step": flopsPerStep, "steps_per_epoch": stepsPerEpoch,
       "flops_per_epoch": flopsPerStep * stepsPerEpoch, "ops": opLines,
@@ -47,17 +51,14 @@ extension ExecutionPlan {
         ["id": $0.id.index, "name": $0.name, "shape": $0.shape, "offset": $0.offset]
       },
     ]
-    let data =
-      (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted]))
-      ?? Data()
-    return String(decoding: data, as: UTF8.self)
   }
 
-  /// The human-readable plan.
-  public var textDescription: String {
+  /// The human-readable plan, for an epoch over `samples` training rows.
+  public func textDescription(samples: Int) -> String {
+    let stepsPerEpoch = steps(samples: samples)
     var out =
-      "plan '\(spec.name)': \(spec.widths.map(String.init).joined(separator: " → ")), batch \(batchSize), "
-    out += "loss \(spec.loss.rawValue), optimizer \(spec.training.optimizer.rawValue)\n\n"
+      "plan '\(network.name)': \(network.widths.map(String.init).joined(separator: " → ")), batch \(batchSize), "
+    out += "loss \(network.loss.rawValue), optimizer \(optimizerName)\n\n"
     var table = [["layer", "W", "b", "activation", "params", "fwd FLOPs", "bwd FLOPs"]]
     for row in layerRows {
       let w = (row["weight_shape"] as! [Int]).map(String.init).joined(separator: "×")
@@ -89,7 +90,7 @@ extension ExecutionPlan {
   /// One line per op, naming buffers as `%id(name)`.
   public var opLines: [String] {
     let name = { (id: BufferID) in "\(id)(\(self[id].name))" }
-    return (forward + [loss] + backward + [update]).map { op in
+    return ops.map { op in
       switch op {
       case .dense(let k, let x, let w, let b, let y, let act, _):
         return
@@ -102,7 +103,7 @@ extension ExecutionPlan {
           "dense_backward[\(k)] \(name(dw)) += \(name(d))ᵀ · \(name(x)); \(name(db)) += Σ \(name(d))"
         if let dx { line += "; \(name(dx)) = (\(name(d)) · \(name(w))) ⊙ \(act.rawValue)'" }
         return line
-      case .update(let kind):
+      case .update(let kind, _):
         return "update          \(kind.rawValue) over \(grouped(parameters.count)) floats"
       }
     }

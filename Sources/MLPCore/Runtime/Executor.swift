@@ -1,6 +1,7 @@
 // Runs an ExecutionPlan: one arena allocated at start-up, then forward / loss / backward /
-// update as a `switch` over the plan's ops. Nothing here allocates after `init`, and nothing
-// reports to the user: errors were the checker's job.
+// update over the plan's ops, bound once to arena pointers and run by the kernels' `execute`.
+// Nothing here allocates after `init`, and nothing reports to the user: errors were the
+// checker's job.
 
 import Foundation
 
@@ -11,31 +12,29 @@ public final class Executor {
   let arena: UnsafeMutablePointer<Float>
   /// Optimizer steps taken (Adam's t).
   public private(set) var step = 0
-  let rule: UpdateRule
 
   /// Allocates and zeroes the arena, then initialises parameters from `seed`.
-  public init(plan: ExecutionPlan, seed: UInt64? = nil) {
+  public init(plan: ExecutionPlan, seed: UInt64) {
     self.plan = plan
     let raw = UnsafeMutableRawPointer.allocate(
       byteCount: max(plan.arenaCount, 1) * 4, alignment: 64)
     arena = raw.bindMemory(to: Float.self, capacity: max(plan.arenaCount, 1))
     arena.initialize(repeating: 0, count: max(plan.arenaCount, 1))
-    let t = plan.spec.training
-    rule = UpdateRule(
-      learningRate: Float(t.learningRate), weightDecay: Float(t.weightDecay),
-      momentum: Float(t.momentum),
-      beta1: Float(t.beta1), beta2: Float(t.beta2), epsilon: Float(t.epsilon))
-    initializeParameters(seed: seed ?? t.seed)
-    _ = GemmWorkspace.current  // packing buffers exist before the first step
-    bound.forward = plan.forward.map(bind)
-    bound.loss = bind(plan.loss)
-    bound.backward = plan.backward.map(bind)
-    bound.update = bind(plan.update)
-    bound.all = bound.forward + [bound.loss] + bound.backward + [bound.update]
+    initializeParameters(seed: seed)
+    prepareGemmWorkspace()  // packing buffers exist before the first step
+    boundForward = plan.forward.map(bind)
+    boundLoss = plan.loss.map(bind)
+    boundBackward = plan.backward.map(bind)
+    boundUpdate = plan.update.map(bind)
+    boundAll = plan.ops.map(bind)
   }
 
-  /// The plan's ops with arena pointers in place of buffer ids.
-  private var bound = BoundPlan()
+  // The plan's ops with arena pointers in place of buffer ids.
+  private var boundForward: [BoundOp] = []
+  private var boundLoss: BoundOp?
+  private var boundBackward: [BoundOp] = []
+  private var boundUpdate: BoundOp?
+  private var boundAll: [BoundOp] = []
 
   deinit { arena.deallocate() }
 
@@ -58,7 +57,7 @@ public final class Executor {
   /// layer order, row by row, from SplitMix64(seed); zero biases.
   public func initializeParameters(seed: UInt64) {
     var rng = SeededGenerator(seed: seed)
-    for (k, layer) in plan.spec.layers.enumerated() {
+    for (k, layer) in plan.network.layers.enumerated() {
       let (fanOut, fanIn) = (plan[plan.weights[k]].shape[0], plan[plan.weights[k]].shape[1])
       let limit =
         layer.initializer == .he
@@ -111,18 +110,19 @@ public final class Executor {
     -> Int
   {
     precondition(indices.count <= plan.batchSize && data.inputs == plan[plan.input].shape[1])
+    let target = plan.target.map(pointer)
     let count = indices.count
     let parts = count * data.inputs >= 1 << 14 ? WorkerPool.shared.count : 1
     data.features.withUnsafeBufferPointer { f in
       data.targets.withUnsafeBufferPointer { t in
-        let (x, y, inputs, outputs) = (
-          pointer(plan.input), pointer(plan.target), data.inputs, data.outputs
-        )
+        let (x, inputs, outputs) = (pointer(plan.input), data.inputs, data.outputs)
         WorkerPool.shared.run(parts) { part in
           for row in count * part / parts..<count * (part + 1) / parts {
             let sample = indices[indices.index(indices.startIndex, offsetBy: row)]
             (x + row * inputs).update(from: f.baseAddress! + sample * inputs, count: inputs)
-            (y + row * outputs).update(from: t.baseAddress! + sample * outputs, count: outputs)
+            if let y = target {
+              (y + row * outputs).update(from: t.baseAddress! + sample * outputs, count: outputs)
+            }
           }
         }
       }
@@ -132,19 +132,22 @@ public final class Executor {
 
   /// x^1 … x^N for the first `rows` rows of the input buffer.
   public func forward(rows: Int) {
-    for op in bound.forward { execute(op, rows: rows) }
+    for op in boundForward { execute(op, rows: rows, step: step) }
   }
 
   /// Σ over rows of the loss, and ∂L/∂z^N (L the mean over `rows`). Leaves x^N in the output.
-  public func loss(rows: Int) -> Double { execute(bound.loss, rows: rows) }
+  public func loss(rows: Int) -> Double { execute(boundLoss!, rows: rows, step: step) }
 
   /// Writes ∂L/∂W^k and ∂L/∂b^k for k = N…1.
   public func backward(rows: Int) {
-    for op in bound.backward { execute(op, rows: rows) }
+    for op in boundBackward { execute(op, rows: rows, step: step) }
   }
 
   /// One optimizer step over all parameters.
-  public func update() { execute(bound.update, rows: 0) }
+  public func update() {
+    step += 1
+    execute(boundUpdate!, rows: 0, step: step)
+  }
 
   /// forward, loss, backward, update; returns the batch's mean loss.
   public func trainStep(rows: Int) -> Double {
@@ -156,94 +159,35 @@ public final class Executor {
   }
 
   /// Number of ops in a step: forward, loss, backward, update (for timing single ops).
-  public var opCount: Int { bound.all.count }
+  public var opCount: Int { boundAll.count }
 
-  /// Executes op `index` of `forward + [loss] + backward + [update]` over the first `rows` rows.
-  public func runOp(_ index: Int, rows: Int) { _ = execute(bound.all[index], rows: rows) }
-
-  @discardableResult
-  private func execute(_ op: BoundOp, rows: Int) -> Double {
-    switch op {
-    case .dense(let x, let w, let b, let y, let inputs, let outputs, let activation, let slope):
-      denseForward(
-        x: x, w: w, b: b, y: y, rows: rows, inputs: inputs, outputs: outputs, activation,
-        slope: slope)
-    case .loss(let kind, let out, let target, let delta, let cols, let activation, let slope):
-      return lossForwardBackward(
-        kind, out: out, target: target, delta: delta, rows: rows, cols: cols,
-        activation: activation,
-        slope: slope)
-    case .denseBackward(
-      let delta, let x, let w, let dW, let db, let dx, let inputs, let outputs, let activation,
-      let slope):
-      denseBackward(
-        delta: delta, x: x, w: w, dW: dW, db: db, dx: dx, rows: rows, inputs: inputs,
-        outputs: outputs,
-        activation, slope: slope)
-    case .update(let kind, let p, let g, let n, let state0, let state1):
-      step += 1
-      let (rule, t) = (rule, step)
-      // Large models update in slices of whole cache lines, one per thread.
-      let parts = n >= 1 << 16 ? WorkerPool.shared.count : 1
-      WorkerPool.shared.run(parts) { part in
-        let lo = n * part / parts / 16 * 16
-        let hi = part == parts - 1 ? n : n * (part + 1) / parts / 16 * 16
-        let (p, g, c) = (p! + lo, g! + lo, hi - lo)
-        switch kind {
-        case .sgd: sgdUpdate(p, g, count: c, rule)
-        case .momentum: momentumUpdate(p, g, state0! + lo, count: c, rule)
-        case .adam: adamUpdate(p, g, state0! + lo, state1! + lo, count: c, step: t, rule)
-        }
-      }
-    }
-    return 0
+  /// Executes op `index` of `plan.ops` over the first `rows` rows.
+  public func runOp(_ index: Int, rows: Int) {
+    execute(boundAll[index], rows: rows, step: step + 1)
   }
 
   /// Resolves an op's buffer ids to arena pointers and sizes, once, at start-up.
   private func bind(_ op: Op) -> BoundOp {
     switch op {
-    case .dense(_, let input, let weight, let bias, let output, let activation, let slope):
+    case .dense(_, let input, let weight, let bias, let output, let activation, let p):
       return .dense(
         pointer(input), pointer(weight), pointer(bias), pointer(output), plan[weight].shape[1],
-        plan[weight].shape[0], activation, slope)
-    case .loss(let kind, let output, let target, let delta, let activation, let slope):
+        plan[weight].shape[0], activation, p)
+    case .loss(let kind, let output, let target, let delta, let activation, let p):
       return .loss(
         kind, pointer(output), pointer(target), pointer(delta), plan[output].shape[1], activation,
-        slope)
+        p)
     case .denseBackward(
       _, let delta, let input, let weight, let dWeight, let dBias, let inputDelta, let activation,
-      let slope):
+      let p):
       return .denseBackward(
         pointer(delta), pointer(input), pointer(weight), pointer(dWeight), pointer(dBias),
-        inputDelta.map(pointer), plan[weight].shape[1], plan[weight].shape[0], activation, slope)
-    case .update(let kind):
+        inputDelta.map(pointer), plan[weight].shape[1], plan[weight].shape[0], activation, p)
+    case .update(let kind, let rule):
       let state = plan.optimizerState.map { arena + $0.offset }
       return .update(
-        kind, arena + plan.parameters.offset, arena + plan.gradients.offset, plan.parameters.count,
-        state.first, state.dropFirst().first)
+        kind, rule, arena + plan.parameters.offset, arena + plan.gradients!.offset,
+        plan.parameters.count, state.first, state.dropFirst().first)
     }
   }
-
-}
-
-/// An op with its buffers resolved to arena pointers: executing it reads no plan metadata.
-enum BoundOp {
-  typealias P = UnsafeMutablePointer<Float>
-  /// x, w, b, y, inputs, outputs, σ, slope
-  case dense(P, P, P, P, Int, Int, Activation, Float)
-  /// output, target, delta, columns, σ, slope
-  case loss(LossKind, P, P, P, Int, Activation, Float)
-  /// delta, x, w, dW, db, dx, inputs, outputs, σ of x, slope
-  case denseBackward(P, P, P, P, P, P?, Int, Int, Activation, Float)
-  /// parameters, gradients, count, state slots
-  case update(OptimizerKind, P?, P?, Int, P?, P?)
-}
-
-/// The bound ops of one step.
-struct BoundPlan {
-  var forward: [BoundOp] = []
-  var loss = BoundOp.update(.sgd, nil, nil, 0, nil, nil)
-  var backward: [BoundOp] = []
-  var update = BoundOp.update(.sgd, nil, nil, 0, nil, nil)
-  var all: [BoundOp] = []
 }

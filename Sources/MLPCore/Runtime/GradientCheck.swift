@@ -20,17 +20,16 @@ public enum GradientCheck {
   /// Compares ∂L/∂θ from `executor`'s backward pass on the first `rows` training samples with
   /// (L(θ+h) − L(θ−h)) / 2h in Double, for up to `samplesPerTensor` elements of each tensor.
   public static func run(
-    _ executor: Executor, rows requested: Int = 8, samplesPerTensor: Int = 64,
-    step h: Double = 1e-5,
-    floor: Double = 1e-4
+    _ executor: Executor, data train: Dataset, rows requested: Int = 8,
+    samplesPerTensor: Int = 64, step h: Double = 1e-5, floor: Double = 1e-4
   ) -> [GradientCheckResult] {
     let plan = executor.plan
-    let rows = min(requested, plan.spec.data.train.count, plan.batchSize)
+    let rows = min(requested, train.count, plan.batchSize)
     var rng = SeededGenerator(seed: 99)
     // A random batch, and biases moved off zero, so that units do not all sit on relu kinks.
-    var order = Array(0..<plan.spec.data.train.count)
+    var order = Array(0..<train.count)
     rng.shuffle(&order)
-    let data = plan.spec.data.train.subset(Array(order.prefix(rows)))
+    let data = train.subset(Array(order.prefix(rows)))
     for id in plan.biases {
       executor.setValues(id, executor.values(id).map { $0 + Float(rng.uniform(-0.1, 0.1)) })
     }
@@ -42,7 +41,7 @@ public enum GradientCheck {
     let inputs = data.features.map(Double.init)
     let targets = data.targets.map(Double.init)
     var results: [GradientCheckResult] = []
-    for k in 0..<plan.spec.layers.count {
+    for k in 0..<plan.network.layers.count {
       for (isWeight, id, gradientRole) in [
         (true, plan.weights[k], BufferRole.weightGradient(layer: k + 1)),
         (false, plan.biases[k], BufferRole.biasGradient(layer: k + 1)),
@@ -90,17 +89,17 @@ public struct ReferenceNetwork: Sendable {
   public var biases: [[Double]]
   public let widths: [Int]
   public let activations: [Activation]
-  public let slopes: [Double]
+  public let parameters: [Double]
   public let lossKind: LossKind
 
   public init(executor: Executor) {
     let plan = executor.plan
     weights = plan.weights.map { executor.values($0).map(Double.init) }
     biases = plan.biases.map { executor.values($0).map(Double.init) }
-    widths = plan.spec.widths
-    activations = plan.spec.layers.map(\.activation)
-    slopes = plan.spec.layers.map { Double($0.negativeSlope) }
-    lossKind = plan.spec.loss
+    widths = plan.network.widths
+    activations = plan.network.layers.map(\.activation)
+    parameters = plan.network.layers.map { Double($0.parameter) }
+    lossKind = plan.network.loss
   }
 
   func get(layer k: Int, weight: Bool, _ i: Int) -> Double { weight ? weights[k][i] : biases[k][i] }
@@ -125,9 +124,9 @@ public struct ReferenceNetwork: Sendable {
         var sum = biases[k][o]
         for i in 0..<inputs { sum += weights[k][o * inputs + i] * x[i] }
         z[o] = sum
-        if activations[k] == .relu || activations[k] == .leakyRelu { kinks.combine(sum > 0) }
+        if activations[k].hasKinkAtZero { kinks.combine(sum > 0) }
       }
-      x = Self.activate(z, activations[k], slope: slopes[k])
+      x = activations[k].reference(z, parameter: parameters[k])
     }
     return x
   }
@@ -155,21 +154,5 @@ public struct ReferenceNetwork: Sendable {
       }
     }
     return (total / Double(rows), kinks.finalize())
-  }
-
-  static func activate(_ z: [Double], _ activation: Activation, slope: Double) -> [Double] {
-    switch activation {
-    case .identity: return z
-    case .sigmoid: return z.map { 1 / (1 + exp(-$0)) }
-    case .tanh: return z.map { tanh($0) }
-    case .relu: return z.map { max($0, 0) }
-    case .leakyRelu: return z.map { $0 > 0 ? $0 : slope * $0 }
-    case .softplus: return z.map { log1p(exp(-abs($0))) + max($0, 0) }
-    case .softmax:
-      let top = z.max() ?? 0
-      let e = z.map { exp($0 - top) }
-      let sum = e.reduce(0, +)
-      return e.map { $0 / sum }
-    }
   }
 }

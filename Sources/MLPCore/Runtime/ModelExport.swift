@@ -6,13 +6,13 @@
 import Foundation
 
 extension Executor {
-  /// Parameters (and standardisation statistics) as named tensors.
-  public func tensors() -> [NamedTensor] {
+  /// Parameters (and the standardisation statistics of `data`) as named tensors.
+  public func tensors(data: PreparedData) -> [NamedTensor] {
     var out: [NamedTensor] = []
     for id in plan.weights + plan.biases {
       out.append(NamedTensor(name: plan[id].name, shape: plan[id].shape, values: values(id)))
     }
-    if let s = plan.spec.data.standardizer {
+    if let s = data.standardizer {
       out.append(NamedTensor(name: "input.mean", shape: [s.mean.count], values: s.mean))
       out.append(NamedTensor(name: "input.std", shape: [s.std.count], values: s.std))
     }
@@ -20,16 +20,16 @@ extension Executor {
   }
 
   /// The model file's `__metadata__`: spec name, task, loss, activations and class names.
-  public func metadata() -> [String: String] {
-    let spec = plan.spec
+  public static func metadata(_ spec: CheckedSpec) -> [String: String] {
+    let network = spec.network
     var m = [
       "format": "mlpc-1",
-      "name": spec.name,
-      "task": spec.task.rawValue,
-      "loss": spec.loss.rawValue,
-      "layers": spec.layers.map(\.name).joined(separator: ","),
-      "activations": spec.layers.map(\.activation.rawValue).joined(separator: ","),
-      "input": String(spec.input),
+      "name": network.name,
+      "task": network.task.rawValue,
+      "loss": network.loss.rawValue,
+      "layers": network.layers.map(\.name).joined(separator: ","),
+      "activations": network.layers.map(\.activation.rawValue).joined(separator: ","),
+      "input": String(network.input),
       "features": spec.data.featureNames.joined(separator: ","),
       "targets": spec.data.targetNames.joined(separator: ","),
     ]
@@ -43,6 +43,15 @@ public func jsonLine(_ object: [String: Any]) -> String {
   let data =
     (try? JSONSerialization.data(
       withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+  return String(decoding: data, as: UTF8.self)
+}
+
+/// A pretty-printed JSON document with sorted keys.
+public func jsonDocument(_ object: [String: Any]) -> String {
+  let data =
+    (try? JSONSerialization.data(
+      withJSONObject: object, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]))
+    ?? Data()
   return String(decoding: data, as: UTF8.self)
 }
 

@@ -48,26 +48,41 @@ public enum TrainingStop: Error, Equatable, Sendable {
   case interrupted(epoch: Int, step: Int)
 }
 
-/// Trains a plan on its spec's data.
+/// Trains a plan on a data set: the plan says how to compute a step, the training settings how
+/// to order the samples, and the data set is handed in beside them.
 public final class Trainer {
   public let executor: Executor
+  public let train: Dataset
+  public let settings: TrainingConfig
   public var plan: ExecutionPlan { executor.plan }
   private var shuffler: SeededGenerator
   private var order: [Int]
 
-  public init(plan: ExecutionPlan) {
-    executor = Executor(plan: plan)
-    shuffler = SeededGenerator(seed: plan.spec.training.seed &+ 0x5F1F_F1E5)
-    order = Array(0..<plan.spec.data.train.count)
+  public init(plan: ExecutionPlan, train: Dataset, settings: TrainingConfig) {
+    precondition(plan.isTraining)
+    executor = Executor(plan: plan, seed: settings.seed)
+    self.train = train
+    self.settings = settings
+    shuffler = SeededGenerator(seed: settings.seed &+ 0x5F1F_F1E5)
+    order = Array(0..<train.count)
   }
+
+  /// A trainer for a checked spec's plan and training split.
+  public convenience init(_ spec: CheckedSpec, plan: ExecutionPlan? = nil) {
+    self.init(
+      plan: plan ?? PlanCompiler.compile(spec), train: spec.data.train, settings: spec.training)
+  }
+
+  /// Steps of one epoch.
+  public var stepsPerEpoch: Int { plan.steps(samples: train.count) }
 
   /// Runs one epoch (1-based `epoch`); returns the mean training loss per sample.
   /// `progress` is called after each step with the number of steps done.
   public func runEpoch(
     _ epoch: Int, shouldStop: () -> Bool = { false }, progress: (Int) -> Void = { _ in }
   ) throws(TrainingStop) -> Double {
-    let data = plan.spec.data.train
-    if plan.spec.training.shuffle { shuffler.shuffle(&order) }
+    let data = train
+    if settings.shuffle { shuffler.shuffle(&order) }
     var total = 0.0
     var step = 0
     var start = 0

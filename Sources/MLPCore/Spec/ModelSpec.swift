@@ -2,6 +2,8 @@
 // semantic check. A value that was missing or malformed is nil here (and a diagnostic says why),
 // so the checker can go on and report every other problem in the same pass.
 
+@_exported import MLPKernels
+
 /// A value together with where it was written.
 public struct Located<Value: Sendable>: Sendable {
   public var value: Value
@@ -16,35 +18,6 @@ public struct Located<Value: Sendable>: Sendable {
 /// Whether the network predicts a class (one-hot targets) or real numbers.
 public enum Task: String, CaseIterable, Sendable {
   case classification, regression
-}
-
-/// Element-wise activation σ applied after a layer's affine map.
-public enum Activation: String, CaseIterable, Sendable {
-  case identity, sigmoid, tanh, relu
-  case leakyRelu = "leaky_relu"
-  case softplus, softmax
-}
-
-/// Per-sample loss l(x^N, y), averaged over the batch.
-public enum LossKind: String, CaseIterable, Sendable {
-  /// l = ½‖y − x^N‖²
-  case mse
-  /// l = −Σ y log x^N, on softmax outputs
-  case crossEntropy = "cross_entropy"
-  /// l = −y log p − (1 − y) log(1 − p), on one sigmoid output
-  case binaryCrossEntropy = "binary_cross_entropy"
-}
-
-/// The parameter update rule.
-public enum OptimizerKind: String, CaseIterable, Sendable {
-  case sgd, momentum, adam
-}
-
-/// How a layer's weights are initialised.
-public enum InitKind: String, CaseIterable, Sendable {
-  /// He for relu-like activations, Glorot otherwise.
-  case auto
-  case glorot, he
 }
 
 /// Built-in synthetic data sets.

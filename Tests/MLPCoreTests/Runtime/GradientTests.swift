@@ -47,7 +47,8 @@ struct GradientCase: CustomTestStringConvertible, Sendable {
     let result = checkSpec(c.spec)
     let spec = try #require(result.spec, "\(result.diagnostics)")
     let plan = PlanCompiler.compile(spec, batchSize: 6)
-    let results = GradientCheck.run(Executor(plan: plan, seed: 3), rows: 6, samplesPerTensor: 40)
+    let results = GradientCheck.run(
+      Executor(plan: plan, seed: 3), data: spec.data.train, rows: 6, samplesPerTensor: 40)
     #expect(results.count == 6)
     for r in results {
       #expect(r.checkedElements > 0, "\(r.tensor): nothing checked")
@@ -55,5 +56,8 @@ struct GradientCase: CustomTestStringConvertible, Sendable {
     }
   }
 
-  @Test func caseCount() { #expect(GradientCase.all.count == 6 * 9) }
+  @Test func everyActivationIsCovered() {
+    let hidden = Activation.allCases.count - 1  // softmax is output-only
+    #expect(GradientCase.all.count == hidden * (Activation.allCases.count + 2))
+  }
 }

@@ -66,7 +66,7 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
     let result = checkSpec(c.spec)
     let spec = try #require(result.spec, "\(result.diagnostics)")
     let plan = PlanCompiler.compile(spec)
-    let executor = Executor(plan: plan)
+    let executor = Executor(plan: plan, seed: spec.training.seed)
     let ids = [plan.weights[0], plan.biases[0], plan.weights[1], plan.biases[1]]
     for (id, values) in zip(ids, c.initial) { executor.setValues(id, values.map(Float.init)) }
     let batch = Dataset(

@@ -4,7 +4,7 @@
 import Foundation
 import Testing
 
-@testable import MLPCore
+@testable import MLPKernels
 
 struct VectorMathTests {
   /// Evenly spaced points from `low` to `high`, both included.

@@ -5,14 +5,40 @@
 
 import Foundation
 
+/// The parameter update rule.
+public enum OptimizerKind: String, CaseIterable, Sendable {
+  case sgd, momentum, adam
+
+  /// Parameter-shaped state slots: momentum's velocity, Adam's two moments.
+  public var stateSlots: Int {
+    switch self {
+    case .sgd: 0
+    case .momentum: 1
+    case .adam: 2
+    }
+  }
+}
+
 /// Hyperparameters of one update.
-struct UpdateRule {
-  var learningRate: Float
-  var weightDecay: Float
-  var momentum: Float
-  var beta1: Float
-  var beta2: Float
-  var epsilon: Float
+public struct UpdateRule: Sendable, Equatable {
+  public var learningRate: Float
+  public var weightDecay: Float
+  public var momentum: Float
+  public var beta1: Float
+  public var beta2: Float
+  public var epsilon: Float
+
+  public init(
+    learningRate: Float, weightDecay: Float, momentum: Float, beta1: Float, beta2: Float,
+    epsilon: Float
+  ) {
+    self.learningRate = learningRate
+    self.weightDecay = weightDecay
+    self.momentum = momentum
+    self.beta1 = beta1
+    self.beta2 = beta2
+    self.epsilon = epsilon
+  }
 }
 
 /// p ← p − η (g + λp)

@@ -5,10 +5,23 @@
 
 import Foundation
 
+/// Per-sample loss l(x^N, y), averaged over the batch.
+public enum LossKind: String, CaseIterable, Sendable {
+  /// l = ½‖y − x^N‖²
+  case mse
+  /// l = −Σ y log x^N, on softmax outputs
+  case crossEntropy = "cross_entropy"
+  /// l = −y log p − (1 − y) log(1 − p), on one sigmoid output
+  case binaryCrossEntropy = "binary_cross_entropy"
+
+  /// Whether the loss computes the output activation itself from the logits.
+  public var fusesActivation: Bool { self != .mse }
+}
+
 /// Loss sum over rows; `out` holds z^N for fused losses (x^N after) or x^N for mse.
 func lossForwardBackward(
   _ kind: LossKind, out: UnsafeMutablePointer<Float>, target: UnsafePointer<Float>,
-  delta: UnsafeMutablePointer<Float>, rows: Int, cols: Int, activation: Activation, slope: Float
+  delta: UnsafeMutablePointer<Float>, rows: Int, cols: Int, activation: Activation, parameter: Float
 ) -> Double {
   let scale = 1 / Float(rows)
   var total = 0.0
@@ -49,10 +62,7 @@ func lossForwardBackward(
       total += Double(0.5 * diff * diff)
       delta[i] = diff * scale
     }
-    activationBackward(delta, x: out, rows: rows, cols: cols, activation, slope: slope)
+    activationBackward(delta, x: out, rows: rows, cols: cols, activation, parameter: parameter)
   }
   return total
 }
-
-/// Whether `loss` computes the output activation itself from the logits.
-func lossFusesActivation(_ loss: LossKind) -> Bool { loss != .mse }

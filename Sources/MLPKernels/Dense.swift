@@ -5,13 +5,13 @@
 func denseForward(
   x: UnsafePointer<Float>, w: UnsafePointer<Float>, b: UnsafePointer<Float>,
   y: UnsafeMutablePointer<Float>,
-  rows: Int, inputs: Int, outputs: Int, _ activation: Activation, slope: Float
+  rows: Int, inputs: Int, outputs: Int, _ activation: Activation, parameter: Float
 ) {
   gemm(
     .nt,
     m: rows, n: outputs, k: inputs, x, lda: inputs, w, ldb: inputs, y, ldc: outputs,
     accumulate: false)
-  biasActivationForward(y, bias: b, rows: rows, cols: outputs, activation, slope: slope)
+  biasActivationForward(y, bias: b, rows: rows, cols: outputs, activation, parameter: parameter)
 }
 
 /// dW (O, I) = deltaᵀ · x; db (O) = Σ_rows delta; dx (R, I) = (delta · w) ⊙ σ'(x) when given,
@@ -20,7 +20,7 @@ func denseBackward(
   delta: UnsafePointer<Float>, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
   dW: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>,
   dx: UnsafeMutablePointer<Float>?,
-  rows: Int, inputs: Int, outputs: Int, _ activation: Activation, slope: Float
+  rows: Int, inputs: Int, outputs: Int, _ activation: Activation, parameter: Float
 ) {
   gemm(
     .tn,
@@ -36,5 +36,5 @@ func denseBackward(
     .nn,
     m: rows, n: inputs, k: outputs, delta, lda: outputs, w, ldb: inputs, dx, ldc: inputs,
     accumulate: false)
-  activationBackward(dx, x: x, rows: rows, cols: inputs, activation, slope: slope)
+  activationBackward(dx, x: x, rows: rows, cols: inputs, activation, parameter: parameter)
 }

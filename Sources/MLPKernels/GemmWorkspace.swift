@@ -39,3 +39,6 @@ private let workspaceKey: pthread_key_t = {
   pthread_key_create(&key, nil)
   return key
 }()
+
+/// Allocates the calling thread's packing buffers now, so the first product does not.
+public func prepareGemmWorkspace() { _ = GemmWorkspace.current }

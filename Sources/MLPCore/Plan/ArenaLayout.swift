@@ -1,0 +1,94 @@
+// The arena's layout: every buffer's name, role, shape and aligned offset, computed from widths
+// alone. The one memory computation: the plan compiler places buffers with it, `mlpc plan`
+// prints it, and the checker's E008 sizes a network with it before any plan or data exists
+// (which is why it takes plain widths and names, not a checked spec). All arithmetic is
+// overflow-checked: sizes that cannot be addressed give no layout instead of wrapping.
+
+/// Buffers and offsets of one arena.
+public struct ArenaLayout: Sendable {
+  /// Floats per alignment unit (64 bytes).
+  static let alignment = 16
+
+  public private(set) var buffers: [Buffer] = []
+  /// Floats in the arena, padding included.
+  public private(set) var count = 0
+
+  /// Bytes of the arena.
+  public var bytes: Int { count * 4 }
+
+  /// The layout for `layers` (name and n^k) over `input` features at `batchSize` rows. With
+  /// `optimizerSlots` set, the layout trains: gradients, that many optimizer state slots, a
+  /// target and per-layer deltas. Nil when some size cannot be addressed.
+  public init?(
+    input: Int, layers: [(name: String, units: Int)], batchSize: Int, optimizerSlots: Int?
+  ) {
+    let widths = [input] + layers.map(\.units)
+    let n = layers.count
+    let training = optimizerSlots != nil
+    do {
+      for k in 1...n {
+        try add("\(layers[k - 1].name).weight", .weight(layer: k), [widths[k], widths[k - 1]])
+        try add("\(layers[k - 1].name).bias", .bias(layer: k), [widths[k]])
+      }
+      let parameterFloats = count
+      if let optimizerSlots {
+        for k in 1...n {
+          let name = layers[k - 1].name
+          try add("\(name).weight.grad", .weightGradient(layer: k), [widths[k], widths[k - 1]])
+          try add("\(name).bias.grad", .biasGradient(layer: k), [widths[k]])
+        }
+        for slot in 0..<optimizerSlots {
+          try add("optimizer.state\(slot)", .optimizerState(slot: slot), [parameterFloats])
+        }
+      }
+      try add("input", .input, [batchSize, widths[0]])
+      if training { try add("target", .target, [batchSize, widths[n]]) }
+      for k in 1...n {
+        try add("\(layers[k - 1].name).x", .activation(layer: k), [batchSize, widths[k]])
+        if training {
+          try add("\(layers[k - 1].name).delta", .delta(layer: k), [batchSize, widths[k]])
+        }
+      }
+      _ = try checkedProduct([count, 4])
+    } catch {
+      return nil
+    }
+  }
+
+  /// The buffer with `role`, if the layout has one.
+  public func first(_ role: BufferRole) -> Buffer? { buffers.first { $0.role == role } }
+
+  /// The arena range from the first buffer with role `first` to the end of the last with `last`.
+  func range(from first: BufferRole, through last: BufferRole) -> ArenaRange? {
+    guard let a = self.first(first), let b = buffers.last(where: { $0.role == last }) else {
+      return nil
+    }
+    return ArenaRange(offset: a.offset, count: b.offset + b.count - a.offset)
+  }
+
+  private mutating func add(_ name: String, _ role: BufferRole, _ shape: [Int]) throws {
+    let floats = try checkedProduct(shape)
+    let units = floats / Self.alignment + (floats % Self.alignment == 0 ? 0 : 1)
+    let padded = try checkedProduct([units, Self.alignment])
+    buffers.append(
+      Buffer(
+        id: BufferID(index: buffers.count), name: name, role: role, shape: shape, offset: count))
+    let (sum, overflow) = count.addingReportingOverflow(padded)
+    if overflow { throw SizeOverflow() }
+    count = sum
+  }
+}
+
+/// A size that does not fit in an `Int`.
+struct SizeOverflow: Error {}
+
+/// The product of `factors`, or `SizeOverflow`.
+func checkedProduct(_ factors: [Int]) throws(SizeOverflow) -> Int {
+  var product = 1
+  for f in factors {
+    let (p, overflow) = product.multipliedReportingOverflow(by: f)
+    if overflow || f < 0 { throw SizeOverflow() }
+    product = p
+  }
+  return product
+}

@@ -1,0 +1,271 @@
+// Element-wise activations, each defined once: its name, the forward the kernels run, its
+// derivative written in terms of the output x = σ(z) (so backward needs no z), the
+// double-precision formula gradcheck differentiates, its default initialiser, whether it has a
+// kink at 0, and its parameter if it takes one. Adding an activation is one case, one `visit`
+// line and one struct in this file. The epilogue kernels (bias add then σ, and g ⊙ σ') are
+// generic over a definition, so every activation gets its own vectorised loop.
+// R = rows, C = columns; row-major, leading dimension C.
+
+import Foundation
+
+/// Element-wise activation σ applied after a layer's affine map.
+public enum Activation: String, CaseIterable, Sendable {
+  case identity, sigmoid, tanh, relu
+  case leakyRelu = "leaky_relu"
+  case elu, softplus, softmax
+
+  /// Calls `visitor` with this activation's definition: the only switch over activations.
+  @inline(__always)
+  public func visit<V: ActivationVisitor>(_ visitor: V) -> V.Result {
+    switch self {
+    case .identity: visitor.visit(Identity.self)
+    case .sigmoid: visitor.visit(Sigmoid.self)
+    case .tanh: visitor.visit(Tanh.self)
+    case .relu: visitor.visit(Relu.self)
+    case .leakyRelu: visitor.visit(LeakyRelu.self)
+    case .elu: visitor.visit(Elu.self)
+    case .softplus: visitor.visit(Softplus.self)
+    case .softmax: visitor.visit(Softmax.self)
+    }
+  }
+
+  /// This activation's definition.
+  public var definition: any ActivationDefinition.Type { visit(DefinitionOf()) }
+  /// One line for documentation.
+  public var summary: String { definition.summary }
+  /// The parameter it takes, if any (leaky_relu's slope, elu's alpha).
+  public var parameter: ActivationParameter? { definition.parameter }
+  /// The initialiser `init: auto` picks.
+  public var defaultInitializer: InitKind { definition.defaultInitializer }
+  /// Whether σ' jumps at z = 0 (finite differences across 0 are meaningless there).
+  public var hasKinkAtZero: Bool { definition.hasKinkAtZero }
+  /// σ over one row in double precision, from the defining formula.
+  public func reference(_ z: [Double], parameter p: Double) -> [Double] {
+    definition.reference(row: z, p)
+  }
+}
+
+/// How a layer's weights are initialised.
+public enum InitKind: String, CaseIterable, Sendable {
+  /// The activation's default: He for relu-like activations, Glorot otherwise.
+  case auto
+  case glorot, he
+}
+
+/// A named, real parameter of an activation, with its default.
+public struct ActivationParameter: Sendable, Equatable {
+  /// The layer key that sets it.
+  public let key: String
+  public let defaultValue: Double
+  public let summary: String
+}
+
+/// Everything about one activation. p is the activation's parameter (0 when it has none).
+public protocol ActivationDefinition {
+  /// σ(z) as the kernels compute it (branch-free where it matters, so loops vectorise).
+  static func forward(_ z: Float, _ p: Float) -> Float
+  /// g · σ'(z), with σ' written in terms of x = σ(z).
+  static func backward(_ g: Float, output x: Float, _ p: Float) -> Float
+  /// σ(z) in double precision from the defining formula.
+  static func reference(_ z: Double, _ p: Double) -> Double
+  /// σ over a whole row in double precision (softmax overrides; others map `reference`).
+  static func reference(row z: [Double], _ p: Double) -> [Double]
+  static var summary: String { get }
+  static var parameter: ActivationParameter? { get }
+  static var defaultInitializer: InitKind { get }
+  static var hasKinkAtZero: Bool { get }
+  /// Whether σ couples a row (softmax); then `forward`/`backward` are unused.
+  static var isRowWise: Bool { get }
+}
+
+extension ActivationDefinition {
+  public static func reference(row z: [Double], _ p: Double) -> [Double] {
+    z.map { reference($0, p) }
+  }
+  public static var parameter: ActivationParameter? { nil }
+  public static var defaultInitializer: InitKind { .glorot }
+  public static var hasKinkAtZero: Bool { false }
+  public static var isRowWise: Bool { false }
+}
+
+/// Code that runs with an activation's definition as a generic parameter (so it specialises).
+public protocol ActivationVisitor {
+  associatedtype Result
+  func visit<A: ActivationDefinition>(_ activation: A.Type) -> Result
+}
+
+private struct DefinitionOf: ActivationVisitor {
+  func visit<A: ActivationDefinition>(_ a: A.Type) -> any ActivationDefinition.Type { a }
+}
+
+enum Identity: ActivationDefinition {
+  static let summary = "σ(z) = z"
+  @inline(__always) static func forward(_ z: Float, _ p: Float) -> Float { z }
+  @inline(__always) static func backward(_ g: Float, output x: Float, _ p: Float) -> Float { g }
+  static func reference(_ z: Double, _ p: Double) -> Double { z }
+}
+
+enum Sigmoid: ActivationDefinition {
+  static let summary = "σ(z) = 1 / (1 + e^−z)"
+  @inline(__always) static func forward(_ z: Float, _ p: Float) -> Float { fastSigmoid(z) }
+  @inline(__always) static func backward(_ g: Float, output x: Float, _ p: Float) -> Float {
+    g * (x * (1 - x))
+  }
+  static func reference(_ z: Double, _ p: Double) -> Double { 1 / (1 + exp(-z)) }
+}
+
+enum Tanh: ActivationDefinition {
+  static let summary = "σ(z) = tanh z"
+  @inline(__always) static func forward(_ z: Float, _ p: Float) -> Float { fastTanh(z) }
+  @inline(__always) static func backward(_ g: Float, output x: Float, _ p: Float) -> Float {
+    g * (1 - x * x)
+  }
+  static func reference(_ z: Double, _ p: Double) -> Double { Foundation.tanh(z) }
+}
+
+enum Relu: ActivationDefinition {
+  static let summary = "σ(z) = max(z, 0)"
+  static let defaultInitializer = InitKind.he
+  static let hasKinkAtZero = true
+  @inline(__always) static func forward(_ z: Float, _ p: Float) -> Float { max(z, 0) }
+  @inline(__always) static func backward(_ g: Float, output x: Float, _ p: Float) -> Float {
+    x > 0 ? g : 0
+  }
+  static func reference(_ z: Double, _ p: Double) -> Double { max(z, 0) }
+}
+
+enum LeakyRelu: ActivationDefinition {
+  static let summary = "σ(z) = z for z > 0, p·z otherwise"
+  static let parameter: ActivationParameter? = ActivationParameter(
+    key: "negative_slope", defaultValue: 0.01, summary: "slope p for z < 0 (leaky_relu)")
+  static let defaultInitializer = InitKind.he
+  static let hasKinkAtZero = true
+  @inline(__always) static func forward(_ z: Float, _ p: Float) -> Float { z > 0 ? z : p * z }
+  @inline(__always) static func backward(_ g: Float, output x: Float, _ p: Float) -> Float {
+    x > 0 ? g : p * g
+  }
+  static func reference(_ z: Double, _ p: Double) -> Double { z > 0 ? z : p * z }
+}
+
+/// ELU (Clevert et al.): for z ≤ 0, x = α(e^z − 1), so σ' = α e^z = x + α.
+enum Elu: ActivationDefinition {
+  static let summary = "σ(z) = z for z > 0, p·(e^z − 1) otherwise"
+  static let parameter: ActivationParameter? = ActivationParameter(
+    key: "alpha", defaultValue: 1, summary: "scale p of the negative part (elu)")
+  static let defaultInitializer = InitKind.he
+  static let hasKinkAtZero = true
+  @inline(__always) static func forward(_ z: Float, _ p: Float) -> Float {
+    z > 0 ? z : p * (fastExp(z) - 1)
+  }
+  @inline(__always) static func backward(_ g: Float, output x: Float, _ p: Float) -> Float {
+    x > 0 ? g : g * (x + p)
+  }
+  static func reference(_ z: Double, _ p: Double) -> Double { z > 0 ? z : p * expm1(z) }
+}
+
+enum Softplus: ActivationDefinition {
+  static let summary = "σ(z) = log(1 + e^z)"
+  /// log(1 + e^z) without overflow.
+  @inline(__always) static func forward(_ z: Float, _ p: Float) -> Float {
+    max(z, 0) + log1pf(expf(-abs(z)))
+  }
+  /// σ'(z) = 1 / (1 + e^−z) = 1 − e^{−softplus(z)}
+  @inline(__always) static func backward(_ g: Float, output x: Float, _ p: Float) -> Float {
+    g * -expm1f(-x)
+  }
+  static func reference(_ z: Double, _ p: Double) -> Double { log1p(exp(-abs(z))) + max(z, 0) }
+}
+
+/// softmax normalises a row; its Jacobian applied to g is x_i (g_i − Σ_j x_j g_j).
+enum Softmax: ActivationDefinition {
+  static let summary = "σ(z)_i = e^{z_i} / Σ_j e^{z_j} (output layer only)"
+  static let isRowWise = true
+  static func forward(_ z: Float, _ p: Float) -> Float { z }
+  static func backward(_ g: Float, output x: Float, _ p: Float) -> Float { g }
+  static func reference(_ z: Double, _ p: Double) -> Double { z }
+  static func reference(row z: [Double], _ p: Double) -> [Double] {
+    let top = z.max() ?? 0
+    let e = z.map { exp($0 - top) }
+    let sum = e.reduce(0, +)
+    return e.map { $0 / sum }
+  }
+}
+
+// MARK: - Kernels
+
+/// y[r, c] = σ(y[r, c] + bias[c]) for every row r.
+@inline(__always)
+func biasActivationForward(
+  _ y: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, rows: Int, cols: Int,
+  _ activation: Activation, parameter: Float
+) {
+  activation.visit(BiasForward(y: y, bias: bias, rows: rows, cols: cols, p: parameter))
+}
+
+private struct BiasForward: ActivationVisitor {
+  let y: UnsafeMutablePointer<Float>
+  let bias: UnsafePointer<Float>
+  let rows: Int
+  let cols: Int
+  let p: Float
+
+  @inline(__always)
+  func visit<A: ActivationDefinition>(_: A.Type) {
+    for r in 0..<rows {
+      let row = y + r * cols
+      if A.isRowWise {
+        for c in 0..<cols { row[c] += bias[c] }
+        softmaxRow(row, count: cols)
+      } else {
+        for c in 0..<cols { row[c] = A.forward(row[c] + bias[c], p) }
+      }
+    }
+  }
+}
+
+/// g[r, c] ← g[r, c] · σ'(z[r, c]), with σ' taken from the output x = σ(z); softmax applies its
+/// Jacobian row by row: g_i ← x_i (g_i − Σ_j x_j g_j).
+@inline(__always)
+func activationBackward(
+  _ g: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, rows: Int, cols: Int,
+  _ activation: Activation, parameter: Float
+) {
+  activation.visit(Backward(g: g, x: x, rows: rows, cols: cols, p: parameter))
+}
+
+private struct Backward: ActivationVisitor {
+  let g: UnsafeMutablePointer<Float>
+  let x: UnsafePointer<Float>
+  let rows: Int
+  let cols: Int
+  let p: Float
+
+  @inline(__always)
+  func visit<A: ActivationDefinition>(_: A.Type) {
+    if A.isRowWise {
+      for r in 0..<rows {
+        let (gr, xr) = (g + r * cols, x + r * cols)
+        var dot: Float = 0
+        for c in 0..<cols { dot += gr[c] * xr[c] }
+        for c in 0..<cols { gr[c] = xr[c] * (gr[c] - dot) }
+      }
+    } else {
+      for i in 0..<rows * cols { g[i] = A.backward(g[i], output: x[i], p) }
+    }
+  }
+}
+
+@inline(__always) func sigmoid(_ z: Float) -> Float {
+  z >= 0 ? 1 / (1 + expf(-z)) : expf(z) / (1 + expf(z))
+}
+
+/// Numerically stable softmax in place: subtract the row maximum first.
+@inline(__always) func softmaxRow(_ x: UnsafeMutablePointer<Float>, count: Int) {
+  var top = -Float.infinity
+  for i in 0..<count { top = max(top, x[i]) }
+  for i in 0..<count { x[i] = fastExp(x[i] - top) }
+  var sum: Float = 0
+  for i in 0..<count { sum += x[i] }
+  let scale = 1 / sum
+  for i in 0..<count { x[i] *= scale }
+}

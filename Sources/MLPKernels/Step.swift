@@ -1,0 +1,52 @@
+// One op of a training step with its buffers already resolved to pointers, and the function
+// that runs it. The plan compiler (in MLPCore) decides shapes and offsets; by the time an op
+// gets here there is nothing left to check, which is why this lives with the kernels.
+
+/// An op with its buffers resolved to arena pointers: executing it reads no plan metadata.
+public enum BoundOp: @unchecked Sendable {
+  public typealias P = UnsafeMutablePointer<Float>
+  /// x, w, b, y, inputs, outputs, σ, σ's parameter
+  case dense(P, P, P, P, Int, Int, Activation, Float)
+  /// output, target, delta, columns, σ, σ's parameter
+  case loss(LossKind, P, P, P, Int, Activation, Float)
+  /// delta, x, w, dW, db, dx, inputs, outputs, σ of x, its parameter
+  case denseBackward(P, P, P, P, P, P?, Int, Int, Activation, Float)
+  /// rule, parameters, gradients, count, state slots
+  case update(OptimizerKind, UpdateRule, P, P, Int, P?, P?)
+}
+
+/// Runs `op` over the first `rows` rows; returns the loss sum for `.loss`, else 0. `step` is the
+/// optimizer step (Adam's t ≥ 1) for `.update`.
+@discardableResult
+public func execute(_ op: BoundOp, rows: Int, step: Int) -> Double {
+  switch op {
+  case .dense(let x, let w, let b, let y, let inputs, let outputs, let activation, let p):
+    denseForward(
+      x: x, w: w, b: b, y: y, rows: rows, inputs: inputs, outputs: outputs, activation,
+      parameter: p)
+  case .loss(let kind, let out, let target, let delta, let cols, let activation, let p):
+    return lossForwardBackward(
+      kind, out: out, target: target, delta: delta, rows: rows, cols: cols,
+      activation: activation, parameter: p)
+  case .denseBackward(
+    let delta, let x, let w, let dW, let db, let dx, let inputs, let outputs, let activation,
+    let p):
+    denseBackward(
+      delta: delta, x: x, w: w, dW: dW, db: db, dx: dx, rows: rows, inputs: inputs,
+      outputs: outputs, activation, parameter: p)
+  case .update(let kind, let rule, let p, let g, let n, let state0, let state1):
+    // Large models update in slices of whole cache lines, one per thread.
+    let parts = n >= 1 << 16 ? WorkerPool.shared.count : 1
+    WorkerPool.shared.run(parts) { part in
+      let lo = n * part / parts / 16 * 16
+      let hi = part == parts - 1 ? n : n * (part + 1) / parts / 16 * 16
+      let (p, g, c) = (p + lo, g + lo, hi - lo)
+      switch kind {
+      case .sgd: sgdUpdate(p, g, count: c, rule)
+      case .momentum: momentumUpdate(p, g, state0! + lo, count: c, rule)
+      case .adam: adamUpdate(p, g, state0! + lo, state1! + lo, count: c, step: step, rule)
+      }
+    }
+  }
+  return 0
+}

@@ -1,0 +1,111 @@
+// Timing for benchmarks: a monotonic clock, warm-up then the median and spread of repeated
+// measurements, one GEMM on synthetic data, and the machine's FMA peak, measured on the spot to
+// express results as a share of it. Plan-level timings (steps, ops, epochs) are in MLPCore.
+
+import Foundation
+
+/// Summary statistics of repeated timings, in seconds.
+public struct Timing: Sendable {
+  public var median: Double
+  public var minimum: Double
+  public var maximum: Double
+  public var samples: Int
+
+  public init(_ values: [Double]) {
+    let sorted = values.sorted()
+    median = sorted[sorted.count / 2]
+    minimum = sorted.first!
+    maximum = sorted.last!
+    samples = sorted.count
+  }
+
+  public var dictionary: [String: Any] {
+    ["median_s": median, "min_s": minimum, "max_s": maximum, "samples": samples]
+  }
+}
+
+/// Timers and benchmarks (plan-level ones are added by MLPCore).
+public enum Benchmark {
+  /// Seconds since an arbitrary start, monotonic.
+  public static func now() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+  }
+
+  /// Repeats `body` (which runs `iterations` times per call) until `repeats` samples of at least
+  /// `minimumSeconds` each exist, after `warmup` calls; returns per-iteration timings.
+  public static func measure(
+    repeats: Int = 11, minimumSeconds: Double = 0.02, warmup: Int = 3, _ body: () -> Void
+  ) -> Timing {
+    for _ in 0..<warmup { body() }
+    var iterations = 1
+    while true {
+      let t0 = now()
+      for _ in 0..<iterations { body() }
+      let elapsed = now() - t0
+      if elapsed >= minimumSeconds || iterations >= 1 << 20 { break }
+      iterations *= 2
+    }
+    var samples: [Double] = []
+    for _ in 0..<repeats {
+      let t0 = now()
+      for _ in 0..<iterations { body() }
+      samples.append((now() - t0) / Double(iterations))
+    }
+    return Timing(samples)
+  }
+
+  /// One product C (M, N) = A·B (or another form) on random data.
+  public static func gemm(
+    _ form: GemmForm, m: Int, n: Int, k: Int, threads: WorkerPool?,
+    backend: GemmBackend = .selected
+  ) -> Timing {
+    GemmBackend.setOpenBLASThreads(threads?.count ?? 1)
+    let a = UnsafeMutablePointer<Float>.allocate(capacity: m * k)
+    let b = UnsafeMutablePointer<Float>.allocate(capacity: k * n)
+    let c = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
+    defer {
+      a.deallocate()
+      b.deallocate()
+      c.deallocate()
+    }
+    for i in 0..<m * k { a[i] = Float((i &* 7919) % 2001) / 1000 - 1 }
+    for i in 0..<k * n { b[i] = Float((i &* 7919) % 2001) / 1000 - 1 }
+    let (lda, ldb) = (form == .tn ? m : k, form == .nt ? k : n)
+    return measure {
+      MLPKernels.gemm(
+        form, m: m, n: n, k: k, a, lda: lda, b, ldb: ldb, c, ldc: n, accumulate: false,
+        threads: threads, backend: backend)
+    }
+  }
+
+  /// The FLOP/s of one core running independent SIMD8 fused multiply-adds from registers
+  /// (ten chains, enough to cover the FMA latency of two pipes).
+  public static func peakFlopsPerCore() -> Double {
+    let sink = UnsafeMutablePointer<SIMD8<Float>>.allocate(capacity: 1)
+    defer { sink.deallocate() }
+    sink.pointee = SIMD8(repeating: 1)
+    let x = SIMD8<Float>(repeating: 1e-3)
+    let y = SIMD8<Float>(repeating: 1e-3)
+    let timing = measure(repeats: 5, minimumSeconds: 0.02, warmup: 1) {
+      var s = (sink.pointee, sink.pointee, sink.pointee, sink.pointee, sink.pointee)
+      var t = (sink.pointee, sink.pointee, sink.pointee, sink.pointee, sink.pointee)
+      for _ in 0..<4096 {
+        s.0 = s.0.addingProduct(x, y)
+        s.1 = s.1.addingProduct(x, y)
+        s.2 = s.2.addingProduct(x, y)
+        s.3 = s.3.addingProduct(x, y)
+        s.4 = s.4.addingProduct(x, y)
+        t.0 = t.0.addingProduct(x, y)
+        t.1 = t.1.addingProduct(x, y)
+        t.2 = t.2.addingProduct(x, y)
+        t.3 = t.3.addingProduct(x, y)
+        t.4 = t.4.addingProduct(x, y)
+      }
+      sink.pointee = s.0 + s.1 + s.2 + s.3 + s.4 + t.0 + t.1 + t.2 + t.3 + t.4
+    }
+    return 4096 * 10 * 16 / timing.median
+  }
+
+}
