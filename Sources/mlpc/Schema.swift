@@ -1,4 +1,5 @@
-// `mlpc schema`: the JSON Schema of spec format v1, for editors and CI validators.
+// `mlpc schema`: the JSON Schema of spec format v1, for editors and CI validators; with
+// `--format markdown`, the key tables of docs/spec.md.
 
 import ArgumentParser
 import MLPCore
@@ -6,8 +7,17 @@ import MLPCore
 extension MLPCCommand {
   struct Schema: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Print the JSON Schema of spec format v1.")
+      abstract: "Print the JSON Schema of spec format v1 (or its key tables as Markdown).")
 
-    func run() throws { Console.out(SpecSchema.json + "\n") }
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+      case json, markdown
+    }
+
+    @Option(help: "json (JSON Schema) or markdown (the key tables of docs/spec.md).")
+    var format: Format = .json
+
+    func run() throws {
+      Console.out((format == .json ? SpecSchema.json : SpecSchema.markdown) + "\n")
+    }
   }
 }

@@ -5,17 +5,19 @@ import Foundation
 
 extension CheckContext {
   mutating func checkCSV(
-    _ train: Located<String>, _ data: DataSpec, layers: [CheckedLayer]?, loss: LossKind?
+    _ train: Located<String>, _ data: SpecSectionValues, layers: [CheckedLayer]?,
+    loss: LossKind?
   ) -> PreparedData? {
-    guard let delimiter = checkDelimiter(data.delimiter) else { return nil }
-    guard let targets = data.target else {
+    guard let delimiter = checkDelimiter(data[.delimiter]) else { return nil }
+    guard let targets = data[.target]?.value else {
       report(
         .error(
           .missingKey, "missing required key 'data.target'", at: data.location,
           help: "name the column to predict, e.g. 'target: species'"))
       return nil
     }
-    let task = spec.task?.value
+    let task = spec.top[.task]?.value
+    let features = data[.features]?.value
     if task == .classification, targets.count > 1 {
       report(
         .error(
@@ -34,10 +36,10 @@ extension CheckContext {
       "the header", at: SourceLocation(file: path, line: 1, column: 1))
     let targetColumns = targets.compactMap { column($0, in: header, note: headerNote) }
     let featureColumns =
-      data.features.map { $0.compactMap { column($0, in: header, note: headerNote) } }
+      features.map { $0.compactMap { column($0, in: header, note: headerNote) } }
       ?? header.indices.filter { !targetColumns.contains($0) }
     guard targetColumns.count == targets.count,
-      featureColumns.count == (data.features?.count ?? featureColumns.count)
+      featureColumns.count == (features?.count ?? featureColumns.count)
     else { return nil }
     guard !featureColumns.isEmpty else {
       report(
@@ -80,7 +82,7 @@ extension CheckContext {
       return nil
     }
     var testRows: CSVContents?
-    if let test = data.test {
+    if let test = data[.test] {
       testRows = loadTest(test, header: header, columns: columns, delimiter: delimiter)
     }
     let targetNames = targetColumns.map { header[$0] }

@@ -32,18 +32,20 @@ public enum Checker {
     }
     var context = CheckContext(spec: spec)
     context.diagnostics = parseDiagnostics
-    context.checkVersion()
+    _ = context.checked(.version, in: spec.top)
     let layers = context.checkLayers()
     let loss = context.checkLoss(layers: layers)
     let training = context.checkTraining()
     if let layers { context.checkArena(layers: layers, training: training) }
     let data = context.checkData(layers: layers, loss: loss, seed: training.seed)
     let diagnostics = context.diagnostics.sortedByLocation()
-    guard !diagnostics.hasErrors, let task = spec.task?.value, let input = spec.input?.value,
+    guard !diagnostics.hasErrors, let task = spec.top[.task]?.value,
+      let input = spec.top[.input]?.value,
       let layers, let loss, let data
     else { return CheckResult(diagnostics: diagnostics, spec: nil) }
     let name =
-      spec.name?.value ?? URL(fileURLWithPath: spec.file).deletingPathExtension().lastPathComponent
+      spec.top[.name]?.value
+      ?? URL(fileURLWithPath: spec.file).deletingPathExtension().lastPathComponent
     let network = Network(name: name, task: task, input: input, layers: layers, loss: loss)
     let checked = CheckedSpec(file: spec.file, network: network, training: training, data: data)
     return CheckResult(diagnostics: diagnostics, spec: checked)
@@ -64,11 +66,26 @@ struct CheckContext {
   /// Where to point when a key is absent: the enclosing mapping.
   var rootLocation: SourceLocation { spec.location }
 
-  mutating func checkVersion() {
-    guard let version = spec.version, version.value != 1 else { return }
+  /// `key`'s value in `section` when it is written and inside the key's bounds; nil when absent,
+  /// and nil with a diagnostic (the key's code, its path) when out of range.
+  mutating func checked<V>(_ key: SpecKey<V>, in section: SpecSectionValues?) -> Located<V>? {
+    guard let found = section?[key] else { return nil }
+    guard let bounds = key.info.bounds else { return found }
+    let number: Double? = (found.value as? Int).map(Double.init) ?? found.value as? Double
+    guard let number, !bounds.contains(number) else { return found }
     report(
       .error(
-        .unsupportedVersion, "unsupported spec version \(version.value)", at: version.location,
-        help: "this mlpc reads spec format version 1"))
+        key.info.rangeCode,
+        "'\(found.path)' must be \(bounds.describe(integer: found.value is Int)), found \(found.value)",
+        at: found.location, help: key.info.help))
+    return nil
+  }
+
+  /// `key`'s checked value in `section`, or its default.
+  mutating func value<V>(_ key: SpecKey<V>, in section: SpecSectionValues?) -> V {
+    guard let defaultValue = key.defaultValue else {
+      preconditionFailure("'\(key.info.name)' has no constant default")
+    }
+    return checked(key, in: section)?.value ?? defaultValue
   }
 }

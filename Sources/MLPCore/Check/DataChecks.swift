@@ -8,16 +8,9 @@ extension CheckContext {
   /// Loads and checks the data; nil when anything is wrong or the network is unknown.
   mutating func checkData(layers: [CheckedLayer]?, loss: LossKind?, seed: UInt64) -> PreparedData? {
     guard let data = spec.data else { return nil }
-    var split = 0.0
-    if let v = data.validationSplit {
-      if v.value >= 0, v.value < 1 {
-        split = v.value
-      } else {
-        outOfRange(v, "data.validation_split", "at least 0 and less than 1")
-      }
-    }
+    let split = value(.validationSplit, in: data)
     var prepared: PreparedData?
-    switch (data.train, data.generator) {
+    switch (data[.train], data[.generator]) {
     case (.some, .some(let generator)):
       report(
         .error(
@@ -26,7 +19,7 @@ extension CheckContext {
           help: "keep either the generator or the CSV files"))
     case (nil, nil):
       // A 'train' or 'generator' that was written but invalid is already reported.
-      if data.keys.isDisjoint(with: ["train", "generator"]) {
+      if !data.wrote("train"), !data.wrote("generator") {
         report(
           .error(
             .missingKey, "'data' needs either 'train' (a CSV file) or 'generator'",
@@ -44,14 +37,14 @@ extension CheckContext {
         report(
           .error(
             .emptyData, "validation_split needs at least 2 training samples",
-            at: data.validationSplit?.location))
+            at: data[.validationSplit]?.location))
         return nil
       }
       let parts = prepared.train.split(validationFraction: split, seed: seed)
       prepared.train = parts.train
       prepared.validation = parts.validation
     }
-    if data.standardize?.value == true {
+    if value(.standardize, in: data) {
       let standardizer = Standardizer(fitting: prepared.train)
       standardizer.apply(&prepared.train)
       if prepared.validation != nil { standardizer.apply(&prepared.validation!) }
@@ -62,32 +55,27 @@ extension CheckContext {
   }
 
   private mutating func checkGenerator(
-    _ kind: Located<GeneratorKind>, _ data: DataSpec, layers: [CheckedLayer]?, loss: LossKind?,
+    _ kind: Located<GeneratorKind>, _ data: SpecSectionValues, layers: [CheckedLayer]?,
+    loss: LossKind?,
     seed: UInt64
   ) -> PreparedData? {
-    if let samples = data.samples { checkSize(samples, "data.samples") }
-    if let classes = data.classes, classes.value < 2 || classes.value > 1000 {
-      outOfRange(classes, "data.classes", "between 2 and 1000")
-    }
-    if let dimensions = data.dimensions { checkSize(dimensions, "data.dimensions") }
-    if let noise = data.noise, !(noise.value.isFinite && noise.value >= 0) {
-      outOfRange(noise, "data.noise", "a finite number of at least 0")
-    }
-    for (key, value, kinds) in [
-      ("classes", data.classes?.location, [GeneratorKind.spirals, .blobs]),
-      ("dimensions", data.dimensions?.location, [.blobs, .sine]),
-    ] where value != nil && !kinds.contains(kind.value) {
+    let (samples, noise) = (checked(.samples, in: data), checked(.noise, in: data))
+    let (classes, dimensions) = (checked(.classes, in: data), checked(.dimensions, in: data))
+    for (found, kinds) in [
+      (classes, [GeneratorKind.spirals, .blobs]), (dimensions, [.blobs, .sine]),
+    ] where found != nil && !kinds.contains(kind.value) {
       report(
         .warning(
-          .ignoredSetting, "'data.\(key)' has no effect on generator '\(kind.value.rawValue)'",
-          at: value))
+          .ignoredSetting,
+          "'\(found!.path)' has no effect on generator '\(kind.value.rawValue)'",
+          at: found!.location))
     }
     let config = GeneratorConfig(
-      kind: kind.value, samples: data.samples?.value, noise: data.noise?.value,
-      classes: kind.value == .spirals || kind.value == .blobs ? data.classes?.value : nil,
-      dimensions: kind.value == .blobs || kind.value == .sine ? data.dimensions?.value : nil)
+      kind: kind.value, samples: samples?.value, noise: noise?.value,
+      classes: kind.value == .spirals || kind.value == .blobs ? classes?.value : nil,
+      dimensions: kind.value == .blobs || kind.value == .sine ? dimensions?.value : nil)
     let task: Task = kind.value == .sine ? .regression : .classification
-    if let given = spec.task, given.value != task {
+    if let given = spec.top[.task], given.value != task {
       report(
         .error(
           .conflict,
@@ -106,7 +94,7 @@ extension CheckContext {
       checkMemory(
         samples: config.samples, floatsPerSample: config.inputs + config.outputs,
         labels: task == .classification, source: "generator '\(kind.value.rawValue)'",
-        at: data.samples?.location ?? kind.location)
+        at: data[.samples]?.location ?? kind.location)
     else { return nil }
     var dataset = generateDataset(config, seed: seed)
     if loss == .binaryCrossEntropy, let labels = dataset.labels {
@@ -121,7 +109,7 @@ extension CheckContext {
 
   /// n^0 against the number of features the data has.
   mutating func checkInput(_ features: Int, source: String, note: DiagnosticNote?) {
-    guard let input = spec.input, input.value >= 1, input.value != features else { return }
+    guard let input = spec.top[.input], input.value >= 1, input.value != features else { return }
     report(
       .error(
         .inputMismatch,
@@ -133,14 +121,14 @@ extension CheckContext {
   mutating func checkOutputClasses(
     _ classes: Int, layers: [CheckedLayer]?, loss: LossKind?, note: DiagnosticNote?
   ) {
-    guard let output = layers?.last, let at = spec.layers?.last?.units?.location else { return }
+    guard let output = layers?.last, let at = spec.layers?.last?[.units]?.location else { return }
     if loss == .binaryCrossEntropy {
       if classes != 2 {
         report(
           .error(
             .binaryCrossEntropyShape,
             "'binary_cross_entropy' needs 2 classes but the data has \(classes)",
-            at: spec.loss?.location ?? at, notes: note.map { [$0] } ?? []))
+            at: spec.top[.loss]?.location ?? at, notes: note.map { [$0] } ?? []))
       }
       return
     }
@@ -156,7 +144,7 @@ extension CheckContext {
   /// n^N against the number of regression targets.
   mutating func checkOutputTargets(_ targets: Int, layers: [CheckedLayer]?, note: DiagnosticNote?) {
     guard let output = layers?.last, output.units != targets,
-      let at = spec.layers?.last?.units?.location
+      let at = spec.layers?.last?[.units]?.location
     else { return }
     report(
       .error(

@@ -42,7 +42,7 @@ extension CheckContext {
   ) -> ClassMapping? {
     guard let output = layers?.last else { return nil }
     let classes = loss == .binaryCrossEntropy ? 2 : output.units
-    let outputAt = spec.layers?.last?.units?.location
+    let outputAt = spec.layers?.last?[.units]?.location
     var bad = 0
     let all = (train.labels + (test?.labels ?? [])).compactMap { Int($0) }
     let oneBased = all.min() == 1 && all.max() == classes

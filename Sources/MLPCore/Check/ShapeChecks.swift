@@ -3,20 +3,17 @@
 
 import Foundation
 
-/// Sizes above this are refused outright (a layer of 16 M units is a typo, not a model).
-let maximumWidth = 1 << 24
-
 extension CheckContext {
   /// Checks `input` and every layer; nil when any layer is unusable.
   mutating func checkLayers() -> [CheckedLayer]? {
-    if let input = spec.input { checkSize(input, "input") }
+    _ = checked(.input, in: spec.top)
     guard let layers = spec.layers else { return nil }
-    var checked: [CheckedLayer] = []
+    var result: [CheckedLayer] = []
     var seenNames: [String: SourceLocation] = [:]
     for (index, layer) in layers.enumerated() {
       let isOutput = index == layers.count - 1
-      let name = layer.name?.value ?? "layer\(index + 1)"
-      if let given = layer.name {
+      let name = layer[.layerName]?.value ?? "layer\(index + 1)"
+      if let given = layer[.layerName] {
         if let first = seenNames[given.value] {
           report(
             .error(
@@ -25,59 +22,43 @@ extension CheckContext {
         }
         seenNames[given.value] = given.location
       }
-      let activation = layer.activation?.value ?? .identity
-      if activation == .softmax, !isOutput, let at = layer.activation?.location {
+      let activation = value(.activation, in: layer)
+      if activation == .softmax, !isOutput, let at = layer[.activation]?.location {
         report(
           .error(
             .softmaxHidden,
             "softmax on hidden layer '\(name)'; softmax is for the output layer only",
             at: at, help: "use relu, tanh or another element-wise activation here"))
       }
-      if let slope = layer.leakySlope {
-        if activation != .leakyRelu {
+      var parameter: Double?
+      for key in SpecKeys.activationParameters {
+        guard let given = checked(key, in: layer) else { continue }
+        if key.info.name == activation.parameter?.key {
+          parameter = given.value
+        } else {
           report(
             .warning(
-              .ignoredSetting, "'negative_slope' has no effect on a '\(activation.rawValue)' layer",
-              at: slope.location))
-        } else if !slope.value.isFinite {
-          report(
-            .error(.hyperparameter, "'negative_slope' must be a finite number", at: slope.location))
+              .ignoredSetting,
+              "'\(given.path)' has no effect on a '\(activation.rawValue)' layer",
+              at: given.location))
         }
       }
-      guard let units = layer.units, checkSize(units, "layers[\(index)].units") else { continue }
-      checked.append(
+      guard let units = checked(.units, in: layer) else { continue }
+      result.append(
         CheckedLayer(
           name: name, units: units.value, activation: activation,
-          parameter: layer.leakySlope.map { Float($0.value) },
-          initializer: layer.initializer?.value ?? .auto))
+          parameter: parameter.map(Float.init), initializer: value(.initializer, in: layer)))
     }
-    return checked.count == layers.count ? checked : nil
-  }
-
-  @discardableResult
-  mutating func checkSize(_ size: Located<Int>, _ path: String) -> Bool {
-    if size.value < 1 {
-      report(
-        .error(.badSize, "'\(path)' must be at least 1, found \(size.value)", at: size.location))
-      return false
-    }
-    if size.value > maximumWidth {
-      report(
-        .error(
-          .badSize, "'\(path)' is \(size.value), more than the limit of \(maximumWidth)",
-          at: size.location))
-      return false
-    }
-    return true
+    return result.count == layers.count ? result : nil
   }
 
   /// The loss, defaulted by task, checked against the task and the output activation.
   mutating func checkLoss(layers: [CheckedLayer]?) -> LossKind? {
-    guard let task = spec.task?.value else { return nil }
-    let loss = spec.loss?.value ?? (task == .classification ? .crossEntropy : .mse)
-    let at = spec.loss?.location ?? rootLocation
+    guard let task = spec.top[.task]?.value else { return nil }
+    let loss = spec.top[.loss]?.value ?? (task == .classification ? .crossEntropy : .mse)
+    let at = spec.top[.loss]?.location ?? rootLocation
     guard let output = layers?.last, let outputSpec = spec.layers?.last else { return loss }
-    let activationAt = outputSpec.activation?.location ?? outputSpec.location
+    let activationAt = outputSpec[.activation]?.location ?? outputSpec.location
     let outputNote = DiagnosticNote(
       "output layer '\(output.name)' has activation '\(output.activation.rawValue)'",
       at: activationAt)
@@ -122,7 +103,7 @@ extension CheckContext {
   /// Refuses a network whose arena cannot even be addressed; remembers its sizes so that
   /// `checkMemory(samples:…)` can add the data once its size is known.
   mutating func checkArena(layers: [CheckedLayer], training: TrainingConfig) {
-    guard let input = spec.input?.value, input >= 1 else { return }
+    guard let input = spec.top[.input]?.value, input >= 1 else { return }
     let sizing = ArenaSizing(
       input: input, layers: layers.map { ($0.name, $0.units) }, optimizer: training.optimizer,
       batchSize: training.batchSize)

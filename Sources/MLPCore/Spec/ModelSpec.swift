@@ -4,14 +4,17 @@
 
 @_exported import MLPKernels
 
-/// A value together with where it was written.
+/// A value together with where it was written and the key path that holds it.
 public struct Located<Value: Sendable>: Sendable {
   public var value: Value
   public var location: SourceLocation
+  /// The key path, e.g. `training.epochs` or `layers[2].units` (empty for list items).
+  public var path: String
 
-  public init(_ value: Value, at location: SourceLocation) {
+  public init(_ value: Value, at location: SourceLocation, path: String = "") {
     self.value = value
     self.location = location
+    self.path = path
   }
 }
 
@@ -25,63 +28,37 @@ public enum GeneratorKind: String, CaseIterable, Sendable {
   case xor, spirals, blobs, sine
 }
 
-/// One `layers:` entry.
-public struct LayerSpec: Sendable {
+/// The values written in one mapping (the top level, a layer, `data:` or `training:`), by key,
+/// each typed as its key in `SpecKeys` says.
+public struct SpecSectionValues: Sendable {
   public var location: SourceLocation
-  public var name: Located<String>?
-  public var units: Located<Int>?
-  public var activation: Located<Activation>?
-  public var leakySlope: Located<Double>?
-  public var initializer: Located<InitKind>?
+  var values: [String: Located<any Sendable>] = [:]
+
+  init(location: SourceLocation) { self.location = location }
+
+  /// The value of `key`, if written and well-typed.
+  public subscript<V>(_ key: SpecKey<V>) -> Located<V>? {
+    values[key.info.name].flatMap { v in
+      (v.value as? V).map { Located($0, at: v.location, path: v.path) }
+    }
+  }
+
+  /// Whether `name` was written (valid or not).
+  public func wrote(_ name: String) -> Bool { keys.contains(name) }
+
+  /// Every key written, valid or not.
+  var keys: Set<String> = []
 }
 
-/// The `data:` section.
-public struct DataSpec: Sendable {
-  public var location: SourceLocation
-  /// The keys written in the spec, valid or not.
-  public var keys: Set<String> = []
-  public var train: Located<String>?
-  public var test: Located<String>?
-  public var target: [Located<String>]?
-  public var features: [Located<String>]?
-  public var generator: Located<GeneratorKind>?
-  public var samples: Located<Int>?
-  public var noise: Located<Double>?
-  public var classes: Located<Int>?
-  public var dimensions: Located<Int>?
-  public var validationSplit: Located<Double>?
-  public var standardize: Located<Bool>?
-  public var delimiter: Located<String>?
-}
-
-/// The `training:` section.
-public struct TrainingSpec: Sendable {
-  public var location: SourceLocation?
-  public var epochs: Located<Int>?
-  public var batchSize: Located<Int>?
-  public var learningRate: Located<Double>?
-  public var optimizer: Located<OptimizerKind>?
-  public var momentum: Located<Double>?
-  public var beta1: Located<Double>?
-  public var beta2: Located<Double>?
-  public var epsilon: Located<Double>?
-  public var weightDecay: Located<Double>?
-  public var seed: Located<Int>?
-  public var shuffle: Located<Bool>?
-}
-
-/// A parsed spec file.
+/// A parsed spec file: what the YAML said, section by section.
 public struct ModelSpec: Sendable {
   /// The spec's path as given by the user.
   public var file: String
-  public var location: SourceLocation
-  public var version: Located<Int>?
-  public var name: Located<String>?
-  public var task: Located<Task>?
-  public var input: Located<Int>?
-  public var layers: [LayerSpec]?
+  public var top: SpecSectionValues
+  public var layers: [SpecSectionValues]?
   public var layersLocation: SourceLocation?
-  public var loss: Located<LossKind>?
-  public var data: DataSpec?
-  public var training: TrainingSpec
+  public var data: SpecSectionValues?
+  public var training: SpecSectionValues?
+
+  public var location: SourceLocation { top.location }
 }

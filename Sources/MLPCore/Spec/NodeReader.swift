@@ -49,7 +49,7 @@ final class NodeReader {
   func int(_ node: Node, _ path: String) -> Located<Int>? {
     if isPlain(node), let scalar = node.scalar {
       if node.tag.rawValue == Tag.Name.int.rawValue, let value = node.int {
-        return Located(value, at: location(node))
+        return Located(value, at: location(node), path: path)
       }
       if node.tag.rawValue == Tag.Name.int.rawValue {
         report(.error(.badSize, "'\(path)' is too large: '\(scalar.string)'", at: location(node)))
@@ -58,7 +58,7 @@ final class NodeReader {
       if node.tag.rawValue == Tag.Name.float.rawValue, let d = node.float, d.isFinite,
         d == d.rounded(), abs(d) < 1e15
       {
-        return Located(Int(d), at: location(node))
+        return Located(Int(d), at: location(node), path: path)
       }
     }
     typeError(node, path, expected: "a whole number")
@@ -70,7 +70,7 @@ final class NodeReader {
       typeError(node, path, expected: "a number")
       return nil
     }
-    return Located(value, at: location(node))
+    return Located(value, at: location(node), path: path)
   }
 
   func bool(_ node: Node, _ path: String) -> Located<Bool>? {
@@ -78,7 +78,7 @@ final class NodeReader {
       typeError(node, path, expected: "true or false")
       return nil
     }
-    return Located(value, at: location(node))
+    return Located(value, at: location(node), path: path)
   }
 
   func string(_ node: Node, _ path: String) -> Located<String>? {
@@ -86,7 +86,7 @@ final class NodeReader {
       typeError(node, path, expected: "a string")
       return nil
     }
-    return Located(scalar.string, at: location(node))
+    return Located(scalar.string, at: location(node), path: path)
   }
 
   /// One of a fixed set of names, with a "did you mean" hint for near misses.
@@ -94,7 +94,7 @@ final class NodeReader {
     -> Located<E>? where E.RawValue == String
   {
     guard let text = string(node, path) else { return nil }
-    if let value = E(rawValue: text.value) { return Located(value, at: text.location) }
+    if let value = E(rawValue: text.value) { return Located(value, at: text.location, path: path) }
     let names = E.allCases.map(\.rawValue)
     let normalized = text.value.lowercased().replacingOccurrences(of: "-", with: "_")
     let hint = closest(to: normalized, in: names).map { "did you mean '\($0)'?" }
@@ -106,6 +106,20 @@ final class NodeReader {
         ],
         help: hint))
     return nil
+  }
+
+  /// A string, or a non-empty list of strings.
+  func names(_ node: Node, _ path: String) -> Located<[Located<String>]>? {
+    if case .sequence(let items) = node {
+      if items.isEmpty {
+        report(.error(.badSize, "'\(path)' is an empty list", at: location(node)))
+        return nil
+      }
+      let values = items.enumerated().compactMap { string($1, "\(path)[\($0)]") }
+      guard values.count == items.count else { return nil }
+      return Located(values, at: location(node), path: path)
+    }
+    return string(node, path).map { Located([$0], at: $0.location, path: path) }
   }
 
   func missing(_ key: String, in path: String, at location: SourceLocation, help: String? = nil) {

@@ -7,18 +7,6 @@ import Yams
 
 /// Parses spec files into `ModelSpec` values with located diagnostics.
 public enum SpecParser {
-  static let topKeys = [
-    "version", "name", "description", "task", "input", "layers", "loss", "data", "training",
-  ]
-  static let layerKeys = ["name", "units", "activation", "negative_slope", "init"]
-  static let dataKeys = [
-    "train", "test", "target", "features", "generator", "samples", "noise", "classes",
-    "dimensions", "validation_split", "standardize", "delimiter",
-  ]
-  static let trainingKeys = [
-    "epochs", "batch_size", "learning_rate", "optimizer", "momentum", "beta1", "beta2", "epsilon",
-    "weight_decay", "seed", "shuffle",
-  ]
   /// Files larger than this are refused before YAML parsing (specs are a few hundred bytes).
   public static let maximumFileSize = 1 << 20
 
@@ -81,41 +69,24 @@ public enum SpecParser {
   }
 
   private static func parseRoot(_ root: Node, reader r: NodeReader, file: String) -> ModelSpec? {
-    guard let f = r.fields(root, "", allowed: topKeys) else { return nil }
-    var spec = ModelSpec(
-      file: file, location: f.location, training: TrainingSpec(location: nil))
-    spec.version = f["version"].flatMap { r.int($0, "version") }
-    spec.name = f["name"].flatMap { r.string($0, "name") }
-    _ = f["description"].flatMap { r.string($0, "description") }
-    spec.task = f["task"].flatMap { r.choice($0, "task", "task") }
-    spec.input = f["input"].flatMap { r.int($0, "input") }
-    spec.loss = f["loss"].flatMap { r.choice($0, "loss", "loss") }
-    if f.values["task"] == nil {
-      r.missing(
-        "task", in: "", at: f.location, help: "add 'task: classification' or 'task: regression'")
-    }
-    if f.values["input"] == nil {
-      r.missing(
-        "input", in: "", at: f.location, help: "add 'input: N' with the number of input features")
-    }
-    if let node = f["layers"] {
+    guard let top = section(root, .top, path: "", reader: r) else { return nil }
+    var spec = ModelSpec(file: file, top: top.values)
+    if let node = top.nested["layers"] {
       spec.layersLocation = r.location(node)
       spec.layers = parseLayers(node, reader: r)
-    } else {
-      r.missing("layers", in: "", at: f.location)
     }
-    if let node = f["data"] {
-      spec.data = parseData(node, reader: r)
-    } else {
-      r.missing(
-        "data", in: "", at: f.location,
-        help: "add 'data: {generator: xor}' or 'data: {train: FILE.csv, target: COLUMN}'")
+    if let node = top.nested["data"] {
+      spec.data = section(node, .data, path: "data", reader: r)?.values
     }
-    if let node = f["training"] { spec.training = parseTraining(node, reader: r) }
+    if let node = top.nested["training"] {
+      spec.training =
+        section(node, .training, path: "training", reader: r)?.values
+        ?? SpecSectionValues(location: r.location(node))
+    }
     return spec
   }
 
-  private static func parseLayers(_ node: Node, reader r: NodeReader) -> [LayerSpec]? {
+  private static func parseLayers(_ node: Node, reader r: NodeReader) -> [SpecSectionValues]? {
     guard case .sequence(let sequence) = node else {
       _ = r.fields(node, "layers", allowed: [])  // reports the type error
       return nil
@@ -127,71 +98,39 @@ public enum SpecParser {
       return nil
     }
     return sequence.enumerated().compactMap { index, item in
-      let path = "layers[\(index)]"
-      guard let f = r.fields(item, path, allowed: layerKeys) else { return nil }
-      var layer = LayerSpec(location: f.location)
-      layer.name = f["name"].flatMap { r.string($0, "\(path).name") }
-      layer.units = f["units"].flatMap { r.int($0, "\(path).units") }
-      layer.activation = f["activation"].flatMap {
-        r.choice($0, "\(path).activation", "activation")
+      section(item, .layer, path: "layers[\(index)]", reader: r)?.values
+    }
+  }
+
+  /// Reads one mapping against the keys of `kind`: every known key by its type, nested sections
+  /// left as nodes, missing required keys reported.
+  private static func section(
+    _ node: Node, _ kind: SpecSection, path: String, reader r: NodeReader
+  ) -> (values: SpecSectionValues, nested: [String: Node])? {
+    let keys = SpecKeys.keys(in: kind)
+    guard let f = r.fields(node, path, allowed: keys.map(\.name)) else { return nil }
+    var values = SpecSectionValues(location: f.location)
+    values.keys = Set(f.values.keys)
+    var nested: [String: Node] = [:]
+    for key in keys {
+      guard let value = f[key.name] else {
+        if key.required {
+          r.missing(key.name, in: path, at: f.location, help: missingHelp[key.name])
+        }
+        continue
       }
-      layer.leakySlope = f["negative_slope"].flatMap { r.double($0, "\(path).negative_slope") }
-      layer.initializer = f["init"].flatMap { r.choice($0, "\(path).init", "initializer") }
-      if f.values["units"] == nil { r.missing("units", in: path, at: f.location) }
-      return layer
-    }
-  }
-
-  private static func parseData(_ node: Node, reader r: NodeReader) -> DataSpec? {
-    guard let f = r.fields(node, "data", allowed: dataKeys) else { return nil }
-    var data = DataSpec(location: f.location)
-    data.keys = Set(f.values.keys)
-    data.train = f["train"].flatMap { r.string($0, "data.train") }
-    data.test = f["test"].flatMap { r.string($0, "data.test") }
-    data.target = f["target"].flatMap { stringList($0, "data.target", reader: r) }
-    data.features = f["features"].flatMap { stringList($0, "data.features", reader: r) }
-    data.generator = f["generator"].flatMap { r.choice($0, "data.generator", "generator") }
-    data.samples = f["samples"].flatMap { r.int($0, "data.samples") }
-    data.noise = f["noise"].flatMap { r.double($0, "data.noise") }
-    data.classes = f["classes"].flatMap { r.int($0, "data.classes") }
-    data.dimensions = f["dimensions"].flatMap { r.int($0, "data.dimensions") }
-    data.validationSplit = f["validation_split"].flatMap { r.double($0, "data.validation_split") }
-    data.standardize = f["standardize"].flatMap { r.bool($0, "data.standardize") }
-    data.delimiter = f["delimiter"].flatMap { r.string($0, "data.delimiter") }
-    return data
-  }
-
-  private static func parseTraining(_ node: Node, reader r: NodeReader) -> TrainingSpec {
-    guard let f = r.fields(node, "training", allowed: trainingKeys) else {
-      return TrainingSpec(location: r.location(node))
-    }
-    var t = TrainingSpec(location: f.location)
-    t.epochs = f["epochs"].flatMap { r.int($0, "training.epochs") }
-    t.batchSize = f["batch_size"].flatMap { r.int($0, "training.batch_size") }
-    t.learningRate = f["learning_rate"].flatMap { r.double($0, "training.learning_rate") }
-    t.optimizer = f["optimizer"].flatMap { r.choice($0, "training.optimizer", "optimizer") }
-    t.momentum = f["momentum"].flatMap { r.double($0, "training.momentum") }
-    t.beta1 = f["beta1"].flatMap { r.double($0, "training.beta1") }
-    t.beta2 = f["beta2"].flatMap { r.double($0, "training.beta2") }
-    t.epsilon = f["epsilon"].flatMap { r.double($0, "training.epsilon") }
-    t.weightDecay = f["weight_decay"].flatMap { r.double($0, "training.weight_decay") }
-    t.seed = f["seed"].flatMap { r.int($0, "training.seed") }
-    t.shuffle = f["shuffle"].flatMap { r.bool($0, "training.shuffle") }
-    return t
-  }
-
-  /// A string, or a list of strings.
-  private static func stringList(_ node: Node, _ path: String, reader r: NodeReader) -> [Located<
-    String
-  >]? {
-    if case .sequence(let items) = node {
-      let values = items.enumerated().compactMap { r.string($1, "\(path)[\($0)]") }
-      if items.isEmpty {
-        r.report(.error(.badSize, "'\(path)' is an empty list", at: r.location(node)))
-        return nil
+      if key.kind == .mapping || key.kind == .layerList {
+        nested[key.name] = value
+      } else if let read = key.read(value, path.isEmpty ? key.name : "\(path).\(key.name)", r) {
+        values.values[key.name] = read
       }
-      return values.count == items.count ? values : nil
     }
-    return r.string(node, path).map { [$0] }
+    return (values, nested)
   }
+
+  private static let missingHelp = [
+    "task": "add 'task: classification' or 'task: regression'",
+    "input": "add 'input: N' with the number of input features",
+    "data": "add 'data: {generator: xor}' or 'data: {train: FILE.csv, target: COLUMN}'",
+  ]
 }

@@ -1,85 +1,106 @@
-// The JSON Schema (draft 2020-12) of spec format v1, printed by `mlpc schema`. Choice lists
-// come from the enums, so the schema cannot drift from the parser's names.
+// The JSON Schema (draft 2020-12) of spec format v1, printed by `mlpc schema`, and the key tables
+// of docs/spec.md: both written from the key table in SpecKeys.swift, so neither can drift from
+// what the parser accepts and the checker enforces.
 
-/// JSON Schema of spec format v1.
+import Foundation
+
+/// JSON Schema and documentation tables of spec format v1.
 public enum SpecSchema {
-  private static func names<E: CaseIterable & RawRepresentable>(_: E.Type) -> String
-  where E.RawValue == String {
-    "[" + E.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ") + "]"
-  }
-
   /// The schema document.
   public static var json: String {
-    """
-    {
-      "$schema": "https://json-schema.org/draft/2020-12/schema",
-      "$id": "https://mlpc.dev/schema/spec-v1.json",
-      "title": "mlpc spec, format version 1",
-      "description": "A multilayer perceptron: layers, activations, loss, data and training settings. See docs/spec.md.",
-      "type": "object",
-      "additionalProperties": false,
-      "required": ["task", "input", "layers", "data"],
-      "properties": {
-        "version": {"const": 1, "description": "Spec format version (default 1)."},
-        "name": {"type": "string", "description": "Model name (default: the spec file's name)."},
-        "description": {"type": "string"},
-        "task": {"enum": \(names(Task.self))},
-        "input": {"type": "integer", "minimum": 1, "description": "n^0, the number of input features."},
-        "layers": {
-          "type": "array",
-          "minItems": 1,
-          "items": {
-            "type": "object",
-            "additionalProperties": false,
-            "required": ["units"],
-            "properties": {
-              "name": {"type": "string"},
-              "units": {"type": "integer", "minimum": 1, "description": "n^k"},
-              "activation": {"enum": \(names(Activation.self)), "default": "identity"},
-              "negative_slope": {"type": "number", "default": 0.01},
-              "init": {"enum": \(names(InitKind.self)), "default": "auto"}
-            }
-          }
-        },
-        "loss": {"enum": \(names(LossKind.self))},
-        "data": {
-          "type": "object",
-          "additionalProperties": false,
-          "properties": {
-            "train": {"type": "string", "description": "CSV file with a header, relative to the spec."},
-            "test": {"type": "string"},
-            "target": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]},
-            "features": {"type": "array", "items": {"type": "string"}, "minItems": 1},
-            "generator": {"enum": \(names(GeneratorKind.self))},
-            "samples": {"type": "integer", "minimum": 1},
-            "noise": {"type": "number", "minimum": 0},
-            "classes": {"type": "integer", "minimum": 2},
-            "dimensions": {"type": "integer", "minimum": 1},
-            "validation_split": {"type": "number", "minimum": 0, "exclusiveMaximum": 1, "default": 0},
-            "standardize": {"type": "boolean", "default": false},
-            "delimiter": {"type": "string", "minLength": 1, "maxLength": 2, "default": ","}
-          },
-          "oneOf": [{"required": ["train", "target"]}, {"required": ["generator"]}]
-        },
-        "training": {
-          "type": "object",
-          "additionalProperties": false,
-          "properties": {
-            "epochs": {"type": "integer", "minimum": 1, "default": 100},
-            "batch_size": {"type": "integer", "minimum": 1, "default": 32},
-            "learning_rate": {"type": "number", "exclusiveMinimum": 0, "default": 0.01},
-            "optimizer": {"enum": \(names(OptimizerKind.self)), "default": "sgd"},
-            "momentum": {"type": "number", "minimum": 0, "exclusiveMaximum": 1, "default": 0.9},
-            "beta1": {"type": "number", "minimum": 0, "exclusiveMaximum": 1, "default": 0.9},
-            "beta2": {"type": "number", "minimum": 0, "exclusiveMaximum": 1, "default": 0.999},
-            "epsilon": {"type": "number", "exclusiveMinimum": 0, "default": 1e-8},
-            "weight_decay": {"type": "number", "minimum": 0, "default": 0},
-            "seed": {"type": "integer", "minimum": 0, "default": 0},
-            "shuffle": {"type": "boolean", "default": true}
-          }
-        }
-      }
+    var top = object(.top)
+    top["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    top["$id"] = "https://mlpc.dev/schema/spec-v1.json"
+    top["title"] = "mlpc spec, format version 1"
+    top["description"] =
+      "A multilayer perceptron: layers, activations, loss, data and training settings. See docs/spec.md."
+    let data =
+      try? JSONSerialization.data(
+        withJSONObject: top, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
+    return String(decoding: data ?? Data(), as: UTF8.self)
+  }
+
+  /// An object schema for the keys of `section`.
+  private static func object(_ section: SpecSection) -> [String: Any] {
+    let keys = SpecKeys.keys(in: section)
+    var schema: [String: Any] = [
+      "type": "object", "additionalProperties": false,
+      "properties": Dictionary(uniqueKeysWithValues: keys.map { ($0.name, property($0)) }),
+    ]
+    let required = keys.filter(\.required).map(\.name)
+    if !required.isEmpty { schema["required"] = required }
+    if section == .data {
+      schema["oneOf"] = [["required": ["train", "target"]], ["required": ["generator"]]]
     }
-    """
+    return schema
+  }
+
+  private static func property(_ key: KeyInfo) -> [String: Any] {
+    var p: [String: Any] = ["description": key.summary]
+    switch key.kind {
+    case .integer: p["type"] = "integer"
+    case .number: p["type"] = "number"
+    case .boolean: p["type"] = "boolean"
+    case .string: p["type"] = "string"
+    case .names:
+      p["oneOf"] = [
+        ["type": "string"], ["type": "array", "items": ["type": "string"], "minItems": 1],
+      ]
+    case .choice(let names): p["enum"] = names
+    case .mapping: p.merge(object(key.name == "data" ? .data : .training)) { a, _ in a }
+    case .layerList:
+      p.merge(["type": "array", "minItems": 1, "items": object(.layer)]) { a, _ in a }
+    }
+    if let b = key.bounds {
+      if let m = b.minimum { p[b.exclusiveMinimum ? "exclusiveMinimum" : "minimum"] = m }
+      if let m = b.maximum { p[b.exclusiveMaximum ? "exclusiveMaximum" : "maximum"] = m }
+    }
+    if let json = key.defaultJSON,
+      let value = try? JSONSerialization.jsonObject(
+        with: Data(json.utf8), options: .fragmentsAllowed)
+    {
+      p["default"] = value
+    }
+    return p
+  }
+
+  /// The docs/spec.md table of one section's keys.
+  public static func markdownTable(_ section: SpecSection) -> String {
+    var out = "| key | type | default | meaning |\n|---|---|---|---|\n"
+    for key in SpecKeys.keys(in: section) {
+      out += "| `\(key.name)` | \(typeText(key)) | \(key.defaultText) | \(key.summary) |\n"
+    }
+    return out
+  }
+
+  /// The docs/spec.md table of activations, from their definitions.
+  public static var activationTable: String {
+    var out = "| activation | σ | `init: auto` | parameter |\n|---|---|---|---|\n"
+    for a in Activation.allCases {
+      let p = a.parameter.map { "`\($0.key)`, default `\($0.defaultValue)`" } ?? "—"
+      out += "| `\(a.rawValue)` | \(a.summary) | \(a.defaultInitializer.rawValue) | \(p) |\n"
+    }
+    return out
+  }
+
+  /// Every generated table with the marker that precedes it in docs/spec.md
+  /// (`mlpc schema --format markdown`).
+  public static var markdown: String {
+    (SpecSection.allCases.map { "<!-- keys: \($0.rawValue) -->\n" + markdownTable($0) }
+      + ["<!-- activations -->\n" + activationTable]).joined(separator: "\n")
+  }
+
+  private static func typeText(_ key: KeyInfo) -> String {
+    let bounds = key.bounds.map { " " + $0.describe(integer: key.kind == .integer) } ?? ""
+    switch key.kind {
+    case .integer: return "integer" + bounds.replacingOccurrences(of: "at least", with: "≥")
+    case .number: return "number" + bounds.replacingOccurrences(of: " a finite number", with: "")
+    case .boolean: return "boolean"
+    case .string: return "string"
+    case .names: return "string or list of strings"
+    case .choice(let names): return names.map { "`\($0)`" }.joined(separator: " \\| ")
+    case .mapping: return "mapping"
+    case .layerList: return "list of layers"
+    }
   }
 }

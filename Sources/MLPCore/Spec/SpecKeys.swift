@@ -1,0 +1,185 @@
+// Every key of spec format v1, declared once: section, name, type, default, range (with the
+// diagnostic code of a value outside it) and a one-line summary. The parser's allowed keys and
+// value types, the checker's range checks and defaults, `mlpc schema` and the key tables of
+// docs/spec.md are derived from this table (a test keeps the docs equal to it). Layer keys for
+// activation parameters come from the activations' own definitions.
+
+/// The width limit of `input`, `units`, `dimensions` and `samples`: 16 M is a typo, not a model.
+let maximumWidth = 1 << 24
+
+private func atLeast(_ x: Double, below: Double? = nil, upTo: Double? = nil) -> Bounds {
+  Bounds(
+    minimum: x, maximum: below ?? upTo, exclusiveMaximum: below != nil)
+}
+private func above(_ x: Double) -> Bounds { Bounds(minimum: x, exclusiveMinimum: true) }
+private let width = atLeast(1, upTo: Double(maximumWidth))
+private let fraction = atLeast(0, below: 1)
+
+extension SpecKey where Value == Section {
+  static let layers = section(
+    "layers", .layerList, required: true, "layers k = 1…N, the last is the output layer")
+  static let data = section(
+    "data", .mapping, required: true, "a CSV file pair or a built-in generator")
+  static let training = section(
+    "training", .mapping, shown: "all defaults", "optimizer and schedule")
+}
+
+extension SpecKey where Value == Int {
+  static let version = integer(
+    .top, "version", default: 1, atLeast(1, upTo: 1), code: .unsupportedVersion,
+    help: "this mlpc reads spec format version 1", "format version; only `1` exists")
+  static let input = integer(
+    .top, "input", width, code: .badSize, required: true,
+    "n^0, the number of input features; must equal the data's feature count (E011)")
+  static let units = integer(.layer, "units", width, code: .badSize, required: true, "n^k")
+  static let samples = integer(
+    .data, "samples", shown: "per generator", width, code: .badSize,
+    "generator: number of samples")
+  static let classes = integer(
+    .data, "classes", shown: "per generator", atLeast(2, upTo: 1000),
+    "generator (`spirals`, `blobs`): number of classes")
+  static let dimensions = integer(
+    .data, "dimensions", shown: "per generator", width, code: .badSize,
+    "generator (`blobs`, `sine`): number of features")
+  static let epochs = integer(
+    .training, "epochs", default: 100, atLeast(1, upTo: 10_000_000),
+    "passes over the training data")
+  static let batchSize = integer(
+    .training, "batch_size", default: 32, atLeast(1, upTo: Double(maximumWidth)),
+    "samples per step; the last batch of an epoch may be smaller (no sample is dropped)")
+  static let seed = integer(
+    .training, "seed", default: 0, atLeast(0),
+    "seeds initialisation, shuffling, validation split and generators")
+}
+
+extension SpecKey where Value == Double {
+  static let noise = number(
+    .data, "noise", shown: "per generator", atLeast(0), "generator: noise σ")
+  static let validationSplit = number(
+    .data, "validation_split", default: 0, fraction,
+    "fraction of the training samples held out (seeded) and evaluated after every epoch")
+  static let learningRate = number(
+    .training, "learning_rate", default: 0.01, above(0), help: "try 0.01", "η")
+  static let momentum = number(
+    .training, "momentum", default: 0.9, fraction, "μ, for `momentum` (a warning otherwise)")
+  static let beta1 = number(
+    .training, "beta1", default: 0.9, fraction, "Adam's decay rate of the first moment")
+  static let beta2 = number(
+    .training, "beta2", default: 0.999, fraction, "Adam's decay rate of the second moment")
+  static let epsilon = number(.training, "epsilon", default: 1e-8, above(0), "Adam's ε")
+  static let weightDecay = number(
+    .training, "weight_decay", default: 0, atLeast(0), "λ: adds λθ to every gradient (L2)")
+
+  /// The layer key of an activation's parameter.
+  static func activationParameter(_ p: ActivationParameter) -> SpecKey {
+    number(
+      .layer, p.key, default: p.defaultValue, Bounds(),
+      p.summary + " (a warning on other activations)")
+  }
+}
+
+extension SpecKey where Value == Bool {
+  static let standardize = boolean(
+    .data, "standardize", default: false,
+    "scale each feature to mean 0, standard deviation 1 with statistics of the training split only (saved with the model)"
+  )
+  static let shuffle = boolean(
+    .training, "shuffle", default: true, "reshuffle the training samples every epoch")
+}
+
+extension SpecKey where Value == String {
+  static let name = string(
+    .top, "name", shown: "the file name without `.yaml`", "names the run directory and the model")
+  static let description = string(.top, "description", "free text, ignored")
+  static let layerName = string(
+    .layer, "name", shown: "`layer<k>`",
+    "names the tensors `<name>.weight` and `<name>.bias`; must be unique")
+  static let train = string(
+    .data, "train", shown: "required (or `generator`)",
+    "CSV with a header row; RFC 4180 quoting, CRLF or LF, blank lines skipped")
+  static let test = string(
+    .data, "test", "evaluated after every epoch; must have the same named columns")
+  static let delimiter = string(
+    .data, "delimiter", default: ",", "one character: `,`, `;`, `\\t`, …")
+}
+
+extension SpecKey where Value == [Located<String>] {
+  static let target = names(
+    .data, "target", shown: "**required** with `train`",
+    "column name or list of names; classification: one column of class names or integer ids; regression: one or more numeric columns (n^N = their count, E010)"
+  )
+  static let features = names(
+    .data, "features", shown: "every column except the targets",
+    "column name or list of names: the input columns, in order (n^0 = their count, E011)")
+}
+
+extension SpecKey where Value == Task {
+  static let task = choice(
+    .top, "task", required: true, "task",
+    "classification: one-hot targets, accuracy; regression: real targets, MSE/MAE/R²")
+}
+
+extension SpecKey where Value == LossKind {
+  static let loss = choice(
+    .top, "loss", shown: "`cross_entropy` for classification, `mse` for regression", "loss",
+    "see Losses below")
+}
+
+extension SpecKey where Value == Activation {
+  static let activation = choice(
+    .layer, "activation", default: .identity, "activation", "σ^k; see Activations below")
+}
+
+extension SpecKey where Value == InitKind {
+  static let initializer = choice(
+    .layer, "init", default: .auto, "initializer",
+    "weight initialisation: Glorot-uniform U(±√(6/(n^{k-1}+n^k))) or He-uniform U(±√(6/n^{k-1})); `auto` is the activation's default (He for relu-like ones, Glorot otherwise); biases start at 0"
+  )
+}
+
+extension SpecKey where Value == GeneratorKind {
+  static let generator = choice(
+    .data, "generator", shown: "— (or `train`)", "generator", "a built-in data set, see below")
+}
+
+extension SpecKey where Value == OptimizerKind {
+  static let optimizer = choice(
+    .training, "optimizer", default: .sgd, "optimizer",
+    "`sgd`: θ ← θ − η g; `momentum`: v ← μv + g, θ ← θ − ηv; `adam`: Kingma & Ba with bias correction"
+  )
+}
+
+/// The table of every key, in the order the docs list them.
+public enum SpecKeys {
+  public static let all: [KeyInfo] =
+    [
+      SpecKey<Int>.version.info, SpecKey<String>.name.info, SpecKey<String>.description.info,
+      SpecKey<Task>.task.info, SpecKey<Int>.input.info, SpecKey<Section>.layers.info,
+      SpecKey<LossKind>.loss.info, SpecKey<Section>.data.info, SpecKey<Section>.training.info,
+      SpecKey<Int>.units.info, SpecKey<Activation>.activation.info,
+      SpecKey<String>.layerName.info, SpecKey<InitKind>.initializer.info,
+    ]
+    + activationParameters.map(\.info)
+    + [
+      SpecKey<String>.train.info, SpecKey<String>.test.info,
+      SpecKey<[Located<String>]>.target.info, SpecKey<[Located<String>]>.features.info,
+      SpecKey<String>.delimiter.info, SpecKey<GeneratorKind>.generator.info,
+      SpecKey<Int>.samples.info, SpecKey<Int>.classes.info, SpecKey<Int>.dimensions.info,
+      SpecKey<Double>.noise.info, SpecKey<Double>.validationSplit.info,
+      SpecKey<Bool>.standardize.info,
+      SpecKey<Int>.epochs.info, SpecKey<Int>.batchSize.info, SpecKey<Double>.learningRate.info,
+      SpecKey<OptimizerKind>.optimizer.info, SpecKey<Double>.momentum.info,
+      SpecKey<Double>.beta1.info, SpecKey<Double>.beta2.info, SpecKey<Double>.epsilon.info,
+      SpecKey<Double>.weightDecay.info, SpecKey<Int>.seed.info, SpecKey<Bool>.shuffle.info,
+    ]
+
+  /// One layer key per activation parameter (leaky_relu's `negative_slope`, elu's `alpha`).
+  static let activationParameters: [SpecKey<Double>] = Activation.allCases.compactMap {
+    $0.parameter.map(SpecKey.activationParameter)
+  }
+
+  /// The keys of one section.
+  public static func keys(in section: SpecSection) -> [KeyInfo] {
+    all.filter { $0.section == section }
+  }
+}
