@@ -33,9 +33,18 @@ extension MLPCCommand {
 
     func validate() throws {
       if spec == nil && gemm == nil { throw ValidationError("give a spec file or --gemm M,N,K") }
-      if let gemm, gemm.split(separator: ",").compactMap({ Int($0) }).filter({ $0 > 0 }).count != 3
-      {
-        throw ValidationError("--gemm takes three positive sizes, e.g. 256,784,256")
+      if let gemm {
+        let sizes = gemm.split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
+        guard sizes.count == 3, sizes.allSatisfy({ ($0 ?? 0) > 0 }) else {
+          throw ValidationError("--gemm takes three positive sizes, e.g. 256,784,256")
+        }
+        let (m, n, k) = (sizes[0]!, sizes[1]!, sizes[2]!)
+        guard let floats = sumOfProducts([(m, k), (k, n), (m, n)]),
+          floats <= Int(ProcessInfo.processInfo.physicalMemory) / 4
+        else {
+          throw ValidationError(
+            "--gemm \(gemm): A, B and C would not fit in this machine's memory")
+        }
       }
       if epochs < 0 { throw ValidationError("--epochs must be at least 0") }
       if let problem = GemmBackend.environmentProblem { throw ValidationError(problem) }
@@ -110,13 +119,25 @@ extension MLPCCommand {
         )
       }
       if let minimumGflops, gflops < minimumGflops {
-        Console.err(
-          "error: GEMM runs at \(String(format: "%.1f", gflops)) GFLOP/s, below the floor of \(minimumGflops); is the release build vectorised?\n"
+        reportError(
+          "GEMM runs at \(String(format: "%.1f", gflops)) GFLOP/s, below the floor of \(minimumGflops); is the release build vectorised?"
         )
         throw ExitCode.failure
       }
     }
   }
+}
+
+/// Σ a·b without wrapping; nil on overflow.
+private func sumOfProducts(_ pairs: [(Int, Int)]) -> Int? {
+  var total = 0
+  for (a, b) in pairs {
+    let (p, o1) = a.multipliedReportingOverflow(by: b)
+    let (t, o2) = total.addingReportingOverflow(p)
+    if o1 || o2 { return nil }
+    total = t
+  }
+  return total
 }
 
 private func micro(_ seconds: Double) -> String { String(format: "%.2f µs", seconds * 1e6) }

@@ -19,7 +19,12 @@ extension MLPCCommand {
 
     func run() throws {
       var all: [Diagnostic] = []
-      for spec in specs { all += Checker.check(file: spec).diagnostics }
+      var files: [(path: String, valid: Bool)] = []
+      for spec in specs {
+        let result = Checker.check(file: spec)
+        all += result.diagnostics
+        files.append((spec, result.spec != nil))
+      }
       let renderer = DiagnosticRenderer(colored: output.useColor(fileDescriptor: 1))
       switch output.format {
       case .text:
@@ -28,7 +33,7 @@ extension MLPCCommand {
       case .github:
         for d in all { Console.out(renderer.github(d) + "\n") }
       case .json:
-        Console.out(renderer.json(all, files: specs) + "\n")
+        Console.out(renderer.json(all, files: files) + "\n")
       }
       let failed = all.hasErrors || (strict && !all.isEmpty)
       if failed { throw ExitCode.failure }

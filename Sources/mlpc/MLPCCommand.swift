@@ -4,6 +4,7 @@
 import ArgumentParser
 import Foundation
 import MLPCore
+import Synchronization
 
 @main
 struct MLPCCommand: ParsableCommand {
@@ -17,14 +18,65 @@ struct MLPCCommand: ParsableCommand {
     do {
       var command = try parseAsRoot()
       try command.run()
+      Report.shared.flush()
     } catch {
       let code = exitCode(for: error)
       if code == .validationFailure {
         FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
         Foundation.exit(2)
       }
+      if let error = error as? CleanError { reportError(error.description) }
+      Report.shared.flush()
+      if error is CleanError { Foundation.exit(1) }
       exit(withError: error)
     }
+  }
+}
+
+/// With `--format json`, everything a command reports (diagnostics of its spec, then any error
+/// after checking) goes into one document, written to standard error when the command ends.
+final class Report: Sendable {
+  static let shared = Report()
+  private struct State {
+    var collecting = false
+    var files: [(path: String, valid: Bool)] = []
+    var diagnostics: [Diagnostic] = []
+    var errors: [(message: String, help: String?)] = []
+  }
+  private let state = Mutex(State())
+
+  var isCollecting: Bool { state.withLock { $0.collecting } }
+
+  func add(_ result: CheckResult, file: String) {
+    state.withLock {
+      $0.collecting = true
+      $0.files.append((file, result.spec != nil))
+      $0.diagnostics += result.diagnostics
+    }
+  }
+
+  func add(error message: String, help: String?) {
+    state.withLock { $0.errors.append((message, help)) }
+  }
+
+  func flush() {
+    let s = state.withLock { s in
+      defer { s = State() }
+      return s
+    }
+    guard s.collecting else { return }
+    Console.err(
+      DiagnosticRenderer(colored: false).json(s.diagnostics, files: s.files, errors: s.errors)
+        + "\n")
+  }
+}
+
+/// Reports an error that happened after checking: into the JSON document, or as text.
+func reportError(_ message: String, help: String? = nil) {
+  if Report.shared.isCollecting {
+    Report.shared.add(error: message, help: help)
+  } else {
+    Console.err("error: \(message)\n" + (help.map { "  help: \($0)\n" } ?? ""))
   }
 }
 
@@ -55,16 +107,15 @@ enum Console {
   static func err(_ text: String) { FileHandle.standardError.write(Data(text.utf8)) }
 }
 
-/// Checks one spec and prints its diagnostics to standard error in text form; nil on errors.
+/// Checks one spec and prints its diagnostics to standard error (with `--format json`, into the
+/// command's one JSON document); nil on errors.
 func loadChecked(_ path: String, options: OutputOptions) -> CheckedSpec? {
   let result = Checker.check(file: path)
   let renderer = DiagnosticRenderer(colored: options.useColor(fileDescriptor: 2))
-  for d in result.diagnostics {
-    switch options.format {
-    case .text: Console.err(renderer.text(d))
-    case .github: Console.err(renderer.github(d) + "\n")
-    case .json: Console.err(renderer.json([d], files: [path]) + "\n")
-    }
+  switch options.format {
+  case .text: for d in result.diagnostics { Console.err(renderer.text(d)) }
+  case .github: for d in result.diagnostics { Console.err(renderer.github(d) + "\n") }
+  case .json: Report.shared.add(result, file: path)
   }
   return result.spec
 }

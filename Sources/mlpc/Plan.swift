@@ -17,7 +17,9 @@ extension MLPCCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-      if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+      if let batchSize, batchSize < 1 || batchSize > maximumWidth {
+        throw ValidationError("--batch-size must be between 1 and \(maximumWidth)")
+      }
     }
 
     func run() throws {

@@ -29,7 +29,9 @@ extension MLPCCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-      if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1") }
+      if let epochs, epochs < 1 || epochs > 10_000_000 {
+        throw ValidationError("--epochs must be between 1 and 10000000")
+      }
       if let problem = GemmBackend.environmentProblem { throw ValidationError(problem) }
     }
 
@@ -81,9 +83,9 @@ extension MLPCCommand {
       var status = "completed"
       switch stop {
       case .nonFinite(let epoch, let step)?:
-        Console.err(
-          "error: loss became NaN or infinite at epoch \(epoch), step \(step); training stopped\n")
-        Console.err("  help: lower 'training.learning_rate' or set 'data.standardize: true'\n")
+        reportError(
+          "loss became NaN or infinite at epoch \(epoch), step \(step); training stopped",
+          help: "lower 'training.learning_rate' or set 'data.standardize: true'")
         try writer.summary(
           spec, trainer, last: last, status: "diverged at epoch \(epoch) step \(step)",
           seconds: seconds, epochs: total)

@@ -56,6 +56,53 @@ import Testing
     #expect((report["summary"] as? [String: Int]) == ["errors": 1, "warnings": 0])
   }
 
+  /// Validity comes from the check result, not from where diagnostics point: a missing spec, a
+  /// directory and a spec whose CSV has errors are all invalid.
+  @Test func jsonValidityFollowsTheCheck() throws {
+    let result = try CommandRunner.mlpc([
+      "check", "--format", "json", "specs/no-such-spec.yaml", "specs",
+      "specs/invalid/E019-bad-data.yaml", "specs/iris.yaml",
+    ])
+    #expect(result.status == 1)
+    let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+    let files = try #require(object?["files"] as? [[String: Any]])
+    #expect(files.map { $0["valid"] as? Bool } == [false, false, false, true])
+  }
+
+  /// `run --format json` writes one document to standard error, with several diagnostics or
+  /// with an error that happened while training.
+  @Test func runWritesOneJSONDocument() throws {
+    let dir = NSTemporaryDirectory() + "mlpc-json-\(UUID().uuidString)"
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let invalid = """
+      task: classification
+      input: 0
+      layers: [{units: 0}]
+      data: {generator: xor}
+      """
+    let diverging = """
+      task: regression
+      input: 1
+      layers: [{units: 8, activation: relu}, {units: 1}]
+      data: {generator: sine, samples: 64}
+      training: {batch_size: 8, learning_rate: 1e30}
+      """
+    for (name, text, diagnostics, errors) in [
+      ("invalid", invalid, 2, 0), ("diverging", diverging, 0, 1),
+    ] {
+      try text.write(toFile: "\(dir)/\(name).yaml", atomically: true, encoding: .utf8)
+      let result = try CommandRunner.mlpc([
+        "run", "--format", "json", "--quiet", "\(dir)/\(name).yaml", "--out", "\(dir)/run",
+      ])
+      #expect(result.status == 1)
+      let object = try JSONSerialization.jsonObject(with: Data(result.stderr.utf8))
+      let report = try #require(object as? [String: Any], "\(name): \(result.stderr)")
+      #expect((report["diagnostics"] as? [Any])?.count == diagnostics, "\(name)")
+      #expect((report["errors"] as? [Any])?.count == errors, "\(name)")
+    }
+  }
+
   @Test func githubFormat() throws {
     let result = try CommandRunner.mlpc([
       "check", "--format", "github", "specs/invalid/E017-hyperparameter.yaml",

@@ -11,7 +11,7 @@ extension CheckContext {
     guard let delimiter = checkDelimiter(data[.delimiter]) else { return nil }
     guard let targets = data[.target]?.value else {
       report(
-        .error(
+        Diagnostic(
           .missingKey, "missing required key 'data.target'", at: data.location,
           help: "name the column to predict, e.g. 'target: species'"))
       return nil
@@ -20,7 +20,7 @@ extension CheckContext {
     let features = data[.features]?.value
     if task == .classification, targets.count > 1 {
       report(
-        .error(
+        Diagnostic(
           .conflict, "classification takes one target column, found \(targets.count)",
           at: targets[1].location))
       return nil
@@ -43,7 +43,7 @@ extension CheckContext {
     else { return nil }
     guard !featureColumns.isEmpty else {
       report(
-        .error(
+        Diagnostic(
           .emptyData, "'\(path)' has no feature columns besides the target", at: train.location))
       return nil
     }
@@ -76,7 +76,7 @@ extension CheckContext {
     }
     if trainRows.rows == 0 {
       report(
-        .error(
+        Diagnostic(
           .emptyData, "'\(path)' has a header but no rows",
           at: SourceLocation(file: path, line: 1, column: 1)))
       return nil
@@ -128,7 +128,7 @@ extension CheckContext {
       byte != 13
     else {
       report(
-        .error(
+        Diagnostic(
           .wrongType, "'data.delimiter' must be one character such as ',' ';' or '\\t'",
           at: delimiter.location))
       return nil
@@ -150,7 +150,7 @@ extension CheckContext {
     let columns =
       header.prefix(12).map { "'\($0)'" }.joined(separator: ", ") + (header.count > 12 ? ", …" : "")
     report(
-      .error(
+      Diagnostic(
         .unknownColumn, "no column '\(name.value)' in the data file", at: name.location,
         notes: [DiagnosticNote("\(note.message) has columns \(columns)", at: note.location)],
         help: hint))
@@ -171,7 +171,7 @@ extension CheckContext {
     for index in columns.features + columns.numericTargets + (columns.label.map { [$0] } ?? []) {
       guard let found = testHeader.firstIndex(of: header[index]) else {
         report(
-          .error(
+          Diagnostic(
             .unknownColumn,
             "test file has no column '\(header[index])', which the training file has",
             at: test.location,

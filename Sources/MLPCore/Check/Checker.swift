@@ -74,7 +74,7 @@ struct CheckContext {
     let number: Double? = (found.value as? Int).map(Double.init) ?? found.value as? Double
     guard let number, !bounds.contains(number) else { return found }
     report(
-      .error(
+      Diagnostic(
         key.info.rangeCode,
         "'\(found.path)' must be \(bounds.describe(integer: found.value is Int)), found \(found.value)",
         at: found.location, help: key.info.help))

@@ -13,7 +13,7 @@ extension CheckContext {
     switch (data[.train], data[.generator]) {
     case (.some, .some(let generator)):
       report(
-        .error(
+        Diagnostic(
           .conflict, "'data.generator' and 'data.train' cannot both be given",
           at: generator.location,
           help: "keep either the generator or the CSV files"))
@@ -21,7 +21,7 @@ extension CheckContext {
       // A 'train' or 'generator' that was written but invalid is already reported.
       if !data.wrote("train"), !data.wrote("generator") {
         report(
-          .error(
+          Diagnostic(
             .missingKey, "'data' needs either 'train' (a CSV file) or 'generator'",
             at: data.location,
             help: "add 'train: FILE.csv' and 'target: COLUMN', or 'generator: xor'"))
@@ -35,7 +35,7 @@ extension CheckContext {
     if split > 0 {
       guard prepared.train.count >= 2 else {
         report(
-          .error(
+          Diagnostic(
             .emptyData, "validation_split needs at least 2 training samples",
             at: data[.validationSplit]?.location))
         return nil
@@ -65,7 +65,7 @@ extension CheckContext {
       (classes, [GeneratorKind.spirals, .blobs]), (dimensions, [.blobs, .sine]),
     ] where found != nil && !kinds.contains(kind.value) {
       report(
-        .warning(
+        Diagnostic(
           .ignoredSetting,
           "'\(found!.path)' has no effect on generator '\(kind.value.rawValue)'",
           at: found!.location))
@@ -77,7 +77,7 @@ extension CheckContext {
     let task: Task = kind.value == .sine ? .regression : .classification
     if let given = spec.top[.task], given.value != task {
       report(
-        .error(
+        Diagnostic(
           .conflict,
           "generator '\(kind.value.rawValue)' makes \(task.rawValue) data but the task is \(given.value.rawValue)",
           at: kind.location, notes: [DiagnosticNote("task set here", at: given.location)]))
@@ -111,7 +111,7 @@ extension CheckContext {
   mutating func checkInput(_ features: Int, source: String, note: DiagnosticNote?) {
     guard let input = spec.top[.input], input.value >= 1, input.value != features else { return }
     report(
-      .error(
+      Diagnostic(
         .inputMismatch,
         "'input' is \(input.value) but \(source) has \(features) feature\(features == 1 ? "" : "s")",
         at: input.location, notes: note.map { [$0] } ?? [], help: "set 'input: \(features)'"))
@@ -125,7 +125,7 @@ extension CheckContext {
     if loss == .binaryCrossEntropy {
       if classes != 2 {
         report(
-          .error(
+          Diagnostic(
             .binaryCrossEntropyShape,
             "'binary_cross_entropy' needs 2 classes but the data has \(classes)",
             at: spec.top[.loss]?.location ?? at, notes: note.map { [$0] } ?? []))
@@ -134,7 +134,7 @@ extension CheckContext {
     }
     guard output.units != classes else { return }
     report(
-      .error(
+      Diagnostic(
         .outputClassMismatch,
         "output layer '\(output.name)' has \(output.units) units but the data has \(classes) classes",
         at: at, notes: note.map { [$0] } ?? [], help: "set 'units: \(classes)' on the output layer")
@@ -147,7 +147,7 @@ extension CheckContext {
       let at = spec.layers?.last?[.units]?.location
     else { return }
     report(
-      .error(
+      Diagnostic(
         .outputTargetMismatch,
         "output layer '\(output.name)' has \(output.units) units but there \(targets == 1 ? "is 1 target" : "are \(targets) targets")",
         at: at, notes: note.map { [$0] } ?? [], help: "set 'units: \(targets)' on the output layer")

@@ -31,7 +31,7 @@ extension CheckContext {
     for key in unused {
       guard let found = t?[key] else { continue }
       report(
-        .warning(
+        Diagnostic(
           .ignoredSetting, "'\(found.path)' has no effect with optimizer '\(optimizer.rawValue)'",
           at: found.location))
     }

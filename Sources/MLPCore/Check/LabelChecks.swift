@@ -28,7 +28,7 @@ extension CheckContext {
       unseen += 1
       if unseen <= 5, let test {
         report(
-          .error(
+          Diagnostic(
             .labelOutOfRange, "class '\(label)' does not occur in the training data",
             at: test.labelLocation(i)))
       }
@@ -57,7 +57,7 @@ extension CheckContext {
           bad += 1
           if bad <= 5 {
             report(
-              .error(
+              Diagnostic(
                 .labelOutOfRange, "class label \(id) is out of range 0...\(classes - 1)",
                 at: rows.labelLocation(i),
                 notes: [
@@ -74,11 +74,12 @@ extension CheckContext {
     let testIDs = test.map(ids) ?? []
     if bad > 5 {
       report(
-        .error(.labelOutOfRange, "\(bad - 5) more class labels out of range not shown", at: nil))
+        Diagnostic(.labelOutOfRange, "\(bad - 5) more class labels out of range not shown", at: nil)
+      )
     }
     if bad == 0, let largest = trainIDs.max(), largest + 1 < classes, loss != .binaryCrossEntropy {
       report(
-        .warning(
+        Diagnostic(
           .dataWarning,
           "output layer has \(classes) units but training labels only use 0...\(largest)",
           at: outputAt))

@@ -16,7 +16,7 @@ extension CheckContext {
       if let given = layer[.layerName] {
         if let first = seenNames[given.value] {
           report(
-            .error(
+            Diagnostic(
               .conflict, "layer name '\(given.value)' is used twice", at: given.location,
               notes: [DiagnosticNote("first used here", at: first)]))
         }
@@ -25,7 +25,7 @@ extension CheckContext {
       let activation = value(.activation, in: layer)
       if activation == .softmax, !isOutput, let at = layer[.activation]?.location {
         report(
-          .error(
+          Diagnostic(
             .softmaxHidden,
             "softmax on hidden layer '\(name)'; softmax is for the output layer only",
             at: at, help: "use relu, tanh or another element-wise activation here"))
@@ -37,7 +37,7 @@ extension CheckContext {
           parameter = given.value
         } else {
           report(
-            .warning(
+            Diagnostic(
               .ignoredSetting,
               "'\(given.path)' has no effect on a '\(activation.rawValue)' layer",
               at: given.location))
@@ -65,18 +65,18 @@ extension CheckContext {
     switch (loss, task) {
     case (.crossEntropy, .regression), (.binaryCrossEntropy, .regression):
       report(
-        .error(
+        Diagnostic(
           .lossMismatch, "'\(loss.rawValue)' is a classification loss but the task is regression",
           at: at, help: "use 'loss: mse' for regression"))
     case (.crossEntropy, .classification) where output.activation != .softmax:
       report(
-        .error(
+        Diagnostic(
           .lossMismatch, "'cross_entropy' needs a softmax output layer", at: at,
           notes: [outputNote], help: "set 'activation: softmax' on the output layer"))
     case (.binaryCrossEntropy, .classification)
     where output.activation != .sigmoid || output.units != 1:
       report(
-        .error(
+        Diagnostic(
           .binaryCrossEntropyShape,
           "'binary_cross_entropy' needs one sigmoid output unit, found \(output.units) '\(output.activation.rawValue)' units",
           at: at, notes: [outputNote],
@@ -86,12 +86,12 @@ extension CheckContext {
     case (.mse, _) where output.activation == .softmax:
       if task == .regression {
         report(
-          .error(
+          Diagnostic(
             .lossMismatch, "softmax output on a regression task", at: activationAt,
             help: "use 'activation: identity' on the output layer"))
       } else {
         report(
-          .warning(
+          Diagnostic(
             .mseOnSoftmax, "'mse' on softmax outputs trains slowly", at: at, notes: [outputNote],
             help: "use 'loss: cross_entropy'"))
       }
@@ -109,7 +109,7 @@ extension CheckContext {
       batchSize: training.batchSize)
     guard sizing.layout(samples: 1) != nil else {
       report(
-        .error(
+        Diagnostic(
           .tooLarge, "network has more parameters than memory can address",
           at: spec.layersLocation ?? rootLocation, help: "use fewer or narrower layers"))
       return
@@ -132,7 +132,7 @@ extension CheckContext {
     let data = sizing.dataBytes(samples: samples, floatsPerSample: floatsPerSample, labels: labels)
     let rows = min(sizing.batchSize, samples)
     report(
-      .error(
+      Diagnostic(
         .tooLarge,
         "training needs \(formatBytes(arena + data)): \(formatBytes(data)) for \(formatCount(Double(samples))) samples of \(source) and a \(formatBytes(arena)) arena (parameters, gradients, optimizer state, \(rows) rows of activations), but this machine has \(formatBytes(available))",
         at: data > arena ? location : spec.layersLocation ?? rootLocation,

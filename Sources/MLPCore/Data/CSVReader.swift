@@ -77,7 +77,7 @@ public final class CSVReader: @unchecked Sendable {
     if fd >= 0 { close(fd) }
     guard let data = FileManager.default.contents(atPath: path) else {
       let why = FileManager.default.fileExists(atPath: path) ? "cannot be read" : "does not exist"
-      diagnostics.append(.error(.fileUnreadable, "data file '\(path)' \(why)", at: reference))
+      diagnostics.append(Diagnostic(.fileUnreadable, "data file '\(path)' \(why)", at: reference))
       return nil
     }
     let copy = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(data.count, 1))
@@ -115,7 +115,7 @@ public final class CSVReader: @unchecked Sendable {
     skipBlankLines(&cursor)
     guard cursor.offset < bytes.count else {
       diagnostics.append(
-        .error(
+        Diagnostic(
           .emptyData, "data file '\(path)' is empty; it needs a header row", at: location(cursor)))
       return []
     }
@@ -210,7 +210,7 @@ public final class CSVReader: @unchecked Sendable {
     }
     if errors > Self.errorLimit {
       diagnostics.append(
-        .error(
+        Diagnostic(
           .badData, "\(errors - Self.errorLimit) more bad cells or rows in '\(path)' not shown",
           at: nil))
     }
@@ -315,7 +315,7 @@ public final class CSVReader: @unchecked Sendable {
           piece.errors += 1
           if piece.errors <= Self.errorLimit {
             piece.diagnostics.append(
-              .error(
+              Diagnostic(
                 .badData, "row has \(fields.count) fields but the header has \(layout.width)",
                 at: location(rowStart)))
           }
@@ -557,7 +557,8 @@ public final class CSVReader: @unchecked Sendable {
       let what =
         shown.trimmingCharacters(in: .whitespaces).isEmpty
         ? "empty cell" : "'\(shown.prefix(40))' is not a number"
-      diagnostics.append(.error(.badData, "\(what) in a numeric column", at: location(f.cursor)))
+      diagnostics.append(
+        Diagnostic(.badData, "\(what) in a numeric column", at: location(f.cursor)))
     }
     return .nan
   }

@@ -19,13 +19,13 @@ public struct DiagnosticNote: Hashable, Sendable {
   }
 }
 
-/// One finding about a spec or data file: a stable code, a message, a location, notes and a hint.
+/// One finding about a spec or data file: a stable code (which fixes the severity), a message, a
+/// location, notes and a hint.
 ///
 /// Messages are lowercase, name things in single quotes and have no trailing period.
 public struct Diagnostic: Hashable, Sendable, CustomStringConvertible {
-  public var severity: Severity
   /// Stable code such as `E012`; documented in `docs/diagnostics.md`.
-  public var code: String
+  public var code: DiagnosticCode
   public var message: String
   public var location: SourceLocation?
   public var notes: [DiagnosticNote]
@@ -33,34 +33,21 @@ public struct Diagnostic: Hashable, Sendable, CustomStringConvertible {
   public var help: String?
 
   public init(
-    _ severity: Severity, _ code: DiagnosticCode, _ message: String, at location: SourceLocation?,
+    _ code: DiagnosticCode, _ message: String, at location: SourceLocation?,
     notes: [DiagnosticNote] = [], help: String? = nil
   ) {
-    self.severity = severity
-    self.code = code.rawValue
+    self.code = code
     self.message = message
     self.location = location
     self.notes = notes
     self.help = help
   }
 
-  public static func error(
-    _ code: DiagnosticCode, _ message: String, at location: SourceLocation?,
-    notes: [DiagnosticNote] = [], help: String? = nil
-  ) -> Diagnostic {
-    Diagnostic(.error, code, message, at: location, notes: notes, help: help)
-  }
-
-  public static func warning(
-    _ code: DiagnosticCode, _ message: String, at location: SourceLocation?,
-    notes: [DiagnosticNote] = [], help: String? = nil
-  ) -> Diagnostic {
-    Diagnostic(.warning, code, message, at: location, notes: notes, help: help)
-  }
+  public var severity: Severity { code.severity }
 
   public var description: String {
     let place = location.map { "\($0): " } ?? ""
-    return "\(place)\(severity.rawValue)[\(code)]: \(message)"
+    return "\(place)\(severity.rawValue)[\(code.rawValue)]: \(message)"
   }
 }
 
@@ -72,10 +59,10 @@ extension Array where Element == Diagnostic {
   public func sortedByLocation() -> [Diagnostic] {
     sorted { a, b in
       switch (a.location, b.location) {
-      case (nil, nil): return a.code < b.code
+      case (nil, nil): return a.code.rawValue < b.code.rawValue
       case (nil, _): return true
       case (_, nil): return false
-      case (let l?, let r?): return l == r ? a.code < b.code : l < r
+      case (let l?, let r?): return l == r ? a.code.rawValue < b.code.rawValue : l < r
       }
     }
   }

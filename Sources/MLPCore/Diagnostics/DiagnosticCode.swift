@@ -2,7 +2,7 @@
 // codes. `docs/diagnostics.md` explains each one and `specs/invalid/` has an example of each.
 
 /// Every diagnostic code mlpc emits.
-public enum DiagnosticCode: String, CaseIterable, Sendable {
+public enum DiagnosticCode: String, CaseIterable, Sendable, Codable {
   /// The file is not valid YAML (scanner, parser or composer error).
   case yamlSyntax = "E001"
   /// A mapping has the same key twice.
@@ -55,4 +55,39 @@ public enum DiagnosticCode: String, CaseIterable, Sendable {
   case ignoredSetting = "W002"
   /// A class present in the test data but never in the training data, or similar data oddities.
   case dataWarning = "W003"
+
+  /// Errors make a spec invalid; warnings do not (unless `--strict`).
+  public var severity: Severity { rawValue.hasPrefix("W") ? .warning : .error }
+
+  /// The short name docs/diagnostics.md gives the code.
+  public var title: String {
+    switch self {
+    case .yamlSyntax: "YAML syntax"
+    case .duplicateKey: "duplicate key"
+    case .unknownKey: "unknown key"
+    case .wrongType: "wrong type"
+    case .missingKey: "missing key"
+    case .unknownChoice: "unknown choice"
+    case .badSize: "bad size"
+    case .tooLarge: "too large"
+    case .outputClassMismatch: "output vs classes"
+    case .outputTargetMismatch: "output vs targets"
+    case .inputMismatch: "input mismatch"
+    case .unknownColumn: "unknown column"
+    case .labelOutOfRange: "label out of range"
+    case .softmaxHidden: "softmax on a hidden layer"
+    case .lossMismatch: "loss mismatch"
+    case .binaryCrossEntropyShape: "binary_cross_entropy shape"
+    case .hyperparameter: "hyperparameter"
+    case .fileUnreadable: "file unreadable"
+    case .badData: "bad data"
+    case .unsupportedVersion: "unsupported version"
+    case .conflict: "conflict"
+    case .notASpec: "not a spec"
+    case .emptyData: "empty data"
+    case .mseOnSoftmax: "mse on softmax"
+    case .ignoredSetting: "ignored setting"
+    case .dataWarning: "data warning"
+    }
+  }
 }

@@ -52,7 +52,9 @@ public struct DiagnosticRenderer {
   public func text(_ d: Diagnostic) -> String {
     let color = d.severity == .error ? "31" : "33"
     var out = d.location.map { paint("\($0): ", "1") } ?? ""
-    out += paint("\(d.severity.rawValue)[\(d.code)]", "1;\(color)") + paint(": \(d.message)", "1")
+    out +=
+      paint("\(d.severity.rawValue)[\(d.code.rawValue)]", "1;\(color)")
+      + paint(": \(d.message)", "1")
     out += "\n"
     if let loc = d.location { out += snippet(at: loc, color: color) }
     for note in d.notes {
@@ -70,7 +72,7 @@ public struct DiagnosticRenderer {
     if let loc = d.location {
       props += ["file=\(escapeProperty(loc.file))", "line=\(loc.line)", "col=\(loc.column)"]
     }
-    props.append("title=\(escapeProperty("mlpc \(d.code)"))")
+    props.append("title=\(escapeProperty("mlpc \(d.code.rawValue)"))")
     var message = d.message
     for note in d.notes {
       message += "\nnote: \(note.location.map { "\($0): " } ?? "")\(note.message)"
@@ -79,18 +81,20 @@ public struct DiagnosticRenderer {
     return "::\(d.severity.rawValue) \(props.joined(separator: ","))::\(escapeData(message))"
   }
 
-  /// The JSON document for a whole check run (schema in `docs/diagnostics.md`).
-  public func json(_ diagnostics: [Diagnostic], files: [String]) -> String {
+  /// The one JSON document of a command run (schema in `docs/diagnostics.md`): each spec file
+  /// with its validity as the checker decided it, every diagnostic, and errors that happened
+  /// after checking (a run that diverged, a file that could not be written).
+  public func json(
+    _ diagnostics: [Diagnostic], files: [(path: String, valid: Bool)],
+    errors: [(message: String, help: String?)] = []
+  ) -> String {
     let report = JSONReport(
       version: 1,
-      files: files.map { file in
-        JSONReport.File(
-          path: file,
-          valid: !diagnostics.contains { $0.severity == .error && $0.location?.file == file })
-      },
+      files: files.map { JSONReport.File(path: $0.path, valid: $0.valid) },
       diagnostics: diagnostics.map(JSONReport.Item.init),
+      errors: errors.map { JSONReport.RuntimeError(message: $0.message, help: $0.help) },
       summary: .init(
-        errors: diagnostics.count { $0.severity == .error },
+        errors: diagnostics.count { $0.severity == .error } + errors.count,
         warnings: diagnostics.count { $0.severity == .warning }))
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -150,12 +154,16 @@ private struct JSONReport: Encodable {
     var help: String?
     init(_ d: Diagnostic) {
       severity = d.severity.rawValue
-      code = d.code
+      code = d.code.rawValue
       message = d.message
       location = Place(d.location)
       notes = d.notes.map { Note(message: $0.message, location: Place($0.location)) }
       help = d.help
     }
+  }
+  struct RuntimeError: Encodable {
+    var message: String
+    var help: String?
   }
   struct Summary: Encodable {
     var errors: Int
@@ -164,5 +172,6 @@ private struct JSONReport: Encodable {
   var version: Int
   var files: [File]
   var diagnostics: [Item]
+  var errors: [RuntimeError]
   var summary: Summary
 }

@@ -27,7 +27,7 @@ final class NodeReader {
     var fields = Fields(location: location(node))
     for (key, value) in mapping {
       guard let name = key.scalar?.string else {
-        report(.error(.wrongType, "keys in '\(path)' must be plain names", at: location(key)))
+        report(Diagnostic(.wrongType, "keys in '\(path)' must be plain names", at: location(key)))
         continue
       }
       if name.first == duplicateKeyFiller { continue }
@@ -36,7 +36,7 @@ final class NodeReader {
         let hint = closest(to: name, in: allowed).map { "did you mean '\($0)'?" }
         let known = "known keys here: \(allowed.map { "'\($0)'" }.joined(separator: ", "))"
         report(
-          .error(
+          Diagnostic(
             .unknownKey, "unknown key '\(keyPath)'", at: location(key),
             notes: [DiagnosticNote(known)], help: hint))
         continue
@@ -52,7 +52,8 @@ final class NodeReader {
         return Located(value, at: location(node), path: path)
       }
       if node.tag.rawValue == Tag.Name.int.rawValue {
-        report(.error(.badSize, "'\(path)' is too large: '\(scalar.string)'", at: location(node)))
+        report(
+          Diagnostic(.badSize, "'\(path)' is too large: '\(scalar.string)'", at: location(node)))
         return nil
       }
       if node.tag.rawValue == Tag.Name.float.rawValue, let d = node.float, d.isFinite,
@@ -99,7 +100,7 @@ final class NodeReader {
     let normalized = text.value.lowercased().replacingOccurrences(of: "-", with: "_")
     let hint = closest(to: normalized, in: names).map { "did you mean '\($0)'?" }
     report(
-      .error(
+      Diagnostic(
         .unknownChoice, "unknown \(what) '\(text.value)' for '\(path)'", at: text.location,
         notes: [
           DiagnosticNote("expected one of \(names.map { "'\($0)'" }.joined(separator: ", "))")
@@ -112,7 +113,7 @@ final class NodeReader {
   func names(_ node: Node, _ path: String) -> Located<[Located<String>]>? {
     if case .sequence(let items) = node {
       if items.isEmpty {
-        report(.error(.badSize, "'\(path)' is an empty list", at: location(node)))
+        report(Diagnostic(.badSize, "'\(path)' is an empty list", at: location(node)))
         return nil
       }
       let values = items.enumerated().compactMap { string($1, "\(path)[\($0)]") }
@@ -124,7 +125,7 @@ final class NodeReader {
 
   func missing(_ key: String, in path: String, at location: SourceLocation, help: String? = nil) {
     let name = path.isEmpty ? key : "\(path).\(key)"
-    report(.error(.missingKey, "missing required key '\(name)'", at: location, help: help))
+    report(Diagnostic(.missingKey, "missing required key '\(name)'", at: location, help: help))
   }
 
   private func isPlain(_ node: Node) -> Bool {
@@ -134,7 +135,7 @@ final class NodeReader {
 
   private func typeError(_ node: Node, _ path: String, expected: String) {
     report(
-      .error(
+      Diagnostic(
         .wrongType, "'\(path)' must be \(expected), found \(describe(node))", at: location(node)))
   }
 

@@ -5,7 +5,7 @@
 // activation parameters come from the activations' own definitions.
 
 /// The width limit of `input`, `units`, `dimensions` and `samples`: 16 M is a typo, not a model.
-let maximumWidth = 1 << 24
+public let maximumWidth = 1 << 24
 
 private func atLeast(_ x: Double, below: Double? = nil, upTo: Double? = nil) -> Bounds {
   Bounds(

@@ -17,11 +17,13 @@ public enum SpecParser {
     if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory),
       isDirectory.boolValue
     {
-      return (nil, [.error(.fileUnreadable, "'\(path)' is a directory, not a spec file", at: nil)])
+      return (
+        nil, [Diagnostic(.fileUnreadable, "'\(path)' is a directory, not a spec file", at: nil)]
+      )
     }
     guard let handle = FileHandle(forReadingAtPath: path) else {
       let why = FileManager.default.fileExists(atPath: path) ? "cannot be read" : "does not exist"
-      return (nil, [.error(.fileUnreadable, "spec file '\(path)' \(why)", at: nil)])
+      return (nil, [Diagnostic(.fileUnreadable, "spec file '\(path)' \(why)", at: nil)])
     }
     defer { try? handle.close() }
     let data = (try? handle.read(upToCount: maximumFileSize + 1)) ?? Data()
@@ -29,7 +31,7 @@ public enum SpecParser {
       return (
         nil,
         [
-          .error(
+          Diagnostic(
             .notASpec,
             "spec file is larger than \(maximumFileSize >> 20) MiB; specs are small YAML files",
             at: start)
@@ -51,7 +53,7 @@ public enum SpecParser {
         return (
           nil,
           [
-            .error(
+            Diagnostic(
               .notASpec, "spec file is empty", at: start, help: "see docs/spec.md for a template")
           ]
         )
@@ -59,7 +61,7 @@ public enum SpecParser {
       return (nil, document.diagnostics)
     }
     guard case .mapping = root else {
-      let d = Diagnostic.error(
+      let d = Diagnostic(
         .notASpec, "a spec must be a YAML mapping with keys such as 'task', 'input' and 'layers'",
         at: reader.location(root))
       return (nil, document.diagnostics + [d])
@@ -93,7 +95,7 @@ public enum SpecParser {
     }
     if sequence.isEmpty {
       r.report(
-        .error(
+        Diagnostic(
           .badSize, "'layers' is empty; a network needs at least one layer", at: r.location(node)))
       return nil
     }

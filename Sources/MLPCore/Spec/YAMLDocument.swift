@@ -17,7 +17,7 @@ struct YAMLDocument {
   init(text: String, file: String) {
     if let problem = Self.binaryProblem(text) {
       diagnostics.append(
-        .error(.notASpec, problem, at: SourceLocation(file: file, line: 1, column: 1)))
+        Diagnostic(.notASpec, problem, at: SourceLocation(file: file, line: 1, column: 1)))
       return
     }
     var text = text
@@ -31,7 +31,8 @@ struct YAMLDocument {
         else {
           let at = SourceLocation(file: file, line: context.mark.line, column: context.mark.column)
           diagnostics.append(
-            .error(.duplicateKey, "duplicate key '\(duplicates.joined(separator: "', '"))'", at: at)
+            Diagnostic(
+              .duplicateKey, "duplicate key '\(duplicates.joined(separator: "', '"))'", at: at)
           )
           return
         }
@@ -76,7 +77,7 @@ struct YAMLDocument {
         lines[index].replaceSubrange(start..<start + keyScalars.count, with: filler)
         text = lines.map { String(String.UnicodeScalarView($0)) }.joined(separator: "\n")
         let first = SourceLocation(file: file, line: mark.line, column: mark.column)
-        return .error(
+        return Diagnostic(
           .duplicateKey, "duplicate key '\(key)'",
           at: SourceLocation(file: file, line: index + 1, column: start + 1),
           notes: [DiagnosticNote("'\(key)' first set here", at: first)],
@@ -93,14 +94,14 @@ struct YAMLDocument {
       YamlError.parser(let context, let problem, let mark, _),
       YamlError.composer(let context, let problem, let mark, _):
       let notes = context.map { [DiagnosticNote($0.text, at: at($0.mark))] } ?? []
-      return .error(.yamlSyntax, "invalid YAML: \(problem)", at: at(mark), notes: notes)
+      return Diagnostic(.yamlSyntax, "invalid YAML: \(problem)", at: at(mark), notes: notes)
     case YamlError.reader(let problem, let offset, _, _):
-      return .error(
+      return Diagnostic(
         .notASpec,
         "file cannot be read as YAML text: \(problem)" + (offset.map { " at byte \($0)" } ?? ""),
         at: SourceLocation(file: file, line: 1, column: 1))
     default:
-      return .error(
+      return Diagnostic(
         .yamlSyntax, "invalid YAML: \(error)", at: SourceLocation(file: file, line: 1, column: 1))
     }
   }

@@ -141,12 +141,27 @@ let diagnosticCases: [DiagnosticCase] = [
       }
     }
     let result = Checker.check(file: specPath)
-    let found = result.diagnostics.filter { $0.code == c.code }
+    let found = result.diagnostics.filter { $0.code.rawValue == c.code }
     #expect(!found.isEmpty, "no \(c.code) in \(result.diagnostics)")
     #expect(
       found.contains { $0.location == expected },
       "\(c.code) at \(found.map(\.location)) not \(String(describing: expected))")
     if c.code.hasPrefix("W") { #expect(!result.diagnostics.hasErrors, "\(result.diagnostics)") }
+  }
+
+  /// docs/diagnostics.md lists every code with the enum's title, and nothing else.
+  @Test func docsTableMatchesTheCodes() throws {
+    let docs = try String(contentsOfFile: Repository.path("docs/diagnostics.md"), encoding: .utf8)
+    let rows = docs.split(separator: "\n").filter { $0.hasPrefix("| E") || $0.hasPrefix("| W") }
+    let documented = rows.map { row in
+      row.split(separator: "|").prefix(2).map { $0.trimmingCharacters(in: .whitespaces) }
+    }
+    #expect(documented.map { $0[0] } == DiagnosticCode.allCases.map(\.rawValue).sorted())
+    for pair in documented {
+      let code = try #require(DiagnosticCode(rawValue: pair[0]))
+      #expect(code.title == pair[1], "\(code.rawValue)")
+      #expect(code.severity == (pair[0].hasPrefix("W") ? .warning : .error))
+    }
   }
 
   @Test func everyCodeHasACase() {

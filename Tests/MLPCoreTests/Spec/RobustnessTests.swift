@@ -24,7 +24,7 @@ import Testing
 
   @Test func malformedYAML() {
     let (result, seconds) = check("task: [classification\ninput: {2\n  - :\n")
-    #expect(result.diagnostics.map(\.code) == ["E001"])
+    #expect(result.diagnostics.map(\.code.rawValue) == ["E001"])
     #expect(result.diagnostics[0].location != nil)
     #expect(seconds < 5)
   }
@@ -33,19 +33,19 @@ import Testing
     var rng = SeededGenerator(seed: 1)
     let bytes = Data((0..<4096).map { _ in UInt8(truncatingIfNeeded: rng.next()) })
     let (result, seconds) = try checkFile(bytes)
-    #expect(result.diagnostics.map(\.code) == ["E021"])
+    #expect(result.diagnostics.map(\.code.rawValue) == ["E021"])
     #expect(result.spec == nil)
     #expect(seconds < 5)
   }
 
   @Test func emptyFile() throws {
     let (result, _) = try checkFile(Data())
-    #expect(result.diagnostics.map(\.code) == ["E021"])
+    #expect(result.diagnostics.map(\.code.rawValue) == ["E021"])
     #expect(result.diagnostics[0].message == "spec file is empty")
   }
 
   @Test func commentsOnlyFileIsEmpty() {
-    #expect(check("# nothing here\n").result.diagnostics.map(\.code) == ["E021"])
+    #expect(check("# nothing here\n").result.diagnostics.map(\.code.rawValue) == ["E021"])
   }
 
   @Test func fiftyMegabyteFile() throws {
@@ -54,7 +54,7 @@ import Testing
     bytes.reserveCapacity(50 << 20)
     while bytes.count < 50 << 20 { bytes += line }
     let (result, seconds) = try checkFile(Data(bytes))
-    #expect(result.diagnostics.map(\.code) == ["E021"])
+    #expect(result.diagnostics.map(\.code.rawValue) == ["E021"])
     #expect(result.diagnostics[0].message.contains("larger than"))
     #expect(seconds < 5)
   }
@@ -64,7 +64,7 @@ import Testing
       "task: " + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
     let (result, seconds) = check(deep)
     #expect(result.diagnostics.hasErrors)
-    #expect(result.diagnostics.contains { $0.code == "E001" })
+    #expect(result.diagnostics.contains { $0.code.rawValue == "E001" })
     #expect(seconds < 5)
   }
 
@@ -77,8 +77,9 @@ import Testing
     }
     text += "task: classification\ninput: *a29\n"
     let (result, seconds) = check(text)
-    #expect(result.diagnostics.contains { $0.code == "E003" })
-    #expect(result.diagnostics.contains { $0.code == "E004" && $0.message.contains("'input'") })
+    #expect(result.diagnostics.contains { $0.code.rawValue == "E003" })
+    #expect(
+      result.diagnostics.contains { $0.code.rawValue == "E004" && $0.message.contains("'input'") })
     #expect(seconds < 5)
   }
 
@@ -101,7 +102,7 @@ import Testing
       """
     let errors = check(spec).result.diagnostics.filter { $0.severity == .error }
     #expect(errors.count >= 10, "\(errors)")
-    #expect(Set(errors.map(\.code)).count >= 6)
+    #expect(Set(errors.map(\.code.rawValue)).count >= 6)
     let lines = errors.compactMap { $0.location?.line }
     #expect(lines == lines.sorted(), "diagnostics are sorted by location")
   }
@@ -118,7 +119,7 @@ import Testing
       training: {epochs: 2, epochs: 3, batch_size: 0}
       """
     let diagnostics = check(spec).result.diagnostics
-    #expect(diagnostics.filter { $0.code == "E002" }.count == 2)
-    #expect(diagnostics.contains { $0.code == "E017" })
+    #expect(diagnostics.filter { $0.code.rawValue == "E002" }.count == 2)
+    #expect(diagnostics.contains { $0.code.rawValue == "E017" })
   }
 }

@@ -40,7 +40,7 @@ import Testing
       let path = key.section.prefix(index: 0) + key.name
       #expect(
         result.diagnostics.contains {
-          $0.code == key.rangeCode.rawValue && $0.message.hasPrefix("'\(path)' must be")
+          $0.code.rawValue == key.rangeCode.rawValue && $0.message.hasPrefix("'\(path)' must be")
         }, "\(path) = \(text): \(result.diagnostics)")
     }
   }
