@@ -1,6 +1,6 @@
 """Known answers for two training steps of tiny networks, computed independently with numpy in
 float64 from the definitions (z = x W^T + b, x' = act(z), mean loss over the batch, backprop by
-hand, PyTorch's SGD/momentum/Adam update rules). Writes
+hand, PyTorch's SGD/momentum/Adam update rules with L2 weight decay g + λp). Writes
 Tests/Fixtures/known_answer.json, which the Swift tests compare against."""
 import json
 import pathlib
@@ -15,6 +15,9 @@ ACT = {
     "softplus": (lambda z: np.logaddexp(0, z), lambda x: 1 - np.exp(-x)),
     "sigmoid": (lambda z: 1 / (1 + np.exp(-z)), lambda x: x * (1 - x)),
     "identity": (lambda z: z, lambda x: np.ones_like(x)),
+    # elu with alpha 1; derivative written from the output, as mlpc does: 1 or x + 1
+    "elu": (lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, 0))),
+            lambda x: np.where(x > 0, 1.0, x + 1.0)),
 }
 
 
@@ -32,6 +35,10 @@ def step(params, x, y, case, state, t):
         p = softmax(z2)
         loss = -(y * np.log(p)).sum() / B
         d2 = (p - y) / B
+    elif case["loss"] == "binary_cross_entropy":
+        p = 1 / (1 + np.exp(-z2))
+        loss = -(y * np.log(p) + (1 - y) * np.log(1 - p)).sum() / B
+        d2 = (p - y) / B
     else:
         out = ACT[case["output"]][0](z2)
         loss = 0.5 * ((out - y) ** 2).sum() / B
@@ -41,8 +48,10 @@ def step(params, x, y, case, state, t):
     gW1, gb1 = d1.T @ x, d1.sum(axis=0)
     grads = [gW1, gb1, gW2, gb2]
     lr = case["learning_rate"]
+    wd = case.get("weight_decay", 0.0)
     new = []
-    for i, (p_, g) in enumerate(zip(params, grads)):
+    for i, (p_, raw) in enumerate(zip(params, grads)):
+        g = raw + wd * p_
         if case["optimizer"] == "sgd":
             new.append(p_ - lr * g)
         elif case["optimizer"] == "momentum":
@@ -67,6 +76,15 @@ def main():
          "optimizer": "adam", "learning_rate": 0.01, "inputs": 3, "hidden_units": 4, "outputs": 1},
         {"name": "relu-identity-mse-momentum", "hidden": "relu", "output": "identity", "loss": "mse",
          "optimizer": "momentum", "learning_rate": 0.05, "inputs": 3, "hidden_units": 5, "outputs": 1},
+        {"name": "tanh-softmax-ce-sgd-decay", "hidden": "tanh", "output": "softmax",
+         "loss": "cross_entropy", "optimizer": "sgd", "learning_rate": 0.1, "weight_decay": 0.3,
+         "inputs": 3, "hidden_units": 4, "outputs": 2},
+        {"name": "relu-identity-mse-momentum-decay", "hidden": "relu", "output": "identity",
+         "loss": "mse", "optimizer": "momentum", "learning_rate": 0.05, "weight_decay": 0.2,
+         "inputs": 3, "hidden_units": 5, "outputs": 1},
+        {"name": "elu-sigmoid-bce-adam-decay", "hidden": "elu", "output": "sigmoid",
+         "loss": "binary_cross_entropy", "optimizer": "adam", "learning_rate": 0.05,
+         "weight_decay": 0.1, "inputs": 3, "hidden_units": 4, "outputs": 1},
     ]
     out = []
     for case in cases:
@@ -77,11 +95,13 @@ def main():
         x = rng.uniform(-1, 1, (5, n0)).astype(np.float32).astype(np.float64)
         if case["loss"] == "cross_entropy":
             y = np.eye(n2)[rng.integers(0, n2, 5)]
+        elif case["loss"] == "binary_cross_entropy":
+            y = rng.integers(0, 2, (5, 1)).astype(np.float64)
         else:
             y = rng.uniform(0, 1, (5, n2)).astype(np.float32).astype(np.float64)
         state = [0.0 * p for p in params] if case["optimizer"] == "momentum" else \
             [(0.0 * p, 0.0 * p) for p in params]
-        record = dict(case, x=x.ravel().tolist(), y=y.ravel().tolist(),
+        record = dict(case, weight_decay=case.get("weight_decay", 0.0), x=x.ravel().tolist(), y=y.ravel().tolist(),
                       initial=[p.ravel().tolist() for p in params], steps=[])
         for t in (1, 2):
             params, grads, loss = step(params, x, y, case, state, t)

@@ -18,6 +18,7 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
   var loss: String
   var optimizer: String
   var learningRate: Double
+  var weightDecay: Double
   var inputs: Int
   var hiddenUnits: Int
   var outputs: Int
@@ -30,6 +31,7 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
   enum CodingKeys: String, CodingKey {
     case name, hidden, output, loss, optimizer, inputs, outputs, x, y, initial, steps
     case learningRate = "learning_rate"
+    case weightDecay = "weight_decay"
     case hiddenUnits = "hidden_units"
   }
 
@@ -41,25 +43,31 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
   }
 
   var spec: String {
+    let classes = loss == "binary_cross_entropy" ? 2 : outputs
     let data =
-      loss == "cross_entropy"
-      ? "{generator: blobs, classes: \(outputs), dimensions: \(inputs), samples: 20}"
-      : "{generator: sine, dimensions: \(inputs), samples: 20}"
+      loss == "mse"
+      ? "{generator: sine, dimensions: \(inputs), samples: 20}"
+      : "{generator: blobs, classes: \(classes), dimensions: \(inputs), samples: 20}"
     return """
-      task: \(loss == "cross_entropy" ? "classification" : "regression")
+      task: \(loss == "mse" ? "regression" : "classification")
       input: \(inputs)
       layers:
         - {units: \(hiddenUnits), activation: \(hidden)}
         - {units: \(outputs), activation: \(output)}
       loss: \(loss)
       data: \(data)
-      training: {optimizer: \(optimizer), learning_rate: \(learningRate), batch_size: 5}
+      training: {optimizer: \(optimizer), learning_rate: \(learningRate), batch_size: 5, weight_decay: \(weightDecay)}
       """
   }
 }
 
 @Suite struct KnownAnswerTests {
-  @Test func fixtureIsPresent() { #expect(KnownAnswerCase.all().count == 3) }
+  @Test func fixtureIsPresent() {
+    let cases = KnownAnswerCase.all()
+    #expect(cases.count == 6)
+    #expect(cases.count { $0.weightDecay > 0 } == 3)
+    #expect(cases.contains { $0.loss == "binary_cross_entropy" })
+  }
 
   @Test(arguments: KnownAnswerCase.all())
   func twoStepsMatchNumpy(_ c: KnownAnswerCase) throws {
