@@ -1,0 +1,245 @@
+// Scanning a CSV file's bytes: the cursor and fields of one record (RFC 4180 quoting, CRLF or
+// LF, blank lines skipped, a UTF-8 byte-order mark ignored), a field's text and location, and
+// the one-pass row reader with its decimal parser, and the slow, field-by-field number parser
+// for cells the one-pass reader does not take.
+
+import Foundation
+
+extension CSVReader {
+  /// Reads one record of plain numbers (and an unquoted label) in one pass, writing the numbers
+  /// to their slots; false, with the cursor unmoved, for anything else.
+  @inline(__always)
+  func fastRow(
+    _ c: inout Cursor, _ layout: RowLayout, _ f: UnsafeMutablePointer<Float>?,
+    _ t: UnsafeMutablePointer<Float>?, label: inout Field
+  ) -> Bool {
+    var i = c.offset
+    let n = bytes.count
+    for col in 0..<layout.width {
+      let fieldStart = i
+      if col == layout.label || (layout.featureSlot[col] < 0 && layout.targetSlot[col] < 0) {
+        while i < n, bytes[i] != delimiter, bytes[i] != 10 {
+          if bytes[i] == 34 { return false }
+          i += 1
+        }
+        if col == layout.label {
+          let fieldEnd = i > fieldStart && bytes[i - 1] == 13 ? i - 1 : i
+          label = Field(
+            cursor: Cursor(offset: fieldStart, line: c.line, lineStart: c.lineStart),
+            start: fieldStart, end: fieldEnd, quoted: false)
+        }
+      } else {
+        guard let value = scanDecimal(&i) else { return false }
+        if layout.featureSlot[col] >= 0 { f![layout.featureSlot[col]] = value }
+        if layout.targetSlot[col] >= 0 { t![layout.targetSlot[col]] = value }
+      }
+      if col < layout.width - 1 {
+        guard i < n, bytes[i] == delimiter else { return false }
+        i += 1
+      }
+    }
+    if i < n, bytes[i] == 13 { i += 1 }
+    guard i == n || bytes[i] == 10 else { return false }
+    c.offset = i
+    if i < n { newline(&c) }
+    return true
+  }
+
+  /// A number ending at a delimiter, a line break or the end of the file; nil otherwise.
+  @inline(__always)
+  func scanDecimal(_ index: inout Int) -> Float? {
+    var i = index
+    guard let value = decimal(&i, end: bytes.count),
+      i == bytes.count || bytes[i] == delimiter || bytes[i] == 10 || bytes[i] == 13
+    else { return nil }
+    index = i
+    return value
+  }
+
+  /// Reads [-+]digits[.digits][e[-+]digits] from bytes[index..<end], leaving `index` after it.
+  /// With at most 18 significant digits and |scale| ≤ 22 the double result is within an ulp or
+  /// two of exact (exact up to 15 digits), far below Float precision; anything else returns nil
+  /// and goes through `Double(String)`.
+  @inline(__always)
+  func decimal(_ index: inout Int, end n: Int) -> Float? {
+    var i = index
+    var negative = false
+    if i < n, bytes[i] == UInt8(ascii: "-") || bytes[i] == UInt8(ascii: "+") {
+      negative = bytes[i] == UInt8(ascii: "-")
+      i += 1
+    }
+    var mantissa: UInt64 = 0
+    var digits = 0
+    var scale = 0
+    let integerStart = i
+    while i < n, bytes[i] &- 48 < 10 {
+      mantissa = mantissa &* 10 &+ UInt64(bytes[i] &- 48)
+      digits += mantissa > 0 ? 1 : 0
+      i += 1
+    }
+    var sawDigit = i > integerStart
+    if i < n, bytes[i] == UInt8(ascii: ".") {
+      i += 1
+      let fractionStart = i
+      while i < n, bytes[i] &- 48 < 10 {
+        mantissa = mantissa &* 10 &+ UInt64(bytes[i] &- 48)
+        digits += mantissa > 0 ? 1 : 0
+        i += 1
+      }
+      scale = fractionStart - i
+      sawDigit = sawDigit || i > fractionStart
+    }
+    guard sawDigit, digits <= 18 else { return nil }
+    if i < n, bytes[i] | 0x20 == UInt8(ascii: "e") {
+      i += 1
+      var expNegative = false
+      if i < n, bytes[i] == UInt8(ascii: "-") || bytes[i] == UInt8(ascii: "+") {
+        expNegative = bytes[i] == UInt8(ascii: "-")
+        i += 1
+      }
+      let exponentStart = i
+      var exponent = 0
+      while i < n, bytes[i] &- 48 < 10, exponent < 10000 {
+        exponent = exponent * 10 + Int(bytes[i] &- 48)
+        i += 1
+      }
+      guard i > exponentStart else { return nil }
+      scale += expNegative ? -exponent : exponent
+    }
+    guard abs(scale) <= 22 else { return nil }
+    index = i
+    let m = Double(mantissa)
+    let value = scale < 0 ? m / powersOfTen[-scale] : m * powersOfTen[scale]
+    return Float(negative ? -value : value)
+  }
+
+  /// A cursor at the first byte after a UTF-8 byte-order mark, if the file has one.
+  func start() -> Cursor {
+    var c = Cursor()
+    if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF {
+      c.offset = 3
+      c.lineStart = 3
+    }
+    return c
+  }
+
+  struct Cursor {
+    var offset = 0
+    var line = 1
+    var lineStart = 0
+  }
+
+  struct Field {
+    var cursor: Cursor
+    var start: Int
+    var end: Int
+    var quoted: Bool
+  }
+
+  func skipBlankLines(_ c: inout Cursor) {
+    while c.offset < bytes.count,
+      bytes[c.offset] == UInt8(ascii: "\n") || bytes[c.offset] == UInt8(ascii: "\r")
+    {
+      if bytes[c.offset] == UInt8(ascii: "\n") { newline(&c) } else { c.offset += 1 }
+    }
+  }
+
+  func newline(_ c: inout Cursor) {
+    c.offset += 1
+    c.line += 1
+    c.lineStart = c.offset
+  }
+
+  /// Reads one record and leaves the cursor after its line break.
+  func readRecord(_ c: inout Cursor) -> [Field] {
+    var fields: [Field] = []
+    readRecord(&c, into: &fields)
+    return fields
+  }
+
+  /// Reads one record into `fields` (cleared first, capacity kept).
+  func readRecord(_ c: inout Cursor, into fields: inout [Field]) {
+    fields.removeAll(keepingCapacity: true)
+    while true {
+      let fieldStart = c
+      var field = Field(cursor: fieldStart, start: c.offset, end: c.offset, quoted: false)
+      if c.offset < bytes.count, bytes[c.offset] == UInt8(ascii: "\"") {
+        field.quoted = true
+        c.offset += 1
+        field.start = c.offset
+        while c.offset < bytes.count {
+          let b = bytes[c.offset]
+          if b == UInt8(ascii: "\"") {
+            if c.offset + 1 < bytes.count, bytes[c.offset + 1] == UInt8(ascii: "\"") {
+              c.offset += 2
+              continue
+            }
+            break
+          }
+          if b == UInt8(ascii: "\n") { newline(&c) } else { c.offset += 1 }
+        }
+        field.end = c.offset
+        if c.offset < bytes.count { c.offset += 1 }
+        while c.offset < bytes.count, bytes[c.offset] != delimiter,
+          bytes[c.offset] != UInt8(ascii: "\n")
+        {
+          c.offset += 1
+        }
+      } else {
+        while c.offset < bytes.count, bytes[c.offset] != delimiter,
+          bytes[c.offset] != UInt8(ascii: "\n")
+        {
+          c.offset += 1
+        }
+        field.end = c.offset
+        if field.end > field.start, bytes[field.end - 1] == UInt8(ascii: "\r") { field.end -= 1 }
+      }
+      fields.append(field)
+      if c.offset < bytes.count, bytes[c.offset] == delimiter {
+        c.offset += 1
+        continue
+      }
+      if c.offset < bytes.count { newline(&c) }
+      return
+    }
+  }
+
+  func text(_ f: Field) -> String {
+    let s = String(decoding: bytes[f.start..<f.end], as: UTF8.self)
+    return f.quoted ? s.replacingOccurrences(of: "\"\"", with: "\"") : s
+  }
+
+  func location(_ c: Cursor) -> SourceLocation {
+    let prefix = bytes[c.lineStart..<c.offset]
+    let column = String(decoding: prefix, as: UTF8.self).unicodeScalars.count + 1
+    return SourceLocation(file: path, line: c.line, column: column)
+  }
+
+  func number(_ f: Field, _ errors: inout Int, _ diagnostics: inout [Diagnostic]) -> Float {
+    if let value = parseNumber(f.start, f.end) { return value }
+    errors += 1
+    if errors <= Self.errorLimit {
+      let shown = text(f)
+      let what =
+        shown.trimmingCharacters(in: .whitespaces).isEmpty
+        ? "empty cell" : "'\(shown.prefix(40))' is not a number"
+      diagnostics.append(
+        Diagnostic(.badData, "\(what) in a numeric column", at: location(f.cursor)))
+    }
+    return .nan
+  }
+
+  /// Parses a decimal number in bytes[start..<end] (spaces around are allowed).
+  func parseNumber(_ start: Int, _ end: Int) -> Float? {
+    var i = start
+    var j = end
+    while i < j, bytes[i] == 32 || bytes[i] == 9 { i += 1 }
+    while j > i, bytes[j - 1] == 32 || bytes[j - 1] == 9 { j -= 1 }
+    guard i < j else { return nil }
+    var k = i
+    if let fast = decimal(&k, end: j), k == j { return fast }
+    let s = String(decoding: bytes[i..<j], as: UTF8.self)
+    guard let d = Double(s), Float(d).isFinite else { return nil }
+    return Float(d)
+  }
+}
