@@ -8,7 +8,13 @@ final class NodeReader {
   let file: String
   private(set) var diagnostics: [Diagnostic] = []
 
-  init(file: String) { self.file = file }
+  /// Keys already reported as duplicates, by location.
+  let skipped: Set<SourceLocation>
+
+  init(file: String, skipping skipped: Set<SourceLocation> = []) {
+    self.file = file
+    self.skipped = skipped
+  }
 
   func report(_ d: Diagnostic) { diagnostics.append(d) }
 
@@ -30,7 +36,7 @@ final class NodeReader {
         report(Diagnostic(.wrongType, "keys in '\(path)' must be plain names", at: location(key)))
         continue
       }
-      if name.first == duplicateKeyFiller { continue }
+      if skipped.contains(location(key)) { continue }
       guard allowed.contains(name) else {
         let keyPath = path.isEmpty ? name : "\(path).\(name)"
         let hint = closest(to: name, in: allowed).map { "did you mean '\($0)'?" }

@@ -46,7 +46,7 @@ public enum SpecParser {
     spec: ModelSpec?, diagnostics: [Diagnostic]
   ) {
     let document = YAMLDocument(text: text, file: file)
-    let reader = NodeReader(file: file)
+    let reader = NodeReader(file: file, skipping: document.duplicateKeys)
     let start = SourceLocation(file: file, line: 1, column: 1)
     guard let root = document.root else {
       if document.diagnostics.isEmpty {

@@ -1,18 +1,21 @@
 // Reads spec text into a Yams `Node` tree, turning every libyaml failure into a located
 // diagnostic. Duplicate keys are reported one by one: each duplicate is reported, renamed out of
-// the way, and the text composed again, so the rest of the spec is still checked.
+// the way, and the text composed again, so the rest of the spec is still checked. The renamed
+// keys are remembered by location, so the walker skips exactly those and no key text is special.
 
 import Foundation
 import Yams
 
-/// Marks a key that was reported as a duplicate and renamed; the walker skips it.
-let duplicateKeyFiller: Character = "\u{A4}"
+/// Overwrites a duplicate key in the text (same length, so every column stays true).
+private let duplicateKeyFiller: Character = "\u{A4}"
 
 /// The result of reading YAML text: a root node (nil when the text could not be composed) and
 /// the diagnostics found while reading.
 struct YAMLDocument {
   var root: Node?
   var diagnostics: [Diagnostic] = []
+  /// Where the keys reported as duplicates stand; the walker skips the keys found there.
+  var duplicateKeys: Set<SourceLocation> = []
 
   init(text: String, file: String) {
     if let problem = Self.binaryProblem(text) {
@@ -37,6 +40,7 @@ struct YAMLDocument {
           return
         }
         diagnostics.append(renamed)
+        if let at = renamed.location { duplicateKeys.insert(at) }
       } catch {
         diagnostics.append(Self.diagnostic(for: error, file: file))
         return

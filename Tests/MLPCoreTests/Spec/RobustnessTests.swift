@@ -122,4 +122,18 @@ import Testing
     #expect(diagnostics.filter { $0.code.rawValue == "E002" }.count == 2)
     #expect(diagnostics.contains { $0.code.rawValue == "E017" })
   }
+
+  /// Renamed duplicates are skipped by location: a key spelled like the filler is still unknown.
+  @Test func keySpelledLikeTheDuplicateFillerIsUnknown() {
+    let spec = """
+      task: classification
+      task: classification
+      input: 2
+      "\u{A4}bogus": 1
+      layers: [{units: 2, activation: softmax}]
+      data: {generator: xor}
+      """
+    let codes = check(spec).result.diagnostics.map(\.code.rawValue)
+    #expect(codes == ["E002", "E003"])
+  }
 }
