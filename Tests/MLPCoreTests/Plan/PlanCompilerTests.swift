@@ -1,8 +1,9 @@
 // The plan compiler: shapes, one aligned arena, mirrored parameter/gradient/state layouts, ops.
 
 import MLPCTestSupport
-import MLPCore
 import Testing
+
+@testable import MLPCore
 
 @Suite struct PlanCompilerTests {
   func plan(_ optimizer: String = "adam", batch: Int = 7) throws -> ExecutionPlan {
@@ -71,5 +72,73 @@ import Testing
     #expect(p.flops(layer: 1).forward == 2 * 10 * 5 * 9 + 2 * 10 * 9)
     #expect(p.flops(layer: 1).backward == 2 * 10 * 5 * 9 + 10 * 9)
     #expect(p.flops(layer: 2).backward == 4 * 10 * 9 * 3 + 10 * 3)
+  }
+}
+
+/// Plans compiled from a network alone: inference plans, and the one arena computation that the
+/// checker's memory check and `mlpc plan` share.
+@Suite struct NetworkPlanTests {
+  let spec = """
+    task: classification
+    input: 5
+    layers:
+      - {name: a, units: 9, activation: elu}
+      - {name: b, units: 3, activation: softmax}
+    data: {generator: blobs, dimensions: 5, samples: 20}
+    training: {optimizer: momentum, batch_size: 64}
+    """
+
+  @Test func inferencePlanHasNoTrainingBuffers() throws {
+    let checked = try #require(checkSpec(spec).spec)
+    let p = PlanCompiler.compileInference(checked.network, batchSize: 4)
+    #expect(!p.isTraining && p.loss == nil && p.backward.isEmpty && p.target == nil)
+    #expect(p.gradients == nil && p.optimizerState.isEmpty)
+    #expect(
+      p.buffers.allSatisfy {
+        [.input, .activation(layer: 1), .activation(layer: 2)].contains($0.role)
+          || $0.role.isParameter
+      })
+    #expect(p.arenaCount < PlanCompiler.compile(checked, batchSize: 4).arenaCount)
+  }
+
+  /// The inference plan's output is the training plan's forward pass with the output activation
+  /// applied (softmax here), for the same weights and rows.
+  @Test func inferenceOutputIsTheProbabilities() throws {
+    let checked = try #require(checkSpec(spec).spec)
+    let training = Executor(plan: PlanCompiler.compile(checked, batchSize: 6), seed: 5)
+    let inference = Executor(
+      plan: PlanCompiler.compileInference(checked.network, batchSize: 6), seed: 5)
+    let rows = 6
+    training.loadBatch(checked.data.train, 0..<rows)
+    inference.loadBatch(checked.data.train, 0..<rows)
+    training.forward(rows: rows)
+    _ = training.loss(rows: rows)  // turns the logits into probabilities in place
+    inference.forward(rows: rows)
+    let expected = training.values(training.plan.output)
+    let actual = inference.values(inference.plan.output)
+    for (a, e) in zip(actual, expected) { #expect(abs(a - e) <= 1e-6) }
+    for r in 0..<rows {
+      let sum = actual[r * 3..<(r + 1) * 3].reduce(0, +)
+      #expect(abs(sum - 1) < 1e-5)
+    }
+  }
+
+  /// The batch is capped by the samples (20 here, not 64), and the checker sizes the same arena
+  /// the compiler allocates.
+  @Test func checkerAndCompilerAgreeOnTheArena() throws {
+    let checked = try #require(checkSpec(spec).spec)
+    let plan = PlanCompiler.compile(checked)
+    #expect(plan.batchSize == 20)
+    let sizing = ArenaSizing(
+      input: 5, layers: checked.layers.map { ($0.name, $0.units) }, optimizer: .momentum,
+      batchSize: 64)
+    let layout = try #require(sizing.layout(samples: checked.data.train.count))
+    #expect(layout.count == plan.arenaCount)
+    #expect(layout.bytes == plan.memory["arena"])
+  }
+
+  @Test func sizesThatCannotBeAddressedGiveNoLayout() {
+    let huge = [(name: "a", units: 1 << 40), (name: "b", units: 1 << 40)]
+    #expect(ArenaLayout(input: 1 << 40, layers: huge, batchSize: 1, optimizerSlots: 2) == nil)
   }
 }
