@@ -102,32 +102,47 @@ public final class Executor {
     step = snapshot.step
   }
 
-  /// Copies the samples `indices` of `data` into the input and target buffers; returns the rows.
-  /// Large batches are gathered by every thread of the pool: the rows are scattered over the
-  /// data set, so this is bound by memory latency, and two threads keep twice the misses in flight.
+  /// Copies the samples `indices` of `data` into the input and target buffers (the target only
+  /// in a training plan); returns the rows.
   @discardableResult
-  public func loadBatch<Indices: RandomAccessCollection<Int>>(_ data: Dataset, _ indices: Indices)
-    -> Int
-  {
+  public func loadBatch(_ data: Dataset, _ indices: ArraySlice<Int>) -> Int {
     precondition(indices.count <= plan.batchSize && data.inputs == plan[plan.input].shape[1])
-    let target = plan.target.map(pointer)
-    let count = indices.count
-    let parts = count * data.inputs >= 1 << 14 ? WorkerPool.shared.count : 1
+    precondition(indices.allSatisfy { $0 >= 0 && $0 < data.count })
     data.features.withUnsafeBufferPointer { f in
       data.targets.withUnsafeBufferPointer { t in
-        let (x, inputs, outputs) = (pointer(plan.input), data.inputs, data.outputs)
-        WorkerPool.shared.run(parts) { part in
-          for row in count * part / parts..<count * (part + 1) / parts {
-            let sample = indices[indices.index(indices.startIndex, offsetBy: row)]
-            (x + row * inputs).update(from: f.baseAddress! + sample * inputs, count: inputs)
-            if let y = target {
-              (y + row * outputs).update(from: t.baseAddress! + sample * outputs, count: outputs)
-            }
-          }
+        indices.withUnsafeBufferPointer { i in
+          gatherRows(
+            features: f.baseAddress!, targets: t.baseAddress!, indices: i.baseAddress!,
+            rows: i.count, inputs: data.inputs, outputs: data.outputs, x: pointer(plan.input),
+            y: plan.target.map(pointer))
         }
       }
     }
-    return count
+    return indices.count
+  }
+
+  /// Copies the samples `indices` of `data` (see `loadBatch(_:_:)`).
+  @discardableResult
+  public func loadBatch(_ data: Dataset, _ indices: [Int]) -> Int {
+    loadBatch(data, indices[...])
+  }
+
+  /// Copies the consecutive samples `rows` of `data` into the input and target buffers.
+  @discardableResult
+  public func loadBatch(_ data: Dataset, _ rows: Range<Int>) -> Int {
+    precondition(rows.count <= plan.batchSize && data.inputs == plan[plan.input].shape[1])
+    precondition(rows.lowerBound >= 0 && rows.upperBound <= data.count)
+    data.features.withUnsafeBufferPointer { f in
+      pointer(plan.input).update(
+        from: f.baseAddress! + rows.lowerBound * data.inputs, count: rows.count * data.inputs)
+    }
+    if let target = plan.target {
+      data.targets.withUnsafeBufferPointer { t in
+        pointer(target).update(
+          from: t.baseAddress! + rows.lowerBound * data.outputs, count: rows.count * data.outputs)
+      }
+    }
+    return rows.count
   }
 
   /// x^1 … x^N for the first `rows` rows of the input buffer.
