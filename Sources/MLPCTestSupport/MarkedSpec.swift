@@ -62,3 +62,12 @@ public enum Repository {
 public func checkSpec(_ text: String, name: String = "test.yaml") -> CheckResult {
   Checker.check(text: text, file: Repository.path("specs/\(name)"))
 }
+
+/// A valid spec whose learning rate sends the loss to infinity on the second step of epoch 1.
+public let divergingSpec = """
+  task: regression
+  input: 1
+  layers: [{units: 8, activation: relu}, {units: 1}]
+  data: {generator: sine, samples: 64}
+  training: {batch_size: 8, learning_rate: 1e30}
+  """

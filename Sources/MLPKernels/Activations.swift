@@ -199,28 +199,7 @@ func biasActivationForward(
   _ y: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, rows: Int, cols: Int,
   _ activation: Activation, parameter: Float
 ) {
-  activation.visit(BiasForward(y: y, bias: bias, rows: rows, cols: cols, p: parameter))
-}
-
-private struct BiasForward: ActivationVisitor {
-  let y: UnsafeMutablePointer<Float>
-  let bias: UnsafePointer<Float>
-  let rows: Int
-  let cols: Int
-  let p: Float
-
-  @inline(__always)
-  func visit<A: ActivationDefinition>(_: A.Type) {
-    for r in 0..<rows {
-      let row = y + r * cols
-      if A.isRowWise {
-        for c in 0..<cols { row[c] += bias[c] }
-        softmaxRow(row, count: cols)
-      } else {
-        for c in 0..<cols { row[c] = A.forward(row[c] + bias[c], p) }
-      }
-    }
-  }
+  activation.visit(Epilogue(y, bias: bias, x: nil, rows: rows, cols: cols, p: parameter))
 }
 
 /// g[r, c] ← g[r, c] · σ'(z[r, c]), with σ' taken from the output x = σ(z); softmax applies its
@@ -230,27 +209,55 @@ func activationBackward(
   _ g: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, rows: Int, cols: Int,
   _ activation: Activation, parameter: Float
 ) {
-  activation.visit(Backward(g: g, x: x, rows: rows, cols: cols, p: parameter))
+  activation.visit(Epilogue(g, bias: nil, x: x, rows: rows, cols: cols, p: parameter))
 }
 
-private struct Backward: ActivationVisitor {
-  let g: UnsafeMutablePointer<Float>
-  let x: UnsafePointer<Float>
+/// Both epilogues over an (R, C) block `a`: with `bias`, the forward a ← σ(a + bias); with `x`,
+/// the backward a ← a ⊙ σ'. Each activation gets its own specialised loop.
+private struct Epilogue: ActivationVisitor {
+  let a: UnsafeMutablePointer<Float>
+  let bias: UnsafePointer<Float>?
+  let x: UnsafePointer<Float>?
   let rows: Int
   let cols: Int
   let p: Float
 
+  init(
+    _ a: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, x: UnsafePointer<Float>?,
+    rows: Int, cols: Int, p: Float
+  ) {
+    (self.a, self.bias, self.x, self.rows, self.cols, self.p) = (a, bias, x, rows, cols, p)
+  }
+
   @inline(__always)
   func visit<A: ActivationDefinition>(_: A.Type) {
+    if let bias { forward(A.self, bias) } else if let x { backward(A.self, x) }
+  }
+
+  @inline(__always)
+  private func forward<A: ActivationDefinition>(_: A.Type, _ bias: UnsafePointer<Float>) {
+    for r in 0..<rows {
+      let row = a + r * cols
+      if A.isRowWise {
+        for c in 0..<cols { row[c] += bias[c] }
+        softmaxRow(row, count: cols)
+      } else {
+        for c in 0..<cols { row[c] = A.forward(row[c] + bias[c], p) }
+      }
+    }
+  }
+
+  @inline(__always)
+  private func backward<A: ActivationDefinition>(_: A.Type, _ x: UnsafePointer<Float>) {
     if A.isRowWise {
       for r in 0..<rows {
-        let (gr, xr) = (g + r * cols, x + r * cols)
+        let (gr, xr) = (a + r * cols, x + r * cols)
         var dot: Float = 0
         for c in 0..<cols { dot += gr[c] * xr[c] }
         for c in 0..<cols { gr[c] = xr[c] * (gr[c] - dot) }
       }
     } else {
-      for i in 0..<rows * cols { g[i] = A.backward(g[i], output: x[i], p) }
+      for i in 0..<rows * cols { a[i] = A.backward(a[i], output: x[i], p) }
     }
   }
 }

@@ -32,12 +32,8 @@ public struct UpdateRule: Sendable, Equatable {
     learningRate: Float, weightDecay: Float, momentum: Float, beta1: Float, beta2: Float,
     epsilon: Float
   ) {
-    self.learningRate = learningRate
-    self.weightDecay = weightDecay
-    self.momentum = momentum
-    self.beta1 = beta1
-    self.beta2 = beta2
-    self.epsilon = epsilon
+    (self.learningRate, self.weightDecay, self.momentum) = (learningRate, weightDecay, momentum)
+    (self.beta1, self.beta2, self.epsilon) = (beta1, beta2, epsilon)
   }
 }
 

@@ -81,15 +81,8 @@ import Testing
       layers: [{units: 0}]
       data: {generator: xor}
       """
-    let diverging = """
-      task: regression
-      input: 1
-      layers: [{units: 8, activation: relu}, {units: 1}]
-      data: {generator: sine, samples: 64}
-      training: {batch_size: 8, learning_rate: 1e30}
-      """
     for (name, text, diagnostics, errors) in [
-      ("invalid", invalid, 2, 0), ("diverging", diverging, 0, 1),
+      ("invalid", invalid, 2, 0), ("diverging", divergingSpec, 0, 1),
     ] {
       try text.write(toFile: "\(dir)/\(name).yaml", atomically: true, encoding: .utf8)
       let result = try CommandRunner.mlpc([

@@ -47,31 +47,6 @@ public struct Network: Sendable, Equatable {
   public var widths: [Int] { [input] + layers.map(\.units) }
 }
 
-/// Training hyperparameters with defaults applied.
-public struct TrainingConfig: Sendable, Equatable {
-  public var epochs = 100
-  public var batchSize = 32
-  public var learningRate = 0.01
-  public var optimizer = OptimizerKind.sgd
-  public var momentum = 0.9
-  public var beta1 = 0.9
-  public var beta2 = 0.999
-  public var epsilon = 1e-8
-  public var weightDecay = 0.0
-  public var seed: UInt64 = 0
-  public var shuffle = true
-
-  public init() {}
-
-  /// The update's hyperparameters in the kernels' precision.
-  public var updateRule: UpdateRule {
-    UpdateRule(
-      learningRate: Float(learningRate), weightDecay: Float(weightDecay),
-      momentum: Float(momentum), beta1: Float(beta1), beta2: Float(beta2),
-      epsilon: Float(epsilon))
-  }
-}
-
 /// The data splits of a checked spec.
 public struct PreparedData: Sendable {
   public var train: Dataset

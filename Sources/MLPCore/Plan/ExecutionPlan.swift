@@ -41,22 +41,6 @@ public struct ExecutionPlan: Sendable {
   public let weights: [BufferID]
   public let biases: [BufferID]
 
-  init(
-    network: Network, batchSize: Int, buffers: [Buffer], forward: [Op], parameters: ArenaRange,
-    arenaCount: Int, input: BufferID, output: BufferID, weights: [BufferID], biases: [BufferID]
-  ) {
-    self.network = network
-    self.batchSize = batchSize
-    self.buffers = buffers
-    self.forward = forward
-    self.parameters = parameters
-    self.arenaCount = arenaCount
-    self.input = input
-    self.output = output
-    self.weights = weights
-    self.biases = biases
-  }
-
   public subscript(_ id: BufferID) -> Buffer { buffers[id.index] }
 
   /// Whether the plan can train (it has gradients, a loss and an update).

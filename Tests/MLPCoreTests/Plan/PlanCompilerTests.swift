@@ -5,18 +5,22 @@ import Testing
 
 @testable import MLPCore
 
+/// 5 → a (9 units) → b (3, softmax) on 20 samples.
+func planSpec(optimizer: String, batch: Int, hidden: String = "relu") -> String {
+  """
+  task: classification
+  input: 5
+  layers:
+    - {name: a, units: 9, activation: \(hidden)}
+    - {name: b, units: 3, activation: softmax}
+  data: {generator: blobs, dimensions: 5, samples: 20}
+  training: {optimizer: \(optimizer), batch_size: \(batch)}
+  """
+}
+
 @Suite struct PlanCompilerTests {
   func plan(_ optimizer: String = "adam", batch: Int = 7) throws -> ExecutionPlan {
-    let spec = """
-      task: classification
-      input: 5
-      layers:
-        - {name: a, units: 9, activation: relu}
-        - {name: b, units: 3, activation: softmax}
-      data: {generator: blobs, dimensions: 5, samples: 20}
-      training: {optimizer: \(optimizer), batch_size: \(batch)}
-      """
-    let checked = try #require(checkSpec(spec).spec)
+    let checked = try #require(checkSpec(planSpec(optimizer: optimizer, batch: batch)).spec)
     return PlanCompiler.compile(checked)
   }
 
@@ -78,15 +82,7 @@ import Testing
 /// Plans compiled from a network alone: inference plans, and the one arena computation that the
 /// checker's memory check and `mlpc plan` share.
 @Suite struct NetworkPlanTests {
-  let spec = """
-    task: classification
-    input: 5
-    layers:
-      - {name: a, units: 9, activation: elu}
-      - {name: b, units: 3, activation: softmax}
-    data: {generator: blobs, dimensions: 5, samples: 20}
-    training: {optimizer: momentum, batch_size: 64}
-    """
+  let spec = planSpec(optimizer: "momentum", batch: 64, hidden: "elu")
 
   @Test func inferencePlanHasNoTrainingBuffers() throws {
     let checked = try #require(checkSpec(spec).spec)
