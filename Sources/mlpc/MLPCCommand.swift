@@ -11,7 +11,7 @@ struct MLPCCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "mlpc",
     abstract: "Check, plan and train multilayer perceptrons described in YAML specs.",
-    version: "0.1.0",
+    version: mlpcVersion,
     subcommands: [Check.self, Plan.self, Run.self, Gradcheck.self, Bench.self, Schema.self])
 
   static func main() {

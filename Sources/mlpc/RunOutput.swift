@@ -27,8 +27,7 @@ final class RunWriter {
   }
 
   func model(_ executor: Executor, _ spec: CheckedSpec) throws {
-    let data = Safetensors.encode(
-      executor.tensors(data: spec.data), metadata: Executor.metadata(spec))
+    let data = Model.encode(spec, executor)
     try write(data, "model.safetensors")
   }
 

@@ -66,6 +66,8 @@ public struct PreparedData: Sendable {
 /// by `Checker`.
 public struct CheckedSpec: Sendable {
   public let file: String
+  /// The spec as written.
+  public let text: String
   public let network: Network
   public let training: TrainingConfig
   public let data: PreparedData

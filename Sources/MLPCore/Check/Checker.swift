@@ -47,7 +47,8 @@ public enum Checker {
       spec.top[.name]?.value
       ?? URL(fileURLWithPath: spec.file).deletingPathExtension().lastPathComponent
     let network = Network(name: name, task: task, input: input, layers: layers, loss: loss)
-    let checked = CheckedSpec(file: spec.file, network: network, training: training, data: data)
+    let checked = CheckedSpec(
+      file: spec.file, text: spec.text, network: network, training: training, data: data)
     return CheckResult(diagnostics: diagnostics, spec: checked)
   }
 }

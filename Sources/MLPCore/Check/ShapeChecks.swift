@@ -9,19 +9,10 @@ extension CheckContext {
     _ = checked(.input, in: spec.top)
     guard let layers = spec.layers else { return nil }
     var result: [CheckedLayer] = []
-    var seenNames: [String: SourceLocation] = [:]
+    checkLayerNames(layers)
     for (index, layer) in layers.enumerated() {
       let isOutput = index == layers.count - 1
       let name = layer[.layerName]?.value ?? "layer\(index + 1)"
-      if let given = layer[.layerName] {
-        if let first = seenNames[given.value] {
-          report(
-            Diagnostic(
-              .conflict, "layer name '\(given.value)' is used twice", at: given.location,
-              notes: [DiagnosticNote("first used here", at: first)]))
-        }
-        seenNames[given.value] = given.location
-      }
       let activation = value(.activation, in: layer)
       if activation == .softmax, !isOutput, let at = layer[.activation]?.location {
         report(
@@ -50,6 +41,49 @@ extension CheckContext {
           parameter: parameter.map(Float.init), initializer: value(.initializer, in: layer)))
     }
     return result.count == layers.count ? result : nil
+  }
+
+  /// Layer names, after defaults (`layer<k>`), name tensors `<name>.weight` and `<name>.bias`:
+  /// each must be a plain identifier and unique, or one layer would overwrite another's tensors.
+  private mutating func checkLayerNames(_ layers: [SpecSectionValues]) {
+    var seen: [String: (index: Int, at: SourceLocation?)] = [:]
+    for (index, layer) in layers.enumerated() {
+      let given = layer[.layerName]
+      let name = given?.value ?? "layer\(index + 1)"
+      if let given, !isLayerName(given.value) {
+        report(
+          Diagnostic(
+            .badLayerName, "layer name '\(given.value)' is not a plain name", at: given.location,
+            help: "use letters, digits, '_' and '-', starting with a letter or '_' (at most 64)"))
+        continue
+      }
+      if let first = seen[name] {
+        // Point at a name the user wrote; the note names the other layer.
+        let (at, other, otherAt) =
+          given != nil || first.at == nil
+          ? (given?.location ?? layer.location, first.index, first.at)
+          : (first.at!, index, nil)
+        let note = DiagnosticNote(
+          otherAt == nil ? "layer \(other + 1) has it by default" : "also used here",
+          at: otherAt ?? layers[other].location)
+        report(
+          Diagnostic(
+            .duplicateLayerName,
+            "layer name '\(name)' is used by layers \(first.index + 1) and \(index + 1)",
+            at: at, notes: [note], help: "give each layer its own name"))
+      }
+      seen[name] = seen[name] ?? (index, given?.location)
+    }
+  }
+
+  private func isLayerName(_ s: String) -> Bool {
+    guard let first = s.unicodeScalars.first, s.unicodeScalars.count <= 64,
+      first == "_" || (first.isASCII && first.properties.isAlphabetic)
+    else { return false }
+    return s.unicodeScalars.allSatisfy {
+      $0.isASCII
+        && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" || $0 == "-")
+    }
   }
 
   /// The loss, defaulted by task, checked against the task and the output activation.

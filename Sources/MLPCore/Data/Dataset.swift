@@ -67,6 +67,10 @@ public struct Standardizer: Sendable {
   public var mean: [Float]
   public var std: [Float]
 
+  public init(mean: [Float], std: [Float]) {
+    (self.mean, self.std) = (mean, std)
+  }
+
   public init(fitting data: Dataset) {
     var mean = [Double](repeating: 0, count: data.inputs)
     var square = [Double](repeating: 0, count: data.inputs)

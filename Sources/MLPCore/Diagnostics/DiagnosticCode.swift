@@ -49,6 +49,10 @@ public enum DiagnosticCode: String, CaseIterable, Sendable, Codable {
   case notASpec = "E021"
   /// A data set too small for the split asked for, or empty.
   case emptyData = "E022"
+  /// A layer name that is empty or not a plain identifier.
+  case badLayerName = "E024"
+  /// Two layers with one name, once default names are given.
+  case duplicateLayerName = "E025"
   /// mse on softmax outputs: trains, but slowly; cross_entropy is the usual choice.
   case mseOnSoftmax = "W001"
   /// A setting that has no effect (e.g. momentum with plain sgd).
@@ -87,6 +91,8 @@ public enum DiagnosticCode: String, CaseIterable, Sendable, Codable {
     case .emptyData: "empty data"
     case .mseOnSoftmax: "mse on softmax"
     case .ignoredSetting: "ignored setting"
+    case .badLayerName: "bad layer name"
+    case .duplicateLayerName: "duplicate layer name"
     case .dataWarning: "data warning"
     }
   }

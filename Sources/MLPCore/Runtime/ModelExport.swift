@@ -18,24 +18,6 @@ extension Executor {
     }
     return out
   }
-
-  /// The model file's `__metadata__`: spec name, task, loss, activations and class names.
-  public static func metadata(_ spec: CheckedSpec) -> [String: String] {
-    let network = spec.network
-    var m = [
-      "format": "mlpc-1",
-      "name": network.name,
-      "task": network.task.rawValue,
-      "loss": network.loss.rawValue,
-      "layers": network.layers.map(\.name).joined(separator: ","),
-      "activations": network.layers.map(\.activation.rawValue).joined(separator: ","),
-      "input": String(network.input),
-      "features": spec.data.featureNames.joined(separator: ","),
-      "targets": spec.data.targetNames.joined(separator: ","),
-    ]
-    if let classes = spec.data.classNames { m["classes"] = classes.joined(separator: ",") }
-    return m
-  }
 }
 
 /// A JSON object with sorted keys, for metrics lines and the summary.

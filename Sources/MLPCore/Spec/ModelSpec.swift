@@ -54,6 +54,8 @@ public struct SpecSectionValues: Sendable {
 public struct ModelSpec: Sendable {
   /// The spec's path as given by the user.
   public var file: String
+  /// The spec as written.
+  public var text: String = ""
   public var top: SpecSectionValues
   public var layers: [SpecSectionValues]?
   public var layersLocation: SourceLocation?

@@ -66,7 +66,8 @@ public enum SpecParser {
         at: reader.location(root))
       return (nil, document.diagnostics + [d])
     }
-    let spec = parseRoot(root, reader: reader, file: file)
+    var spec = parseRoot(root, reader: reader, file: file)
+    spec?.text = text
     return (spec, document.diagnostics + reader.diagnostics)
   }
 

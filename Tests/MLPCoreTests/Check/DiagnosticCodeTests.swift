@@ -103,6 +103,16 @@ let diagnosticCases: [DiagnosticCase] = [
     spec: "task: classification\ninput: 2\n\(xorLayers)\ndata: {train: data.csv, target: label}\n",
     csv: "↓a,b,label\n"),
   .init(
+    code: "E024",
+    spec:
+      "task: classification\ninput: 2\nlayers:\n  - {name: ↓\"\", units: 4}\n  - {units: 2, activation: softmax}\ndata: {generator: xor}\n"
+  ),
+  .init(
+    code: "E025",
+    spec:
+      "task: classification\ninput: 2\nlayers:\n  - {name: ↓layer2, units: 4}\n  - {units: 2, activation: softmax}\ndata: {generator: xor}\n"
+  ),
+  .init(
     code: "E023",
     spec:
       "task: classification\ninput: 2\n\(xorLayers)\ndata: {train: data.csv, target: label, generator: ↓xor}\n",

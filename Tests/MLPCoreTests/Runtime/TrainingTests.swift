@@ -51,8 +51,7 @@ func train(_ path: String, epochs: Int? = nil) throws -> (Trainer, CheckedSpec) 
   @Test func sameSeedGivesIdenticalWeights() throws {
     let file = { (epochs: Int) in
       let (trainer, spec) = try train("specs/spirals.yaml", epochs: epochs)
-      return Safetensors.encode(
-        trainer.executor.tensors(data: spec.data), metadata: Executor.metadata(spec))
+      return Model.encode(spec, trainer.executor)
     }
     let fileA = try file(3)
     #expect(try file(3) == fileA)

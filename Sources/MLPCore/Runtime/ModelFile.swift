@@ -1,0 +1,189 @@
+// The model file: `model.safetensors` whose `__metadata__` holds one JSON document describing
+// everything needed to use the weights on new rows (docs/run-output.md): the network with every
+// activation parameter, feature, target and class names as JSON arrays, the standardisation flag
+// (its statistics are tensors), the training settings and the spec text. Reading gives back a
+// `Network` that compiles to an inference plan. Files of format 1 (comma-joined names) are read
+// as before, with their known limits.
+
+import Foundation
+
+/// The mlpc version written into model files and printed by `mlpc --version`.
+public let mlpcVersion = "0.2.0"
+
+/// Everything a model file says about its network, in JSON.
+public struct ModelDescription: Codable, Sendable, Equatable {
+  public static let currentFormat = 2
+
+  public struct Layer: Codable, Sendable, Equatable {
+    public var name: String
+    public var units: Int
+    public var activation: String
+    /// The activation's parameter by its key (`negative_slope`, `alpha`), when it has one.
+    public var parameters: [String: Double]
+  }
+
+  public var format: Int
+  public var mlpcVersion: String
+  public var name: String
+  public var task: String
+  public var loss: String
+  /// n^0, and the feature columns in input order.
+  public var input: Int
+  public var features: [String]
+  public var layers: [Layer]
+  /// Target columns (regression) or the one label column (classification).
+  public var targets: [String]
+  /// Class names in output order (classification).
+  public var classes: [String]?
+  /// Whether inputs are standardised with the `input.mean` and `input.std` tensors.
+  public var standardized: Bool
+  public var training: [String: String]
+  /// The spec as written.
+  public var spec: String
+
+  enum CodingKeys: String, CodingKey {
+    case format, name, task, loss, input, features, layers, targets, classes, standardized
+    case training, spec
+    case mlpcVersion = "mlpc_version"
+  }
+
+  /// The JSON text stored in the file (sorted keys, so equal models give equal bytes).
+  public var json: String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
+  }
+}
+
+extension ModelDescription {
+  /// The description of a checked spec's trained network.
+  public init(_ spec: CheckedSpec) {
+    let n = spec.network
+    format = Self.currentFormat
+    mlpcVersion = MLPCore.mlpcVersion
+    name = n.name
+    task = n.task.rawValue
+    loss = n.loss.rawValue
+    input = n.input
+    features = spec.data.featureNames
+    layers = n.layers.map { layer in
+      Layer(
+        name: layer.name, units: layer.units, activation: layer.activation.rawValue,
+        parameters: layer.activation.parameter.map { [$0.key: Double(layer.parameter)] } ?? [:])
+    }
+    targets = spec.data.targetNames
+    classes = spec.data.classNames
+    standardized = spec.data.standardizer != nil
+    let t = spec.training
+    training = [
+      "epochs": "\(t.epochs)", "batch_size": "\(t.batchSize)", "learning_rate": "\(t.learningRate)",
+      "optimizer": t.optimizer.rawValue, "momentum": "\(t.momentum)", "beta1": "\(t.beta1)",
+      "beta2": "\(t.beta2)", "epsilon": "\(t.epsilon)", "weight_decay": "\(t.weightDecay)",
+      "seed": "\(t.seed)", "shuffle": "\(t.shuffle)",
+    ]
+    self.spec = spec.text
+  }
+}
+
+/// Why a model file cannot be used.
+public struct ModelFileError: Error, CustomStringConvertible, Sendable {
+  public var description: String
+  init(_ description: String) { self.description = description }
+}
+
+/// A model read back from a file: its description, network and weights.
+public struct Model: Sendable {
+  public var description: ModelDescription
+  public var network: Network
+  public var tensors: [String: NamedTensor]
+  public var standardizer: Standardizer?
+
+  /// The model file's bytes for trained parameters (and the data's standardisation).
+  public static func encode(_ spec: CheckedSpec, _ executor: Executor) -> Data {
+    let description = ModelDescription(spec)
+    return Safetensors.encode(
+      executor.tensors(data: spec.data),
+      metadata: ["format": "mlpc-\(description.format)", "mlpc": description.json])
+  }
+
+  /// Reads `path`: a model file, or a run directory holding `model.safetensors`.
+  public static func load(_ path: String) throws(ModelFileError) -> Model {
+    var isDirectory: ObjCBool = false
+    let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+    let file = isDirectory.boolValue ? path + "/model.safetensors" : path
+    guard exists, let data = FileManager.default.contents(atPath: file) else {
+      throw ModelFileError("model file '\(file)' does not exist or cannot be read")
+    }
+    guard let (tensorList, metadata) = Safetensors.decode(data) else {
+      throw ModelFileError("'\(file)' is not a safetensors file of float32 tensors")
+    }
+    let description: ModelDescription
+    switch metadata["format"] {
+    case "mlpc-2":
+      guard let json = metadata["mlpc"],
+        let decoded = try? JSONDecoder().decode(ModelDescription.self, from: Data(json.utf8))
+      else { throw ModelFileError("'\(file)': the model description is missing or malformed") }
+      description = decoded
+    case "mlpc-1": description = try formatOne(metadata, tensorList, file: file)
+    default:
+      throw ModelFileError(
+        "'\(file)' was not written by mlpc, or by a newer mlpc (format \(metadata["format"] ?? "none"))"
+      )
+    }
+    let tensors = Dictionary(tensorList.map { ($0.name, $0) }) { a, _ in a }
+    return try Model(description, tensors: tensors, file: file)
+  }
+
+  private init(_ d: ModelDescription, tensors: [String: NamedTensor], file: String)
+    throws(ModelFileError)
+  {
+    var layers: [CheckedLayer] = []
+    var inputs = d.input
+    for layer in d.layers {
+      guard let activation = Activation(rawValue: layer.activation), layer.units >= 1,
+        tensors["\(layer.name).weight"]?.shape == [layer.units, inputs],
+        tensors["\(layer.name).bias"]?.shape == [layer.units]
+      else { throw ModelFileError("'\(file)': layer '\(layer.name)' does not match its tensors") }
+      let parameter = activation.parameter.flatMap { layer.parameters[$0.key] }
+      layers.append(
+        CheckedLayer(
+          name: layer.name, units: layer.units, activation: activation,
+          parameter: parameter.map(Float.init)))
+      inputs = layer.units
+    }
+    guard let task = Task(rawValue: d.task), let loss = LossKind(rawValue: d.loss), d.input >= 1,
+      !layers.isEmpty, d.features.count == d.input
+    else { throw ModelFileError("'\(file)': the model description is inconsistent") }
+    description = d
+    network = Network(name: d.name, task: task, input: d.input, layers: layers, loss: loss)
+    self.tensors = tensors
+    if d.standardized {
+      guard let mean = tensors["input.mean"]?.values, let std = tensors["input.std"]?.values,
+        mean.count == d.input, std.count == d.input
+      else { throw ModelFileError("'\(file)': standardisation tensors are missing") }
+      standardizer = Standardizer(mean: mean, std: std)
+    }
+  }
+
+  /// Format 1 kept names joined with commas and no activation parameters; read as written then.
+  private static func formatOne(_ m: [String: String], _ tensors: [NamedTensor], file: String)
+    throws(ModelFileError) -> ModelDescription
+  {
+    let shapes = Dictionary(tensors.map { ($0.name, $0.shape) }) { a, _ in a }
+    let split = { (key: String) in m[key].map { $0.split(separator: ",").map(String.init) } ?? [] }
+    guard let name = m["name"], let task = m["task"], let loss = m["loss"],
+      let input = m["input"].flatMap({ Int($0) })
+    else { throw ModelFileError("'\(file)': format 1 metadata is incomplete") }
+    var d = ModelDescription(
+      format: 1, mlpcVersion: "0.1.0", name: name, task: task, loss: loss, input: input,
+      features: split("features"), layers: [], targets: split("targets"),
+      classes: m["classes"] == nil ? nil : split("classes"),
+      standardized: shapes["input.mean"] != nil, training: [:], spec: "")
+    d.layers = zip(split("layers"), split("activations")).map { name, activation in
+      ModelDescription.Layer(
+        name: name, units: shapes["\(name).weight"]?.first ?? 0, activation: activation,
+        parameters: [:])
+    }
+    return d
+  }
+}
