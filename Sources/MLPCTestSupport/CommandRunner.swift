@@ -1,6 +1,7 @@
 // Runs the built `mlpc` binary (or any program) and captures its output and exit status.
 
 import Foundation
+import Testing
 
 /// Output of a finished process.
 public struct ProcessResult: Sendable {
@@ -56,6 +57,19 @@ public enum CommandRunner {
     return ProcessResult(
       status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
       stderr: String(decoding: errData, as: UTF8.self))
+  }
+
+  /// python3, when it can import every module in `modules`; nil otherwise. Tests that need it
+  /// skip on a developer's machine without it and fail in CI (where `CI` is set), which installs it.
+  public static func pythonWith(_ modules: [String]) -> String? {
+    let found = which("python3").flatMap { python in
+      let probe = try? run(python, ["-c", modules.map { "import \($0)" }.joined(separator: "; ")])
+      return probe?.status == 0 ? python : nil
+    }
+    if found == nil, ProcessInfo.processInfo.environment["CI"] != nil {
+      Issue.record("python3 with \(modules.joined(separator: ", ")) is needed in CI")
+    }
+    return found
   }
 
   /// Full path of `name` on PATH, if any.

@@ -12,7 +12,10 @@ struct MLPCCommand: ParsableCommand {
     commandName: "mlpc",
     abstract: "Check, plan and train multilayer perceptrons described in YAML specs.",
     version: mlpcVersion,
-    subcommands: [Check.self, Plan.self, Run.self, Gradcheck.self, Bench.self, Schema.self])
+    subcommands: [
+      Check.self, Plan.self, Run.self, Predict.self, Evaluate.self, Gradcheck.self, Bench.self,
+      Schema.self,
+    ])
 
   static func main() {
     do {

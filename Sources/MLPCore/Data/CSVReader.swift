@@ -96,7 +96,7 @@ public final class CSVReader: @unchecked Sendable {
   }
 
   /// Drops the mapped pages before `offset` from memory (they are re-read if touched again).
-  private func release(upTo offset: Int, from start: inout Int) {
+  func release(upTo offset: Int, from start: inout Int) {
     let offset = min(offset, bytes.count)
     guard mapped, offset - start >= Self.releaseStep || offset == bytes.count,
       let base = bytes.baseAddress

@@ -243,3 +243,39 @@ extension CSVReader {
     return Float(d)
   }
 }
+
+/// One data record of a streamed file: its fields, readable as text or numbers, with locations.
+public struct CSVRecord {
+  let reader: CSVReader
+  let fields: [CSVReader.Field]
+  /// The record's start, for diagnostics about the whole row.
+  let cursor: CSVReader.Cursor
+
+  public var count: Int { fields.count }
+  public func text(_ i: Int) -> String { reader.text(fields[i]) }
+  /// The field as a number (spaces around allowed); nil when it is not one.
+  public func number(_ i: Int) -> Float? { reader.parseNumber(fields[i].start, fields[i].end) }
+  public func location(_ i: Int) -> SourceLocation { reader.location(fields[i].cursor) }
+  public var location: SourceLocation { reader.location(cursor) }
+}
+
+extension CSVReader {
+  /// Calls `body` with every record after the header, in file order, handing parsed pages back
+  /// to the kernel as it goes, so a file of any size streams in constant memory. Blank lines
+  /// are skipped; `body` returns false to stop early.
+  public func forEachRecord(_ body: (CSVRecord) throws -> Bool) rethrows {
+    var c = start()
+    skipBlankLines(&c)
+    _ = readRecord(&c)
+    var released = 0
+    var fields: [Field] = []
+    while true {
+      skipBlankLines(&c)
+      guard c.offset < bytes.count else { return }
+      let at = c
+      readRecord(&c, into: &fields)
+      guard try body(CSVRecord(reader: self, fields: fields, cursor: at)) else { return }
+      release(upTo: c.offset, from: &released)
+    }
+  }
+}
