@@ -38,6 +38,7 @@ public enum Checker {
     let training = context.checkTraining()
     if let layers { context.checkArena(layers: layers, training: training) }
     let data = context.checkData(layers: layers, loss: loss, seed: training.seed)
+    context.checkMonitor(training, task: spec.top[.task]?.value, data: data)
     let diagnostics = context.diagnostics.sortedByLocation()
     guard !diagnostics.hasErrors, let task = spec.top[.task]?.value,
       let input = spec.top[.input]?.value,

@@ -59,6 +59,8 @@ public enum DiagnosticCode: String, CaseIterable, Sendable, Codable {
   case ignoredSetting = "W002"
   /// A class present in the test data but never in the training data, or similar data oddities.
   case dataWarning = "W003"
+  /// Early stopping that watches the test set.
+  case monitorsTestSet = "W004"
 
   /// Errors make a spec invalid; warnings do not (unless `--strict`).
   public var severity: Severity { rawValue.hasPrefix("W") ? .warning : .error }
@@ -94,6 +96,7 @@ public enum DiagnosticCode: String, CaseIterable, Sendable, Codable {
     case .badLayerName: "bad layer name"
     case .duplicateLayerName: "duplicate layer name"
     case .dataWarning: "data warning"
+    case .monitorsTestSet: "monitors the test set"
     }
   }
 }

@@ -61,6 +61,8 @@ public struct ModelSpec: Sendable {
   public var layersLocation: SourceLocation?
   public var data: SpecSectionValues?
   public var training: SpecSectionValues?
+  public var checkpoint: SpecSectionValues?
+  public var earlyStopping: SpecSectionValues?
 
   public var location: SourceLocation { top.location }
 }

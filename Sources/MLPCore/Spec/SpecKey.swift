@@ -6,7 +6,8 @@ import Yams
 
 /// Where a key lives.
 public enum SpecSection: String, CaseIterable, Sendable {
-  case top, layer, data, training
+  case top, layer, data, training, checkpoint
+  case earlyStopping = "early_stopping"
 
   /// The key path prefix: "", "layers[i].", "data.", "training.".
   func prefix(index: Int? = nil) -> String {
@@ -15,6 +16,8 @@ public enum SpecSection: String, CaseIterable, Sendable {
     case .layer: "layers[\(index.map(String.init) ?? "")]."
     case .data: "data."
     case .training: "training."
+    case .checkpoint: "training.checkpoint."
+    case .earlyStopping: "training.early_stopping."
     }
   }
 }
@@ -184,11 +187,11 @@ struct Section: Sendable {}
 
 extension SpecKey where Value == Section {
   static func section(
-    _ name: String, _ kind: SpecValueKind, required: Bool = false, shown: String? = nil,
-    _ summary: String
+    _ name: String, _ kind: SpecValueKind, in parent: SpecSection = .top, required: Bool = false,
+    shown: String? = nil, _ summary: String
   ) -> SpecKey {
     SpecKey(
-      .top, name, kind, default: nil, json: nil, shown: shown, code: .wrongType,
+      parent, name, kind, default: nil, json: nil, shown: shown, code: .wrongType,
       required: required, summary, read: { _, _, _ in nil })
   }
 }

@@ -22,6 +22,46 @@ extension SpecKey where Value == Section {
     "data", .mapping, required: true, "a CSV file pair or a built-in generator")
   static let training = section(
     "training", .mapping, shown: "all defaults", "optimizer and schedule")
+  static let checkpoint = section(
+    "checkpoint", .mapping, in: .training, shown: "none",
+    "write `checkpoints/` during training, for `mlpc run --resume`")
+  static let earlyStopping = section(
+    "early_stopping", .mapping, in: .training, shown: "none",
+    "stop when a monitored metric stops improving")
+}
+
+/// What early stopping watches: a split's metric after every epoch.
+public enum MonitoredMetric: String, CaseIterable, Sendable {
+  case validationLoss = "validation_loss"
+  case validationAccuracy = "validation_accuracy"
+  case validationMSE = "validation_mse"
+  case validationMAE = "validation_mae"
+  case validationR2 = "validation_r2"
+  case testLoss = "test_loss"
+  case testAccuracy = "test_accuracy"
+  case testMSE = "test_mse"
+  case testMAE = "test_mae"
+  case testR2 = "test_r2"
+  case trainLoss = "train_loss"
+}
+
+/// Whether a monitored metric improves downwards or upwards.
+public enum MonitorMode: String, CaseIterable, Sendable {
+  /// Loss, MSE and MAE improve downwards; accuracy and R² upwards.
+  case auto
+  case min, max
+}
+
+extension SpecKey where Value == MonitoredMetric {
+  static let monitor = choice(
+    .earlyStopping, "monitor", default: .validationLoss, "metric",
+    "the metric watched after every epoch (a `test_` metric leaks the test set: a warning)")
+}
+
+extension SpecKey where Value == MonitorMode {
+  static let mode = choice(
+    .earlyStopping, "mode", default: .auto, "mode",
+    "`min` or `max`: which way is better; `auto` takes `max` for accuracy and R², `min` otherwise")
 }
 
 extension SpecKey where Value == Int {
@@ -47,6 +87,15 @@ extension SpecKey where Value == Int {
   static let batchSize = integer(
     .training, "batch_size", default: 32, atLeast(1, upTo: Double(maximumWidth)),
     "samples per step; the last batch of an epoch may be smaller (no sample is dropped)")
+  static let checkpointEvery = integer(
+    .checkpoint, "every", default: 1, atLeast(1, upTo: 10_000_000),
+    "write a checkpoint every N epochs")
+  static let checkpointKeep = integer(
+    .checkpoint, "keep", default: 2, atLeast(1, upTo: 1000),
+    "keep the K latest epoch checkpoints (an interrupt's checkpoint is always kept)")
+  static let patience = integer(
+    .earlyStopping, "patience", default: 10, atLeast(1, upTo: 10_000_000),
+    "epochs without improvement before training stops")
   static let seed = integer(
     .training, "seed", default: 0, atLeast(0),
     "seeds initialisation, shuffling, validation split and generators")
@@ -67,6 +116,9 @@ extension SpecKey where Value == Double {
   static let beta2 = number(
     .training, "beta2", default: 0.999, fraction, "Adam's decay rate of the second moment")
   static let epsilon = number(.training, "epsilon", default: 1e-8, above(0), "Adam's ε")
+  static let minDelta = number(
+    .earlyStopping, "min_delta", default: 0, atLeast(0),
+    "the least change that counts as an improvement")
   static let weightDecay = number(
     .training, "weight_decay", default: 0, atLeast(0), "λ: adds λθ to every gradient (L2)")
 
@@ -85,6 +137,9 @@ extension SpecKey where Value == Bool {
   )
   static let shuffle = boolean(
     .training, "shuffle", default: true, "reshuffle the training samples every epoch")
+  static let restoreBest = boolean(
+    .earlyStopping, "restore_best", default: true,
+    "save the best epoch's weights as the model, not the last epoch's")
 }
 
 extension SpecKey where Value == String {
@@ -171,6 +226,10 @@ public enum SpecKeys {
       SpecKey<OptimizerKind>.optimizer.info, SpecKey<Double>.momentum.info,
       SpecKey<Double>.beta1.info, SpecKey<Double>.beta2.info, SpecKey<Double>.epsilon.info,
       SpecKey<Double>.weightDecay.info, SpecKey<Int>.seed.info, SpecKey<Bool>.shuffle.info,
+      SpecKey<Section>.checkpoint.info, SpecKey<Section>.earlyStopping.info,
+      SpecKey<Int>.checkpointEvery.info, SpecKey<Int>.checkpointKeep.info,
+      SpecKey<MonitoredMetric>.monitor.info, SpecKey<MonitorMode>.mode.info,
+      SpecKey<Int>.patience.info, SpecKey<Double>.minDelta.info, SpecKey<Bool>.restoreBest.info,
     ]
 
   /// One layer key per activation parameter (leaky_relu's `negative_slope`, elu's `alpha`).

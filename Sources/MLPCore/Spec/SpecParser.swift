@@ -82,9 +82,15 @@ public enum SpecParser {
       spec.data = section(node, .data, path: "data", reader: r)?.values
     }
     if let node = top.nested["training"] {
-      spec.training =
-        section(node, .training, path: "training", reader: r)?.values
-        ?? SpecSectionValues(location: r.location(node))
+      let training = section(node, .training, path: "training", reader: r)
+      spec.training = training?.values ?? SpecSectionValues(location: r.location(node))
+      if let node = training?.nested["checkpoint"] {
+        spec.checkpoint = section(node, .checkpoint, path: "training.checkpoint", reader: r)?.values
+      }
+      if let node = training?.nested["early_stopping"] {
+        spec.earlyStopping =
+          section(node, .earlyStopping, path: "training.early_stopping", reader: r)?.values
+      }
     }
     return spec
   }

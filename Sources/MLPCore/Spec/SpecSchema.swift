@@ -47,7 +47,7 @@ public enum SpecSchema {
         ["type": "string"], ["type": "array", "items": ["type": "string"], "minItems": 1],
       ]
     case .choice(let names): p["enum"] = names
-    case .mapping: p.merge(object(key.name == "data" ? .data : .training)) { a, _ in a }
+    case .mapping: p.merge(object(SpecSection(rawValue: key.name)!)) { a, _ in a }
     case .layerList:
       p.merge(["type": "array", "minItems": 1, "items": object(.layer)]) { a, _ in a }
     }

@@ -130,6 +130,11 @@ let diagnosticCases: [DiagnosticCase] = [
     spec:
       "task: classification\ninput: 2\nlayers:\n  - {units: 4, activation: tanh}\n  - {units: ↓3, activation: softmax}\ndata: {train: data.csv, target: label}\n",
     csv: "a,b,label\n1,2,0\n3,4,1\n"),
+  .init(
+    code: "W004",
+    spec:
+      "task: classification\ninput: 2\n\(xorLayers)\ndata: {train: data.csv, test: data.csv, target: label}\ntraining:\n  early_stopping: {monitor: ↓test_loss}\n",
+    csv: "a,b,label\n1,2,0\n3,4,1\n"),
 ]
 
 @Suite struct DiagnosticCodeTests {

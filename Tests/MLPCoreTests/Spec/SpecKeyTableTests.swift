@@ -64,12 +64,17 @@ import Testing
       .layer: [("units", "2"), ("activation", "softmax")],
       .data: [("generator", "blobs"), ("classes", "2")],
       .training: [("epochs", "1")],
+      .checkpoint: [("every", "1")],
+      .earlyStopping: [("patience", "3")],
     ]
     sections[key.section] = sections[key.section]!.filter { $0.0 != key.name } + [(key.name, value)]
     let flow = { (s: SpecSection) in
       "{" + sections[s]!.map { "\($0.0): \($0.1)" }.joined(separator: ", ") + "}"
     }
+    let training =
+      String(flow(.training).dropLast())
+      + ", checkpoint: \(flow(.checkpoint)), early_stopping: \(flow(.earlyStopping))}"
     return sections[.top]!.map { "\($0.0): \($0.1)\n" }.joined()
-      + "layers: [\(flow(.layer))]\ndata: \(flow(.data))\ntraining: \(flow(.training))\n"
+      + "layers: [\(flow(.layer))]\ndata: \(flow(.data))\ntraining: \(training)\n"
   }
 }
