@@ -113,12 +113,5 @@ enum Console {
 /// Checks one spec and prints its diagnostics to standard error (with `--format json`, into the
 /// command's one JSON document); nil on errors.
 func loadChecked(_ path: String, options: OutputOptions) -> CheckedSpec? {
-  let result = Checker.check(file: path)
-  let renderer = DiagnosticRenderer(colored: options.useColor(fileDescriptor: 2))
-  switch options.format {
-  case .text: for d in result.diagnostics { Console.err(renderer.text(d)) }
-  case .github: for d in result.diagnostics { Console.err(renderer.github(d) + "\n") }
-  case .json: Report.shared.add(result, file: path)
-  }
-  return result.spec
+  reportCheck(Checker.check(file: path), file: path, options: options)
 }

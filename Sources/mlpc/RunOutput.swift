@@ -3,22 +3,22 @@
 import Foundation
 import MLPCore
 
-/// Writes a run directory: metrics.jsonl as epochs finish, then the model and summary.
+/// Writes the files of a run into its staging directory: metrics.jsonl as epochs finish, then
+/// the model, summary, checkpoints and curves.
 final class RunWriter {
-  let directory: String
+  let run: RunDirectory
   private let metrics: FileHandle
 
-  init(directory: String) throws {
-    self.directory = directory
-    do {
-      try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    } catch {
-      throw CleanError("cannot create run directory '\(directory)': \(error.localizedDescription)")
+  init(_ run: RunDirectory) throws {
+    self.run = run
+    let path = run.file("metrics.jsonl")
+    if !FileManager.default.fileExists(atPath: path) {
+      FileManager.default.createFile(atPath: path, contents: nil)
     }
-    let path = directory + "/metrics.jsonl"
-    guard FileManager.default.createFile(atPath: path, contents: nil),
-      let handle = FileHandle(forWritingAtPath: path)
-    else { throw CleanError("cannot write '\(path)'") }
+    guard let handle = FileHandle(forWritingAtPath: path) else {
+      throw CleanError("cannot write '\(path)'")
+    }
+    handle.seekToEndOfFile()
     metrics = handle
   }
 
@@ -26,33 +26,42 @@ final class RunWriter {
     try metrics.write(contentsOf: Data((jsonLine(report.dictionary) + "\n").utf8))
   }
 
-  func model(_ executor: Executor, _ spec: CheckedSpec) throws {
-    let data = Model.encode(spec, executor)
-    try write(data, "model.safetensors")
+  /// Keeps the metrics lines of epochs before `epoch` (a resumed run writes the rest again).
+  func truncateMetrics(before epoch: Int) throws {
+    let kept = Curves.metrics(ofRun: run.staging).filter { ($0["epoch"] as? Int ?? 0) < epoch }
+    try metrics.truncate(atOffset: 0)
+    for line in kept { try metrics.write(contentsOf: Data((jsonLine(line) + "\n").utf8)) }
   }
 
-  func summary(
-    _ spec: CheckedSpec, _ trainer: Trainer, last: EpochReport?, status: String, seconds: Double,
-    epochs: Int
-  ) throws {
-    var s: [String: Any] = [
-      "name": spec.name, "spec": spec.file, "status": status, "epochs_planned": epochs,
-      "epochs_completed": last?.epoch ?? 0, "seconds": seconds,
-      "parameters": trainer.plan.parameterCount, "train_samples": spec.data.train.count,
-    ]
-    if let last {
-      s["train_loss"] = last.trainLoss
-      if let v = last.validation { s["validation"] = v.dictionary }
-      if let t = last.test { s["test"] = t.dictionary }
-    }
-    try write(Data((jsonLine(s) + "\n").utf8), "summary.json")
-  }
-
-  private func write(_ data: Data, _ name: String) throws {
-    let path = directory + "/" + name
+  func write(_ data: Data, _ name: String) throws {
+    let path = run.file(name)
     do { try data.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
       throw CleanError("cannot write '\(path)': \(error.localizedDescription)")
     }
+  }
+
+  func write(json object: [String: Any], _ name: String) throws {
+    try write(Data((jsonDocument(object) + "\n").utf8), name)
+  }
+
+  /// Writes `checkpoint` into checkpoints/ and keeps the `keep` latest epoch checkpoints (and
+  /// every one taken inside an epoch, which only an interruption writes).
+  func checkpoint(_ checkpoint: Checkpoint, keep: Int) throws {
+    let folder = run.file("checkpoints")
+    try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    try write(checkpoint.encode(), "checkpoints/" + checkpoint.fileName)
+    let boundaries = RunWriter.checkpoints(in: folder).filter {
+      $0.hasSuffix("step-000000.safetensors")
+    }
+    for old in boundaries.dropLast(keep) {
+      try? FileManager.default.removeItem(atPath: folder + "/" + old)
+    }
+  }
+
+  /// Checkpoint file names in `folder`, oldest first.
+  static func checkpoints(in folder: String) -> [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
+      .filter { $0.hasPrefix("epoch-") && $0.hasSuffix(".safetensors") }.sorted()
   }
 }
 

@@ -7,8 +7,9 @@ import Testing
 
 @Suite struct RunCommandTests {
   @Test func runWritesModelMetricsAndSummary() throws {
-    let out = Repository.temporaryDirectory()
-    defer { try? FileManager.default.removeItem(atPath: out) }
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let out = dir + "/run"
     let result = try CommandRunner.mlpc(["run", "specs/xor.yaml", "--out", out, "--epochs", "300"])
     #expect(result.status == 0, "\(result.stderr)")
     let lines = result.stdout.split(separator: "\n")
@@ -34,8 +35,9 @@ import Testing
   }
 
   @Test func sameSeedTwiceGivesByteIdenticalModels() throws {
-    let (a, b) = (Repository.temporaryDirectory(), Repository.temporaryDirectory())
-    defer { for d in [a, b] { try? FileManager.default.removeItem(atPath: d) } }
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let (a, b) = (dir + "/a", dir + "/b")
     #expect(try CommandRunner.mlpc(["run", "specs/iris.yaml", "--quiet", "--out", a]).status == 0)
     #expect(try CommandRunner.mlpc(["run", "specs/iris.yaml", "--quiet", "--out", b]).status == 0)
     let modelA = try Data(contentsOf: URL(fileURLWithPath: a + "/model.safetensors"))
@@ -121,40 +123,6 @@ import Testing
   }
 }
 
-@Suite struct InterruptTests {
-  @Test func ctrlCSavesWhatWasTrained() throws {
-    let out = Repository.temporaryDirectory()
-    defer { try? FileManager.default.removeItem(atPath: out) }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: CommandRunner.mlpc)
-    process.arguments = ["run", "specs/digits.yaml", "--epochs", "100000", "--quiet", "--out", out]
-    process.currentDirectoryURL = URL(fileURLWithPath: Repository.root)
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let metrics = out + "/metrics.jsonl"
-    let deadline = Date().addingTimeInterval(60)
-    while Date() < deadline, ((try? String(contentsOfFile: metrics, encoding: .utf8)) ?? "").isEmpty
-    {
-      Thread.sleep(forTimeInterval: 0.05)
-    }
-    process.interrupt()
-    let stopBy = Date().addingTimeInterval(30)
-    while process.isRunning, Date() < stopBy { Thread.sleep(forTimeInterval: 0.05) }
-    if process.isRunning {
-      kill(process.processIdentifier, SIGKILL)
-      Issue.record("mlpc did not stop within 30 s of SIGINT")
-    }
-    process.waitUntilExit()
-    #expect(process.terminationStatus == 130)
-    let summary =
-      try JSONSerialization.jsonObject(
-        with: Data(contentsOf: URL(fileURLWithPath: out + "/summary.json"))) as? [String: Any]
-    #expect((summary?["status"] as? String)?.hasPrefix("interrupted at epoch") == true)
-    #expect(FileManager.default.fileExists(atPath: out + "/model.safetensors"))
-  }
-}
-
 @Suite struct RunDirectoryTests {
   @Test func specNameStaysInsideTheRunsFolder() throws {
     let dir = Repository.temporaryDirectory()
@@ -165,5 +133,76 @@ import Testing
     let result = try CommandRunner.mlpc(["run", dir + "/spec.yaml", "--quiet"])
     #expect(result.status == 0, "\(result.stderr)")
     #expect(FileManager.default.fileExists(atPath: dir + "/runs/_.._escape/model.safetensors"))
+  }
+
+  /// The default directory is never reused: a second run goes to runs/<name>-2; an explicit
+  /// --out that exists is refused (the first run untouched) unless --force replaces it.
+  @Test func repeatedRunsNeverMix() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let spec =
+      "name: xor\ntask: classification\ninput: 2\nlayers: [{units: 4, activation: tanh}, {units: 2, activation: softmax}]\ndata: {generator: xor}\ntraining: {epochs: 3}\n"
+    try spec.write(toFile: dir + "/spec.yaml", atomically: true, encoding: .utf8)
+    for _ in 0..<2 {
+      #expect(try CommandRunner.mlpc(["run", dir + "/spec.yaml", "--quiet"]).status == 0)
+    }
+    #expect(FileManager.default.fileExists(atPath: dir + "/runs/xor/model.safetensors"))
+    #expect(FileManager.default.fileExists(atPath: dir + "/runs/xor-2/model.safetensors"))
+    let out = dir + "/runs/xor"
+    let before = try Data(contentsOf: URL(fileURLWithPath: out + "/metrics.jsonl"))
+    let refused = try CommandRunner.mlpc(["run", dir + "/spec.yaml", "--out", out, "--epochs", "5"])
+    #expect(refused.status == 1 && refused.stderr.contains("exists; use --force"))
+    #expect(try Data(contentsOf: URL(fileURLWithPath: out + "/metrics.jsonl")) == before)
+    let forced = try CommandRunner.mlpc([
+      "run", dir + "/spec.yaml", "--out", out, "--epochs", "5", "--force", "--quiet",
+    ])
+    #expect(forced.status == 0)
+    #expect(Curves.metrics(ofRun: out).count == 5)
+  }
+
+  /// A second run into a directory being written fails at once; the first finishes untouched.
+  @Test func concurrentRunIntoOneDirectoryFails() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let first = Process()
+    first.executableURL = URL(fileURLWithPath: CommandRunner.mlpc)
+    first.arguments = [
+      "run", "specs/digits.yaml", "--epochs", "40", "--quiet", "--out", dir + "/run",
+    ]
+    first.currentDirectoryURL = URL(fileURLWithPath: Repository.root)
+    first.standardOutput = FileHandle.nullDevice
+    try first.run()
+    let deadline = Date().addingTimeInterval(30)
+    while Date() < deadline,
+      !FileManager.default.fileExists(atPath: dir + "/.run.lock")
+    {
+      Thread.sleep(forTimeInterval: 0.01)
+    }
+    let second = try CommandRunner.mlpc(["run", "specs/iris.yaml", "--out", dir + "/run"])
+    #expect(second.status == 1 && second.stderr.contains("another mlpc run is writing"))
+    first.waitUntilExit()
+    #expect(first.terminationStatus == 0)
+    let summary =
+      try JSONSerialization.jsonObject(
+        with: Data(contentsOf: URL(fileURLWithPath: dir + "/run/summary.json"))) as? [String: Any]
+    #expect(summary?["name"] as? String == "digits")
+    #expect(Curves.metrics(ofRun: dir + "/run").count == 40)
+  }
+
+  /// A diverged run keeps its metrics and says why, and writes no model of non-finite weights.
+  @Test func divergedRunWritesNoModel() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try divergingSpec.write(toFile: dir + "/spec.yaml", atomically: true, encoding: .utf8)
+    let result = try CommandRunner.mlpc([
+      "run", dir + "/spec.yaml", "--out", dir + "/run", "--quiet",
+    ])
+    #expect(result.status == 1)
+    let summary =
+      try JSONSerialization.jsonObject(
+        with: Data(contentsOf: URL(fileURLWithPath: dir + "/run/summary.json"))) as? [String: Any]
+    #expect(summary?["status"] as? String == "diverged at epoch 1 step 2")
+    #expect(!FileManager.default.fileExists(atPath: dir + "/run/model.safetensors"))
+    #expect(FileManager.default.fileExists(atPath: dir + "/run/spec.yaml"))
   }
 }

@@ -58,12 +58,14 @@ public struct ArenaLayout: Sendable {
   /// The buffer with `role`, if the layout has one.
   public func first(_ role: BufferRole) -> Buffer? { buffers.first { $0.role == role } }
 
-  /// The arena range from the first buffer with role `first` to the end of the last with `last`.
+  /// The arena range from the first buffer with role `first` to the aligned end of the last
+  /// with `last` (padding included, so ranges laid out alike have equal counts).
   func range(from first: BufferRole, through last: BufferRole) -> ArenaRange? {
     guard let a = self.first(first), let b = buffers.last(where: { $0.role == last }) else {
       return nil
     }
-    return ArenaRange(offset: a.offset, count: b.offset + b.count - a.offset)
+    let end = (b.offset + b.count + Self.alignment - 1) / Self.alignment * Self.alignment
+    return ArenaRange(offset: a.offset, count: end - a.offset)
   }
 
   private mutating func add(_ name: String, _ role: BufferRole, _ shape: [Int]) throws {

@@ -73,9 +73,15 @@ public final class Executor {
   }
 
   /// Parameters, optimizer state and step count, to return to with `restore`.
-  public struct Snapshot: Sendable {
-    let values: [Float]
-    let step: Int
+  public struct Snapshot: Sendable, Equatable {
+    /// Parameters, then each optimizer state slot, as laid out in the arena.
+    public let values: [Float]
+    /// Optimizer steps taken.
+    public let step: Int
+
+    public init(values: [Float], step: Int) {
+      (self.values, self.step) = (values, step)
+    }
   }
 
   /// The trainable state now.
@@ -90,6 +96,8 @@ public final class Executor {
 
   /// Puts back the state of `snapshot` (one copy, no allocation).
   public func restore(_ snapshot: Snapshot) {
+    precondition(
+      snapshot.values.count == plan.parameters.count * (1 + plan.optimizerState.count))
     snapshot.values.withUnsafeBufferPointer { v in
       var from = v.baseAddress!
       (arena + plan.parameters.offset).update(from: from, count: plan.parameters.count)

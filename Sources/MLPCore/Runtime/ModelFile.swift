@@ -98,9 +98,11 @@ public struct Model: Sendable {
   public var tensors: [String: NamedTensor]
   public var standardizer: Standardizer?
 
-  /// The model file's bytes for trained parameters (and the data's standardisation).
-  public static func encode(_ spec: CheckedSpec, _ executor: Executor) -> Data {
-    let description = ModelDescription(spec)
+  /// The model file's bytes for trained parameters (and the data's standardisation), trained
+  /// for `epochs` in all (default: the spec's).
+  public static func encode(_ spec: CheckedSpec, _ executor: Executor, epochs: Int? = nil) -> Data {
+    var description = ModelDescription(spec)
+    if let epochs { description.training["epochs"] = "\(epochs)" }
     return Safetensors.encode(
       executor.tensors(data: spec.data),
       metadata: ["format": "mlpc-\(description.format)", "mlpc": description.json])

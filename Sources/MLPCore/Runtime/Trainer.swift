@@ -57,6 +57,11 @@ public final class Trainer {
   public var plan: ExecutionPlan { executor.plan }
   private var shuffler: SeededGenerator
   private var order: [Int]
+  /// Epochs whose shuffle has been drawn.
+  private var shuffled = 0
+  /// Where training stopped inside an epoch: steps done and their summed loss, so that
+  /// `runEpoch` of that epoch continues exactly there.
+  public private(set) var partial: (epoch: Int, steps: Int, loss: Double)?
 
   public init(plan: ExecutionPlan, train: Dataset, settings: TrainingConfig) {
     precondition(plan.isTraining)
@@ -76,28 +81,65 @@ public final class Trainer {
   /// Steps of one epoch.
   public var stepsPerEpoch: Int { plan.steps(samples: train.count) }
 
-  /// Runs one epoch (1-based `epoch`); returns the mean training loss per sample.
-  /// `progress` is called after each step with the number of steps done.
+  /// Runs one epoch (1-based `epoch`), or the rest of it after an interruption inside it;
+  /// returns the mean training loss per sample. `progress` is called after each step with the
+  /// number of steps done; `shouldStop` is asked after each step but the last.
   public func runEpoch(
     _ epoch: Int, shouldStop: () -> Bool = { false }, progress: (Int) -> Void = { _ in }
   ) throws(TrainingStop) -> Double {
-    let data = train
-    if settings.shuffle { shuffler.shuffle(&order) }
-    var total = 0.0
-    var step = 0
-    var start = 0
+    let resumed = partial?.epoch == epoch ? partial : nil
+    partial = nil
+    drawShuffles(through: epoch)
+    var total = resumed?.loss ?? 0
+    var step = resumed?.steps ?? 0
+    var start = step * plan.batchSize
     while start < order.count {
       let end = min(start + plan.batchSize, order.count)
-      let rows = executor.loadBatch(data, order[start..<end])
+      let rows = executor.loadBatch(train, order[start..<end])
       let loss = executor.trainStep(rows: rows)
       step += 1
       guard loss.isFinite else { throw .nonFinite(epoch: epoch, step: step) }
       total += loss * Double(rows)
       start = end
       progress(step)
-      if shouldStop(), start < order.count { throw .interrupted(epoch: epoch, step: step) }
+      if shouldStop(), start < order.count {
+        partial = (epoch, step, total)
+        throw .interrupted(epoch: epoch, step: step)
+      }
     }
     return total / Double(order.count)
+  }
+
+  /// Draws the epoch shuffles not drawn yet, up to epoch `epoch`'s.
+  private func drawShuffles(through epoch: Int) {
+    while shuffled < epoch {
+      if settings.shuffle { shuffler.shuffle(&order) }
+      shuffled += 1
+    }
+  }
+
+  /// Training state to save: weights and optimizer state, and where in which epoch it stands
+  /// (the shuffles are a pure function of the seed and the epoch, so they are replayed, not saved).
+  public func checkpoint(nextEpoch: Int) -> Checkpoint {
+    let inside = partial.flatMap { $0.epoch == nextEpoch ? $0 : nil }
+    return Checkpoint(
+      epoch: nextEpoch, steps: inside?.steps ?? 0, epochLoss: inside?.loss ?? 0,
+      state: executor.snapshot())
+  }
+
+  /// Continues from `checkpoint`: the next `runEpoch(checkpoint.epoch)` picks up where it stopped.
+  public func restore(_ checkpoint: Checkpoint) {
+    executor.restore(checkpoint.state)
+    shuffler = SeededGenerator(seed: settings.seed &+ 0x5F1F_F1E5)
+    order = Array(0..<train.count)
+    shuffled = 0
+    if checkpoint.steps > 0 {
+      drawShuffles(through: checkpoint.epoch)
+      partial = (checkpoint.epoch, checkpoint.steps, checkpoint.epochLoss)
+    } else {
+      drawShuffles(through: checkpoint.epoch - 1)
+      partial = nil
+    }
   }
 
   /// Loss and task metrics of the current parameters on `data` (forward passes only).

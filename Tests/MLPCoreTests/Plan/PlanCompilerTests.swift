@@ -138,3 +138,11 @@ func planSpec(optimizer: String, batch: Int, hidden: String = "relu") -> String 
     #expect(ArenaLayout(input: 1 << 40, layers: huge, batchSize: 1, optimizerSlots: 2) == nil)
   }
 }
+
+@Test func parameterGradientAndStateRangesHaveEqualCounts() throws {
+  let checked = try #require(checkSpec(planSpec(optimizer: "adam", batch: 4)).spec)
+  let p = PlanCompiler.compile(checked)
+  #expect(p.gradients?.count == p.parameters.count)
+  #expect(p.optimizerState.allSatisfy { $0.count == p.parameters.count })
+  #expect(p.parameters.count % 16 == 0)
+}

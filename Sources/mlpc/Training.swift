@@ -1,0 +1,236 @@
+// One `mlpc run`, new or resumed: the epoch loop with its stops (end, early stopping, a signal,
+// divergence), checkpoints, and the files written when it ends. The metrics in the summary and
+// the last console line are always those of the weights that were saved.
+
+import ArgumentParser
+import Foundation
+import MLPCore
+
+/// Why training ended.
+enum Ending {
+  case completed
+  case earlyStopped(bestEpoch: Int?)
+  case interrupted(epoch: Int, step: Int)
+  case diverged(epoch: Int, step: Int)
+
+  var status: String {
+    switch self {
+    case .completed: "completed"
+    case .earlyStopped: "early stopped"
+    case .interrupted(let e, let s): "interrupted at epoch \(e) step \(s)"
+    case .diverged(let e, let s): "diverged at epoch \(e) step \(s)"
+    }
+  }
+}
+
+final class TrainingSession {
+  let spec: CheckedSpec
+  let specPath: String
+  let directory: RunDirectory
+  let writer: RunWriter
+  let trainer: Trainer
+  let total: Int
+  /// The first epoch to run (after `start`, when resuming).
+  let first: Int
+  var tracker: EarlyStoppingTracker?
+
+  /// A new run of `spec` into `directory`.
+  init(_ spec: CheckedSpec, specPath: String, directory: RunDirectory, epochs: Int?) throws {
+    (self.spec, self.specPath, self.directory) = (spec, specPath, directory)
+    writer = try RunWriter(directory)
+    trainer = Trainer(spec)
+    total = epochs ?? spec.training.epochs
+    first = 1
+    tracker = spec.training.earlyStopping.map { EarlyStoppingTracker($0) }
+    try writer.write(Data(spec.text.utf8), "spec.yaml")
+    try writer.write(json: resolvedConfiguration(), "config.json")
+  }
+
+  /// The run in `path`, continued from its latest checkpoint.
+  init(resuming path: String, epochs: Int?, options: OutputOptions) throws {
+    let configPath = path + "/config.json"
+    guard let data = FileManager.default.contents(atPath: configPath),
+      let config = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+      let specFile = config["spec_file"] as? String,
+      let text = try? String(contentsOfFile: path + "/spec.yaml", encoding: .utf8)
+    else { throw CleanError("'\(path)' is not a run directory of this mlpc (no config.json)") }
+    let result = Checker.check(text: text, file: specFile)
+    guard let spec = reportCheck(result, file: specFile, options: options) else {
+      throw ExitCode.failure
+    }
+    (self.spec, specPath) = (spec, specFile)
+    do { directory = try RunDirectory(path, existing: .resume) } catch {
+      throw CleanError(error.description)
+    }
+    writer = try RunWriter(directory)
+    let folder = directory.file("checkpoints")
+    guard let latest = RunWriter.checkpoints(in: folder).last,
+      let checkpoint = FileManager.default.contents(atPath: folder + "/" + latest)
+        .flatMap(Checkpoint.decode)
+    else {
+      directory.abandon()
+      throw CleanError("'\(path)' has no checkpoint to resume from")
+    }
+    total = epochs ?? (config["epochs"] as? Int ?? spec.training.epochs)
+    guard checkpoint.epoch <= total else {
+      directory.abandon()
+      throw CleanError(
+        "'\(path)' has trained \(checkpoint.epoch - 1) epochs; give --epochs above that to continue"
+      )
+    }
+    trainer = Trainer(spec)
+    trainer.restore(checkpoint)
+    first = checkpoint.epoch
+    tracker = spec.training.earlyStopping.map { EarlyStoppingTracker($0, resuming: checkpoint) }
+    try writer.truncateMetrics(before: checkpoint.epoch)
+  }
+
+  func train(quiet: Bool) throws {
+    let progress = ProgressDisplay(quiet: quiet, epochs: total, steps: trainer.stepsPerEpoch)
+    let started = Date()
+    var ending = Ending.completed
+    var last: EpochReport?
+    var nextEpoch = first
+    epochs: for epoch in first...max(first, total) where epoch <= total {
+      let t0 = Date()
+      let loss: Double
+      do {
+        loss = try trainer.runEpoch(
+          epoch, shouldStop: { StopRequest.requested },
+          progress: { progress.step(epoch: epoch, step: $0) })
+      } catch {
+        switch error {
+        case .interrupted(let e, let s): ending = .interrupted(epoch: e, step: s)
+        case .nonFinite(let e, let s): ending = .diverged(epoch: e, step: s)
+        }
+        break epochs
+      }
+      nextEpoch = epoch + 1
+      let report = EpochReport(
+        epoch: epoch, trainLoss: loss, validation: spec.data.validation.map(trainer.evaluate),
+        test: spec.data.test.map(trainer.evaluate), seconds: Date().timeIntervalSince(t0),
+        steps: trainer.stepsPerEpoch)
+      try writer.append(report)
+      progress.epoch(report)
+      last = report
+      if tracker?.observe(report, executor: trainer.executor) == true {
+        ending = .earlyStopped(bestEpoch: tracker?.bestEpoch)
+        break
+      }
+      if let schedule = spec.training.checkpoint, epoch % schedule.every == 0, epoch < total {
+        try writer.checkpoint(checkpoint(nextEpoch: nextEpoch), keep: schedule.keep)
+      }
+      if StopRequest.requested, epoch < total {
+        ending = .interrupted(epoch: epoch, step: trainer.stepsPerEpoch)
+        break
+      }
+    }
+    progress.finish()
+    StopRequest.saving.store(true, ordering: .relaxed)
+    try finish(ending, last: last, nextEpoch: nextEpoch, seconds: Date().timeIntervalSince(started))
+  }
+
+  /// The checkpoint of the state now, with the early-stopping record.
+  private func checkpoint(nextEpoch: Int) -> Checkpoint {
+    var c = trainer.checkpoint(nextEpoch: nextEpoch)
+    tracker?.save(into: &c)
+    return c
+  }
+
+  private func finish(_ ending: Ending, last: EpochReport?, nextEpoch: Int, seconds: Double)
+    throws
+  {
+    var summary: [String: Any] = [
+      "name": spec.name, "spec": specPath, "status": ending.status, "epochs_planned": total,
+      "epochs_completed": nextEpoch - 1, "seconds": seconds,
+      "parameters": trainer.plan.parameterCount, "train_samples": spec.data.train.count,
+    ]
+    if let last { summary["last_epoch"] = last.dictionary }
+    if case .diverged(let epoch, let step) = ending {
+      // The weights are not finite: keep the last good checkpoint, write no model.
+      reportError(
+        "loss became NaN or infinite at epoch \(epoch), step \(step); training stopped, no model written",
+        help: "lower 'training.learning_rate' or set 'data.standardize: true'")
+      try writer.write(json: summary, "summary.json")
+      try commit()
+      throw ExitCode.failure
+    }
+    // The state to resume from, then (with restore_best) the best epoch's weights as the model.
+    let keep = spec.training.checkpoint?.keep ?? 1
+    try writer.checkpoint(checkpoint(nextEpoch: nextEpoch), keep: keep)
+    if let tracker, let bestEpoch = tracker.bestEpoch {
+      summary["best_epoch"] = bestEpoch
+      summary["best_\(tracker.rule.monitor.rawValue)"] = tracker.bestValue
+      if let best = tracker.best { trainer.executor.restore(best) }
+    }
+    if case .earlyStopped = ending {
+      summary["stopped_because"] =
+        "'\(tracker!.rule.monitor.rawValue)' did not improve for \(tracker!.rule.patience) epochs"
+    }
+    let final = finalEvaluation()
+    summary.merge(final.mapValues { $0.dictionary }) { _, b in b }
+    try writer.write(Model.encode(spec, trainer.executor, epochs: total), "model.safetensors")
+    try writer.write(json: summary, "summary.json")
+    try writer.write(
+      Data(Curves.svg([(spec.name, Curves.metrics(ofRun: directory.staging))]).utf8), "curves.svg")
+    try commit()
+    Console.out(resultLine(nextEpoch - 1, final) + "\n")
+    Console.out(
+      "wrote \(directory.path)/model.safetensors, metrics.jsonl, summary.json, curves.svg\n")
+    if case .interrupted(let epoch, let step) = ending {
+      Console.err("interrupted at epoch \(epoch), step \(step); saved what was trained\n")
+      throw ExitCode(StopRequest.exitStatus)
+    }
+  }
+
+  private func commit() throws {
+    do { try directory.commit() } catch { throw CleanError(error.description) }
+  }
+
+  /// Metrics of the weights being saved, on every split.
+  private func finalEvaluation() -> [String: Evaluation] {
+    var out = ["train": trainer.evaluate(spec.data.train)]
+    if let v = spec.data.validation { out["validation"] = trainer.evaluate(v) }
+    if let t = spec.data.test { out["test"] = trainer.evaluate(t) }
+    return out
+  }
+
+  private func resultLine(_ epochs: Int, _ e: [String: Evaluation]) -> String {
+    var line = "\(epochs) epochs"
+    for name in ["train", "validation", "test"] {
+      guard let m = e[name] else { continue }
+      line += ", \(name) loss \(fmt(m.loss))"
+      if let a = m.accuracy { line += ", \(name) accuracy \(String(format: "%.2f", a * 100)) %" }
+      if let r2 = m.r2 { line += ", \(name) R² \(fmt(r2)), MAE \(fmt(m.mae ?? .nan))" }
+    }
+    return line
+  }
+
+  /// config.json: where the spec is, and every setting with its default filled in.
+  private func resolvedConfiguration() -> [String: Any] {
+    let description = ModelDescription(spec)
+    let model =
+      (try? JSONSerialization.jsonObject(with: Data(description.json.utf8))) as? [String: Any]
+    return [
+      "spec_file": URL(fileURLWithPath: specPath).standardized.path, "epochs": total,
+      "model": model ?? [:],
+      "data": [
+        "train_samples": spec.data.train.count,
+        "validation_samples": spec.data.validation?.count ?? 0,
+        "test_samples": spec.data.test?.count ?? 0,
+        "standardized": spec.data.standardizer != nil,
+      ],
+    ]
+  }
+}
+
+/// Prints a check result's diagnostics like `loadChecked`; the checked spec, or nil on errors.
+func reportCheck(_ result: CheckResult, file: String, options: OutputOptions) -> CheckedSpec? {
+  let renderer = DiagnosticRenderer(colored: options.useColor(fileDescriptor: 2))
+  switch options.format {
+  case .text: for d in result.diagnostics { Console.err(renderer.text(d)) }
+  case .github: for d in result.diagnostics { Console.err(renderer.github(d) + "\n") }
+  case .json: Report.shared.add(result, file: file)
+  }
+  return result.spec
+}
