@@ -138,7 +138,7 @@ func evaluationText(_ r: [String: Any]) -> String {
     let a = r["average"] as! [String: Double]
     table.append(["average", f(a["mse"]), f(a["mae"]), f(a["r2"])])
   }
-  return out + "\n\n" + textTable(table)
+  return out + "\n" + textTable(table)
 }
 
 /// Columns padded to their widest cell, the first left-aligned and the rest right-aligned.
@@ -148,6 +148,7 @@ func textTable(_ rows: [[String]]) -> String {
     row.enumerated().map { c, cell in
       let pad = String(repeating: " ", count: widths[c] - cell.count)
       return c == 0 ? cell + pad : pad + cell
-    }.joined(separator: "  ") + "\n"
+    }.joined(separator: "  ").replacingOccurrences(of: " +$", with: "", options: .regularExpression)
+      + "\n"
   }.joined()
 }

@@ -13,8 +13,8 @@ struct MLPCCommand: ParsableCommand {
     abstract: "Check, plan and train multilayer perceptrons described in YAML specs.",
     version: mlpcVersion,
     subcommands: [
-      Check.self, Plan.self, Run.self, Predict.self, Evaluate.self, Gradcheck.self, Bench.self,
-      Schema.self,
+      Check.self, Plan.self, Run.self, Predict.self, Evaluate.self, CurvesCommand.self,
+      Gradcheck.self, Bench.self, Schema.self,
     ])
 
   static func main() {

@@ -13,7 +13,7 @@ final class RunWriter {
     self.run = run
     let path = run.file("metrics.jsonl")
     if !FileManager.default.fileExists(atPath: path) {
-      FileManager.default.createFile(atPath: path, contents: nil)
+      _ = FileManager.default.createFile(atPath: path, contents: nil)
     }
     guard let handle = FileHandle(forWritingAtPath: path) else {
       throw CleanError("cannot write '\(path)'")
