@@ -66,10 +66,13 @@ extension ModelDescription {
     loss = n.loss.rawValue
     input = n.input
     features = spec.data.featureNames
+    // A parameter is written as the shortest decimal that reads back as the same Float: 0.3,
+    // not 0.30000001192092896.
     layers = n.layers.map { layer in
       Layer(
         name: layer.name, units: layer.units, activation: layer.activation.rawValue,
-        parameters: layer.activation.parameter.map { [$0.key: Double(layer.parameter)] } ?? [:])
+        parameters: layer.activation.parameter.map { [$0.key: Double("\(layer.parameter)")!] }
+          ?? [:])
     }
     targets = spec.data.targetNames
     classes = spec.data.classNames
