@@ -45,7 +45,8 @@ struct ResumeCase: CustomTestStringConvertible, Sendable {
     var steps = 0
     var next = 2
     do {
-      _ = try first.runEpoch(2, shouldStop: { c.step != nil && steps == c.step! }) { steps = $0 }
+      _ = try first.runEpoch(
+        2, shouldStop: { c.step != nil && steps == c.step! }, progress: { steps = $0 })
       next = 3
     } catch {
       #expect(error == .interrupted(epoch: 2, step: c.step ?? -1))
