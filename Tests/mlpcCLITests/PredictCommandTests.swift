@@ -182,3 +182,32 @@ func csvRows(_ text: String) -> [[String]] {
     contentsOfFile: Repository.path("scripts/mlpc_reader.py"), encoding: .utf8)
   #expect(docs.contains("```python\n" + reader + "```"))
 }
+
+/// On every shipped spec with data files, `mlpc predict` equals the documented numpy reader on
+/// the spec's test file.
+@Test(arguments: ["iris", "digits", "diabetes"])
+func predictEqualsTheReaderOnShippedSpecs(_ name: String) throws {
+  guard let python = CommandRunner.pythonWith(["numpy", "safetensors"]) else { return }
+  let dir = Repository.temporaryDirectory()
+  defer { try? FileManager.default.removeItem(atPath: dir) }
+  let run = try CommandRunner.mlpc([
+    "run", "specs/\(name).yaml", "--quiet", "--epochs", "3", "--out", dir + "/run",
+  ])
+  try #require(run.status == 0, "\(run.stderr)")
+  let data = Repository.path("specs/data/\(name)-test.csv")
+  let ours = try CommandRunner.mlpc(["predict", dir + "/run", data, "--probabilities"])
+  let theirs = try CommandRunner.run(
+    python, [Repository.path("scripts/mlpc_reader.py"), dir + "/run", data])
+  #expect(ours.status == 0 && theirs.status == 0, "\(ours.stderr) \(theirs.stderr)")
+  let (a, b) = (csvRows(ours.stdout), csvRows(theirs.stdout))
+  #expect(a.count > 1 && a.count == b.count && a.first == b.first)
+  for (x, y) in zip(a.dropFirst(), b.dropFirst()) {
+    let numeric = name == "diabetes" ? x.indices : x.indices.dropFirst()
+    if name != "diabetes" { #expect(x[0] == y[0]) }
+    for i in numeric {
+      #expect(
+        abs((Double(x[i]) ?? .nan) - (Double(y[i]) ?? .nan)) <= 1e-4
+          * max(1, abs(Double(y[i]) ?? 0)))
+    }
+  }
+}
