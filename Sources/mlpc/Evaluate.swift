@@ -11,40 +11,18 @@ extension MLPCCommand {
     static let configuration = CommandConfiguration(
       abstract: "Evaluate a trained model on a labelled CSV file.")
 
-    @Argument(help: "A model.safetensors, or a run directory holding one.")
-    var model: String
-
-    @Argument(help: "A CSV file with the model's feature and target columns.")
-    var data: String
+    @OptionGroup var input: ModelDataOptions
 
     @Option(help: "Output: text or json.")
     var format: EvaluationFormat = .text
 
-    @Option(help: "Field delimiter of the CSV file.")
-    var delimiter = ","
-
-    func validate() throws {
-      if delimiter.utf8.count != 1 { throw ValidationError("--delimiter must be one character") }
-    }
-
     func run() throws {
-      let loaded: Model
-      do { loaded = try Model.load(model) } catch { throw CleanError(error.description) }
-      let predictor = Predictor(loaded)
       var diagnostics: [Diagnostic] = []
       defer { printDiagnostics(diagnostics) }
-      guard
-        let reader = CSVReader(
-          path: data, delimiter: delimiter.utf8.first!, diagnostics: &diagnostics, reference: nil)
-      else { throw ExitCode.failure }
-      let header = reader.header(diagnostics: &diagnostics)
-      let d = loaded.description
-      guard
-        let features = Predictor.columns(
-          d.features, in: header, file: data, diagnostics: &diagnostics),
-        let targets = Predictor.columns(
-          d.targets, in: header, file: data, diagnostics: &diagnostics)
-      else { throw ExitCode.failure }
+      let (predictor, reader, columns) = try input.open(
+        columns: { [$0.features, $0.targets] }, diagnostics: &diagnostics)
+      let (features, targets) = (columns[0], columns[1])
+      let d = predictor.model.description
       var problem: Diagnostic?
       let report: [String: Any]
       if let classes = predictor.classes {

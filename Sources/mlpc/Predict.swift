@@ -11,11 +11,7 @@ extension MLPCCommand {
     static let configuration = CommandConfiguration(
       abstract: "Predict with a trained model on the rows of a CSV file.")
 
-    @Argument(help: "A model.safetensors, or a run directory holding one.")
-    var model: String
-
-    @Argument(help: "A CSV file with a header naming the model's feature columns.")
-    var data: String
+    @OptionGroup var input: ModelDataOptions
 
     @Option(help: "Write here instead of standard output.")
     var out: String?
@@ -32,35 +28,21 @@ extension MLPCCommand {
     @Option(help: "Rows per forward pass.")
     var batchSize = 512
 
-    @Option(help: "Field delimiter of the input CSV.")
-    var delimiter = ","
-
     func validate() throws {
       if batchSize < 1 || batchSize > maximumWidth {
         throw ValidationError("--batch-size must be between 1 and \(maximumWidth)")
       }
-      if delimiter.utf8.count != 1 { throw ValidationError("--delimiter must be one character") }
     }
 
     func run() throws {
-      let loaded: Model
-      do { loaded = try Model.load(model) } catch { throw CleanError(error.description) }
-      let predictor = Predictor(loaded, batchSize: batchSize)
       var diagnostics: [Diagnostic] = []
       defer { printDiagnostics(diagnostics) }
-      guard
-        let reader = CSVReader(
-          path: data, delimiter: delimiter.utf8.first!, diagnostics: &diagnostics, reference: nil)
-      else { throw ExitCode.failure }
-      let header = reader.header(diagnostics: &diagnostics)
-      guard
-        let features = Predictor.columns(
-          loaded.description.features, in: header, file: data, diagnostics: &diagnostics),
-        let kept = Predictor.columns(keep, in: header, file: data, diagnostics: &diagnostics)
-      else { throw ExitCode.failure }
+      let (predictor, reader, columns) = try input.open(
+        batchSize: batchSize, columns: { [$0.features, keep] }, diagnostics: &diagnostics)
+      let (features, kept) = (columns[0], columns[1])
       let sink = try OutputSink(path: out)
-      let columns = keep + predictor.outputColumns(probabilities: probabilities)
-      if format == .csv { sink.write(csvLine(columns)) }
+      let names = keep + predictor.outputColumns(probabilities: probabilities)
+      if format == .csv { sink.write(csvLine(names)) }
       let ok = predictor.stream(reader, features: features, diagnostics: &diagnostics) {
         record, output in
         let cells =
@@ -68,7 +50,7 @@ extension MLPCCommand {
         sink.write(
           format == .csv
             ? csvLine(cells)
-            : jsonLine(Dictionary(uniqueKeysWithValues: zip(columns, cells))) + "\n")
+            : jsonLine(Dictionary(uniqueKeysWithValues: zip(names, cells))) + "\n")
       }
       guard ok else {
         sink.abandon()
@@ -76,6 +58,44 @@ extension MLPCCommand {
       }
       try sink.finish()
     }
+  }
+}
+
+/// The model and data file that `predict` and `evaluate` read.
+struct ModelDataOptions: ParsableArguments {
+  @Argument(help: "A model.safetensors, or a run directory holding one.")
+  var model: String
+
+  @Argument(help: "A CSV file with a header naming the model's columns.")
+  var data: String
+
+  @Option(help: "Field delimiter of the CSV file.")
+  var delimiter = ","
+
+  func validate() throws {
+    if delimiter.utf8.count != 1 { throw ValidationError("--delimiter must be one character") }
+  }
+
+  /// The model and an open reader of the data, with the header's column of every name in
+  /// `columns(model)`; diagnostics collected on the way.
+  func open(
+    batchSize: Int = 512, columns: (ModelDescription) -> [[String]],
+    diagnostics: inout [Diagnostic]
+  ) throws -> (Predictor, CSVReader, [[Int]]) {
+    let loaded: Model
+    do { loaded = try Model.load(model) } catch { throw CleanError(error.description) }
+    guard
+      let reader = CSVReader(
+        path: data, delimiter: delimiter.utf8.first!, diagnostics: &diagnostics, reference: nil)
+    else { throw ExitCode.failure }
+    let header = reader.header(diagnostics: &diagnostics)
+    var found: [[Int]] = []
+    for names in columns(loaded.description) {
+      guard let c = Predictor.columns(names, in: header, file: data, diagnostics: &diagnostics)
+      else { throw ExitCode.failure }
+      found.append(c)
+    }
+    return (Predictor(loaded, batchSize: batchSize), reader, found)
   }
 }
 

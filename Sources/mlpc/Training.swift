@@ -30,7 +30,7 @@ final class TrainingSession {
   let writer: RunWriter
   let trainer: Trainer
   let total: Int
-  /// The first epoch to run (after `start`, when resuming).
+  /// The first epoch to run (1, or the checkpoint's epoch when resuming).
   let first: Int
   var tracker: EarlyStoppingTracker?
 

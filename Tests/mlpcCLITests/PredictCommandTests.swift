@@ -47,6 +47,18 @@ struct ModelKind: CustomTestStringConvertible, Sendable {
   }
 }
 
+extension ModelKind {
+  /// A temporary directory with the data files and this kind's model trained into `run`.
+  func trainedRun() throws -> String {
+    let dir = Repository.temporaryDirectory()
+    try writeData(dir)
+    try spec.write(toFile: dir + "/spec.yaml", atomically: true, encoding: .utf8)
+    let run = try CommandRunner.mlpc(["run", dir + "/spec.yaml", "--quiet", "--out", dir + "/run"])
+    try #require(run.status == 0, "\(run.stderr)")
+    return dir
+  }
+}
+
 /// Rows with awkward names: a comma and a quote in a class, non-ASCII letters in a column.
 func writeData(_ dir: String) throws {
   var rows = ["\"income, USD\",größe,x2,label,binary,y1,y2"]
@@ -94,12 +106,8 @@ func csvRows(_ text: String) -> [[String]] {
   @Test(arguments: ModelKind.all)
   func predictEqualsTheDocumentedNumpyReader(_ kind: ModelKind) throws {
     guard let python = CommandRunner.pythonWith(["numpy", "safetensors"]) else { return }
-    let dir = Repository.temporaryDirectory()
+    let dir = try kind.trainedRun()
     defer { try? FileManager.default.removeItem(atPath: dir) }
-    try writeData(dir)
-    try kind.spec.write(toFile: dir + "/spec.yaml", atomically: true, encoding: .utf8)
-    let run = try CommandRunner.mlpc(["run", dir + "/spec.yaml", "--quiet", "--out", dir + "/run"])
-    try #require(run.status == 0, "\(run.stderr)")
     let predicted = try CommandRunner.mlpc([
       "predict", dir + "/run", dir + "/data.csv", "--probabilities",
     ])
@@ -125,12 +133,8 @@ func csvRows(_ text: String) -> [[String]] {
   @Test(arguments: [ModelKind.all[3], ModelKind.all[7], ModelKind.all[8]])
   func evaluateEqualsScikitLearn(_ kind: ModelKind) throws {
     guard let python = CommandRunner.pythonWith(["numpy", "pandas", "sklearn"]) else { return }
-    let dir = Repository.temporaryDirectory()
+    let dir = try kind.trainedRun()
     defer { try? FileManager.default.removeItem(atPath: dir) }
-    try writeData(dir)
-    try kind.spec.write(toFile: dir + "/spec.yaml", atomically: true, encoding: .utf8)
-    let run = try CommandRunner.mlpc(["run", dir + "/spec.yaml", "--quiet", "--out", dir + "/run"])
-    try #require(run.status == 0, "\(run.stderr)")
     let data = dir + (kind.output == "sigmoid" ? "/binary.csv" : "/data.csv")
     let predict = try CommandRunner.mlpc([
       "predict", dir + "/run", data, "--probabilities", "--out", dir + "/predictions.csv",
