@@ -37,6 +37,15 @@ public struct UpdateRule: Sendable, Equatable {
   }
 }
 
+/// Whether every value is finite: the largest magnitude's bit pattern lies below infinity's
+/// (an integer max, which vectorises, read while the values are still in cache).
+@inline(__always)
+func allFinite(_ p: UnsafePointer<Float>, count: Int) -> Bool {
+  var largest: UInt32 = 0
+  for i in 0..<count { largest = max(largest, p[i].bitPattern & 0x7FFF_FFFF) }
+  return largest < 0x7F80_0000
+}
+
 /// p ← p − η (g + λp)
 func sgdUpdate(
   _ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, count: Int, _ rule: UpdateRule

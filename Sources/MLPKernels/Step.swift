@@ -15,8 +15,9 @@ public enum BoundOp: @unchecked Sendable {
   case update(OptimizerKind, UpdateRule, P, P, Int, P?, P?)
 }
 
-/// Runs `op` over the first `rows` rows; returns the loss sum for `.loss`, else 0. `step` is the
-/// optimizer step (Adam's t ≥ 1) for `.update`.
+/// Runs `op` over the first `rows` rows; returns the loss sum for `.loss`; for `.update`, 0 when
+/// every parameter is finite afterwards and 1 when one is not; else 0. `step` is the optimizer
+/// step (Adam's t ≥ 1) for `.update`.
 @discardableResult
 public func execute(_ op: BoundOp, rows: Int, step: Int) -> Double {
   switch op {
@@ -37,15 +38,19 @@ public func execute(_ op: BoundOp, rows: Int, step: Int) -> Double {
   case .update(let kind, let rule, let p, let g, let n, let state0, let state1):
     // Large models update in slices of whole cache lines, one per thread.
     let parts = n >= 1 << 16 ? WorkerPool.shared.count : 1
-    WorkerPool.shared.run(parts) { part in
-      let lo = n * part / parts / 16 * 16
-      let hi = part == parts - 1 ? n : n * (part + 1) / parts / 16 * 16
-      let (p, g, c) = (p + lo, g + lo, hi - lo)
-      switch kind {
-      case .sgd: sgdUpdate(p, g, count: c, rule)
-      case .momentum: momentumUpdate(p, g, state0! + lo, count: c, rule)
-      case .adam: adamUpdate(p, g, state0! + lo, state1! + lo, count: c, step: step, rule)
+    return withUnsafeTemporaryAllocation(of: Bool.self, capacity: parts) { finite in
+      WorkerPool.shared.run(parts) { part in
+        let lo = n * part / parts / 16 * 16
+        let hi = part == parts - 1 ? n : n * (part + 1) / parts / 16 * 16
+        let (p, g, c) = (p + lo, g + lo, hi - lo)
+        switch kind {
+        case .sgd: sgdUpdate(p, g, count: c, rule)
+        case .momentum: momentumUpdate(p, g, state0! + lo, count: c, rule)
+        case .adam: adamUpdate(p, g, state0! + lo, state1! + lo, count: c, step: step, rule)
+        }
+        finite[part] = allFinite(p, count: c)
       }
+      return finite.allSatisfy { $0 } ? 0 : 1
     }
   }
   return 0

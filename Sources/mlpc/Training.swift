@@ -148,8 +148,12 @@ final class TrainingSession {
     if let last { summary["last_epoch"] = last.dictionary }
     if case .diverged(let epoch, let step) = ending {
       // The weights are not finite: keep the last good checkpoint, write no model.
+      let what =
+        trainer.executor.firstNonFiniteTensor().map { "parameter '\($0)' became NaN or infinite" }
+        ?? "loss became NaN or infinite"
+      summary["non_finite"] = what
       reportError(
-        "loss became NaN or infinite at epoch \(epoch), step \(step); training stopped, no model written",
+        "\(what) at epoch \(epoch), step \(step); training stopped, no model written",
         help: "lower 'training.learning_rate' or set 'data.standardize: true'")
       try writer.write(json: summary, "summary.json")
       try commit()

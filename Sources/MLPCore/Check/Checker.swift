@@ -74,13 +74,26 @@ struct CheckContext {
     guard let found = section?[key] else { return nil }
     guard let bounds = key.info.bounds else { return found }
     let number: Double? = (found.value as? Int).map(Double.init) ?? found.value as? Double
-    guard let number, !bounds.contains(number) else { return found }
-    report(
-      Diagnostic(
-        key.info.rangeCode,
-        "'\(found.path)' must be \(bounds.describe(integer: found.value is Int)), found \(found.value)",
-        at: found.location, help: key.info.help))
-    return nil
+    guard let number else { return found }
+    let range = bounds.describe(integer: found.value is Int)
+    if !bounds.contains(number) {
+      report(
+        Diagnostic(
+          key.info.rangeCode, "'\(found.path)' must be \(range), found \(found.value)",
+          at: found.location, help: key.info.help))
+      return nil
+    }
+    // Training computes in single precision: 0.99999999999 is 1 there, 1e-50 is 0, 1e300 is ∞.
+    let single = Float(number)
+    if key.info.singlePrecision, !bounds.contains(Double(single)) {
+      report(
+        Diagnostic(
+          key.info.rangeCode,
+          "'\(found.path)' must be \(range) in single precision, which training uses; \(found.value) is \(single) there",
+          at: found.location, help: key.info.help))
+      return nil
+    }
+    return found
   }
 
   /// `key`'s checked value in `section`, or its default.

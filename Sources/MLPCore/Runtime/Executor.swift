@@ -166,19 +166,26 @@ public final class Executor {
     for op in boundBackward { execute(op, rows: rows, step: step) }
   }
 
-  /// One optimizer step over all parameters.
-  public func update() {
+  /// One optimizer step over all parameters; false when a parameter is not finite afterwards.
+  @discardableResult
+  public func update() -> Bool {
     step += 1
-    execute(boundUpdate!, rows: 0, step: step)
+    return execute(boundUpdate!, rows: 0, step: step) == 0
   }
 
-  /// forward, loss, backward, update; returns the batch's mean loss.
+  /// forward, loss, backward, update; returns the batch's mean loss, or NaN when a parameter
+  /// is not finite after the update (training must stop: see `firstNonFiniteTensor`).
   public func trainStep(rows: Int) -> Double {
     forward(rows: rows)
     let total = loss(rows: rows)
     backward(rows: rows)
-    update()
-    return total / Double(rows)
+    return update() ? total / Double(rows) : .nan
+  }
+
+  /// The name of the first parameter tensor holding a NaN or an infinity, if any.
+  public func firstNonFiniteTensor() -> String? {
+    (plan.weights + plan.biases).sorted { $0.index < $1.index }
+      .first { values($0).contains { !$0.isFinite } }.map { plan[$0].name }
   }
 
   /// Number of ops in a step: forward, loss, backward, update (for timing single ops).

@@ -20,21 +20,47 @@ extension Executor {
   }
 }
 
-/// A JSON object with sorted keys, for metrics lines and the summary.
+/// A JSON object with sorted keys, for metrics lines and the summary. JSON has no NaN or
+/// infinity: such a number is written as `null` and its key path listed under `non_finite`.
 public func jsonLine(_ object: [String: Any]) -> String {
-  let data =
-    (try? JSONSerialization.data(
-      withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+  json(object, options: [.sortedKeys, .withoutEscapingSlashes])
+}
+
+/// A pretty-printed JSON document with sorted keys (non-finite numbers as in `jsonLine`).
+public func jsonDocument(_ object: [String: Any]) -> String {
+  json(object, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
+}
+
+private func json(_ object: [String: Any], options: JSONSerialization.WritingOptions) -> String {
+  var nonFinite: [String] = []
+  var clean = finite(object, path: "", into: &nonFinite) as? [String: Any] ?? [:]
+  if !nonFinite.isEmpty { clean["non_finite"] = nonFinite.sorted() }
+  guard let data = try? JSONSerialization.data(withJSONObject: clean, options: options) else {
+    preconditionFailure("not a JSON object: \(clean)")
+  }
   return String(decoding: data, as: UTF8.self)
 }
 
-/// A pretty-printed JSON document with sorted keys.
-public func jsonDocument(_ object: [String: Any]) -> String {
-  let data =
-    (try? JSONSerialization.data(
-      withJSONObject: object, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]))
-    ?? Data()
-  return String(decoding: data, as: UTF8.self)
+/// `value` with every non-finite Double replaced by null, recording where.
+private func finite(_ value: Any, path: String, into paths: inout [String]) -> Any {
+  switch value {
+  case let d as Double where !d.isFinite:
+    paths.append(path)
+    return NSNull()
+  case let f as Float where !f.isFinite:
+    paths.append(path)
+    return NSNull()
+  case let object as [String: Any]:
+    var out: [String: Any] = [:]
+    for (k, v) in object {
+      out[k] = finite(v, path: path.isEmpty ? k : path + "." + k, into: &paths)
+    }
+    return out
+  case let array as [Any]:
+    return array.enumerated().map { finite($1, path: "\(path)[\($0)]", into: &paths) }
+  default:
+    return value
+  }
 }
 
 extension Evaluation {

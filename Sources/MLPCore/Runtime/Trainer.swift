@@ -42,7 +42,8 @@ public struct EpochReport: Sendable {
 
 /// Why training ended before its last epoch.
 public enum TrainingStop: Error, Equatable, Sendable {
-  /// The loss became NaN or infinite at this (1-based) epoch and step.
+  /// The loss, or a parameter after the update, became NaN or infinite at this (1-based) epoch
+  /// and step (`executor.firstNonFiniteTensor()` names the parameter).
   case nonFinite(epoch: Int, step: Int)
   /// The user asked to stop (Ctrl-C); finished epochs and steps are kept.
   case interrupted(epoch: Int, step: Int)

@@ -78,6 +78,8 @@ public struct KeyInfo: Sendable {
   /// The code of an out-of-range value.
   public let rangeCode: DiagnosticCode
   public let required: Bool
+  /// Whether training uses the value in single precision (its bounds then apply to the Float).
+  public let singlePrecision: Bool
   public let summary: String
   public let help: String?
   /// Reads a node of this key's type (nil and a diagnostic when it does not fit).
@@ -95,7 +97,7 @@ extension SpecKey {
   init(
     _ section: SpecSection, _ name: String, _ kind: SpecValueKind, default value: Value?,
     json: String?, shown: String? = nil, bounds: Bounds? = nil, code: DiagnosticCode,
-    required: Bool = false, help: String? = nil, _ summary: String,
+    required: Bool = false, singlePrecision: Bool = false, help: String? = nil, _ summary: String,
     read: @escaping @Sendable (Node, String, NodeReader) -> Located<Value>?
   ) {
     let text =
@@ -104,7 +106,8 @@ extension SpecKey {
       : shown ?? json.map { "`\($0.replacingOccurrences(of: "\"", with: ""))`" } ?? "—"
     info = KeyInfo(
       section: section, name: name, kind: kind, defaultJSON: json, defaultText: text,
-      bounds: bounds, rangeCode: code, required: required, summary: summary, help: help,
+      bounds: bounds, rangeCode: code, required: required, singlePrecision: singlePrecision,
+      summary: summary, help: help,
       read: { node, path, reader in
         read(node, path, reader).map { Located($0.value, at: $0.location, path: $0.path) }
       })
@@ -128,12 +131,13 @@ extension SpecKey where Value == Int {
 extension SpecKey where Value == Double {
   static func number(
     _ section: SpecSection, _ name: String, default value: Double? = nil, shown: String? = nil,
-    _ bounds: Bounds, code: DiagnosticCode = .hyperparameter, help: String? = nil,
-    _ summary: String
+    _ bounds: Bounds, code: DiagnosticCode = .hyperparameter, float: Bool = false,
+    help: String? = nil, _ summary: String
   ) -> SpecKey {
     SpecKey(
       section, name, .number, default: value, json: value.map { "\($0)" }, shown: shown,
-      bounds: bounds, code: code, help: help, summary, read: { $2.double($0, $1) })
+      bounds: bounds, code: code, singlePrecision: float, help: help, summary,
+      read: { $2.double($0, $1) })
   }
 }
 

@@ -108,24 +108,29 @@ extension SpecKey where Value == Double {
     .data, "validation_split", default: 0, fraction,
     "fraction of the training samples held out (seeded) and evaluated after every epoch")
   static let learningRate = number(
-    .training, "learning_rate", default: 0.01, above(0), help: "try 0.01", "η")
+    .training, "learning_rate", default: 0.01, above(0), float: true, help: "try 0.01", "η")
   static let momentum = number(
-    .training, "momentum", default: 0.9, fraction, "μ, for `momentum` (a warning otherwise)")
+    .training, "momentum", default: 0.9, fraction, float: true,
+    "μ, for `momentum` (a warning otherwise)")
   static let beta1 = number(
-    .training, "beta1", default: 0.9, fraction, "Adam's decay rate of the first moment")
+    .training, "beta1", default: 0.9, fraction, float: true, "Adam's decay rate of the first moment"
+  )
   static let beta2 = number(
-    .training, "beta2", default: 0.999, fraction, "Adam's decay rate of the second moment")
-  static let epsilon = number(.training, "epsilon", default: 1e-8, above(0), "Adam's ε")
+    .training, "beta2", default: 0.999, fraction, float: true,
+    "Adam's decay rate of the second moment")
+  static let epsilon = number(
+    .training, "epsilon", default: 1e-8, above(0), float: true, "Adam's ε")
   static let minDelta = number(
     .earlyStopping, "min_delta", default: 0, atLeast(0),
     "the least change that counts as an improvement")
   static let weightDecay = number(
-    .training, "weight_decay", default: 0, atLeast(0), "λ: adds λθ to every gradient (L2)")
+    .training, "weight_decay", default: 0, atLeast(0), float: true,
+    "λ: adds λθ to every gradient (L2)")
 
   /// The layer key of an activation's parameter.
   static func activationParameter(_ p: ActivationParameter) -> SpecKey {
     number(
-      .layer, p.key, default: p.defaultValue, Bounds(),
+      .layer, p.key, default: p.defaultValue, Bounds(), float: true,
       p.summary + " (a warning on other activations)")
   }
 }
