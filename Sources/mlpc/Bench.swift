@@ -14,7 +14,7 @@ extension MLPCCommand {
     @Argument(help: "The spec file (not needed with --gemm).")
     var spec: String?
 
-    @Option(help: "Also time this many whole epochs.")
+    @Option(parsing: .unconditional, help: "Also time this many whole epochs.")
     var epochs = 0
 
     @Option(help: "Time one product instead: M,N,K (C = A·B, A (M, K)).")
@@ -23,10 +23,12 @@ extension MLPCCommand {
     @Option(help: "The --gemm product's form: nn (A·B), nt (A·Bᵀ) or tn (Aᵀ·B).")
     var form: GemmFormOption = .nn
 
-    @Option(help: "Threads for the GEMM: 1, or 0 for one per core.")
+    @Option(parsing: .unconditional, help: "Threads for the GEMM: 1, or 0 for one per core.")
     var threads = 0
 
-    @Option(help: "Fail (exit 1) when the --gemm product runs below this many GFLOP/s.")
+    @Option(
+      parsing: .unconditional,
+      help: "Fail (exit 1) when the --gemm product runs below this many GFLOP/s.")
     var minimumGflops: Double?
 
     @OptionGroup var output: OutputOptions

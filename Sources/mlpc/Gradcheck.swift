@@ -13,10 +13,10 @@ extension MLPCCommand {
     @Argument(help: "The spec file.")
     var spec: String
 
-    @Option(help: "Samples in the batch checked.")
+    @Option(parsing: .unconditional, help: "Samples in the batch checked.")
     var rows = 8
 
-    @Option(help: "Largest relative error accepted.")
+    @Option(parsing: .unconditional, help: "Largest relative error accepted.")
     var tolerance = 1e-3
 
     @OptionGroup var output: OutputOptions

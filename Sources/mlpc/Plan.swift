@@ -11,7 +11,7 @@ extension MLPCCommand {
     @Argument(help: "The spec file.")
     var spec: String
 
-    @Option(help: "Plan for this batch size instead of the spec's.")
+    @Option(parsing: .unconditional, help: "Plan for this batch size instead of the spec's.")
     var batchSize: Int?
 
     @OptionGroup var output: OutputOptions

@@ -25,7 +25,7 @@ extension MLPCCommand {
     @Option(help: "Output: csv or jsonl.")
     var format: PredictionFormat = .csv
 
-    @Option(help: "Rows per forward pass.")
+    @Option(parsing: .unconditional, help: "Rows per forward pass.")
     var batchSize = 512
 
     func validate() throws {

@@ -19,7 +19,9 @@ extension MLPCCommand {
       help: "Run directory (default: runs/<name> beside the spec, or runs/<name>-2, … if taken).")
     var out: String?
 
-    @Option(help: "Train for this many epochs in all (with --resume: continue to this many).")
+    @Option(
+      parsing: .unconditional,
+      help: "Train for this many epochs in all (with --resume: continue to this many).")
     var epochs: Int?
 
     @Flag(help: "Replace the run directory given by --out if it exists.")

@@ -63,26 +63,26 @@ public final class CSVReader: @unchecked Sendable {
   ) {
     self.path = path
     self.delimiter = delimiter
-    let fd = open(path, O_RDONLY)
-    var info = stat()
-    if fd >= 0, fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_size > 0,
-      let base = mmap(nil, Int(info.st_size), PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED
+    let file: RegularFile
+    switch RegularFile.open(path) {
+    case .failure(let problem):
+      diagnostics.append(
+        Diagnostic(.fileUnreadable, "data file '\(path)' \(problem.reason)", at: reference))
+      return nil
+    case .success(let opened): file = opened
+    }
+    defer { close(file.descriptor) }
+    if file.size > 0,
+      let base = mmap(nil, file.size, PROT_READ, MAP_PRIVATE, file.descriptor, 0),
+      base != MAP_FAILED
     {
-      close(fd)
-      bytes = UnsafeBufferPointer(
-        start: base.assumingMemoryBound(to: UInt8.self), count: Int(info.st_size))
+      bytes = UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: file.size)
       mapped = true
       return
     }
-    if fd >= 0 { close(fd) }
-    guard let data = FileManager.default.contents(atPath: path) else {
-      let why = FileManager.default.fileExists(atPath: path) ? "cannot be read" : "does not exist"
-      diagnostics.append(Diagnostic(.fileUnreadable, "data file '\(path)' \(why)", at: reference))
-      return nil
-    }
-    let copy = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(data.count, 1))
-    _ = copy.initialize(from: data)
-    bytes = UnsafeBufferPointer(start: copy.baseAddress, count: data.count)
+    // Empty (or sized 0 by the kernel, as /proc files are): nothing to read.
+    bytes = UnsafeBufferPointer(
+      start: UnsafeMutablePointer<UInt8>.allocate(capacity: 1), count: 0)
     mapped = false
   }
 

@@ -8,7 +8,7 @@ import Yams
 /// Parses spec files into `ModelSpec` values with located diagnostics.
 public enum SpecParser {
   /// Files larger than this are refused before YAML parsing (specs are a few hundred bytes).
-  public static let maximumFileSize = 1 << 20
+  public static let maximumFileSize = 64 << 10
 
   /// Reads and parses the spec at `path`.
   public static func parse(file path: String) -> (spec: ModelSpec?, diagnostics: [Diagnostic]) {
@@ -21,24 +21,30 @@ public enum SpecParser {
         nil, [Diagnostic(.fileUnreadable, "'\(path)' is a directory, not a spec file", at: nil)]
       )
     }
-    guard let handle = FileHandle(forReadingAtPath: path) else {
-      let why = FileManager.default.fileExists(atPath: path) ? "cannot be read" : "does not exist"
-      return (nil, [Diagnostic(.fileUnreadable, "spec file '\(path)' \(why)", at: nil)])
+    let file: RegularFile
+    switch RegularFile.open(path) {
+    case .failure(let problem):
+      return (nil, [Diagnostic(.fileUnreadable, "spec file '\(path)' \(problem.reason)", at: nil)])
+    case .success(let opened): file = opened
     }
-    defer { try? handle.close() }
-    let data = (try? handle.read(upToCount: maximumFileSize + 1)) ?? Data()
-    if data.count > maximumFileSize {
+    if file.size > maximumFileSize {
+      close(file.descriptor)
       return (
         nil,
         [
           Diagnostic(
             .notASpec,
-            "spec file is larger than \(maximumFileSize >> 20) MiB; specs are small YAML files",
+            "spec file is \(file.size) bytes, larger than \(maximumFileSize >> 10) KiB; specs are small YAML files",
             at: start)
         ]
       )
     }
-    return parse(text: String(decoding: data, as: UTF8.self), file: path)
+    switch file.readAll(limit: maximumFileSize) {
+    case .failure(let problem):
+      return (nil, [Diagnostic(.fileUnreadable, "spec file '\(path)' \(problem.reason)", at: nil)])
+    case .success(let data):
+      return parse(text: String(decoding: data, as: UTF8.self), file: path)
+    }
   }
 
   /// Parses spec text; `file` is used for locations and the default name.

@@ -17,6 +17,12 @@ struct YAMLDocument {
   /// Where the keys reported as duplicates stand; the walker skips the keys found there.
   var duplicateKeys: Set<SourceLocation> = []
 
+  /// Duplicate keys reported before giving up.
+  static let maximumDuplicateReports = 8
+
+  /// Aliases a spec may use: enough to share a few settings, too few to expand exponentially.
+  static let maximumAliases = 16
+
   init(text: String, file: String) {
     if let problem = Self.binaryProblem(text) {
       diagnostics.append(
@@ -24,7 +30,24 @@ struct YAMLDocument {
       return
     }
     var text = text
-    for _ in 0..<64 {
+    // A UTF-8 byte-order mark, as some editors write, is not part of the YAML.
+    if text.unicodeScalars.first == "\u{FEFF}" { text.unicodeScalars.removeFirst() }
+    if let problem = Self.aliasProblem(text, file: file) {
+      diagnostics.append(problem)
+      return
+    }
+    // Each duplicate costs a full compose: report the first few, then stop (a flood of
+    // duplicates must not take minutes).
+    for attempt in 0...Self.maximumDuplicateReports {
+      if attempt == Self.maximumDuplicateReports {
+        diagnostics.append(
+          Diagnostic(
+            .duplicateKey,
+            "more duplicate keys; the first \(Self.maximumDuplicateReports) are shown and the spec is not checked further",
+            at: diagnostics.last?.location))
+        root = nil
+        return
+      }
       do {
         root = try Yams.compose(yaml: text)
         return
@@ -46,6 +69,49 @@ struct YAMLDocument {
         return
       }
     }
+  }
+
+  /// Aliases (`*name`) beyond `maximumAliases`, or one used as a mapping key: refused before
+  /// composing, since nested aliases expand exponentially (a few hundred bytes can describe
+  /// billions of nodes) and keys are compared by value. A plain scan, outside quotes and comments.
+  private static func aliasProblem(_ text: String, file: String) -> Diagnostic? {
+    var count = 0
+    for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+    {
+      let scalars = Array(line.unicodeScalars)
+      var quote: Unicode.Scalar?
+      var i = 0
+      while i < scalars.count {
+        let c = scalars[i]
+        let previous: Unicode.Scalar = i == 0 ? " " : scalars[i - 1]
+        if let q = quote {
+          if c == q { quote = nil }
+        } else if c == "\"" || c == "'" {
+          quote = c
+        } else if c == "#", previous == " " || i == 0 {
+          break
+        } else if c == "*", " \t[{,:-?".unicodeScalars.contains(previous),
+          i + 1 < scalars.count, !" \t,]}".unicodeScalars.contains(scalars[i + 1])
+        {
+          count += 1
+          let at = SourceLocation(file: file, line: number + 1, column: i + 1)
+          var j = i + 1
+          while j < scalars.count, !" \t,]}:".unicodeScalars.contains(scalars[j]) { j += 1 }
+          let rest = scalars[j...].drop { $0 == " " || $0 == "\t" }
+          if rest.first == ":" || previous == "?" {
+            return Diagnostic(
+              .notASpec, "an alias used as a mapping key; spec keys are plain names", at: at)
+          }
+          if count > maximumAliases {
+            return Diagnostic(
+              .notASpec, "more than \(maximumAliases) aliases; write the values out instead",
+              at: at)
+          }
+        }
+        i += 1
+      }
+    }
+    return nil
   }
 
   /// Non-text input (NUL bytes, invalid UTF-8 replaced on decoding) gets one clear error.

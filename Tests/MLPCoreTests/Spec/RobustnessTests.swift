@@ -77,10 +77,31 @@ import Testing
     }
     text += "task: classification\ninput: *a29\n"
     let (result, seconds) = check(text)
-    #expect(result.diagnostics.contains { $0.code.rawValue == "E003" })
-    #expect(
-      result.diagnostics.contains { $0.code.rawValue == "E004" && $0.message.contains("'input'") })
-    #expect(seconds < 5)
+    // Refused before composing: the 17th alias is on line 3.
+    #expect(result.diagnostics.map(\.code.rawValue) == ["E021"])
+    #expect(result.diagnostics.first?.location?.line == 3)
+    #expect(seconds < 1)
+  }
+
+  @Test func aliasAsMappingKey() {
+    let (result, seconds) = check("x: &k task\n*k : classification\ninput: 2\n")
+    #expect(result.diagnostics.map(\.code.rawValue) == ["E021"])
+    #expect(result.diagnostics.first?.message.contains("mapping key") == true)
+    #expect(seconds < 1)
+  }
+
+  @Test func duplicateKeyFloodEndsQuickly() {
+    let text = "task: classification\ninput: 2\n" + String(repeating: "k: 1\n", count: 12_000)
+    let (result, seconds) = check(text)
+    #expect(result.diagnostics.filter { $0.code.rawValue == "E002" }.count == 9)
+    #expect(seconds < 2)  // a debug build; about 0.4 s in release
+  }
+
+  @Test func byteOrderMarkIsSkipped() {
+    let (result, _) = check(
+      "\u{FEFF}task: classification\ninput: 2\nlayers: [{units: 2, activation: softmax}]\ndata: {generator: xor}\n"
+    )
+    #expect(result.diagnostics.isEmpty, "\(result.diagnostics)")
   }
 
   @Test func tenErrorsInOneRun() {

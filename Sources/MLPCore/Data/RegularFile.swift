@@ -1,0 +1,72 @@
+// Reading input files safely: only regular files are read (a FIFO would block forever, a device
+// could stream without end, a directory is a mistake), opened without blocking and sized before
+// a byte is read. Files whose size the kernel reports as 0 (empty, or /proc files) read as empty.
+
+import Foundation
+
+/// An input file opened for reading: its descriptor and size, or why it cannot be used.
+struct RegularFile {
+  let descriptor: Int32
+  let size: Int
+
+  /// Opens `path`; the error says, in words, what the file is and why it cannot be read.
+  static func open(_ path: String) -> Result<RegularFile, FileProblem> {
+    let fd = Glibc.open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+    guard fd >= 0 else { return .failure(FileProblem(path: path, errno: errno)) }
+    var info = stat()
+    guard fstat(fd, &info) == 0 else {
+      let problem = FileProblem(path: path, errno: errno)
+      close(fd)
+      return .failure(problem)
+    }
+    let kind = info.st_mode & S_IFMT
+    guard kind == S_IFREG else {
+      close(fd)
+      let what =
+        switch kind {
+        case S_IFDIR: "a directory"
+        case S_IFIFO: "a named pipe (FIFO)"
+        case S_IFCHR, S_IFBLK: "a device"
+        case S_IFSOCK: "a socket"
+        default: "not a regular file"
+        }
+      return .failure(FileProblem(path: path, reason: "is \(what), not a regular file"))
+    }
+    return .success(RegularFile(descriptor: fd, size: Int(info.st_size)))
+  }
+
+  /// Reads the whole file (at most `limit` bytes) and closes it.
+  func readAll(limit: Int) -> Result<Data, FileProblem> {
+    defer { close(descriptor) }
+    guard size <= limit else {
+      return .failure(FileProblem(path: "", reason: "is \(size) bytes, more than \(limit)"))
+    }
+    var data = Data(count: size)
+    var done = 0
+    while done < size {
+      let n = data.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + done, size - done) }
+      if n < 0, errno == EINTR || errno == EAGAIN { continue }
+      guard n > 0 else { return .failure(FileProblem(path: "", errno: n < 0 ? errno : EIO)) }
+      done += n
+    }
+    return .success(data)
+  }
+}
+
+/// Why a file cannot be read, in words.
+struct FileProblem: Error {
+  var path: String
+  var reason: String
+
+  init(path: String, reason: String) { (self.path, self.reason) = (path, reason) }
+
+  init(path: String, errno code: Int32) {
+    self.path = path
+    reason =
+      switch code {
+      case ENOENT: "does not exist"
+      case EACCES, EPERM: "cannot be read (permission denied)"
+      default: "cannot be read (\(String(cString: strerror(code))))"
+      }
+  }
+}
