@@ -48,8 +48,10 @@ public struct DiagnosticRenderer {
     self.sources = sources
   }
 
-  /// Human-readable text: header line, source line, caret, notes and help.
+  /// Human-readable text: header line, source line, caret, notes and help. Everything that
+  /// came from a user's file is shown with control characters escaped and cut to a length.
   public func text(_ d: Diagnostic) -> String {
+    let d = d.sanitized
     let color = d.severity == .error ? "31" : "33"
     var out = d.location.map { paint("\($0): ", "1") } ?? ""
     out +=
@@ -68,6 +70,7 @@ public struct DiagnosticRenderer {
 
   /// A GitHub Actions workflow command (`::error file=…,line=…,col=…,title=…::message`).
   public func github(_ d: Diagnostic) -> String {
+    let d = d.sanitized
     var props: [String] = []
     if let loc = d.location {
       props += ["file=\(escapeProperty(loc.file))", "line=\(loc.line)", "col=\(loc.column)"]
@@ -104,7 +107,10 @@ public struct DiagnosticRenderer {
 
   private func snippet(at loc: SourceLocation, color: String) -> String {
     guard let line = sources.line(loc.line, of: loc.file) else { return "" }
-    let shown = String(line.unicodeScalars.prefix(200).map { $0 == "\t" ? " " : Character($0) })
+    let shown = safeText(
+      String(
+        String.UnicodeScalarView(line.unicodeScalars.prefix(200).map { $0 == "\t" ? " " : $0 })),
+      limit: 200)
     let gutter = String(repeating: " ", count: String(loc.line).count)
     let pad = String(repeating: " ", count: max(0, min(loc.column - 1, 200)))
     return "\(gutter) |\n\(loc.line) | \(shown)\n\(gutter) | \(pad)" + paint("^", "1;\(color)")
@@ -174,4 +180,43 @@ private struct JSONReport: Encodable {
   var diagnostics: [Item]
   var errors: [RuntimeError]
   var summary: Summary
+}
+
+extension Diagnostic {
+  /// The diagnostic with every text made safe to print (`safeText`).
+  var sanitized: Diagnostic {
+    var d = self
+    d.message = safeText(message)
+    d.help = help.map { safeText($0) }
+    d.notes = notes.map { DiagnosticNote(safeText($0.message), at: $0.location) }
+    if let loc = location { d.location = loc.sanitized }
+    return d
+  }
+}
+
+extension SourceLocation {
+  var sanitized: SourceLocation {
+    SourceLocation(file: safeText(file, limit: 500), line: line, column: column)
+  }
+}
+
+/// `text` with control characters (C0 but tab, line breaks included; DEL; C1) written as `\u{1b}` escapes, so no
+/// escape sequence from a spec or data file reaches a terminal, and cut to `limit` characters.
+public func safeText(_ text: String, limit: Int = 1000) -> String {
+  var out = ""
+  var count = 0
+  for scalar in text.unicodeScalars {
+    if count >= limit {
+      out += "…"
+      break
+    }
+    let v = scalar.value
+    if (v < 0x20 && v != 0x09) || (0x7F...0x9F).contains(v) {
+      out += "\\u{" + String(v, radix: 16) + "}"
+    } else {
+      out.unicodeScalars.append(scalar)
+    }
+    count += 1
+  }
+  return out
 }
