@@ -31,10 +31,17 @@ extension CheckContext {
         path: path, delimiter: delimiter, diagnostics: &diagnostics, reference: train.location)
     else { return nil }
     let header = reader.header(diagnostics: &diagnostics)
-    guard !header.isEmpty else { return nil }
+    guard !header.isEmpty, checkHeader(header, path: path) else { return nil }
     let headerNote = DiagnosticNote(
       "the header", at: SourceLocation(file: path, line: 1, column: 1))
     let targetColumns = targets.compactMap { column($0, in: header, note: headerNote) }
+    for name in features ?? [] where targets.contains(where: { $0.value == name.value }) {
+      report(
+        Diagnostic(
+          .conflict, "column '\(name.value)' is both a target and a feature", at: name.location,
+          help: "the target cannot be an input: remove it from 'data.features'"))
+      return nil
+    }
     let featureColumns =
       features.map { $0.compactMap { column($0, in: header, note: headerNote) } }
       ?? header.indices.filter { !targetColumns.contains($0) }
@@ -68,6 +75,7 @@ extension CheckContext {
       sizing?.fits(samples: rows, floatsPerSample: floatsPerSample, labels: task == .classification)
         ?? true
     }
+    if trainRows.unreadable { return nil }
     if let refused = trainRows.refusedRows {
       _ = checkMemory(
         samples: refused, floatsPerSample: floatsPerSample, labels: task == .classification,
@@ -166,7 +174,7 @@ extension CheckContext {
         path: path, delimiter: delimiter, diagnostics: &diagnostics, reference: test.location)
     else { return nil }
     let testHeader = reader.header(diagnostics: &diagnostics)
-    guard !testHeader.isEmpty else { return nil }
+    guard !testHeader.isEmpty, checkHeader(testHeader, path: path) else { return nil }
     var remap: [Int: Int] = [:]
     for index in columns.features + columns.numericTargets + (columns.label.map { [$0] } ?? []) {
       guard let found = testHeader.firstIndex(of: header[index]) else {
@@ -186,6 +194,30 @@ extension CheckContext {
       features: columns.features.map { remap[$0]! },
       numericTargets: columns.numericTargets.map { remap[$0]! },
       label: columns.label.map { remap[$0]! })
-    return reader.rows(mapped, width: testHeader.count, diagnostics: &diagnostics)
+    let rows = reader.rows(mapped, width: testHeader.count, diagnostics: &diagnostics)
+    return rows.unreadable ? nil : rows
+  }
+
+  /// Header names must be text and each name once: a name twice would make a column ambiguous.
+  private mutating func checkHeader(_ header: [String], path: String) -> Bool {
+    let at = SourceLocation(file: path, line: 1, column: 1)
+    if let bad = header.firstIndex(where: { $0.unicodeScalars.contains("\u{FFFD}") }) {
+      report(
+        Diagnostic(.badData, "header column \(bad + 1) is not valid UTF-8 text", at: at))
+      return false
+    }
+    var seen: [String: Int] = [:]
+    for (i, name) in header.enumerated() {
+      if let first = seen[name] {
+        report(
+          Diagnostic(
+            .badData,
+            "column name '\(name)' appears twice in the header (columns \(first + 1) and \(i + 1))",
+            at: at, help: "give every column its own name"))
+        return false
+      }
+      seen[name] = i
+    }
+    return true
   }
 }

@@ -12,6 +12,14 @@ extension CheckContext {
     train: CSVContents, test: CSVContents?, layers: [CheckedLayer]?, loss: LossKind?, path: String
   ) -> ClassMapping? {
     let all = train.labels + (test?.labels ?? [])
+    for (rows, labels) in [(train, train.labels), (test, test?.labels ?? [])] {
+      // Invalid UTF-8 would read as U+FFFD and merge different labels into one class.
+      if let i = labels.firstIndex(where: { $0.unicodeScalars.contains("\u{FFFD}") }) {
+        report(
+          Diagnostic(.badData, "class label is not valid UTF-8 text", at: rows?.labelLocation(i)))
+        return nil
+      }
+    }
     if !all.isEmpty, all.allSatisfy({ Int($0) != nil }) {
       return mapIntegerLabels(train: train, test: test, layers: layers, loss: loss)
     }
@@ -72,6 +80,20 @@ extension CheckContext {
     }
     let trainIDs = ids(train)
     let testIDs = test.map(ids) ?? []
+    // A test id inside the range but never seen in training cannot be learned (docs: E013).
+    let seen = Set(trainIDs)
+    var unseen = 0
+    if let test, bad == 0 {
+      for (i, id) in testIDs.enumerated() where !seen.contains(id) {
+        unseen += 1
+        if unseen <= 5 {
+          report(
+            Diagnostic(
+              .labelOutOfRange, "class \(id) does not occur in the training data",
+              at: test.labelLocation(i)))
+        }
+      }
+    }
     if bad > 5 {
       report(
         Diagnostic(.labelOutOfRange, "\(bad - 5) more class labels out of range not shown", at: nil)

@@ -14,6 +14,14 @@ extension CheckContext {
       let isOutput = index == layers.count - 1
       let name = layer[.layerName]?.value ?? "layer\(index + 1)"
       let activation = value(.activation, in: layer)
+      if activation == .softmax, layer[.units]?.value == 1, let at = layer[.units]?.location {
+        report(
+          Diagnostic(
+            .lossMismatch, "softmax over one unit always outputs 1", at: at,
+            help:
+              "for two classes use '{units: 1, activation: sigmoid}' with 'binary_cross_entropy', or 2 softmax units"
+          ))
+      }
       if activation == .softmax, !isOutput, let at = layer[.activation]?.location {
         report(
           Diagnostic(

@@ -35,6 +35,8 @@ public struct CSVContents: Sendable {
   public var rows = 0
   /// Set instead of reading when `admit` refused this many rows (at most) before allocating.
   public var refusedRows: Int?
+  /// Set when the file cannot be read as CSV at all (a NUL byte, an unterminated quote).
+  public var unreadable = false
 }
 
 /// Reads CSV files byte by byte from a read-only memory map, releasing pages already parsed so a
@@ -152,16 +154,39 @@ public final class CSVReader: @unchecked Sendable {
     }
     if wanted > 1 && scans.contains(where: \.hasQuote) {
       bounds = [dataStart.offset, bytes.count]
-      scans = [scans.reduce(PieceScan()) { PieceScan(lines: $0.lines + $1.lines, hasQuote: true) }]
+      scans = [
+        scans.reduce(PieceScan()) {
+          PieceScan(
+            lines: $0.lines + $1.lines, blank: $0.blank + $1.blank, hasQuote: true,
+            hasNUL: $0.hasNUL || $1.hasNUL)
+        }
+      ]
     }
     let parts = bounds.count - 1
     // Piece p starts at line `firstLine[p]` and at row `firstRow[p]` at the latest: every row
     // but a last one without a final line break ends in a line break.
     var firstLine = [dataStart.line]
-    for p in 0..<parts { firstLine.append(firstLine[p] + scans[p].lines) }
-    let firstRow = firstLine.map { $0 - dataStart.line }
+    var firstRow = [0]
+    for p in 0..<parts {
+      firstLine.append(firstLine[p] + scans[p].lines)
+      firstRow.append(firstRow[p] + scans[p].lines - scans[p].blank)
+    }
     let rowsAtMost = firstRow[parts] + 1
     var out = CSVContents()
+    if scans.contains(where: \.hasNUL), let at = firstNUL() {
+      diagnostics.append(
+        Diagnostic(.badData, "'\(path)' holds a NUL byte; a CSV file is text", at: at))
+      out.unreadable = true
+      return out
+    }
+    if scans.contains(where: \.hasQuote), let at = unterminatedQuote(from: dataStart.offset) {
+      diagnostics.append(
+        Diagnostic(
+          .badData, "unterminated quote: the field that starts here runs to the end of the file",
+          at: at))
+      out.unreadable = true
+      return out
+    }
     guard admit(rowsAtMost) else {
       out.refusedRows = rowsAtMost
       return out
@@ -232,12 +257,15 @@ public final class CSVReader: @unchecked Sendable {
   /// Line breaks in a piece of the file, and whether it has a quote character.
   struct PieceScan {
     var lines = 0
+    /// Line breaks that end an empty line (they hold no row).
+    var blank = 0
     var hasQuote = false
+    var hasNUL = false
   }
 
   private func scan(_ range: Range<Int>) -> PieceScan {
-    var lines = 0
-    var quotes: UInt8 = 0
+    var (lines, blank) = (0, 0)
+    var flags: UInt8 = 0
     var released = range.lowerBound
     var offset = range.lowerBound
     while offset < range.upperBound {
@@ -249,16 +277,21 @@ public final class CSVReader: @unchecked Sendable {
         let blockEnd = min(end, block + 1 << 16)
         var count: UInt32 = 0
         for i in block..<blockEnd { count &+= UInt32(truncatingIfNeeded: bytes[i] == 10 ? 1 : 0) }
-        var quote: UInt8 = 0
-        for i in block..<blockEnd { quote |= bytes[i] == 34 ? 1 : 0 }
+        var empty: UInt32 = 0
+        for i in max(block, 1)..<blockEnd {
+          empty &+= UInt32(truncatingIfNeeded: bytes[i] == 10 && bytes[i - 1] == 10 ? 1 : 0)
+        }
+        var seen: UInt8 = 0  // 1: a quote, 2: a NUL byte
+        for i in block..<blockEnd { seen |= (bytes[i] == 34 ? 1 : 0) | (bytes[i] == 0 ? 2 : 0) }
         lines += Int(count)
-        quotes |= quote
+        blank += Int(empty)
+        flags |= seen
         block = blockEnd
       }
       offset = end
       release(upTo: offset, from: &released)
     }
-    return PieceScan(lines: lines, hasQuote: quotes != 0)
+    return PieceScan(lines: lines, blank: blank, hasQuote: flags & 1 != 0, hasNUL: flags & 2 != 0)
   }
 
   /// What parsing one piece produced.

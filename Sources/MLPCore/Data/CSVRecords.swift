@@ -110,7 +110,8 @@ extension CSVReader {
     index = i
     let m = Double(mantissa)
     let value = scale < 0 ? m / powersOfTen[-scale] : m * powersOfTen[scale]
-    return Float(negative ? -value : value)
+    let result = Float(negative ? -value : value)
+    return result.isFinite ? result : nil  // 4e38 overflows Float: the slow path says so
   }
 
   /// A cursor at the first byte after a UTF-8 byte-order mark, if the file has one.
@@ -219,12 +220,8 @@ extension CSVReader {
     if let value = parseNumber(f.start, f.end) { return value }
     errors += 1
     if errors <= Self.errorLimit {
-      let shown = text(f)
-      let what =
-        shown.trimmingCharacters(in: .whitespaces).isEmpty
-        ? "empty cell" : "'\(shown.prefix(40))' is not a number"
       diagnostics.append(
-        Diagnostic(.badData, "\(what) in a numeric column", at: location(f.cursor)))
+        Diagnostic(.badData, "\(numberProblem(f)) in a numeric column", at: location(f.cursor)))
     }
     return .nan
   }
@@ -241,6 +238,16 @@ extension CSVReader {
     let s = String(decoding: bytes[i..<j], as: UTF8.self)
     guard let d = Double(s), Float(d).isFinite else { return nil }
     return Float(d)
+  }
+
+  /// Why a cell is not a number: empty, out of single precision's range, or not one at all.
+  func numberProblem(_ f: Field) -> String {
+    let shown = text(f).trimmingCharacters(in: .whitespaces)
+    if shown.isEmpty { return "empty cell" }
+    if let d = Double(shown), d.isFinite {
+      return "'\(shown.prefix(40))' is outside single precision's range (±3.4e38)"
+    }
+    return "'\(shown.prefix(40))' is not a number"
   }
 }
 
@@ -277,5 +284,52 @@ extension CSVReader {
       guard try body(CSVRecord(reader: self, fields: fields, cursor: at)) else { return }
       release(upTo: c.offset, from: &released)
     }
+  }
+}
+
+extension CSVReader {
+  /// Where the file's first NUL byte is, if it has one.
+  func firstNUL() -> SourceLocation? {
+    guard let base = bytes.baseAddress, let hit = memchr(base, 0, bytes.count) else { return nil }
+    return location(atOffset: UnsafeRawPointer(hit) - UnsafeRawPointer(base))
+  }
+
+  /// Where a quoted field that is never closed starts, if one is (a quote opens a field only at
+  /// its start, as `readRecord` reads it; `""` inside a quoted field is a quote).
+  func unterminatedQuote(from start: Int) -> SourceLocation? {
+    var i = start
+    let n = bytes.count
+    while i < n {
+      if bytes[i] == UInt8(ascii: "\"") {
+        let opened = i
+        i += 1
+        while true {
+          guard i < n else { return location(atOffset: opened) }
+          if bytes[i] == UInt8(ascii: "\"") {
+            if i + 1 < n, bytes[i + 1] == UInt8(ascii: "\"") {
+              i += 2
+              continue
+            }
+            break
+          }
+          i += 1
+        }
+      }
+      // Past the rest of the field.
+      while i < n, bytes[i] != delimiter, bytes[i] != UInt8(ascii: "\n") { i += 1 }
+      i += 1
+    }
+    return nil
+  }
+
+  /// The line and column of byte `offset` (counting the line breaks before it; for errors).
+  func location(atOffset offset: Int) -> SourceLocation {
+    var c = Cursor()
+    for i in 0..<offset where bytes[i] == UInt8(ascii: "\n") {
+      c.line += 1
+      c.lineStart = i + 1
+    }
+    c.offset = offset
+    return location(c)
   }
 }

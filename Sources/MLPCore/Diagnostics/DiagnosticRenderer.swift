@@ -9,9 +9,11 @@ public enum DiagnosticFormat: String, CaseIterable, Sendable {
   case text, json, github
 }
 
-/// Reads source lines for snippets, caching each file once.
+/// Reads source lines for snippets, caching each file's bytes once. Only regular text files of
+/// at most 8 MiB give snippets (no NUL bytes: a binary or a /proc file shows none), and a line
+/// is found by counting line breaks, never by splitting the whole file.
 public final class SourceLines {
-  private var cache: [String: [Substring]] = [:]
+  private var cache: [String: [UInt8]] = [:]
   private var overrides: [String: String]
 
   /// - Parameter overrides: texts to use instead of reading the file (for tests and stdin).
@@ -19,22 +21,27 @@ public final class SourceLines {
 
   /// The 1-based line `line` of `file`, without its line break, or nil.
   public func line(_ line: Int, of file: String) -> Substring? {
-    if cache[file] == nil {
-      var text = overrides[file]
-      if text == nil, let size = fileSize(file), size <= 8 << 20,
-        let data = FileManager.default.contents(atPath: file)
-      {
-        text = String(decoding: data, as: UTF8.self)
-      }
-      cache[file] = (text ?? "").split(separator: "\n", omittingEmptySubsequences: false)
+    if cache[file] == nil { cache[file] = load(file) }
+    guard let bytes = cache[file], line >= 1 else { return nil }
+    var start = 0
+    var current = 1
+    while current < line {
+      guard let next = bytes[start...].firstIndex(of: 10) else { return nil }
+      start = next + 1
+      current += 1
     }
-    guard let lines = cache[file], line >= 1, line <= lines.count else { return nil }
-    let text = lines[line - 1]
-    return text.last == "\r" ? text.dropLast() : text
+    var end = bytes[start...].firstIndex(of: 10) ?? bytes.count
+    if end > start, bytes[end - 1] == 13 { end -= 1 }
+    return Substring(String(decoding: bytes[start..<end], as: UTF8.self))
   }
 
-  private func fileSize(_ path: String) -> Int? {
-    (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue
+  private func load(_ file: String) -> [UInt8] {
+    if let text = overrides[file] { return Array(text.utf8) }
+    guard case .success(let opened) = RegularFile.open(file) else { return [] }
+    guard case .success(let data) = opened.readAll(limit: 8 << 20), !data.contains(0) else {
+      return []
+    }
+    return Array(data)
   }
 }
 
