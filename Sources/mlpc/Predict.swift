@@ -160,7 +160,7 @@ final class OutputSink {
       } else {
         try FileManager.default.moveItem(atPath: temporary, toPath: path)
       }
-    } catch { throw CleanError("cannot write '\(path)': \(error.localizedDescription)") }
+    } catch { throw CleanError("cannot write '\(path)': \(causeInWords(error))") }
   }
 
   func abandon() {

@@ -36,7 +36,7 @@ final class RunWriter {
   func write(_ data: Data, _ name: String) throws {
     let path = run.file(name)
     do { try data.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
-      throw CleanError("cannot write '\(path)': \(error.localizedDescription)")
+      throw CleanError("cannot write '\(path)': \(causeInWords(error))")
     }
   }
 

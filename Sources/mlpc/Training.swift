@@ -127,7 +127,17 @@ final class TrainingSession {
     }
     progress.finish()
     StopRequest.saving.store(true, ordering: .relaxed)
-    try finish(ending, last: last, nextEpoch: nextEpoch, seconds: Date().timeIntervalSince(started))
+    do {
+      try finish(
+        ending, last: last, nextEpoch: nextEpoch, seconds: Date().timeIntervalSince(started))
+    } catch let error as CleanError {
+      // A write failed (a full disk, say): keep what was written, checkpoints included, where
+      // --resume finds it, instead of leaving it in the hidden staging directory.
+      guard (try? directory.commit()) != nil else { throw error }
+      throw CleanError(
+        "\(error.description); what was written is kept in '\(directory.path)': free space, then 'mlpc run --resume \(directory.path)'"
+      )
+    }
   }
 
   /// The checkpoint of the state now, with the early-stopping record.

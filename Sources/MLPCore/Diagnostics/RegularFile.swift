@@ -70,3 +70,22 @@ struct FileProblem: Error {
       }
   }
 }
+
+/// The cause of a file-system error in words: the operating system's message for the error
+/// under Foundation's wrapper ("No space left on device", "Permission denied"), not
+/// "The operation could not be completed".
+public func causeInWords(_ error: Error) -> String {
+  var e = error as NSError
+  while let underlying = e.userInfo[NSUnderlyingErrorKey] as? NSError { e = underlying }
+  if e.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(e.code))) }
+  if e.domain == NSCocoaErrorDomain {
+    switch e.code {
+    case NSFileWriteOutOfSpaceError: return String(cString: strerror(ENOSPC))
+    case NSFileWriteNoPermissionError, NSFileReadNoPermissionError:
+      return String(cString: strerror(EACCES))
+    case NSFileNoSuchFileError, NSFileReadNoSuchFileError: return String(cString: strerror(ENOENT))
+    default: break
+    }
+  }
+  return e.localizedDescription
+}

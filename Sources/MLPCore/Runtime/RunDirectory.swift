@@ -36,7 +36,7 @@ public final class RunDirectory {
       try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
     } catch {
       throw RunDirectoryError(
-        description: "cannot create '\(parent)': \(error.localizedDescription)")
+        description: "cannot create '\(parent)': \(causeInWords(error))")
     }
     lock = open(lockPath, O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
     guard lock >= 0, flock(lock, LOCK_EX | LOCK_NB) == 0 else {
@@ -72,7 +72,7 @@ public final class RunDirectory {
     } catch {
       release()
       throw RunDirectoryError(
-        description: "cannot prepare '\(staging)': \(error.localizedDescription)")
+        description: "cannot prepare '\(staging)': \(causeInWords(error))")
     }
   }
 
@@ -103,7 +103,7 @@ public final class RunDirectory {
       try? fm.removeItem(atPath: old)
     } catch {
       throw RunDirectoryError(
-        description: "cannot move '\(staging)' to '\(path)': \(error.localizedDescription)")
+        description: "cannot move '\(staging)' to '\(path)': \(causeInWords(error))")
     }
     release()
   }
