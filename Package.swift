@@ -1,4 +1,5 @@
 // swift-tools-version:6.1
+import Foundation
 import PackageDescription
 
 // Only the kernels (GEMM, activations, losses, optimizers, vector math) are built for the target
@@ -55,3 +56,13 @@ let package = Package(
   ],
   swiftLanguageModes: [.v6]
 )
+
+// Fuzz targets (libFuzzer), only when asked for: `MLPC_FUZZ=1` and `-sanitize=fuzzer,address`
+// (scripts/fuzz.sh). Their `main` starts libFuzzer's driver.
+if ProcessInfo.processInfo.environment["MLPC_FUZZ"] != nil {
+  for name in ["FuzzSpec", "FuzzCSV"] {
+    package.targets.append(
+      .executableTarget(
+        name: name, dependencies: ["MLPCore"], path: "Fuzz/\(name)"))
+  }
+}

@@ -24,6 +24,7 @@ public struct ArenaLayout: Sendable {
   ) {
     let widths = [input] + layers.map(\.units)
     let n = layers.count
+    guard n >= 1, widths.allSatisfy({ $0 >= 1 }), batchSize >= 1 else { return nil }
     let training = optimizerSlots != nil
     do {
       for k in 1...n {

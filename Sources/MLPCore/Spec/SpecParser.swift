@@ -112,9 +112,11 @@ public enum SpecParser {
           .badSize, "'layers' is empty; a network needs at least one layer", at: r.location(node)))
       return nil
     }
-    return sequence.enumerated().compactMap { index, item in
+    let layers = sequence.enumerated().compactMap { index, item in
       section(item, .layer, path: "layers[\(index)]", reader: r)?.values
     }
+    // A layer that is not a mapping is reported; the network is then unknown.
+    return layers.count == sequence.count ? layers : nil
   }
 
   /// Reads one mapping against the keys of `kind`: every known key by its type, nested sections

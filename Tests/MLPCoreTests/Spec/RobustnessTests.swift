@@ -97,6 +97,13 @@ import Testing
     #expect(seconds < 2)  // a debug build; about 0.4 s in release
   }
 
+  /// Found by the FuzzSpec target: a layer that is not a mapping left an empty network that
+  /// the arena layout trapped on.
+  @Test func layerThatIsNotAMapping() {
+    let (result, _) = check("version: 2\ntask: islafcsication\ninput: 2\nlayers:\n  - r}\n")
+    #expect(result.diagnostics.contains { $0.code.rawValue == "E004" && $0.location?.line == 5 })
+  }
+
   @Test func byteOrderMarkIsSkipped() {
     let (result, _) = check(
       "\u{FEFF}task: classification\ninput: 2\nlayers: [{units: 2, activation: softmax}]\ndata: {generator: xor}\n"

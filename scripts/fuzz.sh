@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (Fuzz/) with the fuzzer and address sanitizers (linked with lld:
+# gold fails on the sanitizer objects) and runs each for
+# SECONDS (default 60) on a seed corpus made from specs/, specs/invalid/, the CSV files and
+# Fuzz/regressions/ (inputs that once crashed a target).
+# Crashes are written to fuzz/crashes/ and make the script fail.
+# Usage: scripts/fuzz.sh [SECONDS] [TARGET...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}
+shift || true
+targets=("$@")
+[ $# -gt 0 ] || targets=(FuzzSpec FuzzCSV)
+build=.build-fuzz
+for target in "${targets[@]}"; do
+  MLPC_FUZZ=1 swift build -c release --scratch-path "$build" --product "$target" \
+    -Xswiftc -sanitize=fuzzer,address -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld > /dev/null
+done
+mkdir -p fuzz/crashes
+status=0
+for target in "${targets[@]}"; do
+  corpus=$(mktemp -d)
+  if [ "$target" = FuzzSpec ]; then
+    cp specs/*.yaml specs/invalid/*.yaml "$corpus"/
+  else
+    cp specs/data/*.csv Tests/Fixtures/*.csv "$corpus"/
+  fi
+  # Inputs that once crashed a target stay in its corpus.
+  cp Fuzz/regressions/"$target"/* "$corpus"/ 2> /dev/null || true
+  echo "== $target for $seconds s"
+  if ! "$build/release/$target" "$corpus" -max_total_time="$seconds" -timeout=10 \
+    -rss_limit_mb=4096 -max_len=65536 -artifact_prefix=fuzz/crashes/ -print_final_stats=1 \
+    2>&1 | grep -E "^(#[0-9]+.*DONE|stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY|artifact)"; then
+    :
+  fi
+  if ls fuzz/crashes/ 2> /dev/null | grep -q .; then status=1; fi
+  rm -rf "$corpus"
+done
+exit $status
