@@ -170,3 +170,22 @@ struct HostileCase: CustomTestStringConvertible, Sendable {
     #expect(result.status == 2 && result.stderr.contains("--epochs must be between 1 and"))
   }
 }
+
+/// Under an address-space limit (ulimit -v) too small for the data, the run ends in an E008
+/// naming the limit, not in a crash while allocating; and the run directory is not touched.
+@Test func addressSpaceLimitIsAnE008() throws {
+  let dir = Repository.temporaryDirectory()
+  defer { try? FileManager.default.removeItem(atPath: dir) }
+  let spec =
+    "task: classification\ninput: 10\nlayers: [{units: 3, activation: softmax}]\ndata: {generator: blobs, samples: 16000000, dimensions: 10}\n"
+  try spec.write(toFile: dir + "/spec.yaml", atomically: true, encoding: .utf8)
+  let result = try CommandRunner.run(
+    "/bin/sh",
+    [
+      "-c", "ulimit -v 600000; exec \"$0\" run \"$1\" --quiet --out \"$2\"", CommandRunner.mlpc,
+      dir + "/spec.yaml", dir + "/run",
+    ])
+  #expect(result.status == 1, "\(result.stderr)")
+  #expect(result.stderr.contains("error[E008]") && result.stderr.contains("ulimit -v"))
+  #expect(!FileManager.default.fileExists(atPath: dir + "/run"))
+}

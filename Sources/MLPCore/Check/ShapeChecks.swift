@@ -169,14 +169,15 @@ extension CheckContext {
     guard let sizing = arenaSizing,
       !sizing.fits(samples: samples, floatsPerSample: floatsPerSample, labels: labels)
     else { return true }
-    let available = Double(ProcessInfo.processInfo.physicalMemory)
+    let available = availableMemory()
     let arena = sizing.layout(samples: samples).map { Double($0.bytes) } ?? .infinity
     let data = sizing.dataBytes(samples: samples, floatsPerSample: floatsPerSample, labels: labels)
+    let limited = availableMemory() < Double(ProcessInfo.processInfo.physicalMemory)
     let rows = min(sizing.batchSize, samples)
     report(
       Diagnostic(
         .tooLarge,
-        "training needs \(formatBytes(arena + data)): \(formatBytes(data)) for \(formatCount(Double(samples))) samples of \(source) and a \(formatBytes(arena)) arena (parameters, gradients, optimizer state, \(rows) rows of activations), but this machine has \(formatBytes(available))",
+        "training needs \(formatBytes(arena + data)): \(formatBytes(data)) for \(formatCount(Double(samples))) samples of \(source) and a \(formatBytes(arena)) arena (parameters, gradients, optimizer state, \(rows) rows of activations), but \(limited ? "the process's address-space limit (ulimit -v) leaves" : "this machine has") \(formatBytes(available))",
         at: data > arena ? location : spec.layersLocation ?? rootLocation,
         help: "use fewer samples, fewer or narrower layers, or a smaller batch"))
     return false
@@ -207,8 +208,24 @@ struct ArenaSizing {
   func fits(samples: Int, floatsPerSample: Int, labels: Bool) -> Bool {
     guard let arena = layout(samples: samples) else { return false }
     let data = dataBytes(samples: samples, floatsPerSample: floatsPerSample, labels: labels)
-    return Double(arena.bytes) + data <= Double(ProcessInfo.processInfo.physicalMemory)
+    return Double(arena.bytes) + data <= availableMemory()
   }
+}
+
+/// Bytes training may still allocate: physical memory, or less when the process runs under an
+/// address-space limit (`ulimit -v`, a container's): the limit minus what is mapped already
+/// (code, thread stacks, a mapped CSV file) and a reserve for the copies data preparation makes.
+func availableMemory() -> Double {
+  let physical = Double(ProcessInfo.processInfo.physicalMemory)
+  var limit = rlimit()
+  guard getrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &limit) == 0,
+    limit.rlim_cur != rlim_t.max
+  else { return physical }
+  let statm = (try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8)) ?? ""
+  let pages = Double(statm.split(separator: " ").first.flatMap { Int($0) } ?? 0)
+  let mapped = pages * Double(sysconf(Int32(_SC_PAGESIZE)))
+  let reserve = 64.0 * 1024 * 1024
+  return max(0, min(physical, Double(limit.rlim_cur) - mapped - reserve))
 }
 
 /// 1536 → "1.5 KiB".

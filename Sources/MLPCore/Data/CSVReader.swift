@@ -74,10 +74,17 @@ public final class CSVReader: @unchecked Sendable {
     case .success(let opened): file = opened
     }
     defer { close(file.descriptor) }
-    if file.size > 0,
-      let base = mmap(nil, file.size, PROT_READ, MAP_PRIVATE, file.descriptor, 0),
-      base != MAP_FAILED
-    {
+    if file.size > 0 {
+      guard let base = mmap(nil, file.size, PROT_READ, MAP_PRIVATE, file.descriptor, 0),
+        base != MAP_FAILED
+      else {
+        diagnostics.append(
+          Diagnostic(
+            .tooLarge,
+            "data file '\(path)' (\(formatBytes(Double(file.size)))) cannot be mapped into memory: \(String(cString: strerror(errno)))",
+            at: reference, help: "raise the memory limit (ulimit -v) or use a smaller file"))
+        return nil
+      }
       bytes = UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: file.size)
       mapped = true
       return
