@@ -4,6 +4,8 @@
 # SECONDS (default 60) on a seed corpus made from specs/, specs/invalid/, the CSV files and
 # Fuzz/regressions/ (inputs that once crashed a target).
 # Crashes are written to fuzz/crashes/ and make the script fail.
+# With FUZZ_RUNS=N each target instead runs N inputs from a fixed seed, the same inputs on any
+# machine (CI uses this, so its result does not depend on the machine's speed).
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,8 +29,9 @@ for target in "${targets[@]}"; do
   fi
   # Inputs that once crashed a target stay in its corpus.
   cp Fuzz/regressions/"$target"/* "$corpus"/ 2> /dev/null || true
-  echo "== $target for $seconds s"
-  if ! "$build/release/$target" "$corpus" -max_total_time="$seconds" -timeout=10 \
+  echo "== $target: ${FUZZ_RUNS:+$FUZZ_RUNS inputs}${FUZZ_RUNS:-$seconds s}"
+  if [ -n "${FUZZ_RUNS:-}" ]; then limit=(-runs="$FUZZ_RUNS" -seed=1); else limit=(-max_total_time="$seconds"); fi
+  if ! "$build/release/$target" "$corpus" "${limit[@]}" -timeout=10 \
     -rss_limit_mb=4096 -max_len=65536 -artifact_prefix=fuzz/crashes/ -print_final_stats=1 \
     2>&1 | grep -E "^(#[0-9]+.*DONE|stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY|artifact)"; then
     :
