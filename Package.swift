@@ -58,11 +58,12 @@ let package = Package(
 )
 
 // Fuzz targets (libFuzzer), only when asked for: `MLPC_FUZZ=1` and `-sanitize=fuzzer,address`
-// (scripts/fuzz.sh). Their `main` starts libFuzzer's driver.
+// (scripts/fuzz.sh). Their `main` starts libFuzzer through FuzzDriver.
 if ProcessInfo.processInfo.environment["MLPC_FUZZ"] != nil {
+  package.targets.append(.target(name: "FuzzDriver", path: "Fuzz/FuzzDriver"))
   for name in ["FuzzSpec", "FuzzCSV"] {
     package.targets.append(
       .executableTarget(
-        name: name, dependencies: ["MLPCore"], path: "Fuzz/\(name)"))
+        name: name, dependencies: ["MLPCore", "FuzzDriver"], path: "Fuzz/\(name)"))
   }
 }

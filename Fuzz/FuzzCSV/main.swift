@@ -1,10 +1,11 @@
 // libFuzzer target: CSV bytes → matrix or diagnostics. Any bytes are written to a file and read
 // as a training CSV whose last column is the label and every other column a feature, through
 // the header, the parallel row reader and the record streamer, with every diagnostic rendered.
-// Built by scripts/fuzz.sh with `-sanitize=fuzzer,address`; libFuzzer's driver is started
-// from `main`.
+// Built by scripts/fuzz.sh with `-sanitize=fuzzer,address`; libFuzzer is started by
+// FuzzDriver.
 
 import Foundation
+import FuzzDriver
 import MLPCore
 
 let path = (ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp") + "/mlpc-fuzz-\(getpid()).csv"
@@ -35,14 +36,4 @@ func fuzzCSV(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
   return 0
 }
 
-/// libFuzzer's entry for programs with their own `main` (SwiftPM gives every executable one).
-@_silgen_name("LLVMFuzzerRunDriver")
-func runFuzzerDriver(
-  _ argc: UnsafeMutablePointer<Int32>,
-  _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-  _ test: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
-) -> Int32
-
-var argc = CommandLine.argc
-var argv = CommandLine.unsafeArgv
-exit(runFuzzerDriver(&argc, &argv, { fuzzCSV($0, $1) }))
+fuzz { fuzzCSV($0, $1) }
