@@ -29,7 +29,7 @@ for target in "${targets[@]}"; do
   fi
   # Inputs that once crashed a target stay in its corpus.
   cp Fuzz/regressions/"$target"/* "$corpus"/ 2> /dev/null || true
-  echo "== $target: ${FUZZ_RUNS:+$FUZZ_RUNS inputs}${FUZZ_RUNS:-$seconds s}"
+  if [ -n "${FUZZ_RUNS:-}" ]; then echo "== $target: $FUZZ_RUNS inputs"; else echo "== $target: $seconds s"; fi
   if [ -n "${FUZZ_RUNS:-}" ]; then limit=(-runs="$FUZZ_RUNS" -seed=1); else limit=(-max_total_time="$seconds"); fi
   if ! "$build/release/$target" "$corpus" "${limit[@]}" -timeout=10 \
     -rss_limit_mb=4096 -max_len=65536 -artifact_prefix=fuzz/crashes/ -print_final_stats=1 \

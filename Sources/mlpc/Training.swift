@@ -33,6 +33,8 @@ final class TrainingSession {
   /// The first epoch to run (1, or the checkpoint's epoch when resuming).
   let first: Int
   var tracker: EarlyStoppingTracker?
+  /// Memory kept for saving, released just before the run is written.
+  let reserve: SaveReserve
 
   /// A new run of `spec` into `directory`.
   init(_ spec: CheckedSpec, specPath: String, directory: RunDirectory, epochs: Int?) throws {
@@ -42,6 +44,7 @@ final class TrainingSession {
     total = epochs ?? spec.training.epochs
     first = 1
     tracker = spec.training.earlyStopping.map { EarlyStoppingTracker($0) }
+    reserve = try SaveReserve(for: trainer.plan)
     try writer.write(Data(spec.text.utf8), "spec.yaml")
     try writer.write(json: resolvedConfiguration(), "config.json")
   }
@@ -79,6 +82,7 @@ final class TrainingSession {
       )
     }
     trainer = Trainer(spec)
+    reserve = try SaveReserve(for: trainer.plan)
     trainer.restore(checkpoint)
     first = checkpoint.epoch
     tracker = spec.training.earlyStopping.map { EarlyStoppingTracker($0, resuming: checkpoint) }
@@ -127,6 +131,7 @@ final class TrainingSession {
     }
     progress.finish()
     StopRequest.saving.store(true, ordering: .relaxed)
+    reserve.release()
     do {
       try finish(
         ending, last: last, nextEpoch: nextEpoch, seconds: Date().timeIntervalSince(started))
@@ -236,6 +241,31 @@ final class TrainingSession {
       ],
     ]
   }
+}
+
+/// Memory taken when training starts and given back just before the run is saved, so that the
+/// copies saving makes (the checkpoint's state, the model's tensors, both encoded) find room even
+/// when training used the rest of a tight limit (`ulimit -v`, a container's): a run that could
+/// not save fails at the start, not after its epochs.
+final class SaveReserve {
+  private var block: UnsafeMutableRawPointer?
+
+  init(for plan: ExecutionPlan) throws {
+    let floats = plan.parameters.count * (3 + 2 * plan.optimizerState.count)
+    let bytes = floats * 4 + (16 << 20)
+    block = malloc(bytes)
+    guard block != nil else {
+      throw CleanError(
+        "cannot reserve \(bytes) bytes to save the model at the end; raise the memory limit")
+    }
+  }
+
+  func release() {
+    free(block)
+    block = nil
+  }
+
+  deinit { release() }
 }
 
 /// Prints a check result's diagnostics like `loadChecked`; the checked spec, or nil on errors.
