@@ -71,6 +71,20 @@ struct CleanError: Error, CustomStringConvertible {
   init(_ message: String) { description = message }
 }
 
+/// The progress bar's text, in Double throughout: no count of epochs or steps can overflow it,
+/// and a rate or time that is not finite or too large to print shows as "?".
+func progressLine(epoch: Int, step: Int, epochs: Int, steps: Int, elapsed: Double) -> String {
+  let doneSteps = Double(epoch - 1) * Double(steps) + Double(step)
+  let done = min(1, max(0, doneSteps / (Double(epochs) * Double(steps))))
+  let rate = doneSteps / max(elapsed, 1e-9)
+  let eta = done > 0 ? elapsed * (1 - done) / done : .infinity
+  let width = 30
+  let filled = Int(done * Double(width))
+  let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+  let number = { (x: Double) in x.isFinite && x < 1e15 ? String(Int(x)) : "?" }
+  return "\(bar) epoch \(epoch)/\(epochs) \(number(rate)) steps/s ETA \(number(eta))s"
+}
+
 /// Per-epoch lines, or a progress bar with rate and ETA on a terminal.
 final class ProgressDisplay {
   let quiet: Bool
@@ -89,14 +103,10 @@ final class ProgressDisplay {
   func step(epoch: Int, step: Int) {
     guard !quiet, terminal, Date().timeIntervalSince(lastDraw) > 0.1 else { return }
     lastDraw = Date()
-    let done = Double((epoch - 1) * steps + step) / Double(epochs * steps)
-    let elapsed = Date().timeIntervalSince(started)
-    let rate = Double((epoch - 1) * steps + step) / max(elapsed, 1e-9)
-    let eta = done > 0 ? elapsed * (1 - done) / done : 0
-    let width = 30
-    let filled = Int(done * Double(width))
-    let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
-    Console.err("\r\(bar) epoch \(epoch)/\(epochs) \(Int(rate)) steps/s ETA \(Int(eta))s\u{1B}[K")
+    let line = progressLine(
+      epoch: epoch, step: step, epochs: epochs, steps: steps,
+      elapsed: Date().timeIntervalSince(started))
+    Console.err("\r" + line + "\u{1B}[K")
   }
 
   func epoch(_ r: EpochReport) {

@@ -189,3 +189,33 @@ struct HostileCase: CustomTestStringConvertible, Sendable {
   #expect(result.stderr.contains("error[E008]") && result.stderr.contains("ulimit -v"))
   #expect(!FileManager.default.fileExists(atPath: dir + "/run"))
 }
+
+/// A test target of 1e30 makes the test loss infinite: training goes on, and the metrics line
+/// holds null with the key listed under `non_finite` instead of an empty file.
+@Test func nonFiniteMetricsAreWrittenAsNull() throws {
+  let dir = Repository.temporaryDirectory()
+  defer { try? FileManager.default.removeItem(atPath: dir) }
+  try "a,y\n1,1\n2,2\n3,3\n".write(toFile: dir + "/d.csv", atomically: true, encoding: .utf8)
+  try "a,y\n1,1e30\n".write(toFile: dir + "/t.csv", atomically: true, encoding: .utf8)
+  let spec =
+    "task: regression\ninput: 1\nlayers: [{units: 1}]\ndata: {train: d.csv, test: t.csv, target: y}\ntraining: {epochs: 2}\n"
+  try spec.write(toFile: dir + "/spec.yaml", atomically: true, encoding: .utf8)
+  let result = try CommandRunner.mlpc(["run", dir + "/spec.yaml", "--quiet", "--out", dir + "/run"])
+  #expect(result.status == 0, "\(result.stderr)")
+  let lines = Curves.metrics(ofRun: dir + "/run")
+  #expect(lines.count == 2)
+  #expect((lines.first?["non_finite"] as? [String]) == ["test.loss"])
+}
+
+/// A header cell of a megabyte is not echoed whole.
+@Test func hugeHeaderCellIsCut() throws {
+  let dir = Repository.temporaryDirectory()
+  defer { try? FileManager.default.removeItem(atPath: dir) }
+  let cell = String(repeating: "x", count: 1 << 20)
+  try "a,\(cell)\n1,2\n".write(toFile: dir + "/d.csv", atomically: true, encoding: .utf8)
+  try (HostileCase.layers + "data: {train: d.csv, target: y}\n").write(
+    toFile: dir + "/spec.yaml", atomically: true, encoding: .utf8)
+  let result = try CommandRunner.mlpc(["check", dir + "/spec.yaml"])
+  #expect(result.status == 1)
+  #expect(result.stdout.count + result.stderr.count < 20_000)
+}
