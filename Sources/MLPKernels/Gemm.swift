@@ -67,6 +67,9 @@ public enum GemmBackend: String, Sendable, CaseIterable {
   }
 }
 
+/// Floats per FMA in the micro-kernel (its accumulators are SIMD8: ymm registers).
+public let gemmVectorFloats = 8
+
 let gemmMR = 6
 let gemmNR = 16
 let gemmKC = 256

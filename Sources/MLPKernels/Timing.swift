@@ -80,32 +80,74 @@ public enum Benchmark {
     }
   }
 
-  /// The FLOP/s of one core running independent SIMD8 fused multiply-adds from registers
-  /// (ten chains, enough to cover the FMA latency of two pipes).
-  public static func peakFlopsPerCore() -> Double {
-    let sink = UnsafeMutablePointer<SIMD8<Float>>.allocate(capacity: 1)
-    defer { sink.deallocate() }
-    sink.pointee = SIMD8(repeating: 1)
-    let x = SIMD8<Float>(repeating: 1e-3)
-    let y = SIMD8<Float>(repeating: 1e-3)
+  /// The machine's FMA peak in FLOP/s, measured on the spot: every thread of `threads` (or the
+  /// caller alone) runs ten independent chains of fused multiply-adds from registers at once,
+  /// with the widest vectors the CPU has (16 floats with AVX-512, 8 with AVX2).
+  public static func peakFlops(threads: WorkerPool?) -> Double {
+    let parts = threads?.count ?? 1
+    let pool = threads ?? WorkerPool(threads: 1)
+    let wide = CPUFeatures.widestVector == 16
+    let iterations = 1 << 14
     let timing = measure(repeats: 5, minimumSeconds: 0.02, warmup: 1) {
-      var s = (sink.pointee, sink.pointee, sink.pointee, sink.pointee, sink.pointee)
-      var t = (sink.pointee, sink.pointee, sink.pointee, sink.pointee, sink.pointee)
-      for _ in 0..<4096 {
-        s.0 = s.0.addingProduct(x, y)
-        s.1 = s.1.addingProduct(x, y)
-        s.2 = s.2.addingProduct(x, y)
-        s.3 = s.3.addingProduct(x, y)
-        s.4 = s.4.addingProduct(x, y)
-        t.0 = t.0.addingProduct(x, y)
-        t.1 = t.1.addingProduct(x, y)
-        t.2 = t.2.addingProduct(x, y)
-        t.3 = t.3.addingProduct(x, y)
-        t.4 = t.4.addingProduct(x, y)
+      pool.run(parts) { _ in
+        if wide {
+          fmaChains(SIMD16<Float>.self, iterations)
+        } else {
+          fmaChains(SIMD8<Float>.self, iterations)
+        }
       }
-      sink.pointee = s.0 + s.1 + s.2 + s.3 + s.4 + t.0 + t.1 + t.2 + t.3 + t.4
     }
-    return 4096 * 10 * 16 / timing.median
+    return Double(parts * iterations * 10 * 2 * (wide ? 16 : 8)) / timing.median
+  }
+}
+
+/// Ten independent FMA chains of `V` for `iterations` rounds, kept alive through a volatile-like
+/// store so the compiler cannot drop them.
+@inline(never)
+func fmaChains<V: SIMD>(_: V.Type, _ iterations: Int) where V.Scalar == Float {
+  let x = V(repeating: 1e-3)
+  let y = V(repeating: 1e-3)
+  var s = (V(repeating: 1), V(repeating: 1), V(repeating: 1), V(repeating: 1), V(repeating: 1))
+  var t = (V(repeating: 1), V(repeating: 1), V(repeating: 1), V(repeating: 1), V(repeating: 1))
+  for _ in 0..<iterations {
+    s.0 = s.0.addingProduct(x, y)
+    s.1 = s.1.addingProduct(x, y)
+    s.2 = s.2.addingProduct(x, y)
+    s.3 = s.3.addingProduct(x, y)
+    s.4 = s.4.addingProduct(x, y)
+    t.0 = t.0.addingProduct(x, y)
+    t.1 = t.1.addingProduct(x, y)
+    t.2 = t.2.addingProduct(x, y)
+    t.3 = t.3.addingProduct(x, y)
+    t.4 = t.4.addingProduct(x, y)
+  }
+  let sum = s.0 + s.1 + s.2 + s.3 + s.4 + t.0 + t.1 + t.2 + t.3 + t.4
+  if sum.sum() == -1 { print(sum) }  // never true; keeps the chains
+}
+
+/// What the CPU running mlpc offers, read once from /proc/cpuinfo (Linux).
+public enum CPUFeatures {
+  /// The CPU's flags line.
+  static let flags: Set<Substring> = {
+    let text = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+    let line = text.split(separator: "\n").first { $0.hasPrefix("flags") } ?? ""
+    return Set(line.split(separator: " "))
+  }()
+
+  /// The widest vector instruction set: "avx512", "avx2" or "sse".
+  public static var isa: String {
+    flags.contains("avx512f") ? "avx512" : flags.contains("avx2") ? "avx2" : "sse"
   }
 
+  /// Floats per FMA of the widest vector unit.
+  public static var widestVector: Int { isa == "avx512" ? 16 : 8 }
+
+  /// The CPU's model name.
+  public static var model: String {
+    let text = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+    let line = text.split(separator: "\n").first { $0.hasPrefix("model name") }
+    return line.map {
+      String($0.split(separator: ":", maxSplits: 1).last ?? "").trimmingCharacters(in: .whitespaces)
+    } ?? "unknown"
+  }
 }

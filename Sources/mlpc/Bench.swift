@@ -64,14 +64,16 @@ extension MLPCCommand {
       let step = Benchmark.step(trainer.executor, data: train)
       let ops = Benchmark.ops(trainer.executor, data: train, seed: checked.training.seed)
       let epochTiming = epochs > 0 ? try Benchmark.epochs(trainer, count: epochs) : nil
-      let peak = Benchmark.peakFlopsPerCore() * Double(pool?.count ?? 1)
+      let peak = Benchmark.peakFlops(threads: pool)
       let flops = Double(plan.flopsPerStep)
       var report: [String: Any] = [
         "spec": spec, "batch_size": plan.batchSize, "flops_per_step": plan.flopsPerStep,
         "step": step.dictionary, "samples_per_s": Double(plan.batchSize) / step.median,
         "gflops": flops / step.median / 1e9, "peak_gflops": peak / 1e9,
         "percent_of_peak": 100 * flops / step.median / peak, "threads": pool?.count ?? 1,
-        "gemm_backend": GemmBackend.selected.rawValue,
+        "gemm_backend": GemmBackend.selected.rawValue, "cpu": CPUFeatures.model,
+        "isa": CPUFeatures.isa, "peak_vector_floats": CPUFeatures.widestVector,
+        "gemm_vector_floats": gemmVectorFloats,
         "ops": ops.map { ["op": $0.name, "median_s": $0.timing.median] },
       ]
       if let epochTiming {
@@ -80,7 +82,7 @@ extension MLPCCommand {
       }
       if output.format == .json { return Console.out(jsonLine(report) + "\n") }
       var text =
-        "\(checked.name): batch \(plan.batchSize), \(pool?.count ?? 1) thread(s), gemm \(GemmBackend.selected.rawValue), peak \(String(format: "%.1f", peak / 1e9)) GFLOP/s\n"
+        "\(checked.name): batch \(plan.batchSize), \(pool?.count ?? 1) thread(s), gemm \(GemmBackend.selected.rawValue), \(CPUFeatures.model) (\(CPUFeatures.isa)), peak \(String(format: "%.1f", peak / 1e9)) GFLOP/s (\(CPUFeatures.widestVector)-wide FMA, all threads)\n"
       text +=
         "step     \(micro(step.median)) median (\(micro(step.minimum)) … \(micro(step.maximum))), "
       text += String(

@@ -18,6 +18,11 @@ import Testing
     #expect((report?["ops"] as? [[String: Any]])?.count == 6)
     #expect((report?["epoch"] as? [String: Any])?["samples"] as? Int == 2)
     #expect(((report?["step"] as? [String: Any])?["median_s"] as? Double ?? 0) > 0)
+    // The peak is measured with the widest FMA the CPU has, and the ISA is named.
+    let isa = report?["isa"] as? String
+    #expect(["avx512", "avx2", "sse"].contains(isa ?? ""))
+    #expect(report?["peak_vector_floats"] as? Int == (isa == "avx512" ? 16 : 8))
+    #expect((report?["peak_gflops"] as? Double ?? 0) > 0)
   }
 
   @Test func gemmFloorFailsWhenMissed() throws {
