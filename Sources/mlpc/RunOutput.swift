@@ -23,7 +23,7 @@ final class RunWriter {
   }
 
   func append(_ report: EpochReport) throws {
-    try metrics.write(contentsOf: Data((jsonLine(report.dictionary) + "\n").utf8))
+    try metrics.write(contentsOf: Data((report.metricsLine + "\n").utf8))
   }
 
   /// Keeps the metrics lines of epochs before `epoch` (a resumed run writes the rest again).

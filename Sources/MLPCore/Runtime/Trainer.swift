@@ -16,6 +16,13 @@ public struct Evaluation: Sendable, Equatable {
   public var mae: Double?
   /// Coefficient of determination, averaged over outputs (regression).
   public var r2: Double?
+
+  public init(
+    loss: Double, accuracy: Double? = nil, mse: Double? = nil, mae: Double? = nil,
+    r2: Double? = nil
+  ) {
+    (self.loss, self.accuracy, self.mse, self.mae, self.r2) = (loss, accuracy, mse, mae, r2)
+  }
 }
 
 /// What happened in one epoch.

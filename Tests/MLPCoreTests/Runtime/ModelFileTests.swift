@@ -71,3 +71,17 @@ import Testing
     #expect(throws: ModelFileError.self) { try Model.load(dir + "/missing") }
   }
 }
+
+/// The hand-written metrics line says what JSONSerialization would, non-finite numbers included.
+@Test(arguments: [0.25, Double.infinity, Double.nan])
+func metricsLineEqualsTheSerialisedDictionary(_ testLoss: Double) throws {
+  let report = EpochReport(
+    epoch: 3, trainLoss: 0.5, validation: Evaluation(loss: 0.4, accuracy: 0.75),
+    test: Evaluation(loss: testLoss, mse: 1e-5, mae: 2, r2: -0.5), seconds: 0.001, steps: 10)
+  let parse = { (line: String) in
+    try JSONSerialization.jsonObject(with: Data(line.utf8)) as? NSDictionary
+  }
+  let fast = try #require(try parse(report.metricsLine))
+  let reference = try #require(try parse(jsonLine(report.dictionary)))
+  #expect(fast == reference, "\(report.metricsLine)")
+}
