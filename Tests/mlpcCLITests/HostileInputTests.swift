@@ -39,7 +39,7 @@ struct HostileCase: CustomTestStringConvertible, Sendable {
       name: "alias as a key", spec: "x: &k task\n*k : classification\n", code: "E021", line: 2),
     HostileCase(
       name: "duplicate-key flood", spec: layers + String(repeating: "k: 1\n", count: 10_000),
-      code: "E002", seconds: 3),
+      code: "E002", seconds: 5),
     // Silent wrong results.
     HostileCase(
       name: "beta2 that is 1 in Float",
