@@ -172,7 +172,7 @@ extension CheckContext {
     let available = availableMemory()
     let arena = sizing.layout(samples: samples).map { Double($0.bytes) } ?? .infinity
     let data = sizing.dataBytes(samples: samples, floatsPerSample: floatsPerSample, labels: labels)
-    let limited = availableMemory() < Double(ProcessInfo.processInfo.physicalMemory)
+    let limited = available < Double(ProcessInfo.processInfo.physicalMemory)
     let rows = min(sizing.batchSize, samples)
     report(
       Diagnostic(

@@ -90,10 +90,15 @@ public struct Standardizer: Sendable {
   }
 
   public func apply(_ data: inout Dataset) {
-    for r in 0..<data.count {
-      for c in 0..<data.inputs {
-        data.features[r * data.inputs + c] = (data.features[r * data.inputs + c] - mean[c]) / std[c]
-      }
+    let rows = data.count
+    data.features.withUnsafeMutableBufferPointer { apply($0.baseAddress!, rows: rows) }
+  }
+
+  /// Standardises `rows` rows of features in place, row-major.
+  public func apply(_ x: UnsafeMutablePointer<Float>, rows: Int) {
+    let inputs = mean.count
+    for r in 0..<rows {
+      for c in 0..<inputs { x[r * inputs + c] = (x[r * inputs + c] - mean[c]) / std[c] }
     }
   }
 }

@@ -65,14 +65,17 @@ public struct ArenaLayout: Sendable {
     guard let a = self.first(first), let b = buffers.last(where: { $0.role == last }) else {
       return nil
     }
-    let end = (b.offset + b.count + Self.alignment - 1) / Self.alignment * Self.alignment
+    let end = b.offset + Self.units(b.count) * Self.alignment  // inside a checked layout
     return ArenaRange(offset: a.offset, count: end - a.offset)
   }
 
+  /// The whole alignment units that hold `floats` (rounded up by division: no overflow).
+  static func units(_ floats: Int) -> Int {
+    floats / alignment + (floats % alignment == 0 ? 0 : 1)
+  }
+
   private mutating func add(_ name: String, _ role: BufferRole, _ shape: [Int]) throws {
-    let floats = try checkedProduct(shape)
-    let units = floats / Self.alignment + (floats % Self.alignment == 0 ? 0 : 1)
-    let padded = try checkedProduct([units, Self.alignment])
+    let padded = try checkedProduct([Self.units(try checkedProduct(shape)), Self.alignment])
     buffers.append(
       Buffer(
         id: BufferID(index: buffers.count), name: name, role: role, shape: shape, offset: count))

@@ -26,7 +26,9 @@ public final class Executor {
     boundLoss = plan.loss.map(bind)
     boundBackward = plan.backward.map(bind)
     boundUpdate = plan.update.map(bind)
-    boundAll = plan.ops.map(bind)
+    boundAll =
+      boundForward + [boundLoss].compactMap { $0 } + boundBackward
+      + [boundUpdate].compactMap { $0 }
   }
 
   // The plan's ops with arena pointers in place of buffer ids.

@@ -28,11 +28,7 @@ public final class Predictor {
     precondition(features.count >= rows * inputs && rows <= executor.plan.batchSize)
     let x = executor.pointer(executor.plan.input)
     x.update(from: features, count: rows * inputs)
-    if let s = model.standardizer {
-      for r in 0..<rows {
-        for c in 0..<inputs { x[r * inputs + c] = (x[r * inputs + c] - s.mean[c]) / s.std[c] }
-      }
-    }
+    model.standardizer?.apply(x, rows: rows)
     executor.forward(rows: rows)
     return UnsafeBufferPointer(
       start: executor.pointer(executor.plan.output), count: rows * outputs)
