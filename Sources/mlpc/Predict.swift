@@ -153,14 +153,13 @@ final class OutputSink {
     drain()
     guard let path, let temporary else { return }
     try? handle.close()
-    do {
-      if FileManager.default.fileExists(atPath: path) {
-        _ = try FileManager.default.replaceItemAt(
-          URL(fileURLWithPath: path), withItemAt: URL(fileURLWithPath: temporary))
-      } else {
-        try FileManager.default.moveItem(atPath: temporary, toPath: path)
-      }
-    } catch { throw CleanError("cannot write '\(path)': \(causeInWords(error))") }
+    // rename(2) replaces an existing file atomically (Foundation's replaceItemAt fails on Linux
+    // with "No such file or directory" when the destination exists).
+    guard rename(temporary, path) == 0 else {
+      let cause = String(cString: strerror(errno))
+      try? FileManager.default.removeItem(atPath: temporary)
+      throw CleanError("cannot write '\(path)': \(cause)")
+    }
   }
 
   func abandon() {

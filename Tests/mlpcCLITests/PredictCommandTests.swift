@@ -215,3 +215,22 @@ func predictEqualsTheReaderOnShippedSpecs(_ name: String) throws {
     }
   }
 }
+
+/// `--out` onto an existing file replaces it whole (twice in a row, with different contents)
+/// and leaves no partial file behind.
+@Test func predictReplacesAnExistingOutputFile() throws {
+  let dir = try ModelKind.all[0].trainedRun()
+  defer { try? FileManager.default.removeItem(atPath: dir) }
+  let out = dir + "/predictions.csv"
+  try "old contents that are longer than the predictions header\n".write(
+    toFile: out, atomically: true, encoding: .utf8)
+  for extra in [[], ["--probabilities"]] {
+    let arguments = ["predict", dir + "/run", dir + "/data.csv"] + extra
+    let predict = try CommandRunner.mlpc(arguments + ["--out", out])
+    #expect(predict.status == 0, "\(predict.stderr)")
+    let expected = try CommandRunner.mlpc(arguments).stdout
+    #expect(try String(contentsOfFile: out, encoding: .utf8) == expected && !expected.isEmpty)
+  }
+  let left = try FileManager.default.contentsOfDirectory(atPath: dir)
+  #expect(!left.contains { $0.contains(".partial-") }, "\(left)")
+}
