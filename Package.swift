@@ -2,14 +2,25 @@
 import Foundation
 import PackageDescription
 
-// Only the kernels (GEMM, activations, losses, optimizers, vector math) are built for the target
-// CPU with unchecked arithmetic: without a target CPU, SIMD `addingProduct` lowers to scalar
+// Only the kernels (GEMM, activations, losses, optimizers, vector math) are built for a vector
+// instruction set with unchecked arithmetic: without one, SIMD `addingProduct` lowers to scalar
 // `fmaf` calls (about 100x slower). Everything that reads user input (spec, check, plan, data,
 // command line) is built at plain -O with every overflow and bounds check on.
-let kernelFlags: [SwiftSetting] = [
-  .unsafeFlags(["-target-cpu", "native"]),
-  .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
-]
+// On x86-64 the kernels target the x86-64-v3 baseline (AVX2 + FMA), so a binary runs on every
+// such CPU, and MLPKernelsAVX512 targets x86-64-v4; MLPKernels enters it only on CPUs with
+// AVX-512 (KernelISA.swift). swiftc takes no `-target-cpu x86-64-v3`; Swift code generation
+// follows the Clang importer's `-march`. Elsewhere the kernels are built for the host CPU.
+func kernelFlags(_ level: String) -> [SwiftSetting] {
+  #if arch(x86_64)
+    let target = ["-Xcc", "-march=\(level)"]
+  #else
+    let target = ["-target-cpu", "native"]
+  #endif
+  return [
+    .unsafeFlags(target),
+    .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
+  ]
+}
 
 let package = Package(
   name: "mlpc",
@@ -34,10 +45,17 @@ let package = Package(
     .systemLibrary(
       name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
       providers: [.apt(["libopenblas-dev"])]),
+    .target(name: "MLPGemm", swiftSettings: kernelFlags("x86-64-v3")),
+    .target(
+      name: "MLPKernelsAVX512", dependencies: ["MLPGemm"],
+      swiftSettings: kernelFlags("x86-64-v4")),
     .target(
       name: "MLPKernels",
-      dependencies: [.target(name: "COpenBLAS", condition: .when(traits: ["OpenBLAS"]))],
-      swiftSettings: kernelFlags
+      dependencies: [
+        "MLPGemm", "MLPKernelsAVX512",
+        .target(name: "COpenBLAS", condition: .when(traits: ["OpenBLAS"])),
+      ],
+      swiftSettings: kernelFlags("x86-64-v3")
     ),
     .target(
       name: "MLPCore",

@@ -3,17 +3,17 @@
 // after that, so a training step never allocates. Workspaces of threads that end are not freed.
 
 import Foundation
+import MLPGemm
 
 /// Packed A and B panels and an edge tile for one thread.
 final class GemmWorkspace: @unchecked Sendable {
-  let packedA: UnsafeMutablePointer<Float>
-  let packedB: UnsafeMutablePointer<Float>
-  let edge: UnsafeMutablePointer<Float>
+  let buffers: GemmBuffers
 
   private init() {
-    packedA = Self.allocate((gemmMC + gemmMR) * gemmKC)
-    packedB = Self.allocate((gemmNC + gemmNR) * gemmKC)
-    edge = Self.allocate(gemmMR * gemmNR)
+    let counts = GemmBuffers.counts
+    buffers = GemmBuffers(
+      packedA: Self.allocate(counts.packedA), packedB: Self.allocate(counts.packedB),
+      edge: Self.allocate(counts.edge))
   }
 
   private static func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {

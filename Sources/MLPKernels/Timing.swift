@@ -3,6 +3,7 @@
 // express results as a share of it. Plan-level timings (steps, ops, epochs) are in MLPCore.
 
 import Foundation
+import MLPKernelsAVX512
 
 /// Summary statistics of repeated timings, in seconds.
 public struct Timing: Sendable {
@@ -91,7 +92,7 @@ public enum Benchmark {
     let timing = measure(repeats: 5, minimumSeconds: 0.02, warmup: 1) {
       pool.run(parts) { _ in
         if wide {
-          fmaChains(SIMD16<Float>.self, iterations)
+          _ = fmaChainsAVX512(iterations)
         } else {
           fmaChains(SIMD8<Float>.self, iterations)
         }
@@ -134,9 +135,14 @@ public enum CPUFeatures {
     return Set(line.split(separator: " "))
   }()
 
+  /// Whether the CPU has the AVX-512 subsets x86-64-v4 code may use (F, BW, DQ, VL).
+  public static let hasAVX512 = ["avx512f", "avx512bw", "avx512dq", "avx512vl"].allSatisfy {
+    flags.contains(Substring($0))
+  }
+
   /// The widest vector instruction set: "avx512", "avx2" or "sse".
   public static var isa: String {
-    flags.contains("avx512f") ? "avx512" : flags.contains("avx2") ? "avx2" : "sse"
+    hasAVX512 ? "avx512" : flags.contains("avx2") ? "avx2" : "sse"
   }
 
   /// Floats per FMA of the widest vector unit.

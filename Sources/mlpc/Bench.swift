@@ -49,7 +49,9 @@ extension MLPCCommand {
         }
       }
       if epochs < 0 { throw ValidationError("--epochs must be at least 0") }
-      if let problem = GemmBackend.environmentProblem { throw ValidationError(problem) }
+      if let problem = GemmBackend.environmentProblem ?? KernelISA.environmentProblem {
+        throw ValidationError(problem)
+      }
     }
 
     func run() throws {
@@ -73,7 +75,8 @@ extension MLPCCommand {
         "percent_of_peak": 100 * flops / step.median / peak, "threads": pool?.count ?? 1,
         "gemm_backend": GemmBackend.selected.rawValue, "cpu": CPUFeatures.model,
         "isa": CPUFeatures.isa, "peak_vector_floats": CPUFeatures.widestVector,
-        "gemm_vector_floats": gemmVectorFloats,
+        "kernel_isa": KernelISA.selected.rawValue, "kernel_isa_native": KernelISA.selected.isNative,
+        "gemm_vector_floats": KernelISA.selected.vectorFloats,
         "ops": ops.map { ["op": $0.name, "median_s": $0.timing.median] },
       ]
       if let epochTiming {
@@ -82,7 +85,7 @@ extension MLPCCommand {
       }
       if output.format == .json { return Console.out(jsonLine(report) + "\n") }
       var text =
-        "\(checked.name): batch \(plan.batchSize), \(pool?.count ?? 1) thread(s), gemm \(GemmBackend.selected.rawValue), \(CPUFeatures.model) (\(CPUFeatures.isa)), peak \(String(format: "%.1f", peak / 1e9)) GFLOP/s (\(CPUFeatures.widestVector)-wide FMA, all threads)\n"
+        "\(checked.name): batch \(plan.batchSize), \(pool?.count ?? 1) thread(s), gemm \(GemmBackend.selected.rawValue), \(CPUFeatures.model) (\(CPUFeatures.isa)), kernels \(KernelISA.selected.description), peak \(String(format: "%.1f", peak / 1e9)) GFLOP/s (\(CPUFeatures.widestVector)-wide FMA, all threads)\n"
       text +=
         "step     \(micro(step.median)) median (\(micro(step.minimum)) … \(micro(step.maximum))), "
       text += String(
@@ -112,14 +115,16 @@ extension MLPCCommand {
       if output.format == .json {
         Console.out(
           jsonLine([
-            "backend": backend.rawValue, "form": form.rawValue, "m": s[0], "n": s[1], "k": s[2],
+            "backend": backend.rawValue, "kernel_isa": KernelISA.selected.rawValue,
+            "kernel_isa_native": KernelISA.selected.isNative, "form": form.rawValue, "m": s[0],
+            "n": s[1], "k": s[2],
             "gflops": gflops,
             "timing": timing.dictionary,
           ])
             + "\n")
       } else {
         Console.out(
-          "gemm \(form.rawValue) (\(backend.rawValue)) \(s[0])×\(s[2]) · \(s[2])×\(s[1]): \(micro(timing.median)) median, \(String(format: "%.1f", gflops)) GFLOP/s\n"
+          "gemm \(form.rawValue) (\(backend.rawValue), \(KernelISA.selected.description)) \(s[0])×\(s[2]) · \(s[2])×\(s[1]): \(micro(timing.median)) median, \(String(format: "%.1f", gflops)) GFLOP/s\n"
         )
       }
       if let minimumGflops, gflops < minimumGflops {

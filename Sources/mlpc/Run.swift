@@ -45,7 +45,9 @@ extension MLPCCommand {
       if resume != nil, out != nil || force {
         throw ValidationError("--resume continues its run in place; --out and --force do not apply")
       }
-      if let problem = GemmBackend.environmentProblem { throw ValidationError(problem) }
+      if let problem = GemmBackend.environmentProblem ?? KernelISA.environmentProblem {
+        throw ValidationError(problem)
+      }
     }
 
     func run() throws {

@@ -23,12 +23,16 @@ import Testing
     #expect(["avx512", "avx2", "sse"].contains(isa ?? ""))
     #expect(report?["peak_vector_floats"] as? Int == (isa == "avx512" ? 16 : 8))
     #expect((report?["peak_gflops"] as? Double ?? 0) > 0)
+    let kernels = report?["kernel_isa"] as? String
+    #expect(kernels == KernelISA.selected.rawValue)
+    #expect(report?["gemm_vector_floats"] as? Int == (kernels == "avx512" ? 16 : 8))
   }
 
   @Test func gemmFloorFailsWhenMissed() throws {
     let ok = try CommandRunner.mlpc(["bench", "--gemm", "32,32,32"])
     #expect(ok.status == 0)
-    #expect(ok.stdout.hasPrefix("gemm nn (swift) 32×32 · 32×32: "))
+    #expect(ok.stdout.hasPrefix("gemm nn (swift, avx"))
+    #expect(ok.stdout.contains(") 32×32 · 32×32: "))
     let missed = try CommandRunner.mlpc(["bench", "--gemm", "32,32,32", "--minimum-gflops", "1e12"])
     #expect(missed.status == 1)
     #expect(missed.stderr.contains("below the floor"))
@@ -46,6 +50,26 @@ import Testing
     } else {
       #expect(openBLAS.status == 2 && openBLAS.stderr.contains("--traits OpenBLAS"))
     }
+  }
+
+  /// `MLPC_ISA` picks the kernels' instruction set; the report names it and says whether it
+  /// runs natively (avx512 forced onto a CPU without AVX-512 runs its baseline build).
+  @Test(arguments: KernelISA.allCases)
+  func kernelISAOverride(_ isa: KernelISA) throws {
+    let result = try CommandRunner.mlpc(
+      ["bench", "--gemm", "64,96,64", "--format", "json"], environment: ["MLPC_ISA": isa.rawValue])
+    #expect(result.status == 0, "\(result.stderr)")
+    let report = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+    #expect(report?["kernel_isa"] as? String == isa.rawValue)
+    let cpuHasAVX512 = CPUFeatures.isa == "avx512"
+    #expect(report?["kernel_isa_native"] as? Bool == (isa == .avx2 || cpuHasAVX512))
+  }
+
+  @Test func unknownKernelISAIsAUsageError() throws {
+    let result = try CommandRunner.mlpc(
+      ["bench", "--gemm", "8,8,8"], environment: ["MLPC_ISA": "avx1024"])
+    #expect(result.status == 2)
+    #expect(result.stderr.contains("MLPC_ISA is 'avx1024'; use 'avx2' or 'avx512'"))
   }
 
   @Test func needsASpecOrAProduct() throws {

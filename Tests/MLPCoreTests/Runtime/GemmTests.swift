@@ -1,7 +1,8 @@
 // The packed GEMM against a naive double-precision product, for all three forms, both β, edge
-// sizes around the register tile (MR = 6, NR = 16) and the cache blocks (KC = 256, MC = 96),
-// single-threaded and split over the worker pool; in builds with the OpenBLAS trait, OpenBLAS
-// too, against the same reference and against the Swift kernels.
+// sizes around the register tiles (6×16 and 8×32) and the cache blocks (KC = 256 and 192,
+// MC = 96), single-threaded and split over the worker pool, on every kernel ISA (avx512 runs
+// its baseline build on a CPU without AVX-512); in builds with the OpenBLAS trait, OpenBLAS
+// too, against the same reference and against the Swift kernels of each ISA.
 
 import MLPCore
 import Testing
@@ -18,7 +19,8 @@ struct GemmCase: CustomTestStringConvertible, Sendable {
     GemmForm.allCases.flatMap { form in
       [
         (1, 1, 1), (7, 8, 31), (33, 31, 7), (8, 257, 33), (257, 33, 8), (97, 97, 257),
-        (128, 784, 256), (31, 17, 513), (6, 16, 300),
+        (128, 784, 256), (31, 17, 513), (6, 16, 300), (8, 32, 192), (9, 33, 193),
+        (17, 65, 385), (16, 96, 200), (100, 47, 64),
       ]
       .map { GemmCase(form: form, m: $0.0, n: $0.1, k: $0.2) }
     } + sizes.flatMap { m in sizes.map { GemmCase(form: .nn, m: m, n: $0, k: 33) } }
@@ -47,7 +49,9 @@ struct GemmCase: CustomTestStringConvertible, Sendable {
     }
     // Every backend in this build against the double-precision loop; with the OpenBLAS trait,
     // the Swift kernels against OpenBLAS as well.
-    func product(_ backend: GemmBackend, _ accumulate: Bool, _ pool: WorkerPool?) -> [Float] {
+    func product(
+      _ backend: GemmBackend, _ accumulate: Bool, _ pool: WorkerPool?, _ isa: KernelISA = .avx2
+    ) -> [Float] {
       var out = start
       a.withUnsafeBufferPointer { a in
         b.withUnsafeBufferPointer { b in
@@ -55,16 +59,19 @@ struct GemmCase: CustomTestStringConvertible, Sendable {
             gemm(
               c.form, m: c.m, n: c.n, k: c.k, a.baseAddress!, lda: aCols, b.baseAddress!,
               ldb: bCols, o.baseAddress!, ldc: c.n, accumulate: accumulate, threads: pool,
-              backend: backend)
+              backend: backend, isa: isa)
           }
         }
       }
       return out
     }
     for accumulate in [false, true] {
-      for backend in GemmBackend.available {
+      let runs =
+        KernelISA.allCases.map { (GemmBackend.swift, $0) }
+        + GemmBackend.available.filter { $0 != .swift }.map { ($0, KernelISA.avx2) }
+      for (backend, isa) in runs {
         for pool in [nil, WorkerPool.shared] {
-          let out = product(backend, accumulate, pool)
+          let out = product(backend, accumulate, pool, isa)
           var worst = 0.0
           for i in 0..<out.count {
             let want = expected[i] + (accumulate ? Double(start[i]) : 0)
@@ -73,14 +80,19 @@ struct GemmCase: CustomTestStringConvertible, Sendable {
           // Float accumulation over k terms of size ≤ 1: error ≲ k·ε·√k in the worst case.
           #expect(
             worst <= 2e-6 * Double(c.k),
-            "\(backend), accumulate \(accumulate), pool \(pool != nil): \(worst)")
+            "\(backend) \(isa), accumulate \(accumulate), pool \(pool != nil): \(worst)")
         }
       }
       if GemmBackend.available.contains(.openBLAS) {
-        let ours = product(.swift, accumulate, WorkerPool.shared)
         let oracle = product(.openBLAS, accumulate, nil)
-        let worst = zip(ours, oracle).map { abs($0 - $1) }.max() ?? 0
-        #expect(worst <= 2e-6 * Float(c.k), "swift vs openblas, accumulate \(accumulate): \(worst)")
+        for isa in KernelISA.allCases {
+          let ours = product(.swift, accumulate, WorkerPool.shared, isa)
+          let worst = zip(ours, oracle).map { abs($0 - $1) }.max() ?? 0
+          #expect(
+            worst <= 2e-6 * Float(c.k),
+            "swift \(isa) vs openblas, accumulate \(accumulate): \(worst)"
+          )
+        }
       }
     }
   }

@@ -1,0 +1,76 @@
+// Which instruction set the kernels run with. The package builds MLPKernels for the x86-64-v3
+// baseline (AVX2 + FMA, every x86-64 CPU since 2013–2015), so one binary runs on any of them,
+// and MLPKernelsAVX512 for x86-64-v4; the AVX-512 code is entered only when the CPU reports
+// AVX-512 F/BW/DQ/VL. `MLPC_ISA=avx2|avx512` overrides the choice for a process, so every path
+// is tested on any machine: forced onto a CPU without AVX-512, the avx512 path runs the same
+// 16-wide tile compiled for the baseline (each SIMD16 as two ymm halves: right, but slower).
+
+import Foundation
+import MLPGemm
+import MLPKernelsAVX512
+
+/// The kernels' instruction set.
+public enum KernelISA: String, Sendable, CaseIterable {
+  case avx2, avx512
+
+  /// The ISA in use: `MLPC_ISA` when set to a known name, else the widest the CPU has.
+  public static let selected: KernelISA = {
+    if let name = ProcessInfo.processInfo.environment["MLPC_ISA"],
+      let isa = KernelISA(rawValue: name.lowercased())
+    {
+      return isa
+    }
+    return CPUFeatures.hasAVX512 ? .avx512 : .avx2
+  }()
+
+  /// Why `MLPC_ISA` cannot be honoured, if it is set to something unknown.
+  public static var environmentProblem: String? {
+    guard let name = ProcessInfo.processInfo.environment["MLPC_ISA"],
+      KernelISA(rawValue: name.lowercased()) == nil
+    else { return nil }
+    return "MLPC_ISA is '\(name)'; use 'avx2' or 'avx512'"
+  }
+
+  /// Whether this ISA's code runs in its own registers here (false for avx512 forced onto a
+  /// CPU without AVX-512, which runs the baseline build of the 16-wide code).
+  public var isNative: Bool { self == .avx2 || CPUFeatures.hasAVX512 }
+
+  /// Floats per vector of the GEMM's main tile.
+  public var vectorFloats: Int { self == .avx2 ? 8 : 16 }
+
+  /// How `mlpc bench` names it: "avx512", "avx2", or "avx512 (emulated on avx2)".
+  public var description: String {
+    isNative ? rawValue : "\(rawValue) (16-wide code built for x86-64-v3; no AVX-512 here)"
+  }
+
+  /// The blocked GEMM and its tile width for a product with `columns` columns of C. Products
+  /// of at most 16 columns (output layers) use the 6×16 tile on either ISA: a 32-wide tile
+  /// would compute mostly padding.
+  func blocked(columns: Int) -> (BlockedGemm, nr: Int) {
+    let narrow = columns <= 16
+    switch (self, isNative, narrow) {
+    case (.avx2, _, _):
+      return (
+        { gemmBlocked(Tile6x16.self, Baseline.self, $0, m: $1, columns: $2, k: $3, buffers: $4) },
+        16
+      )
+    case (.avx512, true, true):
+      return ({ gemmBlockedNarrowAVX512($0, m: $1, columns: $2, k: $3, buffers: $4) }, 16)
+    case (.avx512, true, false):
+      return ({ gemmBlockedAVX512($0, m: $1, columns: $2, k: $3, buffers: $4) }, 32)
+    case (.avx512, false, true):
+      return (
+        { gemmBlocked(Tile6x16.self, Baseline.self, $0, m: $1, columns: $2, k: $3, buffers: $4) },
+        16
+      )
+    case (.avx512, false, false):
+      return (
+        { gemmBlocked(Tile8x32.self, Baseline.self, $0, m: $1, columns: $2, k: $3, buffers: $4) },
+        32
+      )
+    }
+  }
+}
+
+/// Names this module's (x86-64-v3) instances of the MLPGemm generics.
+enum Baseline: InstructionSet {}

@@ -1,0 +1,46 @@
+// The AVX-512 instances of the GEMM tiles and the peak probe, compiled for x86-64-v4 (Package
+// swift). Nothing here may run unless the CPU has AVX-512 F/BW/DQ/VL: MLPKernels checks that
+// before calling in.
+
+import MLPGemm
+
+/// Names this module's instances of the MLPGemm generics.
+enum AVX512: InstructionSet {}
+
+/// Columns `columns` of C with the 8×32 SIMD16 tile, in zmm registers.
+public func gemmBlockedAVX512(
+  _ o: GemmOperands, m: Int, columns: Range<Int>, k: Int, buffers: GemmBuffers
+) {
+  gemmBlocked(Tile8x32.self, AVX512.self, o, m: m, columns: columns, k: k, buffers: buffers)
+}
+
+/// Columns `columns` of C with the 6×16 SIMD8 tile (for products with few columns), compiled
+/// with AVX-512's 32 registers available.
+public func gemmBlockedNarrowAVX512(
+  _ o: GemmOperands, m: Int, columns: Range<Int>, k: Int, buffers: GemmBuffers
+) {
+  gemmBlocked(Tile6x16.self, AVX512.self, o, m: m, columns: columns, k: k, buffers: buffers)
+}
+
+/// Ten independent chains of 16-wide FMAs for `iterations` rounds (the peak probe).
+@inline(never)
+public func fmaChainsAVX512(_ iterations: Int) -> Float {
+  typealias V = SIMD16<Float>
+  let x = V(repeating: 1e-3)
+  let y = V(repeating: 1e-3)
+  var s = (V(repeating: 1), V(repeating: 1), V(repeating: 1), V(repeating: 1), V(repeating: 1))
+  var t = (V(repeating: 1), V(repeating: 1), V(repeating: 1), V(repeating: 1), V(repeating: 1))
+  for _ in 0..<iterations {
+    s.0 = s.0.addingProduct(x, y)
+    s.1 = s.1.addingProduct(x, y)
+    s.2 = s.2.addingProduct(x, y)
+    s.3 = s.3.addingProduct(x, y)
+    s.4 = s.4.addingProduct(x, y)
+    t.0 = t.0.addingProduct(x, y)
+    t.1 = t.1.addingProduct(x, y)
+    t.2 = t.2.addingProduct(x, y)
+    t.3 = t.3.addingProduct(x, y)
+    t.4 = t.4.addingProduct(x, y)
+  }
+  return (s.0 + s.1 + s.2 + s.3 + s.4 + t.0 + t.1 + t.2 + t.3 + t.4).sum()
+}
