@@ -107,7 +107,7 @@ public func gemm(
   let workers = threads.map { m * n * k >= 1 << 20 ? $0.count : 1 } ?? 1
   // Split N into ranges of whole NR tiles.
   let tiles = (n + nr - 1) / nr
-  let parts = min(workers, tiles)
+  let parts = workers <= 1 ? 1 : min(tiles, workers * gemmPartsPerThread)
   if parts <= 1 {
     blocked(operands, m, 0..<n, k, GemmWorkspace.current.buffers)
     return
@@ -184,3 +184,10 @@ func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count: Int) -> Fl
   }
   return sum
 }
+
+/// Column ranges per thread when a product is split: more than one, so that a thread that has
+/// lost its core to another process holds back at most a small share of the product (the others
+/// claim the rest).
+let gemmPartsPerThread: Int = {
+  Int(ProcessInfo.processInfo.environment["MLPC_GEMM_PARTS"] ?? "") ?? 4
+}()

@@ -90,7 +90,7 @@ public enum Benchmark {
     let wide = CPUFeatures.widestVector == 16
     let iterations = 1 << 14
     let timing = measure(repeats: 5, minimumSeconds: 0.02, warmup: 1) {
-      pool.run(parts) { _ in
+      pool.runOnEachThread(parts) { _ in
         if wide {
           _ = fmaChainsAVX512(iterations)
         } else {

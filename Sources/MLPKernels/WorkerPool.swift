@@ -2,25 +2,60 @@
 // microseconds to wake a worker on Linux, as long as a whole MLP-sized product, so helpers spin
 // on an atomic generation counter for about a millisecond after each job and only then sleep on
 // a semaphore. One caller at a time: a second concurrent caller simply runs single-threaded.
+// Parts are claimed, not assigned: the caller and every awake helper take the next unclaimed
+// part from a shared counter until none is left, so a helper that is not running (asleep, or
+// descheduled because another process has its core) delays nobody unless it has already
+// claimed a part; the caller waits for such a part with sched_yield, giving the core back.
+// A helper that loses its core in the middle of a part still holds the whole job up for the
+// rest of its time slice (milliseconds, against jobs of tens to hundreds of microseconds), so
+// when the caller has waited that long the pool runs jobs on the caller alone for a while (5 ms,
+// doubling while the lag persists, up to 160 ms) and then tries its helpers again.
 
 import Foundation
 import Synchronization
 
 /// Helper threads that run parts of a job alongside the calling thread.
 public final class WorkerPool: @unchecked Sendable {
-  /// One thread per core (the caller counts as one).
-  public static let shared = WorkerPool(threads: ProcessInfo.processInfo.activeProcessorCount)
+  /// One thread per core (the caller counts as one), or `MLPC_THREADS` of them.
+  public static let shared = WorkerPool(threads: configuredThreads)
+
+  /// `MLPC_THREADS` when it is a whole number from 1 to 1024, else the number of cores.
+  public static var configuredThreads: Int {
+    if let text = ProcessInfo.processInfo.environment["MLPC_THREADS"], let n = Int(text),
+      (1...1024).contains(n)
+    {
+      return n
+    }
+    return ProcessInfo.processInfo.activeProcessorCount
+  }
+
+  /// Why `MLPC_THREADS` cannot be honoured, if it is set to something unusable.
+  public static var environmentProblem: String? {
+    guard let text = ProcessInfo.processInfo.environment["MLPC_THREADS"] else { return nil }
+    if let n = Int(text), (1...1024).contains(n) { return nil }
+    return "MLPC_THREADS is '\(text)'; use a whole number from 1 to 1024"
+  }
 
   /// Threads a job can use, the caller included.
   public let count: Int
   private let busy = Atomic<Bool>(false)
   private let generation = Atomic<Int>(0)
-  private let pending = Atomic<Int>(0)
+  /// The current job's claim word: generation << 32 | parts << 16 | next unclaimed part.
+  private let claims = Atomic<Int>(0)
+  private let done = Atomic<Int>(0)
+  private let started = Atomic<Int>(0)
   private let asleep: [SleepFlag]
   private let wake: [DispatchSemaphore]
   fileprivate var job: ((Int) -> Void)?
-  private var parts = 0
   static let spinIterations = 200_000
+  /// A wait for helpers longer than this means one of them lost its core.
+  static let lagSeconds = 0.0002
+  /// Until when jobs run on the caller alone (monotonic seconds), and for how long next time.
+  private var soloUntil = 0.0
+  private var soloSeconds = 0.005
+  private var punctualJobs = 0
+  /// Jobs that ran on the caller alone because a helper lagged (for tests and `mlpc bench`).
+  public private(set) var soloJobs = 0
 
   public init(threads: Int) {
     count = max(1, threads)
@@ -33,32 +68,106 @@ public final class WorkerPool: @unchecked Sendable {
     }
   }
 
-  /// Runs `body(0)`…`body(parts − 1)`, part 0 on the calling thread and the others on helpers;
-  /// returns when all are done. Falls back to running every part here when the pool is in use.
+  /// Runs `body(0)`…`body(parts − 1)` on the calling thread and the helpers, each part once,
+  /// claimed by whichever thread is free (parts < 65 536); returns when all are done. Runs
+  /// every part here when the pool is in use.
   public func run(_ parts: Int, _ body: (Int) -> Void) {
-    precondition(parts <= count)
-    guard parts > 1,
-      busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
-    else {
+    precondition(parts < 1 << 16)
+    guard parts > 1, acquire(mayRunSolo: true) else {
       for part in 0..<parts { body(part) }
       return
     }
+    share(parts, body)
+  }
+
+  /// Takes the pool for one job: false when it is in use, has no helpers, or (if allowed) is in
+  /// a solo period because a helper lagged.
+  private func acquire(mayRunSolo: Bool) -> Bool {
+    guard count > 1,
+      busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
+    else { return false }
+    if mayRunSolo, soloUntil > 0, monotonicSeconds() < soloUntil {
+      soloJobs += 1
+      busy.store(false, ordering: .releasing)
+      return false
+    }
+    return true
+  }
+
+  /// Runs a job on the caller and the helpers; the pool has been acquired.
+  private func share(_ parts: Int, _ body: (Int) -> Void) {
     withoutActuallyEscaping(body) { body in
       job = body
-      self.parts = parts
-      pending.store(parts - 1, ordering: .relaxed)
+      done.store(0, ordering: .relaxed)
+      let generation = generation.load(ordering: .relaxed) + 1
+      claims.store(generation << 32 | parts << 16, ordering: .releasing)
       // Sequentially consistent, like the worker's "store asleep, then load generation": with
       // weaker orderings each side can miss the other's store and the worker sleeps forever.
-      generation.add(1, ordering: .sequentiallyConsistent)
-      for index in 1..<count
+      self.generation.store(generation, ordering: .sequentiallyConsistent)
+      for index in 1..<min(count, parts)
       where asleep[index].value.exchange(false, ordering: .sequentiallyConsistent) {
         wake[index].signal()
       }
-      body(0)
-      while pending.load(ordering: .acquiring) > 0 {}
+      claimParts(generation, body)
+      // Parts still running were claimed by helpers; if one has lost its core, yield ours.
+      var spins = 0
+      var waitStart = 0.0
+      while done.load(ordering: .acquiring) < parts {
+        spins += 1
+        if spins == 2_000 { waitStart = monotonicSeconds() }
+        if spins > 2_000 { sched_yield() }
+      }
+      noteWait(spins >= 2_000 ? monotonicSeconds() - waitStart : 0)
       job = nil
     }
     busy.store(false, ordering: .releasing)
+  }
+
+  /// After a job: a long wait starts (or lengthens) a solo period; 256 shared jobs in a row
+  /// without one end the backoff.
+  private func noteWait(_ seconds: Double) {
+    if seconds > Self.lagSeconds {
+      soloUntil = monotonicSeconds() + soloSeconds
+      soloSeconds = min(soloSeconds * 2, 0.16)
+      punctualJobs = 0
+    } else if soloUntil > 0 {
+      punctualJobs += 1
+      if punctualJobs >= 256 { (soloUntil, soloSeconds) = (0, 0.005) }
+    }
+  }
+
+  /// Runs `body(i)` on `parts` ≤ count different threads at once (each part waits until all
+  /// have started): for measurements that need every thread busy, such as the FMA peak.
+  public func runOnEachThread(_ parts: Int, _ body: (Int) -> Void) {
+    precondition(parts <= count)
+    guard parts > 1, acquire(mayRunSolo: false) else {
+      for part in 0..<parts { body(part) }
+      return
+    }
+    started.store(0, ordering: .relaxed)
+    share(parts) { part in
+      started.add(1, ordering: .acquiringAndReleasing)
+      while started.load(ordering: .acquiring) < parts {}
+      body(part)
+    }
+  }
+
+  /// Claims and runs parts of job `generation` until none is left. The claim is a
+  /// compare-and-exchange on the whole word, so it fails once a newer job has replaced it: a
+  /// late helper never takes (or skips) a part of a job it has not seen start.
+  private func claimParts(_ generation: Int, _ body: (Int) -> Void) {
+    var word = claims.load(ordering: .acquiring)
+    while word >> 32 == generation, word & 0xffff < (word >> 16) & 0xffff {
+      let (claimed, current) = claims.compareExchange(
+        expected: word, desired: word + 1, ordering: .acquiringAndReleasing)
+      if claimed {
+        body(word & 0xffff)
+        done.add(1, ordering: .releasing)
+        word = claims.load(ordering: .acquiring)
+      } else {
+        word = current
+      }
+    }
   }
 
   private func workerLoop(_ index: Int) {
@@ -75,10 +184,7 @@ public final class WorkerPool: @unchecked Sendable {
         spins = 0
       }
       seen = generation.load(ordering: .acquiring)
-      if index < parts {
-        runPart(index)
-        pending.subtract(1, ordering: .releasing)
-      }
+      claimParts(seen) { runPart($0) }
     }
   }
 }
@@ -91,6 +197,14 @@ extension WorkerPool {
   fileprivate func runPart(_ index: Int) {
     job?(index)
   }
+}
+
+/// CLOCK_MONOTONIC in seconds (a vDSO call, tens of nanoseconds).
+@inline(__always)
+func monotonicSeconds() -> Double {
+  var t = timespec()
+  clock_gettime(CLOCK_MONOTONIC, &t)
+  return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
 }
 
 /// Whether a worker is (about to be) blocked on its semaphore.

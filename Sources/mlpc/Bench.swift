@@ -23,7 +23,11 @@ extension MLPCCommand {
     @Option(help: "The --gemm product's form: nn (A·B), nt (A·Bᵀ) or tn (Aᵀ·B).")
     var form: GemmFormOption = .nn
 
-    @Option(parsing: .unconditional, help: "Threads for the GEMM: 1, or 0 for one per core.")
+    @Option(
+      parsing: .unconditional,
+      help:
+        "Threads for --gemm and the peak: 1, or 0 for the pool (MLPC_THREADS sets its size for training steps)."
+    )
     var threads = 0
 
     @Option(
@@ -49,7 +53,9 @@ extension MLPCCommand {
         }
       }
       if epochs < 0 { throw ValidationError("--epochs must be at least 0") }
-      if let problem = GemmBackend.environmentProblem ?? KernelISA.environmentProblem {
+      if let problem = GemmBackend.environmentProblem ?? KernelISA.environmentProblem
+        ?? WorkerPool.environmentProblem
+      {
         throw ValidationError(problem)
       }
     }

@@ -45,7 +45,9 @@ extension MLPCCommand {
       if resume != nil, out != nil || force {
         throw ValidationError("--resume continues its run in place; --out and --force do not apply")
       }
-      if let problem = GemmBackend.environmentProblem ?? KernelISA.environmentProblem {
+      if let problem = GemmBackend.environmentProblem ?? KernelISA.environmentProblem
+        ?? WorkerPool.environmentProblem
+      {
         throw ValidationError(problem)
       }
     }
