@@ -185,9 +185,9 @@ func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count: Int) -> Fl
   return sum
 }
 
-/// Column ranges per thread when a product is split: more than one, so that a thread that has
-/// lost its core to another process holds back at most a small share of the product (the others
-/// claim the rest).
-let gemmPartsPerThread: Int = {
-  Int(ProcessInfo.processInfo.environment["MLPC_GEMM_PARTS"] ?? "") ?? 4
-}()
+/// Column ranges per thread when a product is split. Parts are claimed, so a helper that has
+/// not woken yet loses its part to the caller; more, smaller parts would also bound what a
+/// helper that loses its core mid-part holds back, but measured on W1 (Zen 4, quiet) they cost
+/// 1–3 % (one: 660–668 µs a step; two: 667–676; four: 675–700), and the pool's solo fallback
+/// already handles a helper that lags.
+let gemmPartsPerThread = 1
