@@ -1,30 +1,57 @@
-"""Runs mlpc and its peers (numpy, PyTorch, JAX, scikit-learn) on W1-W3 alternately, with 1 and
-2 threads, and prints the table of ratios; then times CSV loading against pandas and sweeps
-hidden width and batch size for mlpc (plot in bench/scaling.png). Run through bench/run.sh."""
+"""Runs mlpc and its peers on W1-W3 alternately and prints the table of ratios, with the spread
+over rounds; `--contention` runs everything beside one busy process pinned to the last CPU.
+mlpc is timed as a user sees it, `mlpc run` end to end (see mlpc_run), next to its step bench. Then, with `--load`, CSV loading against pandas, and with `--sweep`, a sweep of hidden
+width and batch size (plot in bench/scaling.png). Run through bench/run.sh."""
+import argparse
 import json
+import os
 import pathlib
 import statistics
 import subprocess
 import sys
+import tempfile
+import time
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent
 MLPC = str(ROOT / ".build" / "release" / "mlpc")
 PY = sys.executable
-PEERS = ["numpy", "jax", "torch", "sklearn"]
+# Epoch counts of the two `mlpc run`s per workload: the difference is timed.
+RUN_EPOCHS = {"w1": (1, 4), "w2": (1000, 11000), "w3": (2, 22)}  # W1: only the second run counts
 
 
 def sh(args, **kw):
     return subprocess.run(args, check=True, capture_output=True, text=True, **kw).stdout
 
 
-def mlpc(workload, epochs):
-    out = json.loads(sh([MLPC, "bench", str(HERE / f"{workload}.yaml"), "--format", "json", "--epochs", str(epochs)]))
-    r = {"us_per_step": out["step"]["median_s"] * 1e6, "gflops": out["gflops"], "peak": out["peak_gflops"]}
-    if epochs:
-        r["s_per_epoch"] = out["epoch"]["median_s"]
-        r["epoch_gflops"] = out["epoch_gflops"]
-    return r
+def mlpc_bench(workload):
+    out = json.loads(sh([MLPC, "bench", str(HERE / f"{workload}.yaml"), "--format", "json"]))
+    return {"us_per_step_bench": out["step"]["median_s"] * 1e6, "gflops": out["gflops"],
+            "peak": out["peak_gflops"], "percent_of_peak": out["percent_of_peak"], "cpu": out["cpu"],
+            "isa": out["isa"], "kernel_isa": out["kernel_isa"], "flops_per_step": out["flops_per_step"]}
+
+
+def mlpc_run(workload, tmp):
+    """Seconds per epoch and µs per step of `mlpc run`. W2 and W3: the difference of two runs of
+    different lengths, so loading and start-up cancel and everything `mlpc run` does per epoch
+    counts. W1: the median of the epochs after the first as metrics.jsonl records them (each
+    epoch's whole loop: shuffling, gathering, steps, evaluation), since loading its 180 MB CSV
+    varies by a second from run to run here, more than the difference of a few epochs."""
+    spec = str(HERE / f"{workload}.yaml")
+    steps = json.loads(sh([MLPC, "plan", spec, "--format", "json"]))["steps_per_epoch"]
+    short, long = RUN_EPOCHS[workload]
+    times = {}
+    for epochs in ((long,) if workload == "w1" else (short, long)):
+        out = pathlib.Path(tmp) / f"{workload}-{epochs}-{time.monotonic_ns()}"
+        t = time.perf_counter()
+        sh([MLPC, "run", spec, "--epochs", str(epochs), "--quiet", "--out", str(out)])
+        times[epochs] = time.perf_counter() - t
+    if workload == "w1":
+        lines = (out / "metrics.jsonl").read_text().splitlines()
+        epoch = statistics.median(json.loads(line)["seconds"] for line in lines[1:])
+    else:
+        epoch = (times[long] - times[short]) / (long - short)
+    return {"s_per_epoch": epoch, "us_per_step": 1e6 * epoch / steps, "steps_per_epoch": steps}
 
 
 def peer(name, workload, threads):
@@ -38,46 +65,90 @@ def timed(args):
     return float(seconds), int(kib) / 1024
 
 
-def main(rounds=2):
+def spread(values, digits=4):
+    lo, hi = min(values), max(values)
+    return f"{lo:.{digits}g}" if f"{lo:.{digits}g}" == f"{hi:.{digits}g}" else f"{lo:.{digits}g}–{hi:.{digits}g}"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--contention", action="store_true", help="one busy process pinned to the last CPU")
+    parser.add_argument("--peers", default="numpy,torch", help="from numpy,torch,jax,sklearn")
+    parser.add_argument("--workloads", default="w1,w2,w3")
+    parser.add_argument("--load", action="store_true", help="also time CSV loading against pandas")
+    parser.add_argument("--sweep", action="store_true", help="also sweep width and batch size")
+    args = parser.parse_args()
+    peers = args.peers.split(",")
+    workloads = args.workloads.split(",")
     sh([PY, str(HERE / "make_data.py")])
+    busy = None
+    if args.contention:
+        cpu = os.cpu_count() - 1
+        busy = subprocess.Popen(["taskset", "-c", str(cpu), PY, "-c", "while True: pass"])
+        time.sleep(0.5)
     results = {}
-    for r in range(rounds):
-        for workload in ["w2", "w3", "w1"]:
-            results.setdefault(("mlpc", workload), []).append(mlpc(workload, 3 if workload == "w1" else 0))
-            for name in PEERS:
-                for threads in (1, 2):
-                    res = peer(name, workload, threads)
-                    results.setdefault((name, workload), []).append(res)
-            print(f"round {r + 1}: {workload} done", file=sys.stderr)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for r in range(args.rounds):
+                for workload in workloads:
+                    ours = mlpc_run(workload, tmp) | mlpc_bench(workload)
+                    results.setdefault(("mlpc", workload), []).append(ours)
+                    for name in peers:
+                        # Best of 1 and 2 threads, as a user would pick.
+                        both = [peer(name, workload, threads) for threads in (1, 2)]
+                        results.setdefault((name, workload), []).append(
+                            {k: min(b[k] for b in both if k in b) for k in ("us_per_step", "s_per_epoch") if any(k in b for b in both)})
+                    print(f"round {r + 1}: {workload} done", file=sys.stderr)
+    finally:
+        if busy:
+            busy.kill()
+            busy.wait()
 
-    def best(key, field):
-        values = [x[field] for x in results[key] if field in x]
-        return min(values) if values else None  # best of 1 or 2 threads, over rounds
+    first = results[("mlpc", workloads[0])][0]
+    mode = "beside one busy process pinned to the last CPU" if args.contention else "quiet machine"
+    print(f"{first['cpu']} ({first['isa']}), kernels {first['kernel_isa']}, {os.cpu_count()} CPUs, {mode}, "
+          f"{args.rounds} rounds; ranges are min–max over rounds, ratios per round\n")
+    print("| workload | mlpc run | mlpc step bench | " + " | ".join(f"{p} (mlpc ÷ {p})" for p in peers) + " |")
+    print("|---|---|---|" + "---|" * len(peers))
+    for workload in workloads:
+        field, unit, scale = ("s_per_epoch", "s/epoch", 1) if workload == "w1" else ("us_per_step", "µs/step", 1)
+        ours = [x[field] for x in results[("mlpc", workload)]]
+        bench = [x["us_per_step_bench"] for x in results[("mlpc", workload)]]
+        cells = [f"{spread(ours)} {unit}", f"{spread(bench)} µs/step"]
+        for name in peers:
+            theirs = [x.get(field) for x in results[(name, workload)]]
+            if None in theirs:
+                cells.append("—")
+                continue
+            ratios = [o / t for o, t in zip(ours, theirs)]
+            cells.append(f"{spread(theirs)} ({spread(ratios, 2)}×)")
+        print(f"| {workload.upper()} | " + " | ".join(cells) + " |")
+    if "w1" in workloads:
+        w1 = results[("mlpc", "w1")]
+        print(f"\nW1 step: {spread([x['gflops'] for x in w1], 3)} GFLOP/s = {spread([x['percent_of_peak'] for x in w1], 3)} % "
+              f"of the measured {spread([x['peak'] for x in w1], 3)} GFLOP/s FMA peak (widest vectors, all threads)")
+        epoch_flops = [x["flops_per_step"] * x["steps_per_epoch"] / x["s_per_epoch"] / 1e9 for x in w1]
+        print(f"W1 mlpc run epoch: {spread(epoch_flops, 3)} GFLOP/s")
+    for workload in ("w2", "w3"):
+        if workload in workloads:
+            rows = results[("mlpc", workload)]
+            print(f"{workload.upper()} mlpc run ÷ step bench: {spread([x['us_per_step'] / x['us_per_step_bench'] for x in rows], 2)}")
+    dump = {f"{k[0]}/{k[1]}": v for k, v in results.items()}
+    name = "results-contention.json" if args.contention else "results.json"
+    (HERE / "out" / name).write_text(json.dumps(dump, indent=1))
 
-    rows = []
-    for workload, field, unit in [("w1", "s_per_epoch", "s/epoch"), ("w2", "us_per_step", "µs/step"), ("w3", "us_per_step", "µs/step")]:
-        ours = best(("mlpc", workload), field)
-        cells = [f"{ours:.4g} {unit}"]
-        for name in PEERS:
-            theirs = best((name, workload), field)
-            cells.append(f"{theirs:.4g} ({ours / theirs:.2f}×)" if theirs else "—")
-        rows.append(f"| {workload.upper()} | " + " | ".join(cells) + " |")
-    w1 = results[("mlpc", "w1")][-1]
-    print("| workload | mlpc | " + " | ".join(f"{p} (mlpc ÷ {p})" for p in PEERS) + " |")
-    print("|---|---|" + "---|" * len(PEERS))
-    print("\n".join(rows))
-    print(f"\nW1 epoch: {w1['epoch_gflops']:.1f} GFLOP/s = {100 * w1['epoch_gflops'] / w1['peak']:.0f} % of the measured "
-          f"{w1['peak']:.0f} GFLOP/s two-core FMA peak")
-
-    csv = str(HERE / "out" / "w1.csv")
-    loads = [(timed([MLPC, "check", str(HERE / "w1.yaml")]),
-              timed([PY, "-c", f"import pandas; pandas.read_csv({csv!r}, engine='c')"])) for _ in range(3)]
-    ours = statistics.median(l[0][0] for l in loads)
-    theirs = statistics.median(l[1][0] for l in loads)
-    print(f"\nW1 CSV load: mlpc {ours:.2f} s (peak {max(l[0][1] for l in loads):.0f} MiB), pandas {theirs:.2f} s "
-          f"(peak {max(l[1][1] for l in loads):.0f} MiB): ratio {ours / theirs:.2f}; dataset 60000×785 float32 = "
-          f"{60000 * 785 * 4 / 2**20:.0f} MiB")
-    sweep()
+    if args.load:
+        csv = str(HERE / "out" / "w1.csv")
+        loads = [(timed([MLPC, "check", str(HERE / "w1.yaml")]),
+                  timed([PY, "-c", f"import pandas; pandas.read_csv({csv!r}, engine='c')"])) for _ in range(3)]
+        ours = statistics.median(l[0][0] for l in loads)
+        theirs = statistics.median(l[1][0] for l in loads)
+        print(f"\nW1 CSV load: mlpc {ours:.2f} s (peak {max(l[0][1] for l in loads):.0f} MiB), pandas {theirs:.2f} s "
+              f"(peak {max(l[1][1] for l in loads):.0f} MiB): ratio {ours / theirs:.2f}; dataset 60000×785 float32 = "
+              f"{60000 * 785 * 4 / 2**20:.0f} MiB")
+    if args.sweep:
+        sweep()
 
 
 def sweep():
@@ -116,4 +187,4 @@ def sweep():
 
 
 if __name__ == "__main__":
-    sweep() if sys.argv[1:] == ["--sweep"] else main()
+    main()

@@ -8,6 +8,10 @@ import MLPCore
 final class RunWriter {
   let run: RunDirectory
   private let metrics: FileHandle
+  /// metrics.jsonl lines not written yet: written at most every 0.2 s (a write per epoch cost
+  /// more than a W2 epoch's steps), and always before a checkpoint and when training ends.
+  private var pending = Data()
+  private var lastFlush = Date()
 
   init(_ run: RunDirectory) throws {
     self.run = run
@@ -22,15 +26,30 @@ final class RunWriter {
     metrics = handle
   }
 
-  func append(_ report: EpochReport) throws {
-    try metrics.write(contentsOf: Data((report.metricsLine + "\n").utf8))
+  func append(_ report: EpochReport, now: Date) throws {
+    pending.append(contentsOf: (report.metricsLine + "\n").utf8)
+    if now.timeIntervalSince(lastFlush) >= 0.2 || pending.count >= 1 << 16 {
+      try flushMetrics(now: now)
+    }
   }
 
-  /// Keeps the metrics lines of epochs before `epoch` (a resumed run writes the rest again).
-  func truncateMetrics(before epoch: Int) throws {
+  /// Writes the pending metrics lines.
+  func flushMetrics(now: Date = Date()) throws {
+    lastFlush = now
+    guard !pending.isEmpty else { return }
+    do { try metrics.write(contentsOf: pending) } catch {
+      throw CleanError("cannot write '\(run.file("metrics.jsonl"))': \(causeInWords(error))")
+    }
+    pending.removeAll(keepingCapacity: true)
+  }
+
+  /// Keeps the metrics lines of epochs before `epoch` (a resumed run writes the rest again);
+  /// returns them, parsed.
+  func truncateMetrics(before epoch: Int) throws -> [[String: Any]] {
     let kept = Curves.metrics(ofRun: run.staging).filter { ($0["epoch"] as? Int ?? 0) < epoch }
     try metrics.truncate(atOffset: 0)
     for line in kept { try metrics.write(contentsOf: Data((jsonLine(line) + "\n").utf8)) }
+    return kept
   }
 
   func write(_ data: Data, _ name: String) throws {
@@ -47,6 +66,7 @@ final class RunWriter {
   /// Writes `checkpoint` into checkpoints/ and keeps the `keep` latest epoch checkpoints (and
   /// every one taken inside an epoch, which only an interruption writes).
   func checkpoint(_ checkpoint: Checkpoint, keep: Int) throws {
+    try flushMetrics()
     let folder = run.file("checkpoints")
     try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     try write(checkpoint.encode(), "checkpoints/" + checkpoint.fileName)

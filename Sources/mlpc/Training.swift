@@ -35,6 +35,11 @@ final class TrainingSession {
   var tracker: EarlyStoppingTracker?
   /// Memory kept for saving, released just before the run is written.
   let reserve: SaveReserve
+  /// The metrics lines of epochs before `first` (a resumed run's), and this session's reports:
+  /// the learning curves are drawn from these, not by parsing metrics.jsonl again.
+  var earlierMetrics: [[String: Any]] = []
+  /// (Every other one is dropped when 2000 are kept, so they stay spread over all epochs.)
+  var reports: [EpochReport] = []
 
   /// A new run of `spec` into `directory`.
   init(_ spec: CheckedSpec, specPath: String, directory: RunDirectory, epochs: Int?) throws {
@@ -86,7 +91,7 @@ final class TrainingSession {
     trainer.restore(checkpoint)
     first = checkpoint.epoch
     tracker = spec.training.earlyStopping.map { EarlyStoppingTracker($0, resuming: checkpoint) }
-    try writer.truncateMetrics(before: checkpoint.epoch)
+    earlierMetrics = try writer.truncateMetrics(before: checkpoint.epoch)
   }
 
   func train(quiet: Bool) throws {
@@ -110,11 +115,17 @@ final class TrainingSession {
         break epochs
       }
       nextEpoch = epoch + 1
+      let now = Date()
       let report = EpochReport(
         epoch: epoch, trainLoss: loss, validation: spec.data.validation.map(trainer.evaluate),
-        test: spec.data.test.map(trainer.evaluate), seconds: Date().timeIntervalSince(t0),
+        test: spec.data.test.map(trainer.evaluate), seconds: now.timeIntervalSince(t0),
         steps: trainer.stepsPerEpoch)
-      try writer.append(report)
+      try writer.append(report, now: now)
+      reports.append(report)
+      // Bounded memory for any number of epochs: every other report goes when 2000 are kept.
+      if reports.count >= 2000 {
+        reports = reports.enumerated().filter { $0.0 % 2 == 0 || $0.0 == 1999 }.map(\.1)
+      }
       progress.epoch(report)
       last = report
       if tracker?.observe(report, executor: trainer.executor) == true {
@@ -130,6 +141,7 @@ final class TrainingSession {
       }
     }
     progress.finish()
+    try writer.flushMetrics()
     StopRequest.saving.store(true, ordering: .relaxed)
     reserve.release()
     do {
@@ -187,11 +199,12 @@ final class TrainingSession {
         "'\(tracker!.rule.monitor.rawValue)' did not improve for \(tracker!.rule.patience) epochs"
     }
     let final = finalEvaluation()
+    let curveLines = earlierMetrics + Curves.thinned(reports).map(\.dictionary)
     summary.merge(final.mapValues { $0.dictionary }) { _, b in b }
     try writer.write(Model.encode(spec, trainer.executor, epochs: total), "model.safetensors")
     try writer.write(json: summary, "summary.json")
     try writer.write(
-      Data(Curves.svg([(spec.name, Curves.metrics(ofRun: directory.staging))]).utf8), "curves.svg")
+      Data(Curves.svg([(spec.name, curveLines)]).utf8), "curves.svg")
     try commit()
     Console.out(resultLine(nextEpoch - 1, final) + "\n")
     Console.out(

@@ -75,3 +75,40 @@ import Testing
     }
   }
 }
+
+extension CurvesTests {
+  /// A long run's curves hold at most 1000 points a series, spread from the first epoch to the
+  /// last, while metrics.jsonl keeps every epoch.
+  @Test func longRunsDrawThinnedCurvesAndKeepEveryMetricsLine() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let run = try CommandRunner.mlpc([
+      "run", "specs/xor.yaml", "--quiet", "--epochs", "4321", "--out", dir + "/run",
+    ])
+    #expect(run.status == 0, "\(run.stderr)")
+    let lines = try String(contentsOfFile: dir + "/run/metrics.jsonl", encoding: .utf8)
+      .split(separator: "\n")
+    #expect(lines.count == 4321)
+    #expect(lines.last?.contains("\"epoch\":4321") == true)
+    let svg = try String(contentsOfFile: dir + "/run/curves.svg", encoding: .utf8)
+    let polyline = try #require(
+      svg.split(separator: "\n").first { $0.contains("id=\"xor-train-loss\"") })
+    let points = try #require(
+      polyline.split(separator: "\"").drop { $0 != " points=" }.dropFirst().first
+    )
+    .split(separator: " ")
+    #expect(points.count > 500 && points.count <= 1000, "\(points.count)")
+    // The x axis runs from epoch 1 to 4321 and the last point sits on its right edge.
+    #expect(svg.contains(">4321</text>"))
+    let xs = points.compactMap { Double($0.split(separator: ",")[0]) }
+    #expect(xs.last == xs.max() && xs.first == xs.min())
+  }
+
+  @Test func thinnedKeepsEndsAndLimit() {
+    let xs = Array(0..<10_001)
+    let t = Curves.thinned(xs, limit: 1000)
+    #expect(t.count == 1000 && t.first == 0 && t.last == 10_000)
+    #expect(zip(t, t.dropFirst()).allSatisfy { $0 < $1 })
+    #expect(Curves.thinned(Array(0..<5), limit: 1000) == Array(0..<5))
+  }
+}
