@@ -137,19 +137,64 @@ func gemmSmall(
     }
     return
   }
+  if form == .nt && n * k <= 4096 {
+    // A shallow A·Bᵀ (a forward pass from a few inputs): B transposed into scratch first, so
+    // the rows of op(B) are contiguous and the loop over C's columns vectorises.
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: n * k) { scratch in
+      let bt = scratch.baseAddress!
+      for j in 0..<n {
+        for p in 0..<k { bt[p * n + j] = b[j * ldb + p] }
+      }
+      rowsOfC(m: m, n: n, k: k, a, aRow: lda, aCol: 1, bt, ldb: n, c, ldc: ldc, accumulate)
+    }
+    return
+  }
+  if form == .tn && n < 8 && m >= 8 && m <= 4096 {
+    // Aᵀ·B with a few columns (the weight gradient of a layer with a few inputs): a column of C
+    // at a time, as a vector loop over its rows, which are contiguous in each row of A.
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: m) { scratch in
+      let t = scratch.baseAddress!
+      for j in 0..<n {
+        t.update(repeating: 0, count: m)
+        for p in 0..<k {
+          let (bpj, ap) = (b[p * ldb + j], a + p * lda)
+          for i in 0..<m { t[i] = t[i].addingProduct(bpj, ap[i]) }
+        }
+        for i in 0..<m { c[i * ldc + j] = accumulate ? c[i * ldc + j] + t[i] : t[i] }
+      }
+    }
+    return
+  }
   let (aRow, aCol) = form == .tn ? (1, lda) : (lda, 1)
-  let (bRow, bCol) = form == .nt ? (1, ldb) : (ldb, 1)
+  if form == .nt {  // B read with a stride (large N·K)
+    for i in 0..<m {
+      let ci = c + i * ldc
+      if !accumulate { ci.update(repeating: 0, count: n) }
+      for p in 0..<k {
+        let aip = a[i * aRow + p * aCol]
+        for j in 0..<n { ci[j] = ci[j].addingProduct(aip, b[j * ldb + p]) }
+      }
+    }
+    return
+  }
+  rowsOfC(m: m, n: n, k: k, a, aRow: aRow, aCol: aCol, b, ldb: ldb, c, ldc: ldc, accumulate)
+}
+
+/// C = [C +] op(A)·B with B's rows contiguous (ldb apart): a row of C at a time, each a
+/// vector loop over its columns.
+@inline(__always)
+private func rowsOfC(
+  m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>, aRow: Int, aCol: Int,
+  _ b: UnsafePointer<Float>, ldb: Int, _ c: UnsafeMutablePointer<Float>, ldc: Int,
+  _ accumulate: Bool
+) {
   for i in 0..<m {
     let ci = c + i * ldc
     if !accumulate { ci.update(repeating: 0, count: n) }
     for p in 0..<k {
       let aip = a[i * aRow + p * aCol]
-      let bp = b + p * bRow
-      if bCol == 1 {  // a contiguous row of B: the loop vectorises
-        for j in 0..<n { ci[j] = ci[j].addingProduct(aip, bp[j]) }
-      } else {
-        for j in 0..<n { ci[j] += aip * bp[j * bCol] }
-      }
+      let bp = b + p * ldb
+      for j in 0..<n { ci[j] = ci[j].addingProduct(aip, bp[j]) }
     }
   }
 }

@@ -27,6 +27,11 @@ func lossForwardBackward(
   var total = 0.0
   switch kind {
   case .crossEntropy:  // l = −Σ y log softmax(z); ∂l/∂z = p − y
+    // Σ_rows log Σ e^{z − top} for rows whose targets sum to 1 (one-hot) is taken as the log of
+    // a product of up to eight sums in double precision (each sum is at most `cols` < 2^31, so
+    // eight of them stay below 2^248): one log call per eight rows instead of one per row.
+    var product = 1.0
+    var factors = 0
     for r in 0..<rows {
       let (z, y, d) = (out + r * cols, target + r * cols, delta + r * cols)
       var top = -Float.infinity
@@ -41,7 +46,16 @@ func lossForwardBackward(
         sum += z[c]
         ySum += y[c]
       }
-      l += ySum * logf(sum)
+      if ySum == 1 {
+        product *= Double(sum)
+        factors += 1
+        if factors == 8 {
+          total += log(product)
+          (product, factors) = (1, 0)
+        }
+      } else {
+        l += ySum * logf(sum)
+      }
       let inverse = 1 / sum
       for c in 0..<cols {
         z[c] *= inverse
@@ -49,6 +63,7 @@ func lossForwardBackward(
       }
       total += Double(l)
     }
+    if factors > 0 { total += log(product) }
   case .binaryCrossEntropy:  // l = max(z,0) − z y + log(1 + e^{−|z|}); ∂l/∂z = σ(z) − y
     for i in 0..<rows * cols {
       let (z, y) = (out[i], target[i])
