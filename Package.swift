@@ -9,10 +9,12 @@ import PackageDescription
 // On x86-64 the kernels target the x86-64-v3 baseline (AVX2 + FMA), so a binary runs on every
 // such CPU, and MLPKernelsAVX512 targets x86-64-v4; MLPKernels enters it only on CPUs with
 // AVX-512 (KernelISA.swift). swiftc takes no `-target-cpu x86-64-v3`; Swift code generation
-// follows the Clang importer's `-march`. Elsewhere the kernels are built for the host CPU.
-func kernelFlags(_ level: String) -> [SwiftSetting] {
+// follows the Clang importer's `-march` (and `-mprefer-vector-width`: without 512, LLVM
+// vectorises the element-wise loops of x86-64-v4 code with 256-bit vectors). Elsewhere the
+// kernels are built for the host CPU.
+func kernelFlags(_ level: String, preferring width: Int = 256) -> [SwiftSetting] {
   #if arch(x86_64)
-    let target = ["-Xcc", "-march=\(level)"]
+    let target = ["-Xcc", "-march=\(level)", "-Xcc", "-mprefer-vector-width=\(width)"]
   #else
     let target = ["-target-cpu", "native"]
   #endif
@@ -45,14 +47,14 @@ let package = Package(
     .systemLibrary(
       name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
       providers: [.apt(["libopenblas-dev"])]),
-    .target(name: "MLPGemm", swiftSettings: kernelFlags("x86-64-v3")),
+    .target(name: "MLPKernelsGeneric", swiftSettings: kernelFlags("x86-64-v3")),
     .target(
-      name: "MLPKernelsAVX512", dependencies: ["MLPGemm"],
-      swiftSettings: kernelFlags("x86-64-v4")),
+      name: "MLPKernelsAVX512", dependencies: ["MLPKernelsGeneric"],
+      swiftSettings: kernelFlags("x86-64-v4", preferring: 512)),
     .target(
       name: "MLPKernels",
       dependencies: [
-        "MLPGemm", "MLPKernelsAVX512",
+        "MLPKernelsGeneric", "MLPKernelsAVX512",
         .target(name: "COpenBLAS", condition: .when(traits: ["OpenBLAS"])),
       ],
       swiftSettings: kernelFlags("x86-64-v3")
@@ -69,7 +71,9 @@ let package = Package(
       ]
     ),
     .target(name: "MLPCTestSupport", dependencies: ["MLPCore"]),
-    .testTarget(name: "MLPCoreTests", dependencies: ["MLPCore", "MLPKernels", "MLPCTestSupport"]),
+    .testTarget(
+      name: "MLPCoreTests",
+      dependencies: ["MLPCore", "MLPKernels", "MLPKernelsAVX512", "MLPCTestSupport"]),
     .testTarget(name: "mlpcCLITests", dependencies: ["mlpc", "MLPCTestSupport"]),
   ],
   swiftLanguageModes: [.v6]

@@ -3,14 +3,14 @@
 //   gemm(.nt): C = A·Bᵀ   A (M, K), B (N, K)   — forward  Z = X·Wᵀ
 //   gemm(.nn): C = A·B    A (M, K), B (K, N)   — backward dX = Δ·W
 //   gemm(.tn): C = Aᵀ·B   A (K, M), B (K, N)   — backward dW = Δᵀ·X
-// The blocked driver and its register tiles live in MLPGemm; this file picks the tile for the
+// The blocked driver and its register tiles live in MLPKernelsGeneric; this file picks the tile for the
 // instruction set in use (KernelISA: 6×16 SIMD8 for AVX2, 8×32 SIMD16 compiled for AVX-512 in
 // MLPKernelsAVX512), splits large products' columns over the worker pool, and runs tiny ones
 // as plain loops.
 
 import Foundation
-import MLPGemm
 import MLPKernelsAVX512
+import MLPKernelsGeneric
 
 #if OpenBLAS
   import COpenBLAS

@@ -3,7 +3,7 @@
 // after that, so a training step never allocates. Workspaces of threads that end are not freed.
 
 import Foundation
-import MLPGemm
+import MLPKernelsGeneric
 
 /// Packed A and B panels and an edge tile for one thread.
 final class GemmWorkspace: @unchecked Sendable {

@@ -6,8 +6,8 @@
 // 16-wide tile compiled for the baseline (each SIMD16 as two ymm halves: right, but slower).
 
 import Foundation
-import MLPGemm
 import MLPKernelsAVX512
+@_exported import MLPKernelsGeneric
 
 /// The kernels' instruction set.
 public enum KernelISA: String, Sendable, CaseIterable {
@@ -34,6 +34,9 @@ public enum KernelISA: String, Sendable, CaseIterable {
   /// Whether this ISA's code runs in its own registers here (false for avx512 forced onto a
   /// CPU without AVX-512, which runs the baseline build of the 16-wide code).
   public var isNative: Bool { self == .avx2 || CPUFeatures.hasAVX512 }
+
+  /// Whether the element-wise kernels run the AVX-512 build (16-wide vectors).
+  static let wideElementwise = selected == .avx512 && selected.isNative
 
   /// Floats per vector of the GEMM's main tile.
   public var vectorFloats: Int { self == .avx2 ? 8 : 16 }
@@ -72,5 +75,34 @@ public enum KernelISA: String, Sendable, CaseIterable {
   }
 }
 
-/// Names this module's (x86-64-v3) instances of the MLPGemm generics.
+/// Names this module's (x86-64-v3) instances of the MLPKernelsGeneric generics.
 enum Baseline: InstructionSet {}
+
+/// y[r, c] = σ(y[r, c] + bias[c]) on the selected ISA.
+@inline(__always)
+func biasActivationForward(
+  _ y: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, rows: Int, cols: Int,
+  _ activation: Activation, parameter: Float
+) {
+  if KernelISA.wideElementwise {
+    biasActivationForwardAVX512(
+      y, bias: bias, rows: rows, cols: cols, activation, parameter: parameter)
+  } else {
+    biasActivationForward(
+      Baseline.self, y, bias: bias, rows: rows, cols: cols, activation, parameter: parameter)
+  }
+}
+
+/// g ← g ⊙ σ' on the selected ISA.
+@inline(__always)
+func activationBackward(
+  _ g: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, rows: Int, cols: Int,
+  _ activation: Activation, parameter: Float
+) {
+  if KernelISA.wideElementwise {
+    activationBackwardAVX512(g, x: x, rows: rows, cols: cols, activation, parameter: parameter)
+  } else {
+    activationBackward(
+      Baseline.self, g, x: x, rows: rows, cols: cols, activation, parameter: parameter)
+  }
+}

@@ -48,8 +48,9 @@ public final class WorkerPool: @unchecked Sendable {
   private let wake: [DispatchSemaphore]
   fileprivate var job: ((Int) -> Void)?
   static let spinIterations = 200_000
-  /// A wait for helpers longer than this means one of them lost its core.
-  static let lagSeconds = 0.0002
+  /// A wait for helpers longer than this means one of them lost its core (waking a sleeping
+  /// helper takes up to a few hundred microseconds in a VM; a time slice lost is milliseconds).
+  static let lagSeconds = 0.001
   /// Until when jobs run on the caller alone (monotonic seconds), and for how long next time.
   private var soloUntil = 0.0
   private var soloSeconds = 0.005

@@ -84,6 +84,7 @@ extension MLPCCommand {
         "kernel_isa": KernelISA.selected.rawValue, "kernel_isa_native": KernelISA.selected.isNative,
         "gemm_vector_floats": KernelISA.selected.vectorFloats,
         "ops": ops.map { ["op": $0.name, "median_s": $0.timing.median] },
+        "solo_jobs": WorkerPool.shared.soloJobs,
       ]
       if let epochTiming {
         report["epoch"] = epochTiming.dictionary

@@ -5,8 +5,8 @@
 // (near 0 the ratio of the constant terms, 1 − 1.3e-7, keeps it within one ulp, so no special
 // case is needed). σ(x) = ½ + ½ tanh(x/2).
 
-@inline(__always)
-func fastTanh(_ value: Float) -> Float {
+@inlinable @inline(__always)
+public func fastTanh(_ value: Float) -> Float {
   let x = min(max(value, -7.905_311_107_635_498), 7.905_311_107_635_498)
   let p = x * x
   var num: Float = -2.760_768_477_423_55e-16
@@ -23,15 +23,15 @@ func fastTanh(_ value: Float) -> Float {
   return x * num / den
 }
 
-@inline(__always)
-func fastSigmoid(_ x: Float) -> Float { Float(0.5).addingProduct(0.5, fastTanh(0.5 * x)) }
+@inlinable @inline(__always)
+public func fastSigmoid(_ x: Float) -> Float { Float(0.5).addingProduct(0.5, fastTanh(0.5 * x)) }
 
 /// e^x as branch-free arithmetic that vectorises: x = n·ln 2 + r with |r| ≤ ½ ln 2 (ln 2 split
 /// in two for an exact reduction), e^r from Cephes' degree-6 polynomial, 2^n put into the
 /// exponent bits. Relative error about 1 ulp; x is clamped to [−87.3, 88.3], so results stay
 /// normal floats (e^x below e^−87.3 ≈ 1.2e−38 returns about that value instead of a tiny one).
-@inline(__always)
-func fastExp(_ value: Float) -> Float {
+@inlinable @inline(__always)
+public func fastExp(_ value: Float) -> Float {
   let x = min(max(value, -87.33), 88.3)
   let n = (x * 1.442_695_04).rounded(.toNearestOrEven)
   var r = x - n * 0.693_359_375

@@ -15,7 +15,7 @@ public enum Activation: String, CaseIterable, Sendable {
   case elu, softplus, softmax
 
   /// Calls `visitor` with this activation's definition: the only switch over activations.
-  @inline(__always)
+  @inlinable @inline(__always)
   public func visit<V: ActivationVisitor>(_ visitor: V) -> V.Result {
     switch self {
     case .identity: visitor.visit(Identity.self)
@@ -85,7 +85,7 @@ extension ActivationDefinition {
   public static var parameter: ActivationParameter? { nil }
   public static var defaultInitializer: InitKind { .glorot }
   public static var hasKinkAtZero: Bool { false }
-  public static var isRowWise: Bool { false }
+  @inlinable public static var isRowWise: Bool { false }
 }
 
 /// Code that runs with an activation's definition as a generic parameter (so it specialises).
@@ -98,92 +98,114 @@ private struct DefinitionOf: ActivationVisitor {
   func visit<A: ActivationDefinition>(_ a: A.Type) -> any ActivationDefinition.Type { a }
 }
 
-enum Identity: ActivationDefinition {
-  static let summary = "σ(z) = z"
-  @inline(__always) static func forward(_ z: Float, _ p: Float) -> Float { z }
-  @inline(__always) static func backward(_ g: Float, output x: Float, _ p: Float) -> Float { g }
-  static func reference(_ z: Double, _ p: Double) -> Double { z }
+@usableFromInline enum Identity: ActivationDefinition {
+  @usableFromInline static let summary = "σ(z) = z"
+  @inlinable @inline(__always) static func forward(_ z: Float, _ p: Float) -> Float { z }
+  @inlinable @inline(__always) static func backward(_ g: Float, output x: Float, _ p: Float)
+    -> Float
+  { g }
+  @usableFromInline static func reference(_ z: Double, _ p: Double) -> Double { z }
 }
 
-enum Sigmoid: ActivationDefinition {
-  static let summary = "σ(z) = 1 / (1 + e^−z)"
-  @inline(__always) static func forward(_ z: Float, _ p: Float) -> Float { fastSigmoid(z) }
-  @inline(__always) static func backward(_ g: Float, output x: Float, _ p: Float) -> Float {
+@usableFromInline enum Sigmoid: ActivationDefinition {
+  @usableFromInline static let summary = "σ(z) = 1 / (1 + e^−z)"
+  @inlinable @inline(__always) static func forward(_ z: Float, _ p: Float) -> Float {
+    fastSigmoid(z)
+  }
+  @inlinable @inline(__always) static func backward(_ g: Float, output x: Float, _ p: Float)
+    -> Float
+  {
     g * (x * (1 - x))
   }
-  static func reference(_ z: Double, _ p: Double) -> Double { 1 / (1 + exp(-z)) }
+  @usableFromInline static func reference(_ z: Double, _ p: Double) -> Double { 1 / (1 + exp(-z)) }
 }
 
-enum Tanh: ActivationDefinition {
-  static let summary = "σ(z) = tanh z"
-  @inline(__always) static func forward(_ z: Float, _ p: Float) -> Float { fastTanh(z) }
-  @inline(__always) static func backward(_ g: Float, output x: Float, _ p: Float) -> Float {
+@usableFromInline enum Tanh: ActivationDefinition {
+  @usableFromInline static let summary = "σ(z) = tanh z"
+  @inlinable @inline(__always) static func forward(_ z: Float, _ p: Float) -> Float { fastTanh(z) }
+  @inlinable @inline(__always) static func backward(_ g: Float, output x: Float, _ p: Float)
+    -> Float
+  {
     g * (1 - x * x)
   }
-  static func reference(_ z: Double, _ p: Double) -> Double { Foundation.tanh(z) }
+  @usableFromInline static func reference(_ z: Double, _ p: Double) -> Double { Foundation.tanh(z) }
 }
 
-enum Relu: ActivationDefinition {
-  static let summary = "σ(z) = max(z, 0)"
-  static let defaultInitializer = InitKind.he
-  static let hasKinkAtZero = true
-  @inline(__always) static func forward(_ z: Float, _ p: Float) -> Float { max(z, 0) }
-  @inline(__always) static func backward(_ g: Float, output x: Float, _ p: Float) -> Float {
+@usableFromInline enum Relu: ActivationDefinition {
+  @usableFromInline static let summary = "σ(z) = max(z, 0)"
+  @usableFromInline static let defaultInitializer = InitKind.he
+  @usableFromInline static let hasKinkAtZero = true
+  @inlinable @inline(__always) static func forward(_ z: Float, _ p: Float) -> Float { max(z, 0) }
+  @inlinable @inline(__always) static func backward(_ g: Float, output x: Float, _ p: Float)
+    -> Float
+  {
     x > 0 ? g : 0
   }
-  static func reference(_ z: Double, _ p: Double) -> Double { max(z, 0) }
+  @usableFromInline static func reference(_ z: Double, _ p: Double) -> Double { max(z, 0) }
 }
 
-enum LeakyRelu: ActivationDefinition {
-  static let summary = "σ(z) = z for z > 0, p·z otherwise"
-  static let parameter: ActivationParameter? = ActivationParameter(
+@usableFromInline enum LeakyRelu: ActivationDefinition {
+  @usableFromInline static let summary = "σ(z) = z for z > 0, p·z otherwise"
+  @usableFromInline static let parameter: ActivationParameter? = ActivationParameter(
     key: "negative_slope", defaultValue: 0.01, summary: "slope p for z < 0 (leaky_relu)")
-  static let defaultInitializer = InitKind.he
-  static let hasKinkAtZero = true
-  @inline(__always) static func forward(_ z: Float, _ p: Float) -> Float { z > 0 ? z : p * z }
-  @inline(__always) static func backward(_ g: Float, output x: Float, _ p: Float) -> Float {
+  @usableFromInline static let defaultInitializer = InitKind.he
+  @usableFromInline static let hasKinkAtZero = true
+  @inlinable @inline(__always) static func forward(_ z: Float, _ p: Float) -> Float {
+    z > 0 ? z : p * z
+  }
+  @inlinable @inline(__always) static func backward(_ g: Float, output x: Float, _ p: Float)
+    -> Float
+  {
     x > 0 ? g : p * g
   }
-  static func reference(_ z: Double, _ p: Double) -> Double { z > 0 ? z : p * z }
+  @usableFromInline static func reference(_ z: Double, _ p: Double) -> Double { z > 0 ? z : p * z }
 }
 
 /// ELU (Clevert et al.): for z ≤ 0, x = α(e^z − 1), so σ' = α e^z = x + α.
-enum Elu: ActivationDefinition {
-  static let summary = "σ(z) = z for z > 0, p·(e^z − 1) otherwise"
-  static let parameter: ActivationParameter? = ActivationParameter(
+@usableFromInline enum Elu: ActivationDefinition {
+  @usableFromInline static let summary = "σ(z) = z for z > 0, p·(e^z − 1) otherwise"
+  @usableFromInline static let parameter: ActivationParameter? = ActivationParameter(
     key: "alpha", defaultValue: 1, summary: "scale p of the negative part (elu)")
-  static let defaultInitializer = InitKind.he
-  static let hasKinkAtZero = true
-  @inline(__always) static func forward(_ z: Float, _ p: Float) -> Float {
+  @usableFromInline static let defaultInitializer = InitKind.he
+  @usableFromInline static let hasKinkAtZero = true
+  @inlinable @inline(__always) static func forward(_ z: Float, _ p: Float) -> Float {
     z > 0 ? z : p * (fastExp(z) - 1)
   }
-  @inline(__always) static func backward(_ g: Float, output x: Float, _ p: Float) -> Float {
+  @inlinable @inline(__always) static func backward(_ g: Float, output x: Float, _ p: Float)
+    -> Float
+  {
     x > 0 ? g : g * (x + p)
   }
-  static func reference(_ z: Double, _ p: Double) -> Double { z > 0 ? z : p * expm1(z) }
+  @usableFromInline static func reference(_ z: Double, _ p: Double) -> Double {
+    z > 0 ? z : p * expm1(z)
+  }
 }
 
-enum Softplus: ActivationDefinition {
-  static let summary = "σ(z) = log(1 + e^z)"
+@usableFromInline enum Softplus: ActivationDefinition {
+  @usableFromInline static let summary = "σ(z) = log(1 + e^z)"
   /// log(1 + e^z) without overflow.
-  @inline(__always) static func forward(_ z: Float, _ p: Float) -> Float {
+  @inlinable @inline(__always) static func forward(_ z: Float, _ p: Float) -> Float {
     max(z, 0) + log1pf(expf(-abs(z)))
   }
   /// σ'(z) = 1 / (1 + e^−z) = 1 − e^{−softplus(z)}
-  @inline(__always) static func backward(_ g: Float, output x: Float, _ p: Float) -> Float {
+  @inlinable @inline(__always) static func backward(_ g: Float, output x: Float, _ p: Float)
+    -> Float
+  {
     g * -expm1f(-x)
   }
-  static func reference(_ z: Double, _ p: Double) -> Double { log1p(exp(-abs(z))) + max(z, 0) }
+  @usableFromInline static func reference(_ z: Double, _ p: Double) -> Double {
+    log1p(exp(-abs(z))) + max(z, 0)
+  }
 }
 
 /// softmax normalises a row; its Jacobian applied to g is x_i (g_i − Σ_j x_j g_j).
-enum Softmax: ActivationDefinition {
-  static let summary = "σ(z)_i = e^{z_i} / Σ_j e^{z_j} (output layer only)"
-  static let isRowWise = true
-  static func forward(_ z: Float, _ p: Float) -> Float { z }
-  static func backward(_ g: Float, output x: Float, _ p: Float) -> Float { g }
-  static func reference(_ z: Double, _ p: Double) -> Double { z }
-  static func reference(row z: [Double], _ p: Double) -> [Double] {
+@usableFromInline enum Softmax: ActivationDefinition {
+  @usableFromInline static let summary = "σ(z)_i = e^{z_i} / Σ_j e^{z_j} (output layer only)"
+  @inlinable static var isRowWise: Bool { true }
+  @inlinable static func forward(_ z: Float, _ p: Float) -> Float { z }
+  @inlinable static func backward(_ g: Float, output x: Float, _ p: Float) -> Float { g }
+  @usableFromInline static func reference(_ z: Double, _ p: Double) -> Double { z }
+  @usableFromInline static func reference(row z: [Double], _ p: Double) -> [Double] {
     let top = z.max() ?? 0
     let e = z.map { exp($0 - top) }
     let sum = e.reduce(0, +)
@@ -193,35 +215,40 @@ enum Softmax: ActivationDefinition {
 
 // MARK: - Kernels
 
-/// y[r, c] = σ(y[r, c] + bias[c]) for every row r.
-@inline(__always)
-func biasActivationForward(
-  _ y: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, rows: Int, cols: Int,
+/// y[r, c] = σ(y[r, c] + bias[c]) for every row r, compiled for the instruction set `ISA`
+/// names (see GemmTile.swift's InstructionSet).
+@inlinable @inline(__always)
+public func biasActivationForward<ISA: InstructionSet>(
+  _: ISA.Type, _ y: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, rows: Int, cols: Int,
   _ activation: Activation, parameter: Float
 ) {
-  activation.visit(Epilogue(y, bias: bias, x: nil, rows: rows, cols: cols, p: parameter))
+  activation.visit(
+    Epilogue<ISA>(y, bias: bias, x: nil, rows: rows, cols: cols, p: parameter))
 }
 
 /// g[r, c] ← g[r, c] · σ'(z[r, c]), with σ' taken from the output x = σ(z); softmax applies its
 /// Jacobian row by row: g_i ← x_i (g_i − Σ_j x_j g_j).
-@inline(__always)
-func activationBackward(
-  _ g: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, rows: Int, cols: Int,
+@inlinable @inline(__always)
+public func activationBackward<ISA: InstructionSet>(
+  _: ISA.Type, _ g: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, rows: Int, cols: Int,
   _ activation: Activation, parameter: Float
 ) {
-  activation.visit(Epilogue(g, bias: nil, x: x, rows: rows, cols: cols, p: parameter))
+  activation.visit(Epilogue<ISA>(g, bias: nil, x: x, rows: rows, cols: cols, p: parameter))
 }
 
 /// Both epilogues over an (R, C) block `a`: with `bias`, the forward a ← σ(a + bias); with `x`,
-/// the backward a ← a ⊙ σ'. Each activation gets its own specialised loop.
-private struct Epilogue: ActivationVisitor {
-  let a: UnsafeMutablePointer<Float>
-  let bias: UnsafePointer<Float>?
-  let x: UnsafePointer<Float>?
-  let rows: Int
-  let cols: Int
-  let p: Float
+/// the backward a ← a ⊙ σ'. Each activation gets its own specialised loop, and each ISA its own
+/// instance (the marker keeps their symbols apart).
+@usableFromInline
+struct Epilogue<ISA: InstructionSet>: ActivationVisitor {
+  @usableFromInline let a: UnsafeMutablePointer<Float>
+  @usableFromInline let bias: UnsafePointer<Float>?
+  @usableFromInline let x: UnsafePointer<Float>?
+  @usableFromInline let rows: Int
+  @usableFromInline let cols: Int
+  @usableFromInline let p: Float
 
+  @inlinable
   init(
     _ a: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, x: UnsafePointer<Float>?,
     rows: Int, cols: Int, p: Float
@@ -229,13 +256,13 @@ private struct Epilogue: ActivationVisitor {
     (self.a, self.bias, self.x, self.rows, self.cols, self.p) = (a, bias, x, rows, cols, p)
   }
 
-  @inline(__always)
+  @inlinable @inline(__always)
   func visit<A: ActivationDefinition>(_: A.Type) {
     if let bias { forward(A.self, bias) } else if let x { backward(A.self, x) }
   }
 
-  @inline(__always)
-  private func forward<A: ActivationDefinition>(_: A.Type, _ bias: UnsafePointer<Float>) {
+  @inlinable @inline(__always)
+  func forward<A: ActivationDefinition>(_: A.Type, _ bias: UnsafePointer<Float>) {
     for r in 0..<rows {
       let row = a + r * cols
       if A.isRowWise {
@@ -247,8 +274,8 @@ private struct Epilogue: ActivationVisitor {
     }
   }
 
-  @inline(__always)
-  private func backward<A: ActivationDefinition>(_: A.Type, _ x: UnsafePointer<Float>) {
+  @inlinable @inline(__always)
+  func backward<A: ActivationDefinition>(_: A.Type, _ x: UnsafePointer<Float>) {
     if A.isRowWise {
       for r in 0..<rows {
         let (gr, xr) = (a + r * cols, x + r * cols)
@@ -262,12 +289,12 @@ private struct Epilogue: ActivationVisitor {
   }
 }
 
-@inline(__always) func sigmoid(_ z: Float) -> Float {
+@inlinable @inline(__always) public func sigmoid(_ z: Float) -> Float {
   z >= 0 ? 1 / (1 + expf(-z)) : expf(z) / (1 + expf(z))
 }
 
 /// Numerically stable softmax in place: subtract the row maximum first.
-@inline(__always) func softmaxRow(_ x: UnsafeMutablePointer<Float>, count: Int) {
+@inlinable @inline(__always) func softmaxRow(_ x: UnsafeMutablePointer<Float>, count: Int) {
   var top = -Float.infinity
   for i in 0..<count { top = max(top, x[i]) }
   for i in 0..<count { x[i] = fastExp(x[i] - top) }

@@ -1,10 +1,11 @@
-// The AVX-512 instances of the GEMM tiles and the peak probe, compiled for x86-64-v4 (Package
+// The AVX-512 instances of the GEMM tiles, the activation epilogues and the peak probe, compiled
+// for x86-64-v4 with 512-bit vectors preferred (Package
 // swift). Nothing here may run unless the CPU has AVX-512 F/BW/DQ/VL: MLPKernels checks that
 // before calling in.
 
-import MLPGemm
+import MLPKernelsGeneric
 
-/// Names this module's instances of the MLPGemm generics.
+/// Names this module's instances of the MLPKernelsGeneric generics.
 enum AVX512: InstructionSet {}
 
 /// Columns `columns` of C with the 8×32 SIMD16 tile, in zmm registers.
@@ -43,4 +44,21 @@ public func fmaChainsAVX512(_ iterations: Int) -> Float {
     t.4 = t.4.addingProduct(x, y)
   }
   return (s.0 + s.1 + s.2 + s.3 + s.4 + t.0 + t.1 + t.2 + t.3 + t.4).sum()
+}
+
+/// The forward epilogue y ← σ(y + bias) in 16-wide vectors.
+public func biasActivationForwardAVX512(
+  _ y: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, rows: Int, cols: Int,
+  _ activation: Activation, parameter: Float
+) {
+  biasActivationForward(
+    AVX512.self, y, bias: bias, rows: rows, cols: cols, activation, parameter: parameter)
+}
+
+/// The backward epilogue g ← g ⊙ σ' in 16-wide vectors.
+public func activationBackwardAVX512(
+  _ g: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, rows: Int, cols: Int,
+  _ activation: Activation, parameter: Float
+) {
+  activationBackward(AVX512.self, g, x: x, rows: rows, cols: cols, activation, parameter: parameter)
 }
