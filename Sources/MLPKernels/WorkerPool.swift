@@ -14,7 +14,8 @@
 import Foundation
 import Synchronization
 
-/// Helper threads that run parts of a job alongside the calling thread.
+/// Helper threads that run parts of a job alongside the calling thread. The threads hold their
+/// pool, so a pool lives (and its helpers sleep) until the process ends: make a few, once.
 public final class WorkerPool: @unchecked Sendable {
   /// One thread per core (the caller counts as one), or `MLPC_THREADS` of them.
   public static let shared = WorkerPool(threads: configuredThreads)
@@ -63,7 +64,7 @@ public final class WorkerPool: @unchecked Sendable {
     asleep = (0..<count).map { _ in SleepFlag() }
     wake = (0..<count).map { _ in DispatchSemaphore(value: 0) }
     for index in 1..<max(count, 1) {
-      let thread = Thread { [unowned self] in self.workerLoop(index) }
+      let thread = Thread { [self] in self.workerLoop(index) }
       thread.name = "mlpc-worker-\(index)"
       thread.start()
     }

@@ -53,11 +53,6 @@ extension MLPCCommand {
         }
       }
       if epochs < 0 { throw ValidationError("--epochs must be at least 0") }
-      if let problem = GemmBackend.environmentProblem ?? KernelISA.environmentProblem
-        ?? WorkerPool.environmentProblem
-      {
-        throw ValidationError(problem)
-      }
     }
 
     func run() throws {

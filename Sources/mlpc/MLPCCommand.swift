@@ -20,6 +20,16 @@ struct MLPCCommand: ParsableCommand {
   static func main() {
     do {
       var command = try parseAsRoot()
+      // Commands that run kernels refuse a kernel setting they cannot honour.
+      let computes: [any ParsableCommand.Type] = [
+        Run.self, Bench.self, Predict.self, Evaluate.self, Gradcheck.self,
+      ]
+      if computes.contains(where: { type(of: command) == $0 }),
+        let problem = GemmBackend.environmentProblem ?? KernelISA.environmentProblem
+          ?? WorkerPool.environmentProblem
+      {
+        throw ValidationError(problem)
+      }
       try command.run()
       Report.shared.flush()
     } catch {

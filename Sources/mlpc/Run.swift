@@ -45,11 +45,6 @@ extension MLPCCommand {
       if resume != nil, out != nil || force {
         throw ValidationError("--resume continues its run in place; --out and --force do not apply")
       }
-      if let problem = GemmBackend.environmentProblem ?? KernelISA.environmentProblem
-        ?? WorkerPool.environmentProblem
-      {
-        throw ValidationError(problem)
-      }
     }
 
     func run() throws {

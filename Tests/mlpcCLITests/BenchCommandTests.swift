@@ -72,6 +72,27 @@ import Testing
     #expect(result.stderr.contains("MLPC_ISA is 'avx1024'; use 'avx2' or 'avx512'"))
   }
 
+  /// Every command that runs kernels refuses unusable kernel settings as a usage error.
+  @Test(arguments: [
+    (["MLPC_THREADS": "0"], "MLPC_THREADS is '0'"),
+    (["MLPC_THREADS": "many"], "MLPC_THREADS is 'many'"),
+    (["MLPC_ISA": "sse"], "MLPC_ISA is 'sse'"),
+  ])
+  func unusableKernelSettings(_ environment: [String: String], _ message: String) throws {
+    for arguments in [
+      ["bench", "--gemm", "8,8,8"],
+      ["run", "specs/xor.yaml", "--quiet", "--out", "/nonexistent/x"],
+      ["gradcheck", "specs/xor.yaml"],
+    ] {
+      let result = try CommandRunner.mlpc(arguments, environment: environment)
+      #expect(result.status == 2, "\(arguments)")
+      #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
+    }
+    let fine = try CommandRunner.mlpc(
+      ["bench", "--gemm", "8,8,8"], environment: ["MLPC_THREADS": "1"])
+    #expect(fine.status == 0)
+  }
+
   @Test func needsASpecOrAProduct() throws {
     #expect(try CommandRunner.mlpc(["bench"]).status == 2)
     #expect(try CommandRunner.mlpc(["bench", "--gemm", "1,2"]).status == 2)

@@ -9,8 +9,13 @@ import Synchronization
 import Testing
 
 @Suite struct WorkerPoolTests {
+  // Pools live until the process ends (their threads hold them): one per test, made once.
+  static let three = WorkerPool(threads: 3)
+  static let three2 = WorkerPool(threads: 3)
+  static let two = WorkerPool(threads: 2)
+
   @Test func everyPartRunsExactlyOnce() {
-    let pool = WorkerPool(threads: 3)
+    let pool = Self.three
     for parts in [1, 2, 3, 4, 7, 64, 1000] {
       for _ in 0..<50 {
         let counts = Mutex([Int](repeating: 0, count: parts))
@@ -21,7 +26,7 @@ import Testing
   }
 
   @Test func runOnEachThreadUsesDistinctThreadsAtOnce() {
-    let pool = WorkerPool(threads: 3)
+    let pool = Self.three2
     for _ in 0..<20 {
       let threads = Mutex(Set<UInt>())
       pool.runOnEachThread(3) { _ in
@@ -34,7 +39,7 @@ import Testing
   }
 
   @Test func laggingHelperMakesJobsRunOnTheCallerForAWhile() {
-    let pool = WorkerPool(threads: 2)
+    let pool = Self.two
     let caller = pthread_self()
     // Jobs whose parts take 50 µs on the caller (so a helper has time to wake and claim one)
     // and 2 ms on a helper: the caller then waits for the helper far longer than the lag
