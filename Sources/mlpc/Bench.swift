@@ -66,7 +66,11 @@ extension MLPCCommand {
       let train = checked.data.train
       let step = Benchmark.step(trainer.executor, data: train)
       let ops = Benchmark.ops(trainer.executor, data: train, seed: checked.training.seed)
-      let epochTiming = epochs > 0 ? try Benchmark.epochs(trainer, count: epochs) : nil
+      let epochTiming =
+        epochs > 0
+        ? try Benchmark.epochs(
+          trainer, count: epochs, validation: checked.data.validation, test: checked.data.test)
+        : nil
       let peak = Benchmark.peakFlops(threads: pool)
       let flops = Double(plan.flopsPerStep)
       var report: [String: Any] = [
@@ -100,10 +104,13 @@ extension MLPCCommand {
       }
       if let epochTiming {
         text +=
-          "epoch    \(String(format: "%.4f s", epochTiming.median)) median of \(epochTiming.samples) "
+          "epoch    \(duration(epochTiming.median)) median of \(epochTiming.samples) "
+        text +=
+          "(\(duration(epochTiming.minimum)) … \(duration(epochTiming.maximum))), "
         text += String(
-          format: "(%.4f … %.4f s), %.1f GFLOP/s\n", epochTiming.minimum, epochTiming.maximum,
-          flops * Double(trainer.stepsPerEpoch) / epochTiming.median / 1e9)
+          format: "%.1f GFLOP/s, %.2f µs a step\n",
+          flops * Double(trainer.stepsPerEpoch) / epochTiming.median / 1e9,
+          epochTiming.median / Double(trainer.stepsPerEpoch) * 1e6)
       }
       Console.out(text)
     }
@@ -152,6 +159,11 @@ private func sumOfProducts(_ pairs: [(Int, Int)]) -> Int? {
 }
 
 private func micro(_ seconds: Double) -> String { String(format: "%.2f µs", seconds * 1e6) }
+
+/// Seconds, or microseconds below 10 ms.
+private func duration(_ seconds: Double) -> String {
+  seconds < 0.01 ? micro(seconds) : String(format: "%.4f s", seconds)
+}
 
 /// `--form` values.
 enum GemmFormOption: String, ExpressibleByArgument, CaseIterable {

@@ -101,11 +101,11 @@ final class TrainingSession {
     var last: EpochReport?
     var nextEpoch = first
     epochs: for epoch in first...max(first, total) where epoch <= total {
-      let t0 = Date()
-      let loss: Double
+      let report: EpochReport
       do {
-        loss = try trainer.runEpoch(
-          epoch, shouldStop: { StopRequest.requested },
+        report = try trainer.reportedEpoch(
+          epoch, validation: spec.data.validation, test: spec.data.test,
+          shouldStop: { StopRequest.requested },
           progress: { progress.step(epoch: epoch, step: $0) })
       } catch {
         switch error {
@@ -116,10 +116,6 @@ final class TrainingSession {
       }
       nextEpoch = epoch + 1
       let now = Date()
-      let report = EpochReport(
-        epoch: epoch, trainLoss: loss, validation: spec.data.validation.map(trainer.evaluate),
-        test: spec.data.test.map(trainer.evaluate), seconds: now.timeIntervalSince(t0),
-        steps: trainer.stepsPerEpoch)
       try writer.append(report, now: now)
       reports.append(report)
       // Bounded memory for any number of epochs: every other report goes when 2000 are kept.

@@ -118,6 +118,21 @@ public final class Trainer {
     return total / Double(order.count)
   }
 
+  /// One epoch as `mlpc run` runs it: training, then the validation and test passes, timed
+  /// from start to end (`mlpc bench --epochs` times this same function).
+  public func reportedEpoch(
+    _ epoch: Int, validation: Dataset?, test: Dataset?, shouldStop: () -> Bool = { false },
+    progress: (Int) -> Void = { _ in }
+  ) throws(TrainingStop) -> EpochReport {
+    let start = Date()
+    let loss = try runEpoch(epoch, shouldStop: shouldStop, progress: progress)
+    let validation = validation.map(evaluate)
+    let test = test.map(evaluate)
+    return EpochReport(
+      epoch: epoch, trainLoss: loss, validation: validation, test: test,
+      seconds: Date().timeIntervalSince(start), steps: stepsPerEpoch)
+  }
+
   /// Draws the epoch shuffles not drawn yet, up to epoch `epoch`'s.
   private func drawShuffles(through epoch: Int) {
     while shuffled < epoch {
