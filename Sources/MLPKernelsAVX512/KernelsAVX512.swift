@@ -26,24 +26,7 @@ public func gemmBlockedNarrowAVX512(
 /// Ten independent chains of 16-wide FMAs for `iterations` rounds (the peak probe).
 @inline(never)
 public func fmaChainsAVX512(_ iterations: Int) -> Float {
-  typealias V = SIMD16<Float>
-  let x = V(repeating: 1e-3)
-  let y = V(repeating: 1e-3)
-  var s = (V(repeating: 1), V(repeating: 1), V(repeating: 1), V(repeating: 1), V(repeating: 1))
-  var t = (V(repeating: 1), V(repeating: 1), V(repeating: 1), V(repeating: 1), V(repeating: 1))
-  for _ in 0..<iterations {
-    s.0 = s.0.addingProduct(x, y)
-    s.1 = s.1.addingProduct(x, y)
-    s.2 = s.2.addingProduct(x, y)
-    s.3 = s.3.addingProduct(x, y)
-    s.4 = s.4.addingProduct(x, y)
-    t.0 = t.0.addingProduct(x, y)
-    t.1 = t.1.addingProduct(x, y)
-    t.2 = t.2.addingProduct(x, y)
-    t.3 = t.3.addingProduct(x, y)
-    t.4 = t.4.addingProduct(x, y)
-  }
-  return (s.0 + s.1 + s.2 + s.3 + s.4 + t.0 + t.1 + t.2 + t.3 + t.4).sum()
+  fmaChains(AVX512.self, SIMD16<Float>.self, iterations)
 }
 
 /// The forward epilogue y ← σ(y + bias) in 16-wide vectors.

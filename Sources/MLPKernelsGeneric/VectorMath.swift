@@ -45,3 +45,28 @@ public func fastExp(_ value: Float) -> Float {
   let er = p * r * r + r + 1
   return er * Float(bitPattern: UInt32(truncatingIfNeeded: Int32(n) + 127) << 23)
 }
+
+/// Ten independent chains of fused multiply-adds of `V` for `iterations` rounds, from registers
+/// (the FMA peak probe); returns their sum, which callers keep alive.
+@inlinable @inline(__always)
+public func fmaChains<ISA: InstructionSet, V: SIMD>(
+  _: ISA.Type, _: V.Type, _ iterations: Int
+) -> Float where V.Scalar == Float {
+  let x = V(repeating: 1e-3)
+  let y = V(repeating: 1e-3)
+  var s = (V(repeating: 1), V(repeating: 1), V(repeating: 1), V(repeating: 1), V(repeating: 1))
+  var t = (V(repeating: 1), V(repeating: 1), V(repeating: 1), V(repeating: 1), V(repeating: 1))
+  for _ in 0..<iterations {
+    s.0 = s.0.addingProduct(x, y)
+    s.1 = s.1.addingProduct(x, y)
+    s.2 = s.2.addingProduct(x, y)
+    s.3 = s.3.addingProduct(x, y)
+    s.4 = s.4.addingProduct(x, y)
+    t.0 = t.0.addingProduct(x, y)
+    t.1 = t.1.addingProduct(x, y)
+    t.2 = t.2.addingProduct(x, y)
+    t.3 = t.3.addingProduct(x, y)
+    t.4 = t.4.addingProduct(x, y)
+  }
+  return (s.0 + s.1 + s.2 + s.3 + s.4 + t.0 + t.1 + t.2 + t.3 + t.4).sum()
+}
