@@ -27,13 +27,35 @@ public struct UpdateRule: Sendable, Equatable {
   public var beta1: Float
   public var beta2: Float
   public var epsilon: Float
+  /// Gradient clipping before the update: every value into [−clipValue, clipValue], then the
+  /// whole gradient scaled by clipNorm / (‖g‖₂ + 1e-6) when that is below 1 (PyTorch's
+  /// clip_grad_value_ and clip_grad_norm_, over all parameters at once).
+  public var clipNorm: Float?
+  public var clipValue: Float?
 
   public init(
     learningRate: Float, weightDecay: Float, momentum: Float, beta1: Float, beta2: Float,
-    epsilon: Float
+    epsilon: Float, clipNorm: Float? = nil, clipValue: Float? = nil
   ) {
     (self.learningRate, self.weightDecay, self.momentum) = (learningRate, weightDecay, momentum)
     (self.beta1, self.beta2, self.epsilon) = (beta1, beta2, epsilon)
+    (self.clipNorm, self.clipValue) = (clipNorm, clipValue)
+  }
+}
+
+/// Clips the gradient g[0..<count] as `rule` says (the layout's padding is zero, so it does
+/// not change the norm).
+func clipGradient(_ g: UnsafeMutablePointer<Float>, count: Int, _ rule: UpdateRule) {
+  if let v = rule.clipValue {
+    for i in 0..<count { g[i] = min(max(g[i], -v), v) }
+  }
+  if let maxNorm = rule.clipNorm {
+    var sum: Float = 0
+    for i in 0..<count { sum = sum.addingProduct(g[i], g[i]) }
+    let coefficient = maxNorm / (sum.squareRoot() + 1e-6)
+    if coefficient < 1 {
+      for i in 0..<count { g[i] *= coefficient }
+    }
   }
 }
 

@@ -36,6 +36,7 @@ public func execute(_ op: BoundOp, rows: Int, step: Int) -> Double {
       delta: delta, x: x, w: w, dW: dW, db: db, dx: dx, rows: rows, inputs: inputs,
       outputs: outputs, activation, parameter: p)
   case .update(let kind, let rule, let p, let g, let n, let state0, let state1):
+    if rule.clipNorm != nil || rule.clipValue != nil { clipGradient(g, count: n, rule) }
     // Large models update in slices of whole cache lines, one per thread.
     let parts = n >= 1 << 16 ? WorkerPool.shared.count : 1
     return withUnsafeTemporaryAllocation(of: Bool.self, capacity: parts) { finite in

@@ -35,6 +35,9 @@ public struct TrainingConfig: Sendable, Equatable {
   public var beta2 = 0.999
   public var epsilon = 1e-8
   public var weightDecay = 0.0
+  /// `clip_norm` and `clip_value`, when set.
+  public var clipNorm: Double?
+  public var clipValue: Double?
   public var seed: UInt64 = 0
   public var shuffle = true
   /// `training.checkpoint`: write a checkpoint every so many epochs, keep the latest few.
@@ -48,7 +51,8 @@ public struct TrainingConfig: Sendable, Equatable {
     UpdateRule(
       learningRate: Float(learningRate), weightDecay: Float(weightDecay),
       momentum: Float(momentum), beta1: Float(beta1), beta2: Float(beta2),
-      epsilon: Float(epsilon))
+      epsilon: Float(epsilon), clipNorm: clipNorm.map(Float.init),
+      clipValue: clipValue.map(Float.init))
   }
 }
 
@@ -66,6 +70,8 @@ extension CheckContext {
     config.beta2 = value(.beta2, in: t)
     config.epsilon = value(.epsilon, in: t)
     config.weightDecay = value(.weightDecay, in: t)
+    config.clipNorm = checked(.clipNorm, in: t)?.value
+    config.clipValue = checked(.clipValue, in: t)?.value
     config.seed = UInt64(value(.seed, in: t))
     config.shuffle = value(.shuffle, in: t)
     if let c = spec.checkpoint {

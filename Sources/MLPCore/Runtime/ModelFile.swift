@@ -82,6 +82,8 @@ extension ModelDescription {
       "epochs": "\(t.epochs)", "batch_size": "\(t.batchSize)", "learning_rate": "\(t.learningRate)",
       "optimizer": t.optimizer.rawValue, "momentum": "\(t.momentum)", "beta1": "\(t.beta1)",
       "beta2": "\(t.beta2)", "epsilon": "\(t.epsilon)", "weight_decay": "\(t.weightDecay)",
+      "clip_norm": t.clipNorm.map { "\($0)" } ?? "off",
+      "clip_value": t.clipValue.map { "\($0)" } ?? "off",
       "seed": "\(t.seed)", "shuffle": "\(t.shuffle)",
     ]
     self.spec = spec.text

@@ -126,6 +126,12 @@ extension SpecKey where Value == Double {
   static let weightDecay = number(
     .training, "weight_decay", default: 0, atLeast(0), float: true,
     "λ: adds λθ to every gradient (L2)")
+  static let clipNorm = number(
+    .training, "clip_norm", shown: "off", above(0), float: true,
+    "scales the gradient down when its global L2 norm exceeds this (clip_grad_norm_)")
+  static let clipValue = number(
+    .training, "clip_value", shown: "off", above(0), float: true,
+    "clamps every gradient value to [−v, v] (clip_grad_value_), before clip_norm")
 
   /// The layer key of an activation's parameter.
   static func activationParameter(_ p: ActivationParameter) -> SpecKey {
@@ -230,7 +236,8 @@ public enum SpecKeys {
       SpecKey<Int>.epochs.info, SpecKey<Int>.batchSize.info, SpecKey<Double>.learningRate.info,
       SpecKey<OptimizerKind>.optimizer.info, SpecKey<Double>.momentum.info,
       SpecKey<Double>.beta1.info, SpecKey<Double>.beta2.info, SpecKey<Double>.epsilon.info,
-      SpecKey<Double>.weightDecay.info, SpecKey<Int>.seed.info, SpecKey<Bool>.shuffle.info,
+      SpecKey<Double>.weightDecay.info, SpecKey<Double>.clipNorm.info,
+      SpecKey<Double>.clipValue.info, SpecKey<Int>.seed.info, SpecKey<Bool>.shuffle.info,
       SpecKey<Section>.checkpoint.info, SpecKey<Section>.earlyStopping.info,
       SpecKey<Int>.checkpointEvery.info, SpecKey<Int>.checkpointKeep.info,
       SpecKey<MonitoredMetric>.monitor.info, SpecKey<MonitorMode>.mode.info,

@@ -1,5 +1,7 @@
-// Two training steps of tiny networks against values computed independently by
-// scripts/known_answer.py (numpy, float64): loss, every gradient and every updated parameter.
+// Training steps of tiny networks against values computed independently: by
+// scripts/known_answer.py (numpy, float64, two steps) and, for gradient clipping, by
+// scripts/known_answer_torch.py (PyTorch's clip_grad_value_ / clip_grad_norm_ and optimizers,
+// float64, three steps): loss, every gradient and every updated parameter.
 
 import Foundation
 import MLPCTestSupport
@@ -19,6 +21,8 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
   var optimizer: String
   var learningRate: Double
   var weightDecay: Double
+  var clipNorm: Double?
+  var clipValue: Double?
   var inputs: Int
   var hiddenUnits: Int
   var outputs: Int
@@ -32,13 +36,17 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
     case name, hidden, output, loss, optimizer, inputs, outputs, x, y, initial, steps
     case learningRate = "learning_rate"
     case weightDecay = "weight_decay"
+    case clipNorm = "clip_norm"
+    case clipValue = "clip_value"
     case hiddenUnits = "hidden_units"
   }
 
-  static func all() -> [KnownAnswerCase] {
+  static func all() -> [KnownAnswerCase] { load("known_answer.json") }
+  static func torch() -> [KnownAnswerCase] { load("known_answer_torch.json") }
+
+  static func load(_ name: String) -> [KnownAnswerCase] {
     let data =
-      FileManager.default.contents(atPath: Repository.path("Tests/Fixtures/known_answer.json"))
-      ?? Data()
+      FileManager.default.contents(atPath: Repository.path("Tests/Fixtures/" + name)) ?? Data()
     return (try? JSONDecoder().decode([KnownAnswerCase].self, from: data)) ?? []
   }
 
@@ -56,8 +64,12 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
         - {units: \(outputs), activation: \(output)}
       loss: \(loss)
       data: \(data)
-      training: {optimizer: \(optimizer), learning_rate: \(learningRate), batch_size: 5, weight_decay: \(weightDecay)}
+      training: {optimizer: \(optimizer), learning_rate: \(learningRate), batch_size: 5, weight_decay: \(weightDecay)\(clipping)}
       """
+  }
+
+  private var clipping: String {
+    (clipNorm.map { ", clip_norm: \($0)" } ?? "") + (clipValue.map { ", clip_value: \($0)" } ?? "")
   }
 }
 
@@ -67,10 +79,13 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
     #expect(cases.count == 6)
     #expect(cases.count { $0.weightDecay > 0 } == 3)
     #expect(cases.contains { $0.loss == "binary_cross_entropy" })
+    let torch = KnownAnswerCase.torch()
+    #expect(torch.count == 3 && torch.allSatisfy { $0.steps.count == 3 })
+    #expect(torch.count { $0.clipNorm != nil } == 2 && torch.count { $0.clipValue != nil } == 2)
   }
 
-  @Test(arguments: KnownAnswerCase.all())
-  func twoStepsMatchNumpy(_ c: KnownAnswerCase) throws {
+  @Test(arguments: KnownAnswerCase.all() + KnownAnswerCase.torch())
+  func stepsMatchTheOracle(_ c: KnownAnswerCase) throws {
     let result = checkSpec(c.spec)
     let spec = try #require(result.spec, "\(result.diagnostics)")
     let plan = PlanCompiler.compile(spec)

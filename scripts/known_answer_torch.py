@@ -1,0 +1,83 @@
+"""Known answers for gradient clipping, computed with PyTorch itself (float64): three training
+steps of tiny networks with torch.nn.utils.clip_grad_value_ and clip_grad_norm_ applied over all
+parameters after backward and before the optimizer step (value first when both are set), with
+torch.optim.SGD / SGD(momentum) / Adam (L2 weight decay inside the optimizer). Writes
+Tests/Fixtures/known_answer_torch.json in the format of known_answer.json (the gradients are
+those the optimizer used, after clipping). Needs torch: bench/.venv/bin/python scripts/..."""
+import json
+import pathlib
+
+import numpy as np
+import torch
+
+OUT = pathlib.Path(__file__).resolve().parent.parent / "Tests" / "Fixtures" / "known_answer_torch.json"
+
+ACT = {"tanh": torch.tanh, "relu": torch.relu, "elu": torch.nn.functional.elu,
+       "identity": lambda z: z, "sigmoid": torch.sigmoid}
+
+
+def main():
+    torch.set_default_dtype(torch.float64)
+    rng = np.random.default_rng(7)
+    cases = [
+        {"name": "tanh-softmax-ce-sgd-clip-norm", "hidden": "tanh", "output": "softmax",
+         "loss": "cross_entropy", "optimizer": "sgd", "learning_rate": 0.5, "clip_norm": 0.05,
+         "inputs": 3, "hidden_units": 4, "outputs": 3},
+        {"name": "relu-identity-mse-momentum-clip-value", "hidden": "relu", "output": "identity",
+         "loss": "mse", "optimizer": "momentum", "learning_rate": 0.1, "clip_value": 0.02,
+         "inputs": 3, "hidden_units": 5, "outputs": 1},
+        {"name": "elu-sigmoid-bce-adam-decay-clip-both", "hidden": "elu", "output": "sigmoid",
+         "loss": "binary_cross_entropy", "optimizer": "adam", "learning_rate": 0.05,
+         "weight_decay": 0.1, "clip_value": 0.05, "clip_norm": 0.08,
+         "inputs": 3, "hidden_units": 4, "outputs": 1},
+    ]
+    out = []
+    for case in cases:
+        n0, n1, n2 = case["inputs"], case["hidden_units"], case["outputs"]
+        initial = [rng.uniform(-1, 1, (n1, n0)), rng.uniform(-0.5, 0.5, n1),
+                   rng.uniform(-1, 1, (n2, n1)), rng.uniform(-0.5, 0.5, n2)]
+        initial = [p.astype(np.float32).astype(np.float64) for p in initial]
+        x = rng.uniform(-1, 1, (5, n0)).astype(np.float32).astype(np.float64)
+        if case["loss"] == "cross_entropy":
+            y = np.eye(n2)[rng.integers(0, n2, 5)]
+        elif case["loss"] == "binary_cross_entropy":
+            y = rng.integers(0, 2, (5, 1)).astype(np.float64)
+        else:
+            y = rng.uniform(0, 1, (5, n2)).astype(np.float32).astype(np.float64)
+        params = [torch.tensor(p, requires_grad=True) for p in initial]
+        wd = case.get("weight_decay", 0.0)
+        lr = case["learning_rate"]
+        if case["optimizer"] == "sgd":
+            optimizer = torch.optim.SGD(params, lr=lr, weight_decay=wd)
+        elif case["optimizer"] == "momentum":
+            optimizer = torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=wd)
+        else:
+            optimizer = torch.optim.Adam(params, lr=lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=wd)
+        xt, yt = torch.tensor(x), torch.tensor(y)
+        record = dict(case, weight_decay=wd, x=x.ravel().tolist(), y=y.ravel().tolist(),
+                      initial=[p.ravel().tolist() for p in initial], steps=[])
+        for _ in range(3):
+            optimizer.zero_grad()
+            W1, b1, W2, b2 = params
+            z2 = ACT[case["hidden"]](xt @ W1.T + b1) @ W2.T + b2
+            if case["loss"] == "cross_entropy":
+                loss = -(yt * torch.log_softmax(z2, dim=1)).sum() / 5
+            elif case["loss"] == "binary_cross_entropy":
+                loss = torch.nn.functional.binary_cross_entropy_with_logits(z2, yt, reduction="sum") / 5
+            else:
+                loss = 0.5 * ((ACT[case["output"]](z2) - yt) ** 2).sum() / 5
+            loss.backward()
+            if "clip_value" in case:
+                torch.nn.utils.clip_grad_value_(params, case["clip_value"])
+            if "clip_norm" in case:
+                torch.nn.utils.clip_grad_norm_(params, case["clip_norm"])
+            gradients = [p.grad.detach().numpy().ravel().tolist() for p in params]
+            optimizer.step()
+            record["steps"].append({"loss": loss.item(), "gradients": gradients,
+                                    "parameters": [p.detach().numpy().ravel().tolist() for p in params]})
+        out.append(record)
+    OUT.write_text(json.dumps(out, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
