@@ -67,6 +67,22 @@ def step(params, x, y, case, state, t):
     return new, grads, loss
 
 
+def case_data(rng, case):
+    """Initial parameters (float32 values), a batch of five inputs and its targets for `case`."""
+    n0, n1, n2 = case["inputs"], case["hidden_units"], case["outputs"]
+    params = [rng.uniform(-1, 1, (n1, n0)), rng.uniform(-0.5, 0.5, n1),
+              rng.uniform(-1, 1, (n2, n1)), rng.uniform(-0.5, 0.5, n2)]
+    params = [p.astype(np.float32).astype(np.float64) for p in params]
+    x = rng.uniform(-1, 1, (5, n0)).astype(np.float32).astype(np.float64)
+    if case["loss"] == "cross_entropy":
+        y = np.eye(n2)[rng.integers(0, n2, 5)]
+    elif case["loss"] == "binary_cross_entropy":
+        y = rng.integers(0, 2, (5, 1)).astype(np.float64)
+    else:
+        y = rng.uniform(0, 1, (5, n2)).astype(np.float32).astype(np.float64)
+    return params, x, y
+
+
 def main():
     rng = np.random.default_rng(42)
     cases = [
@@ -88,17 +104,7 @@ def main():
     ]
     out = []
     for case in cases:
-        n0, n1, n2 = case["inputs"], case["hidden_units"], case["outputs"]
-        params = [rng.uniform(-1, 1, (n1, n0)), rng.uniform(-0.5, 0.5, n1),
-                  rng.uniform(-1, 1, (n2, n1)), rng.uniform(-0.5, 0.5, n2)]
-        params = [p.astype(np.float32).astype(np.float64) for p in params]
-        x = rng.uniform(-1, 1, (5, n0)).astype(np.float32).astype(np.float64)
-        if case["loss"] == "cross_entropy":
-            y = np.eye(n2)[rng.integers(0, n2, 5)]
-        elif case["loss"] == "binary_cross_entropy":
-            y = rng.integers(0, 2, (5, 1)).astype(np.float64)
-        else:
-            y = rng.uniform(0, 1, (5, n2)).astype(np.float32).astype(np.float64)
+        params, x, y = case_data(rng, case)
         state = [0.0 * p for p in params] if case["optimizer"] == "momentum" else \
             [(0.0 * p, 0.0 * p) for p in params]
         record = dict(case, weight_decay=case.get("weight_decay", 0.0), x=x.ravel().tolist(), y=y.ravel().tolist(),

@@ -10,6 +10,8 @@ import pathlib
 import numpy as np
 import torch
 
+from known_answer import case_data
+
 OUT = pathlib.Path(__file__).resolve().parent.parent / "Tests" / "Fixtures" / "known_answer_torch.json"
 
 ACT = {"tanh": torch.tanh, "relu": torch.relu, "elu": torch.nn.functional.elu,
@@ -33,17 +35,7 @@ def main():
     ]
     out = []
     for case in cases:
-        n0, n1, n2 = case["inputs"], case["hidden_units"], case["outputs"]
-        initial = [rng.uniform(-1, 1, (n1, n0)), rng.uniform(-0.5, 0.5, n1),
-                   rng.uniform(-1, 1, (n2, n1)), rng.uniform(-0.5, 0.5, n2)]
-        initial = [p.astype(np.float32).astype(np.float64) for p in initial]
-        x = rng.uniform(-1, 1, (5, n0)).astype(np.float32).astype(np.float64)
-        if case["loss"] == "cross_entropy":
-            y = np.eye(n2)[rng.integers(0, n2, 5)]
-        elif case["loss"] == "binary_cross_entropy":
-            y = rng.integers(0, 2, (5, 1)).astype(np.float64)
-        else:
-            y = rng.uniform(0, 1, (5, n2)).astype(np.float32).astype(np.float64)
+        initial, x, y = case_data(rng, case)
         params = [torch.tensor(p, requires_grad=True) for p in initial]
         wd = case.get("weight_decay", 0.0)
         lr = case["learning_rate"]
