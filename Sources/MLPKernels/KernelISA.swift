@@ -75,6 +75,13 @@ public enum KernelISA: String, Sendable, CaseIterable {
   }
 }
 
+/// The 16-wide tile built for the baseline: what `MLPC_ISA=avx512` runs without AVX-512.
+func wideGemmOnBaseline(
+  _ o: GemmOperands, m: Int, columns: Range<Int>, k: Int, buffers: GemmBuffers
+) {
+  gemmBlocked(Tile8x32.self, Baseline.self, o, m: m, columns: columns, k: k, buffers: buffers)
+}
+
 /// Names this module's (x86-64-v3) instances of the MLPKernelsGeneric generics.
 enum Baseline: InstructionSet {}
 

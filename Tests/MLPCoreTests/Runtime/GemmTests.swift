@@ -7,6 +7,8 @@
 import MLPCore
 import Testing
 
+@testable import MLPKernels
+
 struct GemmCase: CustomTestStringConvertible, Sendable {
   var form: GemmForm
   var m: Int
@@ -96,5 +98,45 @@ struct GemmCase: CustomTestStringConvertible, Sendable {
         }
       }
     }
+  }
+}
+
+/// The 16-wide tile built for the x86-64-v3 baseline (what `MLPC_ISA=avx512` runs on a CPU
+/// without AVX-512) on every machine, including those that would pick the AVX-512 build.
+@Test(arguments: [(8, 32, 192), (9, 33, 193), (128, 256, 100), (17, 65, 385), (100, 47, 64)])
+func baselineBuildOfTheWideTileMatchesReference(_ shape: (Int, Int, Int)) {
+  let (m, n, k) = shape
+  var rng = SeededGenerator(seed: UInt64(m * 7 + n * 3 + k))
+  for form in GemmForm.allCases {
+    let (aRows, aCols) = form == .tn ? (k, m) : (m, k)
+    let (bRows, bCols) = form == .nt ? (n, k) : (k, n)
+    let a = (0..<aRows * aCols).map { _ in Float(rng.uniform(-1, 1)) }
+    let b = (0..<bRows * bCols).map { _ in Float(rng.uniform(-1, 1)) }
+    var c = [Float](repeating: 0, count: m * n)
+    a.withUnsafeBufferPointer { a in
+      b.withUnsafeBufferPointer { b in
+        c.withUnsafeMutableBufferPointer { c in
+          let operands = GemmOperands(
+            a: a.baseAddress!, aRow: form == .tn ? 1 : aCols, aCol: form == .tn ? aCols : 1,
+            b: b.baseAddress!, bRow: form == .nt ? 1 : bCols, bCol: form == .nt ? bCols : 1,
+            c: c.baseAddress!, ldc: n, accumulate: false)
+          wideGemmOnBaseline(
+            operands, m: m, columns: 0..<n, k: k, buffers: GemmWorkspace.current.buffers)
+        }
+      }
+    }
+    var worst = 0.0
+    for i in 0..<m {
+      for j in 0..<n {
+        var sum = 0.0
+        for p in 0..<k {
+          let x = form == .tn ? a[p * m + i] : a[i * k + p]
+          let y = form == .nt ? b[j * k + p] : b[p * n + j]
+          sum += Double(x) * Double(y)
+        }
+        worst = max(worst, abs(Double(c[i * n + j]) - sum))
+      }
+    }
+    #expect(worst <= 2e-6 * Double(k), "\(form) \(m)×\(n)×\(k): \(worst)")
   }
 }
