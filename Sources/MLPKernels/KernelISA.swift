@@ -67,10 +67,7 @@ public enum KernelISA: String, Sendable, CaseIterable {
         16
       )
     case (.avx512, false, false):
-      return (
-        { gemmBlocked(Tile8x32.self, Baseline.self, $0, m: $1, columns: $2, k: $3, buffers: $4) },
-        32
-      )
+      return ({ wideGemmOnBaseline($0, m: $1, columns: $2, k: $3, buffers: $4) }, 32)
     }
   }
 }
