@@ -1,7 +1,8 @@
-"""Known answers for gradient clipping, computed with PyTorch itself (float64): three training
-steps of tiny networks with torch.nn.utils.clip_grad_value_ and clip_grad_norm_ applied over all
-parameters after backward and before the optimizer step (value first when both are set), with
-torch.optim.SGD / SGD(momentum) / Adam (L2 weight decay inside the optimizer). Writes
+"""Known answers computed with PyTorch itself (float64): three training steps of tiny networks
+with gradient clipping (torch.nn.utils.clip_grad_value_ and clip_grad_norm_ over all parameters
+after backward and before the optimizer step, value first when both are set) and with the
+optimizers whose exact update is PyTorch's: SGD, SGD(momentum), SGD(momentum, nesterov=True),
+Adam (L2 weight decay inside the optimizer) and AdamW (decoupled decay). Writes
 Tests/Fixtures/known_answer_torch.json in the format of known_answer.json (the gradients are
 those the optimizer used, after clipping). Needs torch: bench/.venv/bin/python scripts/..."""
 import json
@@ -32,6 +33,12 @@ def main():
          "loss": "binary_cross_entropy", "optimizer": "adam", "learning_rate": 0.05,
          "weight_decay": 0.1, "clip_value": 0.05, "clip_norm": 0.08,
          "inputs": 3, "hidden_units": 4, "outputs": 1},
+        {"name": "tanh-softmax-ce-nesterov-decay", "hidden": "tanh", "output": "softmax",
+         "loss": "cross_entropy", "optimizer": "nesterov", "learning_rate": 0.2,
+         "weight_decay": 0.05, "inputs": 3, "hidden_units": 4, "outputs": 3},
+        {"name": "relu-sigmoid-bce-adamw-decay", "hidden": "relu", "output": "sigmoid",
+         "loss": "binary_cross_entropy", "optimizer": "adamw", "learning_rate": 0.05,
+         "weight_decay": 0.3, "inputs": 3, "hidden_units": 4, "outputs": 1},
     ]
     out = []
     for case in cases:
@@ -43,6 +50,10 @@ def main():
             optimizer = torch.optim.SGD(params, lr=lr, weight_decay=wd)
         elif case["optimizer"] == "momentum":
             optimizer = torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=wd)
+        elif case["optimizer"] == "nesterov":
+            optimizer = torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=wd, nesterov=True)
+        elif case["optimizer"] == "adamw":
+            optimizer = torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=wd)
         else:
             optimizer = torch.optim.Adam(params, lr=lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=wd)
         xt, yt = torch.tensor(x), torch.tensor(y)

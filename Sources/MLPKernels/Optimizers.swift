@@ -1,20 +1,21 @@
 // Parameter updates: one flat loop each over the parameter, gradient and state ranges, which
 // share one layout (so padding stays zero and no per-tensor bookkeeping is needed).
-// PyTorch's conventions: momentum v ← μv + g, p ← p − ηv; Adam with bias correction;
-// weight decay λ adds λp to the gradient (L2, not AdamW).
+// PyTorch's conventions: momentum v ← μv + g, p ← p − ηv; Nesterov p ← p − η(g + μv); Adam
+// with bias correction; weight decay λ adds λp to the gradient (L2), except in AdamW, which
+// decays the parameters directly (p ← p(1 − ηλ)) and gives Adam the raw gradient.
 
 import Foundation
 
 /// The parameter update rule.
 public enum OptimizerKind: String, CaseIterable, Sendable {
-  case sgd, momentum, adam
+  case sgd, momentum, nesterov, adam, adamw
 
-  /// Parameter-shaped state slots: momentum's velocity, Adam's two moments.
+  /// Parameter-shaped state slots: the velocity of momentum and Nesterov, Adam's two moments.
   public var stateSlots: Int {
     switch self {
     case .sgd: 0
-    case .momentum: 1
-    case .adam: 2
+    case .momentum, .nesterov: 1
+    case .adam, .adamw: 2
     }
   }
 }
@@ -86,6 +87,31 @@ func momentumUpdate(
     v[i] = mu * v[i] + g[i] + wd * p[i]
     p[i] -= lr * v[i]
   }
+}
+
+/// v ← μv + (g + λp); p ← p − η((g + λp) + μv)  (torch.optim.SGD with nesterov=True)
+func nesterovUpdate(
+  _ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ v: UnsafeMutablePointer<Float>,
+  count: Int, _ rule: UpdateRule
+) {
+  let (lr, wd, mu) = (rule.learningRate, rule.weightDecay, rule.momentum)
+  for i in 0..<count {
+    let grad = g[i] + wd * p[i]
+    v[i] = mu * v[i] + grad
+    p[i] -= lr * (grad + mu * v[i])
+  }
+}
+
+/// AdamW (Loshchilov & Hutter, torch.optim.AdamW): p ← p(1 − ηλ), then Adam on the raw g.
+func adamwUpdate(
+  _ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>,
+  _ v: UnsafeMutablePointer<Float>, count: Int, step t: Int, _ rule: UpdateRule
+) {
+  let decay = 1 - rule.learningRate * rule.weightDecay
+  for i in 0..<count { p[i] *= decay }
+  var adam = rule
+  adam.weightDecay = 0
+  adamUpdate(p, g, m, v, count: count, step: t, adam)
 }
 
 /// Adam (Kingma & Ba) at step t ≥ 1.

@@ -47,7 +47,9 @@ public func execute(_ op: BoundOp, rows: Int, step: Int) -> Double {
         switch kind {
         case .sgd: sgdUpdate(p, g, count: c, rule)
         case .momentum: momentumUpdate(p, g, state0! + lo, count: c, rule)
+        case .nesterov: nesterovUpdate(p, g, state0! + lo, count: c, rule)
         case .adam: adamUpdate(p, g, state0! + lo, state1! + lo, count: c, step: step, rule)
+        case .adamw: adamwUpdate(p, g, state0! + lo, state1! + lo, count: c, step: step, rule)
         }
         finite[part] = allFinite(p, count: c)
       }

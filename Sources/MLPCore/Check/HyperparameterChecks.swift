@@ -124,8 +124,8 @@ extension CheckContext {
     let unused: [SpecKey<Double>] =
       switch optimizer {
       case .sgd: [.momentum, .beta1, .beta2, .epsilon]
-      case .momentum: [.beta1, .beta2, .epsilon]
-      case .adam: [.momentum]
+      case .momentum, .nesterov: [.beta1, .beta2, .epsilon]
+      case .adam, .adamw: [.momentum]
       }
     for key in unused {
       guard let found = t?[key] else { continue }

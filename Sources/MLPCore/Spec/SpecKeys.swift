@@ -111,7 +111,7 @@ extension SpecKey where Value == Double {
     .training, "learning_rate", default: 0.01, above(0), float: true, help: "try 0.01", "η")
   static let momentum = number(
     .training, "momentum", default: 0.9, fraction, float: true,
-    "μ, for `momentum` (a warning otherwise)")
+    "μ, for `momentum` and `nesterov` (a warning otherwise)")
   static let beta1 = number(
     .training, "beta1", default: 0.9, fraction, float: true, "Adam's decay rate of the first moment"
   )
@@ -125,7 +125,7 @@ extension SpecKey where Value == Double {
     "the least change that counts as an improvement")
   static let weightDecay = number(
     .training, "weight_decay", default: 0, atLeast(0), float: true,
-    "λ: adds λθ to every gradient (L2)")
+    "λ: adds λθ to every gradient (L2); with `adamw`, decays θ by ηλ directly")
   static let clipNorm = number(
     .training, "clip_norm", shown: "off", above(0), float: true,
     "scales the gradient down when its global L2 norm exceeds this (clip_grad_norm_)")
@@ -211,7 +211,7 @@ extension SpecKey where Value == GeneratorKind {
 extension SpecKey where Value == OptimizerKind {
   static let optimizer = choice(
     .training, "optimizer", default: .sgd, "optimizer",
-    "`sgd`: θ ← θ − η g; `momentum`: v ← μv + g, θ ← θ − ηv; `adam`: Kingma & Ba with bias correction"
+    "`sgd`: θ ← θ − η g; `momentum`: v ← μv + g, θ ← θ − ηv; `nesterov`: v ← μv + g, θ ← θ − η(g + μv); `adam`: Kingma & Ba with bias correction; `adamw`: Adam with decoupled weight decay θ ← θ(1 − ηλ) (PyTorch's semantics; its default λ is 0.01, here `weight_decay` defaults to 0 for every optimizer)"
   )
 }
 

@@ -1,7 +1,7 @@
 // Training steps of tiny networks against values computed independently: by
 // scripts/known_answer.py (numpy, float64, two steps) and, for gradient clipping, by
-// scripts/known_answer_torch.py (PyTorch's clip_grad_value_ / clip_grad_norm_ and optimizers,
-// float64, three steps): loss, every gradient and every updated parameter.
+// scripts/known_answer_torch.py (PyTorch's clip_grad_value_ / clip_grad_norm_, and its
+// optimizers including Nesterov and AdamW, float64, three steps): loss, every gradient and every updated parameter.
 
 import Foundation
 import MLPCTestSupport
@@ -80,7 +80,8 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
     #expect(cases.count { $0.weightDecay > 0 } == 3)
     #expect(cases.contains { $0.loss == "binary_cross_entropy" })
     let torch = KnownAnswerCase.torch()
-    #expect(torch.count == 3 && torch.allSatisfy { $0.steps.count == 3 })
+    #expect(torch.count == 5 && torch.allSatisfy { $0.steps.count == 3 })
+    #expect(Set(torch.map(\.optimizer)) == ["sgd", "momentum", "nesterov", "adam", "adamw"])
     #expect(torch.count { $0.clipNorm != nil } == 2 && torch.count { $0.clipValue != nil } == 2)
   }
 
