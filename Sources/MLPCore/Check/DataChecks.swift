@@ -32,6 +32,12 @@ extension CheckContext {
       prepared = checkCSV(train, data, layers: layers, loss: loss)
     }
     guard var prepared, !diagnostics.hasErrors else { return nil }
+    if split == 0, value(.stratify, in: data), let at = data[.stratify]?.location {
+      report(
+        Diagnostic(
+          .ignoredSetting, "'data.stratify' has no effect without 'data.validation_split'",
+          at: at))
+    }
     if split > 0 {
       guard prepared.train.count >= 2 else {
         report(
@@ -40,7 +46,14 @@ extension CheckContext {
             at: data[.validationSplit]?.location))
         return nil
       }
-      let parts = prepared.train.split(validationFraction: split, seed: seed)
+      let stratify = value(.stratify, in: data)
+      if stratify, prepared.train.labels == nil, let at = data[.stratify]?.location {
+        report(
+          Diagnostic(
+            .ignoredSetting, "'data.stratify' has no effect without class labels (regression)",
+            at: at))
+      }
+      let parts = prepared.train.split(validationFraction: split, seed: seed, stratified: stratify)
       prepared.train = parts.train
       prepared.validation = parts.validation
     }

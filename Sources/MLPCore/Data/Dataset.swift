@@ -51,14 +51,33 @@ public struct Dataset: Sendable {
   }
 
   /// Splits off the last `fraction` of a seeded permutation as a validation set.
-  public func split(validationFraction fraction: Double, seed: UInt64) -> (
-    train: Dataset, validation: Dataset
-  ) {
+  public func split(validationFraction fraction: Double, seed: UInt64, stratified: Bool = false)
+    -> (train: Dataset, validation: Dataset)
+  {
     var order = Array(0..<count)
     var rng = SeededGenerator(seed: seed ^ 0x5EED_5EED)
     rng.shuffle(&order)
     let held = min(count - 1, max(1, Int((Double(count) * fraction).rounded())))
-    return (subset(Array(order[held...]).sorted()), subset(Array(order[..<held]).sorted()))
+    guard stratified, let labels else {
+      return (subset(Array(order[held...]).sorted()), subset(Array(order[..<held]).sorted()))
+    }
+    // Each class gives its share of `held` (largest remainders decide the last few, ties to
+    // the smaller class id), its samples taken in the shuffled order.
+    var members: [Int: [Int]] = [:]
+    for i in order { members[labels[i], default: []].append(i) }
+    let classes = members.keys.sorted()
+    var quota = classes.map { members[$0]!.count * held / count }
+    let remainders = classes.indices.sorted {
+      let (a, b) = (
+        members[classes[$0]]!.count * held % count, members[classes[$1]]!.count * held % count
+      )
+      return a != b ? a > b : $0 < $1
+    }
+    for k in remainders.prefix(held - quota.reduce(0, +)) { quota[k] += 1 }
+    var validation: [Int] = []
+    for (k, c) in classes.enumerated() { validation += members[c]!.prefix(quota[k]) }
+    let heldOut = Set(validation)
+    return (subset((0..<count).filter { !heldOut.contains($0) }), subset(validation.sorted()))
   }
 }
 

@@ -142,6 +142,9 @@ extension SpecKey where Value == Double {
 }
 
 extension SpecKey where Value == Bool {
+  static let stratify = boolean(
+    .data, "stratify", default: false,
+    "with validation_split, hold out the same share of every class (classification)")
   static let standardize = boolean(
     .data, "standardize", default: false,
     "scale each feature to mean 0, standard deviation 1 with statistics of the training split only (saved with the model)"
@@ -232,7 +235,7 @@ public enum SpecKeys {
       SpecKey<String>.delimiter.info, SpecKey<GeneratorKind>.generator.info,
       SpecKey<Int>.samples.info, SpecKey<Int>.classes.info, SpecKey<Int>.dimensions.info,
       SpecKey<Double>.noise.info, SpecKey<Double>.validationSplit.info,
-      SpecKey<Bool>.standardize.info,
+      SpecKey<Bool>.stratify.info, SpecKey<Bool>.standardize.info,
       SpecKey<Int>.epochs.info, SpecKey<Int>.batchSize.info, SpecKey<Double>.learningRate.info,
       SpecKey<OptimizerKind>.optimizer.info, SpecKey<Double>.momentum.info,
       SpecKey<Double>.beta1.info, SpecKey<Double>.beta2.info, SpecKey<Double>.epsilon.info,
