@@ -105,9 +105,12 @@ public func gemm(
   // its isolated steps ~15 % faster but its epochs slower and noisier (inputs and results then
   // cross between cores every step).
   let workers = threads.map { m * n * k >= 1 << 20 ? $0.count : 1 } ?? 1
-  // Split N into ranges of whole NR tiles.
+  // Split N into one range of whole NR tiles per thread. Parts are claimed, so a helper that
+  // has not woken yet loses its part to the caller. More, smaller parts would also bound what
+  // a helper that loses its core mid-part holds back, but on W1 (Zen 4, quiet) two or four per
+  // thread cost 1–3 % a step, and the pool's solo fallback already handles a lagging helper.
   let tiles = (n + nr - 1) / nr
-  let parts = workers <= 1 ? 1 : min(tiles, workers * gemmPartsPerThread)
+  let parts = min(workers, tiles)
   if parts <= 1 {
     blocked(operands, m, 0..<n, k, GemmWorkspace.current.buffers)
     return
@@ -137,9 +140,10 @@ func gemmSmall(
     }
     return
   }
-  if form == .nt && n * k <= 4096 {
-    // A shallow A·Bᵀ (a forward pass from a few inputs): B transposed into scratch first, so
-    // the rows of op(B) are contiguous and the loop over C's columns vectorises.
+  if form == .nt {
+    // A shallow A·Bᵀ (a forward pass from a few inputs; `gemm` sends A·Bᵀ here only with
+    // k ≥ 8, taken above, or M·N·K ≤ 2048): B transposed into scratch first, so the rows of
+    // op(B) are contiguous and the loop over C's columns vectorises.
     withUnsafeTemporaryAllocation(of: Float.self, capacity: n * k) { scratch in
       let bt = scratch.baseAddress!
       for j in 0..<n {
@@ -166,17 +170,6 @@ func gemmSmall(
     return
   }
   let (aRow, aCol) = form == .tn ? (1, lda) : (lda, 1)
-  if form == .nt {  // B read with a stride (large N·K)
-    for i in 0..<m {
-      let ci = c + i * ldc
-      if !accumulate { ci.update(repeating: 0, count: n) }
-      for p in 0..<k {
-        let aip = a[i * aRow + p * aCol]
-        for j in 0..<n { ci[j] = ci[j].addingProduct(aip, b[j * ldb + p]) }
-      }
-    }
-    return
-  }
   rowsOfC(m: m, n: n, k: k, a, aRow: aRow, aCol: aCol, b, ldb: ldb, c, ldc: ldc, accumulate)
 }
 
@@ -229,10 +222,3 @@ func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count: Int) -> Fl
   }
   return sum
 }
-
-/// Column ranges per thread when a product is split. Parts are claimed, so a helper that has
-/// not woken yet loses its part to the caller; more, smaller parts would also bound what a
-/// helper that loses its core mid-part holds back, but measured on W1 (Zen 4, quiet) they cost
-/// 1–3 % (one: 660–668 µs a step; two: 667–676; four: 675–700), and the pool's solo fallback
-/// already handles a helper that lags.
-let gemmPartsPerThread = 1

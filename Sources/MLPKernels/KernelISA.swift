@@ -41,7 +41,7 @@ public enum KernelISA: String, Sendable, CaseIterable {
   /// Floats per vector of the GEMM's main tile.
   public var vectorFloats: Int { self == .avx2 ? 8 : 16 }
 
-  /// How `mlpc bench` names it: "avx512", "avx2", or "avx512 (emulated on avx2)".
+  /// How `mlpc bench` names it: its name, and for avx512 without AVX-512 which build runs.
   public var description: String {
     isNative ? rawValue : "\(rawValue) (16-wide code built for x86-64-v3; no AVX-512 here)"
   }
@@ -52,7 +52,7 @@ public enum KernelISA: String, Sendable, CaseIterable {
   func blocked(columns: Int) -> (BlockedGemm, nr: Int) {
     let narrow = columns <= 16
     switch (self, isNative, narrow) {
-    case (.avx2, _, _):
+    case (.avx2, _, _), (.avx512, false, true):
       return (
         { gemmBlocked(Tile6x16.self, Baseline.self, $0, m: $1, columns: $2, k: $3, buffers: $4) },
         16
@@ -61,11 +61,6 @@ public enum KernelISA: String, Sendable, CaseIterable {
       return ({ gemmBlockedNarrowAVX512($0, m: $1, columns: $2, k: $3, buffers: $4) }, 16)
     case (.avx512, true, false):
       return ({ gemmBlockedAVX512($0, m: $1, columns: $2, k: $3, buffers: $4) }, 32)
-    case (.avx512, false, true):
-      return (
-        { gemmBlocked(Tile6x16.self, Baseline.self, $0, m: $1, columns: $2, k: $3, buffers: $4) },
-        16
-      )
     case (.avx512, false, false):
       return ({ wideGemmOnBaseline($0, m: $1, columns: $2, k: $3, buffers: $4) }, 32)
     }

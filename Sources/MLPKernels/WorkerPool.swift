@@ -22,19 +22,20 @@ public final class WorkerPool: @unchecked Sendable {
 
   /// `MLPC_THREADS` when it is a whole number from 1 to 1024, else the number of cores.
   public static var configuredThreads: Int {
-    if let text = ProcessInfo.processInfo.environment["MLPC_THREADS"], let n = Int(text),
-      (1...1024).contains(n)
-    {
-      return n
-    }
-    return ProcessInfo.processInfo.activeProcessorCount
+    threadsSetting.flatMap(\.value) ?? ProcessInfo.processInfo.activeProcessorCount
   }
 
   /// Why `MLPC_THREADS` cannot be honoured, if it is set to something unusable.
   public static var environmentProblem: String? {
-    guard let text = ProcessInfo.processInfo.environment["MLPC_THREADS"] else { return nil }
-    if let n = Int(text), (1...1024).contains(n) { return nil }
+    guard let (text, value) = threadsSetting, value == nil else { return nil }
     return "MLPC_THREADS is '\(text)'; use a whole number from 1 to 1024"
+  }
+
+  /// `MLPC_THREADS` as written, and its value when it is usable.
+  private static var threadsSetting: (text: String, value: Int?)? {
+    ProcessInfo.processInfo.environment["MLPC_THREADS"].map { text in
+      (text, Int(text).flatMap { (1...1024).contains($0) ? $0 : nil })
+    }
   }
 
   /// Threads a job can use, the caller included.

@@ -32,11 +32,11 @@ extension CheckContext {
       prepared = checkCSV(train, data, layers: layers, loss: loss)
     }
     guard var prepared, !diagnostics.hasErrors else { return nil }
-    if split == 0, value(.stratify, in: data), let at = data[.stratify]?.location {
+    let stratify = value(.stratify, in: data)
+    if stratify, let at = data[.stratify]?.location, split == 0 || prepared.train.labels == nil {
+      let missing = split == 0 ? "'data.validation_split'" : "class labels (regression)"
       report(
-        Diagnostic(
-          .ignoredSetting, "'data.stratify' has no effect without 'data.validation_split'",
-          at: at))
+        Diagnostic(.ignoredSetting, "'data.stratify' has no effect without \(missing)", at: at))
     }
     if split > 0 {
       guard prepared.train.count >= 2 else {
@@ -45,13 +45,6 @@ extension CheckContext {
             .emptyData, "validation_split needs at least 2 training samples",
             at: data[.validationSplit]?.location))
         return nil
-      }
-      let stratify = value(.stratify, in: data)
-      if stratify, prepared.train.labels == nil, let at = data[.stratify]?.location {
-        report(
-          Diagnostic(
-            .ignoredSetting, "'data.stratify' has no effect without class labels (regression)",
-            at: at))
       }
       let parts = prepared.train.split(validationFraction: split, seed: seed, stratified: stratify)
       prepared.train = parts.train

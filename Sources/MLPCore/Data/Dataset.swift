@@ -50,7 +50,8 @@ public struct Dataset: Sendable {
       labels: labels.map { l in indices.map { l[$0] } })
   }
 
-  /// Splits off the last `fraction` of a seeded permutation as a validation set.
+  /// Splits off the first `fraction` of a seeded permutation as a validation set; `stratified`
+  /// (with labels), the same share of every class, taken in that permutation's order.
   public func split(validationFraction fraction: Double, seed: UInt64, stratified: Bool = false)
     -> (train: Dataset, validation: Dataset)
   {
@@ -61,21 +62,19 @@ public struct Dataset: Sendable {
     guard stratified, let labels else {
       return (subset(Array(order[held...]).sorted()), subset(Array(order[..<held]).sorted()))
     }
-    // Each class gives its share of `held` (largest remainders decide the last few, ties to
-    // the smaller class id), its samples taken in the shuffled order.
+    // Each class gives its share of `held`; the largest remainders decide the last few (ties
+    // to the smaller class id).
     var members: [Int: [Int]] = [:]
     for i in order { members[labels[i], default: []].append(i) }
-    let classes = members.keys.sorted()
-    var quota = classes.map { members[$0]!.count * held / count }
-    let remainders = classes.indices.sorted {
-      let (a, b) = (
-        members[classes[$0]]!.count * held % count, members[classes[$1]]!.count * held % count
-      )
-      return a != b ? a > b : $0 < $1
+    let classes = members.keys.sorted().map { members[$0]! }
+    var quota = classes.map { $0.count * held / count }
+    let remainder = classes.map { $0.count * held % count }
+    let byRemainder = classes.indices.sorted {
+      remainder[$0] != remainder[$1] ? remainder[$0] > remainder[$1] : $0 < $1
     }
-    for k in remainders.prefix(held - quota.reduce(0, +)) { quota[k] += 1 }
+    for k in byRemainder.prefix(held - quota.reduce(0, +)) { quota[k] += 1 }
     var validation: [Int] = []
-    for (k, c) in classes.enumerated() { validation += members[c]!.prefix(quota[k]) }
+    for (k, samples) in classes.enumerated() { validation += samples.prefix(quota[k]) }
     let heldOut = Set(validation)
     return (subset((0..<count).filter { !heldOut.contains($0) }), subset(validation.sorted()))
   }
