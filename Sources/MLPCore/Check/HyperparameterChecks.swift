@@ -24,6 +24,29 @@ extension MonitoredMetric {
   public var improvesUpwards: Bool { rawValue.hasSuffix("accuracy") || rawValue.hasSuffix("r2") }
 }
 
+/// `training.schedule` with defaults applied: the learning rate of every epoch as PyTorch's
+/// `lr_scheduler` computes it (see `LearningRateScheduler`).
+public struct ScheduleConfig: Sendable, Equatable {
+  public var kind = ScheduleKind.constant
+  public var stepSize = 10
+  /// γ of `step` and `exponential`.
+  public var gamma = 0.1
+  public var minLearningRate = 0.0
+  /// T_max of `cosine`: the epochs after warm-up.
+  public var cosineEpochs = 100
+  public var warmupEpochs = 0
+  public var warmupStartFactor = 0.1
+  /// `plateau`'s metric and settings (`mode: auto` resolved).
+  public var monitor = MonitoredMetric.validationLoss
+  public var maximize = false
+  public var factor = 0.1
+  public var patience = 10
+  public var threshold = 1e-4
+  public var cooldown = 0
+
+  public init() {}
+}
+
 /// Training hyperparameters with defaults applied.
 public struct TrainingConfig: Sendable, Equatable {
   public var epochs = 100
@@ -43,6 +66,7 @@ public struct TrainingConfig: Sendable, Equatable {
   /// `training.checkpoint`: write a checkpoint every so many epochs, keep the latest few.
   public var checkpoint: CheckpointSchedule?
   public var earlyStopping: EarlyStopping?
+  public var schedule = ScheduleConfig()
 
   public init() {}
 
@@ -87,16 +111,74 @@ extension CheckContext {
         minDelta: value(.minDelta, in: e), restoreBest: value(.restoreBest, in: e))
     }
     warnIgnored(t, optimizer: config.optimizer)
+    if let s = spec.schedule { config.schedule = checkSchedule(s, epochs: config.epochs) }
     return config
   }
 
-  /// The monitored metric must exist: its split in the data, its kind for the task.
+  private mutating func checkSchedule(_ s: SpecSectionValues, epochs: Int) -> ScheduleConfig {
+    var c = ScheduleConfig()
+    c.kind = value(.scheduleType, in: s)
+    c.stepSize = value(.stepSize, in: s)
+    c.gamma = checked(.gamma, in: s)?.value ?? (c.kind == .exponential ? 0.95 : 0.1)
+    c.minLearningRate = value(.minLearningRate, in: s)
+    c.warmupEpochs = value(.warmupEpochs, in: s)
+    c.warmupStartFactor = value(.warmupStartFactor, in: s)
+    c.cosineEpochs = max(1, epochs - c.warmupEpochs)
+    c.monitor = value(.scheduleMonitor, in: s)
+    let mode = value(.scheduleMode, in: s)
+    c.maximize = mode == .auto ? c.monitor.improvesUpwards : mode == .max
+    c.factor = value(.factor, in: s)
+    c.patience = value(.schedulePatience, in: s)
+    c.threshold = value(.threshold, in: s)
+    c.cooldown = value(.cooldown, in: s)
+    // Keys that the chosen type does not read.
+    let used: Set<String> =
+      switch c.kind {
+      case .constant: []
+      case .step: ["step_size", "gamma"]
+      case .exponential: ["gamma"]
+      case .cosine: ["min_learning_rate"]
+      case .plateau:
+        ["monitor", "mode", "factor", "patience", "threshold", "cooldown", "min_learning_rate"]
+      }
+    let general: Set<String> = ["type", "warmup_epochs", "warmup_start_factor"]
+    for key in SpecKeys.keys(in: .schedule)
+    where !used.contains(key.name) && !general.contains(key.name) {
+      guard let found = s.values[key.name] else { continue }
+      report(
+        Diagnostic(
+          .ignoredSetting,
+          "'\(found.path)' has no effect with schedule type '\(c.kind.rawValue)'",
+          at: found.location))
+    }
+    if c.warmupEpochs >= epochs, let found = s.values["warmup_epochs"] {
+      report(
+        Diagnostic(
+          .ignoredSetting,
+          "warm-up of \(c.warmupEpochs) epochs takes all \(epochs) epochs: the schedule never starts",
+          at: found.location))
+    }
+    return c
+  }
+
+  /// The monitored metrics (early stopping's, the plateau schedule's) must exist: their split
+  /// in the data, their kind for the task.
   mutating func checkMonitor(_ config: TrainingConfig, task: Task?, data: PreparedData?) {
-    guard let stopping = config.earlyStopping, let e = spec.earlyStopping, let task,
-      let data
-    else { return }
-    let at = e[.monitor]?.location ?? e.location
-    let metric = stopping.monitor
+    if let stopping = config.earlyStopping, let e = spec.earlyStopping {
+      checkMonitor(
+        stopping.monitor, at: e[.monitor]?.location ?? e.location, task: task, data: data)
+    }
+    if config.schedule.kind == .plateau, let s = spec.schedule {
+      checkMonitor(
+        config.schedule.monitor, at: s[.scheduleMonitor]?.location ?? s.location, task: task,
+        data: data)
+    }
+  }
+
+  private mutating func checkMonitor(
+    _ metric: MonitoredMetric, at: SourceLocation, task: Task?, data: PreparedData?
+  ) {
+    guard let task, let data else { return }
     let name = metric.rawValue
     if name.hasPrefix("validation"), data.validation == nil {
       report(
@@ -108,7 +190,7 @@ extension CheckContext {
     } else if name.hasPrefix("test") {
       report(
         Diagnostic(
-          .monitorsTestSet, "early stopping on '\(name)' tunes training to the test set", at: at,
+          .monitorsTestSet, "watching '\(name)' tunes training to the test set", at: at,
           help: "monitor a validation metric and keep the test set for the final estimate"))
     }
     let classification = [.validationAccuracy, .testAccuracy].contains(metric)

@@ -18,6 +18,8 @@ public struct Checkpoint: Sendable, Equatable {
   public var bestEpoch: Int? = nil
   public var bestValue: Double? = nil
   public var best: Executor.Snapshot? = nil
+  /// The `plateau` schedule's record.
+  public var plateau: LearningRateScheduler.PlateauState? = nil
 
   public init(epoch: Int, steps: Int, epochLoss: Double, state: Executor.Snapshot) {
     (self.epoch, self.steps, self.epochLoss, self.state) = (epoch, steps, epochLoss, state)
@@ -36,6 +38,7 @@ public struct Checkpoint: Sendable, Equatable {
     var bestEpoch: Int?
     var bestValue: Double?
     var bestStep: Int?
+    var plateau: LearningRateScheduler.PlateauState?
   }
 
   public func encode() -> Data {
@@ -45,7 +48,8 @@ public struct Checkpoint: Sendable, Equatable {
     }
     let header = Header(
       epoch: epoch, steps: steps, epochLoss: epochLoss, optimizerStep: state.step,
-      bestEpoch: bestEpoch, bestValue: bestValue, bestStep: best?.step)
+      bestEpoch: bestEpoch, bestValue: bestValue, bestStep: best?.step,
+      plateau: plateau)
     let json = String(decoding: (try? JSONEncoder().encode(header)) ?? Data(), as: UTF8.self)
     return Safetensors.encode(tensors, metadata: ["format": "mlpc-checkpoint-1", "mlpc": json])
   }
@@ -62,6 +66,7 @@ public struct Checkpoint: Sendable, Equatable {
       epoch: header.epoch, steps: header.steps, epochLoss: header.epochLoss,
       state: Executor.Snapshot(values: state.values, step: header.optimizerStep))
     (c.bestEpoch, c.bestValue) = (header.bestEpoch, header.bestValue)
+    c.plateau = header.plateau
     if let best = tensors.first(where: { $0.name == "best" }) {
       c.best = Executor.Snapshot(values: best.values, step: header.bestStep ?? 0)
     }

@@ -184,6 +184,24 @@ public final class Executor {
     return update() ? total / Double(rows) : .nan
   }
 
+  /// The learning rate of the next updates (a schedule changes it between epochs).
+  public var learningRate: Float {
+    get {
+      guard case .update(_, let rule)? = plan.update else { return 0 }
+      return rateOverride ?? rule.learningRate
+    }
+    set {
+      guard case .update(let kind, let rule, let p, let g, let n, let s0, let s1)? = boundUpdate
+      else { return }
+      var changed = rule
+      changed.learningRate = newValue
+      rateOverride = newValue
+      boundUpdate = .update(kind, changed, p, g, n, s0, s1)
+      boundAll[boundAll.count - 1] = boundUpdate!
+    }
+  }
+  private var rateOverride: Float?
+
   /// The name of the first parameter tensor holding a NaN or an infinity, if any.
   public func firstNonFiniteTensor() -> String? {
     (plan.weights + plan.biases).sorted { $0.index < $1.index }

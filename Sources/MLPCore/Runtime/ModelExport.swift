@@ -83,6 +83,7 @@ extension EpochReport {
     ]
     if let validation { d["validation"] = validation.dictionary }
     if let test { d["test"] = test.dictionary }
+    if let learningRate { d["learning_rate"] = learningRate }
     return d
   }
 }
@@ -110,6 +111,9 @@ extension EpochReport {
         }.joined(separator: ",") + "}"
     }
     var parts = ["\"epoch\":\(epoch)"]
+    if let learningRate {
+      parts.append("\"learning_rate\":\(number(learningRate, "learning_rate"))")
+    }
     let seconds = "\"seconds\":\(number(seconds, "seconds"))"
     let steps = "\"steps\":\(steps)"
     let test = test.map { "\"test\":" + object($0, "test") }

@@ -86,6 +86,7 @@ extension ModelDescription {
       "clip_value": t.clipValue.map { "\($0)" } ?? "off",
       "seed": "\(t.seed)", "shuffle": "\(t.shuffle)",
     ]
+    training.merge(t.schedule.description) { a, _ in a }
     self.spec = spec.text
   }
 }

@@ -33,11 +33,14 @@ public struct EpochReport: Sendable {
   public var test: Evaluation?
   public var seconds: Double
   public var steps: Int
+  /// The learning rate the epoch trained with.
+  public var learningRate: Double?
 
   public init(
     epoch: Int, trainLoss: Double, validation: Evaluation?, test: Evaluation?, seconds: Double,
-    steps: Int
+    steps: Int, learningRate: Double? = nil
   ) {
+    self.learningRate = learningRate
     self.epoch = epoch
     self.trainLoss = trainLoss
     self.validation = validation
@@ -70,6 +73,8 @@ public final class Trainer {
   /// Where training stopped inside an epoch: steps done and their summed loss, so that
   /// `runEpoch` of that epoch continues exactly there.
   public private(set) var partial: (epoch: Int, steps: Int, loss: Double)?
+  /// The learning rate of each epoch.
+  public private(set) var scheduler: LearningRateScheduler
 
   public init(plan: ExecutionPlan, train: Dataset, settings: TrainingConfig) {
     precondition(plan.isTraining)
@@ -78,6 +83,7 @@ public final class Trainer {
     self.settings = settings
     shuffler = SeededGenerator(seed: settings.seed &+ 0x5F1F_F1E5)
     order = Array(0..<train.count)
+    scheduler = LearningRateScheduler(settings.schedule, base: settings.learningRate)
   }
 
   /// A trainer for a checked spec's plan and training split.
@@ -98,6 +104,7 @@ public final class Trainer {
     let resumed = partial?.epoch == epoch ? partial : nil
     partial = nil
     drawShuffles(through: epoch)
+    executor.learningRate = Float(scheduler.rate(epoch: epoch))
     var total = resumed?.loss ?? 0
     var step = resumed?.steps ?? 0
     var start = step * plan.batchSize
@@ -128,9 +135,12 @@ public final class Trainer {
     let loss = try runEpoch(epoch, shouldStop: shouldStop, progress: progress)
     let validation = validation.map(evaluate)
     let test = test.map(evaluate)
-    return EpochReport(
+    let report = EpochReport(
       epoch: epoch, trainLoss: loss, validation: validation, test: test,
-      seconds: Date().timeIntervalSince(start), steps: stepsPerEpoch)
+      seconds: Date().timeIntervalSince(start), steps: stepsPerEpoch,
+      learningRate: scheduler.rate(epoch: epoch))
+    scheduler.observe(report)
+    return report
   }
 
   /// Draws the epoch shuffles not drawn yet, up to epoch `epoch`'s.
@@ -145,14 +155,18 @@ public final class Trainer {
   /// (the shuffles are a pure function of the seed and the epoch, so they are replayed, not saved).
   public func checkpoint(nextEpoch: Int) -> Checkpoint {
     let inside = partial.flatMap { $0.epoch == nextEpoch ? $0 : nil }
-    return Checkpoint(
+    var c = Checkpoint(
       epoch: nextEpoch, steps: inside?.steps ?? 0, epochLoss: inside?.loss ?? 0,
       state: executor.snapshot())
+    if settings.schedule.kind == .plateau { c.plateau = scheduler.plateau }
+    return c
   }
 
   /// Continues from `checkpoint`: the next `runEpoch(checkpoint.epoch)` picks up where it stopped.
   public func restore(_ checkpoint: Checkpoint) {
     executor.restore(checkpoint.state)
+    scheduler = LearningRateScheduler(settings.schedule, base: settings.learningRate)
+    if let state = checkpoint.plateau { scheduler.restore(state) }
     shuffler = SeededGenerator(seed: settings.seed &+ 0x5F1F_F1E5)
     order = Array(0..<train.count)
     shuffled = 0

@@ -63,6 +63,7 @@ public struct ModelSpec: Sendable {
   public var training: SpecSectionValues?
   public var checkpoint: SpecSectionValues?
   public var earlyStopping: SpecSectionValues?
+  public var schedule: SpecSectionValues?
 
   public var location: SourceLocation { top.location }
 }

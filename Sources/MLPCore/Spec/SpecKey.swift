@@ -6,7 +6,7 @@ import Yams
 
 /// Where a key lives.
 public enum SpecSection: String, CaseIterable, Sendable {
-  case top, layer, data, training, checkpoint
+  case top, layer, data, training, checkpoint, schedule
   case earlyStopping = "early_stopping"
 
   /// The key path prefix: "", "layers[i].", "data.", "training.".
@@ -17,6 +17,7 @@ public enum SpecSection: String, CaseIterable, Sendable {
     case .data: "data."
     case .training: "training."
     case .checkpoint: "training.checkpoint."
+    case .schedule: "training.schedule."
     case .earlyStopping: "training.early_stopping."
     }
   }

@@ -15,6 +15,15 @@ private func above(_ x: Double) -> Bounds { Bounds(minimum: x, exclusiveMinimum:
 private let width = atLeast(1, upTo: Double(maximumWidth))
 private let fraction = atLeast(0, below: 1)
 
+extension Bounds {
+  /// The same bounds with the minimum excluded.
+  var excludingMinimum: Bounds {
+    var b = self
+    b.exclusiveMinimum = true
+    return b
+  }
+}
+
 extension SpecKey where Value == Section {
   static let layers = section(
     "layers", .layerList, required: true, "layers k = 1…N, the last is the output layer")
@@ -28,6 +37,21 @@ extension SpecKey where Value == Section {
   static let earlyStopping = section(
     "early_stopping", .mapping, in: .training, shown: "none",
     "stop when a monitored metric stops improving")
+  static let schedule = section(
+    "schedule", .mapping, in: .training, shown: "constant",
+    "the learning rate of each epoch (PyTorch's `lr_scheduler`), see Schedules below")
+}
+
+/// How the learning rate changes from epoch to epoch.
+public enum ScheduleKind: String, CaseIterable, Sendable {
+  case constant, step, exponential, cosine, plateau
+}
+
+extension SpecKey where Value == ScheduleKind {
+  static let scheduleType = choice(
+    .schedule, "type", default: .constant, "schedule",
+    "`constant`; `step`: η·γ^⌊e/step_size⌋; `exponential`: η·γ^e; `cosine`: from η down to `min_learning_rate` over the epochs after warm-up; `plateau`: η·factor when `monitor` has not improved for `patience` epochs"
+  )
 }
 
 /// What early stopping watches: a split's metric after every epoch.
@@ -56,12 +80,17 @@ extension SpecKey where Value == MonitoredMetric {
   static let monitor = choice(
     .earlyStopping, "monitor", default: .validationLoss, "metric",
     "the metric watched after every epoch (a `test_` metric leaks the test set: a warning)")
+  static let scheduleMonitor = choice(
+    .schedule, "monitor", default: .validationLoss, "metric",
+    "`plateau`: the metric watched after every epoch")
 }
 
 extension SpecKey where Value == MonitorMode {
   static let mode = choice(
     .earlyStopping, "mode", default: .auto, "mode",
     "`min` or `max`: which way is better; `auto` takes `max` for accuracy and R², `min` otherwise")
+  static let scheduleMode = choice(
+    .schedule, "mode", default: .auto, "mode", "`plateau`: as early stopping's `mode`")
 }
 
 extension SpecKey where Value == Int {
@@ -96,6 +125,19 @@ extension SpecKey where Value == Int {
   static let patience = integer(
     .earlyStopping, "patience", default: 10, atLeast(1, upTo: 10_000_000),
     "epochs without improvement before training stops")
+  static let stepSize = integer(
+    .schedule, "step_size", default: 10, atLeast(1, upTo: 10_000_000),
+    "`step`: epochs between reductions")
+  static let warmupEpochs = integer(
+    .schedule, "warmup_epochs", default: 0, atLeast(0, upTo: 10_000_000),
+    "linear warm-up (with any type): the rate grows from η·`warmup_start_factor` to η over these first epochs, then the schedule starts"
+  )
+  static let schedulePatience = integer(
+    .schedule, "patience", default: 10, atLeast(0, upTo: 10_000_000),
+    "`plateau`: epochs without improvement tolerated; the rate drops after one more")
+  static let cooldown = integer(
+    .schedule, "cooldown", default: 0, atLeast(0, upTo: 10_000_000),
+    "`plateau`: epochs after a reduction before bad epochs count again")
   static let seed = integer(
     .training, "seed", default: 0, atLeast(0),
     "seeds initialisation, shuffling, validation split and generators")
@@ -132,6 +174,24 @@ extension SpecKey where Value == Double {
   static let clipValue = number(
     .training, "clip_value", shown: "off", above(0), float: true,
     "clamps every gradient value to [−v, v] (clip_grad_value_), before clip_norm")
+
+  static let gamma = number(
+    .schedule, "gamma", shown: "`0.1` (step), `0.95` (exponential)", above(0),
+    "`step`, `exponential`: the factor per reduction / per epoch")
+  static let minLearningRate = number(
+    .schedule, "min_learning_rate", default: 0, atLeast(0),
+    "`cosine`: the rate at the end; `plateau`: the rate is never reduced below this")
+  static let warmupStartFactor = number(
+    .schedule, "warmup_start_factor", default: 0.1,
+    Bounds(minimum: 0, exclusiveMinimum: true, maximum: 1),
+    "the first warm-up epoch's rate as a fraction of η (PyTorch's `LinearLR` start_factor)")
+  static let factor = number(
+    .schedule, "factor", default: 0.1, atLeast(0, below: 1).excludingMinimum,
+    "`plateau`: the rate is multiplied by this on a plateau")
+  static let threshold = number(
+    .schedule, "threshold", default: 1e-4, atLeast(0),
+    "`plateau`: the relative change that counts as an improvement (PyTorch's `threshold_mode: rel`)"
+  )
 
   /// The layer key of an activation's parameter.
   static func activationParameter(_ p: ActivationParameter) -> SpecKey {
@@ -245,6 +305,13 @@ public enum SpecKeys {
       SpecKey<Int>.checkpointEvery.info, SpecKey<Int>.checkpointKeep.info,
       SpecKey<MonitoredMetric>.monitor.info, SpecKey<MonitorMode>.mode.info,
       SpecKey<Int>.patience.info, SpecKey<Double>.minDelta.info, SpecKey<Bool>.restoreBest.info,
+      SpecKey<Section>.schedule.info, SpecKey<ScheduleKind>.scheduleType.info,
+      SpecKey<Int>.stepSize.info, SpecKey<Double>.gamma.info,
+      SpecKey<Double>.minLearningRate.info, SpecKey<Int>.warmupEpochs.info,
+      SpecKey<Double>.warmupStartFactor.info, SpecKey<MonitoredMetric>.scheduleMonitor.info,
+      SpecKey<MonitorMode>.scheduleMode.info, SpecKey<Double>.factor.info,
+      SpecKey<Int>.schedulePatience.info, SpecKey<Double>.threshold.info,
+      SpecKey<Int>.cooldown.info,
     ]
 
   /// One layer key per activation parameter (leaky_relu's `negative_slope`, elu's `alpha`).

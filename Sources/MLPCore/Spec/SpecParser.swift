@@ -97,6 +97,9 @@ public enum SpecParser {
         spec.earlyStopping =
           section(node, .earlyStopping, path: "training.early_stopping", reader: r)?.values
       }
+      if let node = training?.nested["schedule"] {
+        spec.schedule = section(node, .schedule, path: "training.schedule", reader: r)?.values
+      }
     }
     return spec
   }

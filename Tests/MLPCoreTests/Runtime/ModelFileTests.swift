@@ -77,7 +77,8 @@ import Testing
 func metricsLineEqualsTheSerialisedDictionary(_ testLoss: Double) throws {
   let report = EpochReport(
     epoch: 3, trainLoss: 0.5, validation: Evaluation(loss: 0.4, accuracy: 0.75),
-    test: Evaluation(loss: testLoss, mse: 1e-5, mae: 2, r2: -0.5), seconds: 0.001, steps: 10)
+    test: Evaluation(loss: testLoss, mse: 1e-5, mae: 2, r2: -0.5), seconds: 0.001, steps: 10,
+    learningRate: 0.003)
   let parse = { (line: String) in
     try JSONSerialization.jsonObject(with: Data(line.utf8)) as? NSDictionary
   }

@@ -66,6 +66,7 @@ import Testing
       .training: [("epochs", "1")],
       .checkpoint: [("every", "1")],
       .earlyStopping: [("patience", "3")],
+      .schedule: [("type", "plateau")],
     ]
     sections[key.section] = sections[key.section]!.filter { $0.0 != key.name } + [(key.name, value)]
     let flow = { (s: SpecSection) in
@@ -73,7 +74,8 @@ import Testing
     }
     let training =
       String(flow(.training).dropLast())
-      + ", checkpoint: \(flow(.checkpoint)), early_stopping: \(flow(.earlyStopping))}"
+      + ", checkpoint: \(flow(.checkpoint)), early_stopping: \(flow(.earlyStopping))"
+      + ", schedule: \(flow(.schedule))}"
     return sections[.top]!.map { "\($0.0): \($0.1)\n" }.joined()
       + "layers: [\(flow(.layer))]\ndata: \(flow(.data))\ntraining: \(training)\n"
   }
