@@ -2,7 +2,8 @@
 with gradient clipping (torch.nn.utils.clip_grad_value_ and clip_grad_norm_ over all parameters
 after backward and before the optimizer step, value first when both are set) and with the
 optimizers whose exact update is PyTorch's: SGD, SGD(momentum), SGD(momentum, nesterov=True),
-Adam (L2 weight decay inside the optimizer) and AdamW (decoupled decay). Writes
+Adam (L2 weight decay inside the optimizer), AdamW (decoupled decay) and RMSprop (plain, and
+centred with momentum and weight decay). Writes
 Tests/Fixtures/known_answer_torch.json in the format of known_answer.json (the gradients are
 those the optimizer used, after clipping). Needs torch: bench/.venv/bin/python scripts/..."""
 import json
@@ -39,6 +40,13 @@ def main():
         {"name": "relu-sigmoid-bce-adamw-decay", "hidden": "relu", "output": "sigmoid",
          "loss": "binary_cross_entropy", "optimizer": "adamw", "learning_rate": 0.05,
          "weight_decay": 0.3, "inputs": 3, "hidden_units": 4, "outputs": 1},
+        {"name": "tanh-softmax-ce-rmsprop", "hidden": "tanh", "output": "softmax",
+         "loss": "cross_entropy", "optimizer": "rmsprop", "learning_rate": 0.01,
+         "inputs": 3, "hidden_units": 4, "outputs": 3},
+        {"name": "relu-identity-mse-rmsprop-centered-momentum-decay", "hidden": "relu",
+         "output": "identity", "loss": "mse", "optimizer": "rmsprop", "learning_rate": 0.02,
+         "weight_decay": 0.1, "momentum": 0.5, "alpha": 0.9, "centered": True,
+         "inputs": 3, "hidden_units": 5, "outputs": 1},
     ]
     out = []
     for case in cases:
@@ -52,6 +60,10 @@ def main():
             optimizer = torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=wd)
         elif case["optimizer"] == "nesterov":
             optimizer = torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=wd, nesterov=True)
+        elif case["optimizer"] == "rmsprop":
+            optimizer = torch.optim.RMSprop(params, lr=lr, alpha=case.get("alpha", 0.99), eps=1e-8,
+                                            weight_decay=wd, momentum=case.get("momentum", 0.0),
+                                            centered=case.get("centered", False))
         elif case["optimizer"] == "adamw":
             optimizer = torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=wd)
         else:

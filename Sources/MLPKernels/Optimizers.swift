@@ -8,14 +8,16 @@ import Foundation
 
 /// The parameter update rule.
 public enum OptimizerKind: String, CaseIterable, Sendable {
-  case sgd, momentum, nesterov, adam, adamw
+  case sgd, momentum, nesterov, adam, adamw, rmsprop
 
-  /// Parameter-shaped state slots: the velocity of momentum and Nesterov, Adam's two moments.
+  /// Parameter-shaped state slots: the velocity of momentum and Nesterov, Adam's two moments,
+  /// RMSprop's mean square, momentum buffer and mean gradient (centred).
   public var stateSlots: Int {
     switch self {
     case .sgd: 0
     case .momentum, .nesterov: 1
     case .adam, .adamw: 2
+    case .rmsprop: 3
     }
   }
 }
@@ -33,14 +35,19 @@ public struct UpdateRule: Sendable, Equatable {
   /// clip_grad_value_ and clip_grad_norm_, over all parameters at once).
   public var clipNorm: Float?
   public var clipValue: Float?
+  /// RMSprop's decay rate of the mean square, and whether it is centred.
+  public var alpha: Float
+  public var centered: Bool
 
   public init(
     learningRate: Float, weightDecay: Float, momentum: Float, beta1: Float, beta2: Float,
-    epsilon: Float, clipNorm: Float? = nil, clipValue: Float? = nil
+    epsilon: Float, clipNorm: Float? = nil, clipValue: Float? = nil, alpha: Float = 0.99,
+    centered: Bool = false
   ) {
     (self.learningRate, self.weightDecay, self.momentum) = (learningRate, weightDecay, momentum)
     (self.beta1, self.beta2, self.epsilon) = (beta1, beta2, epsilon)
     (self.clipNorm, self.clipValue) = (clipNorm, clipValue)
+    (self.alpha, self.centered) = (alpha, centered)
   }
 }
 
@@ -129,5 +136,34 @@ func adamUpdate(
     m[i] = b1 * m[i] + (1 - b1) * grad
     v[i] = b2 * v[i] + (1 - b2) * grad * grad
     p[i] -= stepSize * m[i] / ((v[i] * invC2).squareRoot() + rule.epsilon)
+  }
+}
+
+/// RMSprop (torch.optim.RMSprop): with g = grad + λp, s ← αs + (1 − α)g²; centred: ḡ ← ḡ + (1 − α)(g − ḡ)
+/// and the denominator √(s − ḡ²) + ε, else √s + ε; with momentum μ > 0, b ← μb + g/den,
+/// p ← p − ηb, else p ← p − ηg/den.
+func rmspropUpdate(
+  _ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ s: UnsafeMutablePointer<Float>,
+  _ b: UnsafeMutablePointer<Float>, _ mean: UnsafeMutablePointer<Float>, count: Int,
+  _ rule: UpdateRule
+) {
+  let (lr, wd, mu, alpha, eps) = (
+    rule.learningRate, rule.weightDecay, rule.momentum, rule.alpha, rule.epsilon
+  )
+  for i in 0..<count {
+    let grad = g[i] + wd * p[i]
+    s[i] = alpha * s[i] + (1 - alpha) * grad * grad
+    var average = s[i]
+    if rule.centered {
+      mean[i] += (1 - alpha) * (grad - mean[i])
+      average -= mean[i] * mean[i]
+    }
+    let denominator = average.squareRoot() + eps
+    if mu > 0 {
+      b[i] = mu * b[i] + grad / denominator
+      p[i] -= lr * b[i]
+    } else {
+      p[i] -= lr * grad / denominator
+    }
   }
 }

@@ -12,7 +12,7 @@ public enum BoundOp: @unchecked Sendable {
   /// delta, x, w, dW, db, dx, inputs, outputs, σ of x, its parameter
   case denseBackward(P, P, P, P, P, P?, Int, Int, Activation, Float)
   /// rule, parameters, gradients, count, state slots
-  case update(OptimizerKind, UpdateRule, P, P, Int, P?, P?)
+  case update(OptimizerKind, UpdateRule, P, P, Int, P?, P?, P?)
 }
 
 /// Runs `op` over the first `rows` rows; returns the loss sum for `.loss`; for `.update`, 0 when
@@ -35,7 +35,7 @@ public func execute(_ op: BoundOp, rows: Int, step: Int) -> Double {
     denseBackward(
       delta: delta, x: x, w: w, dW: dW, db: db, dx: dx, rows: rows, inputs: inputs,
       outputs: outputs, activation, parameter: p)
-  case .update(let kind, let rule, let p, let g, let n, let state0, let state1):
+  case .update(let kind, let rule, let p, let g, let n, let state0, let state1, let state2):
     if rule.clipNorm != nil || rule.clipValue != nil { clipGradient(g, count: n, rule) }
     // Large models update in slices of whole cache lines, one per thread.
     let parts = n >= 1 << 16 ? WorkerPool.shared.count : 1
@@ -50,6 +50,8 @@ public func execute(_ op: BoundOp, rows: Int, step: Int) -> Double {
         case .nesterov: nesterovUpdate(p, g, state0! + lo, count: c, rule)
         case .adam: adamUpdate(p, g, state0! + lo, state1! + lo, count: c, step: step, rule)
         case .adamw: adamwUpdate(p, g, state0! + lo, state1! + lo, count: c, step: step, rule)
+        case .rmsprop:
+          rmspropUpdate(p, g, state0! + lo, state1! + lo, state2! + lo, count: c, rule)
         }
         finite[part] = allFinite(p, count: c)
       }

@@ -57,6 +57,8 @@ public struct TrainingConfig: Sendable, Equatable {
   public var beta1 = 0.9
   public var beta2 = 0.999
   public var epsilon = 1e-8
+  public var alpha = 0.99
+  public var centered = false
   public var weightDecay = 0.0
   /// `clip_norm` and `clip_value`, when set.
   public var clipNorm: Double?
@@ -76,7 +78,7 @@ public struct TrainingConfig: Sendable, Equatable {
       learningRate: Float(learningRate), weightDecay: Float(weightDecay),
       momentum: Float(momentum), beta1: Float(beta1), beta2: Float(beta2),
       epsilon: Float(epsilon), clipNorm: clipNorm.map(Float.init),
-      clipValue: clipValue.map(Float.init))
+      clipValue: clipValue.map(Float.init), alpha: Float(alpha), centered: centered)
   }
 }
 
@@ -89,10 +91,13 @@ extension CheckContext {
     config.batchSize = value(.batchSize, in: t)
     config.learningRate = value(.learningRate, in: t)
     config.optimizer = value(.optimizer, in: t)
-    config.momentum = value(.momentum, in: t)
+    config.momentum =
+      checked(.momentum, in: t)?.value ?? (config.optimizer == .rmsprop ? 0 : 0.9)
     config.beta1 = value(.beta1, in: t)
     config.beta2 = value(.beta2, in: t)
     config.epsilon = value(.epsilon, in: t)
+    config.alpha = value(.alpha, in: t)
+    config.centered = value(.centered, in: t)
     config.weightDecay = value(.weightDecay, in: t)
     config.clipNorm = checked(.clipNorm, in: t)?.value
     config.clipValue = checked(.clipValue, in: t)?.value
@@ -203,14 +208,15 @@ extension CheckContext {
   }
 
   private mutating func warnIgnored(_ t: SpecSectionValues?, optimizer: OptimizerKind) {
-    let unused: [SpecKey<Double>] =
+    let unused: [String] =
       switch optimizer {
-      case .sgd: [.momentum, .beta1, .beta2, .epsilon]
-      case .momentum, .nesterov: [.beta1, .beta2, .epsilon]
-      case .adam, .adamw: [.momentum]
+      case .sgd: ["momentum", "beta1", "beta2", "epsilon", "alpha", "centered"]
+      case .momentum, .nesterov: ["beta1", "beta2", "epsilon", "alpha", "centered"]
+      case .adam, .adamw: ["momentum", "alpha", "centered"]
+      case .rmsprop: ["beta1", "beta2"]
       }
     for key in unused {
-      guard let found = t?[key] else { continue }
+      guard let found = t?.values[key] else { continue }
       report(
         Diagnostic(
           .ignoredSetting, "'\(found.path)' has no effect with optimizer '\(optimizer.rawValue)'",

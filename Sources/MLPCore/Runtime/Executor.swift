@@ -191,12 +191,13 @@ public final class Executor {
       return rateOverride ?? rule.learningRate
     }
     set {
-      guard case .update(let kind, let rule, let p, let g, let n, let s0, let s1)? = boundUpdate
+      guard
+        case .update(let kind, let rule, let p, let g, let n, let s0, let s1, let s2)? = boundUpdate
       else { return }
       var changed = rule
       changed.learningRate = newValue
       rateOverride = newValue
-      boundUpdate = .update(kind, changed, p, g, n, s0, s1)
+      boundUpdate = .update(kind, changed, p, g, n, s0, s1, s2)
       boundAll[boundAll.count - 1] = boundUpdate!
     }
   }
@@ -237,7 +238,7 @@ public final class Executor {
       let state = plan.optimizerState.map { arena + $0.offset }
       return .update(
         kind, rule, arena + plan.parameters.offset, arena + plan.gradients!.offset,
-        plan.parameters.count, state.first, state.dropFirst().first)
+        plan.parameters.count, state.first, state.dropFirst().first, state.dropFirst(2).first)
     }
   }
 }

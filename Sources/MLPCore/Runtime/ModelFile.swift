@@ -82,6 +82,7 @@ extension ModelDescription {
       "epochs": "\(t.epochs)", "batch_size": "\(t.batchSize)", "learning_rate": "\(t.learningRate)",
       "optimizer": t.optimizer.rawValue, "momentum": "\(t.momentum)", "beta1": "\(t.beta1)",
       "beta2": "\(t.beta2)", "epsilon": "\(t.epsilon)", "weight_decay": "\(t.weightDecay)",
+      "alpha": "\(t.alpha)", "centered": "\(t.centered)",
       "clip_norm": t.clipNorm.map { "\($0)" } ?? "off",
       "clip_value": t.clipValue.map { "\($0)" } ?? "off",
       "seed": "\(t.seed)", "shuffle": "\(t.shuffle)",

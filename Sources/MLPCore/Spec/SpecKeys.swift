@@ -152,8 +152,11 @@ extension SpecKey where Value == Double {
   static let learningRate = number(
     .training, "learning_rate", default: 0.01, above(0), float: true, help: "try 0.01", "η")
   static let momentum = number(
-    .training, "momentum", default: 0.9, fraction, float: true,
-    "μ, for `momentum` and `nesterov` (a warning otherwise)")
+    .training, "momentum", shown: "`0.9`; `0` with `rmsprop`", fraction, float: true,
+    "μ, for `momentum`, `nesterov` and `rmsprop` (a warning otherwise)")
+  static let alpha = number(
+    .training, "alpha", default: 0.99, fraction, float: true,
+    "RMSprop's decay rate of the mean square gradient")
   static let beta1 = number(
     .training, "beta1", default: 0.9, fraction, float: true, "Adam's decay rate of the first moment"
   )
@@ -161,7 +164,7 @@ extension SpecKey where Value == Double {
     .training, "beta2", default: 0.999, fraction, float: true,
     "Adam's decay rate of the second moment")
   static let epsilon = number(
-    .training, "epsilon", default: 1e-8, above(0), float: true, "Adam's ε")
+    .training, "epsilon", default: 1e-8, above(0), float: true, "Adam's and RMSprop's ε")
   static let minDelta = number(
     .earlyStopping, "min_delta", default: 0, atLeast(0),
     "the least change that counts as an improvement")
@@ -209,6 +212,9 @@ extension SpecKey where Value == Bool {
     .data, "standardize", default: false,
     "scale each feature to mean 0, standard deviation 1 with statistics of the training split only (saved with the model)"
   )
+  static let centered = boolean(
+    .training, "centered", default: false,
+    "RMSprop: divide by the estimated variance of the gradient instead of its mean square")
   static let shuffle = boolean(
     .training, "shuffle", default: true, "reshuffle the training samples every epoch")
   static let restoreBest = boolean(
@@ -274,7 +280,7 @@ extension SpecKey where Value == GeneratorKind {
 extension SpecKey where Value == OptimizerKind {
   static let optimizer = choice(
     .training, "optimizer", default: .sgd, "optimizer",
-    "`sgd`: θ ← θ − η g; `momentum`: v ← μv + g, θ ← θ − ηv; `nesterov`: v ← μv + g, θ ← θ − η(g + μv); `adam`: Kingma & Ba with bias correction; `adamw`: Adam with decoupled weight decay θ ← θ(1 − ηλ) (PyTorch's semantics; its default λ is 0.01, here `weight_decay` defaults to 0 for every optimizer)"
+    "`sgd`: θ ← θ − η g; `momentum`: v ← μv + g, θ ← θ − ηv; `nesterov`: v ← μv + g, θ ← θ − η(g + μv); `adam`: Kingma & Ba with bias correction; `adamw`: Adam with decoupled weight decay θ ← θ(1 − ηλ) (PyTorch's semantics; its default λ is 0.01, here `weight_decay` defaults to 0 for every optimizer); `rmsprop`: s ← αs + (1 − α)g², θ ← θ − ηg/(√s + ε), optionally centred and with momentum (torch.optim.RMSprop)"
   )
 }
 
@@ -299,6 +305,7 @@ public enum SpecKeys {
       SpecKey<Int>.epochs.info, SpecKey<Int>.batchSize.info, SpecKey<Double>.learningRate.info,
       SpecKey<OptimizerKind>.optimizer.info, SpecKey<Double>.momentum.info,
       SpecKey<Double>.beta1.info, SpecKey<Double>.beta2.info, SpecKey<Double>.epsilon.info,
+      SpecKey<Double>.alpha.info, SpecKey<Bool>.centered.info,
       SpecKey<Double>.weightDecay.info, SpecKey<Double>.clipNorm.info,
       SpecKey<Double>.clipValue.info, SpecKey<Int>.seed.info, SpecKey<Bool>.shuffle.info,
       SpecKey<Section>.checkpoint.info, SpecKey<Section>.earlyStopping.info,

@@ -23,6 +23,9 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
   var weightDecay: Double
   var clipNorm: Double?
   var clipValue: Double?
+  var momentum: Double?
+  var alpha: Double?
+  var centered: Bool?
   var inputs: Int
   var hiddenUnits: Int
   var outputs: Int
@@ -34,6 +37,7 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
 
   enum CodingKeys: String, CodingKey {
     case name, hidden, output, loss, optimizer, inputs, outputs, x, y, initial, steps
+    case momentum, alpha, centered
     case learningRate = "learning_rate"
     case weightDecay = "weight_decay"
     case clipNorm = "clip_norm"
@@ -70,6 +74,8 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
 
   private var clipping: String {
     (clipNorm.map { ", clip_norm: \($0)" } ?? "") + (clipValue.map { ", clip_value: \($0)" } ?? "")
+      + (momentum.map { ", momentum: \($0)" } ?? "") + (alpha.map { ", alpha: \($0)" } ?? "")
+      + (centered.map { ", centered: \($0)" } ?? "")
   }
 }
 
@@ -80,8 +86,10 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
     #expect(cases.count { $0.weightDecay > 0 } == 3)
     #expect(cases.contains { $0.loss == "binary_cross_entropy" })
     let torch = KnownAnswerCase.torch()
-    #expect(torch.count == 5 && torch.allSatisfy { $0.steps.count == 3 })
-    #expect(Set(torch.map(\.optimizer)) == ["sgd", "momentum", "nesterov", "adam", "adamw"])
+    #expect(torch.count == 7 && torch.allSatisfy { $0.steps.count == 3 })
+    #expect(
+      Set(torch.map(\.optimizer)) == ["sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop"])
+    #expect(torch.contains { $0.optimizer == "rmsprop" && $0.centered == true })
     #expect(torch.count { $0.clipNorm != nil } == 2 && torch.count { $0.clipValue != nil } == 2)
   }
 
