@@ -7,8 +7,8 @@ public enum BoundOp: @unchecked Sendable {
   public typealias P = UnsafeMutablePointer<Float>
   /// x, w, b, y, inputs, outputs, σ, σ's parameter
   case dense(P, P, P, P, Int, Int, Activation, Float)
-  /// output, target, delta, columns, σ, σ's parameter
-  case loss(LossKind, P, P, P, Int, Activation, Float)
+  /// output, target, delta, columns, σ, σ's parameter, row weights
+  case loss(LossKind, P, P, P, Int, Activation, Float, P?)
   /// delta, x, w, dW, db, dx, inputs, outputs, σ of x, its parameter
   case denseBackward(P, P, P, P, P, P?, Int, Int, Activation, Float)
   /// rule, parameters, gradients, count, state slots
@@ -25,10 +25,25 @@ public func execute(_ op: BoundOp, rows: Int, step: Int) -> Double {
     denseForward(
       x: x, w: w, b: b, y: y, rows: rows, inputs: inputs, outputs: outputs, activation,
       parameter: p)
-  case .loss(let kind, let out, let target, let delta, let cols, let activation, let p):
-    return lossForwardBackward(
-      kind, out: out, target: target, delta: delta, rows: rows, cols: cols,
-      activation: activation, parameter: p)
+  case .loss(let kind, let out, let target, let delta, let cols, let activation, let p, let w):
+    guard let w else {
+      return lossForwardBackward(
+        kind, out: out, target: target, delta: delta, rows: rows, cols: cols,
+        activation: activation, parameter: p)
+    }
+    // Weighted: row by row, each row's loss and gradient × its weight, over the same 1/rows.
+    var total = 0.0
+    let scale = 1 / Float(rows)
+    for r in 0..<rows {
+      let at = r * cols
+      total +=
+        Double(w[r])
+        * lossForwardBackward(
+          kind, out: out + at, target: target + at, delta: delta + at, rows: 1, cols: cols,
+          activation: activation, parameter: p)
+      for c in 0..<cols { delta[at + c] *= w[r] * scale }
+    }
+    return total
   case .denseBackward(
     let delta, let x, let w, let dW, let db, let dx, let inputs, let outputs, let activation,
     let p):

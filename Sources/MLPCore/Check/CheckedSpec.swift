@@ -60,6 +60,8 @@ public struct PreparedData: Sendable {
   public var targetNames: [String]
   /// Fitted on the training split when `standardize: true`.
   public var standardizer: Standardizer?
+  /// `class_weights` resolved to one weight per class id (training loss only).
+  public var classWeights: [Float]?
 }
 
 /// A spec that passed every check: the network, how to train it, and its data. Created only

@@ -50,6 +50,9 @@ extension CheckContext {
       prepared.train = parts.train
       prepared.validation = parts.validation
     }
+    if let written = data[.classWeights] {
+      prepared.classWeights = checkClassWeights(written, prepared)
+    }
     if value(.standardize, in: data) {
       let standardizer = Standardizer(fitting: prepared.train)
       standardizer.apply(&prepared.train)
@@ -58,6 +61,46 @@ extension CheckContext {
       prepared.standardizer = standardizer
     }
     return prepared
+  }
+
+  /// One weight per class: scikit-learn's `compute_class_weight("balanced")` on the training
+  /// split (a class without training samples gets 1), or the written ones (others 1).
+  private mutating func checkClassWeights(
+    _ written: Located<ClassWeightsValue>, _ prepared: PreparedData
+  ) -> [Float]? {
+    guard let labels = prepared.train.labels, let names = prepared.classNames else {
+      report(
+        Diagnostic(
+          .ignoredSetting, "'data.class_weights' has no effect without class labels (regression)",
+          at: written.location))
+      return nil
+    }
+    let classes = names.count
+    switch written.value {
+    case .balanced:
+      var counts = [Int](repeating: 0, count: classes)
+      for label in labels { counts[label] += 1 }
+      let n = Double(labels.count)
+      return counts.map { $0 == 0 ? 1 : Float(n / (Double(classes) * Double($0))) }
+    case .mapping(let entries):
+      var weights = [Float](repeating: 1, count: classes)
+      for (name, weight) in entries {
+        guard let c = names.firstIndex(of: name.value) else {
+          report(
+            Diagnostic(
+              .unknownChoice,
+              "'data.class_weights' names class '\(name.value)', which the data does not have",
+              at: name.location,
+              notes: [
+                DiagnosticNote("classes: " + names.map { "'\($0)'" }.joined(separator: ", "))
+              ],
+              help: closest(to: name.value, in: names).map { "did you mean '\($0)'?" }))
+          continue
+        }
+        weights[c] = Float(weight.value)
+      }
+      return weights
+    }
   }
 
   private mutating func checkGenerator(

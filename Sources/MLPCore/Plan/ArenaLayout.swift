@@ -18,9 +18,11 @@ public struct ArenaLayout: Sendable {
 
   /// The layout for `layers` (name and n^k) over `input` features at `batchSize` rows. With
   /// `optimizerSlots` set, the layout trains: gradients, that many optimizer state slots, a
-  /// target and per-layer deltas. Nil when some size cannot be addressed.
+  /// target and per-layer deltas, and with `sampleWeights` a loss weight per row. Nil when
+  /// some size cannot be addressed.
   public init?(
-    input: Int, layers: [(name: String, units: Int)], batchSize: Int, optimizerSlots: Int?
+    input: Int, layers: [(name: String, units: Int)], batchSize: Int, optimizerSlots: Int?,
+    sampleWeights: Bool = false
   ) {
     let widths = [input] + layers.map(\.units)
     let n = layers.count
@@ -44,6 +46,7 @@ public struct ArenaLayout: Sendable {
       }
       try add("input", .input, [batchSize, widths[0]])
       if training { try add("target", .target, [batchSize, widths[n]]) }
+      if training, sampleWeights { try add("sample_weight", .sampleWeight, [batchSize]) }
       for k in 1...n {
         try add("\(layers[k - 1].name).x", .activation(layer: k), [batchSize, widths[k]])
         if training {

@@ -25,6 +25,8 @@ public enum BufferRole: Hashable, Sendable {
   case activation(layer: Int)
   /// ∂L/∂z^k for the batch, (B, n^k) — the mini-batch form of Δ^k ⊙ σ^k'(z^k).
   case delta(layer: Int)
+  /// The loss weight of each row of the batch (its class's weight), (B).
+  case sampleWeight
   /// Optimizer state for every parameter (momentum velocity, Adam moments), parameter-shaped.
   case optimizerState(slot: Int)
 

@@ -35,6 +35,9 @@ public struct ExecutionPlan: Sendable {
   public let input: BufferID
   /// y, the batch's targets (training plans).
   public internal(set) var target: BufferID?
+  /// The loss weight of each row, and each class's weight (training with class weights).
+  public internal(set) var sampleWeights: BufferID?
+  public internal(set) var classWeights: [Float]?
   /// x^N
   public let output: BufferID
   /// W^k and b^k for k = 1...N (index k − 1).

@@ -8,10 +8,11 @@ public enum Op: Sendable {
   case dense(
     layer: Int, input: BufferID, weight: BufferID, bias: BufferID, output: BufferID,
     activation: Activation, parameter: Float)
-  /// l = mean over rows of the loss; delta = ∂L/∂z^N (fused with the output activation).
+  /// l = mean over rows of the loss (each row's × its weight, when there are weights);
+  /// delta = ∂L/∂z^N (fused with the output activation).
   case loss(
     LossKind, output: BufferID, target: BufferID, delta: BufferID, activation: Activation,
-    parameter: Float)
+    parameter: Float, weights: BufferID?)
   /// ∂L/∂W^k += deltaᵀ · input; ∂L/∂b^k += Σ_rows delta; and, unless k = 1,
   /// inputDelta = (delta · W^k) ⊙ σ^{k-1}'(z^{k-1}) with σ' taken from the input activation.
   case denseBackward(

@@ -10,7 +10,7 @@ public enum PlanCompiler {
     let t = spec.training
     return compile(
       spec.network, batchSize: batchSize ?? spec.batchSize,
-      training: (t.optimizer, t.updateRule))
+      training: (t.optimizer, t.updateRule), classWeights: spec.data.classWeights)
   }
 
   /// A forward-only plan of `network` for up to `batchSize` rows per pass; the output layer
@@ -20,19 +20,24 @@ public enum PlanCompiler {
   }
 
   /// The arena layout of `network`: training with `optimizer`, or inference when nil.
-  public static func layout(_ network: Network, batchSize: Int, optimizer: OptimizerKind?)
-    -> ArenaLayout?
-  {
+  public static func layout(
+    _ network: Network, batchSize: Int, optimizer: OptimizerKind?, sampleWeights: Bool = false
+  ) -> ArenaLayout? {
     ArenaLayout(
       input: network.input, layers: network.layers.map { ($0.name, $0.units) },
-      batchSize: batchSize, optimizerSlots: optimizer?.stateSlots)
+      batchSize: batchSize, optimizerSlots: optimizer?.stateSlots, sampleWeights: sampleWeights)
   }
 
   static func compile(
-    _ network: Network, batchSize batch: Int, training: (OptimizerKind, UpdateRule)?
+    _ network: Network, batchSize batch: Int, training: (OptimizerKind, UpdateRule)?,
+    classWeights: [Float]? = nil
   ) -> ExecutionPlan {
     precondition(batch >= 1)
-    guard let layout = layout(network, batchSize: batch, optimizer: training?.0) else {
+    let weighted = training != nil && classWeights != nil
+    guard
+      let layout = layout(
+        network, batchSize: batch, optimizer: training?.0, sampleWeights: weighted)
+    else {
       preconditionFailure("arena size overflows; the checker's E008 should have refused it")
     }
     let n = network.layers.count
@@ -59,9 +64,13 @@ public enum PlanCompiler {
     let deltas = (1...n).map { id(.delta(layer: $0))! }
     let output = network.layers[n - 1]
     plan.target = id(.target)
+    if weighted {
+      plan.sampleWeights = id(.sampleWeight)
+      plan.classWeights = classWeights
+    }
     plan.loss = ops.loss(
       network.loss, activations[n], plan.target!, deltas[n - 1], output.activation,
-      output.parameter)
+      output.parameter, plan.sampleWeights)
     plan.backward = (1...n).reversed().map { k in
       let below = k > 1 ? network.layers[k - 2] : nil
       return ops.denseBackward(
@@ -101,11 +110,13 @@ private struct OpBuilder {
 
   func loss(
     _ kind: LossKind, _ x: BufferID, _ y: BufferID, _ delta: BufferID, _ act: Activation,
-    _ p: Float
+    _ p: Float, _ weights: BufferID?
   ) -> Op {
     precondition(
       shape(x) == shape(y) && shape(x) == shape(delta), "loss: shapes \(shape(x)) \(shape(y))")
-    return .loss(kind, output: x, target: y, delta: delta, activation: act, parameter: p)
+    if let weights { precondition(shape(weights) == [shape(x)[0]], "loss: weights") }
+    return .loss(
+      kind, output: x, target: y, delta: delta, activation: act, parameter: p, weights: weights)
   }
 
   func denseBackward(

@@ -26,7 +26,8 @@ extension ExecutionPlan {
       case .weight, .bias: m["parameters"]! += 4 * b.count
       case .weightGradient, .biasGradient: m["gradients"]! += 4 * b.count
       case .optimizerState: m["optimizer_state"]! += 4 * b.count
-      case .input, .target, .activation, .delta: m["activations"]! += 4 * b.count
+      case .input, .target, .sampleWeight, .activation, .delta:
+        m["activations"]! += 4 * b.count
       }
     }
     m["arena"] = 4 * arenaCount
@@ -95,9 +96,10 @@ extension ExecutionPlan {
       case .dense(let k, let x, let w, let b, let y, let act, _):
         return
           "dense[\(k)]        \(name(y)) = \(act.rawValue)(\(name(x)) · \(name(w))ᵀ + \(name(b)))"
-      case .loss(let kind, let x, let y, let d, let act, _):
+      case .loss(let kind, let x, let y, let d, let act, _, let weights):
+        let weighted = weights.map { " × \(name($0))" } ?? ""
         return
-          "loss            \(name(d)) = ∂\(kind.rawValue)(\(act.rawValue), \(name(x)), \(name(y)))/∂z"
+          "loss            \(name(d)) = ∂\(kind.rawValue)(\(act.rawValue), \(name(x)), \(name(y)))\(weighted)/∂z"
       case .denseBackward(let k, let d, let x, let w, let dw, let db, let dx, let act, _):
         var line =
           "dense_backward[\(k)] \(name(dw)) += \(name(d))ᵀ · \(name(x)); \(name(db)) += Σ \(name(d))"

@@ -24,6 +24,9 @@ public final class Executor {
     prepareGemmWorkspace()  // packing buffers exist before the first step
     boundForward = plan.forward.map(bind)
     boundLoss = plan.loss.map(bind)
+    if case .loss(let k, let o, let t, let d, let c, let a, let p, .some)? = boundLoss {
+      unweightedLoss = .loss(k, o, t, d, c, a, p, nil)
+    }
     boundBackward = plan.backward.map(bind)
     boundUpdate = plan.update.map(bind)
     boundAll =
@@ -34,6 +37,8 @@ public final class Executor {
   // The plan's ops with arena pointers in place of buffer ids.
   private var boundForward: [BoundOp] = []
   private var boundLoss: BoundOp?
+  /// The loss without class weights, for evaluation (set when the training loss has them).
+  private var unweightedLoss: BoundOp?
   private var boundBackward: [BoundOp] = []
   private var boundUpdate: BoundOp?
   private var boundAll: [BoundOp] = []
@@ -128,7 +133,19 @@ public final class Executor {
         }
       }
     }
+    fillSampleWeights(data, indices)
     return indices.count
+  }
+
+  /// Each loaded row's class weight (when the plan weighs the loss by class).
+  private func fillSampleWeights<C: Collection<Int>>(_ data: Dataset, _ samples: C) {
+    guard let id = plan.sampleWeights, let weights = plan.classWeights else { return }
+    let w = pointer(id)
+    guard let labels = data.labels else {
+      w.update(repeating: 1, count: samples.count)
+      return
+    }
+    for (r, i) in samples.enumerated() { w[r] = weights[labels[i]] }
   }
 
   /// Copies the samples `indices` of `data` (see `loadBatch(_:_:)`).
@@ -152,6 +169,7 @@ public final class Executor {
           from: t.baseAddress! + rows.lowerBound * data.outputs, count: rows.count * data.outputs)
       }
     }
+    fillSampleWeights(data, rows)
     return rows.count
   }
 
@@ -161,7 +179,11 @@ public final class Executor {
   }
 
   /// Σ over rows of the loss, and ∂L/∂z^N (L the mean over `rows`). Leaves x^N in the output.
-  public func loss(rows: Int) -> Double { execute(boundLoss!, rows: rows, step: step) }
+  /// `weighted`: each row's loss × its class weight, as training minimises (evaluation reports
+  /// the plain loss, as Keras does with `class_weight`).
+  public func loss(rows: Int, weighted: Bool = false) -> Double {
+    execute(weighted ? boundLoss! : unweightedLoss ?? boundLoss!, rows: rows, step: step)
+  }
 
   /// Writes ∂L/∂W^k and ∂L/∂b^k for k = N…1.
   public func backward(rows: Int) {
@@ -179,7 +201,7 @@ public final class Executor {
   /// is not finite after the update (training must stop: see `firstNonFiniteTensor`).
   public func trainStep(rows: Int) -> Double {
     forward(rows: rows)
-    let total = loss(rows: rows)
+    let total = loss(rows: rows, weighted: true)
     backward(rows: rows)
     return update() ? total / Double(rows) : .nan
   }
@@ -224,10 +246,10 @@ public final class Executor {
       return .dense(
         pointer(input), pointer(weight), pointer(bias), pointer(output), plan[weight].shape[1],
         plan[weight].shape[0], activation, p)
-    case .loss(let kind, let output, let target, let delta, let activation, let p):
+    case .loss(let kind, let output, let target, let delta, let activation, let p, let w):
       return .loss(
         kind, pointer(output), pointer(target), pointer(delta), plan[output].shape[1], activation,
-        p)
+        p, w.map(pointer))
     case .denseBackward(
       _, let delta, let input, let weight, let dWeight, let dBias, let inputDelta, let activation,
       let p):

@@ -88,6 +88,9 @@ extension ModelDescription {
       "seed": "\(t.seed)", "shuffle": "\(t.shuffle)",
     ]
     training.merge(t.schedule.description) { a, _ in a }
+    if let weights = spec.data.classWeights {
+      training["class_weights"] = weights.map { "\($0)" }.joined(separator: ",")
+    }
     self.spec = spec.text
   }
 }

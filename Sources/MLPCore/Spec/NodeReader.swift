@@ -129,6 +129,37 @@ final class NodeReader {
     return string(node, path).map { Located([$0], at: $0.location, path: path) }
   }
 
+  /// `balanced`, or a mapping of class names to finite weights > 0.
+  func classWeights(_ node: Node, _ path: String) -> Located<ClassWeightsValue>? {
+    if case .mapping(let mapping) = node {
+      var entries: [(name: Located<String>, weight: Located<Double>)] = []
+      for (key, value) in mapping {
+        guard let name = string(key, path) else { return nil }
+        guard let weight = double(value, "\(path).\(name.value)") else { return nil }
+        guard weight.value.isFinite, weight.value > 0 else {
+          report(
+            Diagnostic(
+              .hyperparameter,
+              "'\(path).\(name.value)' must be a finite number greater than 0, found \(weight.value)",
+              at: weight.location))
+          return nil
+        }
+        entries.append((name, weight))
+      }
+      return Located(.mapping(entries), at: location(node), path: path)
+    }
+    guard let text = string(node, path) else { return nil }
+    guard text.value == "balanced" else {
+      report(
+        Diagnostic(
+          .unknownChoice, "'\(path)' must be 'balanced' or a mapping of class names to weights",
+          at: text.location,
+          help: closest(to: text.value, in: ["balanced"]).map { "did you mean '\($0)'?" }))
+      return nil
+    }
+    return Located(.balanced, at: text.location, path: path)
+  }
+
   func missing(_ key: String, in path: String, at location: SourceLocation, help: String? = nil) {
     let name = path.isEmpty ? key : "\(path).\(key)"
     report(Diagnostic(.missingKey, "missing required key '\(name)'", at: location, help: help))

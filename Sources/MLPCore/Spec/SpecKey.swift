@@ -34,6 +34,8 @@ public enum SpecValueKind: Sendable, Equatable {
   case mapping
   /// The list of layers.
   case layerList
+  /// `balanced`, or a mapping from class name to a positive weight.
+  case classWeights
 }
 
 /// Allowed values of a number: inclusive or exclusive bounds on either side.
@@ -184,6 +186,20 @@ extension SpecKey where Value: RawRepresentable & CaseIterable, Value.RawValue =
       section, name, .choice(Value.allCases.map(\.rawValue)), default: value,
       json: value.map { "\"\($0.rawValue)\"" }, shown: shown, code: .unknownChoice,
       required: required, summary, read: { $2.choice($0, $1, what) })
+  }
+}
+
+/// `data.class_weights` as written.
+public enum ClassWeightsValue: Sendable {
+  case balanced
+  case mapping([(name: Located<String>, weight: Located<Double>)])
+}
+
+extension SpecKey where Value == ClassWeightsValue {
+  static func classWeights(_ section: SpecSection, _ name: String, _ summary: String) -> SpecKey {
+    SpecKey(
+      section, name, .classWeights, default: nil, json: nil, shown: "none (every class 1)",
+      code: .wrongType, summary, read: { $2.classWeights($0, $1) })
   }
 }
 

@@ -248,6 +248,13 @@ extension SpecKey where Value == [Located<String>] {
     "column name or list of names: the input columns, in order (n^0 = their count, E011)")
 }
 
+extension SpecKey where Value == ClassWeightsValue {
+  static let classWeights = classWeights(
+    .data, "class_weights",
+    "classification: each training sample's loss × its class's weight; `balanced` is scikit-learn's n_samples / (n_classes · count(class)) on the training split; a mapping names classes (others weigh 1)"
+  )
+}
+
 extension SpecKey where Value == Task {
   static let task = choice(
     .top, "task", required: true, "task",
@@ -301,7 +308,8 @@ public enum SpecKeys {
       SpecKey<String>.delimiter.info, SpecKey<GeneratorKind>.generator.info,
       SpecKey<Int>.samples.info, SpecKey<Int>.classes.info, SpecKey<Int>.dimensions.info,
       SpecKey<Double>.noise.info, SpecKey<Double>.validationSplit.info,
-      SpecKey<Bool>.stratify.info, SpecKey<Bool>.standardize.info,
+      SpecKey<Bool>.stratify.info, SpecKey<ClassWeightsValue>.classWeights.info,
+      SpecKey<Bool>.standardize.info,
       SpecKey<Int>.epochs.info, SpecKey<Int>.batchSize.info, SpecKey<Double>.learningRate.info,
       SpecKey<OptimizerKind>.optimizer.info, SpecKey<Double>.momentum.info,
       SpecKey<Double>.beta1.info, SpecKey<Double>.beta2.info, SpecKey<Double>.epsilon.info,

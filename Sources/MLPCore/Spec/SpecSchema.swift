@@ -50,6 +50,14 @@ public enum SpecSchema {
     case .mapping: p.merge(object(SpecSection(rawValue: key.name)!)) { a, _ in a }
     case .layerList:
       p.merge(["type": "array", "minItems": 1, "items": object(.layer)]) { a, _ in a }
+    case .classWeights:
+      p["oneOf"] = [
+        ["enum": ["balanced"]],
+        [
+          "type": "object",
+          "additionalProperties": ["type": "number", "exclusiveMinimum": 0],
+        ] as [String: Any],
+      ]
     }
     if let b = key.bounds {
       if let m = b.minimum { p[b.exclusiveMinimum ? "exclusiveMinimum" : "minimum"] = m }
@@ -101,6 +109,7 @@ public enum SpecSchema {
     case .choice(let names): return names.map { "`\($0)`" }.joined(separator: " \\| ")
     case .mapping: return "mapping"
     case .layerList: return "list of layers"
+    case .classWeights: return "`balanced` or mapping class → number > 0"
     }
   }
 }

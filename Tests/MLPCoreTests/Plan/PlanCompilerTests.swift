@@ -64,7 +64,7 @@ func planSpec(optimizer: String, batch: Int, hidden: String = "relu") -> String 
       return
     }
     #expect(activation == .identity)
-    guard case .loss(let kind, _, _, _, let lossActivation, _) = p.loss else {
+    guard case .loss(let kind, _, _, _, let lossActivation, _, nil) = p.loss else {
       Issue.record("not a loss op")
       return
     }
