@@ -11,6 +11,10 @@ public enum BoundOp: @unchecked Sendable {
   case loss(LossKind, P, P, P, Int, Activation, Float, P?)
   /// delta, x, w, dW, db, dx, inputs, outputs, σ of x, its parameter
   case denseBackward(P, P, P, P, P, P?, Int, Int, Activation, Float)
+  /// output, mask, columns, rate, seed, layer (the mask is drawn from seed, step and layer)
+  case dropout(P, P, Int, Float, UInt64, Int)
+  /// delta, output, mask, columns, σ of the output, its parameter
+  case dropoutBackward(P, P, P, Int, Activation, Float)
   /// rule, parameters, gradients, count, state slots
   case update(OptimizerKind, UpdateRule, P, P, Int, P?, P?, P?)
 }
@@ -50,6 +54,12 @@ public func execute(_ op: BoundOp, rows: Int, step: Int) -> Double {
     denseBackward(
       delta: delta, x: x, w: w, dW: dW, db: db, dx: dx, rows: rows, inputs: inputs,
       outputs: outputs, activation, parameter: p)
+  case .dropout(let x, let mask, let cols, let rate, let seed, let layer):
+    dropoutForward(
+      x, mask: mask, count: rows * cols, rate: rate, seed: seed, layer: layer, step: step)
+  case .dropoutBackward(let delta, let x, let mask, let cols, let activation, let p):
+    dropoutBackward(
+      delta: delta, x: x, mask: mask, rows: rows, cols: cols, activation, parameter: p)
   case .update(let kind, let rule, let p, let g, let n, let state0, let state1, let state2):
     if rule.clipNorm != nil || rule.clipValue != nil { clipGradient(g, count: n, rule) }
     // Large models update in slices of whole cache lines, one per thread.

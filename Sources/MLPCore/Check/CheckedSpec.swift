@@ -10,11 +10,14 @@ public struct CheckedLayer: Sendable, Equatable {
   public var parameter: Float
   /// Resolved initialiser (never `.auto`).
   public var initializer: InitKind
+  /// The dropout probability on the layer's output during training (0: none).
+  public var dropout: Float
 
   public init(
     name: String, units: Int, activation: Activation, parameter: Float? = nil,
-    initializer: InitKind = .auto
+    initializer: InitKind = .auto, dropout: Float = 0
   ) {
+    self.dropout = dropout
     self.name = name
     self.units = units
     self.activation = activation

@@ -43,10 +43,18 @@ extension CheckContext {
         }
       }
       guard let units = checked(.units, in: layer) else { continue }
+      let dropout = value(.dropout, in: layer)
+      if dropout > 0, isOutput, let at = layer[.dropout]?.location {
+        report(
+          Diagnostic(
+            .conflict, "dropout on the output layer would drop predictions", at: at,
+            help: "put 'dropout' on a hidden layer"))
+      }
       result.append(
         CheckedLayer(
           name: name, units: units.value, activation: activation,
-          parameter: parameter.map(Float.init), initializer: value(.initializer, in: layer)))
+          parameter: parameter.map(Float.init), initializer: value(.initializer, in: layer),
+          dropout: Float(dropout)))
     }
     return result.count == layers.count ? result : nil
   }
@@ -148,7 +156,8 @@ extension CheckContext {
     guard let input = spec.top[.input]?.value, input >= 1 else { return }
     let sizing = ArenaSizing(
       input: input, layers: layers.map { ($0.name, $0.units) }, optimizer: training.optimizer,
-      batchSize: training.batchSize)
+      batchSize: training.batchSize,
+      dropoutLayers: Set(layers.indices.filter { layers[$0].dropout > 0 }.map { $0 + 1 }))
     guard sizing.layout(samples: 1) != nil else {
       report(
         Diagnostic(
@@ -190,12 +199,13 @@ struct ArenaSizing {
   var layers: [(name: String, units: Int)]
   var optimizer: OptimizerKind
   var batchSize: Int
+  var dropoutLayers: Set<Int> = []
 
   /// The layout the plan compiler will use for a training set of `samples` rows.
   func layout(samples: Int) -> ArenaLayout? {
     ArenaLayout(
       input: input, layers: layers, batchSize: max(1, min(batchSize, samples)),
-      optimizerSlots: optimizer.stateSlots)
+      optimizerSlots: optimizer.stateSlots, dropoutLayers: dropoutLayers)
   }
 
   /// Bytes of `samples` rows in memory: the floats, and for classification a label (as read

@@ -18,11 +18,12 @@ public struct ArenaLayout: Sendable {
 
   /// The layout for `layers` (name and n^k) over `input` features at `batchSize` rows. With
   /// `optimizerSlots` set, the layout trains: gradients, that many optimizer state slots, a
-  /// target and per-layer deltas, and with `sampleWeights` a loss weight per row. Nil when
+  /// target and per-layer deltas, with `sampleWeights` a loss weight per row, and a dropout mask
+  /// for each layer in `dropoutLayers` (1-based). Nil when
   /// some size cannot be addressed.
   public init?(
     input: Int, layers: [(name: String, units: Int)], batchSize: Int, optimizerSlots: Int?,
-    sampleWeights: Bool = false
+    sampleWeights: Bool = false, dropoutLayers: Set<Int> = []
   ) {
     let widths = [input] + layers.map(\.units)
     let n = layers.count
@@ -51,6 +52,9 @@ public struct ArenaLayout: Sendable {
         try add("\(layers[k - 1].name).x", .activation(layer: k), [batchSize, widths[k]])
         if training {
           try add("\(layers[k - 1].name).delta", .delta(layer: k), [batchSize, widths[k]])
+        }
+        if training, dropoutLayers.contains(k) {
+          try add("\(layers[k - 1].name).mask", .dropoutMask(layer: k), [batchSize, widths[k]])
         }
       }
       _ = try checkedProduct([count, 4])

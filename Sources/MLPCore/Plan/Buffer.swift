@@ -27,6 +27,8 @@ public enum BufferRole: Hashable, Sendable {
   case delta(layer: Int)
   /// The loss weight of each row of the batch (its class's weight), (B).
   case sampleWeight
+  /// Layer k's dropout mask, (B, n^k): 0 for a dropped value, 1/(1 − p) for a kept one.
+  case dropoutMask(layer: Int)
   /// Optimizer state for every parameter (momentum velocity, Adam moments), parameter-shaped.
   case optimizerState(slot: Int)
 

@@ -19,6 +19,13 @@ public enum Op: Sendable {
     layer: Int, delta: BufferID, input: BufferID, weight: BufferID, weightGradient: BufferID,
     biasGradient: BufferID, inputDelta: BufferID?, inputActivation: Activation,
     inputParameter: Float)
+  /// Training only: draws layer k's mask (seeded by the step) and multiplies its output by it.
+  case dropout(layer: Int, output: BufferID, mask: BufferID, rate: Float)
+  /// delta ← delta ⊙ mask ⊙ σ^k'(z^k), undoing the mask on the output first (dropped values
+  /// get delta 0); comes after the backward op that read the masked output.
+  case dropoutBackward(
+    layer: Int, delta: BufferID, output: BufferID, mask: BufferID, activation: Activation,
+    parameter: Float)
   /// Every parameter ← optimizer step over the flat parameter, gradient and state ranges.
   case update(OptimizerKind, UpdateRule)
 }

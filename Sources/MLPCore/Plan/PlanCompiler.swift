@@ -34,13 +34,16 @@ public enum PlanCompiler {
   ) -> ExecutionPlan {
     precondition(batch >= 1)
     let weighted = training != nil && classWeights != nil
+    let n = network.layers.count
+    let dropped = training == nil ? [] : (1...n).filter { network.layers[$0 - 1].dropout > 0 }
     guard
-      let layout = layout(
-        network, batchSize: batch, optimizer: training?.0, sampleWeights: weighted)
+      let layout = ArenaLayout(
+        input: network.input, layers: network.layers.map { ($0.name, $0.units) },
+        batchSize: batch, optimizerSlots: training?.0.stateSlots, sampleWeights: weighted,
+        dropoutLayers: Set(dropped))
     else {
       preconditionFailure("arena size overflows; the checker's E008 should have refused it")
     }
-    let n = network.layers.count
     let id = { (role: BufferRole) in layout.first(role)?.id }
     let weights = (1...n).map { id(.weight(layer: $0))! }
     let biases = (1...n).map { id(.bias(layer: $0))! }
@@ -48,13 +51,17 @@ public enum PlanCompiler {
     let parameters = layout.range(from: .weight(layer: 1), through: .bias(layer: n))!
     let ops = OpBuilder(buffers: layout.buffers)
     let fused = training != nil && network.loss.fusesActivation
-    let forward = (1...n).map { k in
+    let forward = (1...n).flatMap { k in
       let layer = network.layers[k - 1]
       // The fused losses apply the output activation themselves, from the logits.
       let activation = k == n && fused ? .identity : layer.activation
-      return ops.dense(
+      let dense = ops.dense(
         k, activations[k - 1], weights[k - 1], biases[k - 1], activations[k], activation,
         layer.parameter)
+      guard let mask = id(.dropoutMask(layer: k)) else { return [dense] }
+      return [
+        dense, ops.dropout(k, activations[k], mask, layer.dropout),
+      ]
     }
     var plan = ExecutionPlan(
       network: network, batchSize: batch, buffers: layout.buffers, forward: forward,
@@ -71,12 +78,22 @@ public enum PlanCompiler {
     plan.loss = ops.loss(
       network.loss, activations[n], plan.target!, deltas[n - 1], output.activation,
       output.parameter, plan.sampleWeights)
-    plan.backward = (1...n).reversed().map { k in
+    plan.backward = (1...n).reversed().flatMap { k in
       let below = k > 1 ? network.layers[k - 2] : nil
-      return ops.denseBackward(
+      // Below a dropout layer, σ' is applied by its dropoutBackward (after the mask).
+      let belowMask = k > 1 ? id(.dropoutMask(layer: k - 1)) : nil
+      let backward = ops.denseBackward(
         k, deltas[k - 1], activations[k - 1], weights[k - 1], id(.weightGradient(layer: k))!,
         id(.biasGradient(layer: k))!, k > 1 ? deltas[k - 2] : nil,
-        below?.activation ?? .identity, below?.parameter ?? 0)
+        belowMask == nil ? below?.activation ?? .identity : .identity,
+        belowMask == nil ? below?.parameter ?? 0 : 0)
+      guard let belowMask, let below else { return [backward] }
+      return [
+        backward,
+        Op.dropoutBackward(
+          layer: k - 1, delta: deltas[k - 2], output: activations[k - 1], mask: belowMask,
+          activation: below.activation, parameter: below.parameter),
+      ]
     }
     plan.gradients = layout.range(
       from: .weightGradient(layer: 1), through: .biasGradient(layer: n))
@@ -106,6 +123,11 @@ private struct OpBuilder {
       "dense \(k): shapes")
     return .dense(
       layer: k, input: x, weight: w, bias: b, output: y, activation: act, parameter: p)
+  }
+
+  func dropout(_ k: Int, _ x: BufferID, _ mask: BufferID, _ rate: Float) -> Op {
+    precondition(shape(x) == shape(mask), "dropout \(k): shapes")
+    return .dropout(layer: k, output: x, mask: mask, rate: rate)
   }
 
   func loss(

@@ -26,7 +26,7 @@ extension ExecutionPlan {
       case .weight, .bias: m["parameters"]! += 4 * b.count
       case .weightGradient, .biasGradient: m["gradients"]! += 4 * b.count
       case .optimizerState: m["optimizer_state"]! += 4 * b.count
-      case .input, .target, .sampleWeight, .activation, .delta:
+      case .input, .target, .sampleWeight, .activation, .delta, .dropoutMask:
         m["activations"]! += 4 * b.count
       }
     }
@@ -105,6 +105,11 @@ extension ExecutionPlan {
           "dense_backward[\(k)] \(name(dw)) += \(name(d))ᵀ · \(name(x)); \(name(db)) += Σ \(name(d))"
         if let dx { line += "; \(name(dx)) = (\(name(d)) · \(name(w))) ⊙ \(act.rawValue)'" }
         return line
+      case .dropout(let k, let x, let m, let p):
+        return "dropout[\(k)]      \(name(x)) ⊙= \(name(m)) (p \(p), drawn per step)"
+      case .dropoutBackward(let k, let d, let x, let m, let act, _):
+        return
+          "dropout_backward[\(k)] \(name(d)) ⊙= \(name(m)) ⊙ \(act.rawValue)'(\(name(x)))"
       case .update(let kind, _):
         return "update          \(kind.rawValue) over \(grouped(parameters.count)) floats"
       }

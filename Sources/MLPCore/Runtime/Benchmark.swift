@@ -47,7 +47,7 @@ extension Benchmark {
     let plan = executor.plan
     let rows = min(executor.plan.batchSize, data.count)
     executor.loadBatch(data, 0..<rows)
-    executor.forward(rows: rows)
+    executor.forward(rows: rows, training: true)
     _ = executor.loss(rows: rows)
     var out: [(String, Timing)] = []
     for index in 0..<executor.opCount {

@@ -12,10 +12,13 @@ public final class Executor {
   let arena: UnsafeMutablePointer<Float>
   /// Optimizer steps taken (Adam's t).
   public private(set) var step = 0
+  /// Seeds the dropout masks (with the step and the layer).
+  let dropoutSeed: UInt64
 
   /// Allocates and zeroes the arena, then initialises parameters from `seed`.
   public init(plan: ExecutionPlan, seed: UInt64) {
     self.plan = plan
+    dropoutSeed = seed
     let raw = UnsafeMutableRawPointer.allocate(
       byteCount: max(plan.arenaCount, 1) * 4, alignment: 64)
     arena = raw.bindMemory(to: Float.self, capacity: max(plan.arenaCount, 1))
@@ -23,6 +26,9 @@ public final class Executor {
     initializeParameters(seed: seed)
     prepareGemmWorkspace()  // packing buffers exist before the first step
     boundForward = plan.forward.map(bind)
+    boundInference = zip(plan.forward, boundForward).compactMap {
+      if case .dropout = $0.0 { nil } else { $0.1 }
+    }
     boundLoss = plan.loss.map(bind)
     if case .loss(let k, let o, let t, let d, let c, let a, let p, .some)? = boundLoss {
       unweightedLoss = .loss(k, o, t, d, c, a, p, nil)
@@ -36,6 +42,8 @@ public final class Executor {
 
   // The plan's ops with arena pointers in place of buffer ids.
   private var boundForward: [BoundOp] = []
+  /// The forward ops without dropout.
+  private var boundInference: [BoundOp] = []
   private var boundLoss: BoundOp?
   /// The loss without class weights, for evaluation (set when the training loss has them).
   private var unweightedLoss: BoundOp?
@@ -173,10 +181,14 @@ public final class Executor {
     return rows.count
   }
 
-  /// x^1 … x^N for the first `rows` rows of the input buffer.
-  public func forward(rows: Int) {
-    for op in boundForward { execute(op, rows: rows, step: step) }
+  /// x^1 … x^N for the first `rows` rows of the input buffer; `training` applies dropout, with
+  /// the masks of the coming optimizer step (the same masks however often it is repeated).
+  public func forward(rows: Int, training: Bool = false) {
+    for op in training ? boundForward : boundInference { execute(op, rows: rows, step: step) }
   }
+
+  /// Whether the plan drops values in training.
+  public var hasDropout: Bool { boundForward.count != boundInference.count }
 
   /// Σ over rows of the loss, and ∂L/∂z^N (L the mean over `rows`). Leaves x^N in the output.
   /// `weighted`: each row's loss × its class weight, as training minimises (evaluation reports
@@ -200,7 +212,7 @@ public final class Executor {
   /// forward, loss, backward, update; returns the batch's mean loss, or NaN when a parameter
   /// is not finite after the update (training must stop: see `firstNonFiniteTensor`).
   public func trainStep(rows: Int) -> Double {
-    forward(rows: rows)
+    forward(rows: rows, training: true)
     let total = loss(rows: rows, weighted: true)
     backward(rows: rows)
     return update() ? total / Double(rows) : .nan
@@ -256,6 +268,11 @@ public final class Executor {
       return .denseBackward(
         pointer(delta), pointer(input), pointer(weight), pointer(dWeight), pointer(dBias),
         inputDelta.map(pointer), plan[weight].shape[1], plan[weight].shape[0], activation, p)
+    case .dropout(let k, let x, let mask, let rate):
+      return .dropout(pointer(x), pointer(mask), plan[x].shape[1], rate, dropoutSeed, k)
+    case .dropoutBackward(_, let delta, let x, let mask, let activation, let p):
+      return .dropoutBackward(
+        pointer(delta), pointer(x), pointer(mask), plan[x].shape[1], activation, p)
     case .update(let kind, let rule):
       let state = plan.optimizerState.map { arena + $0.offset }
       return .update(

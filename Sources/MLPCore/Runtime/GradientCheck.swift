@@ -34,10 +34,16 @@ public enum GradientCheck {
       executor.setValues(id, executor.values(id).map { $0 + Float(rng.uniform(-0.1, 0.1)) })
     }
     executor.loadBatch(data, 0..<rows)
-    executor.forward(rows: rows)
+    // With dropout, the step's masks are drawn here and held fixed for the finite differences.
+    executor.forward(rows: rows, training: true)
     _ = executor.loss(rows: rows)
     executor.backward(rows: rows)
     var reference = ReferenceNetwork(executor: executor)
+    reference.masks = (1...plan.network.layers.count).map { k in
+      plan.buffers.first { $0.role == .dropoutMask(layer: k) }.map {
+        executor.values($0.id).map(Double.init)
+      }
+    }
     let inputs = data.features.map(Double.init)
     let targets = data.targets.map(Double.init)
     var results: [GradientCheckResult] = []
@@ -83,7 +89,8 @@ public enum GradientCheck {
 }
 
 /// The network in Double precision, straight from the definitions:
-/// z^k = W^k x^{k-1} + b^k, x^k = σ^k(z^k), L = mean over rows of l(x^N, y).
+/// z^k = W^k x^{k-1} + b^k, x^k = σ^k(z^k) (⊙ the dropout mask of its row, if given),
+/// L = mean over rows of l(x^N, y).
 public struct ReferenceNetwork: Sendable {
   public var weights: [[Double]]
   public var biases: [[Double]]
@@ -91,6 +98,8 @@ public struct ReferenceNetwork: Sendable {
   public let activations: [Activation]
   public let parameters: [Double]
   public let lossKind: LossKind
+  /// Per layer, a fixed dropout mask (rows × n^k, row-major) to multiply x^k by, or nil.
+  public var masks: [[Double]?] = []
 
   public init(executor: Executor) {
     let plan = executor.plan
@@ -111,11 +120,11 @@ public struct ReferenceNetwork: Sendable {
   /// x^N for one sample.
   public func forward(_ x0: [Double]) -> [Double] {
     var kinks = Hasher()
-    return forward(x0, kinks: &kinks)
+    return forward(x0, kinks: &kinks, row: nil)
   }
 
   /// x^N, hashing which side of 0 every relu-like pre-activation falls on into `kinks`.
-  func forward(_ x0: [Double], kinks: inout Hasher) -> [Double] {
+  func forward(_ x0: [Double], kinks: inout Hasher, row: Int?) -> [Double] {
     var x = x0
     for k in 0..<weights.count {
       let (inputs, outputs) = (widths[k], widths[k + 1])
@@ -127,6 +136,9 @@ public struct ReferenceNetwork: Sendable {
         if activations[k].hasKinkAtZero { kinks.combine(sum > 0) }
       }
       x = activations[k].reference(z, parameter: parameters[k])
+      if let row, k < masks.count, let mask = masks[k] {
+        for o in 0..<outputs { x[o] *= mask[row * outputs + o] }
+      }
     }
     return x
   }
@@ -142,7 +154,7 @@ public struct ReferenceNetwork: Sendable {
     var total = 0.0
     var kinks = Hasher()
     for r in 0..<rows {
-      let p = forward(Array(inputs[r * n0..<(r + 1) * n0]), kinks: &kinks)
+      let p = forward(Array(inputs[r * n0..<(r + 1) * n0]), kinks: &kinks, row: r)
       let y = targets[r * nN..<(r + 1) * nN]
       for (pc, yc) in zip(p, y) {
         switch lossKind {

@@ -144,6 +144,10 @@ extension SpecKey where Value == Int {
 }
 
 extension SpecKey where Value == Double {
+  static let dropout = number(
+    .layer, "dropout", default: 0, fraction, float: true,
+    "p: during training each value of the layer's output is zeroed with probability p and the rest × 1/(1 − p) (inverted dropout, seeded); off in evaluation, prediction and export; not on the output layer"
+  )
   static let noise = number(
     .data, "noise", shown: "per generator", atLeast(0), "generator: noise σ")
   static let validationSplit = number(
@@ -300,6 +304,7 @@ public enum SpecKeys {
       SpecKey<LossKind>.loss.info, SpecKey<Section>.data.info, SpecKey<Section>.training.info,
       SpecKey<Int>.units.info, SpecKey<Activation>.activation.info,
       SpecKey<String>.layerName.info, SpecKey<InitKind>.initializer.info,
+      SpecKey<Double>.dropout.info,
     ]
     + activationParameters.map(\.info)
     + [
