@@ -14,7 +14,7 @@ struct MLPCCommand: ParsableCommand {
     version: mlpcVersion,
     subcommands: [
       Check.self, Plan.self, Run.self, Predict.self, Evaluate.self, CurvesCommand.self,
-      Gradcheck.self, Bench.self, Schema.self,
+      Sweep.self, Gradcheck.self, Bench.self, Schema.self,
     ])
 
   static func main() {
@@ -22,7 +22,7 @@ struct MLPCCommand: ParsableCommand {
       var command = try parseAsRoot()
       // Commands that run kernels refuse a kernel setting they cannot honour.
       let computes: [any ParsableCommand.Type] = [
-        Run.self, Bench.self, Predict.self, Evaluate.self, Gradcheck.self,
+        Run.self, Sweep.self, Bench.self, Predict.self, Evaluate.self, Gradcheck.self,
       ]
       if computes.contains(where: { type(of: command) == $0 }),
         let problem = GemmBackend.environmentProblem ?? KernelISA.environmentProblem
@@ -122,6 +122,10 @@ enum Console {
 
 /// Checks one spec and prints its diagnostics to standard error (with `--format json`, into the
 /// command's one JSON document); nil on errors.
-func loadChecked(_ path: String, options: OutputOptions) -> CheckedSpec? {
-  reportCheck(Checker.check(file: path), file: path, options: options)
+func loadChecked(_ path: String, options: OutputOptions, overrides: [SpecOverride] = [])
+  -> CheckedSpec?
+{
+  reportCheck(
+    Checker.check(file: path, overrides: overrides), file: path, options: options,
+    overrides: overrides)
 }

@@ -33,6 +33,13 @@ extension MLPCCommand {
     @Flag(name: .shortAndLong, help: "Print only the final result.")
     var quiet = false
 
+    @Option(
+      name: .customLong("set"),
+      help: ArgumentHelp(
+        "Override one spec value, checked like the spec: PATH=VALUE, e.g. training.learning_rate=0.01 or layers[0].units=64 (repeatable; the run records them).",
+        valueName: "path=value"))
+    var overrides: [String] = []
+
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -41,6 +48,9 @@ extension MLPCCommand {
       }
       if (spec == nil) == (resume == nil) {
         throw ValidationError("give a spec file, or --resume RUN_DIR")
+      }
+      if resume != nil, !overrides.isEmpty {
+        throw ValidationError("--resume continues its run with the overrides it started with")
       }
       if resume != nil, out != nil || force {
         throw ValidationError("--resume continues its run in place; --out and --force do not apply")
@@ -53,13 +63,15 @@ extension MLPCCommand {
         if let resume {
           session = try TrainingSession(resuming: resume, epochs: epochs, options: output)
         } else {
-          guard let spec, let checked = loadChecked(spec, options: output) else {
+          let overrides = SpecOverride.list(overrides)
+          guard let spec, let checked = loadChecked(spec, options: output, overrides: overrides)
+          else {
             throw ExitCode.failure
           }
           let path = out ?? RunDirectory.firstFree(defaultRunDirectory(spec, checked.name))
           let directory = try RunDirectory(path, existing: force ? .replace : .refuse)
           session = try TrainingSession(
-            checked, specPath: spec, directory: directory, epochs: epochs)
+            checked, specPath: spec, directory: directory, epochs: epochs, overrides: overrides)
         }
       } catch let error as RunDirectoryError {
         throw CleanError(error.description)

@@ -41,9 +41,16 @@ final class TrainingSession {
   /// (Every other one is dropped when 2000 are kept, so they stay spread over all epochs.)
   var reports: [EpochReport] = []
 
+  /// `--set` overrides of the spec, recorded in config.json and applied again on resume.
+  let overrides: [SpecOverride]
+
   /// A new run of `spec` into `directory`.
-  init(_ spec: CheckedSpec, specPath: String, directory: RunDirectory, epochs: Int?) throws {
+  init(
+    _ spec: CheckedSpec, specPath: String, directory: RunDirectory, epochs: Int?,
+    overrides: [SpecOverride] = []
+  ) throws {
     (self.spec, self.specPath, self.directory) = (spec, specPath, directory)
+    self.overrides = overrides
     writer = try RunWriter(directory)
     trainer = Trainer(spec)
     total = epochs ?? spec.training.epochs
@@ -62,8 +69,11 @@ final class TrainingSession {
       let specFile = config["spec_file"] as? String,
       let text = try? String(contentsOfFile: path + "/spec.yaml", encoding: .utf8)
     else { throw CleanError("'\(path)' is not a run directory of this mlpc (no config.json)") }
-    let result = Checker.check(text: text, file: specFile)
-    guard let spec = reportCheck(result, file: specFile, options: options) else {
+    overrides = SpecOverride.list(config["overrides"] as? [String] ?? [])
+    let result = Checker.check(text: text, file: specFile, overrides: overrides)
+    guard
+      let spec = reportCheck(result, file: specFile, options: options, overrides: overrides)
+    else {
       throw ExitCode.failure
     }
     (self.spec, specPath) = (spec, specFile)
@@ -241,6 +251,7 @@ final class TrainingSession {
       (try? JSONSerialization.jsonObject(with: Data(description.json.utf8))) as? [String: Any]
     return [
       "spec_file": URL(fileURLWithPath: specPath).standardized.path, "epochs": total,
+      "overrides": overrides.map(\.text),
       "model": model ?? [:],
       "data": [
         "train_samples": spec.data.train.count,
@@ -278,8 +289,14 @@ final class SaveReserve {
 }
 
 /// Prints a check result's diagnostics like `loadChecked`; the checked spec, or nil on errors.
-func reportCheck(_ result: CheckResult, file: String, options: OutputOptions) -> CheckedSpec? {
-  let renderer = DiagnosticRenderer(colored: options.useColor(fileDescriptor: 2))
+func reportCheck(
+  _ result: CheckResult, file: String, options: OutputOptions, overrides: [SpecOverride] = []
+) -> CheckedSpec? {
+  // A diagnostic inside a `--set` shows that argument as its source line.
+  let sources = SourceLines(
+    overrides: Dictionary(uniqueKeysWithValues: overrides.map { ($0.sourceName, $0.text) }))
+  let renderer = DiagnosticRenderer(
+    colored: options.useColor(fileDescriptor: 2), sources: sources)
   switch options.format {
   case .text: for d in result.diagnostics { Console.err(renderer.text(d)) }
   case .github: for d in result.diagnostics { Console.err(renderer.github(d) + "\n") }

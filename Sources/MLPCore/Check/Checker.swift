@@ -15,16 +15,18 @@ public struct CheckResult: Sendable {
 /// Checks spec files.
 public enum Checker {
   /// Parses and checks the spec at `path`, loading its data.
-  public static func check(file path: String) -> CheckResult {
-    let parsed = SpecParser.parse(file: path)
+  public static func check(file path: String, overrides: [SpecOverride] = []) -> CheckResult {
+    let parsed = SpecParser.parse(file: path, overrides: overrides)
     return check(parsed.spec, parseDiagnostics: parsed.diagnostics)
   }
 
   /// Parses and checks spec text (`file` names it in locations and resolves data paths).
   /// With `loadingData: false` the data section is checked for its keys only and no file is
   /// read or data set generated (the spec then never checks valid; for fuzzing and editors).
-  public static func check(text: String, file: String, loadingData: Bool = true) -> CheckResult {
-    var parsed = SpecParser.parse(text: text, file: file)
+  public static func check(
+    text: String, file: String, loadingData: Bool = true, overrides: [SpecOverride] = []
+  ) -> CheckResult {
+    var parsed = SpecParser.parse(text: text, file: file, overrides: overrides)
     if !loadingData { parsed.spec?.data = nil }
     return check(parsed.spec, parseDiagnostics: parsed.diagnostics)
   }

@@ -11,6 +11,11 @@ final class NodeReader {
   /// Keys already reported as duplicates, by location.
   let skipped: Set<SourceLocation>
 
+  /// Lines beyond the spec's own belong to `--set` overrides: line `overrideBase + k` is
+  /// override k's (see Overrides.swift).
+  var overrideBase = Int.max
+  var overrideNames: [String] = []
+
   init(file: String, skipping skipped: Set<SourceLocation> = []) {
     self.file = file
     self.skipped = skipped
@@ -20,6 +25,11 @@ final class NodeReader {
 
   func location(_ node: Node) -> SourceLocation {
     let mark = node.mark
+    if let mark, mark.line > overrideBase {
+      let k = mark.line - overrideBase
+      let name = k <= overrideNames.count ? overrideNames[k - 1] : "--set #\(k)"
+      return SourceLocation(file: name, line: 1, column: mark.column)
+    }
     return SourceLocation(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1)
   }
 

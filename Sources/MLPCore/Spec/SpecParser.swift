@@ -11,7 +11,9 @@ public enum SpecParser {
   public static let maximumFileSize = 64 << 10
 
   /// Reads and parses the spec at `path`.
-  public static func parse(file path: String) -> (spec: ModelSpec?, diagnostics: [Diagnostic]) {
+  public static func parse(file path: String, overrides: [SpecOverride] = []) -> (
+    spec: ModelSpec?, diagnostics: [Diagnostic]
+  ) {
     let start = SourceLocation(file: path, line: 1, column: 1)
     var isDirectory: ObjCBool = false
     if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory),
@@ -43,16 +45,25 @@ public enum SpecParser {
     case .failure(let problem):
       return (nil, [Diagnostic(.fileUnreadable, "spec file '\(path)' \(problem.reason)", at: nil)])
     case .success(let data):
-      return parse(text: String(decoding: data, as: UTF8.self), file: path)
+      return parse(text: String(decoding: data, as: UTF8.self), file: path, overrides: overrides)
     }
   }
 
-  /// Parses spec text; `file` is used for locations and the default name.
-  public static func parse(text: String, file: String) -> (
+  /// Parses spec text; `file` is used for locations and the default name. `overrides`
+  /// (`--set PATH=VALUE`) replace or add values before the spec is read.
+  public static func parse(text: String, file: String, overrides: [SpecOverride] = []) -> (
     spec: ModelSpec?, diagnostics: [Diagnostic]
   ) {
-    let document = YAMLDocument(text: text, file: file)
+    var document = YAMLDocument(text: text, file: file)
     let reader = NodeReader(file: file, skipping: document.duplicateKeys)
+    if !overrides.isEmpty, let root = document.root {
+      let lines = text.utf8.count { $0 == 10 } + 1
+      var applier = OverrideApplier(baseLine: lines, file: file)
+      document.root = applier.apply(overrides, to: root)
+      reader.overrideBase = lines
+      reader.overrideNames = OverrideApplier.names(overrides)
+      document.diagnostics += applier.diagnostics
+    }
     let start = SourceLocation(file: file, line: 1, column: 1)
     guard let root = document.root else {
       if document.diagnostics.isEmpty {

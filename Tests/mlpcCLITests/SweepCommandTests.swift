@@ -1,0 +1,90 @@
+// `mlpc run --set` and `mlpc sweep`: overrides checked like the spec and kept for resume; a sweep
+// of four combinations trains four runs and ranks them by the validation metric.
+
+import Foundation
+import MLPCTestSupport
+import MLPCore
+import Testing
+
+@Suite struct SweepCommandTests {
+  @Test func aSweepOfFourCombinationsRanksFourRuns() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let out = dir + "/sweep"
+    let result = try CommandRunner.mlpc([
+      "sweep", "specs/iris.yaml", "--grid", "training.learning_rate=0.2, 0.005",
+      "--grid", "layers[0].units=4,16", "--set", "data.validation_split=0.25", "--epochs", "15",
+      "--out", out,
+    ])
+    #expect(result.status == 0, "\(result.stderr)")
+    let runs = try FileManager.default.contentsOfDirectory(atPath: out).filter {
+      $0.hasPrefix("0")
+    }.sorted()
+    #expect(
+      runs == [
+        "01-learning_rate=0.2-units=4", "02-learning_rate=0.2-units=16",
+        "03-learning_rate=0.005-units=4", "04-learning_rate=0.005-units=16",
+      ])
+    for run in runs {
+      let config =
+        try JSONSerialization.jsonObject(
+          with: Data(contentsOf: URL(fileURLWithPath: "\(out)/\(run)/config.json")))
+        as? [String: Any]
+      let overrides = config?["overrides"] as? [String] ?? []
+      #expect(overrides.first == "data.validation_split=0.25" && overrides.count == 3)
+      #expect(FileManager.default.fileExists(atPath: "\(out)/\(run)/model.safetensors"))
+    }
+    let json =
+      try JSONSerialization.jsonObject(
+        with: Data(contentsOf: URL(fileURLWithPath: out + "/sweep.json"))) as? [String: Any]
+    #expect(json?["sorted_by"] as? String == "validation_accuracy")
+    let ranked = try #require(json?["runs"] as? [[String: Any]])
+    #expect(ranked.count == 4)
+    let accuracies = ranked.compactMap {
+      ($0["metrics"] as? [String: Double])?["validation_accuracy"]
+    }
+    #expect(accuracies.count == 4 && accuracies == accuracies.sorted(by: >), "\(accuracies)")
+    let csv = try String(contentsOfFile: out + "/sweep.csv", encoding: .utf8)
+    #expect(csv.split(separator: "\n").count == 5)
+    #expect(csv.hasPrefix("rank,training.learning_rate,layers[0].units,validation_loss"))
+    #expect(result.stdout.contains("sorted by validation_accuracy (highest first)"))
+  }
+
+  @Test func aTypoInAGridOrSetKeyIsCaughtBeforeTraining() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let sweep = try CommandRunner.mlpc([
+      "sweep", "specs/iris.yaml", "--grid", "training.learnin_rate=0.1,0.01", "--out",
+      dir + "/s",
+    ])
+    #expect(sweep.status == 1)
+    #expect(
+      sweep.stderr.contains("--grid #1:1:10: error[E003]: unknown key 'training.learnin_rate'"))
+    #expect(sweep.stderr.contains("did you mean 'learning_rate'?"))
+    #expect(!FileManager.default.fileExists(atPath: dir + "/s"))
+    let run = try CommandRunner.mlpc([
+      "run", "specs/iris.yaml", "--set", "training.epochs=2", "--set", "trainig.seed=3",
+      "--out", dir + "/r",
+    ])
+    #expect(run.status == 1)
+    #expect(run.stderr.contains("--set #2:1:1: error[E003]: unknown key 'trainig'"))
+    #expect(run.stderr.contains("1 | trainig.seed=3"))
+    #expect(run.stderr.contains("did you mean 'training'?"))
+  }
+
+  @Test func aResumedRunKeepsItsOverrides() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let out = dir + "/run"
+    let first = try CommandRunner.mlpc([
+      "run", "specs/iris.yaml", "--set", "layers[0].units=5", "--epochs", "3", "--quiet",
+      "--out", out,
+    ])
+    #expect(first.status == 0, "\(first.stderr)")
+    let resumed = try CommandRunner.mlpc(["run", "--resume", out, "--epochs", "6", "--quiet"])
+    #expect(resumed.status == 0, "\(resumed.stderr)")
+    #expect(try Model.load(out).network.layers.map(\.units) == [5, 3])
+    let refused = try CommandRunner.mlpc(["run", "--resume", out, "--set", "training.seed=2"])
+    #expect(refused.status == 2)
+  }
+}
