@@ -42,6 +42,7 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
   ],
   targets: [
     .systemLibrary(
@@ -61,8 +62,16 @@ let package = Package(
     ),
     .target(
       name: "MLPCore",
-      dependencies: ["MLPKernels", .product(name: "Yams", package: "Yams")]
+      dependencies: [
+        "MLPKernels", "ONNXProto", .product(name: "Yams", package: "Yams"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ]
     ),
+    // The ONNX messages, generated from onnx.proto by scripts/generate_onnx_proto.sh.
+    .target(
+      name: "ONNXProto",
+      dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+      exclude: ["onnx.proto"]),
     .executableTarget(
       name: "mlpc",
       dependencies: [

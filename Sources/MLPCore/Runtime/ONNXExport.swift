@@ -1,0 +1,190 @@
+// A trained model as an ONNX graph (opset 17, IR version 8, which ONNX Runtime 1.14 and later
+// read): the standardisation as Sub and Div, every layer as Gemm (transB = 1, the weights as
+// stored) and its activation's ONNX operator, dropout left out (inference). Classification
+// outputs `probabilities`, one column per class (softmax as it is; one sigmoid unit as the pair
+// 1 − p, p, like `mlpc predict --probabilities`); regression outputs `targets`. Class, feature
+// and target names and the spec travel in `metadata_props`. Written with the swift-protobuf
+// messages generated from onnx.proto (Sources/ONNXProto).
+
+import Foundation
+import ONNXProto
+import SwiftProtobuf
+
+/// Why a model cannot be exported.
+public struct ExportError: Error, CustomStringConvertible, Sendable {
+  public var description: String
+}
+
+public enum ONNXExport {
+  public static let opset: Int64 = 17
+  public static let irVersion: Int64 = 8
+
+  /// The ONNX model file's bytes for `model`.
+  public static func encode(_ model: Model) throws(ExportError) -> Data {
+    let d = model.description
+    var graph = Onnx_GraphProto()
+    graph.name = d.name
+    var nodes: [Onnx_NodeProto] = []
+    var current = "input"
+    graph.input = [tensorInfo("input", columns: d.input)]
+    if let s = model.standardizer {
+      graph.initializer += [
+        tensor("input.mean", [Int64(d.input)], s.mean),
+        tensor("input.std", [Int64(d.input)], s.std),
+      ]
+      nodes.append(node("Sub", [current, "input.mean"], "standardized.centred"))
+      nodes.append(node("Div", ["standardized.centred", "input.std"], "standardized"))
+      current = "standardized"
+    }
+    var widths = [d.input]
+    for (k, layer) in model.network.layers.enumerated() {
+      let (w, b) = (layer.name + ".weight", layer.name + ".bias")
+      guard let weight = model.tensors[w], let bias = model.tensors[b] else {
+        throw ExportError(description: "the model has no tensors '\(w)' and '\(b)'")
+      }
+      guard weight.values.allSatisfy(\.isFinite), bias.values.allSatisfy(\.isFinite) else {
+        throw ExportError(description: "'\(w)' or '\(b)' holds a NaN or an infinity")
+      }
+      graph.initializer += [
+        tensor(w, [Int64(layer.units), Int64(widths[k])], weight.values),
+        tensor(b, [Int64(layer.units)], bias.values),
+      ]
+      let z = layer.name + ".z"
+      var gemm = node("Gemm", [current, w, b], z)
+      gemm.attribute = [attribute("transB", int: 1)]
+      nodes.append(gemm)
+      let x = layer.name + ".x"
+      nodes.append(activation(layer.activation, layer.parameter, z, x))
+      current = x
+      widths.append(layer.units)
+    }
+    let outputs = widths.last!
+    if let classes = d.classes {
+      if outputs == 1 {
+        // One sigmoid unit: P(class 1) = p, P(class 0) = 1 − p.
+        graph.initializer.append(tensor("one", [1], [1]))
+        nodes.append(node("Sub", ["one", current], "complement"))
+        var concat = node("Concat", ["complement", current], "probabilities")
+        concat.attribute = [attribute("axis", int: 1)]
+        nodes.append(concat)
+      } else {
+        nodes.append(node("Identity", [current], "probabilities"))
+      }
+      graph.output = [tensorInfo("probabilities", columns: classes.count)]
+    } else {
+      nodes.append(node("Identity", [current], "targets"))
+      graph.output = [tensorInfo("targets", columns: outputs)]
+    }
+    for (i, var n) in nodes.enumerated() {
+      n.name = "\(n.opType.lowercased())_\(i)"
+      graph.node.append(n)
+    }
+    var onnx = Onnx_ModelProto()
+    onnx.irVersion = irVersion
+    onnx.producerName = "mlpc"
+    onnx.producerVersion = d.mlpcVersion
+    onnx.graph = graph
+    onnx.docString = "\(d.task) network '\(d.name)' trained by mlpc"
+    var imported = Onnx_OperatorSetIdProto()
+    imported.domain = ""
+    imported.version = Self.opset
+    onnx.opsetImport = [imported]
+    let json = { (value: Any) in
+      (try? JSONSerialization.data(withJSONObject: value, options: [.withoutEscapingSlashes]))
+        .map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+    }
+    var properties: [(String, String)] = [
+      ("mlpc_task", d.task), ("mlpc_name", d.name), ("feature_names", json(d.features)),
+      ("target_names", json(d.targets)), ("standardized", "\(d.standardized)"),
+      ("mlpc_spec", d.spec),
+    ]
+    if let classes = d.classes { properties.append(("class_names", json(classes))) }
+    onnx.metadataProps = properties.map { key, value in
+      var entry = Onnx_StringStringEntryProto()
+      (entry.key, entry.value) = (key, value)
+      return entry
+    }
+    do { return try onnx.serializedBytes() } catch {
+      throw ExportError(description: "cannot serialise the ONNX model: \(error)")
+    }
+  }
+
+  private static func node(_ op: String, _ inputs: [String], _ output: String) -> Onnx_NodeProto {
+    var n = Onnx_NodeProto()
+    n.opType = op
+    n.input = inputs
+    n.output = [output]
+    return n
+  }
+
+  private static func attribute(_ name: String, int: Int64) -> Onnx_AttributeProto {
+    var a = Onnx_AttributeProto()
+    a.name = name
+    a.type = .int
+    a.i = int
+    return a
+  }
+
+  private static func attribute(_ name: String, float: Float) -> Onnx_AttributeProto {
+    var a = Onnx_AttributeProto()
+    a.name = name
+    a.type = .float
+    a.f = float
+    return a
+  }
+
+  /// σ as an ONNX operator from `z` to `x`.
+  private static func activation(
+    _ activation: Activation, _ parameter: Float, _ z: String, _ x: String
+  ) -> Onnx_NodeProto {
+    switch activation {
+    case .identity: return node("Identity", [z], x)
+    case .sigmoid: return node("Sigmoid", [z], x)
+    case .tanh: return node("Tanh", [z], x)
+    case .relu: return node("Relu", [z], x)
+    case .softplus: return node("Softplus", [z], x)
+    case .leakyRelu:
+      var n = node("LeakyRelu", [z], x)
+      n.attribute = [attribute("alpha", float: parameter)]
+      return n
+    case .elu:
+      var n = node("Elu", [z], x)
+      n.attribute = [attribute("alpha", float: parameter)]
+      return n
+    case .softmax:
+      var n = node("Softmax", [z], x)
+      n.attribute = [attribute("axis", int: 1)]
+      return n
+    }
+  }
+
+  private static func tensor(_ name: String, _ dims: [Int64], _ values: [Float])
+    -> Onnx_TensorProto
+  {
+    var t = Onnx_TensorProto()
+    t.name = name
+    t.dims = dims
+    t.dataType = Int32(Onnx_TensorProto.DataType.float.rawValue)
+    t.floatData = values
+    return t
+  }
+
+  /// A float tensor of shape (batch, columns), the batch dimension symbolic.
+  private static func tensorInfo(_ name: String, columns: Int) -> Onnx_ValueInfoProto {
+    var batch = Onnx_TensorShapeProto.Dimension()
+    batch.dimParam = "batch"
+    var width = Onnx_TensorShapeProto.Dimension()
+    width.dimValue = Int64(columns)
+    var shape = Onnx_TensorShapeProto()
+    shape.dim = [batch, width]
+    var tensorType = Onnx_TypeProto.Tensor()
+    tensorType.elemType = Int32(Onnx_TensorProto.DataType.float.rawValue)
+    tensorType.shape = shape
+    var type = Onnx_TypeProto()
+    type.tensorType = tensorType
+    var info = Onnx_ValueInfoProto()
+    info.name = name
+    info.type = type
+    return info
+  }
+}

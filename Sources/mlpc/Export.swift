@@ -1,0 +1,60 @@
+// `mlpc export MODEL_OR_RUN --format onnx`: the trained model as `model.onnx` beside it (or at
+// --out), for ONNX Runtime and the other runtimes that read ONNX. Written to a temporary file and
+// renamed into place, so a failed export leaves no partial file.
+
+import ArgumentParser
+import Foundation
+import MLPCore
+
+enum ExportFormat: String, ExpressibleByArgument, CaseIterable {
+  case onnx
+}
+
+extension MLPCCommand {
+  struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Write a trained model in another format (ONNX).")
+
+    @Argument(help: "A model file or a run directory.")
+    var model: String
+
+    @Option(help: "Format: onnx.")
+    var format: ExportFormat = .onnx
+
+    @Option(help: "Output file (default: model.onnx in the run directory, or beside the model).")
+    var out: String?
+
+    func run() throws {
+      let loaded: Model
+      do { loaded = try Model.load(model) } catch { throw CleanError(error.description) }
+      let bytes: Data
+      do { bytes = try ONNXExport.encode(loaded) } catch { throw CleanError(error.description) }
+      var isDirectory: ObjCBool = false
+      let directory =
+        FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory)
+        && isDirectory.boolValue
+      let path =
+        out
+        ?? (directory
+          ? (model as NSString).appendingPathComponent("model.onnx")
+          : ((model as NSString).deletingPathExtension as NSString).appendingPathExtension("onnx")!)
+      let partial = path + ".partial"
+      do {
+        try bytes.write(to: URL(fileURLWithPath: partial))
+        guard rename(partial, path) == 0 else {
+          throw CleanError(
+            "cannot move the export into '\(path)': \(String(cString: strerror(errno)))")
+        }
+      } catch let error as CleanError {
+        try? FileManager.default.removeItem(atPath: partial)
+        throw error
+      } catch {
+        try? FileManager.default.removeItem(atPath: partial)
+        throw CleanError("cannot write '\(path)': \(error.localizedDescription)")
+      }
+      Console.out(
+        "wrote \(path) (ONNX opset \(ONNXExport.opset), \(bytes.count) bytes; input 'input', output '\(loaded.description.classes == nil ? "targets" : "probabilities")')\n"
+      )
+    }
+  }
+}

@@ -1,0 +1,45 @@
+"""Checks an exported model against mlpc itself: onnx.checker (full check, with shape inference)
+must accept MODEL.onnx, and ONNX Runtime's outputs on the feature columns of DATA.csv must equal
+the columns of PREDICTIONS.csv (written by `mlpc predict MODEL DATA.csv --probabilities`) within
+TOLERANCE (default 1e-5): the class probabilities `p_<class>` for classification, the target
+columns for regression. Feature, class and target names come from the model's metadata_props.
+Usage: check_onnx.py MODEL.onnx DATA.csv PREDICTIONS.csv [TOLERANCE]
+Needs onnx, onnxruntime and numpy."""
+import csv
+import json
+import sys
+
+import numpy as np
+import onnx
+import onnxruntime
+
+
+def main():
+    model_path, data_path, predictions_path = sys.argv[1:4]
+    tolerance = float(sys.argv[4]) if len(sys.argv) > 4 else 1e-5
+    model = onnx.load(model_path)
+    onnx.checker.check_model(model, full_check=True)
+    meta = {p.key: p.value for p in model.metadata_props}
+    features = json.loads(meta["feature_names"])
+    classes = json.loads(meta["class_names"]) if "class_names" in meta else None
+    with open(data_path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    x = np.array([[float(r[c]) for c in features] for r in rows], dtype=np.float32)
+    session = onnxruntime.InferenceSession(model_path, providers=["CPUExecutionProvider"])
+    (output,) = session.run(None, {"input": x})
+    with open(predictions_path, newline="") as f:
+        predicted = list(csv.DictReader(f))
+    columns = [f"p_{c}" for c in classes] if classes else json.loads(meta["target_names"])
+    expected = np.array([[float(r[c]) for c in columns] for r in predicted], dtype=np.float64)
+    if output.shape != expected.shape:
+        sys.exit(f"shape {output.shape} from ONNX Runtime, {expected.shape} from mlpc predict")
+    worst = float(np.max(np.abs(output.astype(np.float64) - expected)))
+    ops = sorted({n.op_type for n in model.graph.node})
+    print(f"{model_path}: onnx.checker ok, {len(rows)} rows, ops {' '.join(ops)}, "
+          f"max |onnxruntime - mlpc predict| = {worst:.3g}")
+    if not worst <= tolerance:
+        sys.exit(f"outputs differ by {worst} > {tolerance}")
+
+
+if __name__ == "__main__":
+    main()
