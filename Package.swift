@@ -34,6 +34,11 @@ let package = Package(
   ],
   traits: [
     .trait(
+      name: "MPI",
+      description:
+        "Data-parallel training across processes over the system MPI (libopenmpi-dev): mpirun -n N mlpc run"
+    ),
+    .trait(
       name: "OpenBLAS",
       description:
         "Link the system OpenBLAS (libopenblas-dev) as a second GEMM backend and test oracle"),
@@ -45,6 +50,14 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
   ],
   targets: [
+    .systemLibrary(
+      name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
+      providers: [.apt(["libopenmpi-dev"])]),
+    // Compiled empty unless the MPI trait is on, so a build without it needs no MPI headers.
+    .target(
+      name: "CMPIShim",
+      dependencies: [.target(name: "CMPI", condition: .when(traits: ["MPI"]))],
+      cSettings: [.define("MLPC_WITH_MPI", .when(traits: ["MPI"]))]),
     .systemLibrary(
       name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
       providers: [.apt(["libopenblas-dev"])]),
@@ -64,6 +77,7 @@ let package = Package(
       name: "MLPCore",
       dependencies: [
         "MLPKernels", "ONNXProto", .product(name: "Yams", package: "Yams"),
+        .target(name: "CMPIShim", condition: .when(traits: ["MPI"])),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
       ]
     ),

@@ -64,12 +64,18 @@ extension MLPCCommand {
           session = try TrainingSession(resuming: resume, epochs: epochs, options: output)
         } else {
           let overrides = SpecOverride.list(overrides)
-          guard let spec, let checked = loadChecked(spec, options: output, overrides: overrides)
-          else {
-            throw ExitCode.failure
+          let world = World.shared
+          // With MPI, rank 0 reports the spec's diagnostics and writes the run directory.
+          let checked =
+            world.isRoot
+            ? spec.flatMap { loadChecked($0, options: output, overrides: overrides) }
+            : spec.flatMap { Checker.check(file: $0, overrides: overrides).spec }
+          guard let spec, let checked else { throw ExitCode.failure }
+          var directory: RunDirectory?
+          if world.isRoot {
+            let path = out ?? RunDirectory.firstFree(defaultRunDirectory(spec, checked.name))
+            directory = try RunDirectory(path, existing: force ? .replace : .refuse)
           }
-          let path = out ?? RunDirectory.firstFree(defaultRunDirectory(spec, checked.name))
-          let directory = try RunDirectory(path, existing: force ? .replace : .refuse)
           session = try TrainingSession(
             checked, specPath: spec, directory: directory, epochs: epochs, overrides: overrides)
         }
@@ -77,7 +83,14 @@ extension MLPCCommand {
         throw CleanError(error.description)
       }
       StopRequest.install()
-      try session.train(quiet: quiet)
+      // An exit code (interrupted, diverged) is reached by every rank together, after a
+      // barrier: MPI is finalised. A failure on one rank ends it without finalising, and mpirun
+      // then ends the others.
+      do { try session.train(quiet: quiet) } catch let code as ExitCode {
+        World.shared.finish()
+        throw code
+      }
+      World.shared.finish()
     }
   }
 }

@@ -23,11 +23,14 @@ enum Ending {
   }
 }
 
+/// With MPI, every rank runs a session: all train, rank 0 alone writes the run directory
+/// (`directory` and `writer` are nil on the others), and every decision to stop is agreed.
 final class TrainingSession {
   let spec: CheckedSpec
   let specPath: String
-  let directory: RunDirectory
-  let writer: RunWriter
+  let directory: RunDirectory?
+  let writer: RunWriter?
+  let world = World.shared
   let trainer: Trainer
   let total: Int
   /// The first epoch to run (1, or the checkpoint's epoch when resuming).
@@ -44,68 +47,81 @@ final class TrainingSession {
   /// `--set` overrides of the spec, recorded in config.json and applied again on resume.
   let overrides: [SpecOverride]
 
-  /// A new run of `spec` into `directory`.
+  /// A new run of `spec` into `directory` (nil on ranks other than 0).
   init(
-    _ spec: CheckedSpec, specPath: String, directory: RunDirectory, epochs: Int?,
+    _ spec: CheckedSpec, specPath: String, directory: RunDirectory?, epochs: Int?,
     overrides: [SpecOverride] = []
   ) throws {
     (self.spec, self.specPath, self.directory) = (spec, specPath, directory)
     self.overrides = overrides
-    writer = try RunWriter(directory)
+    writer = try directory.map(RunWriter.init)
     trainer = Trainer(spec)
     total = epochs ?? spec.training.epochs
     first = 1
     tracker = spec.training.earlyStopping.map { EarlyStoppingTracker($0) }
     reserve = try SaveReserve(for: trainer.plan)
-    try writer.write(Data(spec.text.utf8), "spec.yaml")
-    try writer.write(json: resolvedConfiguration(), "config.json")
+    try writer?.write(Data(spec.text.utf8), "spec.yaml")
+    try writer?.write(json: resolvedConfiguration(), "config.json")
   }
 
-  /// The run in `path`, continued from its latest checkpoint.
+  /// The run in `path`, continued from its latest checkpoint. Rank 0 reads the run directory;
+  /// the other ranks receive its configuration, spec and checkpoint from it.
   init(resuming path: String, epochs: Int?, options: OutputOptions) throws {
-    let configPath = path + "/config.json"
-    guard let data = FileManager.default.contents(atPath: configPath),
-      let config = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-      let specFile = config["spec_file"] as? String,
-      let text = try? String(contentsOfFile: path + "/spec.yaml", encoding: .utf8)
+    let world = World.shared
+    let root = world.isRoot
+    let read = { (name: String) in
+      root ? FileManager.default.contents(atPath: path + "/" + name) : nil
+    }
+    let configData = try collective { try world.broadcast(read("config.json")) }
+    let specData = try collective { try world.broadcast(read("spec.yaml")) }
+    guard let configData, let specData,
+      let config = try? JSONSerialization.jsonObject(with: configData) as? [String: Any],
+      let specFile = config["spec_file"] as? String
     else { throw CleanError("'\(path)' is not a run directory of this mlpc (no config.json)") }
+    let text = String(decoding: specData, as: UTF8.self)
     overrides = SpecOverride.list(config["overrides"] as? [String] ?? [])
     let result = Checker.check(text: text, file: specFile, overrides: overrides)
-    guard
-      let spec = reportCheck(result, file: specFile, options: options, overrides: overrides)
-    else {
-      throw ExitCode.failure
-    }
+    let checked =
+      root
+      ? reportCheck(result, file: specFile, options: options, overrides: overrides) : result.spec
+    guard let spec = checked else { throw ExitCode.failure }
     (self.spec, specPath) = (spec, specFile)
-    do { directory = try RunDirectory(path, existing: .resume) } catch {
-      throw CleanError(error.description)
+    var directory: RunDirectory?
+    var checkpointData: Data?
+    if root {
+      do { directory = try RunDirectory(path, existing: .resume) } catch {
+        throw CleanError(error.description)
+      }
+      let folder = directory!.file("checkpoints")
+      checkpointData = RunWriter.checkpoints(in: folder).last.flatMap {
+        FileManager.default.contents(atPath: folder + "/" + $0)
+      }
     }
-    writer = try RunWriter(directory)
-    let folder = directory.file("checkpoints")
-    guard let latest = RunWriter.checkpoints(in: folder).last,
-      let checkpoint = FileManager.default.contents(atPath: folder + "/" + latest)
-        .flatMap(Checkpoint.decode)
-    else {
-      directory.abandon()
+    self.directory = directory
+    let received = try collective { try world.broadcast(checkpointData) }
+    guard let checkpoint = received.flatMap(Checkpoint.decode) else {
+      directory?.abandon()
       throw CleanError("'\(path)' has no checkpoint to resume from")
     }
     total = epochs ?? (config["epochs"] as? Int ?? spec.training.epochs)
     guard checkpoint.epoch <= total else {
-      directory.abandon()
+      directory?.abandon()
       throw CleanError(
         "'\(path)' has trained \(checkpoint.epoch - 1) epochs; give --epochs above that to continue"
       )
     }
+    writer = try directory.map(RunWriter.init)
     trainer = Trainer(spec)
     reserve = try SaveReserve(for: trainer.plan)
     trainer.restore(checkpoint)
     first = checkpoint.epoch
     tracker = spec.training.earlyStopping.map { EarlyStoppingTracker($0, resuming: checkpoint) }
-    earlierMetrics = try writer.truncateMetrics(before: checkpoint.epoch)
+    earlierMetrics = try writer?.truncateMetrics(before: checkpoint.epoch) ?? []
   }
 
   func train(quiet: Bool) throws {
-    let progress = ProgressDisplay(quiet: quiet, epochs: total, steps: trainer.stepsPerEpoch)
+    let progress = ProgressDisplay(
+      quiet: quiet || !world.isRoot, epochs: total, steps: trainer.stepsPerEpoch)
     let started = Date()
     var ending = Ending.completed
     var last: EpochReport?
@@ -121,12 +137,13 @@ final class TrainingSession {
         switch error {
         case .interrupted(let e, let s): ending = .interrupted(epoch: e, step: s)
         case .nonFinite(let e, let s): ending = .diverged(epoch: e, step: s)
+        case .communication(let message): throw CleanError(message)
         }
         break epochs
       }
       nextEpoch = epoch + 1
       let now = Date()
-      try writer.append(report, now: now)
+      try writer?.append(report, now: now)
       reports.append(report)
       // Bounded memory for any number of epochs: every other report goes when 2000 are kept.
       if reports.count >= 2000 {
@@ -139,15 +156,16 @@ final class TrainingSession {
         break
       }
       if let schedule = spec.training.checkpoint, epoch % schedule.every == 0, epoch < total {
-        try writer.checkpoint(checkpoint(nextEpoch: nextEpoch), keep: schedule.keep)
+        try writer?.checkpoint(checkpoint(nextEpoch: nextEpoch), keep: schedule.keep)
       }
-      if StopRequest.requested, epoch < total {
+      // Every rank stops after the same epoch when any was asked to.
+      if try agreed(StopRequest.requested), epoch < total {
         ending = .interrupted(epoch: epoch, step: trainer.stepsPerEpoch)
         break
       }
     }
     progress.finish()
-    try writer.flushMetrics()
+    try writer?.flushMetrics()
     StopRequest.saving.store(true, ordering: .relaxed)
     reserve.release()
     do {
@@ -156,7 +174,7 @@ final class TrainingSession {
     } catch let error as CleanError {
       // A write failed (a full disk, say): keep what was written, checkpoints included, where
       // --resume finds it, instead of leaving it in the hidden staging directory.
-      guard (try? directory.commit()) != nil else { throw error }
+      guard let directory, (try? directory.commit()) != nil else { throw error }
       throw CleanError(
         "\(error.description); what was written is kept in '\(directory.path)': free space, then 'mlpc run --resume \(directory.path)'"
       )
@@ -179,18 +197,35 @@ final class TrainingSession {
       "parameters": trainer.plan.parameterCount, "train_samples": spec.data.train.count,
     ]
     if let last { summary["last_epoch"] = last.dictionary }
+    if world.size > 1 {
+      // Every rank applied the same updates to the same sums: their weights must be equal.
+      let same = try collective { try world.identical(trainer.executor.parameterRegion) }
+      guard same else {
+        throw CleanError("the ranks' weights differ after training; the run is not saved")
+      }
+      (summary["ranks"], summary["ranks_identical"]) = (world.size, same)
+    }
     if case .diverged(let epoch, let step) = ending {
       // The weights are not finite: keep the last good checkpoint, write no model.
       let what =
         trainer.executor.firstNonFiniteTensor().map { "parameter '\($0)' became NaN or infinite" }
         ?? "loss became NaN or infinite"
       summary["non_finite"] = what
-      reportError(
-        "\(what) at epoch \(epoch), step \(step); training stopped, no model written",
-        help: "lower 'training.learning_rate' or set 'data.standardize: true'")
-      try writer.write(json: summary, "summary.json")
-      try commit()
+      if let writer {
+        reportError(
+          "\(what) at epoch \(epoch), step \(step); training stopped, no model written",
+          help: "lower 'training.learning_rate' or set 'data.standardize: true'")
+        try writer.write(json: summary, "summary.json")
+        try commit()
+      }
+      try collective { try world.barrier() }
       throw ExitCode.failure
+    }
+    // Rank 0 writes the run (every rank holds the same weights); the others wait for it.
+    guard let writer, let directory else {
+      try collective { try world.barrier() }
+      if case .interrupted = ending { throw ExitCode(StopRequest.exitStatus) }
+      return
     }
     // The state to resume from, then (with restore_best) the best epoch's weights as the model.
     let keep = spec.training.checkpoint?.keep ?? 1
@@ -212,6 +247,7 @@ final class TrainingSession {
     try writer.write(
       Data(Curves.svg([(spec.name, curveLines)]).utf8), "curves.svg")
     try commit()
+    try collective { try world.barrier() }
     Console.out(resultLine(nextEpoch - 1, final) + "\n")
     Console.out(
       "wrote \(directory.path)/model.safetensors, metrics.jsonl, summary.json, curves.svg\n")
@@ -222,7 +258,14 @@ final class TrainingSession {
   }
 
   private func commit() throws {
-    do { try directory.commit() } catch { throw CleanError(error.description) }
+    do { try directory?.commit() } catch { throw CleanError(error.description) }
+  }
+
+  /// Whether any rank's `flag` is set.
+  private func agreed(_ flag: Bool) throws -> Bool {
+    var value = [flag ? 1.0 : 0]
+    try collective { try world.maximum(&value) }
+    return value[0] > 0
   }
 
   /// Metrics of the weights being saved, on every split.
@@ -303,4 +346,9 @@ func reportCheck(
   case .json: Report.shared.add(result, file: file)
   }
   return result.spec
+}
+
+/// Runs a collective call of the ranks, turning its failure into a clean error.
+func collective<T>(_ body: () throws -> T) throws -> T {
+  do { return try body() } catch let error as WorldError { throw CleanError(error.description) }
 }

@@ -212,11 +212,39 @@ public final class Executor {
   /// forward, loss, backward, update; returns the batch's mean loss, or NaN when a parameter
   /// is not finite after the update (training must stop: see `firstNonFiniteTensor`).
   public func trainStep(rows: Int) -> Double {
+    let total = computeGradients(rows: rows)
+    return update() ? total / Double(rows) : .nan
+  }
+
+  /// forward (with dropout), loss and backward over `rows` rows: the gradient of their mean
+  /// loss in the gradient region; returns their summed loss.
+  public func computeGradients(rows: Int) -> Double {
     forward(rows: rows, training: true)
     let total = loss(rows: rows, weighted: true)
     backward(rows: rows)
-    return update() ? total / Double(rows) : .nan
+    return total
   }
+
+  /// All parameters, one contiguous region (padding included).
+  public var parameterRegion: UnsafeBufferPointer<Float> {
+    UnsafeBufferPointer(start: arena + plan.parameters.offset, count: plan.parameters.count)
+  }
+
+  /// The gradients of all parameters, one contiguous region (laid out like the parameters).
+  public var gradientRegion: UnsafeMutableBufferPointer<Float> {
+    let g = plan.gradients!
+    return UnsafeMutableBufferPointer(start: arena + g.offset, count: g.count)
+  }
+
+  /// Multiplies every gradient by `factor`.
+  public func scaleGradients(_ factor: Float) {
+    guard factor != 1 else { return }
+    let g = gradientRegion
+    for i in g.indices { g[i] *= factor }
+  }
+
+  /// Sets every gradient to 0 (a rank without rows in a step).
+  public func zeroGradients() { gradientRegion.update(repeating: 0) }
 
   /// The learning rate of the next updates (a schedule changes it between epochs).
   public var learningRate: Float {

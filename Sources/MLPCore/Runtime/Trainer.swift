@@ -57,6 +57,8 @@ public enum TrainingStop: Error, Equatable, Sendable {
   case nonFinite(epoch: Int, step: Int)
   /// The user asked to stop (Ctrl-C); finished epochs and steps are kept.
   case interrupted(epoch: Int, step: Int)
+  /// A collective call between the ranks failed (see `World`).
+  case communication(String)
 }
 
 /// Trains a plan on a data set: the plan says how to compute a step, the training settings how
@@ -76,8 +78,14 @@ public final class Trainer {
   /// The learning rate of each epoch.
   public private(set) var scheduler: LearningRateScheduler
 
-  public init(plan: ExecutionPlan, train: Dataset, settings: TrainingConfig) {
+  /// The processes training together; each step's global batch is split among them.
+  public let world: World
+
+  public init(
+    plan: ExecutionPlan, train: Dataset, settings: TrainingConfig, world: World = .shared
+  ) {
     precondition(plan.isTraining)
+    self.world = world
     executor = Executor(plan: plan, seed: settings.seed)
     self.train = train
     self.settings = settings
@@ -110,19 +118,49 @@ public final class Trainer {
     var start = step * plan.batchSize
     while start < order.count {
       let end = min(start + plan.batchSize, order.count)
-      let rows = executor.loadBatch(train, order[start..<end])
-      let loss = executor.trainStep(rows: rows)
+      let (loss, stop): (Double, Bool)
+      if world.size == 1 {
+        let rows = executor.loadBatch(train, order[start..<end])
+        loss = executor.trainStep(rows: rows) * Double(rows)
+        stop = end < order.count && shouldStop()
+      } else {
+        (loss, stop) = try distributedStep(start..<end, asking: end < order.count && shouldStop())
+      }
       step += 1
       guard loss.isFinite else { throw .nonFinite(epoch: epoch, step: step) }
-      total += loss * Double(rows)
+      total += loss
       start = end
       progress(step)
-      if shouldStop(), start < order.count {
+      if stop {
         partial = (epoch, step, total)
         throw .interrupted(epoch: epoch, step: step)
       }
     }
     return total / Double(order.count)
+  }
+
+  /// One step of the global batch `batch` (positions in the epoch's order) across the world:
+  /// this rank's share of the rows, its gradient weighted by its share of the batch, one sum of
+  /// the gradients over all ranks, then the same update on every rank. Returns the batch's
+  /// summed loss (NaN when a parameter is not finite) and whether any rank asked to stop.
+  private func distributedStep(_ batch: Range<Int>, asking stop: Bool) throws(TrainingStop)
+    -> (loss: Double, stop: Bool)
+  {
+    let share = world.share(of: batch)
+    var shared = [0.0, stop ? 1 : 0]
+    if share.isEmpty {
+      executor.zeroGradients()
+    } else {
+      let rows = executor.loadBatch(train, order[share])
+      shared[0] = executor.computeGradients(rows: rows)
+      executor.scaleGradients(Float(Double(rows) / Double(batch.count)))
+    }
+    do {
+      let g = executor.gradientRegion
+      try world.sum(g.baseAddress!, count: g.count)
+      try world.sum(&shared)
+    } catch { throw .communication(error.description) }
+    return (executor.update() ? shared[0] : .nan, shared[1] > 0)
   }
 
   /// One epoch as `mlpc run` runs it: training, then the validation and test passes, timed
