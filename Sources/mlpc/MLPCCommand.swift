@@ -89,7 +89,10 @@ func reportError(_ message: String, help: String? = nil) {
   if Report.shared.isCollecting {
     Report.shared.add(error: message, help: help)
   } else {
-    Console.err("error: \(message)\n" + (help.map { "  help: \($0)\n" } ?? ""))
+    // Under mpirun every rank may report the same failure: the others' lines name their rank.
+    let rank = ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_RANK"].flatMap { Int($0) }
+    let prefix = rank.map { $0 > 0 ? "rank \($0): " : "" } ?? ""
+    Console.err("\(prefix)error: \(message)\n" + (help.map { "  help: \($0)\n" } ?? ""))
   }
 }
 
