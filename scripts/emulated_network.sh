@@ -13,12 +13,15 @@ n=$2 rate=$3 delay=$4
 shift 5
 work=$(mktemp -d)
 remove_network() {
-  for i in $(seq 0 $((n - 1))); do ip netns del "mlpc-h$i" 2> /dev/null || true; done
+  for i in $(seq 0 $((n - 1))); do
+    ip netns del "mlpc-h$i" 2> /dev/null || true
+    ip link del "mlpc-v$i" 2> /dev/null || true
+  done
   ip link del mlpc-br 2> /dev/null || true
 }
 trap 'remove_network; rm -rf "$work"' EXIT
 remove_network
-ip link add mlpc-br type bridge
+ip link add mlpc-br type bridge forward_delay 0
 ip addr add 10.77.0.1/24 dev mlpc-br
 ip link set mlpc-br up
 : > "$work/hosts"
@@ -46,6 +49,9 @@ shift
 exec ip netns exec "$host" sh -c "$*"
 AGENT
 chmod +x "$work/agent"
-mpirun --allow-run-as-root --hostfile "$work/hosts" -n "$n" --map-by node \
+sleep 1  # the bridge ports come up
+# Every "host" is this machine: each namespace's orted would bind its rank to core 0, so the
+# ranks are left unbound (--bind-to none) to run on different cores.
+mpirun --allow-run-as-root --hostfile "$work/hosts" -n "$n" --map-by node --bind-to none \
   --mca plm_rsh_agent "$work/agent" --mca oob_tcp_if_include 10.77.0.0/24 \
   --mca btl tcp,self --mca btl_tcp_if_include 10.77.0.0/24 "$@"
