@@ -118,20 +118,22 @@ public final class Trainer {
     var start = step * plan.batchSize
     while start < order.count {
       let end = min(start + plan.batchSize, order.count)
-      let (loss, stop): (Double, Bool)
+      let loss: Double
+      // With several ranks the stop request travels with the step's sums, so all agree on it.
+      var agreedStop: Bool?
       if world.size == 1 {
         let rows = executor.loadBatch(train, order[start..<end])
         loss = executor.trainStep(rows: rows) * Double(rows)
-        stop = end < order.count && shouldStop()
       } else {
-        (loss, stop) = try distributedStep(start..<end, asking: end < order.count && shouldStop())
+        let asking = end < order.count && shouldStop()
+        (loss, agreedStop) = try distributedStep(start..<end, asking: asking)
       }
       step += 1
       guard loss.isFinite else { throw .nonFinite(epoch: epoch, step: step) }
       total += loss
       start = end
       progress(step)
-      if stop {
+      if agreedStop ?? (start < order.count && shouldStop()) {
         partial = (epoch, step, total)
         throw .interrupted(epoch: epoch, step: step)
       }
