@@ -51,6 +51,11 @@ public final class World: @unchecked Sendable {
   /// Rows `range` of a global batch split over the ranks: rank r takes the r-th of `size`
   /// nearly equal consecutive parts (the first `count % size` one row longer).
   public func share(of range: Range<Int>) -> Range<Int> {
+    Self.share(of: range, rank: rank, size: size)
+  }
+
+  /// Rank `rank`'s share of `range` among `size` ranks.
+  public static func share(of range: Range<Int>, rank: Int, size: Int) -> Range<Int> {
     let (n, base) = (range.count, range.lowerBound)
     let (q, r) = n.quotientAndRemainder(dividingBy: size)
     let lo = base + rank * q + min(rank, r)
