@@ -72,21 +72,21 @@ public final class World: @unchecked Sendable {
 
   /// Sums doubles over all ranks.
   public func sum(_ values: inout [Double]) throws(WorldError) {
-    guard size > 1 else { return }
-    #if MPI
-      let status = values.withUnsafeMutableBufferPointer {
-        mlpc_mpi_allreduce_sum_double($0.baseAddress!, $0.count)
-      }
-      try check(status, "MPI_Allreduce")
-    #endif
+    try reduce(&values, largest: false)
   }
 
   /// The largest of each value over all ranks.
   public func maximum(_ values: inout [Double]) throws(WorldError) {
+    try reduce(&values, largest: true)
+  }
+
+  private func reduce(_ values: inout [Double], largest: Bool) throws(WorldError) {
     guard size > 1 else { return }
     #if MPI
       let status = values.withUnsafeMutableBufferPointer {
-        mlpc_mpi_allreduce_max_double($0.baseAddress!, $0.count)
+        largest
+          ? mlpc_mpi_allreduce_max_double($0.baseAddress!, $0.count)
+          : mlpc_mpi_allreduce_sum_double($0.baseAddress!, $0.count)
       }
       try check(status, "MPI_Allreduce")
     #endif
