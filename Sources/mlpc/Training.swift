@@ -69,35 +69,45 @@ final class TrainingSession {
   init(resuming path: String, epochs: Int?, options: OutputOptions) throws {
     let world = World.shared
     let root = world.isRoot
+    // Rank 0 opens the run (recovering a killed run's staging directory) and reads it.
+    var directory: RunDirectory?
+    if root {
+      do { directory = try RunDirectory(path, existing: .resume) } catch {
+        throw CleanError(error.description)
+      }
+      if let left = directory!.recovered {
+        Console.err("continuing from '\(left)', left by a run that was killed\n")
+      }
+    }
+    self.directory = directory
     let read = { (name: String) in
-      root ? FileManager.default.contents(atPath: path + "/" + name) : nil
+      directory.flatMap { FileManager.default.contents(atPath: $0.file(name)) }
     }
     let configData = try collective { try world.broadcast(read("config.json")) }
     let specData = try collective { try world.broadcast(read("spec.yaml")) }
     guard let configData, let specData,
       let config = try? JSONSerialization.jsonObject(with: configData) as? [String: Any],
       let specFile = config["spec_file"] as? String
-    else { throw CleanError("'\(path)' is not a run directory of this mlpc (no config.json)") }
+    else {
+      directory?.abandon()
+      throw CleanError("'\(path)' is not a run directory of this mlpc (no config.json)")
+    }
     let text = String(decoding: specData, as: UTF8.self)
     overrides = SpecOverride.list(config["overrides"] as? [String] ?? [])
     let result = Checker.check(text: text, file: specFile, overrides: overrides)
     let checked =
       root
       ? reportCheck(result, file: specFile, options: options, overrides: overrides) : result.spec
-    guard let spec = checked else { throw ExitCode.failure }
+    guard let spec = checked else {
+      directory?.abandon()
+      throw ExitCode.failure
+    }
     (self.spec, specPath) = (spec, specFile)
-    var directory: RunDirectory?
-    var checkpointData: Data?
-    if root {
-      do { directory = try RunDirectory(path, existing: .resume) } catch {
-        throw CleanError(error.description)
-      }
-      let folder = directory!.file("checkpoints")
-      checkpointData = RunWriter.checkpoints(in: folder).last.flatMap {
-        FileManager.default.contents(atPath: folder + "/" + $0)
+    let checkpointData = directory.flatMap { d in
+      RunWriter.checkpoints(in: d.file("checkpoints")).last.flatMap {
+        FileManager.default.contents(atPath: d.file("checkpoints") + "/" + $0)
       }
     }
-    self.directory = directory
     let received = try collective { try world.broadcast(checkpointData) }
     guard let checkpoint = received.flatMap(Checkpoint.decode) else {
       directory?.abandon()

@@ -79,6 +79,42 @@ struct InterruptCase: CustomTestStringConvertible, Sendable {
     #expect(lines == Array(1...12))
   }
 
+  /// A run killed outright (SIGKILL: no chance to save) leaves its staging directory with the
+  /// checkpoints it wrote; `--resume` finds it, says so, and ends with the uninterrupted model.
+  @Test func aKilledRunIsResumedFromItsCheckpoints() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let spec = InterruptCase(signals: [], optimizer: "adam", shuffle: true).spec
+      .replacingOccurrences(of: "seed: 5}", with: "seed: 5, checkpoint: {every: 1}}")
+    try spec.write(toFile: dir + "/spec.yaml", atomically: true, encoding: .utf8)
+    let full = try CommandRunner.mlpc([
+      "run", dir + "/spec.yaml", "--quiet", "--out", dir + "/full",
+    ])
+    try #require(full.status == 0, "\(full.stderr)")
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: CommandRunner.mlpc)
+    process.arguments = ["run", dir + "/spec.yaml", "--quiet", "--out", dir + "/cut"]
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let deadline = Date().addingTimeInterval(60)
+    while Date() < deadline, stagedEpochs(dir, "cut") < 2 { Thread.sleep(forTimeInterval: 0.01) }
+    kill(process.processIdentifier, SIGKILL)
+    process.waitUntilExit()
+    try #require(process.terminationReason == .uncaughtSignal, "the run ended before the kill")
+    #expect(!FileManager.default.fileExists(atPath: dir + "/cut"))
+    let resumed = try CommandRunner.mlpc(["run", "--resume", dir + "/cut", "--quiet"])
+    #expect(resumed.status == 0, "\(resumed.stderr)")
+    #expect(resumed.stderr.contains("left by a run that was killed"))
+    let a = try Data(contentsOf: URL(fileURLWithPath: dir + "/full/model.safetensors"))
+    let b = try Data(contentsOf: URL(fileURLWithPath: dir + "/cut/model.safetensors"))
+    #expect(a == b)
+    let left = try FileManager.default.contentsOfDirectory(atPath: dir).filter {
+      $0.contains(".staging-")
+    }
+    #expect(left.isEmpty, "\(left)")
+  }
+
   /// Lines in the metrics.jsonl of `name`'s staging directory (a run in progress).
   private func stagedEpochs(_ dir: String, _ name: String) -> Int {
     let entries = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []

@@ -2,7 +2,9 @@
 // run into it fails at once), writes everything into a staging directory next to it, and moves
 // the staging directory into place when it ends, completed, interrupted or diverged. An existing
 // run directory is replaced only when asked (`--force`) or continued (`--resume`, which starts
-// from a copy of it). A run killed outright leaves only its hidden staging directory behind.
+// from a copy of it). A run killed outright leaves only its hidden staging directory behind;
+// `--resume` finds it (whoever holds the lock owns every staging directory beside it, so one left
+// there belongs to a dead run) and continues from it when its checkpoints go further.
 
 import Foundation
 
@@ -24,6 +26,8 @@ public final class RunDirectory {
   public let staging: String
   private let lockPath: String
   private var lock: Int32
+  /// The staging directory of a killed run that `--resume` continued from, if any.
+  public private(set) var recovered: String?
 
   public init(_ path: String, existing: Existing) throws(RunDirectoryError) {
     let url = URL(fileURLWithPath: path).standardized
@@ -57,11 +61,23 @@ public final class RunDirectory {
         )
       case (true, _) where !isDirectory.boolValue:
         throw RunDirectoryError(description: "'\(path)' exists and is not a directory")
-      case (false, .resume):
-        throw RunDirectoryError(description: "run directory '\(path)' does not exist")
-      case (true, .resume):
+      case (_, .resume):
         try? FileManager.default.removeItem(atPath: staging)
-        try FileManager.default.copyItem(atPath: path, toPath: staging)
+        // A killed run's staging directory, when it got further than the run directory.
+        let committed = exists ? Self.latestCheckpoint(in: path) : nil
+        if let left = Self.leftStaging(parent: parent, name: name, excluding: staging),
+          let latest = Self.latestCheckpoint(in: left), committed.map({ latest > $0 }) ?? true
+        {
+          try FileManager.default.moveItem(atPath: left, toPath: staging)
+          recovered = left
+        } else if exists, FileManager.default.fileExists(atPath: path + "/config.json") {
+          try FileManager.default.copyItem(atPath: path, toPath: staging)
+        } else if exists {
+          throw RunDirectoryError(
+            description: "'\(path)' is not a run directory of this mlpc (no config.json)")
+        } else {
+          throw RunDirectoryError(description: "run directory '\(path)' does not exist")
+        }
       default:
         try? FileManager.default.removeItem(atPath: staging)
         try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: false)
@@ -77,6 +93,23 @@ public final class RunDirectory {
   }
 
   deinit { release() }
+
+  /// The staging directory left by a killed run of `name` (the one with the latest checkpoint).
+  private static func leftStaging(parent: String, name: String, excluding own: String) -> String? {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? []
+    return entries.filter { $0.hasPrefix(".\(name).staging-") }.map { parent + "/" + $0 }
+      .filter { $0 != own && latestCheckpoint(in: $0) != nil }
+      .max { latestCheckpoint(in: $0)! < latestCheckpoint(in: $1)! }
+  }
+
+  /// The name of the latest checkpoint in a run or staging directory
+  /// (`epoch-000012-step-000000.safetensors` names sort in training order).
+  static func latestCheckpoint(in run: String) -> String? {
+    let names =
+      (try? FileManager.default.contentsOfDirectory(atPath: run + "/checkpoints")) ?? []
+    guard FileManager.default.fileExists(atPath: run + "/config.json") else { return nil }
+    return names.filter { $0.hasPrefix("epoch-") && $0.hasSuffix(".safetensors") }.max()
+  }
 
   /// `base` if it does not exist, else the first free `base-2`, `base-3`, … (the default run
   /// directory of a spec, so that a second run never lands on the first).
