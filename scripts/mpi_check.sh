@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Data-parallel training over MPI, end to end (the MPI package trait; Debian's libopenmpi-dev and
 # openmpi-bin): `mpirun -n N mlpc run` against a single process on the shipped digits spec
-# (N = 1 byte for byte, N = 2 and 3 within 1e-4 relative, the ranks' weights identical), an
+# (N = 1 byte for byte, N = 2 and 3 within 1e-4 relative, the ranks' weights identical; also with
+# dropout, AdamW, a schedule and early stopping on a validation split), an
 # interrupted run resumed with the same and with another N against the uninterrupted one, and a
 # killed rank ending the job within seconds with a message naming it.
 set -euo pipefail
@@ -25,6 +26,12 @@ python3 scripts/compare_models.py "$out/single" "$out/n3" --tolerance 1e-4
 for n in 2 3; do
   grep -q '"ranks_identical" : true' "$out/n$n/summary.json" || { echo "ranks differ (n=$n)"; exit 1; }
 done
+
+echo "-- dropout, AdamW, cosine schedule, early stopping, validation split (sharded evaluation)"
+"$mlpc" run specs/digits-regularized.yaml --epochs 3 --quiet --out "$out/reg1" > /dev/null
+"${mpirun[@]}" -n 3 "$mlpc" run specs/digits-regularized.yaml --epochs 3 --quiet \
+  --out "$out/reg3" > /dev/null
+python3 scripts/compare_models.py "$out/reg1" "$out/reg3" --tolerance 1e-4
 
 # Starts `mpirun -n N` training for many epochs into $out/NAME and sends SIGTERM to mpirun once
 # an epoch is written (metrics lines are flushed every 0.2 s: it stops a few epochs later).

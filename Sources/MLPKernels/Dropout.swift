@@ -12,17 +12,18 @@ func mix64(_ x: UInt64) -> UInt64 {
 }
 
 /// Draws the mask of `count` values (0 with probability `rate`, else 1/(1 − rate)) for `layer` at
-/// optimizer step `step`, and multiplies `x` by it.
+/// optimizer step `step`, and multiplies `x` by it. `first` is the index of x[0] in the whole
+/// batch (a rank's rows start inside it), so a value's mask is the same however the batch is split.
 func dropoutForward(
   _ x: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<Float>, count: Int, rate: Float,
-  seed: UInt64, layer: Int, step: Int
+  seed: UInt64, layer: Int, step: Int, first: Int = 0
 ) {
   let keep = 1 / (1 - rate)
   // Uniform u in [0, 1) from the top 24 bits; dropped when u < rate.
   let threshold = UInt64((Double(rate) * 16_777_216).rounded(.up))
   let stream = mix64(seed ^ 0xD809_0F7E) ^ mix64(UInt64(step) &* 0x1000_0001 &+ UInt64(layer))
   for i in 0..<count {
-    let u = mix64(stream &+ UInt64(i)) >> 40
+    let u = mix64(stream &+ UInt64(first + i)) >> 40
     mask[i] = u < threshold ? 0 : keep
   }
   for i in 0..<count { x[i] *= mask[i] }

@@ -21,9 +21,10 @@ public enum BoundOp: @unchecked Sendable {
 
 /// Runs `op` over the first `rows` rows; returns the loss sum for `.loss`; for `.update`, 0 when
 /// every parameter is finite afterwards and 1 when one is not; else 0. `step` is the optimizer
-/// step (Adam's t ≥ 1) for `.update`.
+/// step (Adam's t ≥ 1) for `.update`. `firstRow` is the position of row 0 in the whole batch
+/// (for dropout masks when the batch is split among ranks).
 @discardableResult
-public func execute(_ op: BoundOp, rows: Int, step: Int) -> Double {
+public func execute(_ op: BoundOp, rows: Int, step: Int, firstRow: Int = 0) -> Double {
   switch op {
   case .dense(let x, let w, let b, let y, let inputs, let outputs, let activation, let p):
     denseForward(
@@ -56,7 +57,8 @@ public func execute(_ op: BoundOp, rows: Int, step: Int) -> Double {
       outputs: outputs, activation, parameter: p)
   case .dropout(let x, let mask, let cols, let rate, let seed, let layer):
     dropoutForward(
-      x, mask: mask, count: rows * cols, rate: rate, seed: seed, layer: layer, step: step)
+      x, mask: mask, count: rows * cols, rate: rate, seed: seed, layer: layer, step: step,
+      first: firstRow * cols)
   case .dropoutBackward(let delta, let x, let mask, let cols, let activation, let p):
     dropoutBackward(
       delta: delta, x: x, mask: mask, rows: rows, cols: cols, activation, parameter: p)

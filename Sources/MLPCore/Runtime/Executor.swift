@@ -184,8 +184,14 @@ public final class Executor {
   /// x^1 … x^N for the first `rows` rows of the input buffer; `training` applies dropout, with
   /// the masks of the coming optimizer step (the same masks however often it is repeated).
   public func forward(rows: Int, training: Bool = false) {
-    for op in training ? boundForward : boundInference { execute(op, rows: rows, step: step) }
+    for op in training ? boundForward : boundInference {
+      execute(op, rows: rows, step: step, firstRow: firstRow)
+    }
   }
+
+  /// Where the loaded rows start in the step's whole batch (a rank's share); dropout masks
+  /// depend on it, so that a split batch draws the masks the whole batch would.
+  public var firstRow = 0
 
   /// Whether the plan drops values in training.
   public var hasDropout: Bool { boundForward.count != boundInference.count }

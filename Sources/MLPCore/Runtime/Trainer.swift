@@ -154,6 +154,7 @@ public final class Trainer {
       executor.zeroGradients()
     } else {
       let rows = executor.loadBatch(train, order[share])
+      executor.firstRow = share.lowerBound - batch.lowerBound
       shared[0] = executor.computeGradients(rows: rows)
       executor.scaleGradients(Float(Double(rows) / Double(batch.count)))
     }
@@ -173,8 +174,12 @@ public final class Trainer {
   ) throws(TrainingStop) -> EpochReport {
     let start = Date()
     let loss = try runEpoch(epoch, shouldStop: shouldStop, progress: progress)
-    let validation = validation.map(evaluate)
-    let test = test.map(evaluate)
+    // With several ranks each evaluates its share of the rows and the sums are reduced.
+    let sharded = world.size > 1
+    let validation = try validation.map { d throws(TrainingStop) in
+      try evaluate(d, sharded: sharded)
+    }
+    let test = try test.map { d throws(TrainingStop) in try evaluate(d, sharded: sharded) }
     let report = EpochReport(
       epoch: epoch, trainLoss: loss, validation: validation, test: test,
       seconds: Date().timeIntervalSince(start), steps: stepsPerEpoch,
@@ -221,14 +226,22 @@ public final class Trainer {
 
   /// Loss and task metrics of the current parameters on `data` (forward passes only).
   public func evaluate(_ data: Dataset) -> Evaluation {
+    // A world of one: no collective call, nothing to throw.
+    (try? evaluate(data, sharded: false)) ?? Evaluation(loss: .nan)
+  }
+
+  /// `evaluate`, with `sharded` over this rank's share of the rows, the sums reduced over all
+  /// ranks (every rank must call it then).
+  public func evaluate(_ data: Dataset, sharded: Bool) throws(TrainingStop) -> Evaluation {
     let outputs = data.outputs
     var loss = 0.0
     var correct = 0
     var squared = [Double](repeating: 0, count: outputs)
     var absolute = 0.0
-    var start = 0
-    while start < data.count {
-      let end = min(start + plan.batchSize, data.count)
+    let rows = sharded ? world.share(of: 0..<data.count) : 0..<data.count
+    var start = rows.lowerBound
+    while start < rows.upperBound {
+      let end = min(start + plan.batchSize, rows.upperBound)
       let rows = executor.loadBatch(data, start..<end)
       executor.forward(rows: rows)
       loss += executor.loss(rows: rows)
@@ -246,6 +259,12 @@ public final class Trainer {
         }
       }
       start = end
+    }
+    if sharded {
+      var sums = [loss, Double(correct), absolute] + squared
+      do { try world.sum(&sums) } catch { throw .communication(error.description) }
+      (loss, correct, absolute) = (sums[0], Int(sums[1]), sums[2])
+      squared = Array(sums[3...])
     }
     let n = Double(max(data.count, 1))
     var result = Evaluation(loss: loss / n)
