@@ -46,15 +46,8 @@ struct InterruptCase: CustomTestStringConvertible, Sendable {
     ])
     try #require(full.status == 0, "\(full.stderr)")
 
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: CommandRunner.mlpc)
-    process.arguments = ["run", dir + "/spec.yaml", "--quiet", "--out", dir + "/cut"]
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
-    try process.run()
     // Wait for the first finished epoch in the staging directory, then signal at a random point.
-    let deadline = Date().addingTimeInterval(60)
-    while Date() < deadline, stagedEpochs(dir, "cut") < 1 { Thread.sleep(forTimeInterval: 0.01) }
+    let process = try startRun(dir, until: 1)
     Thread.sleep(forTimeInterval: Double.random(in: 0...0.2))
     for s in c.signals { kill(process.processIdentifier, s) }
     process.waitUntilExit()
@@ -91,14 +84,7 @@ struct InterruptCase: CustomTestStringConvertible, Sendable {
       "run", dir + "/spec.yaml", "--quiet", "--out", dir + "/full",
     ])
     try #require(full.status == 0, "\(full.stderr)")
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: CommandRunner.mlpc)
-    process.arguments = ["run", dir + "/spec.yaml", "--quiet", "--out", dir + "/cut"]
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let deadline = Date().addingTimeInterval(60)
-    while Date() < deadline, stagedEpochs(dir, "cut") < 2 { Thread.sleep(forTimeInterval: 0.01) }
+    let process = try startRun(dir, until: 2)
     kill(process.processIdentifier, SIGKILL)
     process.waitUntilExit()
     try #require(process.terminationReason == .uncaughtSignal, "the run ended before the kill")
@@ -113,6 +99,22 @@ struct InterruptCase: CustomTestStringConvertible, Sendable {
       $0.contains(".staging-")
     }
     #expect(left.isEmpty, "\(left)")
+  }
+
+  /// Starts `mlpc run dir/spec.yaml --out dir/cut` and returns once `epochs` epochs are written
+  /// in its staging directory (or after a minute).
+  private func startRun(_ dir: String, until epochs: Int) throws -> Process {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: CommandRunner.mlpc)
+    process.arguments = ["run", dir + "/spec.yaml", "--quiet", "--out", dir + "/cut"]
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let deadline = Date().addingTimeInterval(60)
+    while Date() < deadline, stagedEpochs(dir, "cut") < epochs {
+      Thread.sleep(forTimeInterval: 0.01)
+    }
+    return process
   }
 
   /// Lines in the metrics.jsonl of `name`'s staging directory (a run in progress).
