@@ -17,15 +17,26 @@ extension MLPCCommand {
     @Flag(help: "Treat warnings as errors.")
     var strict = false
 
+    @Option(
+      name: .customLong("set"),
+      help: ArgumentHelp(
+        "Check with this override, as `mlpc run --set` applies it: PATH=VALUE (repeatable).",
+        valueName: "path=value"))
+    var overrides: [String] = []
+
     func run() throws {
       var all: [Diagnostic] = []
       var files: [(path: String, valid: Bool)] = []
+      let overrides = SpecOverride.list(overrides)
       for spec in specs {
-        let result = Checker.check(file: spec)
+        let result = Checker.check(file: spec, overrides: overrides)
         all += result.diagnostics
         files.append((spec, result.spec != nil))
       }
-      let renderer = DiagnosticRenderer(colored: output.useColor(fileDescriptor: 1))
+      let sources = SourceLines(
+        overrides: Dictionary(uniqueKeysWithValues: overrides.map { ($0.sourceName, $0.text) }))
+      let renderer = DiagnosticRenderer(
+        colored: output.useColor(fileDescriptor: 1), sources: sources)
       switch output.format {
       case .text:
         for d in all { Console.out(renderer.text(d)) }

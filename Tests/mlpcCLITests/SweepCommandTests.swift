@@ -72,6 +72,16 @@ import Testing
     #expect(run.stderr.contains("did you mean 'training'?"))
   }
 
+  @Test func checkTakesOverridesToo() throws {
+    let good = try CommandRunner.mlpc(["check", "specs/iris.yaml", "--set", "training.epochs=3"])
+    #expect(good.status == 0, "\(good.stdout)")
+    let bad = try CommandRunner.mlpc([
+      "check", "specs/iris.yaml", "--set", "training.epochs=0", "--format", "github",
+    ])
+    #expect(bad.status == 1)
+    #expect(bad.stdout.contains("--set #1"), "\(bad.stdout)")
+  }
+
   @Test func aResumedRunKeepsItsOverrides() throws {
     let dir = Repository.temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: dir) }
