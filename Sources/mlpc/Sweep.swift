@@ -91,8 +91,9 @@ extension MLPCCommand {
           try session.train(quiet: true)
         } catch let error as RunDirectoryError {
           throw CleanError(error.description)
-        } catch let code as ExitCode where code == .failure {
-          status = "failed"
+        } catch let code as ExitCode where code == .failure || StopRequest.requested {
+          // Diverged (its summary says so), or stopped by a signal: the table is still written.
+          status = StopRequest.requested ? "interrupted" : "failed"
         }
         rows.append(SweepRow(directory: path, values: run.values, summary: summary(path), status))
         if StopRequest.requested { break }

@@ -72,6 +72,34 @@ import Testing
     #expect(run.stderr.contains("did you mean 'training'?"))
   }
 
+  /// Ctrl-C during a sweep saves the run in progress, skips the rest and still writes the table.
+  @Test func anInterruptedSweepWritesItsTable() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: CommandRunner.mlpc)
+    process.arguments = [
+      "sweep", Repository.path("specs/iris.yaml"), "--grid", "training.seed=1,2,3",
+      "--epochs", "1000000", "--out", dir + "/s",
+    ]
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let deadline = Date().addingTimeInterval(60)
+    let staging = { (try? FileManager.default.contentsOfDirectory(atPath: dir + "/s")) ?? [] }
+    while Date() < deadline, !staging().contains(where: { $0.contains(".staging-") }) {
+      Thread.sleep(forTimeInterval: 0.01)
+    }
+    Thread.sleep(forTimeInterval: 0.3)
+    kill(process.processIdentifier, SIGINT)
+    process.waitUntilExit()
+    #expect(process.terminationStatus == 130)
+    let csv = try String(contentsOfFile: dir + "/s/sweep.csv", encoding: .utf8)
+    let rows = csv.split(separator: "\n").dropFirst()
+    #expect(rows.count == 1 && rows.first?.contains("interrupted") == true, "\(csv)")
+    #expect(FileManager.default.fileExists(atPath: dir + "/s/01-seed=1/model.safetensors"))
+  }
+
   @Test func checkTakesOverridesToo() throws {
     let good = try CommandRunner.mlpc(["check", "specs/iris.yaml", "--set", "training.epochs=3"])
     #expect(good.status == 0, "\(good.stdout)")
