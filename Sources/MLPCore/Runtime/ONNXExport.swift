@@ -117,19 +117,17 @@ public enum ONNXExport {
     return n
   }
 
-  private static func attribute(_ name: String, int: Int64) -> Onnx_AttributeProto {
+  /// An integer or a float attribute.
+  private static func attribute(_ name: String, int: Int64? = nil, float: Float? = nil)
+    -> Onnx_AttributeProto
+  {
     var a = Onnx_AttributeProto()
     a.name = name
-    a.type = .int
-    a.i = int
-    return a
-  }
-
-  private static func attribute(_ name: String, float: Float) -> Onnx_AttributeProto {
-    var a = Onnx_AttributeProto()
-    a.name = name
-    a.type = .float
-    a.f = float
+    if let int {
+      (a.type, a.i) = (.int, int)
+    } else if let float {
+      (a.type, a.f) = (.float, float)
+    }
     return a
   }
 

@@ -80,6 +80,8 @@ public final class Trainer {
 
   /// The processes training together; each step's global batch is split among them.
   public let world: World
+  /// A distributed step's summed loss and stop flag, reduced over the ranks (allocated once).
+  private var stepSums = [0.0, 0.0]
 
   public init(
     plan: ExecutionPlan, train: Dataset, settings: TrainingConfig, world: World = .shared
@@ -149,21 +151,22 @@ public final class Trainer {
     -> (loss: Double, stop: Bool)
   {
     let share = world.share(of: batch)
-    var shared = [0.0, stop ? 1 : 0]
+    stepSums[0] = 0
+    stepSums[1] = stop ? 1 : 0
     if share.isEmpty {
       executor.zeroGradients()
     } else {
       let rows = executor.loadBatch(train, order[share])
       executor.firstRow = share.lowerBound - batch.lowerBound
-      shared[0] = executor.computeGradients(rows: rows)
+      stepSums[0] = executor.computeGradients(rows: rows)
       executor.scaleGradients(Float(Double(rows) / Double(batch.count)))
     }
     do {
       let g = executor.gradientRegion
       try world.sum(g.baseAddress!, count: g.count)
-      try world.sum(&shared)
+      try world.sum(&stepSums)
     } catch { throw .communication(error.description) }
-    return (executor.update() ? shared[0] : .nan, shared[1] > 0)
+    return (executor.update() ? stepSums[0] : .nan, stepSums[1] > 0)
   }
 
   /// One epoch as `mlpc run` runs it: training, then the validation and test passes, timed
