@@ -91,6 +91,12 @@ extension MLPCCommand {
         throw code
       }
       World.shared.finish()
+      if ProcessInfo.processInfo.environment["MLPC_POOL_STATS"] != nil {
+        let p = WorkerPool.shared
+        FileHandle.standardError.write(
+          "pool: solo \(p.soloJobs) taken \(p.takenOverParts) periods \(p.busyCorePeriods) now \(p.sharesBusyCore)\n"
+            .data(using: .utf8)!)
+      }
     }
   }
 }

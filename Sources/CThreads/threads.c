@@ -1,0 +1,47 @@
+#define _GNU_SOURCE
+#include "mlpc_threads.h"
+
+#include <errno.h>
+#include <sched.h>
+
+int mlpc_current_cpu(void) {
+#ifdef __linux__
+  return sched_getcpu();
+#else
+  return -1;
+#endif
+}
+
+int mlpc_allowed_cpus(int *cpus, int max) {
+#ifdef __linux__
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return -1;
+  int count = 0;
+  for (int cpu = 0; cpu < CPU_SETSIZE && count < max; cpu++) {
+    if (CPU_ISSET(cpu, &set)) cpus[count++] = cpu;
+  }
+  return count;
+#else
+  (void)cpus;
+  (void)max;
+  return -1;
+#endif
+}
+
+int mlpc_set_thread_cpus(pthread_t thread, const int *cpus, int count) {
+#ifdef __linux__
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (int i = 0; i < count; i++) {
+    if (cpus[i] < 0 || cpus[i] >= CPU_SETSIZE) return EINVAL;
+    CPU_SET(cpus[i], &set);
+  }
+  return pthread_setaffinity_np(thread, sizeof set, &set);
+#else
+  (void)thread;
+  (void)cpus;
+  (void)count;
+  return ENOSYS;
+#endif
+}

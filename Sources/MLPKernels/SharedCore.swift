@@ -1,0 +1,321 @@
+// Sharing a busy core. With another process on a helper's core, the helper runs in slices of
+// milliseconds, so a part it holds can keep the caller waiting far longer than the part takes.
+// Once that has happened (WorkerPool.share), products from the training step run as abandonable
+// jobs: cut into more parts (four per thread), claimed as usual, but a helper computes its part
+// into scratch of its own and publishes it only if the caller has not taken it over; the caller,
+// once out of parts, waits about one part's time and then takes over every part still running
+// or not yet begun. So a descheduled helper costs at most one part, and a running one still
+// does its share. Each part's state word (generation << 8 | PartState) decides who publishes:
+// the helper moves running → publishing, or the caller moves it to taken; only one succeeds.
+// A helper whose part was taken over may still be reading the operands after the job has
+// returned; its result is thrown away, but the memory must stay mapped, so only callers whose
+// operands outlive the job ask for this (the executor's arena, freed after `quiesce`).
+// The mode ends when the helpers are seen doing their even share of the parts again.
+
+import CThreads
+import Foundation
+import MLPKernelsGeneric
+import Synchronization
+
+/// What a part of an abandonable job is doing (the low byte of its state word).
+enum PartState {
+  static let running = 1
+  static let taken = 2
+  static let publishing = 3
+  static let done = 4
+}
+
+/// One product's split over column ranges of C, as plain values.
+struct SplitGemm {
+  var operands: GemmOperands
+  var m: Int
+  var n: Int
+  var k: Int
+  var nr: Int
+  var parts: Int
+  var kernel: BlockedKernel
+
+  /// The columns of C part `part` computes: whole NR tiles, spread evenly.
+  func columns(_ part: Int) -> Range<Int> {
+    let tiles = (n + nr - 1) / nr
+    return tiles * part / parts * nr..<min(n, tiles * (part + 1) / parts * nr)
+  }
+
+  /// Computes part `part` into C, or into `scratch` (M rows of the part's width) without
+  /// reading C.
+  func run(_ part: Int, into scratch: UnsafeMutablePointer<Float>?) {
+    let columns = columns(part)
+    var o = operands
+    if let scratch {
+      o = GemmOperands(
+        a: o.a, aRow: o.aRow, aCol: o.aCol, b: o.b, bRow: o.bRow, bCol: o.bCol,
+        c: scratch - columns.lowerBound, ldc: columns.count, accumulate: false)
+    }
+    kernel(o, m, columns, k, GemmWorkspace.current.buffers)
+  }
+
+  /// Writes (or adds, when accumulating) a part computed into scratch to C.
+  func publish(_ part: Int, from scratch: UnsafePointer<Float>) {
+    let columns = columns(part)
+    let width = columns.count
+    for i in 0..<m {
+      let (source, target) = (
+        scratch + i * width, operands.c + i * operands.ldc + columns.lowerBound
+      )
+      if operands.accumulate {
+        for j in 0..<width { target[j] += source[j] }
+      } else {
+        target.update(from: source, count: width)
+      }
+    }
+  }
+
+  /// Floats of scratch part `part` needs.
+  func scratchCount(_ part: Int) -> Int { m * columns(part).count }
+}
+
+/// The current abandonable job in atomic words, so a helper may read it while the caller
+/// starts the next one (a claim of the job's generation succeeds only if it was still current).
+final class SplitSlot: Sendable {
+  private let words = (0..<16).map { _ in AtomicWord() }
+
+  func store(_ job: SplitGemm) {
+    let o = job.operands
+    set(0, Int(bitPattern: o.a))
+    set(1, o.aRow)
+    set(2, o.aCol)
+    set(3, Int(bitPattern: o.b))
+    set(4, o.bRow)
+    set(5, o.bCol)
+    set(6, Int(bitPattern: o.c))
+    set(7, o.ldc)
+    set(8, o.accumulate ? 1 : 0)
+    set(9, job.m)
+    set(10, job.n)
+    set(11, job.k)
+    set(12, job.nr)
+    set(13, job.parts)
+    set(14, job.kernel.rawValue)
+  }
+
+  /// The job; meaningful only if a part of its generation is then claimed.
+  func load() -> SplitGemm? {
+    guard let a = UnsafePointer<Float>(bitPattern: get(0)),
+      let b = UnsafePointer<Float>(bitPattern: get(3)),
+      let c = UnsafeMutablePointer<Float>(bitPattern: get(6)),
+      let kernel = BlockedKernel(rawValue: get(14)), get(12) > 0, get(13) > 0
+    else { return nil }
+    return SplitGemm(
+      operands: GemmOperands(
+        a: a, aRow: get(1), aCol: get(2), b: b, bRow: get(4), bCol: get(5), c: c, ldc: get(7),
+        accumulate: get(8) != 0),
+      m: get(9), n: get(10), k: get(11), nr: get(12), parts: get(13), kernel: kernel)
+  }
+
+  @inline(__always) private func set(_ i: Int, _ value: Int) {
+    words[i].value.store(value, ordering: .relaxed)
+  }
+
+  @inline(__always) private func get(_ i: Int) -> Int { words[i].value.load(ordering: .relaxed) }
+}
+
+/// An atomic word in a class of its own, so there can be an array of them.
+final class AtomicWord: Sendable {
+  let value = Atomic<Int>(0)
+}
+
+/// A helper's scratch for abandonable parts, grown as needed; cache-line aligned, like C's
+/// rows in the arena (unaligned, every 16-wide store of the tile would span two lines).
+struct Scratch {
+  private var pointer: UnsafeMutableRawPointer?
+  private var capacity = 0
+
+  mutating func reserve(_ count: Int) -> UnsafeMutablePointer<Float> {
+    if count > capacity {
+      pointer?.deallocate()
+      pointer = .allocate(byteCount: count * 4, alignment: 64)
+      capacity = count
+    }
+    return pointer!.assumingMemoryBound(to: Float.self)
+  }
+}
+
+extension WorkerPool {
+  /// Parts of an abandonable job at most (one bit each in the caller's record).
+  static let maxSplitParts = 64
+  /// Parts of an abandonable product per thread (W1 under load, Zen 4: 0.47 s an epoch with
+  /// two, 0.50 with four, since each part packs and streams its own operands).
+  static let splitPerThread = 2
+  /// Abandonable jobs over which the helpers' share of parts is judged.
+  static let shareWindow = 512
+
+  /// Runs a product as an abandonable job. Its operands must stay mapped until `quiesce`
+  /// returns: a helper whose part was taken over may still be reading them.
+  func runAbandonable(_ job: SplitGemm) {
+    precondition(job.parts <= Self.maxSplitParts)
+    guard acquire(mayRunSolo: false) else {
+      for part in 0..<job.parts { job.run(part, into: nil) }
+      return
+    }
+    split.store(job)
+    let generation = publish(parts: job.parts, split: true)
+    var own: UInt64 = 0
+    var (ownSeconds, ownParts) = (0.0, 0)
+    while let part = claim(generation) {
+      let start = monotonicSeconds()
+      job.run(part, into: nil)
+      ownSeconds += monotonicSeconds() - start
+      ownParts += 1
+      own |= 1 << part
+      finishPart()
+    }
+    if ownParts > 0 { secondsPerPart = ownSeconds / Double(ownParts) }
+    // A helper that is running finishes a part about one part's time after beginning it; one
+    // that has not begun a part it claimed a few microseconds ago has lost its core.
+    let grace = 1.25 * secondsPerPart + 2e-6
+    var tookOver = 0
+    let waitStart = monotonicSeconds()
+    var pending = (job.parts == 64 ? ~0 : (1 << job.parts) - 1) & ~own
+    while finishedParts < job.parts {
+      let now = monotonicSeconds()
+      var rest = pending
+      while rest != 0 {
+        let part = rest.trailingZeroBitCount
+        rest &= rest - 1
+        let word = partStates[part]
+        let state = word.value.load(ordering: .acquiring)
+        if state >> 8 == generation {
+          if state & 0xff == PartState.done { pending &= ~(1 << part) }
+          guard state & 0xff == PartState.running,
+            now - Double(bitPattern: UInt64(partStarts[part].value.load(ordering: .relaxed)))
+              > grace
+          else { continue }
+        } else if now - waitStart < 2e-6 {
+          continue
+        }
+        let taken = word.value.compareExchange(
+          expected: state, desired: generation << 8 | PartState.taken,
+          ordering: .acquiringAndReleasing
+        ).exchanged
+        if taken {
+          job.run(part, into: nil)
+          finishPart()
+          tookOver += 1
+          pending &= ~(1 << part)
+        }
+      }
+      for _ in 0..<32 where finishedParts < job.parts {}
+    }
+    takenOverParts += tookOver
+    noteShares(parts: job.parts, helpers: job.parts - ownParts - tookOver)
+    release()
+  }
+
+  /// A helper's side of abandonable job `generation`: claims parts, computes each into scratch
+  /// and publishes it unless the caller has taken it over meanwhile.
+  func helpWithSplit(_ generation: Int, scratch: inout Scratch) {
+    // Read before claiming: if a claim of this generation then succeeds, this was its job.
+    guard let job = split.load() else { return }
+    while let part = claim(generation) {
+      let word = partStates[part]
+      let state = word.value.load(ordering: .acquiring)
+      if state >> 8 == generation { continue }  // taken over already
+      helpersInParts.add(1, ordering: .sequentiallyConsistent)
+      partStarts[part].value.store(
+        Int(bitPattern: UInt(monotonicSeconds().bitPattern)), ordering: .relaxed)
+      let running = generation << 8 | PartState.running
+      if word.value.compareExchange(
+        expected: state, desired: running, ordering: .acquiringAndReleasing
+      )
+      .exchanged {
+        let delay = helperDelayForTests.load(ordering: .relaxed)
+        if delay > 0 { usleep(UInt32(delay)) }
+        let buffer = scratch.reserve(job.scratchCount(part))
+        job.run(part, into: buffer)
+        if word.value.compareExchange(
+          expected: running, desired: generation << 8 | PartState.publishing,
+          ordering: .acquiringAndReleasing
+        ).exchanged {
+          job.publish(part, from: buffer)
+          word.value.store(generation << 8 | PartState.done, ordering: .releasing)
+          finishPart()
+        }
+      }
+      helpersInParts.subtract(1, ordering: .sequentiallyConsistent)
+    }
+  }
+
+  /// Over each `shareWindow` abandonable jobs, judges the helpers' share of the parts. At least
+  /// 90 % of their even share (quiet, on 2 threads: 50 %) ends the mode; beside one busy process
+  /// on its CPU a helper does about a third; more than 125 % of the even share means the busy
+  /// process is on the caller's CPU instead, and the caller moves to a helper's CPU.
+  private func noteShares(parts: Int, helpers: Int) {
+    window.jobs += 1
+    window.parts += parts
+    window.helpers += helpers
+    guard window.jobs >= Self.shareWindow else { return }
+    let even = Double(window.parts) * Double(count - 1) / Double(count)
+    let helpers = Double(window.helpers)
+    window = (0, 0, 0)
+    if helpers > 1.25 * even, helpersPlaced,
+      let helperCPU = allowedCPUs.first(where: { $0 != callerCPU })
+    {
+      // The helpers outpace the caller: the busy process shares the caller's CPU. Trade places.
+      place(callerOn: helperCPU)
+    } else if helpers >= 0.9 * even, !holdsSharingForTests {
+      stopSharingBusyCore()
+    }
+  }
+
+  /// Called when the caller waited too long for a helper: from now on products are
+  /// abandonable, and the caller and each helper keep to CPUs of their own (else the scheduler
+  /// may put a waking helper on the caller's CPU, where the two take turns while the other
+  /// process has a CPU to itself).
+  func startSharingBusyCore() {
+    guard !sharesBusyCore else { return }
+    busyCorePeriods += 1
+    sharesBusyCore = true
+    window = (0, 0, 0)
+    let here = mlpc_current_cpu()
+    guard allowedCPUs.count >= 2, allowedCPUs.contains(here) else { return }
+    callerThread = pthread_self()
+    place(callerOn: here)
+  }
+
+  /// Keeps the caller on `cpu` and the helpers on the other allowed CPUs, round robin.
+  private func place(callerOn cpu: Int32) {
+    let others = allowedCPUs.filter { $0 != cpu }
+    guard let callerThread, pin(callerThread, [cpu]) else { return }
+    callerCPU = cpu
+    helpersPlaced = true
+    for index in 1..<count {
+      let thread = helperThreads[index].value.load(ordering: .acquiring)
+      if thread != 0 {
+        _ = pin(pthread_t(UInt(bitPattern: thread)), [others[(index - 1) % others.count]])
+      }
+    }
+  }
+
+  private func pin(_ thread: pthread_t, _ cpus: [Int32]) -> Bool {
+    mlpc_set_thread_cpus(thread, cpus, Int32(cpus.count)) == 0
+  }
+
+  /// Ends the mode: products split as usual, every thread may run anywhere again.
+  func stopSharingBusyCore() {
+    sharesBusyCore = false
+    window = (0, 0, 0)
+    guard helpersPlaced else { return }
+    helpersPlaced = false
+    if let callerThread { _ = pin(callerThread, allowedCPUs) }
+    for index in 1..<count {
+      let thread = helperThreads[index].value.load(ordering: .acquiring)
+      if thread != 0 { _ = pin(pthread_t(UInt(bitPattern: thread)), allowedCPUs) }
+    }
+  }
+
+  /// Waits until no helper is still inside a part that was taken over from it: call before
+  /// freeing memory that abandonable jobs read.
+  public func quiesce() {
+    while helpersInParts.load(ordering: .sequentiallyConsistent) > 0 { sched_yield() }
+  }
+}
