@@ -2,7 +2,14 @@
 #include "mlpc_threads.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/syscall.h>
+#endif
 
 int mlpc_current_cpu(void) {
 #ifdef __linux__
@@ -43,5 +50,38 @@ int mlpc_set_thread_cpus(pthread_t thread, const int *cpus, int count) {
   (void)cpus;
   (void)count;
   return ENOSYS;
+#endif
+}
+
+int mlpc_thread_id(void) {
+#ifdef __linux__
+  return (int)syscall(SYS_gettid);
+#else
+  return -1;
+#endif
+}
+
+int mlpc_thread_times(int tid, long long *run, long long *wait) {
+#ifdef __linux__
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/task/%d/schedstat", tid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char text[128];
+  ssize_t n = read(fd, text, sizeof text - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  text[n] = 0;
+  char *end;
+  *run = strtoll(text, &end, 10);
+  if (end == text) return -1;
+  char *next = end;
+  *wait = strtoll(next, &end, 10);
+  return end == next ? -1 : 0;
+#else
+  (void)tid;
+  (void)run;
+  (void)wait;
+  return -1;
 #endif
 }

@@ -10,7 +10,7 @@
 // A helper whose part was taken over may still be reading the operands after the job has
 // returned; its result is thrown away, but the memory must stay mapped, so only callers whose
 // operands outlive the job ask for this (the executor's arena, freed after `quiesce`).
-// The mode ends when the helpers are seen doing their even share of the parts again.
+// The mode starts and ends by the threads' own waiting times (assessSharing).
 
 import CThreads
 import Foundation
@@ -146,8 +146,9 @@ extension WorkerPool {
   /// Parts of an abandonable product per thread (W1 under load, Zen 4: 0.47 s an epoch with
   /// two, 0.50 with four, since each part packs and streams its own operands).
   static let splitPerThread = 2
-  /// Abandonable jobs over which the helpers' share of parts is judged.
-  static let shareWindow = 512
+  /// How often the pool looks at its threads' waiting times.
+  static let assessmentSeconds = 0.05
+  static let trace = ProcessInfo.processInfo.environment["MLPC_TRACE"] != nil
 
   /// Runs a product as an abandonable job. Its operands must stay mapped until `quiesce`
   /// returns: a helper whose part was taken over may still be reading them.
@@ -206,8 +207,11 @@ extension WorkerPool {
       }
       for _ in 0..<32 where finishedParts < job.parts {}
     }
+    let waited = monotonicSeconds() - waitStart
+    debugWait += waited
+    debugJobs += 1
+    if waited > 3e-4 { debugLong += 1; debugLongWait += waited }
     takenOverParts += tookOver
-    noteShares(parts: job.parts, helpers: job.parts - ownParts - tookOver)
     release()
   }
 
@@ -245,29 +249,48 @@ extension WorkerPool {
     }
   }
 
-  /// Over each `shareWindow` abandonable jobs, judges the helpers' share of the parts. At least
-  /// 90 % of their even share (quiet, on 2 threads: 50 %) ends the mode; beside one busy process
-  /// on its CPU a helper does about a third; more than 125 % of the even share means the busy
-  /// process is on the caller's CPU instead, and the caller moves to a helper's CPU.
-  private func noteShares(parts: Int, helpers: Int) {
-    window.jobs += 1
-    window.parts += parts
-    window.helpers += helpers
-    guard window.jobs >= Self.shareWindow else { return }
-    let even = Double(window.parts) * Double(count - 1) / Double(count)
-    let helpers = Double(window.helpers)
-    window = (0, 0, 0)
-    if helpers > 1.25 * even, helpersPlaced,
-      let helperCPU = allowedCPUs.first(where: { $0 != callerCPU })
+  /// Every `assessmentSeconds`, from each thread's run and wait times
+  /// (/proc/self/task/TID/schedstat): a thread that spent more than 15 % of the time it was
+  /// runnable waiting for a CPU shares its CPU with something. In the usual mode, any such
+  /// thread starts the mode; in it, a contended caller trades CPUs with an uncontended helper,
+  /// and two windows in a row without contention end it.
+  func assessSharing(now: Double) {
+    lastAssessment = now
+    let callerTID = mlpc_thread_id()
+    var contended = [Bool?](repeating: nil, count: count)
+    for index in 0..<count {
+      let tid = index == 0 ? Int(callerTID) : helperTIDs[index].value.load(ordering: .acquiring)
+      var (run, wait): (Int64, Int64) = (0, 0)
+      guard tid > 0, mlpc_thread_times(Int32(tid), &run, &wait) == 0 else { continue }
+      let last = threadTimes[index]
+      threadTimes[index] = (tid, run, wait)
+      let (ran, waited) = (run - last.run, wait - last.wait)
+      if last.tid == tid, ran + waited > 5_000_000 {
+        contended[index] = Double(waited) > 0.15 * Double(ran + waited)
+      }
+    }
+    if Self.trace {
+      FileHandle.standardError.write(
+        "assess t=\(now) cpu=\(mlpc_current_cpu()) shared=\(sharesBusyCore) contended=\(contended) callerCPU=\(callerCPU) helperCPUs=\(helperCPUs) times=\(threadTimes)\n".data(using: .utf8)!)
+    }
+    if !sharesBusyCore {
+      if contended.contains(true) { startSharingBusyCore() }
+      return
+    }
+    if contended[0] == true, helpersPlaced,
+      let free = (1..<count).first(where: { contended[$0] == false })
     {
-      // The helpers outpace the caller: the busy process shares the caller's CPU. Trade places.
-      place(callerOn: helperCPU)
-    } else if helpers >= 0.9 * even, !holdsSharingForTests {
-      stopSharingBusyCore()
+      place(callerOn: helperCPUs[free])
+      calmWindows = 0
+    } else if contended.contains(true) {
+      calmWindows = 0
+    } else {
+      calmWindows += 1
+      if calmWindows >= 2, !holdsSharingForTests { stopSharingBusyCore() }
     }
   }
 
-  /// Called when the caller waited too long for a helper: from now on products are
+  /// Called when a thread of the pool waits for its CPU: from now on products are
   /// abandonable, and the caller and each helper keep to CPUs of their own (else the scheduler
   /// may put a waking helper on the caller's CPU, where the two take turns while the other
   /// process has a CPU to itself).
@@ -275,7 +298,7 @@ extension WorkerPool {
     guard !sharesBusyCore else { return }
     busyCorePeriods += 1
     sharesBusyCore = true
-    window = (0, 0, 0)
+    calmWindows = 0
     let here = mlpc_current_cpu()
     guard allowedCPUs.count >= 2, allowedCPUs.contains(here) else { return }
     callerThread = pthread_self()
@@ -290,9 +313,8 @@ extension WorkerPool {
     helpersPlaced = true
     for index in 1..<count {
       let thread = helperThreads[index].value.load(ordering: .acquiring)
-      if thread != 0 {
-        _ = pin(pthread_t(UInt(bitPattern: thread)), [others[(index - 1) % others.count]])
-      }
+      helperCPUs[index] = others[(index - 1) % others.count]
+      if thread != 0 { _ = pin(pthread_t(UInt(bitPattern: thread)), [helperCPUs[index]]) }
     }
   }
 
@@ -303,7 +325,6 @@ extension WorkerPool {
   /// Ends the mode: products split as usual, every thread may run anywhere again.
   func stopSharingBusyCore() {
     sharesBusyCore = false
-    window = (0, 0, 0)
     guard helpersPlaced else { return }
     helpersPlaced = false
     if let callerThread { _ = pin(callerThread, allowedCPUs) }

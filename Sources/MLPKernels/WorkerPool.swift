@@ -64,9 +64,14 @@ public final class WorkerPool: @unchecked Sendable {
   // atomic.
   /// Whether a helper has lagged recently: products run as abandonable parts.
   public internal(set) var sharesBusyCore = false
-  /// Abandonable jobs, their parts, and the parts helpers did, since the mode began or was
-  /// last judged.
-  var window = (jobs: 0, parts: 0, helpers: 0)
+  /// When the threads' waiting times were last looked at, and what they were then (index 0:
+  /// the caller), and how many looks in a row found no thread waiting.
+  var lastAssessment = 0.0
+  var threadTimes: [(tid: Int, run: Int64, wait: Int64)]
+  var calmWindows = 0
+  /// Each helper's kernel thread id (0 until it has started) and CPU while placed.
+  let helperTIDs: [AtomicWord]
+  var helperCPUs: [Int32]
   /// Parts the caller took over from a late helper, and times the mode was entered.
   public internal(set) var takenOverParts = 0
   public internal(set) var busyCorePeriods = 0
@@ -88,6 +93,7 @@ public final class WorkerPool: @unchecked Sendable {
   var helpersPlaced = false
   var callerThread: pthread_t?
   var callerCPU: Int32 = -1
+  public var debugWait = 0.0, debugJobs = 0, debugLong = 0, debugLongWait = 0.0
   /// Tests: microseconds a helper sleeps before each abandonable part (a helper that lost its
   /// core, on demand), and whether the mode should last until told otherwise.
   let helperDelayForTests = Atomic<Int>(0)
@@ -101,6 +107,9 @@ public final class WorkerPool: @unchecked Sendable {
     partStates = (0..<Self.maxSplitParts).map { _ in AtomicWord() }
     partStarts = (0..<Self.maxSplitParts).map { _ in AtomicWord() }
     helperThreads = (0..<count).map { _ in AtomicWord() }
+    helperTIDs = (0..<count).map { _ in AtomicWord() }
+    helperCPUs = [Int32](repeating: -1, count: count)
+    threadTimes = [(tid: Int, run: Int64, wait: Int64)](repeating: (0, 0, 0), count: count)
     allowedCPUs = withUnsafeTemporaryAllocation(of: Int32.self, capacity: 1024) { cpus in
       let found = mlpc_allowed_cpus(cpus.baseAddress!, 1024)
       return found > 0 ? Array(cpus.prefix(Int(found))) : []
@@ -131,6 +140,8 @@ public final class WorkerPool: @unchecked Sendable {
     guard count > 1,
       busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
     else { return false }
+    let now = monotonicSeconds()
+    if now - lastAssessment > Self.assessmentSeconds { assessSharing(now: now) }
     if mayRunSolo, sharesBusyCore {
       soloJobs += 1
       busy.store(false, ordering: .releasing)
@@ -188,13 +199,10 @@ public final class WorkerPool: @unchecked Sendable {
       claimParts(generation, body)
       // Parts still running were claimed by helpers; if one has lost its core, yield ours.
       var spins = 0
-      var waitStart = 0.0
       while done.load(ordering: .acquiring) < parts {
         spins += 1
-        if spins == 2_000 { waitStart = monotonicSeconds() }
         if spins > 2_000 { sched_yield() }
       }
-      if spins >= 2_000, monotonicSeconds() - waitStart > Self.lagSeconds { startSharingBusyCore() }
       job = nil
     }
     busy.store(false, ordering: .releasing)
@@ -227,6 +235,7 @@ public final class WorkerPool: @unchecked Sendable {
   private func workerLoop(_ index: Int) {
     _ = GemmWorkspace.current
     helperThreads[index].value.store(Int(bitPattern: UInt(pthread_self())), ordering: .releasing)
+    helperTIDs[index].value.store(Int(mlpc_thread_id()), ordering: .releasing)
     var seen = 0
     var scratch = Scratch()
     while true {

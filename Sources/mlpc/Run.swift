@@ -94,7 +94,7 @@ extension MLPCCommand {
       if ProcessInfo.processInfo.environment["MLPC_POOL_STATS"] != nil {
         let p = WorkerPool.shared
         FileHandle.standardError.write(
-          "pool: solo \(p.soloJobs) taken \(p.takenOverParts) periods \(p.busyCorePeriods) now \(p.sharesBusyCore)\n"
+          "pool: solo \(p.soloJobs) taken \(p.takenOverParts) periods \(p.busyCorePeriods) now \(p.sharesBusyCore) jobs \(p.debugJobs) wait \(p.debugWait) long \(p.debugLong) longwait \(p.debugLongWait)\n"
             .data(using: .utf8)!)
       }
     }

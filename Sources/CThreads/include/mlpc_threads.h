@@ -15,4 +15,11 @@ int mlpc_allowed_cpus(int *cpus, int max);
 /// Lets `thread` run only on the `count` CPUs in `cpus`; returns 0, or an error number.
 int mlpc_set_thread_cpus(pthread_t thread, const int *cpus, int count);
 
+/// The calling thread's kernel id, or -1.
+int mlpc_thread_id(void);
+
+/// Nanoseconds thread `tid` of this process has run and has waited, runnable, for a CPU
+/// (/proc/self/task/TID/schedstat); returns 0, or -1 when unknown.
+int mlpc_thread_times(int tid, long long *run, long long *wait);
+
 #endif
