@@ -111,7 +111,7 @@ public func gemm(
   let tiles = (n + nr - 1) / nr
   if abandonable, workers > 1, let pool = threads, pool.sharesBusyCore {
     let parts = min(tiles, WorkerPool.splitPerThread * workers, WorkerPool.maxSplitParts)
-    pool.runAbandonable(
+    pool.runShared(
       SplitGemm(operands: operands, m: m, n: n, k: k, nr: nr, parts: parts, kernel: kernel))
     return
   }

@@ -17,6 +17,11 @@ import Foundation
 import MLPKernelsGeneric
 import Synchronization
 
+/// Which way products run while sharing a busy core (WorkerPool.chooseArm).
+enum SharingArm {
+  case trySplit, tryAlone, keep
+}
+
 /// What a part of an abandonable job is doing (the low byte of its state word).
 enum PartState {
   static let running = 1
@@ -148,16 +153,34 @@ extension WorkerPool {
   static let splitPerThread = 2
   /// How often the pool looks at its threads' waiting times.
   static let assessmentSeconds = 0.05
+  static let trialSeconds = 0.1
+  static let keepSeconds = 1.0
   static let trace = ProcessInfo.processInfo.environment["MLPC_TRACE"] != nil
 
-  /// Runs a product as an abandonable job. Its operands must stay mapped until `quiesce`
-  /// returns: a helper whose part was taken over may still be reading them.
-  func runAbandonable(_ job: SplitGemm) {
+  /// Runs a product while sharing a busy core: as an abandonable job, or on the caller alone,
+  /// whichever the current trial or choice says, timing it for the choice. Its operands must
+  /// stay mapped until `quiesce` returns: a helper whose part was taken over may still be
+  /// reading them.
+  func runShared(_ job: SplitGemm) {
     precondition(job.parts <= Self.maxSplitParts)
     guard acquire(mayRunSolo: false) else {
       for part in 0..<job.parts { job.run(part, into: nil) }
       return
     }
+    let index = splitsProducts ? 0 : 1
+    if splitsProducts {
+      runAbandonable(job)
+    } else {
+      var whole = job
+      whole.parts = 1
+      whole.run(0, into: nil)
+    }
+    armCosts[index].work += Double(job.m * job.n * job.k)
+    release()
+  }
+
+  /// Runs an abandonable job; the pool has been acquired.
+  private func runAbandonable(_ job: SplitGemm) {
     split.store(job)
     let generation = publish(parts: job.parts, split: true)
     var own: UInt64 = 0
@@ -212,7 +235,6 @@ extension WorkerPool {
     debugJobs += 1
     if waited > 3e-4 { debugLong += 1; debugLongWait += waited }
     takenOverParts += tookOver
-    release()
   }
 
   /// A helper's side of abandonable job `generation`: claims parts, computes each into scratch
@@ -284,10 +306,51 @@ extension WorkerPool {
       calmWindows = 0
     } else if contended.contains(true) {
       calmWindows = 0
-    } else {
+    } else if !contended.dropFirst().contains(nil) {
+      // Every helper ran, and no thread waited: (helpers running nothing tell nothing.)
       calmWindows += 1
-      if calmWindows >= 2, !holdsSharingForTests { stopSharingBusyCore() }
+      if calmWindows >= 2, !holdsSharingForTests {
+        stopSharingBusyCore()
+        return
+      }
     }
+    chooseArm(now: now)
+  }
+
+  /// Alternates a trial of split products (0.1 s) and one of products on the caller alone
+  /// (0.1 s), then keeps the cheaper per multiply-add for a second, and begins again: which is
+  /// faster depends on how much of its CPU a helper gets and on what moving data between the
+  /// cores costs at the moment (in a VM that changes as the host moves virtual CPUs).
+  private func chooseArm(now: Double) {
+    guard now >= armUntil else { return }
+    // A trial's cost is its whole time per multiply-add of the products run in it: what the
+    // choice changes includes the work between products (their results are read on the
+    // caller's core next, wherever they were computed).
+    switch arm {
+    case .trySplit:
+      armCosts[0].seconds = now - armStart
+      (arm, splitsProducts, armUntil, armStart) = (.tryAlone, false, now + Self.trialSeconds, now)
+    case .tryAlone:
+      armCosts[1].seconds = now - armStart
+      // A trial with no products (the caller was doing something else) decides nothing.
+      guard armCosts[0].work > 0, armCosts[1].work > 0 else { return startTrials(now: now) }
+      let cost = armCosts.map { $0.seconds / $0.work }
+      splitsProducts = cost[0] < cost[1]
+      (arm, armUntil) = (.keep, now + Self.keepSeconds)
+      if Self.trace {
+        FileHandle.standardError.write(
+          "arms split \(cost[0] * 1e12) alone \(cost[1] * 1e12) ps/MAC -> split \(splitsProducts)\n"
+            .data(using: .utf8)!)
+      }
+    case .keep:
+      startTrials(now: now)
+    }
+  }
+
+  /// Starts over with the trial of split products.
+  func startTrials(now: Double) {
+    (arm, splitsProducts, armUntil, armStart) = (.trySplit, true, now + Self.trialSeconds, now)
+    armCosts = [(0, 0), (0, 0)]
   }
 
   /// Called when a thread of the pool waits for its CPU: from now on products are
@@ -298,6 +361,7 @@ extension WorkerPool {
     guard !sharesBusyCore else { return }
     busyCorePeriods += 1
     sharesBusyCore = true
+    startTrials(now: monotonicSeconds())
     calmWindows = 0
     let here = mlpc_current_cpu()
     guard allowedCPUs.count >= 2, allowedCPUs.contains(here) else { return }

@@ -63,7 +63,19 @@ public final class WorkerPool: @unchecked Sendable {
   // Sharing a busy core (SharedCore.swift). Read and written by the caller only, except where
   // atomic.
   /// Whether a helper has lagged recently: products run as abandonable parts.
-  public internal(set) var sharesBusyCore = false
+  public internal(set) var sharesBusyCore: Bool {
+    get { sharing.load(ordering: .relaxed) }
+    set { sharing.store(newValue, ordering: .relaxed) }
+  }
+  let sharing = Atomic<Bool>(false)
+  /// While sharing: whether products are split now (else they run on the caller alone), which
+  /// trial or choice that is and until when, and the seconds per multiply-add each way measured
+  /// in the last trials (index 0 split, 1 alone).
+  var splitsProducts = true
+  var arm = SharingArm.trySplit
+  var armUntil = 0.0
+  var armStart = 0.0
+  var armCosts = [(work: 0.0, seconds: 0.0), (work: 0.0, seconds: 0.0)]
   /// When the threads' waiting times were last looked at, and what they were then (index 0:
   /// the caller), and how many looks in a row found no thread waiting.
   var lastAssessment = 0.0
