@@ -98,7 +98,7 @@ let package = Package(
     .target(name: "MLPCTestSupport", dependencies: ["MLPCore"]),
     .testTarget(
       name: "MLPCoreTests",
-      dependencies: ["MLPCore", "MLPKernels", "MLPKernelsAVX512", "MLPCTestSupport"]),
+      dependencies: ["MLPCore", "MLPKernels", "MLPKernelsAVX512", "MLPCTestSupport", "CThreads"]),
     .testTarget(name: "mlpcCLITests", dependencies: ["mlpc", "MLPCTestSupport"]),
   ],
   swiftLanguageModes: [.v6]

@@ -1,16 +1,23 @@
-// Sharing a busy core. With another process on a helper's core, the helper runs in slices of
-// milliseconds, so a part it holds can keep the caller waiting far longer than the part takes.
-// Once that has happened (WorkerPool.share), products from the training step run as abandonable
-// jobs: cut into more parts (four per thread), claimed as usual, but a helper computes its part
-// into scratch of its own and publishes it only if the caller has not taken it over; the caller,
-// once out of parts, waits about one part's time and then takes over every part still running
-// or not yet begun. So a descheduled helper costs at most one part, and a running one still
-// does its share. Each part's state word (generation << 8 | PartState) decides who publishes:
-// the helper moves running → publishing, or the caller moves it to taken; only one succeeds.
+// Sharing a busy core. When another process runs on a helper's CPU, the helper gets that CPU
+// in slices of milliseconds, and a part it holds keeps the caller waiting far longer than the
+// part takes. The pool notices from its threads' own scheduling times (assessSharing: a thread
+// that spent over 15 % of its runnable time waiting for a CPU shares it) and then:
+// - keeps the caller and each helper on CPUs of their own (else the scheduler may wake a helper
+//   on the caller's CPU, where the two take turns while the other process has a CPU to itself),
+//   moving the caller if it is the one that waits;
+// - runs other jobs (gathering, updates) on the caller alone;
+// - runs each product of the training step one of two ways, chosen by trial (chooseArm): on the
+//   caller alone, or as an abandonable job: two parts per thread, claimed as usual, a helper
+//   computing its part into scratch of its own and publishing it only if the caller has not
+//   taken it over; the caller, once out of parts, takes over every part not yet begun or running
+//   for longer than 1.25 times the caller's own parts took. So a descheduled helper costs at
+//   most one part, and a running one still does its share. Each part's state word
+//   (generation << 8 | PartState) decides who publishes: the helper moves it running →
+//   publishing, or the caller moves it to taken; only one succeeds.
 // A helper whose part was taken over may still be reading the operands after the job has
 // returned; its result is thrown away, but the memory must stay mapped, so only callers whose
 // operands outlive the job ask for this (the executor's arena, freed after `quiesce`).
-// The mode starts and ends by the threads' own waiting times (assessSharing).
+// Two assessments in a row in which every helper ran and no thread waited end the mode.
 
 import CThreads
 import Foundation
@@ -155,7 +162,6 @@ extension WorkerPool {
   static let assessmentSeconds = 0.05
   static let trialSeconds = 0.1
   static let keepSeconds = 1.0
-  static let trace = ProcessInfo.processInfo.environment["MLPC_TRACE"] != nil
 
   /// Runs a product while sharing a busy core: as an abandonable job, or on the caller alone,
   /// whichever the current trial or choice says, timing it for the choice. Its operands must
@@ -183,6 +189,7 @@ extension WorkerPool {
   private func runAbandonable(_ job: SplitGemm) {
     split.store(job)
     let generation = publish(parts: job.parts, split: true)
+    if helperClaimsFirstForTests { waitForFirstClaim(generation) }
     var own: UInt64 = 0
     var (ownSeconds, ownParts) = (0.0, 0)
     while let part = claim(generation) {
@@ -230,11 +237,14 @@ extension WorkerPool {
       }
       for _ in 0..<32 where finishedParts < job.parts {}
     }
-    let waited = monotonicSeconds() - waitStart
-    debugWait += waited
-    debugJobs += 1
-    if waited > 3e-4 { debugLong += 1; debugLongWait += waited }
     takenOverParts += tookOver
+  }
+
+  /// Tests: lets a helper claim the first part (waiting up to a second), so that a helper
+  /// delayed in its part is certain to be taken over.
+  private func waitForFirstClaim(_ generation: Int) {
+    let deadline = monotonicSeconds() + 1
+    while claimedParts(generation) == 0, monotonicSeconds() < deadline { sched_yield() }
   }
 
   /// A helper's side of abandonable job `generation`: claims parts, computes each into scratch
@@ -263,6 +273,7 @@ extension WorkerPool {
           ordering: .acquiringAndReleasing
         ).exchanged {
           job.publish(part, from: buffer)
+          publishedParts.add(1, ordering: .relaxed)
           word.value.store(generation << 8 | PartState.done, ordering: .releasing)
           finishPart()
         }
@@ -291,10 +302,12 @@ extension WorkerPool {
         contended[index] = Double(waited) > 0.15 * Double(ran + waited)
       }
     }
-    if Self.trace {
-      FileHandle.standardError.write(
-        "assess t=\(now) cpu=\(mlpc_current_cpu()) shared=\(sharesBusyCore) contended=\(contended) callerCPU=\(callerCPU) helperCPUs=\(helperCPUs) times=\(threadTimes)\n".data(using: .utf8)!)
-    }
+    decide(contended: contended, now: now)
+  }
+
+  /// What an assessment does with its findings: per thread (index 0 the caller), whether it
+  /// waited for its CPU, or nil when it ran too little to tell.
+  func decide(contended: [Bool?], now: Double) {
     if !sharesBusyCore {
       if contended.contains(true) { startSharingBusyCore() }
       return
@@ -309,7 +322,7 @@ extension WorkerPool {
     } else if !contended.dropFirst().contains(nil) {
       // Every helper ran, and no thread waited: (helpers running nothing tell nothing.)
       calmWindows += 1
-      if calmWindows >= 2, !holdsSharingForTests {
+      if calmWindows >= 2 {
         stopSharingBusyCore()
         return
       }
@@ -337,11 +350,6 @@ extension WorkerPool {
       let cost = armCosts.map { $0.seconds / $0.work }
       splitsProducts = cost[0] < cost[1]
       (arm, armUntil) = (.keep, now + Self.keepSeconds)
-      if Self.trace {
-        FileHandle.standardError.write(
-          "arms split \(cost[0] * 1e12) alone \(cost[1] * 1e12) ps/MAC -> split \(splitsProducts)\n"
-            .data(using: .utf8)!)
-      }
     case .keep:
       startTrials(now: now)
     }
@@ -364,7 +372,7 @@ extension WorkerPool {
     startTrials(now: monotonicSeconds())
     calmWindows = 0
     let here = mlpc_current_cpu()
-    guard allowedCPUs.count >= 2, allowedCPUs.contains(here) else { return }
+    guard placesThreads, allowedCPUs.count >= 2, allowedCPUs.contains(here) else { return }
     callerThread = pthread_self()
     place(callerOn: here)
   }

@@ -6,12 +6,9 @@
 // part from a shared counter until none is left, so a helper that is not running (asleep, or
 // descheduled because another process has its core) delays nobody unless it has already
 // claimed a part; the caller waits for such a part with sched_yield, giving the core back.
-// A helper that loses its core in the middle of a part holds the whole job up for the rest of
-// the other process's time slice (milliseconds, against parts of tens of microseconds). When
-// the caller has waited that long, the pool switches to sharing a busy core (SharedCore.swift):
-// products are cut finer, helpers compute into scratch and publish a part only if the caller
-// has not taken it over, and the caller takes over a part whose helper is late, so it never
-// waits for a descheduled thread while still using whatever time the helper's core gives it.
+// A helper that loses its CPU in the middle of a part holds the whole job up for the rest of
+// the other process's time slice; how the pool notices and works around that is in
+// SharedCore.swift.
 
 import CThreads
 import Foundation
@@ -53,16 +50,13 @@ public final class WorkerPool: @unchecked Sendable {
   private let wake: [DispatchSemaphore]
   fileprivate var job: ((Int) -> Void)?
   static let spinIterations = 200_000
-  /// A wait for helpers longer than this means one of them lost its core (waking a sleeping
-  /// helper takes up to a few hundred microseconds in a VM; a time slice lost is milliseconds).
-  static let lagSeconds = 0.001
   /// Jobs that ran on the caller alone because the pool is sharing a busy core (for tests and
   /// `mlpc bench`).
   public internal(set) var soloJobs = 0
 
   // Sharing a busy core (SharedCore.swift). Read and written by the caller only, except where
   // atomic.
-  /// Whether a helper has lagged recently: products run as abandonable parts.
+  /// Whether a thread of the pool has been waiting for its CPU (SharedCore.swift).
   public internal(set) var sharesBusyCore: Bool {
     get { sharing.load(ordering: .relaxed) }
     set { sharing.store(newValue, ordering: .relaxed) }
@@ -95,6 +89,8 @@ public final class WorkerPool: @unchecked Sendable {
   let partStates: [AtomicWord]
   /// Per part of an abandonable job: when its helper began it (monotonic seconds' bits).
   let partStarts: [AtomicWord]
+  /// Abandonable parts helpers published.
+  let publishedParts = Atomic<Int>(0)
   /// Helpers inside an abandonable part (quiesce waits for none).
   let helpersInParts = Atomic<Int>(0)
   /// Each helper's pthread_t (0 until it has started), and the CPUs the process may use.
@@ -105,11 +101,13 @@ public final class WorkerPool: @unchecked Sendable {
   var helpersPlaced = false
   var callerThread: pthread_t?
   var callerCPU: Int32 = -1
-  public var debugWait = 0.0, debugJobs = 0, debugLong = 0, debugLongWait = 0.0
   /// Tests: microseconds a helper sleeps before each abandonable part (a helper that lost its
-  /// core, on demand), and whether the mode should last until told otherwise.
+  /// core, on demand), and whether the caller lets a helper claim first; whether the pool looks at its threads' times (off: the mode changes only
+  /// when told), and whether it places threads on CPUs.
   let helperDelayForTests = Atomic<Int>(0)
-  var holdsSharingForTests = false
+  var helperClaimsFirstForTests = false
+  var assesses = true
+  var placesThreads = true
   /// Whether the current job is abandonable.
   let jobIsSplit = Atomic<Bool>(false)
 
@@ -153,7 +151,7 @@ public final class WorkerPool: @unchecked Sendable {
       busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
     else { return false }
     let now = monotonicSeconds()
-    if now - lastAssessment > Self.assessmentSeconds { assessSharing(now: now) }
+    if assesses, now - lastAssessment > Self.assessmentSeconds { assessSharing(now: now) }
     if mayRunSolo, sharesBusyCore {
       soloJobs += 1
       busy.store(false, ordering: .releasing)
@@ -195,6 +193,12 @@ public final class WorkerPool: @unchecked Sendable {
       word = current
     }
     return nil
+  }
+
+  /// Parts of job `generation` claimed so far (0 once a newer job has started).
+  func claimedParts(_ generation: Int) -> Int {
+    let word = claims.load(ordering: .acquiring)
+    return word >> 32 == generation ? word & 0xffff : 0
   }
 
   /// Parts of the current job finished.

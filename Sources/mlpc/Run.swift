@@ -91,12 +91,6 @@ extension MLPCCommand {
         throw code
       }
       World.shared.finish()
-      if ProcessInfo.processInfo.environment["MLPC_POOL_STATS"] != nil {
-        let p = WorkerPool.shared
-        FileHandle.standardError.write(
-          "pool: solo \(p.soloJobs) taken \(p.takenOverParts) periods \(p.busyCorePeriods) now \(p.sharesBusyCore) jobs \(p.debugJobs) wait \(p.debugWait) long \(p.debugLong) longwait \(p.debugLongWait)\n"
-            .data(using: .utf8)!)
-      }
     }
   }
 }
