@@ -98,6 +98,18 @@ public func gemm(
     gemmSmall(form, m: m, n: n, k: k, a, lda: lda, b, ldb: ldb, c, ldc: ldc, accumulate: accumulate)
     return
   }
+  gemmBlocked(
+    form, m: m, n: n, k: k, a, lda: lda, b, ldb: ldb, c, ldc: ldc, accumulate: accumulate,
+    threads: threads, abandonable: abandonable, isa: isa)
+}
+
+/// The blocked product, on this thread or split over the pool's.
+@inline(never)
+private func gemmBlocked(
+  _ form: GemmForm, m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>, lda: Int,
+  _ b: UnsafePointer<Float>, ldb: Int, _ c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
+  threads: WorkerPool?, abandonable: Bool, isa: KernelISA
+) {
   let (aRow, aCol) = form == .tn ? (1, lda) : (lda, 1)
   let (bRow, bCol) = form == .nt ? (1, ldb) : (ldb, 1)
   let operands = GemmOperands(
