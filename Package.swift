@@ -61,6 +61,8 @@ let package = Package(
     .systemLibrary(
       name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
       providers: [.apt(["libopenblas-dev"])]),
+    // Thread placement for the worker pool (sched_getcpu, pthread_setaffinity_np).
+    .target(name: "CThreads"),
     .target(name: "MLPKernelsGeneric", swiftSettings: kernelFlags("x86-64-v3")),
     .target(
       name: "MLPKernelsAVX512", dependencies: ["MLPKernelsGeneric"],
@@ -68,7 +70,7 @@ let package = Package(
     .target(
       name: "MLPKernels",
       dependencies: [
-        "MLPKernelsGeneric", "MLPKernelsAVX512",
+        "MLPKernelsGeneric", "MLPKernelsAVX512", "CThreads",
         .target(name: "COpenBLAS", condition: .when(traits: ["OpenBLAS"])),
       ],
       swiftSettings: kernelFlags("x86-64-v3")
@@ -96,7 +98,7 @@ let package = Package(
     .target(name: "MLPCTestSupport", dependencies: ["MLPCore"]),
     .testTarget(
       name: "MLPCoreTests",
-      dependencies: ["MLPCore", "MLPKernels", "MLPKernelsAVX512", "MLPCTestSupport"]),
+      dependencies: ["MLPCore", "MLPKernels", "MLPKernelsAVX512", "MLPCTestSupport", "CThreads"]),
     .testTarget(name: "mlpcCLITests", dependencies: ["mlpc", "MLPCTestSupport"]),
   ],
   swiftLanguageModes: [.v6]

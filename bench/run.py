@@ -70,10 +70,58 @@ def spread(values, digits=4):
     return f"{lo:.{digits}g}" if f"{lo:.{digits}g}" == f"{hi:.{digits}g}" else f"{lo:.{digits}g}–{hi:.{digits}g}"
 
 
+def start_busy():
+    """One busy process pinned to the last CPU."""
+    busy = subprocess.Popen(["taskset", "-c", str(os.cpu_count() - 1), PY, "-c", "while True: pass"])
+    time.sleep(0.5)
+    return busy
+
+
+def paired(rounds, peers, workloads):
+    """Each round measures every program quiet and then beside one busy process, back to back,
+    so that each slowdown compares two runs close in time (on a VM the host's placement of the
+    virtual CPUs, and so the cost of moving data between them, changes over minutes)."""
+    field = lambda w: "s_per_epoch" if w == "w1" else "us_per_step"
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(rounds):
+            for workload in workloads:
+                row = {"workload": workload}
+                for load in ("quiet", "busy"):
+                    busy = start_busy() if load == "busy" else None
+                    try:
+                        row[("mlpc", load)] = mlpc_run(workload, tmp)[field(workload)]
+                        for name in peers:
+                            both = [peer(name, workload, threads) for threads in (1, 2)]
+                            row[(name, load)] = min(b[field(workload)] for b in both if field(workload) in b)
+                    finally:
+                        if busy:
+                            busy.kill()
+                            busy.wait()
+                rows.append(row)
+                print(f"round {r + 1}: {workload} done", file=sys.stderr)
+    info = mlpc_bench(workloads[0])
+    print(f"{info['cpu']} ({info['isa']}), kernels {info['kernel_isa']}, {os.cpu_count()} CPUs, "
+          f"quiet then beside one busy process pinned to the last CPU, {rounds} rounds\n")
+    names = ["mlpc"] + peers
+    print("| round | workload | " + " | ".join(f"{n} quiet → busy (slowdown)" for n in names)
+          + " | " + " | ".join(f"mlpc ÷ {p} busy" for p in peers) + " |")
+    print("|---|---|" + "---|" * (len(names) + len(peers)))
+    for i, row in enumerate(rows):
+        cells = [f"{row[(n, 'quiet')]:.4g} → {row[(n, 'busy')]:.4g} ({row[(n, 'busy')] / row[(n, 'quiet')]:.2f}×)"
+                 for n in names]
+        cells += [f"{row[('mlpc', 'busy')] / row[(p, 'busy')]:.2f}" for p in peers]
+        print(f"| {i // len(workloads) + 1} | {row['workload'].upper()} | " + " | ".join(cells) + " |")
+    dump = [{f"{k[0]}/{k[1]}" if isinstance(k, tuple) else k: v for k, v in row.items()} for row in rows]
+    (HERE / "out" / "results-paired.json").write_text(json.dumps(dump, indent=1))
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--contention", action="store_true", help="one busy process pinned to the last CPU")
+    parser.add_argument("--paired", action="store_true",
+                        help="each round quiet, then beside one busy process: slowdowns per round")
     parser.add_argument("--peers", default="numpy,torch", help="from numpy,torch,jax,sklearn")
     parser.add_argument("--workloads", default="w1,w2,w3")
     parser.add_argument("--load", action="store_true", help="also time CSV loading against pandas")
@@ -82,6 +130,8 @@ def main():
     peers = args.peers.split(",")
     workloads = args.workloads.split(",")
     sh([PY, str(HERE / "make_data.py")])
+    if args.paired:
+        return paired(args.rounds, peers, workloads)
     busy = None
     if args.contention:
         cpu = os.cpu_count() - 1

@@ -1,5 +1,7 @@
 // The dense layer, forward and backward side by side.
 // R = rows in the batch, I = input features, O = output features.
+// The products are abandonable (Gemm.swift): these run on the executor's arena, which is freed
+// only after WorkerPool.quiesce().
 
 /// y (R, O) = σ(x (R, I) · wᵀ + b), w (O, I), b (O).
 func denseForward(
@@ -10,7 +12,7 @@ func denseForward(
   gemm(
     .nt,
     m: rows, n: outputs, k: inputs, x, lda: inputs, w, ldb: inputs, y, ldc: outputs,
-    accumulate: false)
+    accumulate: false, abandonable: true)
   biasActivationForward(y, bias: b, rows: rows, cols: outputs, activation, parameter: parameter)
 }
 
@@ -25,7 +27,7 @@ func denseBackward(
   gemm(
     .tn,
     m: outputs, n: inputs, k: rows, delta, lda: outputs, x, ldb: inputs, dW, ldc: inputs,
-    accumulate: false)
+    accumulate: false, abandonable: true)
   db.update(repeating: 0, count: outputs)
   for r in 0..<rows {
     let d = delta + r * outputs
@@ -35,6 +37,6 @@ func denseBackward(
   gemm(
     .nn,
     m: rows, n: inputs, k: outputs, delta, lda: outputs, w, ldb: inputs, dx, ldc: inputs,
-    accumulate: false)
+    accumulate: false, abandonable: true)
   activationBackward(dx, x: x, rows: rows, cols: inputs, activation, parameter: parameter)
 }

@@ -70,10 +70,13 @@ public enum GemmBackend: String, Sendable, CaseIterable {
 }
 
 /// C (M, N) = [C +] op(A) · op(B), all row-major with row strides lda, ldb, ldc.
+/// `abandonable`: A and B stay mapped until `threads.quiesce()` returns, so while the pool is
+/// sharing a busy core, a late helper's part may be taken over (SharedCore.swift).
 public func gemm(
   _ form: GemmForm, m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>, lda: Int,
   _ b: UnsafePointer<Float>, ldb: Int, _ c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
-  threads: WorkerPool? = .shared, backend: GemmBackend = .selected, isa: KernelISA = .selected
+  threads: WorkerPool? = .shared, abandonable: Bool = false, backend: GemmBackend = .selected,
+  isa: KernelISA = .selected
 ) {
   if m == 0 || n == 0 { return }
   if k == 0 {
@@ -95,35 +98,50 @@ public func gemm(
     gemmSmall(form, m: m, n: n, k: k, a, lda: lda, b, ldb: ldb, c, ldc: ldc, accumulate: accumulate)
     return
   }
+  gemmBlocked(
+    form, m: m, n: n, k: k, a, lda: lda, b, ldb: ldb, c, ldc: ldc, accumulate: accumulate,
+    threads: threads, abandonable: abandonable, isa: isa)
+}
+
+/// The blocked product, on this thread or split over the pool's.
+@inline(never)
+private func gemmBlocked(
+  _ form: GemmForm, m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>, lda: Int,
+  _ b: UnsafePointer<Float>, ldb: Int, _ c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
+  threads: WorkerPool?, abandonable: Bool, isa: KernelISA
+) {
   let (aRow, aCol) = form == .tn ? (1, lda) : (lda, 1)
   let (bRow, bCol) = form == .nt ? (1, ldb) : (ldb, 1)
   let operands = GemmOperands(
     a: a, aRow: aRow, aCol: aCol, b: b, bRow: bRow, bCol: bCol, c: c, ldc: ldc,
     accumulate: accumulate)
-  let (blocked, nr) = isa.blocked(columns: n)
+  let (kernel, nr) = isa.blocked(columns: n)
   // Below 2^20 multiply-adds the product stays on this thread: splitting W3's 64³ products made
   // its isolated steps ~15 % faster but its epochs slower and noisier (inputs and results then
   // cross between cores every step).
   let workers = threads.map { m * n * k >= 1 << 20 ? $0.count : 1 } ?? 1
+  let tiles = (n + nr - 1) / nr
+  if abandonable, workers > 1, let pool = threads, pool.sharesBusyCore {
+    let parts = min(tiles, WorkerPool.splitPerThread * workers, WorkerPool.maxSplitParts)
+    pool.runShared(
+      SplitGemm(operands: operands, m: m, n: n, k: k, nr: nr, parts: parts, kernel: kernel))
+    return
+  }
   // Split N into one range of whole NR tiles per thread. Parts are claimed, so a helper that
   // has not woken yet loses its part to the caller. More, smaller parts would also bound what
   // a helper that loses its core mid-part holds back, but on W1 (Zen 4, quiet) two or four per
-  // thread cost 1–3 % a step, and the pool's solo fallback already handles a lagging helper.
-  let tiles = (n + nr - 1) / nr
+  // thread cost 1–3 % a step; the pool cuts them finer only while it shares a busy core.
   let parts = min(workers, tiles)
   if parts <= 1 {
-    blocked(operands, m, 0..<n, k, GemmWorkspace.current.buffers)
+    kernel(operands, m, 0..<n, k, GemmWorkspace.current.buffers)
     return
   }
   threads!.run(parts) { part in
     let first = tiles * part / parts * nr
     let last = min(n, tiles * (part + 1) / parts * nr)
-    blocked(operands, m, first..<last, k, GemmWorkspace.current.buffers)
+    kernel(operands, m, first..<last, k, GemmWorkspace.current.buffers)
   }
 }
-
-/// A blocked GEMM over some columns of C: operands, M, the columns, K, this thread's buffers.
-typealias BlockedGemm = @Sendable (GemmOperands, Int, Range<Int>, Int, GemmBuffers) -> Void
 
 /// Plain loops for products too small to pay for packing.
 func gemmSmall(

@@ -49,29 +49,45 @@ public enum KernelISA: String, Sendable, CaseIterable {
   /// The blocked GEMM and its tile width for a product with `columns` columns of C. Products
   /// of at most 16 columns (output layers) use the 6×16 tile on either ISA: a 32-wide tile
   /// would compute mostly padding.
-  func blocked(columns: Int) -> (BlockedGemm, nr: Int) {
+  func blocked(columns: Int) -> (BlockedKernel, nr: Int) {
     let narrow = columns <= 16
     switch (self, isNative, narrow) {
-    case (.avx2, _, _), (.avx512, false, true):
-      return (
-        { gemmBlocked(Tile6x16.self, Baseline.self, $0, m: $1, columns: $2, k: $3, buffers: $4) },
-        16
-      )
-    case (.avx512, true, true):
-      return ({ gemmBlockedNarrowAVX512($0, m: $1, columns: $2, k: $3, buffers: $4) }, 16)
-    case (.avx512, true, false):
-      return ({ gemmBlockedAVX512($0, m: $1, columns: $2, k: $3, buffers: $4) }, 32)
-    case (.avx512, false, false):
-      return ({ wideGemmOnBaseline($0, m: $1, columns: $2, k: $3, buffers: $4) }, 32)
+    case (.avx2, _, _), (.avx512, false, true): return (.tile6x16, 16)
+    case (.avx512, true, true): return (.tile6x16AVX512, 16)
+    case (.avx512, true, false): return (.tile8x32AVX512, 32)
+    case (.avx512, false, false): return (.tile8x32Baseline, 32)
     }
   }
 }
 
-/// The 16-wide tile built for the baseline: what `MLPC_ISA=avx512` runs without AVX-512.
-func wideGemmOnBaseline(
-  _ o: GemmOperands, m: Int, columns: Range<Int>, k: Int, buffers: GemmBuffers
-) {
-  gemmBlocked(Tile8x32.self, Baseline.self, o, m: m, columns: columns, k: k, buffers: buffers)
+/// The builds of the blocked GEMM, as plain values (a job handed to the worker pool is
+/// described by values only; see WorkerPool.runAbandonable).
+enum BlockedKernel: Int, Sendable {
+  /// 6×16 SIMD8, x86-64-v3.
+  case tile6x16
+  /// 6×16 SIMD8 compiled for AVX-512 (its 32 registers).
+  case tile6x16AVX512
+  /// 8×32 SIMD16 in zmm registers.
+  case tile8x32AVX512
+  /// 8×32 SIMD16 built for the baseline: what `MLPC_ISA=avx512` runs without AVX-512.
+  case tile8x32Baseline
+
+  /// Columns `columns` of C, all rows, with this thread's packing buffers.
+  @inline(__always)
+  func callAsFunction(
+    _ o: GemmOperands, _ m: Int, _ columns: Range<Int>, _ k: Int, _ buffers: GemmBuffers
+  ) {
+    switch self {
+    case .tile6x16:
+      gemmBlocked(Tile6x16.self, Baseline.self, o, m: m, columns: columns, k: k, buffers: buffers)
+    case .tile6x16AVX512:
+      gemmBlockedNarrowAVX512(o, m: m, columns: columns, k: k, buffers: buffers)
+    case .tile8x32AVX512:
+      gemmBlockedAVX512(o, m: m, columns: columns, k: k, buffers: buffers)
+    case .tile8x32Baseline:
+      gemmBlocked(Tile8x32.self, Baseline.self, o, m: m, columns: columns, k: k, buffers: buffers)
+    }
+  }
 }
 
 /// Names this module's (x86-64-v3) instances of the MLPKernelsGeneric generics.

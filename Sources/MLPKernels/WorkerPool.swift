@@ -6,11 +6,11 @@
 // part from a shared counter until none is left, so a helper that is not running (asleep, or
 // descheduled because another process has its core) delays nobody unless it has already
 // claimed a part; the caller waits for such a part with sched_yield, giving the core back.
-// A helper that loses its core in the middle of a part still holds the whole job up for the
-// rest of its time slice (milliseconds, against jobs of tens to hundreds of microseconds), so
-// when the caller has waited that long the pool runs jobs on the caller alone for a while (5 ms,
-// doubling while the lag persists, up to 160 ms) and then tries its helpers again.
+// A helper that loses its CPU in the middle of a part holds the whole job up for the rest of
+// the other process's time slice; how the pool notices and works around that is in
+// SharedCore.swift.
 
+import CThreads
 import Foundation
 import Synchronization
 
@@ -50,19 +50,80 @@ public final class WorkerPool: @unchecked Sendable {
   private let wake: [DispatchSemaphore]
   fileprivate var job: ((Int) -> Void)?
   static let spinIterations = 200_000
-  /// A wait for helpers longer than this means one of them lost its core (waking a sleeping
-  /// helper takes up to a few hundred microseconds in a VM; a time slice lost is milliseconds).
-  static let lagSeconds = 0.001
-  /// Until when jobs run on the caller alone (monotonic seconds), and for how long next time.
-  private var soloUntil = 0.0
-  private var soloSeconds = 0.005
-  private var punctualJobs = 0
-  /// Jobs that ran on the caller alone because a helper lagged (for tests and `mlpc bench`).
-  public private(set) var soloJobs = 0
+  /// Jobs that ran on the caller alone because the pool is sharing a busy core (for tests and
+  /// `mlpc bench`).
+  public internal(set) var soloJobs = 0
+
+  // Sharing a busy core (SharedCore.swift). Read and written by the caller only, except where
+  // atomic.
+  /// Whether a thread of the pool has been waiting for its CPU (SharedCore.swift).
+  public internal(set) var sharesBusyCore: Bool {
+    get { sharing.load(ordering: .relaxed) }
+    set { sharing.store(newValue, ordering: .relaxed) }
+  }
+  let sharing = Atomic<Bool>(false)
+  /// While sharing: whether products are split now (else they run on the caller alone), which
+  /// trial or choice that is and until when, and the seconds per multiply-add each way measured
+  /// in the last trials (index 0 split, 1 alone).
+  var splitsProducts = true
+  var arm = SharingArm.trySplit
+  var armUntil = 0.0
+  var armStart = 0.0
+  var armCosts = [(work: 0.0, seconds: 0.0), (work: 0.0, seconds: 0.0)]
+  /// When the threads' waiting times were last looked at, and what they were then (index 0:
+  /// the caller), and how many looks in a row found no thread waiting.
+  var lastAssessment = 0.0
+  var threadTimes: [(tid: Int, run: Int64, wait: Int64)]
+  var calmWindows = 0
+  /// Each helper's kernel thread id (0 until it has started) and CPU while placed.
+  let helperTIDs: [AtomicWord]
+  var helperCPUs: [Int32]
+  /// Parts the caller took over from a late helper, and times the mode was entered.
+  public internal(set) var takenOverParts = 0
+  public internal(set) var busyCorePeriods = 0
+  /// How long the caller took per part of the last abandonable job it ran parts of.
+  var secondsPerPart = 50e-6
+  /// The current abandonable job, as values (helpers read it before claiming a part).
+  let split = SplitSlot()
+  /// Per part of an abandonable job: generation << 8 | PartState.
+  let partStates: [AtomicWord]
+  /// Per part of an abandonable job: when its helper began it (monotonic seconds' bits).
+  let partStarts: [AtomicWord]
+  /// Abandonable parts helpers published.
+  let publishedParts = Atomic<Int>(0)
+  /// Helpers inside an abandonable part (quiesce waits for none).
+  let helpersInParts = Atomic<Int>(0)
+  /// Each helper's pthread_t (0 until it has started), and the CPUs the process may use.
+  let helperThreads: [AtomicWord]
+  let allowedCPUs: [Int32]
+  /// Whether the caller and helpers are kept to CPUs of their own, which thread the caller was,
+  /// and its CPU.
+  var helpersPlaced = false
+  var callerThread: pthread_t?
+  var callerCPU: Int32 = -1
+  /// Tests: microseconds a helper sleeps before each abandonable part (a helper that lost its
+  /// core, on demand), and whether the caller lets a helper claim first; whether the pool looks at its threads' times (off: the mode changes only
+  /// when told), and whether it places threads on CPUs.
+  let helperDelayForTests = Atomic<Int>(0)
+  var helperClaimsFirstForTests = false
+  var assesses = true
+  var placesThreads = true
+  /// Whether the current job is abandonable.
+  let jobIsSplit = Atomic<Bool>(false)
 
   public init(threads: Int) {
     count = max(1, threads)
     asleep = (0..<count).map { _ in SleepFlag() }
+    partStates = (0..<Self.maxSplitParts).map { _ in AtomicWord() }
+    partStarts = (0..<Self.maxSplitParts).map { _ in AtomicWord() }
+    helperThreads = (0..<count).map { _ in AtomicWord() }
+    helperTIDs = (0..<count).map { _ in AtomicWord() }
+    helperCPUs = [Int32](repeating: -1, count: count)
+    threadTimes = [(tid: Int, run: Int64, wait: Int64)](repeating: (0, 0, 0), count: count)
+    allowedCPUs = withUnsafeTemporaryAllocation(of: Int32.self, capacity: 1024) { cpus in
+      let found = mlpc_allowed_cpus(cpus.baseAddress!, 1024)
+      return found > 0 ? Array(cpus.prefix(Int(found))) : []
+    }
     wake = (0..<count).map { _ in DispatchSemaphore(value: 0) }
     for index in 1..<max(count, 1) {
       let thread = Thread { [self] in self.workerLoop(index) }
@@ -83,13 +144,15 @@ public final class WorkerPool: @unchecked Sendable {
     share(parts, body)
   }
 
-  /// Takes the pool for one job: false when it is in use, has no helpers, or (if allowed) is in
-  /// a solo period because a helper lagged.
-  private func acquire(mayRunSolo: Bool) -> Bool {
+  /// Takes the pool for one job: false when it is in use, has no helpers, or (if allowed) is
+  /// sharing a busy core (small jobs then run on the caller alone).
+  func acquire(mayRunSolo: Bool) -> Bool {
     guard count > 1,
       busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
     else { return false }
-    if mayRunSolo, soloUntil > 0, monotonicSeconds() < soloUntil {
+    let now = monotonicSeconds()
+    if assesses, now - lastAssessment > Self.assessmentSeconds { assessSharing(now: now) }
+    if mayRunSolo, sharesBusyCore {
       soloJobs += 1
       busy.store(false, ordering: .releasing)
       return false
@@ -97,46 +160,68 @@ public final class WorkerPool: @unchecked Sendable {
     return true
   }
 
+  /// Gives the pool back after a job.
+  func release() { busy.store(false, ordering: .releasing) }
+
+  /// Publishes job `generation` (its claim word and, for helpers spinning or asleep, the
+  /// generation) and wakes sleeping helpers; returns the generation.
+  func publish(parts: Int, split isSplit: Bool) -> Int {
+    done.store(0, ordering: .relaxed)
+    jobIsSplit.store(isSplit, ordering: .relaxed)
+    let generation = generation.load(ordering: .relaxed) + 1
+    claims.store(generation << 32 | parts << 16, ordering: .releasing)
+    // Sequentially consistent, like the worker's "store asleep, then load generation": with
+    // weaker orderings each side can miss the other's store and the worker sleeps forever.
+    self.generation.store(generation, ordering: .sequentiallyConsistent)
+    for index in 1..<min(count, parts)
+    where asleep[index].value.exchange(false, ordering: .sequentiallyConsistent) {
+      wake[index].signal()
+    }
+    return generation
+  }
+
+  /// Claims the next unclaimed part of job `generation`, if any. The claim is a
+  /// compare-and-exchange on the whole word, so it fails once a newer job has replaced it: a
+  /// late helper never takes (or skips) a part of a job it has not seen start.
+  @inline(__always)
+  func claim(_ generation: Int) -> Int? {
+    var word = claims.load(ordering: .acquiring)
+    while word >> 32 == generation, word & 0xffff < (word >> 16) & 0xffff {
+      let (claimed, current) = claims.compareExchange(
+        expected: word, desired: word + 1, ordering: .acquiringAndReleasing)
+      if claimed { return word & 0xffff }
+      word = current
+    }
+    return nil
+  }
+
+  /// Parts of job `generation` claimed so far (0 once a newer job has started).
+  func claimedParts(_ generation: Int) -> Int {
+    let word = claims.load(ordering: .acquiring)
+    return word >> 32 == generation ? word & 0xffff : 0
+  }
+
+  /// Parts of the current job finished.
+  var finishedParts: Int { done.load(ordering: .acquiring) }
+
+  /// Counts a part of the current job finished.
+  func finishPart() { done.add(1, ordering: .releasing) }
+
   /// Runs a job on the caller and the helpers; the pool has been acquired.
   private func share(_ parts: Int, _ body: (Int) -> Void) {
     withoutActuallyEscaping(body) { body in
       job = body
-      done.store(0, ordering: .relaxed)
-      let generation = generation.load(ordering: .relaxed) + 1
-      claims.store(generation << 32 | parts << 16, ordering: .releasing)
-      // Sequentially consistent, like the worker's "store asleep, then load generation": with
-      // weaker orderings each side can miss the other's store and the worker sleeps forever.
-      self.generation.store(generation, ordering: .sequentiallyConsistent)
-      for index in 1..<min(count, parts)
-      where asleep[index].value.exchange(false, ordering: .sequentiallyConsistent) {
-        wake[index].signal()
-      }
+      let generation = publish(parts: parts, split: false)
       claimParts(generation, body)
       // Parts still running were claimed by helpers; if one has lost its core, yield ours.
       var spins = 0
-      var waitStart = 0.0
       while done.load(ordering: .acquiring) < parts {
         spins += 1
-        if spins == 2_000 { waitStart = monotonicSeconds() }
         if spins > 2_000 { sched_yield() }
       }
-      noteWait(spins >= 2_000 ? monotonicSeconds() - waitStart : 0)
       job = nil
     }
     busy.store(false, ordering: .releasing)
-  }
-
-  /// After a job: a long wait starts (or lengthens) a solo period; 256 shared jobs in a row
-  /// without one end the backoff.
-  private func noteWait(_ seconds: Double) {
-    if seconds > Self.lagSeconds {
-      soloUntil = monotonicSeconds() + soloSeconds
-      soloSeconds = min(soloSeconds * 2, 0.16)
-      punctualJobs = 0
-    } else if soloUntil > 0 {
-      punctualJobs += 1
-      if punctualJobs >= 256 { (soloUntil, soloSeconds) = (0, 0.005) }
-    }
   }
 
   /// Runs `body(i)` on `parts` ≤ count different threads at once (each part waits until all
@@ -155,27 +240,20 @@ public final class WorkerPool: @unchecked Sendable {
     }
   }
 
-  /// Claims and runs parts of job `generation` until none is left. The claim is a
-  /// compare-and-exchange on the whole word, so it fails once a newer job has replaced it: a
-  /// late helper never takes (or skips) a part of a job it has not seen start.
+  /// Claims and runs parts of job `generation` until none is left.
   private func claimParts(_ generation: Int, _ body: (Int) -> Void) {
-    var word = claims.load(ordering: .acquiring)
-    while word >> 32 == generation, word & 0xffff < (word >> 16) & 0xffff {
-      let (claimed, current) = claims.compareExchange(
-        expected: word, desired: word + 1, ordering: .acquiringAndReleasing)
-      if claimed {
-        body(word & 0xffff)
-        done.add(1, ordering: .releasing)
-        word = claims.load(ordering: .acquiring)
-      } else {
-        word = current
-      }
+    while let part = claim(generation) {
+      body(part)
+      done.add(1, ordering: .releasing)
     }
   }
 
   private func workerLoop(_ index: Int) {
     _ = GemmWorkspace.current
+    helperThreads[index].value.store(Int(bitPattern: UInt(pthread_self())), ordering: .releasing)
+    helperTIDs[index].value.store(Int(mlpc_thread_id()), ordering: .releasing)
     var seen = 0
+    var scratch = Scratch()
     while true {
       var spins = 0
       while generation.load(ordering: .acquiring) == seen {
@@ -187,7 +265,11 @@ public final class WorkerPool: @unchecked Sendable {
         spins = 0
       }
       seen = generation.load(ordering: .acquiring)
-      claimParts(seen) { runPart($0) }
+      if jobIsSplit.load(ordering: .relaxed) {
+        helpWithSplit(seen, scratch: &scratch)
+      } else {
+        claimParts(seen) { runPart($0) }
+      }
     }
   }
 }

@@ -84,6 +84,8 @@ extension MLPCCommand {
         "gemm_vector_floats": KernelISA.selected.vectorFloats,
         "ops": ops.map { ["op": $0.name, "median_s": $0.timing.median] },
         "solo_jobs": WorkerPool.shared.soloJobs,
+        "busy_core_periods": WorkerPool.shared.busyCorePeriods,
+        "taken_over_parts": WorkerPool.shared.takenOverParts,
       ]
       if let epochTiming {
         report["epoch"] = epochTiming.dictionary

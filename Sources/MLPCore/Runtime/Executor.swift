@@ -51,7 +51,11 @@ public final class Executor {
   private var boundUpdate: BoundOp?
   private var boundAll: [BoundOp] = []
 
-  deinit { arena.deallocate() }
+  deinit {
+    // A helper whose part of a product was taken over may still be reading the arena.
+    WorkerPool.shared.quiesce()
+    arena.deallocate()
+  }
 
   /// The arena storage of buffer `id`.
   @inline(__always)

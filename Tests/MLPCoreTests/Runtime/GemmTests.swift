@@ -120,8 +120,7 @@ func baselineBuildOfTheWideTileMatchesReference(_ shape: (Int, Int, Int)) {
             a: a.baseAddress!, aRow: form == .tn ? 1 : aCols, aCol: form == .tn ? aCols : 1,
             b: b.baseAddress!, bRow: form == .nt ? 1 : bCols, bCol: form == .nt ? bCols : 1,
             c: c.baseAddress!, ldc: n, accumulate: false)
-          wideGemmOnBaseline(
-            operands, m: m, columns: 0..<n, k: k, buffers: GemmWorkspace.current.buffers)
+          BlockedKernel.tile8x32Baseline(operands, m, 0..<n, k, GemmWorkspace.current.buffers)
         }
       }
     }

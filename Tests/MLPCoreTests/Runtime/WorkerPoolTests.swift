@@ -1,12 +1,17 @@
 // The worker pool: parts are claimed so each runs exactly once whatever the number of parts;
-// runOnEachThread really spreads over distinct threads at once; a helper that holds a job up
-// (as one that lost its core to another process does) makes the pool run jobs on the caller
-// alone for a while, and the helpers are used again afterwards.
+// runOnEachThread really spreads over distinct threads at once. Sharing a busy core:
+// abandonable products give the single-thread result whether helpers are on time or late (the
+// caller then takes their parts over), quiesce waits for a helper still in a taken part, the
+// mode starts and ends by the threads' waiting, trials keep the cheaper way, and the kernel's
+// scheduling times do show two threads kept to one CPU waiting for it.
 
+import CThreads
 import Foundation
 import MLPCore
 import Synchronization
 import Testing
+
+@testable import MLPKernels
 
 @Suite struct WorkerPoolTests {
   // Pools live until the process ends (their threads hold them): one per test, made once.
@@ -38,37 +43,207 @@ import Testing
     }
   }
 
-  @Test func laggingHelperMakesJobsRunOnTheCallerForAWhile() {
-    let pool = Self.two
-    let caller = pthread_self()
-    // Jobs whose parts take 50 µs on the caller (so a helper has time to wake and claim one)
-    // and 2 ms on a helper: the caller then waits for the helper far longer than the lag
-    // threshold.
-    var lagged = false
-    for _ in 0..<200 where !lagged {
-      let before = pool.soloJobs
-      pool.run(8) { _ in usleep(pthread_equal(pthread_self(), caller) == 0 ? 2000 : 50) }
-      pool.run(2) { _ in }
-      lagged = pool.soloJobs > before
-    }
-    #expect(lagged, "no job ran solo after helpers held jobs up")
-    // During the solo period (unless this thread lost its core for longer) every part runs on
-    // the caller.
-    let onCaller = Mutex(0)
-    let soloBefore = pool.soloJobs
-    pool.run(16) { _ in
-      if pthread_equal(pthread_self(), caller) != 0 { onCaller.withLock { $0 += 1 } }
-    }
-    if pool.soloJobs > soloBefore { #expect(onCaller.withLock { $0 } == 16) }
-    // After it (5 ms, doubling; at most 160 ms), the helper takes parts again.
-    usleep(400_000)
-    let onHelper = Mutex(0)
-    for _ in 0..<200 where onHelper.withLock({ $0 }) == 0 {
-      pool.run(64) { _ in
-        if pthread_equal(pthread_self(), caller) == 0 { onHelper.withLock { $0 += 1 } }
-        usleep(20)
+  /// A 2-thread pool in the busy-core mode, split products, no placement or assessments.
+  static func sharingPool() -> WorkerPool {
+    let pool = WorkerPool(threads: 2)
+    (pool.assesses, pool.placesThreads) = (false, false)
+    pool.startSharingBusyCore()
+    return pool
+  }
+
+  static let sharing = sharingPool()
+  static let sharing2 = sharingPool()
+  static let deciding = WorkerPool(threads: 2)
+  static let choosing = sharingPool()
+
+  @Test func abandonableProductsAreRightWhateverTheHelperDoes() {
+    let pool = Self.sharing
+    #expect(pool.sharesBusyCore && pool.splitsProducts)
+    var rng = SeededGenerator(seed: 11)
+    // Helpers on time, then helpers that sleep 2 ms in every part (as one that lost its CPU):
+    // the caller takes their parts over, and the results are the same.
+    for delay in [0, 2000] {
+      pool.helperDelayForTests.store(delay, ordering: .relaxed)
+      for (m, n, k, form) in [
+        (128, 256, 784, GemmForm.nt), (256, 784, 128, .tn), (128, 256, 128, .nn),
+        (67, 301, 129, .nt), (200, 97, 300, .tn),
+      ] {
+        for accumulate in [false, true] {
+          let (aCount, bCount) = (m * k, n * k)
+          let a = (0..<aCount).map { _ in Float(rng.uniform(-1, 1)) }
+          let b = (0..<bCount).map { _ in Float(rng.uniform(-1, 1)) }
+          let start = (0..<m * n).map { _ in Float(rng.uniform(-1, 1)) }
+          let (lda, ldb) = (form == .tn ? m : k, form == .nt ? k : n)
+          func product(_ threads: WorkerPool?) -> [Float] {
+            var c = start
+            a.withUnsafeBufferPointer { a in
+              b.withUnsafeBufferPointer { b in
+                c.withUnsafeMutableBufferPointer { c in
+                  gemm(
+                    form, m: m, n: n, k: k, a.baseAddress!, lda: lda, b.baseAddress!, ldb: ldb,
+                    c.baseAddress!, ldc: n, accumulate: accumulate, threads: threads,
+                    abandonable: true)
+                }
+              }
+            }
+            return c
+          }
+          let (shared, alone) = (product(pool), product(nil))
+          let worst = zip(shared, alone).map { abs($0 - $1) / max(1, abs($1)) }.max()!
+          #expect(worst <= 1e-5, "\(m)×\(n)×\(k) \(form) accumulate \(accumulate) delay \(delay)")
+        }
       }
+      if delay > 0 { #expect(Self.someTakeOver(pool), "none taken over") }
+      // The operands above are freed when this returns: no helper may still read them.
+      pool.quiesce()
     }
-    #expect(onHelper.withLock { $0 } > 0)
+    pool.helperDelayForTests.store(0, ordering: .relaxed)
+  }
+
+  /// Whether products on `pool`, its helper claiming first and then delayed, see one of their
+  /// parts taken over and still come out right.
+  static func someTakeOver(_ pool: WorkerPool) -> Bool {
+    let since = pool.takenOverParts
+    // The delay outlasts the caller's own parts even in a debug build.
+    let delay = pool.helperDelayForTests.exchange(200_000, ordering: .relaxed)
+    pool.helperClaimsFirstForTests = true
+    defer {
+      pool.helperClaimsFirstForTests = false
+      pool.helperDelayForTests.store(delay, ordering: .relaxed)
+    }
+    let (m, n, k) = (128, 256, 64)
+    let a = [Float](repeating: 1, count: m * k)
+    let b = [Float](repeating: 1, count: n * k)
+    var c = [Float](repeating: 0, count: m * n)
+    for _ in 0..<10 where pool.takenOverParts == since {
+      a.withUnsafeBufferPointer { a in
+        b.withUnsafeBufferPointer { b in
+          c.withUnsafeMutableBufferPointer { c in
+            gemm(
+              .nt, m: m, n: n, k: k, a.baseAddress!, lda: k, b.baseAddress!, ldb: k,
+              c.baseAddress!, ldc: n, accumulate: false, threads: pool, abandonable: true)
+          }
+        }
+      }
+      pool.quiesce()
+    }
+    return pool.takenOverParts > since && c.allSatisfy { $0 == Float(k) }
+  }
+
+  @Test func quiesceWaitsForAHelperStillInATakenPart() {
+    let pool = Self.sharing2
+    pool.helperDelayForTests.store(200_000, ordering: .relaxed)
+    pool.helperClaimsFirstForTests = true
+    defer {
+      pool.helperDelayForTests.store(0, ordering: .relaxed)
+      pool.helperClaimsFirstForTests = false
+    }
+    let (m, n, k) = (128, 256, 64)
+    let a = [Float](repeating: 1, count: m * k)
+    let b = [Float](repeating: 1, count: n * k)
+    var c = [Float](repeating: 0, count: m * n)
+    var inside = 0
+    for _ in 0..<10 where inside == 0 {
+      let before = pool.takenOverParts
+      a.withUnsafeBufferPointer { a in
+        b.withUnsafeBufferPointer { b in
+          c.withUnsafeMutableBufferPointer { c in
+            gemm(
+              .nt, m: m, n: n, k: k, a.baseAddress!, lda: k, b.baseAddress!, ldb: k,
+              c.baseAddress!, ldc: n, accumulate: false, threads: pool, abandonable: true)
+          }
+        }
+      }
+      // Just after a take-over, the helper is still asleep inside that part.
+      if pool.takenOverParts > before { inside = pool.helpersInParts.load(ordering: .relaxed) }
+      pool.quiesce()
+    }
+    #expect(inside > 0, "no helper was inside a taken part")
+    #expect(c.allSatisfy { $0 == Float(k) })
+    #expect(pool.helpersInParts.load(ordering: .relaxed) == 0)
+  }
+
+  @Test func assessmentsStartAndEndTheMode() {
+    let pool = Self.deciding
+    (pool.assesses, pool.placesThreads) = (false, false)
+    // Nothing known, or nobody waiting: the usual mode.
+    pool.decide(contended: [nil, nil], now: 0)
+    pool.decide(contended: [false, false], now: 0)
+    #expect(!pool.sharesBusyCore)
+    // A helper waits for its CPU: the mode starts.
+    pool.decide(contended: [false, true], now: 0)
+    #expect(pool.sharesBusyCore && pool.busyCorePeriods == 1)
+    // One calm look is not enough; a helper that ran nothing tells nothing either way; a
+    // waiting thread starts the count again.
+    pool.decide(contended: [false, false], now: 0)
+    pool.decide(contended: [false, nil], now: 0)
+    #expect(pool.sharesBusyCore)
+    pool.decide(contended: [true, false], now: 0)
+    pool.decide(contended: [false, false], now: 0)
+    #expect(pool.sharesBusyCore)
+    // Two calm looks in a row end it.
+    pool.decide(contended: [false, false], now: 0)
+    #expect(!pool.sharesBusyCore)
+  }
+
+  @Test func trialsKeepTheCheaperWayPerMultiplyAdd() {
+    let pool = Self.choosing
+    // A trial of split products: 0.1 s for 1e9 multiply-adds.
+    pool.startTrials(now: 0)
+    #expect(pool.splitsProducts)
+    pool.armCosts[0].work = 1e9
+    pool.decide(contended: [false, true], now: 0.11)
+    // Then one of products on the caller alone: 2e9 in the same time, so alone is kept.
+    #expect(!pool.splitsProducts && pool.arm == .tryAlone)
+    pool.armCosts[1].work = 2e9
+    pool.decide(contended: [false, true], now: 0.22)
+    #expect(!pool.splitsProducts && pool.arm == .keep)
+    // Kept for a second, then the trials begin again; split wins when it does more.
+    pool.decide(contended: [false, true], now: 0.7)
+    #expect(pool.arm == .keep)
+    pool.decide(contended: [false, true], now: 1.3)
+    #expect(pool.splitsProducts && pool.arm == .trySplit)
+    pool.armCosts[0].work = 3e9
+    pool.decide(contended: [false, true], now: 1.41)
+    pool.armCosts[1].work = 2e9
+    pool.decide(contended: [false, true], now: 1.52)
+    #expect(pool.splitsProducts && pool.arm == .keep)
+    // A trial in which no product ran decides nothing: the trials start over.
+    pool.decide(contended: [false, true], now: 2.6)
+    pool.decide(contended: [false, true], now: 2.71)
+    pool.decide(contended: [false, true], now: 2.82)
+    #expect(pool.arm == .trySplit && pool.splitsProducts)
+  }
+
+  @Test func schedulingTimesShowThreadsWaitingForOneCPU() throws {
+    var cpus = [Int32](repeating: 0, count: 1024)
+    let found = mlpc_allowed_cpus(&cpus, 1024)
+    try #require(found > 0)
+    let first = cpus[0]
+    // Two threads kept to one CPU, each spinning for 0.3 s: each waits about half the time it
+    // is runnable.
+    let shares = Mutex([Double]())
+    let finished = DispatchSemaphore(value: 0)
+    for _ in 0..<2 {
+      let thread = Thread {
+        var cpu = first
+        _ = mlpc_set_thread_cpus(pthread_self(), &cpu, 1)
+        let tid = mlpc_thread_id()
+        var (run0, wait0, run1, wait1): (Int64, Int64, Int64, Int64) = (0, 0, 0, 0)
+        _ = mlpc_thread_times(tid, &run0, &wait0)
+        let end = Date().addingTimeInterval(0.3)
+        while Date() < end {}
+        _ = mlpc_thread_times(tid, &run1, &wait1)
+        let (ran, waited) = (Double(run1 - run0), Double(wait1 - wait0))
+        shares.withLock { $0.append(waited / max(1, ran + waited)) }
+        finished.signal()
+      }
+      thread.start()
+    }
+    finished.wait()
+    finished.wait()
+    let measured = shares.withLock { $0 }
+    #expect(measured.count == 2)
+    #expect(measured.allSatisfy { $0 > 0.25 }, "waiting shares \(measured)")
   }
 }
