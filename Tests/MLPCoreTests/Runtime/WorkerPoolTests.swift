@@ -104,7 +104,15 @@ import Testing
   /// parts taken over and still come out right.
   static func someTakeOver(_ pool: WorkerPool) -> Bool {
     let since = pool.takenOverParts
-    // The delay outlasts the caller's own parts even in a debug build.
+    let c = productsWithALateHelper(pool) { pool.takenOverParts > since }
+    return pool.takenOverParts > since && c.allSatisfy { $0 == 64 }
+  }
+
+  /// Products of ones (128×64 · 64×256) on `pool`, its helper claiming the first part and then
+  /// sleeping 0.2 s in it (longer than the caller's own parts take even in a debug build; other
+  /// tests may also keep it off its CPU), until `enough` holds just after one (at most ten),
+  /// each followed by `quiesce`; returns the last.
+  static func productsWithALateHelper(_ pool: WorkerPool, until enough: () -> Bool) -> [Float] {
     let delay = pool.helperDelayForTests.exchange(200_000, ordering: .relaxed)
     pool.helperClaimsFirstForTests = true
     defer {
@@ -115,7 +123,7 @@ import Testing
     let a = [Float](repeating: 1, count: m * k)
     let b = [Float](repeating: 1, count: n * k)
     var c = [Float](repeating: 0, count: m * n)
-    for _ in 0..<10 where pool.takenOverParts == since {
+    for _ in 0..<10 {
       a.withUnsafeBufferPointer { a in
         b.withUnsafeBufferPointer { b in
           c.withUnsafeMutableBufferPointer { c in
@@ -125,41 +133,24 @@ import Testing
           }
         }
       }
+      let done = enough()
       pool.quiesce()
+      if done { break }
     }
-    return pool.takenOverParts > since && c.allSatisfy { $0 == Float(k) }
+    return c
   }
 
   @Test func quiesceWaitsForAHelperStillInATakenPart() {
     let pool = Self.sharing2
-    pool.helperDelayForTests.store(200_000, ordering: .relaxed)
-    pool.helperClaimsFirstForTests = true
-    defer {
-      pool.helperDelayForTests.store(0, ordering: .relaxed)
-      pool.helperClaimsFirstForTests = false
-    }
-    let (m, n, k) = (128, 256, 64)
-    let a = [Float](repeating: 1, count: m * k)
-    let b = [Float](repeating: 1, count: n * k)
-    var c = [Float](repeating: 0, count: m * n)
+    let since = pool.takenOverParts
     var inside = 0
-    for _ in 0..<10 where inside == 0 {
-      let before = pool.takenOverParts
-      a.withUnsafeBufferPointer { a in
-        b.withUnsafeBufferPointer { b in
-          c.withUnsafeMutableBufferPointer { c in
-            gemm(
-              .nt, m: m, n: n, k: k, a.baseAddress!, lda: k, b.baseAddress!, ldb: k,
-              c.baseAddress!, ldc: n, accumulate: false, threads: pool, abandonable: true)
-          }
-        }
-      }
-      // Just after a take-over, the helper is still asleep inside that part.
-      if pool.takenOverParts > before { inside = pool.helpersInParts.load(ordering: .relaxed) }
-      pool.quiesce()
+    // Just after a take-over, the helper is still asleep inside that part.
+    let c = Self.productsWithALateHelper(pool) {
+      if pool.takenOverParts > since { inside = pool.helpersInParts.load(ordering: .relaxed) }
+      return inside > 0
     }
     #expect(inside > 0, "no helper was inside a taken part")
-    #expect(c.allSatisfy { $0 == Float(k) })
+    #expect(c.allSatisfy { $0 == 64 })
     #expect(pool.helpersInParts.load(ordering: .relaxed) == 0)
   }
 
