@@ -373,14 +373,15 @@ extension WorkerPool {
     calmWindows = 0
     let here = mlpc_current_cpu()
     guard placesThreads, allowedCPUs.count >= 2, allowedCPUs.contains(here) else { return }
-    callerThread = pthread_self()
     place(callerOn: here)
   }
 
-  /// Keeps the caller on `cpu` and the helpers on the other allowed CPUs, round robin.
+  /// Keeps the calling thread (the pool's caller) on `cpu` and the helpers on the other allowed
+  /// CPUs, round robin.
   private func place(callerOn cpu: Int32) {
     let others = allowedCPUs.filter { $0 != cpu }
-    guard let callerThread, pin(callerThread, [cpu]) else { return }
+    guard pin(pthread_self(), [cpu]) else { return }
+    callerThread = pthread_self()
     callerCPU = cpu
     helpersPlaced = true
     for index in 1..<count {
@@ -399,7 +400,11 @@ extension WorkerPool {
     sharesBusyCore = false
     guard helpersPlaced else { return }
     helpersPlaced = false
-    if let callerThread { _ = pin(callerThread, allowedCPUs) }
+    // Only the thread that is calling now can be freed safely (an earlier caller may have
+    // ended); in mlpc the caller is always the main thread.
+    if let callerThread, pthread_equal(callerThread, pthread_self()) != 0 {
+      _ = pin(callerThread, allowedCPUs)
+    }
     for index in 1..<count {
       let thread = helperThreads[index].value.load(ordering: .acquiring)
       if thread != 0 { _ = pin(pthread_t(UInt(bitPattern: thread)), allowedCPUs) }
