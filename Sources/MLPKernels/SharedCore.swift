@@ -273,7 +273,6 @@ extension WorkerPool {
           ordering: .acquiringAndReleasing
         ).exchanged {
           job.publish(part, from: buffer)
-          publishedParts.add(1, ordering: .relaxed)
           word.value.store(generation << 8 | PartState.done, ordering: .releasing)
           finishPart()
         }

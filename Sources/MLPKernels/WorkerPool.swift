@@ -89,8 +89,6 @@ public final class WorkerPool: @unchecked Sendable {
   let partStates: [AtomicWord]
   /// Per part of an abandonable job: when its helper began it (monotonic seconds' bits).
   let partStarts: [AtomicWord]
-  /// Abandonable parts helpers published.
-  let publishedParts = Atomic<Int>(0)
   /// Helpers inside an abandonable part (quiesce waits for none).
   let helpersInParts = Atomic<Int>(0)
   /// Each helper's pthread_t (0 until it has started), and the CPUs the process may use.
@@ -102,8 +100,8 @@ public final class WorkerPool: @unchecked Sendable {
   var callerThread: pthread_t?
   var callerCPU: Int32 = -1
   /// Tests: microseconds a helper sleeps before each abandonable part (a helper that lost its
-  /// core, on demand), and whether the caller lets a helper claim first; whether the pool looks at its threads' times (off: the mode changes only
-  /// when told), and whether it places threads on CPUs.
+  /// CPU, on demand); whether the caller lets a helper claim first; whether the pool looks at
+  /// its threads' times (off: the mode changes only when told); whether it places threads.
   let helperDelayForTests = Atomic<Int>(0)
   var helperClaimsFirstForTests = false
   var assesses = true
