@@ -160,7 +160,9 @@ extension WorkerPool {
   static let splitPerThread = 2
   /// How often the pool looks at its threads' waiting times.
   static let assessmentSeconds = 0.05
+  /// Each trial's measured time, after a warm-up that is not measured.
   static let trialSeconds = 0.1
+  static let warmUpSeconds = 0.02
   static let keepSeconds = 1.0
 
   /// Runs a product while sharing a busy core: as an abandonable job, or on the caller alone,
@@ -181,7 +183,7 @@ extension WorkerPool {
       whole.parts = 1
       whole.run(0, into: nil)
     }
-    armCosts[index].work += Double(job.m * job.n * job.k)
+    countTrialProduct(Double(job.m * job.n * job.k), way: index)
     release()
   }
 
@@ -326,14 +328,18 @@ extension WorkerPool {
         return
       }
     }
-    chooseArm(now: now)
   }
 
-  /// Alternates a trial of split products (0.1 s) and one of products on the caller alone
-  /// (0.1 s), then keeps the cheaper per multiply-add for a second, and begins again: which is
-  /// faster depends on how much of its CPU a helper gets and on what moving data between the
-  /// cores costs at the moment (in a VM that changes as the host moves virtual CPUs).
-  private func chooseArm(now: Double) {
+  /// Alternates a trial of split products and one of products on the caller alone, then keeps
+  /// the cheaper per multiply-add for a second, and begins again: which is faster depends on
+  /// how much of its CPU a helper gets and on what moving data between the cores costs at the
+  /// moment (in a VM that changes as the host moves virtual CPUs). Each trial is measured from
+  /// its first product after a warm-up of `warmUpSeconds`: a helper that slept through a second
+  /// of products on the caller alone waits for its CPU for some milliseconds once woken, and a
+  /// trial begun while the caller was doing other work (loading data) counted that time too;
+  /// measured from their start, the first trials of W1 runs beside a busy process often kept
+  /// products on one thread for a second or two.
+  func chooseArm(now: Double) {
     guard now >= armUntil else { return }
     // A trial's cost is its whole time per multiply-add of the products run in it: what the
     // choice changes includes the work between products (their results are read on the
@@ -341,7 +347,7 @@ extension WorkerPool {
     switch arm {
     case .trySplit:
       armCosts[0].seconds = now - armStart
-      (arm, splitsProducts, armUntil, armStart) = (.tryAlone, false, now + Self.trialSeconds, now)
+      startTrial(.tryAlone, now: now)
     case .tryAlone:
       armCosts[1].seconds = now - armStart
       // A trial with no products (the caller was doing something else) decides nothing.
@@ -354,10 +360,28 @@ extension WorkerPool {
     }
   }
 
+  /// Counts a product of `multiplyAdds` run one way (0 split, 1 alone) in the current trial:
+  /// the first product acquired after the warm-up starts the trial's measured time.
+  func countTrialProduct(_ multiplyAdds: Double, way: Int) {
+    guard arm != .keep, acquiredAt >= armStart else { return }
+    if !armMeasuring {
+      (armMeasuring, armStart, armUntil) = (true, acquiredAt, acquiredAt + Self.trialSeconds)
+    }
+    armCosts[way].work += multiplyAdds
+  }
+
   /// Starts over with the trial of split products.
   func startTrials(now: Double) {
-    (arm, splitsProducts, armUntil, armStart) = (.trySplit, true, now + Self.trialSeconds, now)
     armCosts = [(0, 0), (0, 0)]
+    startTrial(.trySplit, now: now)
+  }
+
+  /// Starts trial `trial`, measured for `trialSeconds` from its first product after the
+  /// warm-up (with no product by the end of a first such span, it ends unmeasured).
+  private func startTrial(_ trial: SharingArm, now: Double) {
+    (arm, splitsProducts, armMeasuring) = (trial, trial == .trySplit, false)
+    armStart = now + Self.warmUpSeconds
+    armUntil = armStart + Self.trialSeconds
   }
 
   /// Called when a thread of the pool waits for its CPU: from now on products are

@@ -69,6 +69,11 @@ public final class WorkerPool: @unchecked Sendable {
   var arm = SharingArm.trySplit
   var armUntil = 0.0
   var armStart = 0.0
+  /// Whether the current trial's measured time has begun (at its first product after the
+  /// warm-up).
+  var armMeasuring = false
+  /// When the pool was last acquired (the products of a trial count from its measured start).
+  var acquiredAt = 0.0
   var armCosts = [(work: 0.0, seconds: 0.0), (work: 0.0, seconds: 0.0)]
   /// When the threads' waiting times were last looked at, and what they were then (index 0:
   /// the caller), and how many looks in a row found no thread waiting.
@@ -149,7 +154,9 @@ public final class WorkerPool: @unchecked Sendable {
       busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
     else { return false }
     let now = monotonicSeconds()
+    acquiredAt = now
     if assesses, now - lastAssessment > Self.assessmentSeconds { assessSharing(now: now) }
+    if assesses, sharesBusyCore, now >= armUntil { chooseArm(now: now) }
     if mayRunSolo, sharesBusyCore {
       soloJobs += 1
       busy.store(false, ordering: .releasing)

@@ -179,30 +179,46 @@ import Testing
 
   @Test func trialsKeepTheCheaperWayPerMultiplyAdd() {
     let pool = Self.choosing
-    // A trial of split products: 0.1 s for 1e9 multiply-adds.
+    /// A product of `multiplyAdds` acquired at `time`, run the way the trial says.
+    func product(_ multiplyAdds: Double, at time: Double) {
+      pool.acquiredAt = time
+      pool.countTrialProduct(multiplyAdds, way: pool.splitsProducts ? 0 : 1)
+    }
+    // A trial of split products begun while the caller was loading data: a product in the
+    // warm-up is not counted, and the measured 0.1 s begin at the first product after it.
     pool.startTrials(now: 0)
-    #expect(pool.splitsProducts)
-    pool.armCosts[0].work = 1e9
-    pool.decide(contended: [false, true], now: 0.11)
-    // Then one of products on the caller alone: 2e9 in the same time, so alone is kept.
-    #expect(!pool.splitsProducts && pool.arm == .tryAlone)
-    pool.armCosts[1].work = 2e9
-    pool.decide(contended: [false, true], now: 0.22)
-    #expect(!pool.splitsProducts && pool.arm == .keep)
-    // Kept for a second, then the trials begin again; split wins when it does more.
-    pool.decide(contended: [false, true], now: 0.7)
-    #expect(pool.arm == .keep)
-    pool.decide(contended: [false, true], now: 1.3)
     #expect(pool.splitsProducts && pool.arm == .trySplit)
-    pool.armCosts[0].work = 3e9
-    pool.decide(contended: [false, true], now: 1.41)
-    pool.armCosts[1].work = 2e9
-    pool.decide(contended: [false, true], now: 1.52)
+    product(5e9, at: 0.01)
+    #expect(pool.armCosts[0].work == 0)
+    product(1e9, at: 0.5)
+    pool.chooseArm(now: 0.59)
+    #expect(pool.arm == .trySplit && pool.armCosts[0].work == 1e9)
+    pool.chooseArm(now: 0.6)
+    #expect(!pool.splitsProducts && pool.arm == .tryAlone)
+    #expect(abs(pool.armCosts[0].seconds - 0.1) < 1e-9)
+    // Then one of products on the caller alone: 2e9 in the same time, so alone is kept.
+    product(2e9, at: 0.61)  // warm-up
+    product(2e9, at: 0.62)
+    pool.chooseArm(now: 0.72)
+    #expect(!pool.splitsProducts && pool.arm == .keep)
+    #expect(pool.armCosts[1].work == 2e9)
+    // Kept for a second (products then count for nothing), then the trials begin again; split
+    // wins when it does more.
+    product(9e9, at: 1.0)
+    pool.chooseArm(now: 1.7)
+    #expect(pool.arm == .keep && pool.armCosts[1].work == 2e9)
+    pool.chooseArm(now: 1.72)
+    #expect(pool.splitsProducts && pool.arm == .trySplit)
+    product(3e9, at: 1.75)
+    pool.chooseArm(now: 1.85)
+    product(2e9, at: 1.9)
+    pool.chooseArm(now: 2.0)
     #expect(pool.splitsProducts && pool.arm == .keep)
     // A trial in which no product ran decides nothing: the trials start over.
-    pool.decide(contended: [false, true], now: 2.6)
-    pool.decide(contended: [false, true], now: 2.71)
-    pool.decide(contended: [false, true], now: 2.82)
+    pool.chooseArm(now: 3.0)
+    pool.chooseArm(now: 3.2)
+    #expect(pool.arm == .tryAlone)
+    pool.chooseArm(now: 3.4)
     #expect(pool.arm == .trySplit && pool.splitsProducts)
   }
 
