@@ -121,26 +121,23 @@ private func gemmBlocked(
   // cross between cores every step).
   let workers = threads.map { m * n * k >= 1 << 20 ? $0.count : 1 } ?? 1
   let tiles = (n + nr - 1) / nr
+  var split = SplitGemm(operands: operands, m: m, n: n, k: k, nr: nr, parts: 1, kernel: kernel)
   if abandonable, workers > 1, let pool = threads, pool.sharesBusyCore {
-    let parts = min(tiles, WorkerPool.splitPerThread * workers, WorkerPool.maxSplitParts)
-    pool.runShared(
-      SplitGemm(operands: operands, m: m, n: n, k: k, nr: nr, parts: parts, kernel: kernel))
+    split.parts = min(tiles, WorkerPool.splitPerThread * workers, WorkerPool.maxSplitParts)
+    pool.runShared(split)
     return
   }
   // Split N into one range of whole NR tiles per thread. Parts are claimed, so a helper that
   // has not woken yet loses its part to the caller. More, smaller parts would also bound what
   // a helper that loses its core mid-part holds back, but on W1 (Zen 4, quiet) two or four per
   // thread cost 1–3 % a step; the pool cuts them finer only while it shares a busy core.
-  let parts = min(workers, tiles)
-  if parts <= 1 {
+  split.parts = min(workers, tiles)
+  if split.parts <= 1 {
     kernel(operands, m, 0..<n, k, GemmWorkspace.current.buffers)
     return
   }
-  threads!.run(parts) { part in
-    let first = tiles * part / parts * nr
-    let last = min(n, tiles * (part + 1) / parts * nr)
-    kernel(operands, m, first..<last, k, GemmWorkspace.current.buffers)
-  }
+  let job = split
+  threads!.run(job.parts) { job.run($0, into: nil) }
 }
 
 /// Plain loops for products too small to pay for packing.

@@ -220,7 +220,7 @@ public final class WorkerPool: @unchecked Sendable {
       claimParts(generation, body)
       // Parts still running were claimed by helpers; if one has lost its core, yield ours.
       var spins = 0
-      while done.load(ordering: .acquiring) < parts {
+      while finishedParts < parts {
         spins += 1
         if spins > 2_000 { sched_yield() }
       }
@@ -249,7 +249,7 @@ public final class WorkerPool: @unchecked Sendable {
   private func claimParts(_ generation: Int, _ body: (Int) -> Void) {
     while let part = claim(generation) {
       body(part)
-      done.add(1, ordering: .releasing)
+      finishPart()
     }
   }
 
