@@ -1,7 +1,11 @@
 """Peer implementations of the benchmark workloads: hand-written numpy, PyTorch, JAX and
 scikit-learn, all float32, same data, same layers, same SGD settings as w1/w2/w3.yaml.
 Usage: peers.py PEER WORKLOAD THREADS  → prints one JSON line:
-  {"peer", "workload", "threads", "us_per_step" (fixed batch, median), "s_per_epoch" (W1 only)}"""
+  {"peer", "workload", "threads", "us_per_step" (fixed batch, median), "s_per_epoch" (W1 only)}
+or peers.py torch w1 alternate PHASES: W1 epochs in phases, for run.py --alternating (which
+switches a busy process on and off between phases); before each phase it prints {"ready": p}
+and waits for a line on standard input, then runs one epoch on 1 thread and one on 2, printing
+{"phase", "threads", "seconds"} for each."""
 import json
 import os
 import pathlib
@@ -165,7 +169,35 @@ def sklearn_peer(workload, x, y):
     return model
 
 
-def main(peer, workload, threads):
+def alternate(workload, phases):
+    """W1 epochs of PyTorch in `phases` phases, one epoch per thread count in each (see the
+    module's text), after one unreported warm-up epoch per thread count."""
+    set_threads(2)
+    import numpy as np
+    x, y = load(workload)
+    batch = SPECS[workload][3]
+    step, xs, targets, torch = torch_peer(workload, x, y, 2)
+
+    def epoch(threads):
+        torch.set_num_threads(threads)
+        t = time.perf_counter()
+        idx = torch.randperm(len(xs))
+        for s in range(0, len(xs), batch):
+            i = idx[s:s + batch]
+            step(xs[i], targets[i])
+        return time.perf_counter() - t
+    for threads in (2, 1):
+        epoch(threads)
+    for phase in range(int(phases)):
+        print(json.dumps({"ready": phase}), flush=True)
+        sys.stdin.readline()
+        for threads in (1, 2):
+            print(json.dumps({"phase": phase, "threads": threads, "seconds": epoch(threads)}), flush=True)
+
+
+def main(peer, workload, threads, phases=None):
+    if threads == "alternate":
+        return alternate(workload, phases)
     threads = int(threads)
     set_threads(threads)
     import numpy as np

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import pathlib
+import signal
 import statistics
 import subprocess
 import sys
@@ -116,12 +117,127 @@ def paired(rounds, peers, workloads):
     (HERE / "out" / "results-paired.json").write_text(json.dumps(dump, indent=1))
 
 
+class Switched:
+    """A busy process pinned to the last CPU, stopped and continued on demand (SIGSTOP/SIGCONT)."""
+
+    def __init__(self):
+        self.process = start_busy()
+        self.set(False)
+
+    def set(self, on):
+        os.kill(self.process.pid, signal.SIGCONT if on else signal.SIGSTOP)
+
+    def close(self):
+        self.process.kill()
+        self.process.wait()
+
+
+def phase_of(epoch):
+    """For mlpc's epochs in --alternating: epoch 0 warms up; then phases of two epochs, quiet
+    ones even and busy ones odd; the second epoch of each phase is measured (the first covers
+    the switch and mlpc's adapting to it)."""
+    return None if epoch == 0 else (epoch - 1) // 2
+
+
+def mlpc_alternating(phases, busy, tmp):
+    """Seconds of mlpc's measured W1 epoch in each phase, switching the busy process as each
+    epoch line of `mlpc run` arrives."""
+    epochs = 1 + 2 * phases
+    out = pathlib.Path(tmp) / f"alt-{time.monotonic_ns()}"
+    run = subprocess.Popen([MLPC, "run", str(HERE / "w1.yaml"), "--epochs", str(epochs), "--out", str(out)],
+                           stdout=subprocess.PIPE, text=True)
+    seconds = {}
+    for line in run.stdout:
+        if not line.startswith("epoch "):
+            continue
+        done = int(line.split()[1].split("/")[0])  # epochs finished; epoch `done` (from 0) starts
+        if done < epochs:
+            busy.set(phase_of(done) % 2 == 1)
+        finished = done - 1
+        if finished > 0 and (finished - 1) % 2 == 1:
+            seconds[phase_of(finished)] = float(line.split()[-1].rstrip("s"))
+    busy.set(False)
+    if run.wait() != 0:
+        raise SystemExit("mlpc run failed in --alternating")
+    return [seconds[p] for p in range(phases)]
+
+
+def torch_alternating(phases, busy):
+    """Seconds of PyTorch's W1 epoch in each phase, the best of 1 and 2 threads (peers.py
+    alternate)."""
+    peer_run = subprocess.Popen([PY, str(HERE / "peers.py"), "torch", "w1", "alternate", str(phases)],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    seconds = {}
+    for line in peer_run.stdout:
+        record = json.loads(line)
+        if "ready" in record:
+            busy.set(record["ready"] % 2 == 1)
+            peer_run.stdin.write("go\n")
+            peer_run.stdin.flush()
+        else:
+            phase = record["phase"]
+            seconds[phase] = min(seconds.get(phase, float("inf")), record["seconds"])
+    busy.set(False)
+    if peer_run.wait() != 0:
+        raise SystemExit("peers.py alternate failed")
+    return [seconds[p] for p in range(phases)]
+
+
+def slowdowns(seconds):
+    """Each busy phase's epoch over the mean of the quiet phases on either side."""
+    return [seconds[p] / ((seconds[p - 1] + seconds[p + 1]) / 2) for p in range(1, len(seconds) - 1, 2)]
+
+
+def alternating(rounds, busy_phases):
+    """W1 slowdowns beside a busy process measured within one run of each program: the busy
+    process is switched on and off between phases of epochs seconds apart, so that a slowdown
+    compares epochs close in time (on a VM the host's placement of the virtual CPUs, and with it
+    a two-thread epoch, changes over minutes: back-to-back runs a minute apart each way often
+    caught two different placements)."""
+    phases = 2 * busy_phases + 1
+    rows = []
+    busy = Switched()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for r in range(rounds):
+                ours = mlpc_alternating(phases, busy, tmp)
+                theirs = torch_alternating(phases, busy)
+                rows.append({"mlpc": ours, "torch": theirs})
+                print(f"round {r + 1} done", file=sys.stderr)
+    finally:
+        busy.close()
+    info = mlpc_bench("w1")
+    print(f"{info['cpu']} ({info['isa']}), kernels {info['kernel_isa']}, {os.cpu_count()} CPUs, W1 epochs "
+          f"in phases alternately quiet and beside one busy process pinned to the last CPU, {rounds} rounds "
+          f"of {busy_phases} busy phases; a slowdown is a busy phase's epoch over the mean of the quiet "
+          f"phases on either side; PyTorch's epoch is the best of 1 and 2 threads in each phase\n")
+    print("| round | mlpc quiet epochs (s) | mlpc slowdowns | PyTorch quiet epochs (s) | PyTorch slowdowns "
+          "| mlpc ÷ PyTorch busy | busy phases where mlpc slowed less |")
+    print("|---|---|---|---|---|---|---|")
+    all_ours, all_theirs, wins = [], [], 0
+    for i, row in enumerate(rows):
+        ours, theirs = slowdowns(row["mlpc"]), slowdowns(row["torch"])
+        all_ours += ours
+        all_theirs += theirs
+        won = sum(a <= b for a, b in zip(ours, theirs))
+        wins += won
+        ratio = [row["mlpc"][p] / row["torch"][p] for p in range(1, phases, 2)]
+        print(f"| {i + 1} | {spread(row['mlpc'][0::2], 3)} | {', '.join(f'{x:.2f}' for x in ours)} "
+              f"| {spread(row['torch'][0::2], 3)} | {', '.join(f'{x:.2f}' for x in theirs)} "
+              f"| {spread(ratio, 2)} | {won} of {len(ours)} |")
+    print(f"\nmedian slowdown: mlpc {statistics.median(all_ours):.2f}×, PyTorch {statistics.median(all_theirs):.2f}×; "
+          f"mlpc slowed less in {wins} of {len(all_ours)} busy phases")
+    (HERE / "out" / "results-alternating.json").write_text(json.dumps(rows, indent=1))
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--contention", action="store_true", help="one busy process pinned to the last CPU")
     parser.add_argument("--paired", action="store_true",
                         help="each round quiet, then beside one busy process: slowdowns per round")
+    parser.add_argument("--alternating", type=int, metavar="PHASES", default=0,
+                        help="W1 slowdowns within runs, with PHASES busy phases each (mlpc and PyTorch)")
     parser.add_argument("--peers", default="numpy,torch", help="from numpy,torch,jax,sklearn")
     parser.add_argument("--workloads", default="w1,w2,w3")
     parser.add_argument("--load", action="store_true", help="also time CSV loading against pandas")
@@ -130,6 +246,8 @@ def main():
     peers = args.peers.split(",")
     workloads = args.workloads.split(",")
     sh([PY, str(HERE / "make_data.py")])
+    if args.alternating:
+        return alternating(args.rounds, args.alternating)
     if args.paired:
         return paired(args.rounds, peers, workloads)
     busy = None
