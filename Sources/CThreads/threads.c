@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #ifdef __linux__
 #include <sys/syscall.h>
@@ -82,6 +83,40 @@ int mlpc_thread_times(int tid, long long *run, long long *wait) {
   (void)tid;
   (void)run;
   (void)wait;
+  return -1;
+#endif
+}
+
+int mlpc_cpu_ticks(long long *busy, long long *total, int max) {
+#ifdef __linux__
+  FILE *file = fopen("/proc/stat", "re");
+  if (!file) return -1;
+  char line[512];
+  int found = -1;
+  while (fgets(line, sizeof line, file)) {
+    if (strncmp(line, "cpu", 3) != 0) break;  // the cpu lines come first
+    if (line[3] < '0' || line[3] > '9') continue;  // the sum over all CPUs
+    int cpu;
+    int used;
+    if (sscanf(line + 3, "%d%n", &cpu, &used) != 1 || cpu < 0 || cpu >= max) continue;
+    // user nice system idle iowait irq softirq steal
+    long long field[8] = {0};
+    int count = sscanf(line + 3 + used, "%lld %lld %lld %lld %lld %lld %lld %lld", &field[0],
+                       &field[1], &field[2], &field[3], &field[4], &field[5], &field[6],
+                       &field[7]);
+    if (count < 4) continue;
+    long long sum = 0;
+    for (int i = 0; i < count; i++) sum += field[i];
+    total[cpu] = sum;
+    busy[cpu] = sum - field[3] - (count > 4 ? field[4] : 0);
+    found = 0;
+  }
+  fclose(file);
+  return found;
+#else
+  (void)busy;
+  (void)total;
+  (void)max;
   return -1;
 #endif
 }

@@ -17,7 +17,8 @@
 // A helper whose part was taken over may still be reading the operands after the job has
 // returned; its result is thrown away, but the memory must stay mapped, so only callers whose
 // operands outlive the job ask for this (the executor's arena, freed after `quiesce`).
-// Two assessments in a row in which every helper ran and no thread waited end the mode.
+// Two assessments in a row in which no thread waited and every helper ran (or, kept to a CPU of
+// its own but given nothing to run, found that CPU mostly idle) end the mode.
 
 import CThreads
 import Foundation
@@ -285,26 +286,69 @@ extension WorkerPool {
 
   /// Every `assessmentSeconds`, from each thread's run and wait times
   /// (/proc/self/task/TID/schedstat): a thread that spent more than 15 % of the time it was
-  /// runnable waiting for a CPU shares its CPU with something. In the usual mode, any such
+  /// runnable waiting for a CPU shares its CPU with something (one that ran too little to tell:
+  /// see `contention`). In the usual mode, any such
   /// thread starts the mode; in it, a contended caller trades CPUs with an uncontended helper,
   /// and two windows in a row without contention end it.
   func assessSharing(now: Double) {
     lastAssessment = now
     let callerTID = mlpc_thread_id()
     var contended = [Bool?](repeating: nil, count: count)
+    let busyShares = helperCPUBusyShares()
     for index in 0..<count {
       let tid = index == 0 ? Int(callerTID) : helperTIDs[index].value.load(ordering: .acquiring)
       var (run, wait): (Int64, Int64) = (0, 0)
       guard tid > 0, mlpc_thread_times(Int32(tid), &run, &wait) == 0 else { continue }
       let last = threadTimes[index]
       threadTimes[index] = (tid, run, wait)
-      let (ran, waited) = (run - last.run, wait - last.wait)
-      if last.tid == tid, ran + waited > 5_000_000 {
-        contended[index] = Double(waited) > 0.15 * Double(ran + waited)
-      }
+      guard last.tid == tid else { continue }
+      contended[index] = Self.contention(
+        ran: run - last.run, waited: wait - last.wait,
+        cpuBusyShare: busyShares[index])
     }
     decide(contended: contended, now: now)
   }
+
+  /// Whether a thread shares its CPU with something, from what it ran and waited for a CPU in a
+  /// window (ns): more than 15 % of its runnable time waiting. A thread that ran too little to
+  /// tell (every job running on the caller while sharing, say) is judged by how busy its CPU
+  /// was, when known: over half busy without it, something else runs there. Nil: unknown.
+  static func contention(ran: Int64, waited: Int64, cpuBusyShare: Double?) -> Bool? {
+    if ran + waited > 5_000_000 { return Double(waited) > 0.15 * Double(ran + waited) }
+    return cpuBusyShare.map { $0 > 0.5 }
+  }
+
+  /// While the helpers are kept to CPUs of their own: the share of the time since the last
+  /// assessment each helper's CPU was busy (/proc/stat, read once), when at least 40 ms of
+  /// ticks passed. Without it, a mode entered on a moment's contention (another program
+  /// starting) would never end while every job ran on the caller alone: a helper that runs
+  /// nothing tells nothing.
+  private func helperCPUBusyShares() -> [Double?] {
+    var shares = [Double?](repeating: nil, count: count)
+    guard sharesBusyCore, helpersPlaced, let top = helperCPUs.max(), top >= 0 else {
+      cpuTicks = Array(repeating: nil, count: count)
+      return shares
+    }
+    let cpus = Int(top) + 1
+    var busy = [Int64](repeating: -1, count: cpus)
+    var total = [Int64](repeating: -1, count: cpus)
+    guard mlpc_cpu_ticks(&busy, &total, Int32(cpus)) == 0 else { return shares }
+    for index in 1..<count {
+      let cpu = helperCPUs[index]
+      guard cpu >= 0, total[Int(cpu)] >= 0 else { continue }
+      let now = (cpu: cpu, busy: busy[Int(cpu)], total: total[Int(cpu)])
+      defer { cpuTicks[index] = now }
+      guard let last = cpuTicks[index], last.cpu == cpu else { continue }
+      let ticks = Double(now.total - last.total)
+      if ticks / Double(Self.ticksPerSecond) >= 0.04 {
+        shares[index] = Double(now.busy - last.busy) / ticks
+      }
+    }
+    return shares
+  }
+
+  /// /proc/stat's clock ticks per second.
+  static let ticksPerSecond = max(1, sysconf(Int32(_SC_CLK_TCK)))
 
   /// What an assessment does with its findings: per thread (index 0 the caller), whether it
   /// waited for its CPU, or nil when it ran too little to tell.

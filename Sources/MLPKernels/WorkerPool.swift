@@ -79,6 +79,9 @@ public final class WorkerPool: @unchecked Sendable {
   /// the caller), and how many looks in a row found no thread waiting.
   var lastAssessment = 0.0
   var threadTimes: [(tid: Int, run: Int64, wait: Int64)]
+  /// Per helper kept to a CPU of its own while sharing: that CPU's busy and total ticks at the
+  /// last assessment.
+  var cpuTicks: [(cpu: Int32, busy: Int64, total: Int64)?]
   var calmWindows = 0
   /// Each helper's kernel thread id (0 until it has started) and CPU while placed.
   let helperTIDs: [AtomicWord]
@@ -123,6 +126,7 @@ public final class WorkerPool: @unchecked Sendable {
     helperTIDs = (0..<count).map { _ in AtomicWord() }
     helperCPUs = [Int32](repeating: -1, count: count)
     threadTimes = [(tid: Int, run: Int64, wait: Int64)](repeating: (0, 0, 0), count: count)
+    cpuTicks = Array(repeating: nil, count: count)
     allowedCPUs = withUnsafeTemporaryAllocation(of: Int32.self, capacity: 1024) { cpus in
       let found = mlpc_allowed_cpus(cpus.baseAddress!, 1024)
       return found > 0 ? Array(cpus.prefix(Int(found))) : []

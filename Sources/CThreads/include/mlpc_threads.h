@@ -21,5 +21,9 @@ int mlpc_thread_id(void);
 /// Nanoseconds thread `tid` of this process has run and has waited, runnable, for a CPU
 /// (/proc/self/task/TID/schedstat); returns 0, or -1 when unknown.
 int mlpc_thread_times(int tid, long long *run, long long *wait);
+/// Clock ticks each CPU has spent busy (anything but idle and waiting for I/O) and in all since
+/// boot (/proc/stat), written at the CPU's number for CPUs below `max` (others untouched);
+/// returns 0, or -1 when unknown.
+int mlpc_cpu_ticks(long long *busy, long long *total, int max);
 
 #endif

@@ -2,8 +2,9 @@
 // runOnEachThread really spreads over distinct threads at once. Sharing a busy core:
 // abandonable products give the single-thread result whether helpers are on time or late (the
 // caller then takes their parts over), quiesce waits for a helper still in a taken part, the
-// mode starts and ends by the threads' waiting, trials keep the cheaper way, and the kernel's
-// scheduling times do show two threads kept to one CPU waiting for it.
+// mode starts and ends by the threads' waiting (or, for a helper given nothing to run, by how
+// busy its CPU was), trials keep the cheaper way, and the kernel's scheduling times and CPU
+// ticks do show two threads kept to one CPU waiting for it and a CPU kept busy.
 
 import CThreads
 import Foundation
@@ -252,5 +253,49 @@ import Testing
     let measured = shares.withLock { $0 }
     #expect(measured.count == 2)
     #expect(measured.allSatisfy { $0 > 0.25 }, "waiting shares \(measured)")
+  }
+
+  @Test func contentionFromWaitsOrFromTheCPU() {
+    let ms: Int64 = 1_000_000
+    // A thread that ran enough is judged by its own waiting, whatever its CPU did.
+    #expect(WorkerPool.contention(ran: 40 * ms, waited: 10 * ms, cpuBusyShare: 0) == true)
+    #expect(WorkerPool.contention(ran: 45 * ms, waited: 5 * ms, cpuBusyShare: 1) == false)
+    // One that ran too little is judged by its CPU's busy share, when known.
+    #expect(WorkerPool.contention(ran: 1 * ms, waited: 0, cpuBusyShare: nil) == nil)
+    #expect(WorkerPool.contention(ran: 0, waited: 0, cpuBusyShare: 0.95) == true)
+    #expect(WorkerPool.contention(ran: 1 * ms, waited: 1 * ms, cpuBusyShare: 0.05) == false)
+  }
+
+  @Test func cpuTicksShowACPUKeptBusy() throws {
+    var cpus = [Int32](repeating: 0, count: 1024)
+    let found = mlpc_allowed_cpus(&cpus, 1024)
+    try #require(found > 0)
+    let cpu = cpus[0]
+    let size = Int(cpu) + 1
+    func ticks() -> (busy: Int64, total: Int64)? {
+      var busy = [Int64](repeating: -1, count: size)
+      var total = [Int64](repeating: -1, count: size)
+      guard mlpc_cpu_ticks(&busy, &total, Int32(size)) == 0, total[Int(cpu)] >= 0 else {
+        return nil
+      }
+      return (busy[Int(cpu)], total[Int(cpu)])
+    }
+    // A thread kept to that CPU spins for 0.3 s: the CPU is busy nearly all that time.
+    let before = try #require(ticks())
+    #expect(before.busy >= 0 && before.busy <= before.total)
+    let finished = DispatchSemaphore(value: 0)
+    let thread = Thread {
+      var target = cpu
+      _ = mlpc_set_thread_cpus(pthread_self(), &target, 1)
+      let end = Date().addingTimeInterval(0.3)
+      while Date() < end {}
+      finished.signal()
+    }
+    thread.start()
+    finished.wait()
+    let after = try #require(ticks())
+    let share = Double(after.busy - before.busy) / Double(max(1, after.total - before.total))
+    #expect(after.total - before.total >= 20, "ticks \(after.total - before.total)")
+    #expect(share > 0.8, "busy share \(share)")
   }
 }
