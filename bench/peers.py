@@ -173,7 +173,6 @@ def alternate(workload, phases):
     """W1 epochs of PyTorch in `phases` phases, one epoch per thread count in each (see the
     module's text), after one unreported warm-up epoch per thread count."""
     set_threads(2)
-    import numpy as np
     x, y = load(workload)
     batch = SPECS[workload][3]
     step, xs, targets, torch = torch_peer(workload, x, y, 2)
@@ -197,6 +196,8 @@ def alternate(workload, phases):
 
 def main(peer, workload, threads, phases=None):
     if threads == "alternate":
+        if peer != "torch":
+            raise SystemExit("alternate: only the torch peer")
         return alternate(workload, phases)
     threads = int(threads)
     set_threads(threads)

@@ -287,9 +287,9 @@ extension WorkerPool {
   /// Every `assessmentSeconds`, from each thread's run and wait times
   /// (/proc/self/task/TID/schedstat): a thread that spent more than 15 % of the time it was
   /// runnable waiting for a CPU shares its CPU with something (one that ran too little to tell:
-  /// see `contention`). In the usual mode, any such
-  /// thread starts the mode; in it, a contended caller trades CPUs with an uncontended helper,
-  /// and two windows in a row without contention end it.
+  /// see `contention`). In the usual mode, any such thread starts the mode; in it, a contended
+  /// caller trades CPUs with an uncontended helper, and two windows in a row without contention
+  /// end it.
   func assessSharing(now: Double) {
     lastAssessment = now
     let callerTID = mlpc_thread_id()
