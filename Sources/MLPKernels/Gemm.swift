@@ -136,6 +136,24 @@ private func gemmBlocked(
     kernel(operands, m, 0..<n, k, GemmWorkspace.current.buffers)
     return
   }
+  let forwardNR = isa.blocked(columns: m).nr
+  if form == .tn, m >= 2 * forwardNR {
+    // A weight gradient dW = Δᵀ·X: split its rows (the layer's outputs) in the same whole-NR
+    // ranges as the forward product X·Wᵀ splits W's rows, so each thread computes the gradient
+    // of the rows it reads; split by columns, half of each thread's part of dW was computed on
+    // the other core.
+    let rowTiles = (m + forwardNR - 1) / forwardNR
+    let parts = min(workers, rowTiles)
+    threads!.run(parts) { part in
+      let rows =
+        rowTiles * part / parts * forwardNR..<min(m, rowTiles * (part + 1) / parts * forwardNR)
+      let o = GemmOperands(
+        a: a + rows.lowerBound * aRow, aRow: aRow, aCol: aCol, b: b, bRow: bRow, bCol: bCol,
+        c: c + rows.lowerBound * ldc, ldc: ldc, accumulate: accumulate)
+      kernel(o, rows.count, 0..<n, k, GemmWorkspace.current.buffers)
+    }
+    return
+  }
   let job = split
   threads!.run(job.parts) { job.run($0, into: nil) }
 }
