@@ -5,8 +5,8 @@
 //   gemm(.tn): C = Aᵀ·B   A (K, M), B (K, N)   — backward dW = Δᵀ·X
 // The blocked driver and its register tiles live in MLPKernelsGeneric; this file picks the tile for the
 // instruction set in use (KernelISA: 6×16 SIMD8 for AVX2, 8×32 SIMD16 compiled for AVX-512 in
-// MLPKernelsAVX512), splits large products' columns over the worker pool, and runs tiny ones
-// as plain loops.
+// MLPKernelsAVX512), splits large products over the worker pool (by columns of C; a weight
+// gradient by rows), and runs tiny ones as plain loops.
 
 import Foundation
 import MLPKernelsAVX512
