@@ -19,6 +19,7 @@ MLPC = os.environ.get("MLPC_BIN", str(ROOT / ".build" / "release" / "mlpc"))  # 
 PY = sys.executable
 # Epoch counts of the two `mlpc run`s per workload: the difference is timed.
 RUN_EPOCHS = {"w1": (1, 4), "w2": (1000, 11000), "w3": (2, 22)}  # W1: only the second run counts
+RUN_PAIRS = 5  # W2 and W3: pairs of runs per round, the median difference counts
 
 
 def sh(args, **kw):
@@ -35,23 +36,26 @@ def mlpc_bench(workload):
 def mlpc_run(workload, tmp):
     """Seconds per epoch and µs per step of `mlpc run`. W2 and W3: the difference of two runs of
     different lengths, so loading and start-up cancel and everything `mlpc run` does per epoch
-    counts. W1: the median of the epochs after the first as metrics.jsonl records them (each
-    epoch's whole loop: shuffling, gathering, steps, evaluation), since loading its 180 MB CSV
-    varies by a second from run to run here, more than the difference of a few epochs."""
+    counts; the median of RUN_PAIRS such differences, as the peers' steps are medians of
+    repeats (a pair lasts under half a second, so one slow moment of the host would otherwise
+    decide a round). W1: the median of the epochs after the first as metrics.jsonl records them
+    (each epoch's whole loop: shuffling, gathering, steps, evaluation), since loading its 180 MB
+    CSV varies by a second from run to run here, more than the difference of a few epochs."""
     spec = str(HERE / f"{workload}.yaml")
     steps = json.loads(sh([MLPC, "plan", spec, "--format", "json"]))["steps_per_epoch"]
     short, long = RUN_EPOCHS[workload]
-    times = {}
-    for epochs in ((long,) if workload == "w1" else (short, long)):
+
+    def run(epochs):
         out = pathlib.Path(tmp) / f"{workload}-{epochs}-{time.monotonic_ns()}"
         t = time.perf_counter()
         sh([MLPC, "run", spec, "--epochs", str(epochs), "--quiet", "--out", str(out)])
-        times[epochs] = time.perf_counter() - t
+        return time.perf_counter() - t, out
+
     if workload == "w1":
-        lines = (out / "metrics.jsonl").read_text().splitlines()
+        lines = (run(long)[1] / "metrics.jsonl").read_text().splitlines()
         epoch = statistics.median(json.loads(line)["seconds"] for line in lines[1:])
     else:
-        epoch = (times[long] - times[short]) / (long - short)
+        epoch = statistics.median((run(long)[0] - run(short)[0]) / (long - short) for _ in range(RUN_PAIRS))
     return {"s_per_epoch": epoch, "us_per_step": 1e6 * epoch / steps, "steps_per_epoch": steps}
 
 
