@@ -186,9 +186,33 @@ func gemmSmall(
     }
     return
   }
-  if form == .tn && n < 8 && m >= 8 && m <= 4096 {
+  if form == .tn && n < 8 && m >= 8 && m <= 64 {
     // Aᵀ·B with a few columns (the weight gradient of a layer with a few inputs): a column of C
-    // at a time, as a vector loop over its rows, which are contiguous in each row of A.
+    // at a time, its rows (contiguous in each row of A) summed in registers over all of k.
+    for j in 0..<n {
+      var i = 0
+      while i < m {
+        let width = min(16, m - i)
+        var sum = SIMD16<Float>()
+        if width == 16 {
+          for p in 0..<k { sum = sum.addingProduct(b[p * ldb + j], load16(a + p * lda + i)) }
+        } else {
+          for p in 0..<k {
+            let (bpj, ap) = (b[p * ldb + j], a + p * lda + i)
+            for t in 0..<width { sum[t] = sum[t].addingProduct(bpj, ap[t]) }
+          }
+        }
+        for t in 0..<width {
+          let at = (i + t) * ldc + j
+          c[at] = accumulate ? c[at] + sum[t] : sum[t]
+        }
+        i += width
+      }
+    }
+    return
+  }
+  if form == .tn && n < 8 && m >= 8 && m <= 4096 {
+    // The same for more rows: a column of C at a time, as a vector loop over its rows.
     withUnsafeTemporaryAllocation(of: Float.self, capacity: m) { scratch in
       let t = scratch.baseAddress!
       for j in 0..<n {
@@ -207,13 +231,40 @@ func gemmSmall(
 }
 
 /// C = [C +] op(A)·B with B's rows contiguous (ldb apart): a row of C at a time, each a
-/// vector loop over its columns.
+/// vector loop over its columns; rows of up to 64 columns are summed in registers, 16 or 8
+/// columns at a time, over all of k (else each step of k would load and store the row, behind
+/// the vectoriser's run-time check that C and B do not overlap).
 @inline(__always)
 private func rowsOfC(
   m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>, aRow: Int, aCol: Int,
   _ b: UnsafePointer<Float>, ldb: Int, _ c: UnsafeMutablePointer<Float>, ldc: Int,
   _ accumulate: Bool
 ) {
+  if n <= 64 {
+    for i in 0..<m {
+      let (ai, ci) = (a + i * aRow, c + i * ldc)
+      var j = 0
+      while j + 16 <= n {
+        var sum = accumulate ? load16(ci + j) : SIMD16()
+        for p in 0..<k { sum = sum.addingProduct(ai[p * aCol], load16(b + p * ldb + j)) }
+        UnsafeMutableRawPointer(ci + j).storeBytes(of: sum, as: SIMD16<Float>.self)
+        j += 16
+      }
+      if j + 8 <= n {
+        var sum = accumulate ? load8(ci + j) : SIMD8()
+        for p in 0..<k { sum = sum.addingProduct(ai[p * aCol], load8(b + p * ldb + j)) }
+        UnsafeMutableRawPointer(ci + j).storeBytes(of: sum, as: SIMD8<Float>.self)
+        j += 8
+      }
+      while j < n {
+        var sum: Float = accumulate ? ci[j] : 0
+        for p in 0..<k { sum = sum.addingProduct(ai[p * aCol], b[p * ldb + j]) }
+        ci[j] = sum
+        j += 1
+      }
+    }
+    return
+  }
   for i in 0..<m {
     let ci = c + i * ldc
     if !accumulate { ci.update(repeating: 0, count: n) }
@@ -223,6 +274,14 @@ private func rowsOfC(
       for j in 0..<n { ci[j] = ci[j].addingProduct(aip, bp[j]) }
     }
   }
+}
+
+@inline(__always) func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+  UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+}
+
+@inline(__always) func load16(_ p: UnsafeMutablePointer<Float>) -> SIMD16<Float> {
+  UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
 }
 
 @inline(__always) func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {

@@ -27,6 +27,21 @@ func lossForwardBackward(
   var total = 0.0
   switch kind {
   case .crossEntropy:  // l = −Σ y log softmax(z); ∂l/∂z = p − y
+    // l = −Σ y (z − top − log Σ e^{z − top}). Three passes: each row's top logit subtracted
+    // (−Σ y (z − top) summed on the way), then e^· over the whole block in one vector loop (rows
+    // of a few classes are too short to vectorise one by one), then each row normalised.
+    for r in 0..<rows {
+      let (z, y) = (out + r * cols, target + r * cols)
+      var top = -Float.infinity
+      for c in 0..<cols { top = max(top, z[c]) }
+      var l: Float = 0
+      for c in 0..<cols {
+        z[c] -= top
+        l -= y[c] * z[c]
+      }
+      total += Double(l)
+    }
+    for i in 0..<rows * cols { out[i] = fastExp(out[i]) }
     // Σ_rows log Σ e^{z − top} for rows whose targets sum to 1 (one-hot) is taken as the log of
     // a product of up to eight sums in double precision (each sum is at most `cols` < 2^31, so
     // eight of them stay below 2^248): one log call per eight rows instead of one per row.
@@ -34,12 +49,6 @@ func lossForwardBackward(
     var factors = 0
     for r in 0..<rows {
       let (z, y, d) = (out + r * cols, target + r * cols, delta + r * cols)
-      var top = -Float.infinity
-      for c in 0..<cols { top = max(top, z[c]) }
-      // l = −Σ y (z − top − log Σ e^{z − top}); the loops without a running sum vectorise.
-      var l: Float = 0
-      for c in 0..<cols { l -= y[c] * (z[c] - top) }
-      for c in 0..<cols { z[c] = fastExp(z[c] - top) }
       var sum: Float = 0
       var ySum: Float = 0
       for c in 0..<cols {
@@ -54,14 +63,13 @@ func lossForwardBackward(
           (product, factors) = (1, 0)
         }
       } else {
-        l += ySum * logf(sum)
+        total += Double(ySum * logf(sum))
       }
       let inverse = 1 / sum
       for c in 0..<cols {
         z[c] *= inverse
         d[c] = (z[c] - y[c]) * scale
       }
-      total += Double(l)
     }
     if factors > 0 { total += log(product) }
   case .binaryCrossEntropy:  // l = max(z,0) − z y + log(1 + e^{−|z|}); ∂l/∂z = σ(z) − y
