@@ -14,8 +14,19 @@ public func gatherRows(
   WorkerPool.shared.run(parts) { part in
     for r in rows * part / parts..<rows * (part + 1) / parts {
       let sample = indices[r]
-      (x + r * inputs).update(from: features + sample * inputs, count: inputs)
-      if let y { (y + r * outputs).update(from: targets + sample * outputs, count: outputs) }
+      copy(features + sample * inputs, to: x + r * inputs, count: inputs)
+      if let y { copy(targets + sample * outputs, to: y + r * outputs, count: outputs) }
     }
+  }
+}
+
+/// A row copy: a plain loop for short rows (a call to memmove costs more than copying a few
+/// floats), memmove for long ones.
+@inline(__always)
+private func copy(_ from: UnsafePointer<Float>, to: UnsafeMutablePointer<Float>, count: Int) {
+  if count <= 32 {
+    for i in 0..<count { to[i] = from[i] }
+  } else {
+    to.update(from: from, count: count)
   }
 }

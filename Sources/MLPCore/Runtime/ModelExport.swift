@@ -93,39 +93,56 @@ extension EpochReport {
   /// 45 µs a line, more than a W2 epoch of ten steps): keys sorted, non-finite numbers as null
   /// listed under `non_finite`, as `jsonLine` writes them.
   public var metricsLine: String {
+    // Built by appending to two strings (the fields before and after `non_finite`, which lists
+    // what the later ones hold): arrays of parts joined cost about 1.5 µs a line, a tenth of a
+    // W2 epoch.
     var nonFinite: [String] = []
-    func number(_ x: Double, _ path: String) -> String {
-      guard x.isFinite else {
+    func append(_ key: String, _ x: Double, path: String, to line: inout String) {
+      line += "\"" + key + "\":"
+      if x.isFinite {
+        line += x.description
+      } else {
         nonFinite.append(path)
-        return "null"
+        line += "null"
       }
-      return "\(x)"
     }
-    func object(_ e: Evaluation, _ split: String) -> String {
-      let fields: [(String, Double?)] = [
+    func append(_ e: Evaluation, _ split: String, to line: inout String) {
+      line += "\"" + split + "\":{"
+      var first = true
+      for (key, value) in [
         ("accuracy", e.accuracy), ("loss", e.loss), ("mae", e.mae), ("mse", e.mse), ("r2", e.r2),
-      ]
-      return "{"
-        + fields.compactMap { key, value in
-          value.map { "\"\(key)\":\(number($0, split + "." + key))" }
-        }.joined(separator: ",") + "}"
+      ] {
+        guard let value else { continue }
+        if !first { line += "," }
+        first = false
+        append(key, value, path: split + "." + key, to: &line)
+      }
+      line += "}"
     }
-    var parts = ["\"epoch\":\(epoch)"]
+    var rest = ""
+    rest.reserveCapacity(128)
+    append("seconds", seconds, path: "seconds", to: &rest)
+    rest += ",\"steps\":" + String(steps)
+    if let test {
+      rest += ","
+      append(test, "test", to: &rest)
+    }
+    rest += ","
+    append("train_loss", trainLoss, path: "train_loss", to: &rest)
+    if let validation {
+      rest += ","
+      append(validation, "validation", to: &rest)
+    }
+    var line = "{\"epoch\":" + String(epoch)
+    line.reserveCapacity(rest.utf8.count + 64)
     if let learningRate {
-      parts.append("\"learning_rate\":\(number(learningRate, "learning_rate"))")
+      line += ","
+      append("learning_rate", learningRate, path: "learning_rate", to: &line)
     }
-    let seconds = "\"seconds\":\(number(seconds, "seconds"))"
-    let steps = "\"steps\":\(steps)"
-    let test = test.map { "\"test\":" + object($0, "test") }
-    let train = "\"train_loss\":\(number(trainLoss, "train_loss"))"
-    let validation = validation.map { "\"validation\":" + object($0, "validation") }
-    let rest =
-      [seconds, steps] + [test].compactMap { $0 } + [train]
-      + [validation].compactMap { $0 }
     if !nonFinite.isEmpty {
-      parts.append(
-        "\"non_finite\":[" + nonFinite.sorted().map { "\"\($0)\"" }.joined(separator: ",") + "]")
+      line += ",\"non_finite\":[" + nonFinite.sorted().map { "\"\($0)\"" }.joined(separator: ",")
+      line += "]"
     }
-    return "{" + (parts + rest).joined(separator: ",") + "}"
+    return line + "," + rest + "}"
   }
 }

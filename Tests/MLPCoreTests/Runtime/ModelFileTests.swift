@@ -85,4 +85,11 @@ func metricsLineEqualsTheSerialisedDictionary(_ testLoss: Double) throws {
   let fast = try #require(try parse(report.metricsLine))
   let reference = try #require(try parse(jsonLine(report.dictionary)))
   #expect(fast == reference, "\(report.metricsLine)")
+  if testLoss == 0.25 {  // keys in order, numbers as Swift prints them (resumed runs append)
+    #expect(
+      report.metricsLine
+        == #"{"epoch":3,"learning_rate":0.003,"seconds":0.001,"steps":10,"#
+        + #""test":{"loss":0.25,"mae":2.0,"mse":1e-05,"r2":-0.5},"train_loss":0.5,"#
+        + #""validation":{"accuracy":0.75,"loss":0.4}}"#)
+  }
 }
