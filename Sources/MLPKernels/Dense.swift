@@ -28,15 +28,48 @@ func denseBackward(
     .tn,
     m: outputs, n: inputs, k: rows, delta, lda: outputs, x, ldb: inputs, dW, ldc: inputs,
     accumulate: false, abandonable: true)
-  db.update(repeating: 0, count: outputs)
-  for r in 0..<rows {
-    let d = delta + r * outputs
-    for o in 0..<outputs { db[o] += d[o] }
-  }
+  columnSums(delta, rows: rows, cols: outputs, into: db)
   guard let dx else { return }
   gemm(
     .nn,
     m: rows, n: inputs, k: outputs, delta, lda: outputs, w, ldb: inputs, dx, ldc: inputs,
     accumulate: false, abandonable: true)
   activationBackward(dx, x: x, rows: rows, cols: inputs, activation, parameter: parameter)
+}
+
+/// sums (C) = Σ_rows x (R, C): 16 or 8 columns at a time summed in registers down all rows,
+/// the last few columns each with four partial sums (a running sum in memory would wait on its
+/// own store every row).
+func columnSums(
+  _ x: UnsafePointer<Float>, rows: Int, cols: Int, into sums: UnsafeMutablePointer<Float>
+) {
+  var j = 0
+  while j + 16 <= cols {
+    var s = SIMD16<Float>()
+    for r in 0..<rows { s += load16(x + r * cols + j) }
+    UnsafeMutableRawPointer(sums + j).storeBytes(of: s, as: SIMD16<Float>.self)
+    j += 16
+  }
+  if j + 8 <= cols {
+    var s = SIMD8<Float>()
+    for r in 0..<rows { s += load8(x + r * cols + j) }
+    UnsafeMutableRawPointer(sums + j).storeBytes(of: s, as: SIMD8<Float>.self)
+    j += 8
+  }
+  while j < cols {
+    var s = SIMD4<Float>()
+    var r = 0
+    while r + 4 <= rows {
+      s += SIMD4(
+        x[r * cols + j], x[(r + 1) * cols + j], x[(r + 2) * cols + j], x[(r + 3) * cols + j])
+      r += 4
+    }
+    var sum = s.sum()
+    while r < rows {
+      sum += x[r * cols + j]
+      r += 1
+    }
+    sums[j] = sum
+    j += 1
+  }
 }

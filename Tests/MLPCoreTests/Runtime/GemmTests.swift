@@ -139,3 +139,24 @@ func baselineBuildOfTheWideTileMatchesReference(_ shape: (Int, Int, Int)) {
     #expect(worst <= 2e-6 * Double(k), "\(form) \(m)×\(n)×\(k): \(worst)")
   }
 }
+
+/// The bias gradient's column sums against a double-precision loop, for widths that use each
+/// of their paths (16 and 8 columns in registers, single columns by four rows) and row counts
+/// that leave a remainder.
+@Test(arguments: [1, 3, 8, 15, 16, 17, 25, 40])
+func columnSumsMatchReference(_ cols: Int) {
+  var rng = SeededGenerator(seed: UInt64(cols))
+  for rows in [1, 3, 4, 7, 16, 129] {
+    let x = (0..<rows * cols).map { _ in Float(rng.uniform(-1, 1)) }
+    var sums = [Float](repeating: .nan, count: cols)
+    x.withUnsafeBufferPointer { x in
+      sums.withUnsafeMutableBufferPointer {
+        columnSums(x.baseAddress!, rows: rows, cols: cols, into: $0.baseAddress!)
+      }
+    }
+    for j in 0..<cols {
+      let want = (0..<rows).reduce(0.0) { $0 + Double(x[$1 * cols + j]) }
+      #expect(abs(Double(sums[j]) - want) <= 1e-6 * Double(rows), "\(rows)×\(cols), column \(j)")
+    }
+  }
+}
