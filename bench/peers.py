@@ -58,7 +58,7 @@ def median_step(step, repeats=11, min_seconds=0.05):
     return samples[len(samples) // 2]
 
 
-def median_epochs(epoch, count=3):
+def median_epochs(epoch, count=5):
     epoch()
     samples = []
     for _ in range(count):
