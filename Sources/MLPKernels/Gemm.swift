@@ -186,7 +186,7 @@ func gemmSmall(
     }
     return
   }
-  if form == .tn && n < 8 && m >= 8 && m <= 64 {
+  if form == .tn && n < 8 && m >= 8 {
     // Aᵀ·B with a few columns (the weight gradient of a layer with a few inputs): a column of C
     // at a time, its rows (contiguous in each row of A) summed in registers over all of k.
     for j in 0..<n {
@@ -207,21 +207,6 @@ func gemmSmall(
           c[at] = accumulate ? c[at] + sum[t] : sum[t]
         }
         i += width
-      }
-    }
-    return
-  }
-  if form == .tn && n < 8 && m >= 8 && m <= 4096 {
-    // The same for more rows: a column of C at a time, as a vector loop over its rows.
-    withUnsafeTemporaryAllocation(of: Float.self, capacity: m) { scratch in
-      let t = scratch.baseAddress!
-      for j in 0..<n {
-        t.update(repeating: 0, count: m)
-        for p in 0..<k {
-          let (bpj, ap) = (b[p * ldb + j], a + p * lda)
-          for i in 0..<m { t[i] = t[i].addingProduct(bpj, ap[i]) }
-        }
-        for i in 0..<m { c[i * ldc + j] = accumulate ? c[i * ldc + j] + t[i] : t[i] }
       }
     }
     return
