@@ -91,7 +91,7 @@ extension MLPCCommand {
         report["epoch"] = epochTiming.dictionary
         report["epoch_gflops"] = flops * Double(trainer.stepsPerEpoch) / epochTiming.median / 1e9
       }
-      if output.format == .json { return Console.out(jsonLine(report) + "\n") }
+      if output.format == .json { return Console.out(JSONRecord.line(object: report) + "\n") }
       var text =
         "\(checked.name): batch \(plan.batchSize), \(pool?.count ?? 1) thread(s), gemm \(GemmBackend.selected.rawValue), \(CPUFeatures.model) (\(CPUFeatures.isa)), kernels \(KernelISA.selected.description), peak \(String(format: "%.1f", peak / 1e9)) GFLOP/s (\(CPUFeatures.widestVector)-wide FMA, all threads)\n"
       text +=
@@ -125,7 +125,7 @@ extension MLPCCommand {
       let gflops = 2 * Double(s[0] * s[1] * s[2]) / timing.median / 1e9
       if output.format == .json {
         Console.out(
-          jsonLine([
+          JSONRecord.line(object: [
             "backend": backend.rawValue, "kernel_isa": KernelISA.selected.rawValue,
             "kernel_isa_native": KernelISA.selected.isNative, "form": form.rawValue, "m": s[0],
             "n": s[1], "k": s[2],

@@ -17,9 +17,9 @@ extension MLPCCommand {
     var out: String?
 
     func run() throws {
-      var series: [(label: String, metrics: [[String: Any]])] = []
+      var series: [(label: String, epochs: [EpochReport])] = []
       for run in runs {
-        let metrics = Curves.metrics(ofRun: run)
+        let metrics = EpochReport.lines(ofFile: run + "/metrics.jsonl")
         if metrics.isEmpty { throw CleanError("'\(run)' has no metrics.jsonl with epochs") }
         series.append((URL(fileURLWithPath: run).lastPathComponent, metrics))
       }

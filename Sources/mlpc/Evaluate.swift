@@ -67,7 +67,8 @@ extension MLPCCommand {
         guard ok, problem == nil else { throw failure(problem, &diagnostics) }
         report = metrics.dictionary
       }
-      Console.out(format == .json ? jsonDocument(report) + "\n" : evaluationText(report))
+      Console.out(
+        format == .json ? JSONRecord.document(object: report) + "\n" : evaluationText(report))
     }
 
     private func failure(_ problem: Diagnostic?, _ diagnostics: inout [Diagnostic]) -> ExitCode {

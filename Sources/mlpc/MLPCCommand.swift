@@ -38,7 +38,7 @@ struct MLPCCommand: ParsableCommand {
         FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
         Foundation.exit(2)
       }
-      if let error = error as? CleanError { reportError(error.description) }
+      if let error = error as? CleanError { reportError(error.description, help: error.help) }
       Report.shared.flush()
       if error is CleanError { Foundation.exit(1) }
       exit(withError: error)

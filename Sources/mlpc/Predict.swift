@@ -50,7 +50,7 @@ extension MLPCCommand {
         sink.write(
           format == .csv
             ? csvLine(cells)
-            : jsonLine(Dictionary(uniqueKeysWithValues: zip(names, cells))) + "\n")
+            : JSONRecord.line(Dictionary(zip(names, cells)) { a, _ in a }) + "\n")
       }
       guard ok else {
         sink.abandon()

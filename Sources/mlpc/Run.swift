@@ -58,39 +58,61 @@ extension MLPCCommand {
     }
 
     func run() throws {
+      let world = World.shared
       let session: TrainingSession
-      do {
-        if let resume {
-          session = try TrainingSession(resuming: resume, epochs: epochs, options: output)
-        } else {
-          let overrides = SpecOverride.list(overrides)
-          let world = World.shared
-          // With MPI, rank 0 reports the spec's diagnostics and writes the run directory.
-          let checked =
-            world.isRoot
-            ? spec.flatMap { loadChecked($0, options: output, overrides: overrides) }
-            : spec.flatMap { Checker.check(file: $0, overrides: overrides).spec }
-          guard let spec, let checked else { throw ExitCode.failure }
-          var directory: RunDirectory?
-          if world.isRoot {
-            let path = out ?? RunDirectory.firstFree(defaultRunDirectory(spec, checked.name))
-            directory = try RunDirectory(path, existing: force ? .replace : .refuse)
+      if let resume {
+        session = try resumed(resume)
+      } else {
+        let overrides = SpecOverride.list(overrides)
+        // With MPI, rank 0 reports the spec's diagnostics and writes the run directory.
+        let checked =
+          world.isRoot
+          ? spec.flatMap { loadChecked($0, options: output, overrides: overrides) }
+          : spec.flatMap { Checker.check(file: $0, overrides: overrides).spec }
+        guard let spec, let checked else { throw ExitCode.failure }
+        var directory: RunDirectory?
+        if world.isRoot {
+          let path = out ?? RunDirectory.firstFree(defaultRunDirectory(spec, checked.name))
+          do { directory = try RunDirectory(path, existing: force ? .replace : .refuse) } catch {
+            throw CleanError(error.description)
           }
-          session = try TrainingSession(
+        }
+        session = try cleanly { () throws(SessionError) in
+          try TrainingSession(
             checked, specPath: spec, directory: directory, epochs: epochs, overrides: overrides)
         }
-      } catch let error as RunDirectoryError {
-        throw CleanError(error.description)
       }
       StopRequest.install()
       // An exit code (interrupted, diverged) is reached by every rank together, after a
       // barrier: MPI is finalised. A failure on one rank ends it without finalising, and mpirun
       // then ends the others.
-      do { try session.train(quiet: quiet) } catch let code as ExitCode {
-        World.shared.finish()
+      do { try train(session, quiet: quiet) } catch let code as ExitCode {
+        world.finish()
         throw code
       }
-      World.shared.finish()
+      world.finish()
+    }
+
+    /// The session continuing the run in `path`: rank 0 opens it (recovering a killed run's
+    /// staging directory) and reports the recorded spec's diagnostics.
+    private func resumed(_ path: String) throws -> TrainingSession {
+      var directory: RunDirectory?
+      if World.shared.isRoot {
+        do { directory = try RunDirectory(path, existing: .resume) } catch {
+          throw CleanError(error.description)
+        }
+        if let left = directory?.recovered {
+          Console.err("continuing from '\(left)', left by a run that was killed\n")
+        }
+      }
+      let options = output
+      return try cleanly { () throws(SessionError) in
+        try TrainingSession(resuming: directory, epochs: epochs) { text, file, overrides in
+          let result = Checker.check(text: text, file: file, overrides: overrides)
+          guard World.shared.isRoot else { return result.spec }
+          return reportCheck(result, file: file, options: options, overrides: overrides)
+        }
+      }
     }
   }
 }

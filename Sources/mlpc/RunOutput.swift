@@ -1,94 +1,13 @@
-// Files and terminal output of `mlpc run`.
+// Terminal output of `mlpc run`: the progress bar and the per-epoch lines.
 
 import Foundation
 import MLPCore
 
-/// Writes the files of a run into its staging directory: metrics.jsonl as epochs finish, then
-/// the model, summary, checkpoints and curves.
-final class RunWriter {
-  let run: RunDirectory
-  private let metrics: FileHandle
-  /// metrics.jsonl lines not written yet: written at most every 0.2 s (a write per epoch cost
-  /// more than a W2 epoch's steps), and always before a checkpoint and when training ends.
-  private var pending = Data()
-  private var lastFlush = Date()
-
-  init(_ run: RunDirectory) throws {
-    self.run = run
-    let path = run.file("metrics.jsonl")
-    if !FileManager.default.fileExists(atPath: path) {
-      _ = FileManager.default.createFile(atPath: path, contents: nil)
-    }
-    guard let handle = FileHandle(forWritingAtPath: path) else {
-      throw CleanError("cannot write '\(path)'")
-    }
-    handle.seekToEndOfFile()
-    metrics = handle
-  }
-
-  func append(_ report: EpochReport, now: Date) throws {
-    pending.append(contentsOf: (report.metricsLine + "\n").utf8)
-    if now.timeIntervalSince(lastFlush) >= 0.2 || pending.count >= 1 << 16 {
-      try flushMetrics(now: now)
-    }
-  }
-
-  /// Writes the pending metrics lines.
-  func flushMetrics(now: Date = Date()) throws {
-    lastFlush = now
-    guard !pending.isEmpty else { return }
-    do { try metrics.write(contentsOf: pending) } catch {
-      throw CleanError("cannot write '\(run.file("metrics.jsonl"))': \(causeInWords(error))")
-    }
-    pending.removeAll(keepingCapacity: true)
-  }
-
-  /// Keeps the metrics lines of epochs before `epoch` (a resumed run writes the rest again);
-  /// returns them, parsed.
-  func truncateMetrics(before epoch: Int) throws -> [[String: Any]] {
-    let kept = Curves.metrics(ofRun: run.staging).filter { ($0["epoch"] as? Int ?? 0) < epoch }
-    try metrics.truncate(atOffset: 0)
-    for line in kept { try metrics.write(contentsOf: Data((jsonLine(line) + "\n").utf8)) }
-    return kept
-  }
-
-  func write(_ data: Data, _ name: String) throws {
-    let path = run.file(name)
-    do { try data.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
-      throw CleanError("cannot write '\(path)': \(causeInWords(error))")
-    }
-  }
-
-  func write(json object: [String: Any], _ name: String) throws {
-    try write(Data((jsonDocument(object) + "\n").utf8), name)
-  }
-
-  /// Writes `checkpoint` into checkpoints/ and keeps the `keep` latest epoch checkpoints (and
-  /// every one taken inside an epoch, which only an interruption writes).
-  func checkpoint(_ checkpoint: Checkpoint, keep: Int) throws {
-    try flushMetrics()
-    let folder = run.file("checkpoints")
-    try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-    try write(checkpoint.encode(), "checkpoints/" + checkpoint.fileName)
-    let boundaries = RunWriter.checkpoints(in: folder).filter {
-      $0.hasSuffix("step-000000.safetensors")
-    }
-    for old in boundaries.dropLast(keep) {
-      try? FileManager.default.removeItem(atPath: folder + "/" + old)
-    }
-  }
-
-  /// Checkpoint file names in `folder`, oldest first.
-  static func checkpoints(in folder: String) -> [String] {
-    ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
-      .filter { $0.hasPrefix("epoch-") && $0.hasSuffix(".safetensors") }.sorted()
-  }
-}
-
 /// An error printed as `error: message` with exit code 1.
 struct CleanError: Error, CustomStringConvertible {
   var description: String
-  init(_ message: String) { description = message }
+  var help: String?
+  init(_ message: String, help: String? = nil) { (description, self.help) = (message, help) }
 }
 
 /// The progress bar's text, in Double throughout: no count of epochs or steps can overflow it,

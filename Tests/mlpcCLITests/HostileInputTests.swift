@@ -61,7 +61,7 @@ struct HostileCase: CustomTestStringConvertible, Sendable {
       name: "learning rate that diverges: no model",
       spec: layers
         + "data: {generator: xor}\ntraining: {learning_rate: 1e38, epochs: 5}\n",
-      command: "run", code: "non_finite"),
+      command: "run", code: "diverged_because"),
     HostileCase(
       name: "NUL inside a number", spec: layers + "data: {train: d.csv, target: y}\n",
       files: ["d.csv": csv("a,b,y\n1") + [0] + csv("xyz,2,0\n3,4,1\n")], code: "E019", line: 2),
@@ -202,9 +202,12 @@ struct HostileCase: CustomTestStringConvertible, Sendable {
   try spec.write(toFile: dir + "/spec.yaml", atomically: true, encoding: .utf8)
   let result = try CommandRunner.mlpc(["run", dir + "/spec.yaml", "--quiet", "--out", dir + "/run"])
   #expect(result.status == 0, "\(result.stderr)")
-  let lines = Curves.metrics(ofRun: dir + "/run")
+  let lines = EpochReport.lines(ofFile: dir + "/run/metrics.jsonl")
   #expect(lines.count == 2)
-  #expect((lines.first?["non_finite"] as? [String]) == ["test.loss"])
+  #expect(lines.first?.test?.loss.isNaN == true)
+  let text = try String(contentsOfFile: dir + "/run/metrics.jsonl", encoding: .utf8)
+  let first = try JSONSerialization.jsonObject(with: Data(text.prefix { $0 != "\n" }.utf8))
+  #expect(((first as? [String: Any])?["non_finite"] as? [String]) == ["test.loss"])
 }
 
 /// A header cell of a megabyte is not echoed whole.

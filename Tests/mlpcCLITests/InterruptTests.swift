@@ -68,7 +68,7 @@ struct InterruptCase: CustomTestStringConvertible, Sendable {
     let a = try Data(contentsOf: URL(fileURLWithPath: dir + "/full/model.safetensors"))
     let b = try Data(contentsOf: URL(fileURLWithPath: dir + "/cut/model.safetensors"))
     #expect(a == b, "\(summary?["status"] ?? "")")
-    let lines = Curves.metrics(ofRun: dir + "/cut").compactMap { $0["epoch"] as? Int }
+    let lines = EpochReport.lines(ofFile: dir + "/cut/metrics.jsonl").map(\.epoch)
     #expect(lines == Array(1...12))
   }
 
@@ -123,6 +123,6 @@ struct InterruptCase: CustomTestStringConvertible, Sendable {
     guard let staging = entries.first(where: { $0.hasPrefix(".\(name).staging-") }) else {
       return 0
     }
-    return Curves.metrics(ofRun: dir + "/" + staging).count
+    return EpochReport.lines(ofFile: dir + "/" + staging + "/metrics.jsonl").count
   }
 }

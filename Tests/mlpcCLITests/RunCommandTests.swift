@@ -161,7 +161,7 @@ import Testing
       "run", dir + "/spec.yaml", "--out", out, "--epochs", "5", "--force", "--quiet",
     ])
     #expect(forced.status == 0)
-    #expect(Curves.metrics(ofRun: out).count == 5)
+    #expect(EpochReport.lines(ofFile: out + "/metrics.jsonl").count == 5)
   }
 
   /// A second run into a directory being written fails at once; the first finishes untouched.
@@ -190,7 +190,7 @@ import Testing
       try JSONSerialization.jsonObject(
         with: Data(contentsOf: URL(fileURLWithPath: dir + "/run/summary.json"))) as? [String: Any]
     #expect(summary?["name"] as? String == "digits")
-    #expect(Curves.metrics(ofRun: dir + "/run").count == 40)
+    #expect(EpochReport.lines(ofFile: dir + "/run/metrics.jsonl").count == 40)
   }
 
   /// A diverged run keeps its metrics and says why, and writes no model of non-finite weights.

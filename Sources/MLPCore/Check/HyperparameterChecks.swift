@@ -107,23 +107,20 @@ extension CheckContext {
   ) {
     guard let task, let data else { return }
     let name = metric.rawValue
-    if name.hasPrefix("validation"), data.validation == nil {
+    if metric.split == .validation, data.validation == nil {
       report(
         Diagnostic(
           .conflict, "'\(name)' needs a validation split", at: at,
           help: "set 'data.validation_split', e.g. 0.2"))
-    } else if name.hasPrefix("test"), data.test == nil {
+    } else if metric.split == .test, data.test == nil {
       report(Diagnostic(.conflict, "'\(name)' needs 'data.test'", at: at))
-    } else if name.hasPrefix("test") {
+    } else if metric.split == .test {
       report(
         Diagnostic(
           .monitorsTestSet, "watching '\(name)' tunes training to the test set", at: at,
           help: "monitor a validation metric and keep the test set for the final estimate"))
     }
-    let classification = [.validationAccuracy, .testAccuracy].contains(metric)
-    let regression = [.validationMSE, .validationMAE, .validationR2, .testMSE, .testMAE, .testR2]
-      .contains(metric)
-    if (task == .regression && classification) || (task == .classification && regression) {
+    if !metric.metric.applies(to: task) {
       report(
         Diagnostic(.conflict, "'\(name)' is not a metric of \(task.rawValue)", at: at))
     }

@@ -20,78 +20,10 @@ extension Executor {
   }
 }
 
-/// A JSON object with sorted keys, for metrics lines and the summary. JSON has no NaN or
-/// infinity: such a number is written as `null` and its key path listed under `non_finite`.
-public func jsonLine(_ object: [String: Any]) -> String {
-  json(object, options: [.sortedKeys, .withoutEscapingSlashes])
-}
-
-/// A pretty-printed JSON document with sorted keys (non-finite numbers as in `jsonLine`).
-public func jsonDocument(_ object: [String: Any]) -> String {
-  json(object, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
-}
-
-private func json(_ object: [String: Any], options: JSONSerialization.WritingOptions) -> String {
-  var nonFinite: [String] = []
-  var clean = finite(object, path: "", into: &nonFinite) as? [String: Any] ?? [:]
-  if !nonFinite.isEmpty { clean["non_finite"] = nonFinite.sorted() }
-  guard let data = try? JSONSerialization.data(withJSONObject: clean, options: options) else {
-    preconditionFailure("not a JSON object: \(clean)")
-  }
-  return String(decoding: data, as: UTF8.self)
-}
-
-/// `value` with every non-finite Double replaced by null, recording where.
-private func finite(_ value: Any, path: String, into paths: inout [String]) -> Any {
-  switch value {
-  case let d as Double where !d.isFinite:
-    paths.append(path)
-    return NSNull()
-  case let f as Float where !f.isFinite:
-    paths.append(path)
-    return NSNull()
-  case let object as [String: Any]:
-    var out: [String: Any] = [:]
-    for (k, v) in object {
-      out[k] = finite(v, path: path.isEmpty ? k : path + "." + k, into: &paths)
-    }
-    return out
-  case let array as [Any]:
-    return array.enumerated().map { finite($1, path: "\(path)[\($0)]", into: &paths) }
-  default:
-    return value
-  }
-}
-
-extension Evaluation {
-  /// Non-nil metrics as a dictionary.
-  public var dictionary: [String: Any] {
-    var d: [String: Any] = ["loss": loss]
-    if let accuracy { d["accuracy"] = accuracy }
-    if let mse { d["mse"] = mse }
-    if let mae { d["mae"] = mae }
-    if let r2 { d["r2"] = r2 }
-    return d
-  }
-}
-
-extension EpochReport {
-  /// One `metrics.jsonl` line.
-  public var dictionary: [String: Any] {
-    var d: [String: Any] = [
-      "epoch": epoch, "train_loss": trainLoss, "seconds": seconds, "steps": steps,
-    ]
-    if let validation { d["validation"] = validation.dictionary }
-    if let test { d["test"] = test.dictionary }
-    if let learningRate { d["learning_rate"] = learningRate }
-    return d
-  }
-}
-
 extension EpochReport {
   /// The `metrics.jsonl` line of `dictionary`, written directly (JSONSerialization costs about
   /// 45 µs a line, more than a W2 epoch of ten steps): keys sorted, non-finite numbers as null
-  /// listed under `non_finite`, as `jsonLine` writes them.
+  /// listed under `non_finite`, as `JSONRecord.line` writes them.
   public var metricsLine: String {
     // Built by appending to two strings (the fields before and after `non_finite`, which lists
     // what the later ones hold): arrays of parts joined cost about 1.5 µs a line, a tenth of a

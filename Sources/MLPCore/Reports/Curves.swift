@@ -14,26 +14,28 @@ public enum Curves {
     var points: [(Double, Double)]
   }
 
-  /// The picture for `runs` (a label and the parsed lines of its metrics.jsonl each).
-  public static func svg(_ runs: [(label: String, metrics: [[String: Any]])]) -> String {
-    let metric =
-      runs.contains { r in r.metrics.contains { hasMetric($0, "accuracy") } }
-      ? "accuracy" : "r2"
-    let panels = [("loss", "loss"), (metric, metric == "r2" ? "R²" : "accuracy")]
+  /// The picture for `runs` (a label and the epoch reports of its metrics.jsonl each).
+  public static func svg(_ runs: [(label: String, epochs: [EpochReport])]) -> String {
+    let metric: MetricName =
+      runs.contains { r in r.epochs.contains { $0.validation?.accuracy ?? $0.test?.accuracy != nil }
+      }
+      ? .accuracy : .r2
+    let panels: [(MetricName, String)] = [
+      (.loss, "loss"), (metric, metric == .r2 ? "R²" : "accuracy"),
+    ]
     var body = ""
     for (p, (key, title)) in panels.enumerated() {
       let series = runs.flatMap { run in
-        ["train", "validation", "test"].compactMap { split -> Series? in
-          let points = run.metrics.compactMap { line -> (Double, Double)? in
-            guard let epoch = line["epoch"] as? Int, let v = value(line, split, key), v.isFinite
-            else { return nil }
-            return (Double(epoch), v)
+        Split.allCases.compactMap { split -> Series? in
+          let points = run.epochs.compactMap { line -> (Double, Double)? in
+            guard let v = line.value(key, on: split), v.isFinite else { return nil }
+            return (Double(line.epoch), v)
           }
           return points.isEmpty
-            ? nil : Series(run: run.label, split: split, points: thinned(points))
+            ? nil : Series(run: run.label, split: split.rawValue, points: thinned(points))
         }
       }
-      body += panel(series, title: title, key: key, x: 60 + Double(p) * 420)
+      body += panel(series, title: title, key: key.rawValue, x: 60 + Double(p) * 420)
     }
     return """
       <svg xmlns="http://www.w3.org/2000/svg" width="860" height="360" viewBox="0 0 860 360" \
@@ -49,16 +51,6 @@ public enum Curves {
   public static func thinned<T>(_ xs: [T], limit: Int = 1000) -> [T] {
     guard xs.count > limit, limit >= 2 else { return xs }
     return (0..<limit).map { xs[$0 * (xs.count - 1) / (limit - 1)] }
-  }
-
-  private static func hasMetric(_ line: [String: Any], _ key: String) -> Bool {
-    ["validation", "test"].contains { (line[$0] as? [String: Any])?[key] != nil }
-  }
-
-  /// A split's value in one metrics line: `train_loss`, or `validation.loss`, `test.r2`, ….
-  private static func value(_ line: [String: Any], _ split: String, _ key: String) -> Double? {
-    if split == "train" { return key == "loss" ? line["train_loss"] as? Double : nil }
-    return (line[split] as? [String: Any])?[key] as? Double
   }
 
   private static let colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
@@ -105,13 +97,5 @@ public enum Curves {
   private static func escape(_ s: String) -> String {
     s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
       .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-  }
-
-  /// The parsed lines of a run directory's metrics.jsonl (empty when it has none).
-  public static func metrics(ofRun directory: String) -> [[String: Any]] {
-    let text = (try? String(contentsOfFile: directory + "/metrics.jsonl", encoding: .utf8)) ?? ""
-    return text.split(separator: "\n").compactMap {
-      try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
-    }
   }
 }

@@ -44,15 +44,6 @@ public struct EarlyStoppingTracker: Sendable {
 extension MonitoredMetric {
   /// The metric's value in an epoch's report, if the report has it.
   public func value(in report: EpochReport) -> Double? {
-    if self == .trainLoss { return report.trainLoss }
-    let parts = rawValue.split(separator: "_", maxSplits: 1)
-    guard let e = parts[0] == "validation" ? report.validation : report.test else { return nil }
-    switch parts[1] {
-    case "loss": return e.loss
-    case "accuracy": return e.accuracy
-    case "mse": return e.mse
-    case "mae": return e.mae
-    default: return e.r2
-    }
+    report.value(metric, on: split)
   }
 }

@@ -16,9 +16,48 @@ public struct EarlyStopping: Sendable, Equatable {
   public var restoreBest: Bool
 }
 
-extension MonitoredMetric {
+/// A data split that metrics are reported on.
+public enum Split: String, CaseIterable, Sendable, Codable {
+  case train, validation, test
+}
+
+/// A metric of an evaluation (`Evaluation`): its key in metrics.jsonl and summary.json.
+public enum MetricName: String, CaseIterable, Sendable, Codable {
+  case loss, accuracy, mse, mae, r2
+
   /// Accuracy and R² improve upwards; losses and errors downwards.
-  public var improvesUpwards: Bool { rawValue.hasSuffix("accuracy") || rawValue.hasSuffix("r2") }
+  public var improvesUpwards: Bool { self == .accuracy || self == .r2 }
+  /// Whether the metric exists for `task`.
+  public func applies(to task: Task) -> Bool {
+    switch self {
+    case .loss: true
+    case .accuracy: task == .classification
+    case .mse, .mae, .r2: task == .regression
+    }
+  }
+}
+
+extension MonitoredMetric {
+  /// The split and the metric watched: `validation_accuracy` is (validation, accuracy).
+  public var identity: (split: Split, metric: MetricName) {
+    switch self {
+    case .validationLoss: (.validation, .loss)
+    case .validationAccuracy: (.validation, .accuracy)
+    case .validationMSE: (.validation, .mse)
+    case .validationMAE: (.validation, .mae)
+    case .validationR2: (.validation, .r2)
+    case .testLoss: (.test, .loss)
+    case .testAccuracy: (.test, .accuracy)
+    case .testMSE: (.test, .mse)
+    case .testMAE: (.test, .mae)
+    case .testR2: (.test, .r2)
+    case .trainLoss: (.train, .loss)
+    }
+  }
+  public var split: Split { identity.split }
+  public var metric: MetricName { identity.metric }
+  /// Accuracy and R² improve upwards; losses and errors downwards.
+  public var improvesUpwards: Bool { metric.improvesUpwards }
 }
 
 /// `training.schedule` with defaults applied: the learning rate of every epoch as PyTorch's

@@ -83,7 +83,7 @@ func metricsLineEqualsTheSerialisedDictionary(_ testLoss: Double) throws {
     try JSONSerialization.jsonObject(with: Data(line.utf8)) as? NSDictionary
   }
   let fast = try #require(try parse(report.metricsLine))
-  let reference = try #require(try parse(jsonLine(report.dictionary)))
+  let reference = try #require(try parse(JSONRecord.line(report)))
   #expect(fast == reference, "\(report.metricsLine)")
   if testLoss == 0.25 {  // keys in order, numbers as Swift prints them (resumed runs append)
     #expect(

@@ -1,0 +1,268 @@
+// The records of a run, as `Codable` types written by `JSONRecord`: an epoch's metrics line
+// (metrics.jsonl), the evaluation of a split, the summary (summary.json) and the resolved
+// configuration (config.json). Their keys are documented in docs/run-output.md.
+
+import Foundation
+
+extension Evaluation: Codable {
+  enum CodingKeys: String, CodingKey {
+    case loss, accuracy, mse, mae, r2
+  }
+
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    self.init(
+      loss: try c.decodeIfPresent(Double.self, forKey: .loss) ?? .nan,
+      accuracy: try c.decodeIfPresent(Double.self, forKey: .accuracy),
+      mse: try c.decodeIfPresent(Double.self, forKey: .mse),
+      mae: try c.decodeIfPresent(Double.self, forKey: .mae),
+      r2: try c.decodeIfPresent(Double.self, forKey: .r2))
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(loss, forKey: .loss)
+    try c.encodeIfPresent(accuracy, forKey: .accuracy)
+    try c.encodeIfPresent(mse, forKey: .mse)
+    try c.encodeIfPresent(mae, forKey: .mae)
+    try c.encodeIfPresent(r2, forKey: .r2)
+  }
+
+  /// One metric, when the evaluation has it.
+  public subscript(_ metric: MetricName) -> Double? {
+    switch metric {
+    case .loss: loss
+    case .accuracy: accuracy
+    case .mse: mse
+    case .mae: mae
+    case .r2: r2
+    }
+  }
+}
+
+extension EpochReport: Codable {
+  enum CodingKeys: String, CodingKey {
+    case epoch, seconds, steps, validation, test
+    case trainLoss = "train_loss"
+    case learningRate = "learning_rate"
+  }
+
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    self.init(
+      epoch: try c.decode(Int.self, forKey: .epoch),
+      trainLoss: try c.decodeIfPresent(Double.self, forKey: .trainLoss) ?? .nan,
+      validation: try c.decodeIfPresent(Evaluation.self, forKey: .validation),
+      test: try c.decodeIfPresent(Evaluation.self, forKey: .test),
+      seconds: try c.decodeIfPresent(Double.self, forKey: .seconds) ?? .nan,
+      steps: try c.decodeIfPresent(Int.self, forKey: .steps) ?? 0,
+      learningRate: try c.decodeIfPresent(Double.self, forKey: .learningRate))
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(epoch, forKey: .epoch)
+    try c.encode(trainLoss, forKey: .trainLoss)
+    try c.encode(seconds, forKey: .seconds)
+    try c.encode(steps, forKey: .steps)
+    try c.encodeIfPresent(validation, forKey: .validation)
+    try c.encodeIfPresent(test, forKey: .test)
+    try c.encodeIfPresent(learningRate, forKey: .learningRate)
+  }
+
+  /// A metric of a split after this epoch (the training split has its loss only).
+  public func value(_ metric: MetricName, on split: Split) -> Double? {
+    switch split {
+    case .train: metric == .loss ? trainLoss : nil
+    case .validation: validation?[metric]
+    case .test: test?[metric]
+    }
+  }
+
+  /// The lines of a metrics.jsonl file, in order (lines that are not records are skipped).
+  public static func lines(ofFile path: String) -> [EpochReport] {
+    let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+    return text.split(separator: "\n").compactMap {
+      JSONRecord.decode(EpochReport.self, from: Data($0.utf8))
+    }
+  }
+}
+
+/// Why a run ended.
+public enum Ending: Sendable, Equatable {
+  case completed
+  case earlyStopped(bestEpoch: Int?)
+  case interrupted(epoch: Int, step: Int)
+  case diverged(epoch: Int, step: Int)
+
+  /// The `status` of summary.json.
+  public var status: String {
+    switch self {
+    case .completed: "completed"
+    case .earlyStopped: "early stopped"
+    case .interrupted(let e, let s): "interrupted at epoch \(e) step \(s)"
+    case .diverged(let e, let s): "diverged at epoch \(e) step \(s)"
+    }
+  }
+}
+
+/// summary.json: how a run ended and the metrics of the weights it saved.
+public struct RunSummary: Sendable {
+  public var name: String
+  /// The spec file's path as given.
+  public var spec: String
+  public var status: String
+  public var epochsPlanned: Int
+  public var epochsCompleted: Int
+  public var seconds: Double
+  public var parameters: Int
+  public var trainSamples: Int
+  /// The metrics of the saved weights on each split (absent when no model was written).
+  public var evaluations: [Split: Evaluation] = [:]
+  /// The last finished epoch's metrics line.
+  public var lastEpoch: EpochReport?
+  /// With early stopping: the best epoch and its value of the monitored metric.
+  public var bestEpoch: Int?
+  public var best: (metric: MonitoredMetric, value: Double?)?
+  public var stoppedBecause: String?
+  /// Why a diverged run stopped: the parameter (or the loss) that became NaN or infinite.
+  public var divergedBecause: String?
+  /// With MPI: the number of processes, and whether their weights were equal at the end.
+  public var ranks: Int?
+  public var ranksIdentical: Bool?
+
+  public init(
+    name: String, spec: String, status: String, epochsPlanned: Int, epochsCompleted: Int,
+    seconds: Double, parameters: Int, trainSamples: Int
+  ) {
+    (self.name, self.spec, self.status) = (name, spec, status)
+    (self.epochsPlanned, self.epochsCompleted) = (epochsPlanned, epochsCompleted)
+    (self.seconds, self.parameters, self.trainSamples) = (seconds, parameters, trainSamples)
+  }
+
+  /// A metric of the saved weights on a split.
+  public func value(_ metric: MetricName, on split: Split) -> Double? {
+    evaluations[split]?[metric]
+  }
+}
+
+extension RunSummary: Codable {
+  private enum Key: String, CaseIterable {
+    case name, spec, status, seconds, parameters, ranks
+    case epochsPlanned = "epochs_planned"
+    case epochsCompleted = "epochs_completed"
+    case trainSamples = "train_samples"
+    case lastEpoch = "last_epoch"
+    case bestEpoch = "best_epoch"
+    case stoppedBecause = "stopped_because"
+    case divergedBecause = "diverged_because"
+    case ranksIdentical = "ranks_identical"
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: DynamicKey.self)
+    func put<T: Encodable>(_ value: T?, _ key: Key) throws {
+      try c.encodeIfPresent(value, forKey: DynamicKey(key.rawValue))
+    }
+    try put(name, .name)
+    try put(spec, .spec)
+    try put(status, .status)
+    try put(seconds, .seconds)
+    try put(parameters, .parameters)
+    try put(epochsPlanned, .epochsPlanned)
+    try put(epochsCompleted, .epochsCompleted)
+    try put(trainSamples, .trainSamples)
+    try put(lastEpoch, .lastEpoch)
+    try put(bestEpoch, .bestEpoch)
+    try put(stoppedBecause, .stoppedBecause)
+    try put(divergedBecause, .divergedBecause)
+    try put(ranks, .ranks)
+    try put(ranksIdentical, .ranksIdentical)
+    for (split, evaluation) in evaluations {
+      try c.encode(evaluation, forKey: DynamicKey(split.rawValue))
+    }
+    if let best {
+      try c.encode(best.value, forKey: DynamicKey("best_" + best.metric.rawValue))
+    }
+  }
+
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: DynamicKey.self)
+    func get<T: Decodable>(_ key: Key) throws -> T? {
+      try c.decodeIfPresent(T.self, forKey: DynamicKey(key.rawValue))
+    }
+    self.init(
+      name: try get(.name) ?? "", spec: try get(.spec) ?? "", status: try get(.status) ?? "",
+      epochsPlanned: try get(.epochsPlanned) ?? 0, epochsCompleted: try get(.epochsCompleted) ?? 0,
+      seconds: try get(.seconds) ?? .nan, parameters: try get(.parameters) ?? 0,
+      trainSamples: try get(.trainSamples) ?? 0)
+    lastEpoch = try get(.lastEpoch)
+    bestEpoch = try get(.bestEpoch)
+    stoppedBecause = try get(.stoppedBecause)
+    divergedBecause = try get(.divergedBecause)
+    ranks = try get(.ranks)
+    ranksIdentical = try get(.ranksIdentical)
+    for split in Split.allCases {
+      evaluations[split] = try c.decodeIfPresent(
+        Evaluation.self, forKey: DynamicKey(split.rawValue))
+    }
+    for metric in MonitoredMetric.allCases {
+      let key = DynamicKey("best_" + metric.rawValue)
+      if c.contains(key) { best = (metric, try c.decodeIfPresent(Double.self, forKey: key)) }
+    }
+  }
+}
+
+/// config.json: where the spec is, the overrides it ran with, and every setting resolved.
+public struct RunConfiguration: Codable, Sendable {
+  /// The spec file's absolute path.
+  public var specFile: String
+  /// Epochs of the run in all (`--epochs`, else the spec's).
+  public var epochs: Int
+  /// `--set` overrides, as given; applied again on resume.
+  public var overrides: [String]
+  /// The model's description (network, names, every training setting).
+  public var model: ModelDescription?
+  public var data: DataCounts
+
+  /// The sizes of the splits.
+  public struct DataCounts: Codable, Sendable {
+    public var trainSamples: Int
+    public var validationSamples: Int
+    public var testSamples: Int
+    public var standardized: Bool
+
+    enum CodingKeys: String, CodingKey {
+      case standardized
+      case trainSamples = "train_samples"
+      case validationSamples = "validation_samples"
+      case testSamples = "test_samples"
+    }
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case epochs, overrides, model, data
+    case specFile = "spec_file"
+  }
+
+  /// The configuration of a run of `spec` for `epochs` in all.
+  public init(_ spec: CheckedSpec, specPath: String, epochs: Int, overrides: [SpecOverride]) {
+    specFile = URL(fileURLWithPath: specPath).standardized.path
+    self.epochs = epochs
+    self.overrides = overrides.map(\.text)
+    model = ModelDescription(spec)
+    data = DataCounts(
+      trainSamples: spec.data.train.count, validationSamples: spec.data.validation?.count ?? 0,
+      testSamples: spec.data.test?.count ?? 0, standardized: spec.data.standardizer != nil)
+  }
+
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    specFile = try c.decode(String.self, forKey: .specFile)
+    epochs = try c.decode(Int.self, forKey: .epochs)
+    overrides = try c.decodeIfPresent([String].self, forKey: .overrides) ?? []
+    // A description of an older format is not needed to resume: the spec is checked again.
+    model = try? c.decodeIfPresent(ModelDescription.self, forKey: .model)
+    data = try c.decode(DataCounts.self, forKey: .data)
+  }
+}

@@ -1,0 +1,260 @@
+// A sweep: every combination of grid values over one spec, each checked by the caller before
+// any trains (`SweepRun`), trained as a session into its own run directory inside the sweep's
+// folder, then ranked by the validation metric the spec watches into a table (`SweepTable`,
+// written as sweep.csv and sweep.json). The runs are ranked from the summaries their sessions
+// return; nothing is read back from disk.
+
+import Foundation
+
+/// One `--grid PATH=V1,V2` argument.
+public struct GridAxis: Sendable {
+  public var path: String
+  public var values: [String]
+
+  public init(_ argument: String) {
+    let parts = argument.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+    path = String(parts[0])
+    values = splitTopLevel(parts.count > 1 ? String(parts[1]) : "")
+  }
+
+  /// The last key of the path, for labels: `learning_rate`, `units`.
+  public var shortName: String {
+    String(path.split(separator: ".").last ?? Substring(path)).replacingOccurrences(
+      of: "[", with: ""
+    ).replacingOccurrences(of: "]", with: "")
+  }
+
+  /// All combinations of the axes' values, the first axis varying slowest.
+  public static func combinations(_ axes: [GridAxis]) -> [[String]] {
+    axes.map(\.values).reduce([[]]) { partial, values in
+      partial.flatMap { p in values.map { p + [$0] } }
+    }
+  }
+}
+
+/// Splits on commas outside brackets, braces and quotes; trims spaces.
+func splitTopLevel(_ text: String) -> [String] {
+  var out: [String] = []
+  var current = ""
+  var depth = 0
+  var quote: Character?
+  for c in text {
+    if let q = quote {
+      if c == q { quote = nil }
+    } else if c == "\"" || c == "'" {
+      quote = c
+    } else if c == "[" || c == "{" {
+      depth += 1
+    } else if c == "]" || c == "}" {
+      depth -= 1
+    } else if c == ",", depth == 0 {
+      out.append(current.trimmingCharacters(in: .whitespaces))
+      current = ""
+      continue
+    }
+    current.append(c)
+  }
+  out.append(current.trimmingCharacters(in: .whitespaces))
+  return out.filter { !$0.isEmpty }
+}
+
+/// One combination of a sweep, checked: its grid values, all its overrides and the spec.
+public struct SweepRun: Sendable {
+  public var values: [String]
+  public var overrides: [SpecOverride]
+  public var spec: CheckedSpec
+
+  public init(values: [String], overrides: [SpecOverride], spec: CheckedSpec) {
+    (self.values, self.overrides, self.spec) = (values, overrides, spec)
+  }
+}
+
+/// Trains the runs of a sweep one after another into `folder`.
+public struct Sweep {
+  public var axes: [GridAxis]
+  public var runs: [SweepRun]
+  public var specPath: String
+  public var folder: String
+  public var epochs: Int?
+
+  public init(axes: [GridAxis], runs: [SweepRun], specPath: String, folder: String, epochs: Int?) {
+    (self.axes, self.runs, self.specPath, self.folder) = (axes, runs, specPath, folder)
+    self.epochs = epochs
+  }
+
+  /// The run directory of run `i`: its number and grid values.
+  public func directory(_ i: Int) -> String {
+    let label = zip(axes, runs[i].values).map { "\($0.0.shortName)=\($0.1)" }
+    let name = String(format: "%02d-", i + 1) + label.joined(separator: "-").map(safeCharacter)
+    return (folder as NSString).appendingPathComponent(String(name))
+  }
+
+  /// Trains every run (`starting(i)` before run `i`, `finished(i, outcome)` after it) until
+  /// `shouldStop`; the table of the runs trained, best first. A run that diverges or is stopped
+  /// is in the table with its status.
+  public func train(
+    starting: (Int) -> Void = { _ in }, finished: (Int, RunOutcome) -> Void = { _, _ in },
+    shouldStop: @escaping () -> Bool = { false }
+  ) throws(SessionError) -> SweepTable {
+    var rows: [SweepRow] = []
+    for (i, run) in runs.enumerated() {
+      starting(i)
+      let path = directory(i)
+      let directory: RunDirectory
+      do { directory = try RunDirectory(path, existing: .refuse) } catch {
+        throw SessionError(error.description)
+      }
+      let session = try TrainingSession(
+        run.spec, specPath: specPath, directory: directory, epochs: epochs,
+        overrides: run.overrides)
+      var events = SessionEvents()
+      events.shouldStop = shouldStop
+      let outcome = try session.train(events)
+      finished(i, outcome)
+      rows.append(SweepRow(directory: path, values: run.values, summary: outcome.summary))
+      if shouldStop() { break }
+    }
+    let ranking = SweepRanking(runs[0].spec)
+    rows.sort(by: ranking.better)
+    return SweepTable(axes: axes.map(\.path), rows: rows, ranking: ranking)
+  }
+}
+
+private func safeCharacter(_ c: Character) -> Character {
+  c.isLetter || c.isNumber || c == "." || c == "-" || c == "_" || c == "=" ? c : "_"
+}
+
+/// One run of a sweep and its summary.
+public struct SweepRow: Sendable {
+  public var directory: String
+  public var values: [String]
+  public var summary: RunSummary
+
+  public var status: String { summary.status }
+  public func metric(_ split: Split, _ name: MetricName) -> Double? {
+    summary.value(name, on: split)
+  }
+}
+
+/// How runs are ordered: the validation metric the spec watches (early stopping's monitor), else
+/// validation accuracy for classification and validation loss for regression; training loss when
+/// there is no validation split.
+public struct SweepRanking: Sendable {
+  public var split: Split
+  public var metric: MetricName
+  public var maximize: Bool
+
+  public init(_ spec: CheckedSpec) {
+    if let stopping = spec.training.earlyStopping, stopping.monitor != .trainLoss {
+      (split, metric, maximize) = (
+        stopping.monitor.split, stopping.monitor.metric, stopping.maximize
+      )
+    } else if spec.data.validation == nil {
+      (split, metric, maximize) = (.train, .loss, false)
+    } else if spec.network.task == .classification {
+      (split, metric, maximize) = (.validation, .accuracy, true)
+    } else {
+      (split, metric, maximize) = (.validation, .loss, false)
+    }
+  }
+
+  public var column: String { "\(split.rawValue)_\(metric.rawValue)" }
+
+  /// Whether `a` ranks above `b` (runs without the metric last, ties by loss).
+  public func better(_ a: SweepRow, _ b: SweepRow) -> Bool {
+    switch (a.metric(split, metric), b.metric(split, metric)) {
+    case (nil, nil): return a.directory < b.directory
+    case (nil, _): return false
+    case (_, nil): return true
+    case (let x?, let y?):
+      if x != y { return maximize ? x > y : x < y }
+      return (a.metric(split, .loss) ?? .infinity) < (b.metric(split, .loss) ?? .infinity)
+    }
+  }
+}
+
+/// The sweep's results as text, CSV and JSON (sweep.json: `sorted_by`, `descending`, `grid`
+/// and the ranked `runs`).
+public struct SweepTable: Sendable, Encodable {
+  public var axes: [String]
+  public var rows: [SweepRow]
+  public var ranking: SweepRanking
+
+  private var metricColumns: [(Split, MetricName)] {
+    let names: [MetricName] = [.loss, .accuracy, .r2, .mae]
+    return [Split.validation, .train, .test].flatMap { split in
+      names.compactMap { name in
+        rows.contains { $0.metric(split, name) != nil } ? (split, name) : nil
+      }
+    }
+  }
+
+  public var header: [String] {
+    ["rank"] + axes + metricColumns.map { "\($0.0.rawValue)_\($0.1.rawValue)" }
+      + ["epochs", "status", "run"]
+  }
+
+  func cells(_ i: Int, _ row: SweepRow) -> [String] {
+    ["\(i + 1)"] + row.values
+      + metricColumns.map { row.metric($0.0, $0.1).map { String(format: "%.6g", $0) } ?? "" }
+      + ["\(row.summary.epochsCompleted)", row.status, row.directory]
+  }
+
+  public var csv: String {
+    let quote = { (s: String) in
+      s.contains(where: { ",\"\n".contains($0) })
+        ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+    }
+    return ([header] + rows.enumerated().map { cells($0, $1) }).map {
+      $0.map(quote).joined(separator: ",")
+    }.joined(separator: "\n") + "\n"
+  }
+
+  /// One ranked run of sweep.json.
+  struct RankedRun: Encodable {
+    var rank: Int
+    var run: String
+    var status: String
+    var values: [String: String]
+    var metrics: [String: Double]
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case grid, runs
+    case sortedBy = "sorted_by"
+    case descending
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(ranking.column, forKey: .sortedBy)
+    try c.encode(ranking.maximize, forKey: .descending)
+    try c.encode(axes, forKey: .grid)
+    let ranked = rows.enumerated().map { i, row in
+      RankedRun(
+        rank: i + 1, run: row.directory, status: row.status,
+        values: Dictionary(zip(axes, row.values)) { a, _ in a },
+        metrics: Dictionary(
+          metricColumns.compactMap { s, m in
+            row.metric(s, m).map { ("\(s.rawValue)_\(m.rawValue)", $0) }
+          }
+        ) { a, _ in a })
+    }
+    try c.encode(ranked, forKey: .runs)
+  }
+
+  public var json: String { JSONRecord.document(self) + "\n" }
+
+  /// Aligned columns, best run first.
+  public var text: String {
+    let table = [header] + rows.enumerated().map { cells($0, $1) }
+    let widths = header.indices.map { c in table.map { $0[c].count }.max() ?? 0 }
+    let lines = table.map { row in
+      row.enumerated().map { c, cell in
+        cell.padding(toLength: widths[c], withPad: " ", startingAt: 0)
+      }.joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+    }
+    return "sorted by \(ranking.column) (\(ranking.maximize ? "highest" : "lowest") first)\n"
+      + lines.joined(separator: "\n") + "\n"
+  }
+}

@@ -1,0 +1,279 @@
+// One run of a checked spec, new or resumed: the epoch loop with its stops (end, early stopping,
+// a stop request, divergence), checkpoints, agreement between MPI ranks, and the files written
+// when it ends. The metrics in the summary are always those of the weights that were saved.
+// Printing, signals and exit codes are the caller's: it hears of progress through
+// `SessionEvents` and gets a typed `RunOutcome` back.
+//
+//     let session = try TrainingSession(spec, specPath: path,
+//                                       directory: RunDirectory("runs/a", existing: .refuse))
+//     let outcome = try session.train()
+//     print(outcome.summary.value(.accuracy, on: .test) ?? .nan)
+
+import Foundation
+
+/// What a session tells its caller while it trains.
+public struct SessionEvents {
+  /// After each step: the epoch and the steps done in it.
+  public var step: (_ epoch: Int, _ step: Int) -> Void = { _, _ in }
+  /// After each finished epoch.
+  public var epoch: (EpochReport) -> Void = { _ in }
+  /// Asked after each step: whether to stop (and save) now.
+  public var shouldStop: () -> Bool = { false }
+  /// Called once training has stopped, before the run is written.
+  public var saving: () -> Void = {}
+
+  public init() {}
+}
+
+/// How a run ended and what it wrote.
+public struct RunOutcome: Sendable {
+  public var ending: Ending
+  public var summary: RunSummary
+  /// The run directory (nil on MPI ranks other than 0, which write nothing).
+  public var directory: String?
+  /// The files written into it besides checkpoints and spec (none when the run diverged).
+  public var files: [String]
+}
+
+/// With MPI, every rank runs a session: all train, rank 0 alone writes the run directory
+/// (`directory` is nil on the others), and every decision to stop is agreed.
+public final class TrainingSession {
+  public let spec: CheckedSpec
+  public let specPath: String
+  let directory: RunDirectory?
+  let writer: RunWriter?
+  let world = World.shared
+  public let trainer: Trainer
+  /// Epochs of the run in all.
+  public let total: Int
+  /// The first epoch to run (1, or the checkpoint's epoch when resuming).
+  public let first: Int
+  var tracker: EarlyStoppingTracker?
+  /// Memory kept for saving, released just before the run is written.
+  let reserve: SaveReserve
+  /// The epochs before `first` (a resumed run's), and this session's reports: the learning
+  /// curves are drawn from these, not by reading metrics.jsonl again.
+  var earlier: [EpochReport] = []
+  /// (Every other one is dropped when 2000 are kept, so they stay spread over all epochs.)
+  var reports: [EpochReport] = []
+  /// `--set` overrides of the spec, recorded in config.json and applied again on resume.
+  public let overrides: [SpecOverride]
+
+  /// A new run of `spec` into `directory` (nil on ranks other than 0) for `epochs` in all
+  /// (default: the spec's).
+  public init(
+    _ spec: CheckedSpec, specPath: String, directory: RunDirectory?, epochs: Int? = nil,
+    overrides: [SpecOverride] = []
+  ) throws(SessionError) {
+    (self.spec, self.specPath, self.directory) = (spec, specPath, directory)
+    self.overrides = overrides
+    writer = try directory.map { d throws(SessionError) in try RunWriter(d) }
+    trainer = Trainer(spec)
+    total = epochs ?? spec.training.epochs
+    first = 1
+    tracker = spec.training.earlyStopping.map { EarlyStoppingTracker($0) }
+    reserve = try SaveReserve(for: trainer.plan)
+    try writer?.write(Data(spec.text.utf8), "spec.yaml")
+    let configuration = RunConfiguration(
+      spec, specPath: specPath, epochs: total, overrides: overrides)
+    try writer?.write(record: configuration, "config.json")
+  }
+
+  /// The run in `directory` (nil on ranks other than 0), continued from its latest checkpoint
+  /// to `epochs` in all (default: as configured). Rank 0 reads the run; the other ranks receive
+  /// its configuration, spec and checkpoint from it. `check` checks the recorded spec with its
+  /// overrides (and reports its diagnostics); nil ends the resume.
+  public init(
+    resuming directory: RunDirectory?, epochs: Int?,
+    check: (_ text: String, _ file: String, _ overrides: [SpecOverride]) -> CheckedSpec?
+  ) throws(SessionError) {
+    let world = World.shared
+    self.directory = directory
+    let path = directory?.path ?? "the run"
+    func fail(_ error: SessionError) -> SessionError {
+      directory?.abandon()
+      return error
+    }
+    let read = { (name: String) in
+      directory.flatMap { FileManager.default.contents(atPath: $0.file(name)) }
+    }
+    let configData = try collective { try world.broadcast(read("config.json")) }
+    let specData = try collective { try world.broadcast(read("spec.yaml")) }
+    guard let configData, let specData,
+      let config = JSONRecord.decode(RunConfiguration.self, from: configData)
+    else {
+      throw fail(SessionError("'\(path)' is not a run directory of this mlpc (no config.json)"))
+    }
+    let text = String(decoding: specData, as: UTF8.self)
+    overrides = SpecOverride.list(config.overrides)
+    guard let spec = check(text, config.specFile, overrides) else {
+      throw fail(.checkFailed)
+    }
+    (self.spec, specPath) = (spec, config.specFile)
+    let checkpointData = directory.flatMap { d in
+      RunWriter.checkpoints(in: d.file("checkpoints")).last.flatMap {
+        FileManager.default.contents(atPath: d.file("checkpoints") + "/" + $0)
+      }
+    }
+    let received = try collective { try world.broadcast(checkpointData) }
+    guard let checkpoint = received.flatMap(Checkpoint.decode) else {
+      throw fail(SessionError("'\(path)' has no checkpoint to resume from"))
+    }
+    total = epochs ?? config.epochs
+    guard checkpoint.epoch <= total else {
+      throw fail(
+        SessionError(
+          "'\(path)' has trained \(checkpoint.epoch - 1) epochs; give --epochs above that to continue"
+        ))
+    }
+    writer = try directory.map { d throws(SessionError) in try RunWriter(d) }
+    trainer = Trainer(spec)
+    reserve = try SaveReserve(for: trainer.plan)
+    trainer.restore(checkpoint)
+    first = checkpoint.epoch
+    tracker = spec.training.earlyStopping.map { EarlyStoppingTracker($0, resuming: checkpoint) }
+    earlier = try writer?.truncateMetrics(before: checkpoint.epoch) ?? []
+  }
+
+  /// Trains from `first` to `total` epochs (or until a stop) and writes the run.
+  public func train(_ events: SessionEvents = SessionEvents()) throws(SessionError) -> RunOutcome {
+    let started = Date()
+    var ending = Ending.completed
+    var last: EpochReport?
+    var nextEpoch = first
+    epochs: for epoch in first...max(first, total) where epoch <= total {
+      let report: EpochReport
+      do {
+        report = try trainer.reportedEpoch(
+          epoch, validation: spec.data.validation, test: spec.data.test,
+          shouldStop: events.shouldStop, progress: { events.step(epoch, $0) })
+      } catch {
+        switch error {
+        case .interrupted(let e, let s): ending = .interrupted(epoch: e, step: s)
+        case .nonFinite(let e, let s): ending = .diverged(epoch: e, step: s)
+        case .communication(let message): throw SessionError(message)
+        }
+        break epochs
+      }
+      nextEpoch = epoch + 1
+      try writer?.append(report, now: Date())
+      reports.append(report)
+      // Bounded memory for any number of epochs: every other report goes when 2000 are kept.
+      if reports.count >= 2000 {
+        reports = reports.enumerated().filter { $0.0 % 2 == 0 || $0.0 == 1999 }.map(\.1)
+      }
+      events.epoch(report)
+      last = report
+      if tracker?.observe(report, executor: trainer.executor) == true {
+        ending = .earlyStopped(bestEpoch: tracker?.bestEpoch)
+        break
+      }
+      if let schedule = spec.training.checkpoint, epoch % schedule.every == 0, epoch < total {
+        try writer?.checkpoint(checkpoint(nextEpoch: nextEpoch), keep: schedule.keep)
+      }
+      // Every rank stops after the same epoch when any was asked to.
+      if try agreed(events.shouldStop()), epoch < total {
+        ending = .interrupted(epoch: epoch, step: trainer.stepsPerEpoch)
+        break
+      }
+    }
+    try writer?.flushMetrics()
+    events.saving()
+    reserve.release()
+    var summary = RunSummary(
+      name: spec.name, spec: specPath, status: ending.status, epochsPlanned: total,
+      epochsCompleted: nextEpoch - 1, seconds: Date().timeIntervalSince(started),
+      parameters: trainer.plan.parameterCount, trainSamples: spec.data.train.count)
+    summary.lastEpoch = last
+    do {
+      return try finish(ending, summary, nextEpoch: nextEpoch)
+    } catch {
+      // A write failed (a full disk, say): keep what was written, checkpoints included, where
+      // --resume finds it, instead of leaving it in the hidden staging directory.
+      guard let directory, (try? directory.commit()) != nil else { throw error }
+      throw SessionError(
+        "\(error.description); what was written is kept in '\(directory.path)': free space, then 'mlpc run --resume \(directory.path)'"
+      )
+    }
+  }
+
+  /// The checkpoint of the state now, with the early-stopping record.
+  private func checkpoint(nextEpoch: Int) -> Checkpoint {
+    var c = trainer.checkpoint(nextEpoch: nextEpoch)
+    tracker?.save(into: &c)
+    return c
+  }
+
+  private func finish(_ ending: Ending, _ summary: RunSummary, nextEpoch: Int)
+    throws(SessionError) -> RunOutcome
+  {
+    var summary = summary
+    if world.size > 1 {
+      // Every rank applied the same updates to the same sums: their weights must be equal.
+      let same = try collective { try world.identical(trainer.executor.parameterRegion) }
+      guard same else {
+        throw SessionError("the ranks' weights differ after training; the run is not saved")
+      }
+      (summary.ranks, summary.ranksIdentical) = (world.size, same)
+    }
+    var outcome = RunOutcome(
+      ending: ending, summary: summary, directory: directory?.path, files: [])
+    if case .diverged = ending {
+      // The weights are not finite: keep the last good checkpoint, write no model.
+      outcome.summary.divergedBecause =
+        trainer.executor.firstNonFiniteTensor().map { "parameter '\($0)' became NaN or infinite" }
+        ?? "loss became NaN or infinite"
+      if let writer {
+        try writer.write(record: outcome.summary, "summary.json")
+        try commit()
+      }
+      try collective { try world.barrier() }
+      return outcome
+    }
+    // Rank 0 writes the run (every rank holds the same weights); the others wait for it.
+    guard let writer else {
+      try collective { try world.barrier() }
+      return outcome
+    }
+    // The state to resume from, then (with restore_best) the best epoch's weights as the model.
+    let keep = spec.training.checkpoint?.keep ?? 1
+    try writer.checkpoint(checkpoint(nextEpoch: nextEpoch), keep: keep)
+    if let tracker, let bestEpoch = tracker.bestEpoch {
+      outcome.summary.bestEpoch = bestEpoch
+      outcome.summary.best = (tracker.rule.monitor, tracker.bestValue)
+      if let best = tracker.best { trainer.executor.restore(best) }
+    }
+    if case .earlyStopped = ending, let rule = tracker?.rule {
+      outcome.summary.stoppedBecause =
+        "'\(rule.monitor.rawValue)' did not improve for \(rule.patience) epochs"
+    }
+    outcome.summary.evaluations = finalEvaluation()
+    let curves = earlier + Curves.thinned(reports)
+    try writer.write(Model.encode(spec, trainer.executor, epochs: total), "model.safetensors")
+    try writer.write(record: outcome.summary, "summary.json")
+    try writer.write(Data(Curves.svg([(spec.name, curves)]).utf8), "curves.svg")
+    try commit()
+    try collective { try world.barrier() }
+    outcome.files = ["model.safetensors", "metrics.jsonl", "summary.json", "curves.svg"]
+    return outcome
+  }
+
+  private func commit() throws(SessionError) {
+    do { try directory?.commit() } catch { throw SessionError(error.description) }
+  }
+
+  /// Whether any rank's `flag` is set.
+  private func agreed(_ flag: Bool) throws(SessionError) -> Bool {
+    var value = [flag ? 1.0 : 0]
+    try collective { try world.maximum(&value) }
+    return value[0] > 0
+  }
+
+  /// Metrics of the weights being saved, on every split.
+  private func finalEvaluation() -> [Split: Evaluation] {
+    var out = [Split.train: trainer.evaluate(spec.data.train)]
+    if let v = spec.data.validation { out[.validation] = trainer.evaluate(v) }
+    if let t = spec.data.test { out[.test] = trainer.evaluate(t) }
+    return out
+  }
+}
