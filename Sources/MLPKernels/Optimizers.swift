@@ -20,6 +20,17 @@ public enum OptimizerKind: String, CaseIterable, Sendable {
     case .rmsprop: 3
     }
   }
+
+  /// The `training` settings the update reads besides the learning rate, weight decay and
+  /// clipping (which every optimizer reads): any other is set to no effect (a warning).
+  public var reads: Set<String> {
+    switch self {
+    case .sgd: []
+    case .momentum, .nesterov: ["momentum"]
+    case .adam, .adamw: ["beta1", "beta2", "epsilon"]
+    case .rmsprop: ["momentum", "alpha", "centered", "epsilon"]
+    }
+  }
 }
 
 /// Hyperparameters of one update.

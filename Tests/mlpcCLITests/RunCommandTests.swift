@@ -28,7 +28,7 @@ import Testing
     #expect(
       model.tensors.map(\.name) == ["layer1.bias", "layer1.weight", "layer2.bias", "layer2.weight"])
     #expect(model.tensors.first { $0.name == "layer1.weight" }?.shape == [8, 2])
-    #expect(model.metadata["format"] == "mlpc-2")
+    #expect(model.metadata["format"] == "mlpc-3")
     let loaded = try Model.load(out)
     #expect(loaded.description.classes == ["0", "1"])
     #expect(loaded.network.layers.map(\.units) == [8, 2])

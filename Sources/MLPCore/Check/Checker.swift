@@ -77,28 +77,41 @@ struct CheckContext {
   /// and nil with a diagnostic (the key's code, its path) when out of range.
   mutating func checked<V>(_ key: SpecKey<V>, in section: SpecSectionValues?) -> Located<V>? {
     guard let found = section?[key] else { return nil }
-    guard let bounds = key.info.bounds else { return found }
-    let number: Double? = (found.value as? Int).map(Double.init) ?? found.value as? Double
-    guard let number else { return found }
-    let range = bounds.describe(integer: found.value is Int)
+    return inBounds(key.info, found.value, found) ? found : nil
+  }
+
+  /// The value of the key `info` in `section` when it is written and inside its bounds, as
+  /// `checked(_:in:)` decides, without its type.
+  mutating func checked(_ info: KeyInfo, in section: SpecSectionValues?) -> (any Sendable)? {
+    guard let found = section?.values[info.name] else { return nil }
+    return inBounds(info, found.value, found) ? found.value : nil
+  }
+
+  private mutating func inBounds<V>(_ info: KeyInfo, _ value: any Sendable, _ found: Located<V>)
+    -> Bool
+  {
+    guard let bounds = info.bounds else { return true }
+    let number: Double? = (value as? Int).map(Double.init) ?? value as? Double
+    guard let number else { return true }
+    let range = bounds.describe(integer: value is Int)
     if !bounds.contains(number) {
       report(
         Diagnostic(
-          key.info.rangeCode, "'\(found.path)' must be \(range), found \(found.value)",
-          at: found.location, help: key.info.help))
-      return nil
+          info.rangeCode, "'\(found.path)' must be \(range), found \(value)",
+          at: found.location, help: info.help))
+      return false
     }
     // Training computes in single precision: 0.99999999999 is 1 there, 1e-50 is 0, 1e300 is ∞.
     let single = Float(number)
-    if key.info.singlePrecision, !bounds.contains(Double(single)) {
+    if info.singlePrecision, !bounds.contains(Double(single)) {
       report(
         Diagnostic(
-          key.info.rangeCode,
-          "'\(found.path)' must be \(range) in single precision, which training uses; \(found.value) is \(single) there",
-          at: found.location, help: key.info.help))
-      return nil
+          info.rangeCode,
+          "'\(found.path)' must be \(range) in single precision, which training uses; \(value) is \(single) there",
+          at: found.location, help: info.help))
+      return false
     }
-    return found
+    return true
   }
 
   /// `key`'s checked value in `section`, or its default.

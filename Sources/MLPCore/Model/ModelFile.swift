@@ -12,7 +12,7 @@ public let mlpcVersion = "0.2.0"
 
 /// Everything a model file says about its network, in JSON.
 public struct ModelDescription: Codable, Sendable, Equatable {
-  public static let currentFormat = 2
+  public static let currentFormat = 3
 
   public struct Layer: Codable, Sendable, Equatable {
     public var name: String
@@ -37,7 +37,10 @@ public struct ModelDescription: Codable, Sendable, Equatable {
   public var classes: [String]?
   /// Whether inputs are standardised with the `input.mean` and `input.std` tensors.
   public var standardized: Bool
-  public var training: [String: String]
+  /// Every training setting, section by section (`training`, `checkpoint`, `early_stopping`,
+  /// `schedule`: `TrainingConfig.settings`), and the data's `class_weights` under `training`.
+  /// Format 2 kept them as strings in one section, read as strings under `training`.
+  public var training: [String: [String: SettingValue]]
   /// The spec as written.
   public var spec: String
 
@@ -77,21 +80,36 @@ extension ModelDescription {
     targets = spec.data.targetNames
     classes = spec.data.classNames
     standardized = spec.data.standardizer != nil
-    let t = spec.training
-    training = [
-      "epochs": "\(t.epochs)", "batch_size": "\(t.batchSize)", "learning_rate": "\(t.learningRate)",
-      "optimizer": t.optimizer.rawValue, "momentum": "\(t.momentum)", "beta1": "\(t.beta1)",
-      "beta2": "\(t.beta2)", "epsilon": "\(t.epsilon)", "weight_decay": "\(t.weightDecay)",
-      "alpha": "\(t.alpha)", "centered": "\(t.centered)",
-      "clip_norm": t.clipNorm.map { "\($0)" } ?? "off",
-      "clip_value": t.clipValue.map { "\($0)" } ?? "off",
-      "seed": "\(t.seed)", "shuffle": "\(t.shuffle)",
-    ]
-    training.merge(t.schedule.description) { a, _ in a }
+    training = spec.training.settings
     if let weights = spec.data.classWeights {
-      training["class_weights"] = weights.map { "\($0)" }.joined(separator: ",")
+      training["training", default: [:]]["class_weights"] = .numbers(weights.map(Double.init))
     }
     self.spec = spec.text
+  }
+}
+
+extension ModelDescription {
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    format = try c.decode(Int.self, forKey: .format)
+    mlpcVersion = try c.decode(String.self, forKey: .mlpcVersion)
+    name = try c.decode(String.self, forKey: .name)
+    task = try c.decode(String.self, forKey: .task)
+    loss = try c.decode(String.self, forKey: .loss)
+    input = try c.decode(Int.self, forKey: .input)
+    features = try c.decode([String].self, forKey: .features)
+    layers = try c.decode([Layer].self, forKey: .layers)
+    targets = try c.decode([String].self, forKey: .targets)
+    classes = try c.decodeIfPresent([String].self, forKey: .classes)
+    standardized = try c.decode(Bool.self, forKey: .standardized)
+    spec = try c.decode(String.self, forKey: .spec)
+    if let sections = try? c.decode([String: [String: SettingValue]].self, forKey: .training) {
+      training = sections
+    } else {
+      // Format 2: one section of strings.
+      let flat = try c.decode([String: String].self, forKey: .training)
+      training = ["training": flat.mapValues { .string($0) }]
+    }
   }
 }
 
@@ -112,7 +130,7 @@ public struct Model: Sendable {
   /// for `epochs` in all (default: the spec's).
   public static func encode(_ spec: CheckedSpec, _ executor: Executor, epochs: Int? = nil) -> Data {
     var description = ModelDescription(spec)
-    if let epochs { description.training["epochs"] = "\(epochs)" }
+    if let epochs { description.training["training", default: [:]]["epochs"] = .int(epochs) }
     return Safetensors.encode(
       executor.tensors(data: spec.data),
       metadata: ["format": "mlpc-\(description.format)", "mlpc": description.json])
@@ -131,7 +149,7 @@ public struct Model: Sendable {
     }
     let description: ModelDescription
     switch metadata["format"] {
-    case "mlpc-2":
+    case "mlpc-2", "mlpc-3":
       guard let json = metadata["mlpc"],
         let decoded = try? JSONDecoder().decode(ModelDescription.self, from: Data(json.utf8))
       else { throw ModelFileError("'\(file)': the model description is missing or malformed") }

@@ -78,28 +78,3 @@ public struct LearningRateScheduler: Sendable, Equatable {
   /// Puts back a checkpoint's plateau record.
   public mutating func restore(_ state: PlateauState) { plateau = state }
 }
-
-extension ScheduleConfig {
-  /// The settings the schedule type reads, as the model file records them (`schedule: …`).
-  public var description: [String: String] {
-    var d = ["schedule": kind.rawValue]
-    if warmupEpochs > 0 {
-      d["warmup_epochs"] = "\(warmupEpochs)"
-      d["warmup_start_factor"] = "\(warmupStartFactor)"
-    }
-    switch kind {
-    case .constant: break
-    case .step: (d["step_size"], d["gamma"]) = ("\(stepSize)", "\(gamma)")
-    case .exponential: d["gamma"] = "\(gamma)"
-    case .cosine:
-      (d["min_learning_rate"], d["cosine_epochs"]) = ("\(minLearningRate)", "\(cosineEpochs)")
-    case .plateau:
-      d["monitor"] = monitor.rawValue
-      d["mode"] = maximize ? "max" : "min"
-      (d["factor"], d["patience"]) = ("\(factor)", "\(patience)")
-      (d["threshold"], d["cooldown"]) = ("\(threshold)", "\(cooldown)")
-      d["min_learning_rate"] = "\(minLearningRate)"
-    }
-    return d
-  }
-}

@@ -36,6 +36,9 @@ public enum SpecValueKind: Sendable, Equatable {
   case layerList
   /// `balanced`, or a mapping from class name to a positive weight.
   case classWeights
+
+  /// Whether the key holds a section (a mapping or the layer list) rather than a value.
+  public var isSection: Bool { self == .mapping || self == .layerList }
 }
 
 /// Allowed values of a number: inclusive or exclusive bounds on either side.

@@ -3,17 +3,38 @@
 
 /// `training.checkpoint` with defaults applied.
 public struct CheckpointSchedule: Sendable, Equatable {
-  public var every: Int
-  public var keep: Int
+  public var every = 0
+  public var keep = 0
+
+  /// The table's defaults.
+  public init() { for b in Self.bindings { b.assign(&self, nil) } }
+
+  /// Each key of `training.checkpoint` and the field it sets.
+  public static let bindings: [KeyBinding<CheckpointSchedule>] = [
+    KeyBinding(.checkpointEvery, \.every), KeyBinding(.checkpointKeep, \.keep),
+  ]
 }
 
-/// `training.early_stopping` with defaults applied and `mode: auto` resolved.
+/// `training.early_stopping` with defaults applied.
 public struct EarlyStopping: Sendable, Equatable {
-  public var monitor: MonitoredMetric
-  public var maximize: Bool
-  public var patience: Int
-  public var minDelta: Double
-  public var restoreBest: Bool
+  public var monitor = MonitoredMetric.validationLoss
+  public var mode = MonitorMode.auto
+  public var patience = 0
+  public var minDelta = 0.0
+  public var restoreBest = false
+
+  /// The table's defaults.
+  public init() { for b in Self.bindings { b.assign(&self, nil) } }
+
+  /// Whether the monitored metric improves upwards (`mode: auto` resolved by the metric).
+  public var maximize: Bool { mode == .auto ? monitor.improvesUpwards : mode == .max }
+
+  /// Each key of `training.early_stopping` and the field it sets.
+  public static let bindings: [KeyBinding<EarlyStopping>] = [
+    KeyBinding(.monitor, \.monitor), KeyBinding(.mode, \.mode),
+    KeyBinding(.patience, \.patience), KeyBinding(.minDelta, \.minDelta),
+    KeyBinding(.restoreBest, \.restoreBest),
+  ]
 }
 
 /// A data split that metrics are reported on.
@@ -64,49 +85,109 @@ extension MonitoredMetric {
 /// `lr_scheduler` computes it (see `LearningRateScheduler`).
 public struct ScheduleConfig: Sendable, Equatable {
   public var kind = ScheduleKind.constant
-  public var stepSize = 10
+  public var stepSize = 0
   /// γ of `step` and `exponential`.
-  public var gamma = 0.1
+  public var gamma = 0.0
   public var minLearningRate = 0.0
-  /// T_max of `cosine`: the epochs after warm-up.
-  public var cosineEpochs = 100
+  /// T_max of `cosine`: the epochs after warm-up (set from `training.epochs`).
+  public var cosineEpochs = 1
   public var warmupEpochs = 0
-  public var warmupStartFactor = 0.1
-  /// `plateau`'s metric and settings (`mode: auto` resolved).
+  public var warmupStartFactor = 0.0
+  /// `plateau`'s metric and settings.
   public var monitor = MonitoredMetric.validationLoss
-  public var maximize = false
-  public var factor = 0.1
-  public var patience = 10
-  public var threshold = 1e-4
+  public var mode = MonitorMode.auto
+  public var factor = 0.0
+  public var patience = 0
+  public var threshold = 0.0
   public var cooldown = 0
 
-  public init() {}
+  /// The table's defaults (a constant schedule).
+  public init() { for b in Self.bindings { b.assign(&self, nil) } }
+
+  /// Whether `plateau`'s metric improves upwards (`mode: auto` resolved by the metric).
+  public var maximize: Bool { mode == .auto ? monitor.improvesUpwards : mode == .max }
+
+  /// Each key of `training.schedule`, the field it sets and the schedule types that read it.
+  public static let bindings: [KeyBinding<ScheduleConfig>] = {
+    let plateau = Variants.schedules([.plateau])
+    return [
+      KeyBinding(.scheduleType, \.kind),
+      KeyBinding(.stepSize, \.stepSize, variants: .schedules([.step])),
+      KeyBinding(
+        .gamma, \.gamma, variants: .schedules([.step, .exponential]),
+        absent: { $0.kind == .exponential ? 0.95 : 0.1 }),
+      KeyBinding(.minLearningRate, \.minLearningRate, variants: .schedules([.cosine, .plateau])),
+      KeyBinding(.warmupEpochs, \.warmupEpochs),
+      KeyBinding(.warmupStartFactor, \.warmupStartFactor),
+      KeyBinding(.scheduleMonitor, \.monitor, variants: plateau),
+      KeyBinding(.scheduleMode, \.mode, variants: plateau),
+      KeyBinding(.factor, \.factor, variants: plateau),
+      KeyBinding(.schedulePatience, \.patience, variants: plateau),
+      KeyBinding(.threshold, \.threshold, variants: plateau),
+      KeyBinding(.cooldown, \.cooldown, variants: plateau),
+    ]
+  }()
 }
 
 /// Training hyperparameters with defaults applied.
 public struct TrainingConfig: Sendable, Equatable {
-  public var epochs = 100
-  public var batchSize = 32
-  public var learningRate = 0.01
+  public var epochs = 0
+  public var batchSize = 0
+  public var learningRate = 0.0
   public var optimizer = OptimizerKind.sgd
-  public var momentum = 0.9
-  public var beta1 = 0.9
-  public var beta2 = 0.999
-  public var epsilon = 1e-8
-  public var alpha = 0.99
+  public var momentum = 0.0
+  public var beta1 = 0.0
+  public var beta2 = 0.0
+  public var epsilon = 0.0
+  public var alpha = 0.0
   public var centered = false
   public var weightDecay = 0.0
   /// `clip_norm` and `clip_value`, when set.
   public var clipNorm: Double?
   public var clipValue: Double?
   public var seed: UInt64 = 0
-  public var shuffle = true
+  public var shuffle = false
   /// `training.checkpoint`: write a checkpoint every so many epochs, keep the latest few.
   public var checkpoint: CheckpointSchedule?
   public var earlyStopping: EarlyStopping?
   public var schedule = ScheduleConfig()
 
-  public init() {}
+  /// The table's defaults.
+  public init() { for b in Self.bindings { b.assign(&self, nil) } }
+
+  /// Each key of `training` and the field it sets; optimizer settings apply to the optimizers
+  /// that read them (`OptimizerKind.reads`).
+  public static let bindings: [KeyBinding<TrainingConfig>] = {
+    let optimizers = Variants.optimizersReading
+    return [
+      KeyBinding(.epochs, \.epochs), KeyBinding(.batchSize, \.batchSize),
+      KeyBinding(.learningRate, \.learningRate), KeyBinding(.optimizer, \.optimizer),
+      KeyBinding(
+        .momentum, \.momentum, variants: optimizers,
+        absent: { $0.optimizer == .rmsprop ? 0 : 0.9 }),
+      KeyBinding(.beta1, \.beta1, variants: optimizers),
+      KeyBinding(.beta2, \.beta2, variants: optimizers),
+      KeyBinding(.epsilon, \.epsilon, variants: optimizers),
+      KeyBinding(.alpha, \.alpha, variants: optimizers),
+      KeyBinding(.centered, \.centered, variants: optimizers),
+      KeyBinding(.weightDecay, \.weightDecay),
+      KeyBinding(.clipNorm, optional: \.clipNorm), KeyBinding(.clipValue, optional: \.clipValue),
+      KeyBinding(.seed, \.seed, convert: { UInt64($0) }), KeyBinding(.shuffle, \.shuffle),
+    ]
+  }()
+
+  /// Every setting, section by section (`training`, `checkpoint`, `early_stopping`,
+  /// `schedule`), as config.json and the model file record them; a section not written is
+  /// absent.
+  public var settings: [String: [String: SettingValue]] {
+    var out = ["training": Self.bindings.settings(of: self)]
+    out["checkpoint"] = checkpoint.map { CheckpointSchedule.bindings.settings(of: $0) }
+    out["early_stopping"] = earlyStopping.map { EarlyStopping.bindings.settings(of: $0) }
+    var schedule = ScheduleConfig.bindings.settings(of: self.schedule)
+    schedule["cosine_epochs"] = .int(self.schedule.cosineEpochs)
+    out["schedule"] = schedule
+    return out
+  }
 
   /// The update's hyperparameters in the kernels' precision.
   public var updateRule: UpdateRule {

@@ -20,7 +20,8 @@ import Testing
       }
     }
     let path = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "mlpc-class-weights-\(counts.map(String.init).joined(separator: "-")).csv"
+      // Named by counts and class names: two tests of the same counts run at once.
+      "mlpc-class-weights-\(counts.map(String.init).joined(separator: "-"))-\(names.joined(separator: "-")).csv"
     ).path
     try text.write(toFile: path, atomically: true, encoding: .utf8)
     return path
