@@ -21,10 +21,14 @@ public enum BoundOp: @unchecked Sendable {
 
 /// Runs `op` over the first `rows` rows; returns the loss sum for `.loss`; for `.update`, 0 when
 /// every parameter is finite afterwards and 1 when one is not; else 0. `step` is the optimizer
-/// step (Adam's t ≥ 1) for `.update`. `firstRow` is the position of row 0 in the whole batch
-/// (for dropout masks when the batch is split among ranks).
+/// step (Adam's t ≥ 1) and `learningRate` the rate of this update for `.update` (the rule's
+/// own rate when nil): the schedule's rate is passed when the step runs, not bound into the op.
+/// `firstRow` is the position of row 0 in the whole batch (for dropout masks when the batch is
+/// split among ranks).
 @discardableResult
-public func execute(_ op: BoundOp, rows: Int, step: Int, firstRow: Int = 0) -> Double {
+public func execute(
+  _ op: BoundOp, rows: Int, step: Int, firstRow: Int = 0, learningRate: Float? = nil
+) -> Double {
   switch op {
   case .dense(let x, let w, let b, let y, let inputs, let outputs, let activation, let p):
     denseForward(
@@ -62,7 +66,9 @@ public func execute(_ op: BoundOp, rows: Int, step: Int, firstRow: Int = 0) -> D
   case .dropoutBackward(let delta, let x, let mask, let cols, let activation, let p):
     dropoutBackward(
       delta: delta, x: x, mask: mask, rows: rows, cols: cols, activation, parameter: p)
-  case .update(let kind, let rule, let p, let g, let n, let state0, let state1, let state2):
+  case .update(let kind, let bound, let p, let g, let n, let state0, let state1, let state2):
+    var rule = bound
+    if let learningRate { rule.learningRate = learningRate }
     if rule.clipNorm != nil || rule.clipValue != nil { clipGradient(g, count: n, rule) }
     // Large models update in slices of whole cache lines, one per thread.
     let parts = n >= 1 << 16 ? WorkerPool.shared.count : 1

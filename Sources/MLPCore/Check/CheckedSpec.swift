@@ -32,5 +32,7 @@ public struct CheckedSpec: Sendable {
   public var layers: [CheckedLayer] { network.layers }
 
   /// Rows per training step: the configured batch, or every sample when there are fewer.
-  public var batchSize: Int { min(training.batchSize, data.train.count) }
+  public var batchSize: Int {
+    ArenaLayout.rows(batchSize: training.batchSize, samples: data.train.count)
+  }
 }

@@ -157,6 +157,8 @@ extension CheckContext {
     let sizing = ArenaSizing(
       input: input, layers: layers.map { ($0.name, $0.units) }, optimizer: training.optimizer,
       batchSize: training.batchSize,
+      // The plan weighs each row's loss when classes are weighted: a buffer of its own.
+      sampleWeights: spec.data?[.classWeights] != nil,
       dropoutLayers: Set(layers.indices.filter { layers[$0].dropout > 0 }.map { $0 + 1 }))
     guard sizing.layout(samples: 1) != nil else {
       report(
@@ -182,7 +184,7 @@ extension CheckContext {
     let arena = sizing.layout(samples: samples).map { Double($0.bytes) } ?? .infinity
     let data = sizing.dataBytes(samples: samples, floatsPerSample: floatsPerSample, labels: labels)
     let limited = available < Double(ProcessInfo.processInfo.physicalMemory)
-    let rows = min(sizing.batchSize, samples)
+    let rows = ArenaLayout.rows(batchSize: sizing.batchSize, samples: samples)
     report(
       Diagnostic(
         .tooLarge,
@@ -199,13 +201,16 @@ struct ArenaSizing {
   var layers: [(name: String, units: Int)]
   var optimizer: OptimizerKind
   var batchSize: Int
+  var sampleWeights = false
   var dropoutLayers: Set<Int> = []
 
   /// The layout the plan compiler will use for a training set of `samples` rows.
   func layout(samples: Int) -> ArenaLayout? {
     ArenaLayout(
-      input: input, layers: layers, batchSize: max(1, min(batchSize, samples)),
-      optimizerSlots: optimizer.stateSlots, dropoutLayers: dropoutLayers)
+      input: input, layers: layers,
+      batchSize: ArenaLayout.rows(batchSize: batchSize, samples: samples),
+      optimizerSlots: optimizer.stateSlots, sampleWeights: sampleWeights,
+      dropoutLayers: dropoutLayers)
   }
 
   /// Bytes of `samples` rows in memory: the floats, and for classification a label (as read

@@ -16,6 +16,12 @@ public struct ArenaLayout: Sendable {
   /// Bytes of the arena.
   public var bytes: Int { count * 4 }
 
+  /// Rows of a training step: the configured batch, or every sample when there are fewer (the
+  /// one place this rule is written; the checker sizes E008 and the plan compiler compiles by it).
+  public static func rows(batchSize: Int, samples: Int) -> Int {
+    max(1, min(batchSize, samples))
+  }
+
   /// The layout for `layers` (name and n^k) over `input` features at `batchSize` rows. With
   /// `optimizerSlots` set, the layout trains: gradients, that many optimizer state slots, a
   /// target and per-layer deltas, with `sampleWeights` a loss weight per row, and a dropout mask

@@ -14,7 +14,7 @@ extension Benchmark {
     _ executor: Executor, data: Dataset, minimumSteps: Int = 64, minimumSeconds: Double = 0.25,
     warmup: Int = 16
   ) -> Timing {
-    let rows = min(executor.plan.batchSize, data.count)
+    let rows = ArenaLayout.rows(batchSize: executor.plan.batchSize, samples: data.count)
     let start = executor.snapshot()
     defer { executor.restore(start) }
     var offset = 0
@@ -45,7 +45,7 @@ extension Benchmark {
     -> [(name: String, timing: Timing)]
   {
     let plan = executor.plan
-    let rows = min(executor.plan.batchSize, data.count)
+    let rows = ArenaLayout.rows(batchSize: executor.plan.batchSize, samples: data.count)
     executor.loadBatch(data, 0..<rows)
     executor.forward(rows: rows, training: true)
     _ = executor.loss(rows: rows)

@@ -19,6 +19,7 @@ public final class Executor {
   public init(plan: ExecutionPlan, seed: UInt64) {
     self.plan = plan
     dropoutSeed = seed
+    if case .update(_, let rule)? = plan.update { learningRate = rule.learningRate }
     let raw = UnsafeMutableRawPointer.allocate(
       byteCount: max(plan.arenaCount, 1) * 4, alignment: 64)
     arena = raw.bindMemory(to: Float.self, capacity: max(plan.arenaCount, 1))
@@ -216,7 +217,7 @@ public final class Executor {
   @discardableResult
   public func update() -> Bool {
     step += 1
-    return execute(boundUpdate!, rows: 0, step: step) == 0
+    return execute(boundUpdate!, rows: 0, step: step, learningRate: learningRate) == 0
   }
 
   /// forward, loss, backward, update; returns the batch's mean loss, or NaN when a parameter
@@ -256,24 +257,9 @@ public final class Executor {
   /// Sets every gradient to 0 (a rank without rows in a step).
   public func zeroGradients() { gradientRegion.update(repeating: 0) }
 
-  /// The learning rate of the next updates (a schedule changes it between epochs).
-  public var learningRate: Float {
-    get {
-      guard case .update(_, let rule)? = plan.update else { return 0 }
-      return rateOverride ?? rule.learningRate
-    }
-    set {
-      guard
-        case .update(let kind, let rule, let p, let g, let n, let s0, let s1, let s2)? = boundUpdate
-      else { return }
-      var changed = rule
-      changed.learningRate = newValue
-      rateOverride = newValue
-      boundUpdate = .update(kind, changed, p, g, n, s0, s1, s2)
-      boundAll[boundAll.count - 1] = boundUpdate!
-    }
-  }
-  private var rateOverride: Float?
+  /// The learning rate passed to the next updates (a schedule sets it between epochs); the
+  /// spec's rate at first.
+  public var learningRate: Float = 0
 
   /// The name of the first parameter tensor holding a NaN or an infinity, if any.
   public func firstNonFiniteTensor() -> String? {
@@ -286,7 +272,7 @@ public final class Executor {
 
   /// Executes op `index` of `plan.ops` over the first `rows` rows.
   public func runOp(_ index: Int, rows: Int) {
-    execute(boundAll[index], rows: rows, step: step + 1)
+    execute(boundAll[index], rows: rows, step: step + 1, learningRate: learningRate)
   }
 
   /// Resolves an op's buffer ids to arena pointers and sizes, once, at start-up.
