@@ -1,8 +1,8 @@
 // Rules for the `training:` section: ranges of epochs, batch size, learning rate and optimizer
 // settings, with defaults applied to whatever the spec leaves out.
 
-// A training key is declared in SpecKeys.swift, held in `TrainingConfig` and read in
-// `checkTraining` here, and shown in docs/spec.md: three files.
+// A training key is declared in SpecKeys.swift, bound to its field in TrainingConfig.swift (with
+// the variants it applies to) and read by its consumer; the loops here need no change.
 
 extension CheckContext {
   /// The training configuration with defaults, reporting out-of-range values and settings that
