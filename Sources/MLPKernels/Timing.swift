@@ -19,10 +19,6 @@ public struct Timing: Sendable {
     maximum = sorted.last!
     samples = sorted.count
   }
-
-  public var dictionary: [String: Any] {
-    ["median_s": median, "min_s": minimum, "max_s": maximum, "samples": samples]
-  }
 }
 
 /// Timers and benchmarks (plan-level ones are added by MLPCore).

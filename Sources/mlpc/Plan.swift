@@ -28,7 +28,7 @@ extension MLPCCommand {
       let samples = checked.data.train.count
       Console.out(
         output.format == .json
-          ? JSONRecord.document(object: plan.jsonObject(samples: samples)) + "\n"
+          ? JSONRecord.document(plan.report(samples: samples)) + "\n"
           : plan.textDescription(samples: samples))
     }
   }

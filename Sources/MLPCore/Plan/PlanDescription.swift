@@ -3,18 +3,68 @@
 
 import Foundation
 
+/// One layer of `mlpc plan`: its tensors, activation, parameters and FLOPs.
+public struct PlanLayerRow: Encodable, Sendable {
+  public var name: String
+  public var weightShape: [Int]
+  public var biasShape: [Int]
+  public var activation: String
+  public var parameters: Int
+  public var forwardFlops: Int
+  public var backwardFlops: Int
+
+  enum CodingKeys: String, CodingKey {
+    case name, activation, parameters
+    case weightShape = "weight_shape"
+    case biasShape = "bias_shape"
+    case forwardFlops = "forward_flops"
+    case backwardFlops = "backward_flops"
+  }
+}
+
+/// The `mlpc plan --format json` record, for an epoch over a number of training rows.
+public struct PlanReport: Encodable, Sendable {
+  public struct BufferRow: Encodable, Sendable {
+    public var id: Int
+    public var name: String
+    public var shape: [Int]
+    public var offset: Int
+  }
+
+  public var name: String
+  public var widths: [Int]
+  public var batchSize: Int
+  public var loss: String
+  public var optimizer: String
+  public var layers: [PlanLayerRow]
+  public var parameters: Int
+  public var memoryBytes: [String: Int]
+  public var flopsPerStep: Int
+  public var stepsPerEpoch: Int
+  public var flopsPerEpoch: Int
+  public var ops: [String]
+  public var buffers: [BufferRow]
+
+  enum CodingKeys: String, CodingKey {
+    case name, widths, loss, optimizer, layers, parameters, ops, buffers
+    case batchSize = "batch_size"
+    case memoryBytes = "memory_bytes"
+    case flopsPerStep = "flops_per_step"
+    case stepsPerEpoch = "steps_per_epoch"
+    case flopsPerEpoch = "flops_per_epoch"
+  }
+}
+
 extension ExecutionPlan {
   /// Per-layer rows: name, W and b shapes, activation, parameters, forward and backward FLOPs.
-  public var layerRows: [[String: Any]] {
+  public var layerRows: [PlanLayerRow] {
     network.layers.enumerated().map { i, layer in
-      let k = i + 1
       let (w, b) = (self[weights[i]], self[biases[i]])
-      let f = flops(layer: k)
-      return [
-        "name": layer.name, "weight_shape": w.shape, "bias_shape": b.shape,
-        "activation": layer.activation.rawValue, "parameters": w.count + b.count,
-        "forward_flops": f.forward, "backward_flops": f.backward,
-      ]
+      let f = flops(layer: i + 1)
+      return PlanLayerRow(
+        name: layer.name, weightShape: w.shape, biasShape: b.shape,
+        activation: layer.activation.rawValue, parameters: w.count + b.count,
+        forwardFlops: f.forward, backwardFlops: f.backward)
     }
   }
 
@@ -39,19 +89,17 @@ extension ExecutionPlan {
     if case .update(let kind, _)? = update { kind.rawValue } else { "none" }
   }
 
-  /// The `mlpc plan --format json` object, for an epoch over `samples` training rows.
-  public func jsonObject(samples: Int) -> [String: Any] {
+  /// The `mlpc plan --format json` record, for an epoch over `samples` training rows.
+  public func report(samples: Int) -> PlanReport {
     let stepsPerEpoch = steps(samples: samples)
-    return [
-      "name": network.name, "widths": network.widths, "batch_size": batchSize,
-      "loss": network.loss.rawValue, "optimizer": optimizerName, "layers": layerRows,
-      "parameters": parameterCount,
-      "memory_bytes": memory, "flops_per_step": flopsPerStep, "steps_per_epoch": stepsPerEpoch,
-      "flops_per_epoch": flopsPerStep * stepsPerEpoch, "ops": opLines,
-      "buffers": buffers.map {
-        ["id": $0.id.index, "name": $0.name, "shape": $0.shape, "offset": $0.offset]
-      },
-    ]
+    return PlanReport(
+      name: network.name, widths: network.widths, batchSize: batchSize,
+      loss: network.loss.rawValue, optimizer: optimizerName, layers: layerRows,
+      parameters: parameterCount, memoryBytes: memory, flopsPerStep: flopsPerStep,
+      stepsPerEpoch: stepsPerEpoch, flopsPerEpoch: flopsPerStep * stepsPerEpoch, ops: opLines,
+      buffers: buffers.map {
+        PlanReport.BufferRow(id: $0.id.index, name: $0.name, shape: $0.shape, offset: $0.offset)
+      })
   }
 
   /// The human-readable plan, for an epoch over `samples` training rows.
@@ -62,12 +110,10 @@ extension ExecutionPlan {
     out += "loss \(network.loss.rawValue), optimizer \(optimizerName)\n\n"
     var table = [["layer", "W", "b", "activation", "params", "fwd FLOPs", "bwd FLOPs"]]
     for row in layerRows {
-      let w = (row["weight_shape"] as! [Int]).map(String.init).joined(separator: "×")
       table.append([
-        row["name"] as! String, w, String((row["bias_shape"] as! [Int])[0]),
-        row["activation"] as! String,
-        grouped(row["parameters"] as! Int), grouped(row["forward_flops"] as! Int),
-        grouped(row["backward_flops"] as! Int),
+        row.name, row.weightShape.map(String.init).joined(separator: "×"),
+        String(row.biasShape[0]), row.activation, grouped(row.parameters),
+        grouped(row.forwardFlops), grouped(row.backwardFlops),
       ])
     }
     table.append(["total", "", "", "", grouped(parameterCount), "", ""])

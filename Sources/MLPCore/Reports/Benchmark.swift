@@ -64,7 +64,7 @@ extension Benchmark {
   /// line), over the data in memory.
   public static func epochs(
     _ trainer: Trainer, count: Int, validation: Dataset? = nil, test: Dataset? = nil
-  ) throws -> Timing {
+  ) throws(TrainingStop) -> Timing {
     // Step timings train one batch over and over; start the epochs from fresh weights.
     trainer.executor.initializeParameters(seed: trainer.settings.seed)
     var samples: [Double] = []

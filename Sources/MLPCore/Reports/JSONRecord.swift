@@ -24,22 +24,6 @@ public enum JSONRecord {
     try? JSONDecoder().decode(type, from: data)
   }
 
-  /// An untyped JSON object (a boundary that has no record type yet), written by the same rules.
-  public static func line(object: [String: Any]) -> String { untyped(object, pretty: false) }
-  public static func document(object: [String: Any]) -> String { untyped(object, pretty: true) }
-
-  private static func untyped(_ object: [String: Any], pretty: Bool) -> String {
-    var paths: [String] = []
-    var clean = withoutMarkers(object, path: "", into: &paths) as? [String: Any] ?? [:]
-    if !paths.isEmpty { clean["non_finite"] = paths.sorted() }
-    var writing: JSONSerialization.WritingOptions = [.sortedKeys, .withoutEscapingSlashes]
-    if pretty { writing.insert(.prettyPrinted) }
-    guard let data = try? JSONSerialization.data(withJSONObject: clean, options: writing) else {
-      preconditionFailure("not a JSON object: \(clean)")
-    }
-    return String(decoding: data, as: UTF8.self)
-  }
-
   private static let nan = "\u{1}nan"
   private static let infinity = "\u{1}+inf"
   private static let minusInfinity = "\u{1}-inf"
@@ -82,12 +66,6 @@ public enum JSONRecord {
   {
     switch value {
     case let s as String where s == nan || s == infinity || s == minusInfinity:
-      paths.append(path)
-      return NSNull()
-    case let d as Double where !d.isFinite:
-      paths.append(path)
-      return NSNull()
-    case let f as Float where !f.isFinite:
       paths.append(path)
       return NSNull()
     case let object as [String: Any]:
