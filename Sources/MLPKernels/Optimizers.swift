@@ -33,42 +33,128 @@ public enum OptimizerKind: String, CaseIterable, Sendable {
   }
 }
 
-/// Hyperparameters of one update.
-public struct UpdateRule: Sendable, Equatable {
-  public var learningRate: Float
-  public var weightDecay: Float
-  public var momentum: Float
-  public var beta1: Float
-  public var beta2: Float
-  public var epsilon: Float
-  /// Gradient clipping before the update: every value into [−clipValue, clipValue], then the
-  /// whole gradient scaled by clipNorm / (‖g‖₂ + 1e-6) when that is below 1 (PyTorch's
-  /// clip_grad_value_ and clip_grad_norm_, over all parameters at once).
-  public var clipNorm: Float?
-  public var clipValue: Float?
-  /// RMSprop's decay rate of the mean square, and whether it is centred.
-  public var alpha: Float
-  public var centered: Bool
+/// A parameter update over flat ranges: each optimizer is a type holding its own settings; the
+/// learning rate and the step number are passed when it runs.
+/// p = parameters, g = gradients, `state` = `kind.stateSlots` ranges shaped like p.
+public protocol Optimizer: Sendable {
+  /// The optimizer's name in the spec.
+  var kind: OptimizerKind { get }
+  /// Updates p[range] (with g and every state slot at the same range) at learning rate η and
+  /// step t ≥ 1.
+  func update(
+    _ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>,
+    state: [UnsafeMutablePointer<Float>], range: Range<Int>, learningRate: Float, step: Int)
+}
 
-  public init(
-    learningRate: Float, weightDecay: Float, momentum: Float, beta1: Float, beta2: Float,
-    epsilon: Float, clipNorm: Float? = nil, clipValue: Float? = nil, alpha: Float = 0.99,
-    centered: Bool = false
+/// SGD with L2 weight decay λ.
+public struct SGD: Optimizer {
+  public var weightDecay: Float
+  public init(weightDecay: Float) { self.weightDecay = weightDecay }
+  public var kind: OptimizerKind { .sgd }
+  public func update(
+    _ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>,
+    state: [UnsafeMutablePointer<Float>], range: Range<Int>, learningRate: Float, step: Int
   ) {
-    (self.learningRate, self.weightDecay, self.momentum) = (learningRate, weightDecay, momentum)
-    (self.beta1, self.beta2, self.epsilon) = (beta1, beta2, epsilon)
-    (self.clipNorm, self.clipValue) = (clipNorm, clipValue)
-    (self.alpha, self.centered) = (alpha, centered)
+    let (p, g, count) = (p + range.lowerBound, g + range.lowerBound, range.count)
+    sgdUpdate(p, g, count: count, lr: learningRate, wd: weightDecay)
   }
 }
 
-/// Clips the gradient g[0..<count] as `rule` says (the layout's padding is zero, so it does
+/// SGD with momentum μ, classical or Nesterov's (torch.optim.SGD), and L2 weight decay λ.
+public struct Momentum: Optimizer {
+  public var momentum: Float
+  public var weightDecay: Float
+  public var nesterov: Bool
+  public init(momentum: Float, weightDecay: Float, nesterov: Bool) {
+    (self.momentum, self.weightDecay, self.nesterov) = (momentum, weightDecay, nesterov)
+  }
+  public var kind: OptimizerKind { nesterov ? .nesterov : .momentum }
+  public func update(
+    _ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>,
+    state: [UnsafeMutablePointer<Float>], range: Range<Int>, learningRate: Float, step: Int
+  ) {
+    let lo = range.lowerBound
+    let (p, g, count) = (p + lo, g + lo, range.count)
+    if nesterov {
+      nesterovUpdate(
+        p, g, state[0] + lo, count: count, lr: learningRate, wd: weightDecay, mu: momentum)
+    } else {
+      momentumUpdate(
+        p, g, state[0] + lo, count: count, lr: learningRate, wd: weightDecay, mu: momentum)
+    }
+  }
+}
+
+/// Adam with bias correction; `decoupled` is AdamW (weight decay applied to p directly).
+public struct Adam: Optimizer {
+  public var beta1: Float
+  public var beta2: Float
+  public var epsilon: Float
+  public var weightDecay: Float
+  public var decoupled: Bool
+  public init(beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float, decoupled: Bool) {
+    (self.beta1, self.beta2, self.epsilon) = (beta1, beta2, epsilon)
+    (self.weightDecay, self.decoupled) = (weightDecay, decoupled)
+  }
+  public var kind: OptimizerKind { decoupled ? .adamw : .adam }
+  public func update(
+    _ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>,
+    state: [UnsafeMutablePointer<Float>], range: Range<Int>, learningRate: Float, step: Int
+  ) {
+    let lo = range.lowerBound
+    let (p, g, count) = (p + lo, g + lo, range.count)
+    var l2 = weightDecay
+    if decoupled {
+      adamwDecay(p, count: count, lr: learningRate, wd: weightDecay)
+      l2 = 0
+    }
+    adamUpdate(
+      p, g, state[0] + lo, state[1] + lo, count: count, step: step, lr: learningRate, wd: l2,
+      b1: beta1,
+      b2: beta2, eps: epsilon)
+  }
+}
+
+/// RMSprop (torch.optim.RMSprop): decay α, ε, optional momentum μ and centring, L2 decay λ.
+public struct RMSprop: Optimizer {
+  public var alpha: Float
+  public var epsilon: Float
+  public var momentum: Float
+  public var centered: Bool
+  public var weightDecay: Float
+  public init(alpha: Float, epsilon: Float, momentum: Float, centered: Bool, weightDecay: Float) {
+    (self.alpha, self.epsilon, self.momentum) = (alpha, epsilon, momentum)
+    (self.centered, self.weightDecay) = (centered, weightDecay)
+  }
+  public var kind: OptimizerKind { .rmsprop }
+  public func update(
+    _ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>,
+    state: [UnsafeMutablePointer<Float>], range: Range<Int>, learningRate: Float, step: Int
+  ) {
+    let lo = range.lowerBound
+    let (p, g, count) = (p + lo, g + lo, range.count)
+    rmspropUpdate(
+      p, g, state[0] + lo, state[1] + lo, state[2] + lo, count: count, lr: learningRate, self)
+  }
+}
+
+/// Gradient clipping before the update: every value into [−value, value], then the whole
+/// gradient scaled by norm / (‖g‖₂ + 1e-6) when that is below 1 (PyTorch's clip_grad_value_ and
+/// clip_grad_norm_, over all parameters at once).
+public struct GradientClipping: Sendable, Equatable {
+  public var value: Float?
+  public var norm: Float?
+  public init(value: Float?, norm: Float?) { (self.value, self.norm) = (value, norm) }
+  public var isActive: Bool { value != nil || norm != nil }
+}
+
+/// Clips the gradient g[0..<count] as `clipping` says (the layout's padding is zero, so it does
 /// not change the norm).
-func clipGradient(_ g: UnsafeMutablePointer<Float>, count: Int, _ rule: UpdateRule) {
-  if let v = rule.clipValue {
+func clipGradient(_ g: UnsafeMutablePointer<Float>, count: Int, _ clipping: GradientClipping) {
+  if let v = clipping.value {
     for i in 0..<count { g[i] = min(max(g[i], -v), v) }
   }
-  if let maxNorm = rule.clipNorm {
+  if let maxNorm = clipping.norm {
     var sum: Float = 0
     for i in 0..<count { sum = sum.addingProduct(g[i], g[i]) }
     let coefficient = maxNorm / (sum.squareRoot() + 1e-6)
@@ -89,18 +175,16 @@ func allFinite(_ p: UnsafePointer<Float>, count: Int) -> Bool {
 
 /// p ← p − η (g + λp)
 func sgdUpdate(
-  _ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, count: Int, _ rule: UpdateRule
+  _ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, count: Int, lr: Float, wd: Float
 ) {
-  let (lr, wd) = (rule.learningRate, rule.weightDecay)
   for i in 0..<count { p[i] -= lr * (g[i] + wd * p[i]) }
 }
 
 /// v ← μv + (g + λp); p ← p − ηv
 func momentumUpdate(
   _ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ v: UnsafeMutablePointer<Float>,
-  count: Int, _ rule: UpdateRule
+  count: Int, lr: Float, wd: Float, mu: Float
 ) {
-  let (lr, wd, mu) = (rule.learningRate, rule.weightDecay, rule.momentum)
   for i in 0..<count {
     v[i] = mu * v[i] + g[i] + wd * p[i]
     p[i] -= lr * v[i]
@@ -110,9 +194,8 @@ func momentumUpdate(
 /// v ← μv + (g + λp); p ← p − η((g + λp) + μv)  (torch.optim.SGD with nesterov=True)
 func nesterovUpdate(
   _ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ v: UnsafeMutablePointer<Float>,
-  count: Int, _ rule: UpdateRule
+  count: Int, lr: Float, wd: Float, mu: Float
 ) {
-  let (lr, wd, mu) = (rule.learningRate, rule.weightDecay, rule.momentum)
   for i in 0..<count {
     let grad = g[i] + wd * p[i]
     v[i] = mu * v[i] + grad
@@ -120,33 +203,28 @@ func nesterovUpdate(
   }
 }
 
-/// AdamW (Loshchilov & Hutter, torch.optim.AdamW): p ← p(1 − ηλ), then Adam on the raw g.
-func adamwUpdate(
-  _ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>,
-  _ v: UnsafeMutablePointer<Float>, count: Int, step t: Int, _ rule: UpdateRule
-) {
-  let decay = 1 - rule.learningRate * rule.weightDecay
+/// AdamW's decoupled decay (Loshchilov & Hutter, torch.optim.AdamW): p ← p(1 − ηλ), before Adam
+/// on the raw g.
+func adamwDecay(_ p: UnsafeMutablePointer<Float>, count: Int, lr: Float, wd: Float) {
+  let decay = 1 - lr * wd
   for i in 0..<count { p[i] *= decay }
-  var adam = rule
-  adam.weightDecay = 0
-  adamUpdate(p, g, m, v, count: count, step: t, adam)
 }
 
 /// Adam (Kingma & Ba) at step t ≥ 1.
 func adamUpdate(
   _ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>,
-  _ v: UnsafeMutablePointer<Float>, count: Int, step t: Int, _ rule: UpdateRule
+  _ v: UnsafeMutablePointer<Float>, count: Int, step t: Int, lr: Float, wd: Float, b1: Float,
+  b2: Float, eps: Float
 ) {
-  let (b1, b2) = (rule.beta1, rule.beta2)
   let c1 = 1 - Float(pow(Double(b1), Double(t)))
   let c2 = 1 - Float(pow(Double(b2), Double(t)))
-  let stepSize = rule.learningRate / c1
+  let stepSize = lr / c1
   let invC2 = 1 / c2
   for i in 0..<count {
-    let grad = g[i] + rule.weightDecay * p[i]
+    let grad = g[i] + wd * p[i]
     m[i] = b1 * m[i] + (1 - b1) * grad
     v[i] = b2 * v[i] + (1 - b2) * grad * grad
-    p[i] -= stepSize * m[i] / ((v[i] * invC2).squareRoot() + rule.epsilon)
+    p[i] -= stepSize * m[i] / ((v[i] * invC2).squareRoot() + eps)
   }
 }
 
@@ -155,17 +233,15 @@ func adamUpdate(
 /// p ← p − ηb, else p ← p − ηg/den.
 func rmspropUpdate(
   _ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ s: UnsafeMutablePointer<Float>,
-  _ b: UnsafeMutablePointer<Float>, _ mean: UnsafeMutablePointer<Float>, count: Int,
-  _ rule: UpdateRule
+  _ b: UnsafeMutablePointer<Float>, _ mean: UnsafeMutablePointer<Float>, count: Int, lr: Float,
+  _ o: RMSprop
 ) {
-  let (lr, wd, mu, alpha, eps) = (
-    rule.learningRate, rule.weightDecay, rule.momentum, rule.alpha, rule.epsilon
-  )
+  let (wd, mu, alpha, eps) = (o.weightDecay, o.momentum, o.alpha, o.epsilon)
   for i in 0..<count {
     let grad = g[i] + wd * p[i]
     s[i] = alpha * s[i] + (1 - alpha) * grad * grad
     var average = s[i]
-    if rule.centered {
+    if o.centered {
       mean[i] += (1 - alpha) * (grad - mean[i])
       average -= mean[i] * mean[i]
     }

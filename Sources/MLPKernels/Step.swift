@@ -1,36 +1,87 @@
-// One op of a training step with its buffers already resolved to pointers, and the function
-// that runs it. The plan compiler (in MLPCore) decides shapes and offsets; by the time an op
-// gets here there is nothing left to check, which is why this lives with the kernels.
+// The ops of a training step, defined once and generic over how they name buffers: the plan
+// compiler (in MLPCore) emits them over buffer ids (`Op`), checking every shape, and the executor
+// binds them to arena pointers (`BoundOp`) once; `execute` runs a bound op. By the time an op
+// gets here there is nothing left to check, which is why this lives with the kernels. What
+// changes from step to step (rows, step number, learning rate, dropout seed) is passed to
+// `execute`, never bound into an op.
+
+/// One step of forward, loss, backward or update, its buffers named by `Ref`.
+public enum StepOp<Ref> {
+  /// x^k = σ^k(x^{k-1} · W^kᵀ + b^k); input (B, I), weight (O, I), bias (O), output (B, O).
+  case dense(
+    layer: Int, input: Ref, weight: Ref, bias: Ref, output: Ref, inputs: Int, outputs: Int,
+    activation: Activation, parameter: Float)
+  /// l = mean over rows of the loss (each row's × its weight, when there are weights);
+  /// delta = ∂L/∂z^N (fused with the output activation); output, target, delta (B, C).
+  case loss(
+    LossKind, output: Ref, target: Ref, delta: Ref, columns: Int, activation: Activation,
+    parameter: Float, weights: Ref?)
+  /// ∂L/∂W^k += deltaᵀ · input; ∂L/∂b^k += Σ_rows delta; and, unless k = 1,
+  /// inputDelta = (delta · W^k) ⊙ σ^{k-1}'(z^{k-1}) with σ' taken from the input activation.
+  case denseBackward(
+    layer: Int, delta: Ref, input: Ref, weight: Ref, weightGradient: Ref, biasGradient: Ref,
+    inputDelta: Ref?, inputs: Int, outputs: Int, inputActivation: Activation,
+    inputParameter: Float)
+  /// Training only: draws layer k's mask (seeded by the step) and multiplies its output by it.
+  case dropout(layer: Int, output: Ref, mask: Ref, columns: Int, rate: Float)
+  /// delta ← delta ⊙ mask ⊙ σ^k'(z^k), undoing the mask on the output first (dropped values
+  /// get delta 0); comes after the backward op that read the masked output.
+  case dropoutBackward(
+    layer: Int, delta: Ref, output: Ref, mask: Ref, columns: Int, activation: Activation,
+    parameter: Float)
+  /// Every parameter ← the optimizer's step over the flat parameter, gradient and state ranges
+  /// (`optimizer.kind.stateSlots` of them), after clipping the gradient.
+  case update(
+    any Optimizer, clipping: GradientClipping, parameters: Ref, gradients: Ref, count: Int,
+    state: [Ref])
+
+  /// The same op over other buffer references.
+  public func map<T>(_ f: (Ref) -> T) -> StepOp<T> {
+    switch self {
+    case .dense(let k, let x, let w, let b, let y, let i, let o, let act, let p):
+      .dense(
+        layer: k, input: f(x), weight: f(w), bias: f(b), output: f(y), inputs: i, outputs: o,
+        activation: act, parameter: p)
+    case .loss(let kind, let y, let t, let d, let c, let act, let p, let w):
+      .loss(
+        kind, output: f(y), target: f(t), delta: f(d), columns: c, activation: act, parameter: p,
+        weights: w.map(f))
+    case .denseBackward(
+      let k, let d, let x, let w, let dw, let db, let dx, let i, let o, let a, let p):
+      .denseBackward(
+        layer: k, delta: f(d), input: f(x), weight: f(w), weightGradient: f(dw),
+        biasGradient: f(db), inputDelta: dx.map(f), inputs: i, outputs: o, inputActivation: a,
+        inputParameter: p)
+    case .dropout(let k, let x, let m, let c, let rate):
+      .dropout(layer: k, output: f(x), mask: f(m), columns: c, rate: rate)
+    case .dropoutBackward(let k, let d, let x, let m, let c, let a, let p):
+      .dropoutBackward(
+        layer: k, delta: f(d), output: f(x), mask: f(m), columns: c, activation: a, parameter: p)
+    case .update(let optimizer, let clipping, let p, let g, let n, let state):
+      .update(
+        optimizer, clipping: clipping, parameters: f(p), gradients: f(g), count: n,
+        state: state.map(f))
+    }
+  }
+}
+
+extension StepOp: Sendable where Ref: Sendable {}
 
 /// An op with its buffers resolved to arena pointers: executing it reads no plan metadata.
-public enum BoundOp: @unchecked Sendable {
-  public typealias P = UnsafeMutablePointer<Float>
-  /// x, w, b, y, inputs, outputs, σ, σ's parameter
-  case dense(P, P, P, P, Int, Int, Activation, Float)
-  /// output, target, delta, columns, σ, σ's parameter, row weights
-  case loss(LossKind, P, P, P, Int, Activation, Float, P?)
-  /// delta, x, w, dW, db, dx, inputs, outputs, σ of x, its parameter
-  case denseBackward(P, P, P, P, P, P?, Int, Int, Activation, Float)
-  /// output, mask, columns, rate, seed, layer (the mask is drawn from seed, step and layer)
-  case dropout(P, P, Int, Float, UInt64, Int)
-  /// delta, output, mask, columns, σ of the output, its parameter
-  case dropoutBackward(P, P, P, Int, Activation, Float)
-  /// rule, parameters, gradients, count, state slots
-  case update(OptimizerKind, UpdateRule, P, P, Int, P?, P?, P?)
-}
+public typealias BoundOp = StepOp<UnsafeMutablePointer<Float>>
 
 /// Runs `op` over the first `rows` rows; returns the loss sum for `.loss`; for `.update`, 0 when
 /// every parameter is finite afterwards and 1 when one is not; else 0. `step` is the optimizer
-/// step (Adam's t ≥ 1) and `learningRate` the rate of this update for `.update` (the rule's
-/// own rate when nil): the schedule's rate is passed when the step runs, not bound into the op.
-/// `firstRow` is the position of row 0 in the whole batch (for dropout masks when the batch is
-/// split among ranks).
+/// step (Adam's t ≥ 1) and the dropout masks' step; `learningRate` is the rate of this update
+/// (the schedule's, passed when the step runs); `seed` seeds the dropout masks. `firstRow` is the
+/// position of row 0 in the whole batch (for dropout masks when the batch is split among ranks).
 @discardableResult
 public func execute(
-  _ op: BoundOp, rows: Int, step: Int, firstRow: Int = 0, learningRate: Float? = nil
+  _ op: BoundOp, rows: Int, step: Int, firstRow: Int = 0, learningRate: Float = 0,
+  seed: UInt64 = 0
 ) -> Double {
   switch op {
-  case .dense(let x, let w, let b, let y, let inputs, let outputs, let activation, let p):
+  case .dense(_, let x, let w, let b, let y, let inputs, let outputs, let activation, let p):
     denseForward(
       x: x, w: w, b: b, y: y, rows: rows, inputs: inputs, outputs: outputs, activation,
       parameter: p)
@@ -54,39 +105,28 @@ public func execute(
     }
     return total
   case .denseBackward(
-    let delta, let x, let w, let dW, let db, let dx, let inputs, let outputs, let activation,
+    _, let delta, let x, let w, let dW, let db, let dx, let inputs, let outputs, let activation,
     let p):
     denseBackward(
       delta: delta, x: x, w: w, dW: dW, db: db, dx: dx, rows: rows, inputs: inputs,
       outputs: outputs, activation, parameter: p)
-  case .dropout(let x, let mask, let cols, let rate, let seed, let layer):
+  case .dropout(let layer, let x, let mask, let cols, let rate):
     dropoutForward(
       x, mask: mask, count: rows * cols, rate: rate, seed: seed, layer: layer, step: step,
       first: firstRow * cols)
-  case .dropoutBackward(let delta, let x, let mask, let cols, let activation, let p):
+  case .dropoutBackward(_, let delta, let x, let mask, let cols, let activation, let p):
     dropoutBackward(
       delta: delta, x: x, mask: mask, rows: rows, cols: cols, activation, parameter: p)
-  case .update(let kind, let bound, let p, let g, let n, let state0, let state1, let state2):
-    var rule = bound
-    if let learningRate { rule.learningRate = learningRate }
-    if rule.clipNorm != nil || rule.clipValue != nil { clipGradient(g, count: n, rule) }
+  case .update(let optimizer, let clipping, let p, let g, let n, let state):
+    if clipping.isActive { clipGradient(g, count: n, clipping) }
     // Large models update in slices of whole cache lines, one per thread.
     let parts = n >= 1 << 16 ? WorkerPool.shared.count : 1
     return withUnsafeTemporaryAllocation(of: Bool.self, capacity: parts) { finite in
       WorkerPool.shared.run(parts) { part in
         let lo = n * part / parts / 16 * 16
         let hi = part == parts - 1 ? n : n * (part + 1) / parts / 16 * 16
-        let (p, g, c) = (p + lo, g + lo, hi - lo)
-        switch kind {
-        case .sgd: sgdUpdate(p, g, count: c, rule)
-        case .momentum: momentumUpdate(p, g, state0! + lo, count: c, rule)
-        case .nesterov: nesterovUpdate(p, g, state0! + lo, count: c, rule)
-        case .adam: adamUpdate(p, g, state0! + lo, state1! + lo, count: c, step: step, rule)
-        case .adamw: adamwUpdate(p, g, state0! + lo, state1! + lo, count: c, step: step, rule)
-        case .rmsprop:
-          rmspropUpdate(p, g, state0! + lo, state1! + lo, state2! + lo, count: c, rule)
-        }
-        finite[part] = allFinite(p, count: c)
+        optimizer.update(p, g, state: state, range: lo..<hi, learningRate: learningRate, step: step)
+        finite[part] = allFinite(p + lo, count: hi - lo)
       }
       return finite.allSatisfy { $0 } ? 0 : 1
     }

@@ -10,7 +10,7 @@ public enum PlanCompiler {
     let t = spec.training
     return compile(
       spec.network, batchSize: batchSize ?? spec.batchSize,
-      training: (t.optimizer, t.updateRule), classWeights: spec.data.classWeights)
+      training: (t.makeOptimizer, t.clipping), classWeights: spec.data.classWeights)
   }
 
   /// A forward-only plan of `network` for up to `batchSize` rows per pass; the output layer
@@ -29,7 +29,7 @@ public enum PlanCompiler {
   }
 
   static func compile(
-    _ network: Network, batchSize batch: Int, training: (OptimizerKind, UpdateRule)?,
+    _ network: Network, batchSize batch: Int, training: (any Optimizer, GradientClipping)?,
     classWeights: [Float]? = nil
   ) -> ExecutionPlan {
     precondition(batch >= 1)
@@ -39,7 +39,7 @@ public enum PlanCompiler {
     guard
       let layout = ArenaLayout(
         input: network.input, layers: network.layers.map { ($0.name, $0.units) },
-        batchSize: batch, optimizerSlots: training?.0.stateSlots, sampleWeights: weighted,
+        batchSize: batch, optimizerSlots: training?.0.kind.stateSlots, sampleWeights: weighted,
         dropoutLayers: Set(dropped))
     else {
       preconditionFailure("arena size overflows; the checker's E008 should have refused it")
@@ -67,7 +67,7 @@ public enum PlanCompiler {
       network: network, batchSize: batch, buffers: layout.buffers, forward: forward,
       parameters: parameters, arenaCount: layout.count, input: activations[0],
       output: activations[n], weights: weights, biases: biases)
-    guard let (optimizer, rule) = training else { return plan }
+    guard let (optimizer, clipping) = training else { return plan }
     let deltas = (1...n).map { id(.delta(layer: $0))! }
     let output = network.layers[n - 1]
     plan.target = id(.target)
@@ -92,7 +92,7 @@ public enum PlanCompiler {
         backward,
         Op.dropoutBackward(
           layer: k - 1, delta: deltas[k - 2], output: activations[k - 1], mask: belowMask,
-          activation: below.activation, parameter: below.parameter),
+          columns: below.units, activation: below.activation, parameter: below.parameter),
       ]
     }
     plan.gradients = layout.range(
@@ -101,7 +101,16 @@ public enum PlanCompiler {
     plan.optimizerState = layout.buffers.filter {
       if case .optimizerState = $0.role { true } else { false }
     }.map { ArenaRange(offset: $0.offset, count: $0.count) }
-    plan.update = .update(optimizer, rule)
+    // One op over the flat ranges: parameters, gradients and each state slot start at their
+    // first buffer and run contiguously (the layout puts them so).
+    let firstGradient = id(.weightGradient(layer: 1))!
+    precondition(layout.buffers[firstGradient.index].offset == plan.gradients!.offset)
+    plan.update = .update(
+      optimizer, clipping: clipping, parameters: weights[0], gradients: firstGradient,
+      count: parameters.count,
+      state: layout.buffers.filter {
+        if case .optimizerState = $0.role { true } else { false }
+      }.map(\.id))
     return plan
   }
 }
@@ -122,12 +131,13 @@ private struct OpBuilder {
       shape(w) == [outputs, inputs] && shape(b) == [outputs] && shape(y) == [batch, outputs],
       "dense \(k): shapes")
     return .dense(
-      layer: k, input: x, weight: w, bias: b, output: y, activation: act, parameter: p)
+      layer: k, input: x, weight: w, bias: b, output: y, inputs: inputs, outputs: outputs,
+      activation: act, parameter: p)
   }
 
   func dropout(_ k: Int, _ x: BufferID, _ mask: BufferID, _ rate: Float) -> Op {
     precondition(shape(x) == shape(mask), "dropout \(k): shapes")
-    return .dropout(layer: k, output: x, mask: mask, rate: rate)
+    return .dropout(layer: k, output: x, mask: mask, columns: shape(x)[1], rate: rate)
   }
 
   func loss(
@@ -138,7 +148,8 @@ private struct OpBuilder {
       shape(x) == shape(y) && shape(x) == shape(delta), "loss: shapes \(shape(x)) \(shape(y))")
     if let weights { precondition(shape(weights) == [shape(x)[0]], "loss: weights") }
     return .loss(
-      kind, output: x, target: y, delta: delta, activation: act, parameter: p, weights: weights)
+      kind, output: x, target: y, delta: delta, columns: shape(x)[1], activation: act,
+      parameter: p, weights: weights)
   }
 
   func denseBackward(
@@ -155,6 +166,7 @@ private struct OpBuilder {
     }
     return .denseBackward(
       layer: k, delta: delta, input: x, weight: w, weightGradient: dw, biasGradient: db,
-      inputDelta: inputDelta, inputActivation: act, inputParameter: p)
+      inputDelta: inputDelta, inputs: inputs, outputs: outputs, inputActivation: act,
+      inputParameter: p)
   }
 }

@@ -86,7 +86,11 @@ extension ExecutionPlan {
 
   /// The optimizer of the update op ("none" in an inference plan).
   var optimizerName: String {
-    if case .update(let kind, _)? = update { kind.rawValue } else { "none" }
+    if case .update(let optimizer, _, _, _, _, _)? = update {
+      optimizer.kind.rawValue
+    } else {
+      "none"
+    }
   }
 
   /// The `mlpc plan --format json` record, for an epoch over `samples` training rows.
@@ -139,25 +143,25 @@ extension ExecutionPlan {
     let name = { (id: BufferID) in "\(id)(\(self[id].name))" }
     return ops.map { op in
       switch op {
-      case .dense(let k, let x, let w, let b, let y, let act, _):
+      case .dense(let k, let x, let w, let b, let y, _, _, let act, _):
         return
           "dense[\(k)]        \(name(y)) = \(act.rawValue)(\(name(x)) · \(name(w))ᵀ + \(name(b)))"
-      case .loss(let kind, let x, let y, let d, let act, _, let weights):
+      case .loss(let kind, let x, let y, let d, _, let act, _, let weights):
         let weighted = weights.map { " × \(name($0))" } ?? ""
         return
           "loss            \(name(d)) = ∂\(kind.rawValue)(\(act.rawValue), \(name(x)), \(name(y)))\(weighted)/∂z"
-      case .denseBackward(let k, let d, let x, let w, let dw, let db, let dx, let act, _):
+      case .denseBackward(let k, let d, let x, let w, let dw, let db, let dx, _, _, let act, _):
         var line =
           "dense_backward[\(k)] \(name(dw)) += \(name(d))ᵀ · \(name(x)); \(name(db)) += Σ \(name(d))"
         if let dx { line += "; \(name(dx)) = (\(name(d)) · \(name(w))) ⊙ \(act.rawValue)'" }
         return line
-      case .dropout(let k, let x, let m, let p):
+      case .dropout(let k, let x, let m, _, let p):
         return "dropout[\(k)]      \(name(x)) ⊙= \(name(m)) (p \(p), drawn per step)"
-      case .dropoutBackward(let k, let d, let x, let m, let act, _):
+      case .dropoutBackward(let k, let d, let x, let m, _, let act, _):
         return
           "dropout_backward[\(k)] \(name(d)) ⊙= \(name(m)) ⊙ \(act.rawValue)'(\(name(x)))"
-      case .update(let kind, _):
-        return "update          \(kind.rawValue) over \(grouped(parameters.count)) floats"
+      case .update(let optimizer, _, _, _, let count, _):
+        return "update          \(optimizer.kind.rawValue) over \(grouped(count)) floats"
       }
     }
   }

@@ -65,8 +65,9 @@ public struct StepBenchReport: Encodable, Sendable {
   ) throws(TrainingStop) -> StepBenchReport {
     let trainer = Trainer(spec)
     let train = spec.data.train
-    let step = Benchmark.step(trainer.executor, data: train)
-    let ops = Benchmark.ops(trainer.executor, data: train, seed: spec.training.seed)
+    let step = Benchmark.step(trainer.executor, data: train, learningRate: trainer.learningRate)
+    let ops = Benchmark.ops(
+      trainer.executor, data: train, seed: spec.training.seed, learningRate: trainer.learningRate)
     var epoch: Timing?
     if epochs > 0 {
       epoch = try Benchmark.epochs(

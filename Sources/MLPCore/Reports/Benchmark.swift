@@ -11,8 +11,8 @@ extension Benchmark {
   /// warm-up, until `minimumSteps` steps and `minimumSeconds` of stepping are collected. The
   /// parameters evolve as in training and are put back afterwards.
   public static func step(
-    _ executor: Executor, data: Dataset, minimumSteps: Int = 64, minimumSeconds: Double = 0.25,
-    warmup: Int = 16
+    _ executor: Executor, data: Dataset, learningRate: Float, minimumSteps: Int = 64,
+    minimumSeconds: Double = 0.25, warmup: Int = 16
   ) -> Timing {
     let rows = ArenaLayout.rows(batchSize: executor.plan.batchSize, samples: data.count)
     let start = executor.snapshot()
@@ -25,14 +25,14 @@ extension Benchmark {
     }
     for _ in 0..<warmup {
       nextBatch()
-      _ = executor.trainStep(rows: rows)
+      _ = executor.trainStep(rows: rows, learningRate: learningRate)
     }
     var samples: [Double] = []
     var total = 0.0
     while samples.count < minimumSteps || total < minimumSeconds {
       nextBatch()
       let t0 = now()
-      _ = executor.trainStep(rows: rows)
+      _ = executor.trainStep(rows: rows, learningRate: learningRate)
       let elapsed = now() - t0
       samples.append(elapsed)
       total += elapsed
@@ -41,9 +41,9 @@ extension Benchmark {
   }
 
   /// Each op of the step, timed alone: forward ops, the loss, backward ops and the update.
-  public static func ops(_ executor: Executor, data: Dataset, seed: UInt64, repeats: Int = 11)
-    -> [(name: String, timing: Timing)]
-  {
+  public static func ops(
+    _ executor: Executor, data: Dataset, seed: UInt64, learningRate: Float, repeats: Int = 11
+  ) -> [(name: String, timing: Timing)] {
     let plan = executor.plan
     let rows = ArenaLayout.rows(batchSize: executor.plan.batchSize, samples: data.count)
     executor.loadBatch(data, 0..<rows)
@@ -54,7 +54,13 @@ extension Benchmark {
       let name =
         index < plan.opLines.count
         ? plan.opLines[index].split(separator: " ").first.map(String.init) : nil
-      out.append((name ?? "op", measure(repeats: repeats) { executor.runOp(index, rows: rows) }))
+      out.append(
+        (
+          name ?? "op",
+          measure(repeats: repeats) {
+            executor.runOp(index, rows: rows, learningRate: learningRate)
+          }
+        ))
     }
     executor.initializeParameters(seed: seed)
     return out

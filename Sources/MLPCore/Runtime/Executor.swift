@@ -19,7 +19,6 @@ public final class Executor {
   public init(plan: ExecutionPlan, seed: UInt64) {
     self.plan = plan
     dropoutSeed = seed
-    if case .update(_, let rule)? = plan.update { learningRate = rule.learningRate }
     let raw = UnsafeMutableRawPointer.allocate(
       byteCount: max(plan.arenaCount, 1) * 4, alignment: 64)
     arena = raw.bindMemory(to: Float.self, capacity: max(plan.arenaCount, 1))
@@ -32,7 +31,8 @@ public final class Executor {
     }
     boundLoss = plan.loss.map(bind)
     if case .loss(let k, let o, let t, let d, let c, let a, let p, .some)? = boundLoss {
-      unweightedLoss = .loss(k, o, t, d, c, a, p, nil)
+      unweightedLoss = .loss(
+        k, output: o, target: t, delta: d, columns: c, activation: a, parameter: p, weights: nil)
     }
     boundBackward = plan.backward.map(bind)
     boundUpdate = plan.update.map(bind)
@@ -190,7 +190,7 @@ public final class Executor {
   /// the masks of the coming optimizer step (the same masks however often it is repeated).
   public func forward(rows: Int, training: Bool = false) {
     for op in training ? boundForward : boundInference {
-      execute(op, rows: rows, step: step, firstRow: firstRow)
+      execute(op, rows: rows, step: step, firstRow: firstRow, seed: dropoutSeed)
     }
   }
 
@@ -213,18 +213,20 @@ public final class Executor {
     for op in boundBackward { execute(op, rows: rows, step: step) }
   }
 
-  /// One optimizer step over all parameters; false when a parameter is not finite afterwards.
+  /// One optimizer step over all parameters at learning rate η (the schedule's, passed when the
+  /// step runs); false when a parameter is not finite afterwards.
   @discardableResult
-  public func update() -> Bool {
+  public func update(learningRate η: Float) -> Bool {
     step += 1
-    return execute(boundUpdate!, rows: 0, step: step, learningRate: learningRate) == 0
+    return execute(boundUpdate!, rows: 0, step: step, learningRate: η) == 0
   }
 
-  /// forward, loss, backward, update; returns the batch's mean loss, or NaN when a parameter
-  /// is not finite after the update (training must stop: see `firstNonFiniteTensor`).
-  public func trainStep(rows: Int) -> Double {
+  /// forward, loss, backward, update at learning rate η; returns the batch's mean loss, or NaN
+  /// when a parameter is not finite after the update (training must stop: see
+  /// `firstNonFiniteTensor`).
+  public func trainStep(rows: Int, learningRate η: Float) -> Double {
     let total = computeGradients(rows: rows)
-    return update() ? total / Double(rows) : .nan
+    return update(learningRate: η) ? total / Double(rows) : .nan
   }
 
   /// forward (with dropout), loss and backward over `rows` rows: the gradient of their mean
@@ -257,10 +259,6 @@ public final class Executor {
   /// Sets every gradient to 0 (a rank without rows in a step).
   public func zeroGradients() { gradientRegion.update(repeating: 0) }
 
-  /// The learning rate passed to the next updates (a schedule sets it between epochs); the
-  /// spec's rate at first.
-  public var learningRate: Float = 0
-
   /// The name of the first parameter tensor holding a NaN or an infinity, if any.
   public func firstNonFiniteTensor() -> String? {
     (plan.weights + plan.biases).sorted { $0.index < $1.index }
@@ -270,38 +268,11 @@ public final class Executor {
   /// Number of ops in a step: forward, loss, backward, update (for timing single ops).
   public var opCount: Int { boundAll.count }
 
-  /// Executes op `index` of `plan.ops` over the first `rows` rows.
-  public func runOp(_ index: Int, rows: Int) {
-    execute(boundAll[index], rows: rows, step: step + 1, learningRate: learningRate)
+  /// Executes op `index` of `plan.ops` over the first `rows` rows (an update at rate η).
+  public func runOp(_ index: Int, rows: Int, learningRate η: Float) {
+    execute(boundAll[index], rows: rows, step: step + 1, learningRate: η, seed: dropoutSeed)
   }
 
-  /// Resolves an op's buffer ids to arena pointers and sizes, once, at start-up.
-  private func bind(_ op: Op) -> BoundOp {
-    switch op {
-    case .dense(_, let input, let weight, let bias, let output, let activation, let p):
-      return .dense(
-        pointer(input), pointer(weight), pointer(bias), pointer(output), plan[weight].shape[1],
-        plan[weight].shape[0], activation, p)
-    case .loss(let kind, let output, let target, let delta, let activation, let p, let w):
-      return .loss(
-        kind, pointer(output), pointer(target), pointer(delta), plan[output].shape[1], activation,
-        p, w.map(pointer))
-    case .denseBackward(
-      _, let delta, let input, let weight, let dWeight, let dBias, let inputDelta, let activation,
-      let p):
-      return .denseBackward(
-        pointer(delta), pointer(input), pointer(weight), pointer(dWeight), pointer(dBias),
-        inputDelta.map(pointer), plan[weight].shape[1], plan[weight].shape[0], activation, p)
-    case .dropout(let k, let x, let mask, let rate):
-      return .dropout(pointer(x), pointer(mask), plan[x].shape[1], rate, dropoutSeed, k)
-    case .dropoutBackward(_, let delta, let x, let mask, let activation, let p):
-      return .dropoutBackward(
-        pointer(delta), pointer(x), pointer(mask), plan[x].shape[1], activation, p)
-    case .update(let kind, let rule):
-      let state = plan.optimizerState.map { arena + $0.offset }
-      return .update(
-        kind, rule, arena + plan.parameters.offset, arena + plan.gradients!.offset,
-        plan.parameters.count, state.first, state.dropFirst().first, state.dropFirst(2).first)
-    }
-  }
+  /// Resolves an op's buffer ids to arena pointers, once, at start-up.
+  private func bind(_ op: Op) -> BoundOp { op.map(pointer) }
 }

@@ -77,6 +77,8 @@ public final class Trainer {
   public private(set) var partial: (epoch: Int, steps: Int, loss: Double)?
   /// The learning rate of each epoch.
   public private(set) var scheduler: LearningRateScheduler
+  /// The rate the steps of the current epoch pass to the update (the spec's before the first).
+  public private(set) var learningRate: Float
 
   /// The processes training together; each step's global batch is split among them.
   public let world: World
@@ -89,6 +91,7 @@ public final class Trainer {
     precondition(plan.isTraining)
     self.world = world
     executor = Executor(plan: plan, seed: settings.seed)
+    learningRate = Float(settings.learningRate)
     self.train = train
     self.settings = settings
     shuffler = SeededGenerator(seed: settings.seed &+ 0x5F1F_F1E5)
@@ -114,7 +117,7 @@ public final class Trainer {
     let resumed = partial?.epoch == epoch ? partial : nil
     partial = nil
     drawShuffles(through: epoch)
-    executor.learningRate = Float(scheduler.rate(epoch: epoch))
+    learningRate = Float(scheduler.rate(epoch: epoch))
     var total = resumed?.loss ?? 0
     var step = resumed?.steps ?? 0
     var start = step * plan.batchSize
@@ -125,7 +128,7 @@ public final class Trainer {
       var agreedStop: Bool?
       if world.size == 1 {
         let rows = executor.loadBatch(train, order[start..<end])
-        loss = executor.trainStep(rows: rows) * Double(rows)
+        loss = executor.trainStep(rows: rows, learningRate: learningRate) * Double(rows)
       } else {
         let asking = end < order.count && shouldStop()
         (loss, agreedStop) = try distributedStep(start..<end, asking: asking)
@@ -166,7 +169,7 @@ public final class Trainer {
       try world.sum(g.baseAddress!, count: g.count)
       try world.sum(&stepSums)
     } catch { throw .communication(error.description) }
-    return (executor.update() ? stepSums[0] : .nan, stepSums[1] > 0)
+    return (executor.update(learningRate: learningRate) ? stepSums[0] : .nan, stepSums[1] > 0)
   }
 
   /// One epoch as `mlpc run` runs it: training, then the validation and test passes, timed

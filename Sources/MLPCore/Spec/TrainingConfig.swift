@@ -189,12 +189,26 @@ public struct TrainingConfig: Sendable, Equatable {
     return out
   }
 
-  /// The update's hyperparameters in the kernels' precision.
-  public var updateRule: UpdateRule {
-    UpdateRule(
-      learningRate: Float(learningRate), weightDecay: Float(weightDecay),
-      momentum: Float(momentum), beta1: Float(beta1), beta2: Float(beta2),
-      epsilon: Float(epsilon), clipNorm: clipNorm.map(Float.init),
-      clipValue: clipValue.map(Float.init), alpha: Float(alpha), centered: centered)
+  /// The configured optimizer, its settings in the kernels' precision. A new optimizer is a
+  /// type in MLPKernels/Optimizers.swift and a case here.
+  public var makeOptimizer: any Optimizer {
+    let (wd, mu, eps) = (Float(weightDecay), Float(momentum), Float(epsilon))
+    switch optimizer {
+    case .sgd: return SGD(weightDecay: wd)
+    case .momentum, .nesterov:
+      return Momentum(momentum: mu, weightDecay: wd, nesterov: optimizer == .nesterov)
+    case .adam, .adamw:
+      return Adam(
+        beta1: Float(beta1), beta2: Float(beta2), epsilon: eps, weightDecay: wd,
+        decoupled: optimizer == .adamw)
+    case .rmsprop:
+      return RMSprop(
+        alpha: Float(alpha), epsilon: eps, momentum: mu, centered: centered, weightDecay: wd)
+    }
+  }
+
+  /// Gradient clipping in the kernels' precision.
+  public var clipping: GradientClipping {
+    GradientClipping(value: clipValue.map(Float.init), norm: clipNorm.map(Float.init))
   }
 }

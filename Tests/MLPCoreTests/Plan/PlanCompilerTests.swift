@@ -59,12 +59,12 @@ func planSpec(optimizer: String, batch: Int, hidden: String = "relu") -> String 
 
   @Test func fusedSoftmaxLeavesTheLastDenseLinear() throws {
     let p = try plan()
-    guard case .dense(_, _, _, _, _, let activation, _) = p.forward[1] else {
+    guard case .dense(_, _, _, _, _, _, _, let activation, _) = p.forward[1] else {
       Issue.record("not a dense op")
       return
     }
     #expect(activation == .identity)
-    guard case .loss(let kind, _, _, _, let lossActivation, _, nil) = p.loss else {
+    guard case .loss(let kind, _, _, _, _, let lossActivation, _, nil) = p.loss else {
       Issue.record("not a loss op")
       return
     }

@@ -45,7 +45,7 @@ import Testing
     var previous: [Float] = []
     executor.loadBatch(spec.data.train, 0..<16)
     for _ in 0..<200 {
-      _ = executor.trainStep(rows: 16)
+      _ = executor.trainStep(rows: 16, learningRate: Float(spec.training.learningRate))
       let m = executor.values(mask.id)
       dropped += m.count { $0 == 0 }
       total += m.count

@@ -113,7 +113,7 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
       return false
     }.sorted { $0.offset < $1.offset }.map(\.id)
     for step in c.steps {
-      let loss = executor.trainStep(rows: 5)
+      let loss = executor.trainStep(rows: 5, learningRate: Float(spec.training.learningRate))
       #expect(
         abs(loss - step.loss) <= 1e-5 * max(1, abs(step.loss)), "loss \(loss) vs \(step.loss)")
       for (id, expected) in zip(gradientIDs, step.gradients) {

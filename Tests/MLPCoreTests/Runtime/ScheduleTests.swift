@@ -132,7 +132,7 @@ private func scheduledSpec(_ schedule: String, learningRate: Double, epochs: Int
     for epoch in 1...8 {
       let report = try trainer.reportedEpoch(epoch, validation: data, test: nil)
       let rate = try #require(report.learningRate)
-      #expect(Double(trainer.executor.learningRate) == Double(Float(rate)))
+      #expect(Double(trainer.learningRate) == Double(Float(rate)))
       rates.append(rate)
       if epoch == 4 { saved = trainer.checkpoint(nextEpoch: 5) }
     }
