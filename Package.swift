@@ -63,6 +63,9 @@ let package = Package(
       providers: [.apt(["libopenblas-dev"])]),
     // Thread placement for the worker pool (sched_getcpu, pthread_setaffinity_np).
     .target(name: "CThreads"),
+    // The worker pool and its policy for sharing a busy core: checked code (plain -O, every
+    // overflow and bounds check on), kept out of the kernels' unchecked targets.
+    .target(name: "MLPThreads", dependencies: ["CThreads"]),
     .target(name: "MLPKernelsGeneric", swiftSettings: kernelFlags("x86-64-v3")),
     .target(
       name: "MLPKernelsAVX512", dependencies: ["MLPKernelsGeneric"],
@@ -70,7 +73,7 @@ let package = Package(
     .target(
       name: "MLPKernels",
       dependencies: [
-        "MLPKernelsGeneric", "MLPKernelsAVX512", "CThreads",
+        "MLPKernelsGeneric", "MLPKernelsAVX512", "MLPThreads",
         .target(name: "COpenBLAS", condition: .when(traits: ["OpenBLAS"])),
       ],
       swiftSettings: kernelFlags("x86-64-v3")
@@ -98,7 +101,11 @@ let package = Package(
     .target(name: "MLPCTestSupport", dependencies: ["MLPCore"]),
     .testTarget(
       name: "MLPCoreTests",
-      dependencies: ["MLPCore", "MLPKernels", "MLPKernelsAVX512", "MLPCTestSupport", "CThreads"]),
+      dependencies: ["MLPCore", "MLPKernels", "MLPCTestSupport"]),
+    // Mirrors the kernel targets: GEMM, vector math, activations per ISA, the worker pool.
+    .testTarget(
+      name: "MLPKernelsTests",
+      dependencies: ["MLPKernels", "MLPKernelsAVX512", "MLPThreads", "CThreads", "MLPCore"]),
     .testTarget(name: "mlpcCLITests", dependencies: ["mlpc", "MLPCTestSupport"]),
   ],
   swiftLanguageModes: [.v6]

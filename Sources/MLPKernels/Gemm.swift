@@ -11,6 +11,7 @@
 import Foundation
 import MLPKernelsAVX512
 import MLPKernelsGeneric
+import MLPThreads
 
 #if OpenBLAS
   import COpenBLAS

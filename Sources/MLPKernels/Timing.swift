@@ -4,6 +4,7 @@
 
 import Foundation
 import MLPKernelsAVX512
+import MLPThreads
 
 /// Summary statistics of repeated timings, in seconds.
 public struct Timing: Sendable {

@@ -13,6 +13,7 @@ import Synchronization
 import Testing
 
 @testable import MLPKernels
+@testable import MLPThreads
 
 @Suite struct WorkerPoolTests {
   // Pools live until the process ends (their threads hold them): one per test, made once.

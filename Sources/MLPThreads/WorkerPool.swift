@@ -17,9 +17,6 @@ import Synchronization
 /// Helper threads that run parts of a job alongside the calling thread. The threads hold their
 /// pool, so a pool lives (and its helpers sleep) until the process ends: make a few, once.
 public final class WorkerPool: @unchecked Sendable {
-  /// One thread per core (the caller counts as one), or `MLPC_THREADS` of them.
-  public static let shared = WorkerPool(threads: configuredThreads)
-
   /// `MLPC_THREADS` when it is a whole number from 1 to 1024, else the number of cores.
   public static var configuredThreads: Int {
     threadsSetting.flatMap(\.value) ?? ProcessInfo.processInfo.activeProcessorCount
@@ -91,8 +88,12 @@ public final class WorkerPool: @unchecked Sendable {
   public internal(set) var busyCorePeriods = 0
   /// How long the caller took per part of the last abandonable job it ran parts of.
   var secondsPerPart = 50e-6
-  /// The current abandonable job, as values (helpers read it before claiming a part).
-  let split = SplitSlot()
+  /// The current abandonable job, as words (helpers read it before claiming a part), and the
+  /// type that reads them.
+  let split = JobSlot()
+  let jobType: (any AbandonableJob.Type)?
+  /// Run by each helper thread when it starts (the kernels allocate its packing buffers).
+  private let onThreadStart: @Sendable () -> Void
   /// Per part of an abandonable job: generation << 8 | PartState.
   let partStates: [AtomicWord]
   /// Per part of an abandonable job: when its helper began it (monotonic seconds' bits).
@@ -117,8 +118,14 @@ public final class WorkerPool: @unchecked Sendable {
   /// Whether the current job is abandonable.
   let jobIsSplit = Atomic<Bool>(false)
 
-  public init(threads: Int) {
+  /// A pool of `threads` threads (the caller counts as one) whose abandonable jobs are of
+  /// `jobs`; each helper runs `onThreadStart` first.
+  public init(
+    threads: Int, jobs: (any AbandonableJob.Type)?, onThreadStart: @escaping @Sendable () -> Void
+  ) {
     count = max(1, threads)
+    jobType = jobs
+    self.onThreadStart = onThreadStart
     asleep = (0..<count).map { _ in SleepFlag() }
     partStates = (0..<Self.maxSplitParts).map { _ in AtomicWord() }
     partStarts = (0..<Self.maxSplitParts).map { _ in AtomicWord() }
@@ -258,7 +265,7 @@ public final class WorkerPool: @unchecked Sendable {
   }
 
   private func workerLoop(_ index: Int) {
-    _ = GemmWorkspace.current
+    onThreadStart()
     helperThreads[index].value.store(Int(bitPattern: UInt(pthread_self())), ordering: .releasing)
     helperTIDs[index].value.store(Int(mlpc_thread_id()), ordering: .releasing)
     var seen = 0
