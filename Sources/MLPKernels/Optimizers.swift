@@ -35,7 +35,9 @@ public enum OptimizerKind: String, CaseIterable, Sendable {
 
 /// A parameter update over flat ranges: each optimizer is a type holding its own settings; the
 /// learning rate and the step number are passed when it runs.
-/// p = parameters, g = gradients, `state` = `kind.stateSlots` ranges shaped like p.
+/// p = parameters, g = gradients, `state` = `kind.stateSlots` ranges shaped like p. A new
+/// optimizer is a type here, a case of `UpdateRule` and of `OptimizerKind`, and its construction
+/// from the configuration (TrainingConfig.makeOptimizer).
 public protocol Optimizer: Sendable {
   /// The optimizer's name in the spec.
   var kind: OptimizerKind { get }
@@ -43,7 +45,8 @@ public protocol Optimizer: Sendable {
   /// step t ≥ 1.
   func update(
     _ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>,
-    state: [UnsafeMutablePointer<Float>], range: Range<Int>, learningRate: Float, step: Int)
+    state: StateSlots<UnsafeMutablePointer<Float>>, range: Range<Int>, learningRate: Float,
+    step: Int)
 }
 
 /// SGD with L2 weight decay λ.
@@ -53,7 +56,8 @@ public struct SGD: Optimizer {
   public var kind: OptimizerKind { .sgd }
   public func update(
     _ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>,
-    state: [UnsafeMutablePointer<Float>], range: Range<Int>, learningRate: Float, step: Int
+    state: StateSlots<UnsafeMutablePointer<Float>>, range: Range<Int>, learningRate: Float,
+    step: Int
   ) {
     let (p, g, count) = (p + range.lowerBound, g + range.lowerBound, range.count)
     sgdUpdate(p, g, count: count, lr: learningRate, wd: weightDecay)
@@ -71,16 +75,17 @@ public struct Momentum: Optimizer {
   public var kind: OptimizerKind { nesterov ? .nesterov : .momentum }
   public func update(
     _ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>,
-    state: [UnsafeMutablePointer<Float>], range: Range<Int>, learningRate: Float, step: Int
+    state: StateSlots<UnsafeMutablePointer<Float>>, range: Range<Int>, learningRate: Float,
+    step: Int
   ) {
     let lo = range.lowerBound
     let (p, g, count) = (p + lo, g + lo, range.count)
     if nesterov {
       nesterovUpdate(
-        p, g, state[0] + lo, count: count, lr: learningRate, wd: weightDecay, mu: momentum)
+        p, g, state.first! + lo, count: count, lr: learningRate, wd: weightDecay, mu: momentum)
     } else {
       momentumUpdate(
-        p, g, state[0] + lo, count: count, lr: learningRate, wd: weightDecay, mu: momentum)
+        p, g, state.first! + lo, count: count, lr: learningRate, wd: weightDecay, mu: momentum)
     }
   }
 }
@@ -99,7 +104,8 @@ public struct Adam: Optimizer {
   public var kind: OptimizerKind { decoupled ? .adamw : .adam }
   public func update(
     _ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>,
-    state: [UnsafeMutablePointer<Float>], range: Range<Int>, learningRate: Float, step: Int
+    state: StateSlots<UnsafeMutablePointer<Float>>, range: Range<Int>, learningRate: Float,
+    step: Int
   ) {
     let lo = range.lowerBound
     let (p, g, count) = (p + lo, g + lo, range.count)
@@ -109,7 +115,8 @@ public struct Adam: Optimizer {
       l2 = 0
     }
     adamUpdate(
-      p, g, state[0] + lo, state[1] + lo, count: count, step: step, lr: learningRate, wd: l2,
+      p, g, state.first! + lo, state.second! + lo, count: count, step: step, lr: learningRate,
+      wd: l2,
       b1: beta1,
       b2: beta2, eps: epsilon)
   }
@@ -129,14 +136,80 @@ public struct RMSprop: Optimizer {
   public var kind: OptimizerKind { .rmsprop }
   public func update(
     _ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>,
-    state: [UnsafeMutablePointer<Float>], range: Range<Int>, learningRate: Float, step: Int
+    state: StateSlots<UnsafeMutablePointer<Float>>, range: Range<Int>, learningRate: Float,
+    step: Int
   ) {
     let lo = range.lowerBound
     let (p, g, count) = (p + lo, g + lo, range.count)
     rmspropUpdate(
-      p, g, state[0] + lo, state[1] + lo, state[2] + lo, count: count, lr: learningRate, self)
+      p, g, state.first! + lo, state.second! + lo, state.third! + lo, count: count,
+      lr: learningRate, self)
   }
 }
+
+/// The configured optimizer, one case per optimizer type: an op holding it stays plain data (no
+/// reference counting in the step), and the update dispatches statically.
+public enum UpdateRule: Sendable {
+  case sgd(SGD)
+  case momentum(Momentum)
+  case adam(Adam)
+  case rmsprop(RMSprop)
+
+  /// The optimizer of this case.
+  public var optimizer: any Optimizer {
+    switch self {
+    case .sgd(let o): o
+    case .momentum(let o): o
+    case .adam(let o): o
+    case .rmsprop(let o): o
+    }
+  }
+
+  public var kind: OptimizerKind { optimizer.kind }
+
+  /// The optimizer's update of p[range] (see `Optimizer.update`).
+  @inline(__always)
+  func update(
+    _ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>,
+    state: StateSlots<UnsafeMutablePointer<Float>>, range: Range<Int>, learningRate: Float,
+    step: Int
+  ) {
+    switch self {
+    case .sgd(let o):
+      o.update(p, g, state: state, range: range, learningRate: learningRate, step: step)
+    case .momentum(let o):
+      o.update(p, g, state: state, range: range, learningRate: learningRate, step: step)
+    case .adam(let o):
+      o.update(p, g, state: state, range: range, learningRate: learningRate, step: step)
+    case .rmsprop(let o):
+      o.update(p, g, state: state, range: range, learningRate: learningRate, step: step)
+    }
+  }
+}
+
+/// The optimizer state slots of an update (at most three: RMSprop's), by their first buffers.
+public struct StateSlots<Ref> {
+  public var first: Ref?
+  public var second: Ref?
+  public var third: Ref?
+
+  public init(_ slots: [Ref]) {
+    precondition(slots.count <= 3, "an optimizer has at most three state slots")
+    first = slots.first
+    second = slots.count > 1 ? slots[1] : nil
+    third = slots.count > 2 ? slots[2] : nil
+  }
+
+  public var count: Int { [first != nil, second != nil, third != nil].count { $0 } }
+
+  public func map<T>(_ f: (Ref) -> T) -> StateSlots<T> {
+    var out = StateSlots<T>([])
+    (out.first, out.second, out.third) = (first.map(f), second.map(f), third.map(f))
+    return out
+  }
+}
+
+extension StateSlots: Sendable where Ref: Sendable {}
 
 /// Gradient clipping before the update: every value into [−value, value], then the whole
 /// gradient scaled by norm / (‖g‖₂ + 1e-6) when that is below 1 (PyTorch's clip_grad_value_ and

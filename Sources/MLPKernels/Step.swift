@@ -32,8 +32,8 @@ public enum StepOp<Ref> {
   /// Every parameter ← the optimizer's step over the flat parameter, gradient and state ranges
   /// (`optimizer.kind.stateSlots` of them), after clipping the gradient.
   case update(
-    any Optimizer, clipping: GradientClipping, parameters: Ref, gradients: Ref, count: Int,
-    state: [Ref])
+    UpdateRule, clipping: GradientClipping, parameters: Ref, gradients: Ref, count: Int,
+    state: StateSlots<Ref>)
 
   /// The same op over other buffer references.
   public func map<T>(_ f: (Ref) -> T) -> StepOp<T> {

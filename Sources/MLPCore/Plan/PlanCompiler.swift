@@ -29,7 +29,7 @@ public enum PlanCompiler {
   }
 
   static func compile(
-    _ network: Network, batchSize batch: Int, training: (any Optimizer, GradientClipping)?,
+    _ network: Network, batchSize batch: Int, training: (UpdateRule, GradientClipping)?,
     classWeights: [Float]? = nil
   ) -> ExecutionPlan {
     precondition(batch >= 1)
@@ -108,9 +108,10 @@ public enum PlanCompiler {
     plan.update = .update(
       optimizer, clipping: clipping, parameters: weights[0], gradients: firstGradient,
       count: parameters.count,
-      state: layout.buffers.filter {
-        if case .optimizerState = $0.role { true } else { false }
-      }.map(\.id))
+      state: StateSlots(
+        layout.buffers.filter {
+          if case .optimizerState = $0.role { true } else { false }
+        }.map(\.id)))
     return plan
   }
 }

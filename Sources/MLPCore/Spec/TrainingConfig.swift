@@ -191,19 +191,21 @@ public struct TrainingConfig: Sendable, Equatable {
 
   /// The configured optimizer, its settings in the kernels' precision. A new optimizer is a
   /// type in MLPKernels/Optimizers.swift and a case here.
-  public var makeOptimizer: any Optimizer {
+  public var makeOptimizer: UpdateRule {
     let (wd, mu, eps) = (Float(weightDecay), Float(momentum), Float(epsilon))
     switch optimizer {
-    case .sgd: return SGD(weightDecay: wd)
+    case .sgd: return .sgd(SGD(weightDecay: wd))
     case .momentum, .nesterov:
-      return Momentum(momentum: mu, weightDecay: wd, nesterov: optimizer == .nesterov)
+      return .momentum(Momentum(momentum: mu, weightDecay: wd, nesterov: optimizer == .nesterov))
     case .adam, .adamw:
-      return Adam(
-        beta1: Float(beta1), beta2: Float(beta2), epsilon: eps, weightDecay: wd,
-        decoupled: optimizer == .adamw)
+      return .adam(
+        Adam(
+          beta1: Float(beta1), beta2: Float(beta2), epsilon: eps, weightDecay: wd,
+          decoupled: optimizer == .adamw))
     case .rmsprop:
-      return RMSprop(
-        alpha: Float(alpha), epsilon: eps, momentum: mu, centered: centered, weightDecay: wd)
+      return .rmsprop(
+        RMSprop(
+          alpha: Float(alpha), epsilon: eps, momentum: mu, centered: centered, weightDecay: wd))
     }
   }
 
