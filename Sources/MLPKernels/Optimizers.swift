@@ -41,12 +41,10 @@ public enum OptimizerKind: String, CaseIterable, Sendable {
 public protocol Optimizer: Sendable {
   /// The optimizer's name in the spec.
   var kind: OptimizerKind { get }
-  /// Updates p[range] (with g and every state slot at the same range) at learning rate η and
-  /// step t ≥ 1.
+  /// Updates p[0..<count] (with g and every state slot) at learning rate η and step t ≥ 1.
   func update(
     _ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>,
-    state: StateSlots<UnsafeMutablePointer<Float>>, range: Range<Int>, learningRate: Float,
-    step: Int)
+    state: StateSlots<UnsafeMutablePointer<Float>>, count: Int, learningRate: Float, step: Int)
 }
 
 /// SGD with L2 weight decay λ.
@@ -56,10 +54,8 @@ public struct SGD: Optimizer {
   public var kind: OptimizerKind { .sgd }
   public func update(
     _ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>,
-    state: StateSlots<UnsafeMutablePointer<Float>>, range: Range<Int>, learningRate: Float,
-    step: Int
+    state: StateSlots<UnsafeMutablePointer<Float>>, count: Int, learningRate: Float, step: Int
   ) {
-    let (p, g, count) = (p + range.lowerBound, g + range.lowerBound, range.count)
     sgdUpdate(p, g, count: count, lr: learningRate, wd: weightDecay)
   }
 }
@@ -75,17 +71,14 @@ public struct Momentum: Optimizer {
   public var kind: OptimizerKind { nesterov ? .nesterov : .momentum }
   public func update(
     _ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>,
-    state: StateSlots<UnsafeMutablePointer<Float>>, range: Range<Int>, learningRate: Float,
-    step: Int
+    state: StateSlots<UnsafeMutablePointer<Float>>, count: Int, learningRate: Float, step: Int
   ) {
-    let lo = range.lowerBound
-    let (p, g, count) = (p + lo, g + lo, range.count)
     if nesterov {
       nesterovUpdate(
-        p, g, state.first! + lo, count: count, lr: learningRate, wd: weightDecay, mu: momentum)
+        p, g, state.first!, count: count, lr: learningRate, wd: weightDecay, mu: momentum)
     } else {
       momentumUpdate(
-        p, g, state.first! + lo, count: count, lr: learningRate, wd: weightDecay, mu: momentum)
+        p, g, state.first!, count: count, lr: learningRate, wd: weightDecay, mu: momentum)
     }
   }
 }
@@ -104,18 +97,15 @@ public struct Adam: Optimizer {
   public var kind: OptimizerKind { decoupled ? .adamw : .adam }
   public func update(
     _ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>,
-    state: StateSlots<UnsafeMutablePointer<Float>>, range: Range<Int>, learningRate: Float,
-    step: Int
+    state: StateSlots<UnsafeMutablePointer<Float>>, count: Int, learningRate: Float, step: Int
   ) {
-    let lo = range.lowerBound
-    let (p, g, count) = (p + lo, g + lo, range.count)
     var l2 = weightDecay
     if decoupled {
       adamwDecay(p, count: count, lr: learningRate, wd: weightDecay)
       l2 = 0
     }
     adamUpdate(
-      p, g, state.first! + lo, state.second! + lo, count: count, step: step, lr: learningRate,
+      p, g, state.first!, state.second!, count: count, step: step, lr: learningRate,
       wd: l2,
       b1: beta1,
       b2: beta2, eps: epsilon)
@@ -136,13 +126,10 @@ public struct RMSprop: Optimizer {
   public var kind: OptimizerKind { .rmsprop }
   public func update(
     _ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>,
-    state: StateSlots<UnsafeMutablePointer<Float>>, range: Range<Int>, learningRate: Float,
-    step: Int
+    state: StateSlots<UnsafeMutablePointer<Float>>, count: Int, learningRate: Float, step: Int
   ) {
-    let lo = range.lowerBound
-    let (p, g, count) = (p + lo, g + lo, range.count)
     rmspropUpdate(
-      p, g, state.first! + lo, state.second! + lo, state.third! + lo, count: count,
+      p, g, state.first!, state.second!, state.third!, count: count,
       lr: learningRate, self)
   }
 }
@@ -167,22 +154,24 @@ public enum UpdateRule: Sendable {
 
   public var kind: OptimizerKind { optimizer.kind }
 
-  /// The optimizer's update of p[range] (see `Optimizer.update`).
+  /// The optimizer's update of p[range], g[range] and each state slot's range.
   @inline(__always)
   func update(
     _ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>,
     state: StateSlots<UnsafeMutablePointer<Float>>, range: Range<Int>, learningRate: Float,
     step: Int
   ) {
+    let lo = range.lowerBound
+    let (p, g, state, count) = (p + lo, g + lo, state.map { $0 + lo }, range.count)
     switch self {
     case .sgd(let o):
-      o.update(p, g, state: state, range: range, learningRate: learningRate, step: step)
+      o.update(p, g, state: state, count: count, learningRate: learningRate, step: step)
     case .momentum(let o):
-      o.update(p, g, state: state, range: range, learningRate: learningRate, step: step)
+      o.update(p, g, state: state, count: count, learningRate: learningRate, step: step)
     case .adam(let o):
-      o.update(p, g, state: state, range: range, learningRate: learningRate, step: step)
+      o.update(p, g, state: state, count: count, learningRate: learningRate, step: step)
     case .rmsprop(let o):
-      o.update(p, g, state: state, range: range, learningRate: learningRate, step: step)
+      o.update(p, g, state: state, count: count, learningRate: learningRate, step: step)
     }
   }
 }

@@ -47,7 +47,7 @@ extension MLPCCommand {
             predicted: classes.firstIndex(of: cells[0])!)
         }
         guard ok, problem == nil else { throw failure(problem, &diagnostics) }
-        report = metrics
+        report = metrics.report
       } else {
         var metrics = RegressionMetrics(targets: d.targets)
         let ok = predictor.stream(reader, features: features, diagnostics: &diagnostics) {
@@ -65,7 +65,7 @@ extension MLPCCommand {
           metrics.add(truth: y, prediction: out)
         }
         guard ok, problem == nil else { throw failure(problem, &diagnostics) }
-        report = metrics
+        report = metrics.report
       }
       Console.out(format == .json ? JSONRecord.document(report) + "\n" : report.text)
     }

@@ -21,18 +21,8 @@ extension Timing: Encodable {
   }
 }
 
-/// The machine and kernels a timing ran on.
-public struct KernelContext: Sendable {
-  public var gemmBackend = GemmBackend.selected.rawValue
-  public var cpu = CPUFeatures.model
-  public var isa = CPUFeatures.isa
-  public var peakVectorFloats = CPUFeatures.widestVector
-  public var kernelISA = KernelISA.selected
-
-  public init() {}
-}
-
-/// The timings of a spec's training step, ops and (optionally) epochs.
+/// The timings of a spec's training step, ops and (optionally) epochs, and the machine and
+/// kernels they ran on.
 public struct StepBenchReport: Encodable, Sendable {
   public struct OpTiming: Encodable, Sendable {
     public var op: String
@@ -51,39 +41,22 @@ public struct StepBenchReport: Encodable, Sendable {
   public var step: Timing
   public var ops: [OpTiming]
   public var epoch: Timing?
-  public var peakFlops: Double
   public var threads: Int
-  public var context = KernelContext()
+  public var samplesPerSecond: Double
+  public var gflops: Double
+  public var peakGflops: Double
+  public var percentOfPeak: Double
+  public var epochGflops: Double?
+  public var gemmBackend = GemmBackend.selected.rawValue
+  public var cpu = CPUFeatures.model
+  public var isa = CPUFeatures.isa
+  public var peakVectorFloats = CPUFeatures.widestVector
+  public var kernelISA = KernelISA.selected.rawValue
+  public var kernelISANative = KernelISA.selected.isNative
+  public var gemmVectorFloats = KernelISA.selected.vectorFloats
   public var soloJobs = WorkerPool.shared.soloJobs
   public var busyCorePeriods = WorkerPool.shared.busyCorePeriods
   public var takenOverParts = WorkerPool.shared.takenOverParts
-
-  /// Times `spec`'s step and ops (and `epochs` whole epochs when above 0); the peak with
-  /// `pool`'s threads (one when nil).
-  public static func measure(
-    _ spec: CheckedSpec, path: String, epochs: Int, pool: WorkerPool?
-  ) throws(TrainingStop) -> StepBenchReport {
-    let trainer = Trainer(spec)
-    let train = spec.data.train
-    let step = Benchmark.step(trainer.executor, data: train, learningRate: trainer.learningRate)
-    let ops = Benchmark.ops(
-      trainer.executor, data: train, seed: spec.training.seed, learningRate: trainer.learningRate)
-    var epoch: Timing?
-    if epochs > 0 {
-      epoch = try Benchmark.epochs(
-        trainer, count: epochs, validation: spec.data.validation, test: spec.data.test)
-    }
-    return StepBenchReport(
-      name: spec.name, spec: path, batchSize: trainer.plan.batchSize,
-      flopsPerStep: trainer.plan.flopsPerStep, stepsPerEpoch: trainer.stepsPerEpoch, step: step,
-      ops: ops.map { OpTiming(op: $0.name, medianSeconds: $0.timing.median) }, epoch: epoch,
-      peakFlops: Benchmark.peakFlops(threads: pool), threads: pool?.count ?? 1)
-  }
-
-  var gflops: Double { Double(flopsPerStep) / step.median / 1e9 }
-  var epochGflops: Double? {
-    epoch.map { Double(flopsPerStep) * Double(stepsPerEpoch) / $0.median / 1e9 }
-  }
 
   enum CodingKeys: String, CodingKey {
     case spec, step, threads, ops, epoch, gflops, cpu, isa
@@ -103,41 +76,42 @@ public struct StepBenchReport: Encodable, Sendable {
     case epochGflops = "epoch_gflops"
   }
 
-  public func encode(to encoder: any Encoder) throws {
-    var c = encoder.container(keyedBy: CodingKeys.self)
-    try c.encode(spec, forKey: .spec)
-    try c.encode(batchSize, forKey: .batchSize)
-    try c.encode(flopsPerStep, forKey: .flopsPerStep)
-    try c.encode(step, forKey: .step)
-    try c.encode(Double(batchSize) / step.median, forKey: .samplesPerSecond)
-    try c.encode(gflops, forKey: .gflops)
-    try c.encode(peakFlops / 1e9, forKey: .peakGflops)
-    try c.encode(100 * Double(flopsPerStep) / step.median / peakFlops, forKey: .percentOfPeak)
-    try c.encode(threads, forKey: .threads)
-    try c.encode(context.gemmBackend, forKey: .gemmBackend)
-    try c.encode(context.cpu, forKey: .cpu)
-    try c.encode(context.isa, forKey: .isa)
-    try c.encode(context.peakVectorFloats, forKey: .peakVectorFloats)
-    try c.encode(context.kernelISA.rawValue, forKey: .kernelISA)
-    try c.encode(context.kernelISA.isNative, forKey: .kernelISANative)
-    try c.encode(context.kernelISA.vectorFloats, forKey: .gemmVectorFloats)
-    try c.encode(ops, forKey: .ops)
-    try c.encode(soloJobs, forKey: .soloJobs)
-    try c.encode(busyCorePeriods, forKey: .busyCorePeriods)
-    try c.encode(takenOverParts, forKey: .takenOverParts)
-    try c.encodeIfPresent(epoch, forKey: .epoch)
-    try c.encodeIfPresent(epochGflops, forKey: .epochGflops)
+  /// Times `spec`'s step and ops (and `epochs` whole epochs when above 0); the peak with
+  /// `pool`'s threads (one when nil).
+  public static func measure(
+    _ spec: CheckedSpec, path: String, epochs: Int, pool: WorkerPool?
+  ) throws(TrainingStop) -> StepBenchReport {
+    let trainer = Trainer(spec)
+    let train = spec.data.train
+    let step = Benchmark.step(trainer.executor, data: train, learningRate: trainer.learningRate)
+    let ops = Benchmark.ops(
+      trainer.executor, data: train, seed: spec.training.seed, learningRate: trainer.learningRate)
+    var epoch: Timing?
+    if epochs > 0 {
+      epoch = try Benchmark.epochs(
+        trainer, count: epochs, validation: spec.data.validation, test: spec.data.test)
+    }
+    let peak = Benchmark.peakFlops(threads: pool)
+    let (batch, flops) = (trainer.plan.batchSize, Double(trainer.plan.flopsPerStep))
+    return StepBenchReport(
+      name: spec.name, spec: path, batchSize: batch, flopsPerStep: trainer.plan.flopsPerStep,
+      stepsPerEpoch: trainer.stepsPerEpoch, step: step,
+      ops: ops.map { OpTiming(op: $0.name, medianSeconds: $0.timing.median) }, epoch: epoch,
+      threads: pool?.count ?? 1, samplesPerSecond: Double(batch) / step.median,
+      gflops: flops / step.median / 1e9, peakGflops: peak / 1e9,
+      percentOfPeak: 100 * flops / step.median / peak,
+      epochGflops: epoch.map { flops * Double(trainer.stepsPerEpoch) / $0.median / 1e9 })
   }
 
   public var text: String {
-    let k = context
+    let kernels = KernelISA(rawValue: kernelISA)?.description ?? kernelISA
     var text =
-      "\(name): batch \(batchSize), \(threads) thread(s), gemm \(k.gemmBackend), \(k.cpu) (\(k.isa)), kernels \(k.kernelISA.description), peak \(String(format: "%.1f", peakFlops / 1e9)) GFLOP/s (\(k.peakVectorFloats)-wide FMA, all threads)\n"
+      "\(name): batch \(batchSize), \(threads) thread(s), gemm \(gemmBackend), \(cpu) (\(isa)), kernels \(kernels), peak \(String(format: "%.1f", peakGflops)) GFLOP/s (\(peakVectorFloats)-wide FMA, all threads)\n"
     text +=
       "step     \(micro(step.median)) median (\(micro(step.minimum)) … \(micro(step.maximum))), "
     text += String(
-      format: "%.0f samples/s, %.1f GFLOP/s, %.1f %% of peak\n",
-      Double(batchSize) / step.median, gflops, 100 * Double(flopsPerStep) / step.median / peakFlops)
+      format: "%.0f samples/s, %.1f GFLOP/s, %.1f %% of peak\n", samplesPerSecond, gflops,
+      percentOfPeak)
     for op in ops {
       text +=
         "  \(op.op.padding(toLength: 20, withPad: " ", startingAt: 0)) \(micro(op.medianSeconds))\n"
@@ -155,24 +129,15 @@ public struct StepBenchReport: Encodable, Sendable {
 
 /// The timing of one matrix product.
 public struct GemmBenchReport: Encodable, Sendable {
-  public var form: GemmForm
-  public var formName: String
+  public var backend = GemmBackend.selected.rawValue
+  public var kernelISA = KernelISA.selected.rawValue
+  public var kernelISANative = KernelISA.selected.isNative
+  public var form: String
   public var m: Int
   public var n: Int
   public var k: Int
+  public var gflops: Double
   public var timing: Timing
-  public var context = KernelContext()
-
-  /// Times C (M, N) = A (M, K) · B (K, N) in `form` with `pool`'s threads (one when nil).
-  public static func measure(
-    _ form: GemmForm, named formName: String, m: Int, n: Int, k: Int, pool: WorkerPool?
-  ) -> GemmBenchReport {
-    let timing = Benchmark.gemm(
-      form, m: m, n: n, k: k, threads: pool, backend: GemmBackend.selected)
-    return GemmBenchReport(form: form, formName: formName, m: m, n: n, k: k, timing: timing)
-  }
-
-  public var gflops: Double { 2 * Double(m) * Double(n) * Double(k) / timing.median / 1e9 }
 
   enum CodingKeys: String, CodingKey {
     case backend, form, m, n, k, gflops, timing
@@ -180,21 +145,21 @@ public struct GemmBenchReport: Encodable, Sendable {
     case kernelISANative = "kernel_isa_native"
   }
 
-  public func encode(to encoder: any Encoder) throws {
-    var c = encoder.container(keyedBy: CodingKeys.self)
-    try c.encode(context.gemmBackend, forKey: .backend)
-    try c.encode(context.kernelISA.rawValue, forKey: .kernelISA)
-    try c.encode(context.kernelISA.isNative, forKey: .kernelISANative)
-    try c.encode(formName, forKey: .form)
-    try c.encode(m, forKey: .m)
-    try c.encode(n, forKey: .n)
-    try c.encode(k, forKey: .k)
-    try c.encode(gflops, forKey: .gflops)
-    try c.encode(timing, forKey: .timing)
+  /// Times C (M, N) = A (M, K) · B (K, N) in `form` (named `name`) with `pool`'s threads (one
+  /// when nil).
+  public static func measure(
+    _ form: GemmForm, named name: String, m: Int, n: Int, k: Int, pool: WorkerPool?
+  ) -> GemmBenchReport {
+    let timing = Benchmark.gemm(
+      form, m: m, n: n, k: k, threads: pool, backend: GemmBackend.selected)
+    let gflops = 2 * Double(m) * Double(n) * Double(k) / timing.median / 1e9
+    return GemmBenchReport(form: name, m: m, n: n, k: k, gflops: gflops, timing: timing)
   }
 
   public var text: String {
-    "gemm \(formName) (\(context.gemmBackend), \(context.kernelISA.description)) \(m)×\(k) · \(k)×\(n): \(micro(timing.median)) median, \(String(format: "%.1f", gflops)) GFLOP/s\n"
+    let kernels = KernelISA(rawValue: kernelISA)?.description ?? kernelISA
+    return
+      "gemm \(form) (\(backend), \(kernels)) \(m)×\(k) · \(k)×\(n): \(micro(timing.median)) median, \(String(format: "%.1f", gflops)) GFLOP/s\n"
   }
 }
 

@@ -10,22 +10,35 @@ public protocol EvaluationReport: Encodable {
 }
 
 /// Precision, recall and F1 (of a class, or an average over classes).
-struct ClassScores: Encodable {
-  var precision: Double
-  var recall: Double
-  var f1: Double
+public struct ClassScores: Encodable, Sendable {
+  public var precision: Double
+  public var recall: Double
+  public var f1: Double
 }
 
-extension ClassificationMetrics: EvaluationReport {
-  private struct PerClass: Encodable {
-    var `class`: String
-    var precision: Double
-    var recall: Double
-    var f1: Double
-    var support: Int
+/// A classification evaluation: loss, accuracy, per-class scores with their averages, the
+/// confusion matrix (true classes as rows) and, for two classes, ROC-AUC.
+public struct ClassificationReport: EvaluationReport, Sendable {
+  public struct PerClass: Encodable, Sendable {
+    public var `class`: String
+    public var precision: Double
+    public var recall: Double
+    public var f1: Double
+    public var support: Int
   }
 
-  private enum Key: String, CodingKey {
+  public var task = "classification"
+  public var rows: Int
+  public var loss: Double
+  public var accuracy: Double
+  public var classes: [String]
+  public var confusionMatrix: [[Int]]
+  public var macroAvg: ClassScores
+  public var weightedAvg: ClassScores
+  public var perClass: [PerClass]
+  public var rocAUC: Double?
+
+  enum CodingKeys: String, CodingKey {
     case task, rows, loss, accuracy, classes
     case confusionMatrix = "confusion_matrix"
     case macroAvg = "macro_avg"
@@ -34,97 +47,79 @@ extension ClassificationMetrics: EvaluationReport {
     case rocAUC = "roc_auc"
   }
 
-  private func scores(weighted: Bool) -> ClassScores {
-    let a = average(weighted: weighted)
-    return ClassScores(precision: a.precision, recall: a.recall, f1: a.f1)
-  }
-
-  private var perClassRows: [PerClass] {
-    classes.indices.map { c in
-      let m = perClass(c)
-      return PerClass(
-        class: classes[c], precision: m.precision, recall: m.recall, f1: m.f1, support: m.support)
-    }
-  }
-
-  public func encode(to encoder: any Encoder) throws {
-    var c = encoder.container(keyedBy: Key.self)
-    try c.encode("classification", forKey: .task)
-    try c.encode(count, forKey: .rows)
-    try c.encode(loss, forKey: .loss)
-    try c.encode(accuracy, forKey: .accuracy)
-    try c.encode(classes, forKey: .classes)
-    try c.encode(confusion, forKey: .confusionMatrix)
-    try c.encode(scores(weighted: false), forKey: .macroAvg)
-    try c.encode(scores(weighted: true), forKey: .weightedAvg)
-    try c.encode(perClassRows, forKey: .perClass)
-    try c.encodeIfPresent(rocAUC, forKey: .rocAUC)
-  }
-
   public var text: String {
-    var out = "\(count) rows, loss \(fixed(loss)), accuracy \(fixed(accuracy))"
+    var out = "\(rows) rows, loss \(fixed(loss)), accuracy \(fixed(accuracy))"
     if let rocAUC { out += ", ROC-AUC \(fixed(rocAUC))" }
     var table = [["class", "precision", "recall", "f1", "support"]]
-    for m in perClassRows {
+    for m in perClass {
       table.append([m.class, fixed(m.precision), fixed(m.recall), fixed(m.f1), "\(m.support)"])
     }
-    for (name, a) in [
-      ("macro avg", scores(weighted: false)), ("weighted avg", scores(weighted: true)),
-    ] {
+    for (name, a) in [("macro avg", macroAvg), ("weighted avg", weightedAvg)] {
       table.append([name, fixed(a.precision), fixed(a.recall), fixed(a.f1), ""])
     }
     out += "\n\n" + textTable(table)
     var matrix = [["true \\ predicted"] + classes]
-    for (c, row) in confusion.enumerated() { matrix.append([classes[c]] + row.map(String.init)) }
+    for (c, row) in confusionMatrix.enumerated() {
+      matrix.append([classes[c]] + row.map(String.init))
+    }
     return out + "\n" + textTable(matrix)
   }
 }
 
-extension RegressionMetrics: EvaluationReport {
-  private struct Target: Encodable {
-    var target: String
-    var mse: Double
-    var mae: Double
-    var r2: Double
-  }
-
-  private struct Average: Encodable {
-    var mse: Double
-    var mae: Double
-    var r2: Double
-  }
-
-  private enum Key: String, CodingKey {
-    case task, rows, loss, targets, average
-  }
-
-  private var targetRows: [Target] {
-    let (mse, mae, r2) = (self.mse, self.mae, self.r2)
-    return targets.indices.map {
-      Target(target: targets[$0], mse: mse[$0], mae: mae[$0], r2: r2[$0])
+extension ClassificationMetrics {
+  /// The report of the rows added so far.
+  public var report: ClassificationReport {
+    let scores = { (weighted: Bool) in
+      let a = self.average(weighted: weighted)
+      return ClassScores(precision: a.precision, recall: a.recall, f1: a.f1)
     }
+    return ClassificationReport(
+      rows: count, loss: loss, accuracy: accuracy, classes: classes, confusionMatrix: confusion,
+      macroAvg: scores(false), weightedAvg: scores(true),
+      perClass: classes.indices.map { c in
+        let m = perClass(c)
+        return ClassificationReport.PerClass(
+          class: classes[c], precision: m.precision, recall: m.recall, f1: m.f1,
+          support: m.support)
+      }, rocAUC: rocAUC)
+  }
+}
+
+/// A regression evaluation: loss, and MSE, MAE and R² per target and on average.
+public struct RegressionReport: EvaluationReport, Sendable {
+  public struct Errors: Encodable, Sendable {
+    public var target: String?
+    public var mse: Double
+    public var mae: Double
+    public var r2: Double
   }
 
-  private var averages: Average {
-    let mean = { (v: [Double]) in v.reduce(0, +) / Double(max(v.count, 1)) }
-    return Average(mse: mean(mse), mae: mean(mae), r2: mean(r2))
-  }
-
-  public func encode(to encoder: any Encoder) throws {
-    var c = encoder.container(keyedBy: Key.self)
-    try c.encode("regression", forKey: .task)
-    try c.encode(rows, forKey: .rows)
-    try c.encode(loss, forKey: .loss)
-    try c.encode(targetRows, forKey: .targets)
-    try c.encode(averages, forKey: .average)
-  }
+  public var task = "regression"
+  public var rows: Int
+  public var loss: Double
+  public var targets: [Errors]
+  public var average: Errors
 
   public var text: String {
     var table = [["target", "mse", "mae", "r2"]]
-    for m in targetRows { table.append([m.target, fixed(m.mse), fixed(m.mae), fixed(m.r2)]) }
-    let a = averages
-    table.append(["average", fixed(a.mse), fixed(a.mae), fixed(a.r2)])
+    for m in targets + [average] {
+      table.append([m.target ?? "average", fixed(m.mse), fixed(m.mae), fixed(m.r2)])
+    }
     return "\(rows) rows, loss \(fixed(loss))\n" + textTable(table)
+  }
+}
+
+extension RegressionMetrics {
+  /// The report of the rows added so far.
+  public var report: RegressionReport {
+    let (mse, mae, r2) = (self.mse, self.mae, self.r2)
+    let mean = { (v: [Double]) in v.reduce(0, +) / Double(max(v.count, 1)) }
+    return RegressionReport(
+      rows: rows, loss: loss,
+      targets: targets.indices.map {
+        RegressionReport.Errors(target: targets[$0], mse: mse[$0], mae: mae[$0], r2: r2[$0])
+      },
+      average: RegressionReport.Errors(target: nil, mse: mean(mse), mae: mean(mae), r2: mean(r2)))
   }
 }
 

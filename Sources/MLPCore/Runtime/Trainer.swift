@@ -4,52 +4,6 @@
 
 import Foundation
 
-/// Metrics of a model on one data set.
-public struct Evaluation: Sendable, Equatable {
-  /// Mean loss per sample (the training objective).
-  public var loss: Double
-  /// Fraction of correctly classified samples (classification).
-  public var accuracy: Double?
-  /// Mean squared error over samples and outputs (regression).
-  public var mse: Double?
-  /// Mean absolute error (regression).
-  public var mae: Double?
-  /// Coefficient of determination, averaged over outputs (regression).
-  public var r2: Double?
-
-  public init(
-    loss: Double, accuracy: Double? = nil, mse: Double? = nil, mae: Double? = nil,
-    r2: Double? = nil
-  ) {
-    (self.loss, self.accuracy, self.mse, self.mae, self.r2) = (loss, accuracy, mse, mae, r2)
-  }
-}
-
-/// What happened in one epoch.
-public struct EpochReport: Sendable {
-  public var epoch: Int
-  public var trainLoss: Double
-  public var validation: Evaluation?
-  public var test: Evaluation?
-  public var seconds: Double
-  public var steps: Int
-  /// The learning rate the epoch trained with.
-  public var learningRate: Double?
-
-  public init(
-    epoch: Int, trainLoss: Double, validation: Evaluation?, test: Evaluation?, seconds: Double,
-    steps: Int, learningRate: Double? = nil
-  ) {
-    self.learningRate = learningRate
-    self.epoch = epoch
-    self.trainLoss = trainLoss
-    self.validation = validation
-    self.test = test
-    self.seconds = seconds
-    self.steps = steps
-  }
-}
-
 /// Why training ended before its last epoch.
 public enum TrainingStop: Error, Equatable, Sendable {
   /// The loss, or a parameter after the update, became NaN or infinite at this (1-based) epoch
