@@ -51,11 +51,7 @@ public struct ModelDescription: Codable, Sendable, Equatable {
   }
 
   /// The JSON text stored in the file (sorted keys, so equal models give equal bytes).
-  public var json: String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
-  }
+  public var json: String { JSONRecord.line(self) }
 }
 
 extension ModelDescription {
