@@ -97,7 +97,17 @@ extension CheckContext {
               help: closest(to: name.value, in: names).map { "did you mean '\($0)'?" }))
           continue
         }
-        weights[c] = Float(weight.value)
+        // Training weighs losses in single precision: 1e300 is ∞ there and 1e-50 is 0.
+        let single = Float(weight.value)
+        guard single.isFinite, single > 0 else {
+          report(
+            Diagnostic(
+              .hyperparameter,
+              "'data.class_weights' weight of '\(name.value)' must be a positive finite number in single precision, which training uses; \(weight.value) is \(single) there",
+              at: weight.location, help: "use a weight between 1e-30 and 1e30"))
+          continue
+        }
+        weights[c] = single
       }
       return weights
     }

@@ -24,6 +24,7 @@ extension CheckContext {
     config.schedule.cosineEpochs = max(1, config.epochs - config.schedule.warmupEpochs)
     warnIgnored(TrainingConfig.bindings, in: spec.training, under: config)
     warnIgnored(ScheduleConfig.bindings, in: spec.schedule, under: config)
+    checkDecay(config)
     if config.schedule.warmupEpochs >= config.epochs,
       let found = spec.schedule?.values["warmup_epochs"]
     {
@@ -34,6 +35,20 @@ extension CheckContext {
           at: found.location))
     }
     return config
+  }
+
+  /// A decaying schedule's floor must not lie above the rate it decays from: cosine would raise
+  /// the rate, and plateau would raise it at its first reduction.
+  private mutating func checkDecay(_ config: TrainingConfig) {
+    let s = config.schedule
+    guard s.kind == .cosine || s.kind == .plateau, s.minLearningRate > config.learningRate,
+      let found = spec.schedule?.values["min_learning_rate"]
+    else { return }
+    report(
+      Diagnostic(
+        .conflict,
+        "'\(found.path)' (\(s.minLearningRate)) is above 'training.learning_rate' (\(config.learningRate)): the '\(s.kind.rawValue)' schedule would raise the rate",
+        at: found.location, help: "set 'min_learning_rate' below 'learning_rate'"))
   }
 
   /// Sets every bound field from its checked value in `section`, or its default.

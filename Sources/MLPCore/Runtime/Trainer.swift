@@ -168,6 +168,39 @@ public final class Trainer {
   }
 
   /// Continues from `checkpoint`: the next `runEpoch(checkpoint.epoch)` picks up where it stopped.
+  /// What makes `checkpoint` unusable for this trainer (another network, a state of the wrong
+  /// size, positions out of range, values that are not finite), or nil: asked before `restore`,
+  /// which assumes a checkpoint that fits.
+  public func problem(with checkpoint: Checkpoint) -> String? {
+    let floats = plan.parameters.count * (1 + plan.optimizerState.count)
+    for (name, snapshot) in [("state", checkpoint.state), ("best state", checkpoint.best)] {
+      guard let snapshot else { continue }
+      if snapshot.values.count != floats {
+        return
+          "holds a \(name) of \(snapshot.values.count) values where this network has \(floats): it was written for another network or spec"
+      }
+      if !(0...(1 << 53)).contains(snapshot.step) {
+        return "holds an optimizer step of \(snapshot.step)"
+      }
+      if snapshot.values.contains(where: { !$0.isFinite }) {
+        return "holds a \(name) that is not finite"
+      }
+    }
+    if !(1...10_000_001).contains(checkpoint.epoch) {
+      return "is at epoch \(checkpoint.epoch)"
+    }
+    if !(0..<stepsPerEpoch).contains(checkpoint.steps) {
+      return "is at step \(checkpoint.steps) of an epoch of \(stepsPerEpoch) steps"
+    }
+    if !checkpoint.epochLoss.isFinite {
+      return "holds a loss that is not finite"
+    }
+    if let best = checkpoint.bestEpoch, !(1..<checkpoint.epoch).contains(best) {
+      return "names best epoch \(best) at epoch \(checkpoint.epoch)"
+    }
+    return nil
+  }
+
   public func restore(_ checkpoint: Checkpoint) {
     executor.restore(checkpoint.state)
     scheduler = LearningRateScheduler(settings.schedule, base: settings.learningRate)

@@ -126,8 +126,15 @@ public final class TrainingSession {
           "'\(path)' has trained \(checkpoint.epoch - 1) epochs; give --epochs above that to continue"
         ))
     }
-    writer = try directory.map { d throws(SessionError) in try RunWriter(d) }
+    // Everything is checked before the run directory is touched.
     trainer = Trainer(spec)
+    if let problem = trainer.problem(with: checkpoint) {
+      throw fail(
+        SessionError(
+          "'\(path)': its latest checkpoint \(problem); the run is left as it was",
+          help: "resume the run with the spec it was trained with, or start a new run"))
+    }
+    writer = try directory.map { d throws(SessionError) in try RunWriter(d) }
     reserve = try SaveReserve(for: trainer.plan)
     trainer.restore(checkpoint)
     first = checkpoint.epoch

@@ -131,4 +131,14 @@ import Testing
     #expect(result.spec != nil)
     #expect(result.diagnostics.contains { $0.message.contains("without class labels") })
   }
+
+  /// A weight that is ∞ or 0 in single precision, which training uses, is refused where written.
+  @Test(arguments: ["1e300", "1e-50"])
+  func weightsMustSurviveSinglePrecision(_ weight: String) throws {
+    let csv = try Self.imbalancedCSV([6, 6], names: ["cat", "dog"])
+    let result = checkSpec(Self.spec(csv, "{cat: \(weight)}", outputs: 1))
+    #expect(result.spec == nil)
+    let d = try #require(result.diagnostics.first { $0.code == .hyperparameter })
+    #expect(d.message.contains("single precision") && d.location?.line == 5)
+  }
 }

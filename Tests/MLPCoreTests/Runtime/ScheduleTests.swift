@@ -179,3 +179,17 @@ private func scheduledSpec(_ schedule: String, learningRate: Double, epochs: Int
       "\(result.diagnostics)")
   }
 }
+
+/// A decaying schedule whose floor lies above the rate would raise it: refused where written.
+@Test(arguments: ["cosine", "plateau", "step"])
+func aFloorAboveTheRateIsRefused(_ type: String) throws {
+  let result = checkSpec(
+    scheduledSpec("{type: \(type), min_learning_rate: 0.5}", learningRate: 0.1, epochs: 5))
+  let conflict = result.diagnostics.first { $0.code == .conflict }
+  if type == "step" {
+    #expect(conflict == nil && result.spec != nil)  // the step schedule has no floor
+  } else {
+    #expect(conflict?.message.contains("would raise the rate") == true)
+    #expect(result.spec == nil)
+  }
+}
