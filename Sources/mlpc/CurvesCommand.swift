@@ -16,6 +16,12 @@ extension MLPCCommand {
     @Option(help: "Write the SVG here instead of standard output.")
     var out: String?
 
+    func validate() throws {
+      if let out, let conflict = outputConflict(out, inputs: runs) {
+        throw ValidationError(conflict)
+      }
+    }
+
     func run() throws {
       var series: [(label: String, epochs: [EpochReport])] = []
       for run in runs {

@@ -38,6 +38,9 @@ extension MLPCCommand {
         ?? (directory
           ? (model as NSString).appendingPathComponent("model.onnx")
           : ((model as NSString).deletingPathExtension as NSString).appendingPathExtension("onnx")!)
+      if let conflict = outputConflict(path, inputs: [model], ownFile: "model.onnx") {
+        throw ValidationError(conflict)
+      }
       let partial = path + ".partial"
       do {
         try bytes.write(to: URL(fileURLWithPath: partial))

@@ -30,6 +30,12 @@ struct MLPCCommand: ParsableCommand {
       {
         throw ValidationError(problem)
       }
+      // Training commands refuse to run as one of several ranks without MPI.
+      if [Run.self, Sweep.self].contains(where: { type(of: command) == $0 }),
+        let problem = World.launchProblem
+      {
+        throw ValidationError(problem)
+      }
       try command.run()
       Report.shared.flush()
     } catch {

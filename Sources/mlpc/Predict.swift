@@ -32,6 +32,9 @@ extension MLPCCommand {
       if batchSize < 1 || batchSize > maximumWidth {
         throw ValidationError("--batch-size must be between 1 and \(maximumWidth)")
       }
+      if let out, let conflict = outputConflict(out, inputs: [input.model, input.data]) {
+        throw ValidationError(conflict)
+      }
     }
 
     func run() throws {
@@ -40,8 +43,11 @@ extension MLPCCommand {
       let (predictor, reader, columns) = try input.open(
         batchSize: batchSize, columns: { [$0.features, keep] }, diagnostics: &diagnostics)
       let (features, kept) = (columns[0], columns[1])
-      let sink = try OutputSink(path: out)
       let names = keep + predictor.outputColumns(probabilities: probabilities)
+      if let twice = names.first(where: { name in names.count { $0 == name } > 1 }) {
+        throw ValidationError("--keep '\(twice)' would give two output columns that name")
+      }
+      let sink = try OutputSink(path: out)
       if format == .csv { sink.write(csvLine(names)) }
       let ok = predictor.stream(reader, features: features, diagnostics: &diagnostics) {
         record, output in
@@ -50,7 +56,7 @@ extension MLPCCommand {
         sink.write(
           format == .csv
             ? csvLine(cells)
-            : JSONRecord.line(Dictionary(zip(names, cells)) { a, _ in a }) + "\n")
+            : JSONRecord.line(Dictionary(uniqueKeysWithValues: zip(names, cells))) + "\n")
       }
       guard ok else {
         sink.abandon()

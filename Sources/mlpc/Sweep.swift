@@ -37,6 +37,11 @@ extension MLPCCommand {
     @Option(parsing: .unconditional, help: "Train each run for this many epochs.")
     var epochs: Int?
 
+    @Option(
+      parsing: .unconditional,
+      help: "Refuse a grid of more combinations than this (default 1000), before checking any.")
+    var maxRuns = 1000
+
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -53,6 +58,12 @@ extension MLPCCommand {
       let axes = grid.map(GridAxis.init)
       if let empty = axes.first(where: { $0.values.isEmpty }) {
         throw ValidationError("--grid \(empty.path)= has no values")
+      }
+      let count = GridAxis.combinationCount(axes)
+      guard let count, count <= maxRuns else {
+        throw ValidationError(
+          "the grid has \(count.map(String.init) ?? "too many") combinations, more than --max-runs \(maxRuns); give fewer values or raise --max-runs"
+        )
       }
       let fixed = SpecOverride.list(overrides)
       // Every combination is checked before the first one trains.

@@ -125,4 +125,34 @@ import Testing
     let refused = try CommandRunner.mlpc(["run", "--resume", out, "--set", "training.seed=2"])
     #expect(refused.status == 2)
   }
+
+  /// A grid of more combinations than --max-runs is refused before any is checked.
+  @Test func aHugeGridIsRefusedUpFront() throws {
+    let values = (1...11).map { "0.0\($0)" }.joined(separator: ",")
+    let start = Date()
+    let result = try CommandRunner.mlpc([
+      "sweep", "specs/xor.yaml", "--grid", "training.learning_rate=\(values)",
+      "--grid", "training.momentum=\(values)", "--grid",
+      "training.seed=\((1...10).map(String.init).joined(separator: ","))",
+      "--out", Repository.temporaryDirectory() + "/never",
+    ])
+    #expect(result.status == 2 && result.stderr.contains("1210 combinations"), "\(result.stderr)")
+    #expect(Date().timeIntervalSince(start) < 10)
+  }
+
+  /// A grid value too long for a folder name gives a shortened, still distinct, run folder.
+  @Test func longValuesGiveShortFolderNames() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let long = "0.1" + String(repeating: "0", count: 300)
+    let result = try CommandRunner.mlpc([
+      "sweep", "specs/xor.yaml", "--grid", "training.learning_rate=\(long)1,\(long)2",
+      "--epochs", "1", "--out", dir + "/sweep",
+    ])
+    #expect(result.status == 0, "\(result.stderr)")
+    let runs = try FileManager.default.contentsOfDirectory(atPath: dir + "/sweep").filter {
+      $0.hasPrefix("0")
+    }
+    #expect(runs.count == 2 && Set(runs).count == 2 && runs.allSatisfy { $0.utf8.count <= 200 })
+  }
 }

@@ -39,6 +39,20 @@ public final class World: @unchecked Sendable {
     (rank, size, usesMPI) = (0, 1, false)
   }
 
+  /// Why this process cannot train as started: launched as one of several ranks (by `mpirun`
+  /// or `srun`) by a build without the MPI trait, where every rank would train alone into the
+  /// same run directory. Nil when it can.
+  public static var launchProblem: String? {
+    guard !isAvailable else { return nil }
+    let environment = ProcessInfo.processInfo.environment
+    let sizes = ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE"].compactMap {
+      environment[$0].flatMap { Int($0) }
+    }
+    guard let size = sizes.first(where: { $0 > 1 }) else { return nil }
+    return
+      "started as one of \(size) processes, but this mlpc was built without MPI; build it with 'swift build -c release --traits MPI' (docs/distributed.md), or run it once without mpirun"
+  }
+
   /// Whether this build can train across processes.
   public static var isAvailable: Bool {
     #if MPI

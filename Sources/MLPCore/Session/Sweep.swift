@@ -24,6 +24,17 @@ public struct GridAxis: Sendable {
     ).replacingOccurrences(of: "]", with: "")
   }
 
+  /// How many combinations the axes make; nil when the count overflows.
+  public static func combinationCount(_ axes: [GridAxis]) -> Int? {
+    var count = 1
+    for axis in axes {
+      let (product, overflow) = count.multipliedReportingOverflow(by: axis.values.count)
+      if overflow { return nil }
+      count = product
+    }
+    return count
+  }
+
   /// All combinations of the axes' values, the first axis varying slowest.
   public static func combinations(_ axes: [GridAxis]) -> [[String]] {
     axes.map(\.values).reduce([[]]) { partial, values in
@@ -82,11 +93,23 @@ public struct Sweep {
     self.epochs = epochs
   }
 
-  /// The run directory of run `i`: its number and grid values.
+  /// The run directory of run `i`: its number and grid values, shortened (with a stable hash of
+  /// the whole name, so names stay distinct) when longer than a file name may be.
   public func directory(_ i: Int) -> String {
     let label = zip(axes, runs[i].values).map { "\($0.0.shortName)=\($0.1)" }
-    let name = String(format: "%02d-", i + 1) + label.joined(separator: "-").map(safeCharacter)
-    return (folder as NSString).appendingPathComponent(String(name))
+    var name =
+      String(format: "%02d-", i + 1) + String(label.joined(separator: "-").map(safeCharacter))
+    if name.utf8.count > 200 {
+      var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a
+      for byte in name.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+      var short = ""
+      for c in name {
+        if short.utf8.count + c.utf8.count > 160 { break }
+        short.append(c)
+      }
+      name = short + "-" + String(hash, radix: 16)
+    }
+    return (folder as NSString).appendingPathComponent(name)
   }
 
   /// Trains every run (`starting(i)` before run `i`, `finished(i, outcome)` after it) until
