@@ -91,7 +91,9 @@ final class Report: Sendable {
 }
 
 /// Reports an error that happened after checking: into the JSON document, or as text.
-func reportError(_ message: String, help: String? = nil) {
+func reportError(_ unsafeMessage: String, help unsafeHelp: String? = nil) {
+  // Messages quote names, paths and metadata from files: shown escaped and bounded.
+  let (message, help) = (printable(unsafeMessage), unsafeHelp.map { printable($0) })
   if Report.shared.isCollecting {
     Report.shared.add(error: message, help: help)
   } else {

@@ -63,8 +63,9 @@ public enum Curves {
     let (x0, x1) = (xs.min() ?? 0, max(xs.max() ?? 1, (xs.min() ?? 0) + 1))
     var (y0, y1) = (ys.min() ?? 0, ys.max() ?? 1)
     if y1 - y0 < 1e-12 { (y0, y1) = (y0 - 0.5, y1 + 0.5) }
-    let px = { (v: Double) in x + (v - x0) / (x1 - x0) * w }
-    let py = { (v: Double) in top + h - (v - y0) / (y1 - y0) * h }
+    // Halved, differences of values near ±1.8e308 stay finite.
+    let px = { (v: Double) in x + (v / 2 - x0 / 2) / (x1 / 2 - x0 / 2) * w }
+    let py = { (v: Double) in top + h - (v / 2 - y0 / 2) / (y1 / 2 - y0 / 2) * h }
     var out = "<g class=\"panel\" id=\"panel-\(key)\">\n"
     out +=
       "<text x=\"\(x + w / 2)\" y=\"24\" text-anchor=\"middle\" font-size=\"14\">\(escape(title)) per epoch</text>\n"
@@ -94,8 +95,11 @@ public enum Curves {
 
   private static func format(_ v: Double) -> String { String(format: "%.4g", v) }
 
+  /// Text for XML: markup characters as entities, and control characters (which XML 1.0 does
+  /// not allow) as visible escapes.
   private static func escape(_ s: String) -> String {
-    s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-      .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    printable(s, limit: 200).replacingOccurrences(of: "&", with: "&amp;")
+      .replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+      .replacingOccurrences(of: "\"", with: "&quot;")
   }
 }
