@@ -93,7 +93,7 @@ final class Report: Sendable {
 /// Reports an error that happened after checking: into the JSON document, or as text.
 func reportError(_ unsafeMessage: String, help unsafeHelp: String? = nil) {
   // Messages quote names, paths and metadata from files: shown escaped and bounded.
-  let (message, help) = (printable(unsafeMessage), unsafeHelp.map { printable($0) })
+  let (message, help) = (safeText(unsafeMessage), unsafeHelp.map { safeText($0) })
   if Report.shared.isCollecting {
     Report.shared.add(error: message, help: help)
   } else {

@@ -81,7 +81,7 @@ extension MLPCCommand {
       let name = runs[0].spec.name
       let folder = out ?? RunDirectory.firstFree(defaultRunDirectory(spec, name + "-sweep"))
       try prepare(folder)
-      Console.out("sweep of \(runs.count) runs into \(printable(folder))\n")
+      Console.out("sweep of \(runs.count) runs into \(safeText(folder))\n")
       StopRequest.install()
       let sweep = MLPCore.Sweep(
         axes: axes, runs: runs, specPath: spec, folder: folder, epochs: epochs)
@@ -89,7 +89,7 @@ extension MLPCCommand {
         try sweep.train(
           starting: { i in
             let label = zip(axes, runs[i].values).map { "\($0.0.shortName)=\($0.1)" }
-            Console.out("[\(i + 1)/\(runs.count)] \(printable(label.joined(separator: " ")))\n")
+            Console.out("[\(i + 1)/\(runs.count)] \(safeText(label.joined(separator: " ")))\n")
           },
           finished: { _, outcome in _ = try? report(outcome) },
           shouldStop: { StopRequest.requested })
@@ -97,7 +97,7 @@ extension MLPCCommand {
       try Data(table.csv.utf8).write(to: URL(fileURLWithPath: folder + "/sweep.csv"))
       try Data(table.json.utf8).write(to: URL(fileURLWithPath: folder + "/sweep.json"))
       Console.out(table.text)
-      Console.out("wrote \(printable(folder))/sweep.csv, sweep.json\n")
+      Console.out("wrote \(safeText(folder))/sweep.csv, sweep.json\n")
       if StopRequest.requested { throw ExitCode(StopRequest.exitStatus) }
     }
 

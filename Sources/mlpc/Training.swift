@@ -56,7 +56,7 @@ private func printResult(_ outcome: RunOutcome, _ directory: String) {
     if let r2 = m.r2 { line += ", \(split.rawValue) R² \(fmt(r2)), MAE \(fmt(m.mae ?? .nan))" }
   }
   Console.out(line + "\n")
-  Console.out("wrote \(printable(directory))/\(outcome.files.joined(separator: ", "))\n")
+  Console.out("wrote \(safeText(directory))/\(outcome.files.joined(separator: ", "))\n")
 }
 
 /// Prints a check result's diagnostics like `loadChecked`; the checked spec, or nil on errors.

@@ -207,8 +207,10 @@ extension SourceLocation {
   }
 }
 
-/// `text` with control characters (C0 but tab, line breaks included; DEL; C1) written as `\u{1b}` escapes, so no
-/// escape sequence from a spec or data file reaches a terminal, and cut to `limit` characters.
+/// `text` with control characters (C0 but tab, line breaks included; DEL; C1) and bidirectional
+/// overrides written as `\u{1b}` escapes, so no escape sequence from a spec, data or model file
+/// reaches a terminal or starts a CI annotation, and cut to `limit` characters. Every command
+/// prints names, paths and messages it did not write through this.
 public func safeText(_ text: String, limit: Int = 1000) -> String {
   var out = ""
   var count = 0
@@ -218,7 +220,9 @@ public func safeText(_ text: String, limit: Int = 1000) -> String {
       break
     }
     let v = scalar.value
-    if (v < 0x20 && v != 0x09) || (0x7F...0x9F).contains(v) {
+    if (v < 0x20 && v != 0x09) || (0x7F...0x9F).contains(v) || (0x202A...0x202E).contains(v)
+      || (0x2066...0x2069).contains(v)
+    {
       out += "\\u{" + String(v, radix: 16) + "}"
     } else {
       out.unicodeScalars.append(scalar)

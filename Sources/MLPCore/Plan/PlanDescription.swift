@@ -110,7 +110,7 @@ extension ExecutionPlan {
   public func textDescription(samples: Int) -> String {
     let stepsPerEpoch = steps(samples: samples)
     var out =
-      "plan '\(printable(network.name))': \(network.widths.map(String.init).joined(separator: " → ")), batch \(batchSize), "
+      "plan '\(safeText(network.name))': \(network.widths.map(String.init).joined(separator: " → ")), batch \(batchSize), "
     out += "loss \(network.loss.rawValue), optimizer \(optimizerName)\n\n"
     var table = [["layer", "W", "b", "activation", "params", "fwd FLOPs", "bwd FLOPs"]]
     for row in layerRows {

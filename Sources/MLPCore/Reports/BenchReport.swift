@@ -106,7 +106,7 @@ public struct StepBenchReport: Encodable, Sendable {
   public var text: String {
     let kernels = KernelISA(rawValue: kernelISA)?.description ?? kernelISA
     var text =
-      "\(printable(name)): batch \(batchSize), \(threads) thread(s), gemm \(gemmBackend), \(cpu) (\(isa)), kernels \(kernels), peak \(String(format: "%.1f", peakGflops)) GFLOP/s (\(peakVectorFloats)-wide FMA, all threads)\n"
+      "\(safeText(name)): batch \(batchSize), \(threads) thread(s), gemm \(gemmBackend), \(cpu) (\(isa)), kernels \(kernels), peak \(String(format: "%.1f", peakGflops)) GFLOP/s (\(peakVectorFloats)-wide FMA, all threads)\n"
     text +=
       "step     \(micro(step.median)) median (\(micro(step.minimum)) … \(micro(step.maximum))), "
     text += String(

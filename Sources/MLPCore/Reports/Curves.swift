@@ -98,7 +98,7 @@ public enum Curves {
   /// Text for XML: markup characters as entities, and control characters (which XML 1.0 does
   /// not allow) as visible escapes.
   private static func escape(_ s: String) -> String {
-    printable(s, limit: 200).replacingOccurrences(of: "&", with: "&amp;")
+    safeText(s, limit: 200).replacingOccurrences(of: "&", with: "&amp;")
       .replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
       .replacingOccurrences(of: "\"", with: "&quot;")
   }

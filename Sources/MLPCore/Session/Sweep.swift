@@ -271,7 +271,7 @@ public struct SweepTable: Sendable, Encodable {
   /// Aligned columns, best run first (values and folders shown printable).
   public var text: String {
     let table = ([header] + rows.enumerated().map { cells($0, $1) }).map {
-      $0.map { printable($0) }
+      $0.map { safeText($0) }
     }
     let widths = header.indices.map { c in table.map { $0[c].count }.max() ?? 0 }
     let lines = table.map { row in

@@ -7,18 +7,13 @@ import MLPCore
 import Testing
 
 @Suite struct SessionTests {
-  static let text = """
-    task: classification
-    input: 2
-    layers:
-      - {units: 6, activation: tanh}
-      - {units: 2, activation: softmax}
-    data: {generator: xor, samples: 64, validation_split: 0.25}
-    training: {epochs: 5, batch_size: 8, learning_rate: 0.3, seed: 2}
-    """
-
   static func session(_ dir: String, epochs: Int? = nil) throws -> TrainingSession {
-    let result = Checker.check(text: text, file: Repository.path("specs/s.yaml"))
+    // KeyBindingTests' xor spec: 48 training rows in batches of 8, 16 held out.
+    let result = Checker.check(
+      text: KeyBindingTests.text, file: Repository.path("specs/s.yaml"),
+      overrides: SpecOverride.list([
+        "training.epochs=5", "training.learning_rate=0.3", "training.seed=2",
+      ]))
     let spec = try #require(result.spec, "\(result.diagnostics)")
     return try TrainingSession(
       spec, specPath: "specs/s.yaml", directory: try RunDirectory(dir, existing: .refuse),
