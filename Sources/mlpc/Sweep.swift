@@ -101,12 +101,30 @@ extension MLPCCommand {
       if StopRequest.requested { throw ExitCode(StopRequest.exitStatus) }
     }
 
+    /// Whether `folder` is a sweep's: it has the sweep's table, or holds only runs (a sweep
+    /// killed before its table), or nothing.
+    static func isSweepFolder(_ folder: String) -> Bool {
+      if FileManager.default.fileExists(atPath: folder + "/sweep.json") { return true }
+      let entries = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? ["?"]
+      return entries.allSatisfy { entry in
+        // A run's lock and staging directories are hidden; any other hidden file is the user's.
+        entry.hasPrefix(".")
+          ? entry.hasSuffix(".lock") || entry.contains(".staging-")
+          : FileManager.default.fileExists(atPath: folder + "/" + entry + "/config.json")
+      }
+    }
+
     /// The sweep's folder: new, or emptied with --force.
     private func prepare(_ folder: String) throws {
       let manager = FileManager.default
       if manager.fileExists(atPath: folder) {
         guard force else {
           throw CleanError("'\(folder)' exists; give --force to replace it or another --out")
+        }
+        guard Self.isSweepFolder(folder) else {
+          throw CleanError(
+            "'\(folder)' is not a sweep folder of mlpc (no sweep.json, and not only runs) and not empty; --force replaces only sweeps: remove it yourself or give another --out"
+          )
         }
         try manager.removeItem(atPath: folder)
       }

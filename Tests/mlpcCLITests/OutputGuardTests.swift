@@ -85,3 +85,37 @@ import Testing
     #expect(one.status == 0, "\(one.stderr)")
   }
 }
+
+/// `--force` replaces runs and sweeps mlpc wrote, never a folder of the user's.
+@Test func forceReplacesOnlyWhatMLPCWrote() throws {
+  let dir = Repository.temporaryDirectory()
+  defer { try? FileManager.default.removeItem(atPath: dir) }
+  let thesis = dir + "/thesis"
+  try FileManager.default.createDirectory(
+    atPath: thesis + "/.git", withIntermediateDirectories: true)
+  try "chapter one".write(toFile: thesis + "/chapter.tex", atomically: true, encoding: .utf8)
+  for arguments in [
+    ["run", "specs/xor.yaml", "--quiet", "--force", "--out", thesis],
+    ["sweep", "specs/xor.yaml", "--grid", "training.seed=1,2", "--force", "--out", thesis],
+  ] {
+    let result = try CommandRunner.mlpc(arguments)
+    #expect(result.status == 1 && result.stderr.contains("not a"), "\(arguments): \(result.stderr)")
+    #expect(try String(contentsOfFile: thesis + "/chapter.tex", encoding: .utf8) == "chapter one")
+    #expect(FileManager.default.fileExists(atPath: thesis + "/.git"))
+  }
+  // A run, and a sweep, are replaced as before.
+  let run = dir + "/run"
+  for _ in 0..<2 {
+    let result = try CommandRunner.mlpc(
+      ["run", "specs/xor.yaml", "--quiet", "--force", "--epochs", "2", "--out", run])
+    #expect(result.status == 0, "\(result.stderr)")
+  }
+  let sweep = dir + "/sweep"
+  for _ in 0..<2 {
+    let result = try CommandRunner.mlpc([
+      "sweep", "specs/xor.yaml", "--grid", "training.seed=1,2", "--epochs", "1", "--force",
+      "--out", sweep,
+    ])
+    #expect(result.status == 0, "\(result.stderr)")
+  }
+}

@@ -61,6 +61,11 @@ public final class RunDirectory {
         )
       case (true, _) where !isDirectory.boolValue:
         throw RunDirectoryError(description: "'\(path)' exists and is not a directory")
+      case (true, .replace) where !Self.isReplaceable(path):
+        throw RunDirectoryError(
+          description:
+            "'\(path)' is not a run directory of mlpc (no config.json) and not empty; --force replaces only runs: remove it yourself or give another --out"
+        )
       case (_, .resume):
         try? FileManager.default.removeItem(atPath: staging)
         // A killed run's staging directory, when it got further than the run directory.
@@ -93,6 +98,13 @@ public final class RunDirectory {
   }
 
   deinit { release() }
+
+  /// Whether `--force` may replace the directory `path`: a run mlpc wrote (it has config.json),
+  /// or an empty directory.
+  public static func isReplaceable(_ path: String) -> Bool {
+    FileManager.default.fileExists(atPath: path + "/config.json")
+      || ((try? FileManager.default.contentsOfDirectory(atPath: path))?.isEmpty ?? false)
+  }
 
   /// The staging directory left by a killed run of `name` (the one with the latest checkpoint).
   private static func leftStaging(parent: String, name: String, excluding own: String) -> String? {
