@@ -37,7 +37,7 @@ public enum OptimizerKind: String, CaseIterable, Sendable {
 /// learning rate and the step number are passed when it runs.
 /// p = parameters, g = gradients, `state` = `kind.stateSlots` ranges shaped like p. A new
 /// optimizer is a type here, a case of `UpdateRule` and of `OptimizerKind`, and its construction
-/// from the configuration (TrainingConfig.makeOptimizer).
+/// from the configuration (TrainingConfig.updateRule).
 public protocol Optimizer: Sendable {
   /// The optimizer's name in the spec.
   var kind: OptimizerKind { get }
@@ -184,17 +184,16 @@ public struct StateSlots<Ref> {
 
   public init(_ slots: [Ref]) {
     precondition(slots.count <= 3, "an optimizer has at most three state slots")
-    first = slots.first
-    second = slots.count > 1 ? slots[1] : nil
-    third = slots.count > 2 ? slots[2] : nil
+    (first, second, third) = (slots.first, slots.dropFirst().first, slots.dropFirst(2).first)
   }
 
-  public var count: Int { [first != nil, second != nil, third != nil].count { $0 } }
+  private init(_ first: Ref?, _ second: Ref?, _ third: Ref?) {
+    (self.first, self.second, self.third) = (first, second, third)
+  }
 
+  /// The same slots over other references (no allocation: it runs in every update).
   public func map<T>(_ f: (Ref) -> T) -> StateSlots<T> {
-    var out = StateSlots<T>([])
-    (out.first, out.second, out.third) = (first.map(f), second.map(f), third.map(f))
-    return out
+    StateSlots<T>(first.map(f), second.map(f), third.map(f))
   }
 }
 

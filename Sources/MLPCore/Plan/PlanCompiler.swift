@@ -10,7 +10,7 @@ public enum PlanCompiler {
     let t = spec.training
     return compile(
       spec.network, batchSize: batchSize ?? spec.batchSize,
-      training: (t.makeOptimizer, t.clipping), classWeights: spec.data.classWeights)
+      training: (t.updateRule, t.clipping), classWeights: spec.data.classWeights)
   }
 
   /// A forward-only plan of `network` for up to `batchSize` rows per pass; the output layer

@@ -191,7 +191,7 @@ public struct TrainingConfig: Sendable, Equatable {
 
   /// The configured optimizer, its settings in the kernels' precision. A new optimizer is a
   /// type in MLPKernels/Optimizers.swift and a case here.
-  public var makeOptimizer: UpdateRule {
+  public var updateRule: UpdateRule {
     let (wd, mu, eps) = (Float(weightDecay), Float(momentum), Float(epsilon))
     switch optimizer {
     case .sgd: return .sgd(SGD(weightDecay: wd))
