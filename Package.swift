@@ -115,7 +115,7 @@ let package = Package(
 // (scripts/fuzz.sh). Their `main` starts libFuzzer through FuzzDriver.
 if ProcessInfo.processInfo.environment["MLPC_FUZZ"] != nil {
   package.targets.append(.target(name: "FuzzDriver", path: "Fuzz/FuzzDriver"))
-  for name in ["FuzzSpec", "FuzzCSV"] {
+  for name in ["FuzzSpec", "FuzzCSV", "FuzzModel"] {
     package.targets.append(
       .executableTarget(
         name: name, dependencies: ["MLPCore", "FuzzDriver"], path: "Fuzz/\(name)"))

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (Fuzz/) with the fuzzer and address sanitizers (linked with lld:
 # gold fails on the sanitizer objects) and runs each for
-# SECONDS (default 60) on a seed corpus made from specs/, specs/invalid/, the CSV files and
+# SECONDS (default 60) on a seed corpus made from specs/, specs/invalid/, the CSV files,
+# Fuzz/seeds/ (model files and checkpoints, written by scripts/fuzz_seeds.sh) and
 # Fuzz/regressions/ (inputs that once crashed a target).
 # Crashes are written to fuzz/crashes/ and make the script fail.
 # With FUZZ_RUNS=N each target instead runs N inputs from a fixed seed, the same inputs on any
@@ -12,7 +13,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ $# -gt 0 ] || targets=(FuzzSpec FuzzCSV)
+[ $# -gt 0 ] || targets=(FuzzSpec FuzzCSV FuzzModel)
 build=.build-fuzz
 for target in "${targets[@]}"; do
   MLPC_FUZZ=1 swift build -c release --scratch-path "$build" --product "$target" \
@@ -22,11 +23,11 @@ mkdir -p fuzz/crashes
 status=0
 for target in "${targets[@]}"; do
   corpus=$(mktemp -d)
-  if [ "$target" = FuzzSpec ]; then
-    cp specs/*.yaml specs/invalid/*.yaml "$corpus"/
-  else
-    cp specs/data/*.csv Tests/Fixtures/*.csv "$corpus"/
-  fi
+  case "$target" in
+    FuzzSpec) cp specs/*.yaml specs/invalid/*.yaml "$corpus"/ ;;
+    FuzzCSV) cp specs/data/*.csv Tests/Fixtures/*.csv "$corpus"/ ;;
+    *) cp Fuzz/seeds/"$target"/* "$corpus"/ ;;
+  esac
   # Inputs that once crashed a target stay in its corpus.
   cp Fuzz/regressions/"$target"/* "$corpus"/ 2> /dev/null || true
   if [ -n "${FUZZ_RUNS:-}" ]; then echo "== $target: $FUZZ_RUNS inputs"; else echo "== $target: $seconds s"; fi

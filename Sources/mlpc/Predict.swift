@@ -101,7 +101,8 @@ struct ModelDataOptions: ParsableArguments {
       else { throw ExitCode.failure }
       found.append(c)
     }
-    return (Predictor(loaded, batchSize: batchSize), reader, found)
+    let rows = reader.maximumRows(fields: loaded.network.input)
+    return (Predictor(loaded, batchSize: batchSize, rows: rows), reader, found)
   }
 }
 

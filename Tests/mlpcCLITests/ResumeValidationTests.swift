@@ -22,7 +22,7 @@ import Testing
     let files = FileManager.default.enumerator(atPath: dir)?.allObjects as? [String] ?? []
     for name in files {
       var isDirectory: ObjCBool = false
-      FileManager.default.fileExists(atPath: dir + "/" + name, isDirectory: &isDirectory)
+      _ = FileManager.default.fileExists(atPath: dir + "/" + name, isDirectory: &isDirectory)
       if !isDirectory.boolValue {
         out[name] = try Data(contentsOf: URL(fileURLWithPath: dir + "/" + name))
       }

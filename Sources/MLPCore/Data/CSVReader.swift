@@ -104,6 +104,13 @@ public final class CSVReader: @unchecked Sendable {
     }
   }
 
+  /// The file's size in bytes.
+  public var byteCount: Int { bytes.count }
+
+  /// An upper bound on the rows of `fields` fields the file can hold: each field takes at least
+  /// one byte and a delimiter or line break.
+  public func maximumRows(fields: Int) -> Int { bytes.count / (2 * max(1, fields)) + 1 }
+
   /// Drops the mapped pages before `offset` from memory (they are re-read if touched again).
   func release(upTo offset: Int, from start: inout Int) {
     let offset = min(offset, bytes.count)

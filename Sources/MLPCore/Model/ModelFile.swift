@@ -132,61 +132,149 @@ public struct Model: Sendable {
       metadata: ["format": "mlpc-\(description.format)", "mlpc": description.json])
   }
 
-  /// Reads `path`: a model file, or a run directory holding `model.safetensors`.
+  /// The largest model file read (2^30 parameters).
+  public static let maximumFileBytes = 1 << 32
+
+  /// The longest name (feature, class, target, layer, network) a model file may hold, in bytes.
+  public static let maximumNameBytes = 4096
+
+  /// Reads `path`: a model file, or a run directory holding `model.safetensors` (which is read
+  /// only when it is a regular file in the run, not a link out of it).
   public static func load(_ path: String) throws(ModelFileError) -> Model {
     var isDirectory: ObjCBool = false
-    let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
-    let file = isDirectory.boolValue ? path + "/model.safetensors" : path
-    guard exists, let data = FileManager.default.contents(atPath: file) else {
-      throw ModelFileError("model file '\(file)' does not exist or cannot be read")
+    let inRun =
+      FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+      && isDirectory.boolValue
+    let file = inRun ? path + "/model.safetensors" : path
+    let shown = safeText(file, limit: 300)
+    let data: Data
+    switch RegularFile.open(file, followingLinks: !inRun)
+      .flatMap({ $0.readAll(limit: maximumFileBytes) })
+    {
+    case .success(let bytes): data = bytes
+    case .failure(let problem):
+      throw ModelFileError("model file '\(shown)' \(problem.reason)")
     }
-    guard let (tensorList, metadata) = Safetensors.decode(data) else {
-      throw ModelFileError("'\(file)' is not a safetensors file of float32 tensors")
+    return try decode(data, file: file)
+  }
+
+  /// The model in a model file's bytes; `file` names it in errors. Every size, offset, name and
+  /// value is checked before the network is built: a corrupt or foreign file is an error that
+  /// says what is wrong, never a crash.
+  public static func decode(_ data: Data, file: String) throws(ModelFileError) -> Model {
+    let shown = safeText(file, limit: 300)
+    let tensorList: [NamedTensor]
+    let metadata: [String: String]
+    do { (tensorList, metadata) = try Safetensors.read(data) } catch {
+      throw ModelFileError("'\(shown)' is not a safetensors file mlpc can read: \(error)")
     }
     let description: ModelDescription
     switch metadata["format"] {
     case "mlpc-2", "mlpc-3":
       guard let json = metadata["mlpc"],
         let decoded = try? JSONDecoder().decode(ModelDescription.self, from: Data(json.utf8))
-      else { throw ModelFileError("'\(file)': the model description is missing or malformed") }
+      else { throw ModelFileError("'\(shown)': the model description is missing or malformed") }
       description = decoded
-    case "mlpc-1": description = try formatOne(metadata, tensorList, file: file)
+    case "mlpc-1": description = try formatOne(metadata, tensorList, file: shown)
     default:
       throw ModelFileError(
-        "'\(file)' was not written by mlpc, or by a newer mlpc (format \(metadata["format"] ?? "none"))"
+        "'\(shown)' was not written by mlpc, or by a newer mlpc (format '\(safeText(metadata["format"] ?? "none", limit: 40))')"
       )
     }
-    let tensors = Dictionary(tensorList.map { ($0.name, $0) }) { a, _ in a }
-    return try Model(description, tensors: tensors, file: file)
+    var tensors: [String: NamedTensor] = [:]
+    for tensor in tensorList { tensors[tensor.name] = tensor }
+    return try Model(description, tensors: tensors, file: shown)
   }
 
   private init(_ d: ModelDescription, tensors: [String: NamedTensor], file: String)
     throws(ModelFileError)
   {
+    func fail(_ what: String) -> ModelFileError { ModelFileError("'\(file)': \(what)") }
+    func named(_ name: String) -> String { "'\(safeText(name, limit: 60))'" }
+    guard let task = Task(rawValue: d.task), let loss = LossKind(rawValue: d.loss) else {
+      throw fail("task \(named(d.task)) or loss \(named(d.loss)) is not one mlpc knows")
+    }
+    guard (1...maximumWidth).contains(d.input), !d.layers.isEmpty else {
+      throw fail("the network has \(d.input) inputs and \(d.layers.count) layers")
+    }
+    // Names: bounded, and unique where they address something.
+    let names = [d.name] + d.features + d.targets + (d.classes ?? []) + d.layers.map(\.name)
+    if let long = names.first(where: { $0.utf8.count > Self.maximumNameBytes }) {
+      throw fail("a name of \(long.utf8.count) bytes is longer than \(Self.maximumNameBytes)")
+    }
+    for (what, list) in [
+      ("feature", d.features), ("class", d.classes ?? []), ("layer", d.layers.map(\.name)),
+      ("target", d.targets),
+    ] {
+      var seen = Set<String>()
+      if let twice = list.first(where: { !seen.insert($0).inserted }) {
+        throw fail("\(what) \(named(twice)) is named twice")
+      }
+    }
+    guard d.features.count == d.input else {
+      throw fail("it names \(d.features.count) features for \(d.input) inputs")
+    }
     var layers: [CheckedLayer] = []
+    var expected: Set<String> = []
     var inputs = d.input
     for layer in d.layers {
-      guard let activation = Activation(rawValue: layer.activation), layer.units >= 1,
+      guard let activation = Activation(rawValue: layer.activation) else {
+        throw fail(
+          "layer \(named(layer.name)) has an unknown activation \(named(layer.activation))")
+      }
+      guard (1...maximumWidth).contains(layer.units),
         tensors["\(layer.name).weight"]?.shape == [layer.units, inputs],
         tensors["\(layer.name).bias"]?.shape == [layer.units]
-      else { throw ModelFileError("'\(file)': layer '\(layer.name)' does not match its tensors") }
+      else { throw fail("layer \(named(layer.name)) does not match its tensors") }
       let parameter = activation.parameter.flatMap { layer.parameters[$0.key] }
+      if let parameter, !Float(parameter).isFinite {
+        throw fail("layer \(named(layer.name)) has an activation parameter that is not finite")
+      }
       layers.append(
         CheckedLayer(
           name: layer.name, units: layer.units, activation: activation,
           parameter: parameter.map(Float.init)))
+      expected.formUnion(["\(layer.name).weight", "\(layer.name).bias"])
       inputs = layer.units
     }
-    guard let task = Task(rawValue: d.task), let loss = LossKind(rawValue: d.loss), d.input >= 1,
-      !layers.isEmpty, d.features.count == d.input
-    else { throw ModelFileError("'\(file)': the model description is inconsistent") }
+    let outputs = inputs
+    switch task {
+    case .classification:
+      guard d.targets.count == 1 else {
+        throw fail("a classifier names \(d.targets.count) label columns instead of one")
+      }
+      if let classes = d.classes, classes.count != max(2, outputs) {
+        throw fail(
+          "it names \(classes.count) classes for \(outputs) output units"
+            + (outputs == 1 ? " (one sigmoid unit: two classes)" : ""))
+      }
+    case .regression:
+      guard d.targets.count == outputs else {
+        throw fail("it names \(d.targets.count) targets for \(outputs) output units")
+      }
+    }
+    if d.standardized { expected.formUnion(["input.mean", "input.std"]) }
+    if let missing = expected.sorted().first(where: { tensors[$0] == nil }) {
+      throw fail("tensor \(named(missing)) is missing")
+    }
+    if let extra = tensors.keys.sorted().first(where: { !expected.contains($0) }) {
+      throw fail("tensor \(named(extra)) belongs to no layer of the network it describes")
+    }
+    if let bad = tensors.values.sorted(by: { $0.name < $1.name }).first(where: {
+      $0.values.contains { !$0.isFinite }
+    }) {
+      throw fail("tensor \(named(bad.name)) holds values that are not finite (NaN or infinity)")
+    }
     description = d
     network = Network(name: d.name, task: task, input: d.input, layers: layers, loss: loss)
     self.tensors = tensors
     if d.standardized {
       guard let mean = tensors["input.mean"]?.values, let std = tensors["input.std"]?.values,
         mean.count == d.input, std.count == d.input
-      else { throw ModelFileError("'\(file)': standardisation tensors are missing") }
+      else { throw fail("the standardisation tensors do not match the inputs") }
+      guard std.allSatisfy({ $0 > 0 }) else {
+        throw fail("tensor 'input.std' holds a standard deviation that is not positive")
+      }
       standardizer = Standardizer(mean: mean, std: std)
     }
   }

@@ -12,10 +12,24 @@ public final class Predictor {
   /// Output units n^N.
   public var outputs: Int { model.network.layers.last!.units }
 
-  public init(_ model: Model, batchSize: Int = 512) {
+  /// The most floats the rows of one forward pass may take (256 MB): a wide model's batch is
+  /// cut to fit, so a model file cannot make prediction allocate without bound.
+  public static let maximumBatchFloats = 1 << 26
+
+  /// The batch actually used for `batchSize` rows asked for, at most `rows` when the rows are
+  /// known to be fewer, and within `maximumBatchFloats`.
+  public static func batchSize(_ batchSize: Int, for network: Network, rows: Int? = nil) -> Int {
+    let perRow = network.layers.reduce(network.input) { $0 + $1.units }
+    return max(1, min(batchSize, rows ?? batchSize, maximumBatchFloats / perRow))
+  }
+
+  /// A predictor running at most `batchSize` rows at a time (fewer when `rows` are known to be
+  /// fewer, or the model is wide: `batchSize(_:for:rows:)`).
+  public init(_ model: Model, batchSize: Int = 512, rows: Int? = nil) {
     self.model = model
+    let batch = Self.batchSize(batchSize, for: model.network, rows: rows)
     executor = Executor(
-      plan: PlanCompiler.compileInference(model.network, batchSize: batchSize), seed: 0)
+      plan: PlanCompiler.compileInference(model.network, batchSize: batch), seed: 0)
     let plan = executor.plan
     for id in plan.weights + plan.biases {
       executor.setValues(id, model.tensors[plan[id].name]!.values)

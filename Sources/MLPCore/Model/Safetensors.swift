@@ -51,40 +51,108 @@ public enum Safetensors {
 
   /// Parses a file written by `encode` (F32 tensors only); nil when malformed.
   public static func decode(_ data: Data) -> (tensors: [NamedTensor], metadata: [String: String])? {
-    let bytes = [UInt8](data)
-    guard bytes.count >= 8 else { return nil }
-    let length = bytes[0..<8].enumerated().reduce(UInt64(0)) {
+    try? read(data)
+  }
+
+  /// safetensors' own bound on the header (its `MAX_HEADER_SIZE`).
+  public static let maximumHeaderBytes = 100_000_000
+
+  /// Parses safetensors bytes of F32 tensors, checking every size and offset with
+  /// overflow-checked arithmetic against the file's length before anything is allocated or read:
+  /// the header inside the file, each tensor's bytes equal to its shape's, and the tensors
+  /// covering the data section exactly, in order, without gaps or overlaps (as safetensors
+  /// itself requires). The error names what is wrong.
+  public static func read(_ data: Data) throws(SafetensorsError) -> (
+    tensors: [NamedTensor], metadata: [String: String]
+  ) {
+    guard data.count >= 8 else {
+      throw SafetensorsError("it is \(data.count) bytes, too short for a safetensors header")
+    }
+    let length = data.prefix(8).enumerated().reduce(UInt64(0)) {
       $0 | UInt64($1.element) << (8 * UInt64($1.offset))
     }
-    guard length <= UInt64(bytes.count - 8),
-      let header = try? JSONSerialization.jsonObject(with: Data(bytes[8..<8 + Int(length)]))
-        as? [String: Any]
-    else { return nil }
-    let base = 8 + Int(length)
-    var tensors: [NamedTensor] = []
+    guard length <= UInt64(min(maximumHeaderBytes, data.count - 8)) else {
+      throw SafetensorsError(
+        "its header length \(length) does not fit the file's \(data.count) bytes")
+    }
+    let base = data.startIndex + 8 + Int(length)
+    let header = data[(data.startIndex + 8)..<base]
+    guard header.first == UInt8(ascii: "{"),
+      let object = try? JSONSerialization.jsonObject(with: header) as? [String: Any]
+    else { throw SafetensorsError("its header is not a JSON object") }
+    let available = data.count - 8 - Int(length)
     var metadata: [String: String] = [:]
-    for (name, value) in header {
+    var entries: [(name: String, shape: [Int], begin: Int, end: Int)] = []
+    for (name, value) in object {
       if name == "__metadata__" {
-        metadata = value as? [String: String] ?? [:]
+        guard let strings = value as? [String: String] else {
+          throw SafetensorsError("its __metadata__ is not a map of strings")
+        }
+        metadata = strings
         continue
       }
-      guard let entry = value as? [String: Any], entry["dtype"] as? String == "F32",
-        let shape = entry["shape"] as? [Int], let range = entry["data_offsets"] as? [Int],
-        range.count == 2,
-        range[0] >= 0, range[1] >= range[0], base + range[1] <= bytes.count,
-        (range[1] - range[0]) == shape.reduce(1, *) * 4
-      else { return nil }
-      var values: [Float] = []
-      values.reserveCapacity(shape.reduce(1, *))
-      var i = base + range[0]
-      while i < base + range[1] {
-        let bits =
-          UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16 | UInt32(
-            bytes[i + 3]) << 24
-        values.append(Float(bitPattern: bits))
-        i += 4
+      let shown = "tensor '\(safeText(name, limit: 60))'"
+      guard let entry = value as? [String: Any] else {
+        throw SafetensorsError("\(shown) is not described by an object")
       }
-      tensors.append(NamedTensor(name: name, shape: shape, values: values))
+      guard let dtype = entry["dtype"] as? String, dtype == "F32" else {
+        throw SafetensorsError("\(shown) is not float32 (F32), the only type mlpc reads")
+      }
+      guard let shape = entry["shape"] as? [Int], shape.allSatisfy({ $0 >= 0 }) else {
+        throw SafetensorsError("\(shown) has no valid shape")
+      }
+      guard let range = entry["data_offsets"] as? [Int], range.count == 2 else {
+        throw SafetensorsError("\(shown) has no valid data_offsets")
+      }
+      var bytes = 4
+      for extent in shape {
+        let (product, overflow) = bytes.multipliedReportingOverflow(by: extent)
+        guard !overflow, product <= available else {
+          throw SafetensorsError(
+            "\(shown) of shape \(shape.prefix(8)) needs more bytes than the file holds")
+        }
+        bytes = product
+      }
+      guard 0 <= range[0], range[0] <= range[1], range[1] <= available else {
+        throw SafetensorsError(
+          "\(shown) has data_offsets \(range) outside the file's \(available) bytes of data")
+      }
+      guard range[1] - range[0] == bytes else {
+        throw SafetensorsError(
+          "\(shown) has \(range[1] - range[0]) bytes of data where its shape \(shape) needs \(bytes)"
+        )
+      }
+      entries.append((name, shape, range[0], range[1]))
+    }
+    // The tensors cover the data section exactly: in offset order, each begins where the one
+    // before it ends.
+    entries.sort { ($0.begin, $0.end) < ($1.begin, $1.end) }
+    var next = 0
+    for entry in entries {
+      guard entry.begin == next else {
+        throw SafetensorsError(
+          "tensor '\(safeText(entry.name, limit: 60))' "
+            + (entry.begin < next
+              ? "overlaps the tensor before it" : "leaves a gap of \(entry.begin - next) bytes"))
+      }
+      next = entry.end
+    }
+    guard next == available else {
+      throw SafetensorsError("\(available - next) bytes after the last tensor belong to none")
+    }
+    let tensors = entries.map { entry in
+      let values = [Float](unsafeUninitializedCapacity: (entry.end - entry.begin) / 4) {
+        buffer, count in
+        data[(base + entry.begin)..<(base + entry.end)].withUnsafeBytes { raw in
+          for i in 0..<buffer.count {
+            buffer[i] = Float(
+              bitPattern: UInt32(
+                littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+          }
+        }
+        count = buffer.count
+      }
+      return NamedTensor(name: entry.name, shape: entry.shape, values: values)
     }
     return (tensors.sorted { $0.name < $1.name }, metadata)
   }
@@ -108,4 +176,10 @@ public enum Safetensors {
     }
     return out + "\""
   }
+}
+
+/// Why bytes are not a safetensors file mlpc can read.
+public struct SafetensorsError: Error, CustomStringConvertible, Sendable {
+  public var description: String
+  init(_ description: String) { self.description = description }
 }

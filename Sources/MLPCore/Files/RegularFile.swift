@@ -9,10 +9,23 @@ struct RegularFile {
   let descriptor: Int32
   let size: Int
 
-  /// Opens `path`; the error says, in words, what the file is and why it cannot be read.
-  static func open(_ path: String) -> Result<RegularFile, FileProblem> {
-    let fd = Glibc.open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-    guard fd >= 0 else { return .failure(FileProblem(path: path, errno: errno)) }
+  /// Opens `path`; the error says, in words, what the file is and why it cannot be read. A file
+  /// of a run directory is opened without `followingLinks`: a symbolic link there is refused,
+  /// so a link planted in a run cannot make mlpc read a file outside it.
+  static func open(_ path: String, followingLinks: Bool = true) -> Result<RegularFile, FileProblem>
+  {
+    let fd = Glibc.open(
+      path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | (followingLinks ? 0 : O_NOFOLLOW))
+    guard fd >= 0 else {
+      let code = errno
+      if code == ELOOP, !followingLinks {
+        return .failure(
+          FileProblem(
+            path: path,
+            reason: "is a symbolic link, which mlpc does not follow inside a run directory"))
+      }
+      return .failure(FileProblem(path: path, errno: code))
+    }
     var info = stat()
     guard fstat(fd, &info) == 0 else {
       let problem = FileProblem(path: path, errno: errno)
@@ -35,6 +48,13 @@ struct RegularFile {
     return .success(RegularFile(descriptor: fd, size: Int(info.st_size)))
   }
 
+  /// The bytes of the regular file at `path` (at most `limit`).
+  static func contents(_ path: String, followingLinks: Bool = true, limit: Int) -> Result<
+    Data, FileProblem
+  > {
+    open(path, followingLinks: followingLinks).flatMap { $0.readAll(limit: limit) }
+  }
+
   /// Reads the whole file (at most `limit` bytes) and closes it.
   func readAll(limit: Int) -> Result<Data, FileProblem> {
     defer { close(descriptor) }
@@ -46,7 +66,10 @@ struct RegularFile {
     while done < size {
       let n = data.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + done, size - done) }
       if n < 0, errno == EINTR || errno == EAGAIN { continue }
-      guard n > 0 else { return .failure(FileProblem(path: "", errno: n < 0 ? errno : EIO)) }
+      if n == 0 {
+        return .failure(FileProblem(path: "", reason: "became shorter while it was read"))
+      }
+      guard n > 0 else { return .failure(FileProblem(path: "", errno: errno)) }
       done += n
     }
     return .success(data)

@@ -1,0 +1,176 @@
+// Tampered and foreign model files: each is read by the hardened reader and refused with an error
+// that names what is wrong (never a crash, never a silent wrong model), and a model read from a
+// run directory is never a symbolic link out of it. Files are built byte by byte here, so every
+// field can be set to what an attacker would write.
+
+import Foundation
+import MLPCTestSupport
+import MLPCore
+import Testing
+
+@Suite struct ModelFileHostileTests {
+  /// The error reading `bytes` gives (nil: it was read).
+  static func error(_ bytes: ModelBytes) -> String? {
+    do {
+      _ = try Model.decode(bytes.data, file: "m.safetensors")
+      return nil
+    } catch { return error.description }
+  }
+
+  @Test func theBaseFileIsAModel() throws {
+    let model = try Model.decode(ModelBytes().data, file: "m.safetensors")
+    #expect(model.network.layers.map(\.units) == [2])
+    let out = Predictor(model).run([1, 0], rows: 1)
+    // z = W·(1, 0) + b = (1 + 0.5, 3 − 0.5): the second class.
+    #expect(out[1] > out[0])
+  }
+
+  struct Tampering: CustomTestStringConvertible, Sendable {
+    var name: String
+    var expected: String
+    var change: @Sendable (inout ModelBytes) -> Void
+    var testDescription: String { name }
+  }
+
+  static let tamperings: [Tampering] = [
+    Tampering(name: "offsets near Int64.max", expected: "outside the file") {
+      $0.tensors["o.weight"] = ([2, 2], [Int64.max - 16, Int64.max])
+    },
+    Tampering(name: "shape 2^32 × 2^32", expected: "needs more bytes than the file holds") {
+      $0.tensors["o.weight"] = ([1 << 32, 1 << 32], [8, 24])
+    },
+    Tampering(name: "shape 2^61", expected: "needs more bytes than the file holds") {
+      $0.tensors["o.weight"] = ([1 << 61], [8, 24])
+    },
+    Tampering(name: "negative shape", expected: "no valid shape") {
+      $0.tensors["o.weight"] = ([-2, -2], [8, 24])
+    },
+    Tampering(name: "overlapping offsets", expected: "overlaps") {
+      $0.tensors["o.weight"] = ([2, 2], [4, 20])
+      $0.values.removeLast()
+    },
+    Tampering(name: "a gap between tensors", expected: "gap") {
+      $0.tensors["o.weight"] = ([2, 2], [12, 28])
+      $0.values.append(0)
+    },
+    Tampering(name: "bytes after the last tensor", expected: "belong to none") {
+      $0.values.append(7)
+    },
+    Tampering(name: "header length past the end", expected: "header length") {
+      $0.declaredLength = UInt64.max - 3
+    },
+    Tampering(name: "fewer classes than outputs", expected: "1 classes for 2 output units") {
+      $0.description["classes"] = ["a"]
+    },
+    Tampering(name: "more classes than outputs", expected: "3 classes for 2 output units") {
+      $0.description["classes"] = ["a", "b", "c"]
+    },
+    Tampering(name: "a class named twice", expected: "class 'a' is named twice") {
+      $0.description["classes"] = ["a", "a"]
+    },
+    Tampering(name: "a feature named twice", expected: "feature 'x' is named twice") {
+      $0.description["features"] = ["x", "x"]
+    },
+    Tampering(name: "fewer features than inputs", expected: "1 features for 2 inputs") {
+      $0.description["features"] = ["x"]
+    },
+    Tampering(name: "a NaN weight", expected: "'o.weight' holds values that are not finite") {
+      $0.values[3] = .nan
+    },
+    Tampering(name: "an infinite bias", expected: "'o.bias' holds values that are not finite") {
+      $0.values[0] = .infinity
+    },
+    Tampering(name: "a tensor no layer uses", expected: "'p.weight' belongs to no layer") {
+      $0.tensors["p.weight"] = ([1], [24, 28])
+      $0.values.append(1)
+    },
+    Tampering(name: "a missing bias", expected: "does not match its tensors") {
+      $0.tensors["o.bias"] = nil
+      $0.tensors["o.weight"] = ([2, 2], [0, 16])
+      $0.values.removeFirst(2)
+    },
+    Tampering(name: "units beyond any width", expected: "does not match its tensors") {
+      $0.description["layers"] = [
+        ["name": "o", "units": 1 << 40, "activation": "softmax", "parameters": [:]]
+      ]
+    },
+    Tampering(name: "an unknown activation", expected: "unknown activation 'gelu2'") {
+      $0.description["layers"] = [
+        ["name": "o", "units": 2, "activation": "gelu2", "parameters": [:]]
+      ]
+    },
+    Tampering(name: "a regression with too few targets", expected: "1 targets for 2 output") {
+      $0.description["task"] = "regression"
+      $0.description["loss"] = "mse"
+      $0.description["classes"] = nil
+    },
+    Tampering(name: "a non-positive standard deviation", expected: "not positive") {
+      $0.description["standardized"] = true
+      $0.tensors["input.mean"] = ([2], [24, 32])
+      $0.tensors["input.std"] = ([2], [32, 40])
+      $0.values += [0, 0, 1, 0]
+    },
+    Tampering(name: "F64 tensors", expected: "not float32") { $0.dtype = "F64" },
+  ]
+
+  @Test(arguments: tamperings) func isRefusedWithItsCause(_ t: Tampering) throws {
+    var bytes = ModelBytes()
+    t.change(&bytes)
+    let message = try #require(Self.error(bytes), "the tampered file was read as a model")
+    #expect(message.contains(t.expected), "\(message)")
+    #expect(message.hasPrefix("'m.safetensors'"), "\(message)")
+  }
+
+  @Test func theBatchIsCappedByTheRowsAndTheModelsWidth() throws {
+    let model = try Model.decode(ModelBytes().data, file: "m.safetensors")
+    #expect(Predictor(model, batchSize: 512, rows: 30).executor.plan.batchSize == 30)
+    #expect(Predictor(model, batchSize: 512).executor.plan.batchSize == 512)
+    // A layer of 2^24 units: 2^26 floats allow 3 rows of 2 + 2^24 + 2 floats, not 512.
+    let wide = Network(
+      name: "w", task: .classification, input: 2,
+      layers: [
+        CheckedLayer(name: "h", units: 1 << 24, activation: .relu, parameter: nil),
+        CheckedLayer(name: "o", units: 2, activation: .softmax, parameter: nil),
+      ], loss: .crossEntropy)
+    #expect(Predictor.batchSize(512, for: wide) == 3)
+  }
+
+  @Test func metadataIsBoundedAndEscapedInErrors() throws {
+    var bytes = ModelBytes()
+    bytes.format = "\u{1b}[31m" + String(repeating: "x", count: 5_000_000)
+    let message = try #require(Self.error(bytes))
+    #expect(message.utf8.count < 500)
+    #expect(!message.contains("\u{1b}"))
+  }
+
+  @Test func everyTruncationIsAnErrorNotACrash() {
+    let whole = ModelBytes().data
+    for length in 0..<whole.count {
+      #expect(throws: ModelFileError.self) {
+        try Model.decode(whole.prefix(length), file: "m.safetensors")
+      }
+    }
+  }
+
+  @Test func aRunsModelIsNotReadThroughALink() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try ModelBytes().data.write(to: URL(fileURLWithPath: dir + "/elsewhere.safetensors"))
+    try FileManager.default.createDirectory(
+      atPath: dir + "/run", withIntermediateDirectories: false)
+    try FileManager.default.createSymbolicLink(
+      atPath: dir + "/run/model.safetensors", withDestinationPath: dir + "/elsewhere.safetensors")
+    do {
+      _ = try Model.load(dir + "/run")
+      Issue.record("a linked model.safetensors was read")
+    } catch { #expect(error.description.contains("symbolic link"), "\(error)") }
+    // Named directly, the user's own link is followed.
+    #expect(try Model.load(dir + "/run/model.safetensors").network.input == 2)
+    // A FIFO is refused at once, not waited on.
+    #expect(mkfifo(dir + "/fifo", 0o600) == 0)
+    do {
+      _ = try Model.load(dir + "/fifo")
+      Issue.record("a FIFO was read")
+    } catch { #expect(error.description.contains("named pipe"), "\(error)") }
+  }
+}
