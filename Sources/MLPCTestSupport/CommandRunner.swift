@@ -23,22 +23,24 @@ public enum CommandRunner {
   }
 
   /// Runs `mlpc` with `arguments` in the repository root.
-  public static func mlpc(_ arguments: [String], environment: [String: String] = [:]) throws
-    -> ProcessResult
-  {
-    try run(mlpc, arguments, environment: environment)
+  public static func mlpc(
+    _ arguments: [String], environment: [String: String] = [:], in directory: String? = nil
+  ) throws -> ProcessResult {
+    try run(mlpc, arguments, environment: environment, in: directory)
   }
 
-  /// Runs `executable` with `arguments` in the repository root, without a terminal.
+  /// Runs `executable` with `arguments` in `directory` (default: the repository root), without
+  /// a terminal.
   public static func run(
-    _ executable: String, _ arguments: [String], environment: [String: String] = [:]
+    _ executable: String, _ arguments: [String], environment: [String: String] = [:],
+    in directory: String? = nil
   ) throws
     -> ProcessResult
   {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
-    process.currentDirectoryURL = URL(fileURLWithPath: Repository.root)
+    process.currentDirectoryURL = URL(fileURLWithPath: directory ?? Repository.root)
     var env = ProcessInfo.processInfo.environment
     env.merge(environment) { $1 }
     process.environment = env

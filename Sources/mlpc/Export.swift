@@ -41,20 +41,7 @@ extension MLPCCommand {
       if let conflict = outputConflict(path, inputs: [model], ownFile: "model.onnx") {
         throw ValidationError(conflict)
       }
-      let partial = path + ".partial"
-      do {
-        try bytes.write(to: URL(fileURLWithPath: partial))
-        guard rename(partial, path) == 0 else {
-          throw CleanError(
-            "cannot move the export into '\(path)': \(String(cString: strerror(errno)))")
-        }
-      } catch let error as CleanError {
-        try? FileManager.default.removeItem(atPath: partial)
-        throw error
-      } catch {
-        try? FileManager.default.removeItem(atPath: partial)
-        throw CleanError("cannot write '\(path)': \(error.localizedDescription)")
-      }
+      do { try AtomicFile.write(bytes, to: path) } catch { throw CleanError(error.description) }
       Console.out(
         "wrote \(path) (ONNX opset \(ONNXExport.opset), \(bytes.count) bytes; input 'input', output '\(loaded.description.classes == nil ? "targets" : "probabilities")')\n"
       )

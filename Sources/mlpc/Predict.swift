@@ -125,25 +125,17 @@ func csvLine(_ cells: [String]) -> String {
   }.joined(separator: ",") + "\n"
 }
 
-/// Buffered output to standard output, or to a file written next to its final name and moved
-/// into place only when complete (a failed run leaves no partial file).
+/// Buffered output to standard output, or to a file written under a temporary name beside its
+/// final one (`AtomicFile`) and put in place only when complete (a failed run leaves no file).
 final class OutputSink {
-  private let handle: FileHandle
-  private let path: String?
-  private let temporary: String?
+  private let file: AtomicFile?
   private var buffer = Data()
+  private var failure: FileWriteError?
 
   init(path: String?) throws {
-    self.path = path
-    guard let path else {
-      (handle, temporary) = (.standardOutput, nil)
-      return
+    do { file = try path.map { p throws(FileWriteError) in try AtomicFile(p) } } catch {
+      throw CleanError(error.description)
     }
-    let temporary = path + ".partial-\(getpid())"
-    guard FileManager.default.createFile(atPath: temporary, contents: nil),
-      let handle = FileHandle(forWritingAtPath: temporary)
-    else { throw CleanError("cannot write '\(path)'") }
-    (self.handle, self.temporary) = (handle, temporary)
   }
 
   func write(_ text: String) {
@@ -152,26 +144,20 @@ final class OutputSink {
   }
 
   private func drain() {
-    handle.write(buffer)
-    buffer.removeAll(keepingCapacity: true)
+    defer { buffer.removeAll(keepingCapacity: true) }
+    guard let file else {
+      FileHandle.standardOutput.write(buffer)
+      return
+    }
+    guard failure == nil else { return }
+    do { try file.write(buffer) } catch { failure = error }
   }
 
   func finish() throws {
     drain()
-    guard let path, let temporary else { return }
-    try? handle.close()
-    // rename(2) replaces an existing file atomically (Foundation's replaceItemAt fails on Linux
-    // with "No such file or directory" when the destination exists).
-    guard rename(temporary, path) == 0 else {
-      let cause = String(cString: strerror(errno))
-      try? FileManager.default.removeItem(atPath: temporary)
-      throw CleanError("cannot write '\(path)': \(cause)")
-    }
+    if let failure { throw CleanError(failure.description) }
+    do { try file?.commit() } catch { throw CleanError(error.description) }
   }
 
-  func abandon() {
-    guard let temporary else { return }
-    try? handle.close()
-    try? FileManager.default.removeItem(atPath: temporary)
-  }
+  func abandon() { file?.abandon() }
 }

@@ -94,8 +94,10 @@ extension MLPCCommand {
           finished: { _, outcome in _ = try? report(outcome) },
           shouldStop: { StopRequest.requested })
       }
-      try Data(table.csv.utf8).write(to: URL(fileURLWithPath: folder + "/sweep.csv"))
-      try Data(table.json.utf8).write(to: URL(fileURLWithPath: folder + "/sweep.json"))
+      do {
+        try AtomicFile.write(Data(table.csv.utf8), to: folder + "/sweep.csv")
+        try AtomicFile.write(Data(table.json.utf8), to: folder + "/sweep.json")
+      } catch { throw CleanError(error.description) }
       Console.out(table.text)
       Console.out("wrote \(safeText(folder))/sweep.csv, sweep.json\n")
       if StopRequest.requested { throw ExitCode(StopRequest.exitStatus) }

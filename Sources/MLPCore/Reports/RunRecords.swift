@@ -140,6 +140,9 @@ public struct RunConfiguration: Codable, Sendable {
   /// The model's description (network, names, every training setting).
   public var model: ModelDescription?
   public var data: DataCounts
+  /// The run's identity, the same in every resumption: a killed run's staging directory is
+  /// continued only by a resume of the same run.
+  public var runID: String?
 
   /// The sizes of the splits.
   public struct DataCounts: Codable, Sendable {
@@ -159,6 +162,7 @@ public struct RunConfiguration: Codable, Sendable {
   enum CodingKeys: String, CodingKey {
     case epochs, overrides, model, data
     case specFile = "spec_file"
+    case runID = "run_id"
   }
 
   /// The configuration of a run of `spec` for `epochs` in all.
@@ -167,6 +171,7 @@ public struct RunConfiguration: Codable, Sendable {
     self.epochs = epochs
     self.overrides = overrides.map(\.text)
     model = ModelDescription(spec)
+    runID = UUID().uuidString
     data = DataCounts(
       trainSamples: spec.data.train.count, validationSamples: spec.data.validation?.count ?? 0,
       testSamples: spec.data.test?.count ?? 0, standardized: spec.data.standardizer != nil)
@@ -180,5 +185,6 @@ public struct RunConfiguration: Codable, Sendable {
     // A description of an older format is not needed to resume: the spec is checked again.
     model = try? c.decodeIfPresent(ModelDescription.self, forKey: .model)
     data = try c.decode(DataCounts.self, forKey: .data)
+    runID = try c.decodeIfPresent(String.self, forKey: .runID)
   }
 }

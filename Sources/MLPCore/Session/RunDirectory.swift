@@ -4,7 +4,14 @@
 // run directory is replaced only when asked (`--force`) or continued (`--resume`, which starts
 // from a copy of it). A run killed outright leaves only its hidden staging directory behind;
 // `--resume` finds it (whoever holds the lock owns every staging directory beside it, so one left
-// there belongs to a dead run) and continues from it when its checkpoints go further.
+// there belongs to a dead run) and continues from it when it is the same run (its config.json
+// holds the run's identity) and its checkpoints go further; any other run of that directory
+// removes it.
+//
+// The lock is `flock` on a file beside the directory, in its canonical folder (symlinks and `..`
+// resolved, so every spelling of one directory takes one lock), held by an open descriptor: a
+// process that did not acquire it cannot release it, and a holder that dies releases it. The
+// holder writes its PID into the file for the message others get.
 
 import Foundation
 
@@ -20,80 +27,184 @@ public final class RunDirectory {
     case refuse, replace, resume
   }
 
-  /// Where the run ends up.
+  /// Where the run ends up, as given.
   public let path: String
+  /// The same place with its folder resolved: where the run is moved to.
+  let target: String
   /// Where it is written until it ends.
   public let staging: String
   private let lockPath: String
-  private var lock: Int32
+  private var lock: Int32 = -1
   /// The staging directory of a killed run that `--resume` continued from, if any.
   public private(set) var recovered: String?
 
+  /// The longest directory name a run may have: its staging directory's name
+  /// (`.NAME.staging-PID`) must fit the file system's 255 bytes.
+  public static let maximumNameBytes = 229
+
   public init(_ path: String, existing: Existing) throws(RunDirectoryError) {
-    let url = URL(fileURLWithPath: path).standardized
-    let parent = url.deletingLastPathComponent().path
-    let name = url.lastPathComponent
+    func fail(_ message: String) -> RunDirectoryError { RunDirectoryError(description: message) }
+    let shown = safeText(path, limit: 300)
     self.path = path
-    staging = parent + "/.\(name).staging-\(getpid())"
-    lockPath = parent + "/.\(name).lock"
-    do {
-      try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
-    } catch {
-      throw RunDirectoryError(
-        description: "cannot create '\(parent)': \(causeInWords(error))")
+    // The folder as given (created if needed), then resolved.
+    var trimmed = path
+    while trimmed.count > 1, trimmed.hasSuffix("/") { trimmed.removeLast() }
+    var folder = (trimmed as NSString).deletingLastPathComponent
+    var name = (trimmed as NSString).lastPathComponent
+    if folder.isEmpty { folder = "." }
+    if name == "." || name == ".." || name == "/" {
+      guard let full = realpath(trimmed, nil) else {
+        throw fail("'\(shown)' cannot be a run directory")
+      }
+      let resolved = String(cString: full)
+      free(full)
+      (folder, name) =
+        ((resolved as NSString).deletingLastPathComponent, (resolved as NSString).lastPathComponent)
     }
-    lock = open(lockPath, O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
-    guard lock >= 0, flock(lock, LOCK_EX | LOCK_NB) == 0 else {
-      if lock >= 0 { close(lock) }
-      throw RunDirectoryError(
-        description:
-          "another mlpc run is writing '\(path)' (lock '\(lockPath)'); wait for it or use another --out"
+    guard name.utf8.count <= Self.maximumNameBytes else {
+      throw fail(
+        "the run directory's name is \(name.utf8.count) bytes; at most \(Self.maximumNameBytes) fit (mlpc stages the run under a longer name beside it)"
       )
     }
-    var isDirectory: ObjCBool = false
-    let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+    let code = createFolders(folder)
+    guard code == 0 else {
+      throw fail("cannot create '\(safeText(folder, limit: 300))': \(FileWriteError.words(code))")
+    }
+    guard let resolved = realpath(folder, nil) else {
+      throw fail(
+        "cannot use '\(safeText(folder, limit: 300))': \(String(cString: strerror(errno)))")
+    }
+    let parent = String(cString: resolved)
+    free(resolved)
+    target = parent + "/" + name
+    staging = parent + "/.\(name).staging-\(getpid())"
+    lockPath = parent + "/.\(name).lock"
+    lock = try Self.acquire(lockPath, for: shown)
     do {
-      switch (exists, existing) {
-      case (true, .refuse):
-        throw RunDirectoryError(
-          description:
-            "run directory '\(path)' exists; use --force to replace it or --resume '\(path)' to continue it"
-        )
-      case (true, _) where !isDirectory.boolValue:
-        throw RunDirectoryError(description: "'\(path)' exists and is not a directory")
-      case (true, .replace) where !Self.isReplaceable(path):
-        throw RunDirectoryError(
-          description:
-            "'\(path)' is not a run directory of mlpc (no config.json) and not empty; --force replaces only runs: remove it yourself or give another --out"
-        )
-      case (_, .resume):
-        try? FileManager.default.removeItem(atPath: staging)
-        // A killed run's staging directory, when it got further than the run directory.
-        let committed = exists ? Self.latestCheckpoint(in: path) : nil
-        if let left = Self.leftStaging(parent: parent, name: name, excluding: staging),
-          let latest = Self.latestCheckpoint(in: left), committed.map({ latest > $0 }) ?? true
-        {
-          try FileManager.default.moveItem(atPath: left, toPath: staging)
-          recovered = left
-        } else if exists, FileManager.default.fileExists(atPath: path + "/config.json") {
-          try FileManager.default.copyItem(atPath: path, toPath: staging)
-        } else if exists {
-          throw RunDirectoryError(
-            description: "'\(path)' is not a run directory of this mlpc (no config.json)")
-        } else {
-          throw RunDirectoryError(description: "run directory '\(path)' does not exist")
-        }
-      default:
-        try? FileManager.default.removeItem(atPath: staging)
-        try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: false)
-      }
+      try prepare(existing, parent: parent, name: name, shown: shown)
     } catch let error as RunDirectoryError {
       release()
       throw error
     } catch {
       release()
-      throw RunDirectoryError(
-        description: "cannot prepare '\(staging)': \(causeInWords(error))")
+      throw fail("cannot prepare '\(safeText(staging, limit: 300))': \(causeInWords(error))")
+    }
+  }
+
+  /// Takes the lock at `lockPath`: its descriptor, or why not (held by PID N, not writable,
+  /// name too long) in words.
+  private static func acquire(_ lockPath: String, for shown: String) throws(RunDirectoryError)
+    -> Int32
+  {
+    // A holder removes the file just before it lets go; a lock taken on a removed file is taken
+    // again on the new one.
+    for _ in 0..<8 {
+      let fd = open(lockPath, O_CREAT | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0o644)
+      guard fd >= 0 else {
+        let code = errno
+        throw RunDirectoryError(
+          description:
+            "cannot lock '\(shown)': cannot create '\(safeText(lockPath, limit: 300))': "
+            + (code == ELOOP ? "it is a symbolic link" : FileWriteError.words(code)))
+      }
+      guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+        let code = errno
+        var text = [UInt8](repeating: 0, count: 32)
+        let n = pread(fd, &text, 31, 0)
+        close(fd)
+        if code == EWOULDBLOCK {
+          let pid = n > 0 ? Int32(String(decoding: text[0..<n], as: UTF8.self)) : nil
+          throw RunDirectoryError(
+            description:
+              "another mlpc run is writing '\(shown)'\(pid.map { " (PID \($0))" } ?? ""); wait for it or use another --out"
+          )
+        }
+        throw RunDirectoryError(
+          description: "cannot lock '\(shown)': \(String(cString: strerror(code)))")
+      }
+      var held = stat()
+      var named = stat()
+      guard fstat(fd, &held) == 0, lstat(lockPath, &named) == 0, held.st_ino == named.st_ino,
+        held.st_dev == named.st_dev
+      else {
+        close(fd)
+        continue
+      }
+      let pid = Array("\(getpid())".utf8)
+      _ = ftruncate(fd, 0)
+      _ = pwrite(fd, pid, pid.count, 0)
+      return fd
+    }
+    throw RunDirectoryError(description: "cannot lock '\(shown)': its lock keeps changing")
+  }
+
+  /// Makes the staging directory for `existing`, with the lock held.
+  private func prepare(_ existing: Existing, parent: String, name: String, shown: String) throws {
+    func fail(_ message: String) -> RunDirectoryError { RunDirectoryError(description: message) }
+    let fm = FileManager.default
+    var info = stat()
+    let exists = lstat(target, &info) == 0
+    let isDirectory = exists && (info.st_mode & S_IFMT) == S_IFDIR
+    // Every other staging or replaced directory of this name belongs to a dead run.
+    let left = Self.leftBehind(parent: parent, name: name).filter { $0 != staging }
+    switch (exists, existing) {
+    case (true, .refuse):
+      throw fail(
+        "run directory '\(shown)' exists; use --force to replace it or --resume '\(shown)' to continue it"
+      )
+    case (true, _) where !isDirectory:
+      throw fail(
+        "'\(shown)' exists and is not a directory"
+          + ((info.st_mode & S_IFMT) == S_IFLNK ? " (a symbolic link)" : ""))
+    case (true, .replace) where !Self.isReplaceable(target):
+      throw fail(
+        "'\(shown)' is not a run directory of mlpc (no config.json) and not empty; --force replaces only runs: remove it yourself or give another --out"
+      )
+    case (false, .refuse):
+      if let killed = left.first(where: { Self.latestCheckpoint(in: $0) != nil }) {
+        throw fail(
+          "a killed run into '\(shown)' left its epochs in '\(safeText(killed, limit: 300))'; use --resume '\(shown)' to continue it or --force to discard it"
+        )
+      }
+    case (_, .resume):
+      let committed = exists ? Self.latestCheckpoint(in: target) : nil
+      // A killed run's staging directory: of this run, and further than the run directory.
+      let identity = exists ? Self.runID(in: target) : nil
+      let candidates = left.filter {
+        Self.latestCheckpoint(in: $0) != nil && (!exists || Self.runID(in: $0) == identity)
+      }
+      let best = candidates.max { Self.latestCheckpoint(in: $0)! < Self.latestCheckpoint(in: $1)! }
+      let source: String
+      if let best, let latest = Self.latestCheckpoint(in: best),
+        committed.map({ latest > $0 }) ?? true
+      {
+        source = best
+      } else if exists, fm.fileExists(atPath: target + "/config.json") {
+        source = target
+      } else if exists {
+        throw fail("'\(shown)' is not a run directory of this mlpc (no config.json)")
+      } else {
+        throw fail("run directory '\(shown)' does not exist")
+      }
+      if let link = Self.firstNonRegular(in: source) {
+        throw fail(
+          "'\(safeText(link, limit: 300))' is a symbolic link or special file; mlpc reads and writes only regular files in a run directory, so the run is left as it was"
+        )
+      }
+      if source == target {
+        try fm.copyItem(atPath: target, toPath: staging)
+      } else {
+        try fm.moveItem(atPath: source, toPath: staging)
+        recovered = source
+      }
+      for other in left where other != source { try? fm.removeItem(atPath: other) }
+      return
+    default:
+      break
+    }
+    for other in left { try? fm.removeItem(atPath: other) }
+    guard mkdir(staging, 0o755) == 0 else {
+      throw fail(FileWriteError(staging, errno: errno).description)
     }
   }
 
@@ -106,12 +217,41 @@ public final class RunDirectory {
       || ((try? FileManager.default.contentsOfDirectory(atPath: path))?.isEmpty ?? false)
   }
 
-  /// The staging directory left by a killed run of `name` (the one with the latest checkpoint).
-  private static func leftStaging(parent: String, name: String, excluding own: String) -> String? {
+  /// The staging and replaced directories of `name` in `parent`.
+  private static func leftBehind(parent: String, name: String) -> [String] {
     let entries = (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? []
-    return entries.filter { $0.hasPrefix(".\(name).staging-") }.map { parent + "/" + $0 }
-      .filter { $0 != own && latestCheckpoint(in: $0) != nil }
-      .max { latestCheckpoint(in: $0)! < latestCheckpoint(in: $1)! }
+    return entries.filter {
+      $0.hasPrefix(".\(name).staging-") || $0.hasPrefix(".\(name).replaced-")
+    }.map { parent + "/" + $0 }.sorted()
+  }
+
+  /// The run's identity recorded in its config.json (`run_id`), if any.
+  static func runID(in run: String) -> String? {
+    guard
+      let data = try? RegularFile.contents(
+        run + "/config.json", followingLinks: false, limit: 1 << 26
+      ).get(),
+      let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+    else { return nil }
+    return object["run_id"] as? String
+  }
+
+  /// The first entry under `run` that is neither a regular file nor a directory (a symbolic
+  /// link, a FIFO, a device), if any.
+  static func firstNonRegular(in run: String) -> String? {
+    var info = stat()
+    guard lstat(run, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else { return run }
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: run)) ?? []
+    for name in names.sorted() {
+      let path = run + "/" + name
+      guard lstat(path, &info) == 0 else { return path }
+      switch info.st_mode & S_IFMT {
+      case S_IFREG: continue
+      case S_IFDIR: if let bad = firstNonRegular(in: path) { return bad }
+      default: return path
+      }
+    }
+    return nil
   }
 
   /// The name of the latest checkpoint in a run or staging directory
@@ -142,13 +282,16 @@ public final class RunDirectory {
   public func commit() throws(RunDirectoryError) {
     let old = staging.replacingOccurrences(of: ".staging-", with: ".replaced-")
     let fm = FileManager.default
+    var info = stat()
     do {
-      if fm.fileExists(atPath: path) { try fm.moveItem(atPath: path, toPath: old) }
-      try fm.moveItem(atPath: staging, toPath: path)
+      if lstat(target, &info) == 0 { try fm.moveItem(atPath: target, toPath: old) }
+      try fm.moveItem(atPath: staging, toPath: target)
       try? fm.removeItem(atPath: old)
     } catch {
       throw RunDirectoryError(
-        description: "cannot move '\(staging)' to '\(path)': \(causeInWords(error))")
+        description:
+          "cannot move '\(safeText(staging, limit: 300))' to '\(safeText(path, limit: 300))': \(causeInWords(error))"
+      )
     }
     release()
   }
@@ -159,6 +302,7 @@ public final class RunDirectory {
     release()
   }
 
+  /// Removes the lock file while holding it, then lets go (only the holder gets here).
   private func release() {
     guard lock >= 0 else { return }
     unlink(lockPath)

@@ -34,14 +34,10 @@ final class RunWriter {
   init(_ run: RunDirectory) throws(SessionError) {
     self.run = run
     let path = run.file("metrics.jsonl")
-    if !FileManager.default.fileExists(atPath: path) {
-      _ = FileManager.default.createFile(atPath: path, contents: nil)
-    }
-    guard let handle = FileHandle(forWritingAtPath: path) else {
-      throw SessionError("cannot write '\(path)'")
-    }
-    handle.seekToEndOfFile()
-    metrics = handle
+    // Never through a link (the run was checked to hold none; this holds even if one appears).
+    let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { throw SessionError(FileWriteError(path, errno: errno).description) }
+    metrics = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
   }
 
   func append(_ report: EpochReport, now: Date) throws(SessionError) {
@@ -56,7 +52,9 @@ final class RunWriter {
     lastFlush = now
     guard !pending.isEmpty else { return }
     do { try metrics.write(contentsOf: pending) } catch {
-      throw SessionError("cannot write '\(run.file("metrics.jsonl"))': \(causeInWords(error))")
+      throw SessionError(
+        "cannot write '\(run.file("metrics.jsonl"))': \(causeInWords(error))"
+          + " (the run is resumable from its last checkpoint)")
     }
     pending.removeAll(keepingCapacity: true)
   }
@@ -69,15 +67,16 @@ final class RunWriter {
       try metrics.truncate(atOffset: 0)
       for line in kept { try metrics.write(contentsOf: Data((line.metricsLine + "\n").utf8)) }
     } catch {
-      throw SessionError("cannot write '\(run.file("metrics.jsonl"))': \(causeInWords(error))")
+      throw SessionError(
+        "cannot write '\(run.file("metrics.jsonl"))': \(causeInWords(error))"
+          + " (the run is resumable from its last checkpoint)")
     }
     return kept
   }
 
   func write(_ data: Data, _ name: String) throws(SessionError) {
-    let path = run.file(name)
-    do { try data.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
-      throw SessionError("cannot write '\(path)': \(causeInWords(error))")
+    do { try AtomicFile.write(data, to: run.file(name)) } catch {
+      throw SessionError(error.description)
     }
   }
 
@@ -91,7 +90,9 @@ final class RunWriter {
   func checkpoint(_ checkpoint: Checkpoint, keep: Int) throws(SessionError) {
     try flushMetrics()
     let folder = run.file("checkpoints")
-    try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    if mkdir(folder, 0o755) != 0, errno != EEXIST {
+      throw SessionError(FileWriteError(folder, errno: errno).description)
+    }
     try write(checkpoint.encode(), "checkpoints/" + checkpoint.fileName)
     let boundaries = RunWriter.checkpoints(in: folder).filter {
       $0.hasSuffix("step-000000.safetensors")

@@ -94,8 +94,11 @@ public final class TrainingSession {
       directory?.abandon()
       return error
     }
+    // A run's files are read as regular files of the run, never through a link out of it.
     let read = { (name: String) in
-      directory.flatMap { FileManager.default.contents(atPath: $0.file(name)) }
+      directory.flatMap {
+        try? RegularFile.contents($0.file(name), followingLinks: false, limit: 1 << 26).get()
+      }
     }
     let configData = try collective { try world.broadcast(read("config.json")) }
     let specData = try collective { try world.broadcast(read("spec.yaml")) }
@@ -112,7 +115,9 @@ public final class TrainingSession {
     (self.spec, specPath) = (spec, config.specFile)
     let checkpointData = directory.flatMap { d in
       RunWriter.checkpoints(in: d.file("checkpoints")).last.flatMap {
-        FileManager.default.contents(atPath: d.file("checkpoints") + "/" + $0)
+        try? RegularFile.contents(
+          d.file("checkpoints") + "/" + $0, followingLinks: false, limit: Model.maximumFileBytes
+        ).get()
       }
     }
     let received = try collective { try world.broadcast(checkpointData) }
@@ -148,6 +153,42 @@ public final class TrainingSession {
     var ending = Ending.completed
     var last: EpochReport?
     var nextEpoch = first
+    do {
+      try trainEpochs(events, ending: &ending, last: &last, nextEpoch: &nextEpoch)
+    } catch { throw keepingWhatWasWritten(error) }
+    events.saving()
+    reserve.release()
+    var summary = RunSummary(
+      name: spec.name, spec: specPath, status: ending.status, epochsPlanned: total,
+      epochsCompleted: nextEpoch - 1, seconds: Date().timeIntervalSince(started),
+      parameters: trainer.plan.parameterCount, trainSamples: spec.data.train.count)
+    summary.lastEpoch = last
+    do {
+      return try finish(ending, summary, nextEpoch: nextEpoch)
+    } catch { throw keepingWhatWasWritten(error) }
+  }
+
+  /// After a failed write (a full disk, say): what was written, checkpoints included, is moved
+  /// to the run directory where --resume finds it, instead of staying in the hidden staging
+  /// directory; without a checkpoint there is nothing to resume and the staging is dropped.
+  private func keepingWhatWasWritten(_ error: SessionError) -> SessionError {
+    guard let directory, writer != nil else { return error }
+    guard RunDirectory.latestCheckpoint(in: directory.staging) != nil else {
+      directory.abandon()
+      return error
+    }
+    let shown = safeText(directory.path, limit: 300)
+    // If even the move fails, the staging directory stays: --resume finds it there.
+    let kept = (try? directory.commit()) != nil ? shown : safeText(directory.staging, limit: 300)
+    return SessionError(
+      "\(error.description); what was written is kept in '\(kept)': free space, then 'mlpc run --resume \(shown)'"
+    )
+  }
+
+  /// The epochs from `first`, until the last, a stop or divergence.
+  private func trainEpochs(
+    _ events: SessionEvents, ending: inout Ending, last: inout EpochReport?, nextEpoch: inout Int
+  ) throws(SessionError) {
     epochs: for epoch in first...max(first, total) where epoch <= total {
       let report: EpochReport
       do {
@@ -185,23 +226,6 @@ public final class TrainingSession {
       }
     }
     try writer?.flushMetrics()
-    events.saving()
-    reserve.release()
-    var summary = RunSummary(
-      name: spec.name, spec: specPath, status: ending.status, epochsPlanned: total,
-      epochsCompleted: nextEpoch - 1, seconds: Date().timeIntervalSince(started),
-      parameters: trainer.plan.parameterCount, trainSamples: spec.data.train.count)
-    summary.lastEpoch = last
-    do {
-      return try finish(ending, summary, nextEpoch: nextEpoch)
-    } catch {
-      // A write failed (a full disk, say): keep what was written, checkpoints included, where
-      // --resume finds it, instead of leaving it in the hidden staging directory.
-      guard let directory, (try? directory.commit()) != nil else { throw error }
-      throw SessionError(
-        "\(error.description); what was written is kept in '\(directory.path)': free space, then 'mlpc run --resume \(directory.path)'"
-      )
-    }
   }
 
   /// The checkpoint of the state now, with the early-stopping record.
