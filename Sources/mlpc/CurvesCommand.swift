@@ -25,9 +25,15 @@ extension MLPCCommand {
     func run() throws {
       var series: [(label: String, epochs: [EpochReport])] = []
       for run in runs {
-        let metrics = EpochReport.lines(ofFile: run + "/metrics.jsonl")
-        if metrics.isEmpty { throw CleanError("'\(run)' has no metrics.jsonl with epochs") }
-        series.append((URL(fileURLWithPath: run).lastPathComponent, metrics))
+        // Streamed: a run of any number of epochs is drawn from at most 2000 evenly spaced ones.
+        var sample = EvenSample<EpochReport>(limit: 1000)
+        let file = run + "/metrics.jsonl"
+        switch EpochReport.read(file, each: { sample.add($0) }) {
+        case .failure(let problem):
+          throw CleanError("'\(safeText(file))' \(problem.reason)")
+        case .success(0): throw CleanError("'\(safeText(run))' has no metrics.jsonl with epochs")
+        case .success: series.append((URL(fileURLWithPath: run).lastPathComponent, sample.values))
+        }
       }
       let sink = try OutputSink(path: out)
       sink.write(Curves.svg(series))

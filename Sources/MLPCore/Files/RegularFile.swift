@@ -77,9 +77,9 @@ struct RegularFile {
 }
 
 /// Why a file cannot be read, in words.
-struct FileProblem: Error {
-  var path: String
-  var reason: String
+public struct FileProblem: Error, Sendable {
+  public var path: String
+  public var reason: String
 
   init(path: String, reason: String) { (self.path, self.reason) = (path, reason) }
 

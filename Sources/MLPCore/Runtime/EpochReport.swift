@@ -106,12 +106,90 @@ extension EpochReport: Codable {
     }
   }
 
-  /// The lines of a metrics.jsonl file, in order (lines that are not records are skipped).
+  /// The lines of a metrics.jsonl file of a run, in order (lines that are not records are
+  /// skipped; a file that cannot be read, or is a link, gives none).
   public static func lines(ofFile path: String) -> [EpochReport] {
-    let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-    return text.split(separator: "\n").compactMap {
-      JSONRecord.decode(EpochReport.self, from: Data($0.utf8))
+    var out: [EpochReport] = []
+    _ = read(path) { out.append($0) }
+    return out
+  }
+
+  /// The longest metrics line read (a longer one is skipped, not collected).
+  static let maximumLineBytes = 1 << 20
+
+  /// Streams the records of the metrics.jsonl file of a run at `path` (a regular file in the run,
+  /// never a link out of it) to `each`, a megabyte at a time, so a run of any length is read in
+  /// bounded memory. The number of records, or why the file cannot be read.
+  public static func read(_ path: String, each: (EpochReport) -> Void) -> Result<Int, FileProblem> {
+    let file: RegularFile
+    switch RegularFile.open(path, followingLinks: false) {
+    case .failure(let problem): return .failure(problem)
+    case .success(let opened): file = opened
     }
+    defer { close(file.descriptor) }
+    var count = 0
+    var line: [UInt8] = []
+    var skipping = false
+    var chunk = [UInt8](repeating: 0, count: 1 << 20)
+    func finish() {
+      if !skipping, !line.isEmpty,
+        let report = JSONRecord.decode(EpochReport.self, from: Data(line))
+      {
+        each(report)
+        count += 1
+      }
+      line.removeAll(keepingCapacity: true)
+      skipping = false
+    }
+    while true {
+      let n = chunk.withUnsafeMutableBytes { Glibc.read(file.descriptor, $0.baseAddress, $0.count) }
+      if n < 0, errno == EINTR || errno == EAGAIN { continue }
+      if n < 0 { return .failure(FileProblem(path: path, errno: errno)) }
+      if n == 0 { break }
+      var start = 0
+      for i in 0..<n where chunk[i] == UInt8(ascii: "\n") {
+        if !skipping { line.append(contentsOf: chunk[start..<i]) }
+        finish()
+        start = i + 1
+      }
+      if !skipping { line.append(contentsOf: chunk[start..<n]) }
+      if line.count > maximumLineBytes {
+        line.removeAll(keepingCapacity: true)
+        skipping = true
+      }
+    }
+    finish()
+    return .success(count)
+  }
+}
+
+/// Every `stride`-th of a stream of values, the stride doubling whenever `limit` are kept, plus
+/// the last one: evenly spaced points of a series of any length in bounded memory.
+public struct EvenSample<T> {
+  public private(set) var kept: [T] = []
+  private var stride = 1
+  private var seen = 0
+  private var last: T?
+  let limit: Int
+
+  public init(limit: Int) { self.limit = max(2, limit) }
+
+  public mutating func add(_ x: T) {
+    if seen % stride == 0 {
+      kept.append(x)
+      if kept.count >= 2 * limit {
+        kept = kept.enumerated().filter { $0.offset % 2 == 0 }.map(\.element)
+        stride *= 2
+      }
+    }
+    seen += 1
+    last = x
+  }
+
+  /// The kept values, ending with the last one added.
+  public var values: [T] {
+    guard let last, seen > 0, (seen - 1) % stride != 0 else { return kept }
+    return kept + [last]
   }
 }
 
