@@ -63,6 +63,8 @@ let package = Package(
       providers: [.apt(["libopenblas-dev"])]),
     // Thread placement for the worker pool (sched_getcpu, pthread_setaffinity_np).
     .target(name: "CThreads"),
+    // Guarded file mappings: a data file truncated while mapped is an error, not SIGBUS.
+    .target(name: "CMapping"),
     // The worker pool and its policy for sharing a busy core: checked code (plain -O, every
     // overflow and bounds check on), kept out of the kernels' unchecked targets.
     .target(name: "MLPThreads", dependencies: ["CThreads"]),
@@ -81,7 +83,7 @@ let package = Package(
     .target(
       name: "MLPCore",
       dependencies: [
-        "MLPKernels", "ONNXProto", .product(name: "Yams", package: "Yams"),
+        "MLPKernels", "ONNXProto", "CMapping", .product(name: "Yams", package: "Yams"),
         .target(name: "CMPIShim", condition: .when(traits: ["MPI"])),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
       ]

@@ -19,7 +19,7 @@ extension MLPCCommand {
     func run() throws {
       var diagnostics: [Diagnostic] = []
       defer { printDiagnostics(diagnostics) }
-      let (predictor, reader, columns) = try input.open(
+      let (predictor, reader, columns, width) = try input.open(
         columns: { [$0.features, $0.targets] }, diagnostics: &diagnostics)
       let (features, targets) = (columns[0], columns[1])
       let d = predictor.model.description
@@ -27,13 +27,17 @@ extension MLPCCommand {
       let report: any EvaluationReport
       if let classes = predictor.classes {
         var metrics = ClassificationMetrics(classes: classes)
-        let ok = predictor.stream(reader, features: features, diagnostics: &diagnostics) {
+        let ok = predictor.stream(
+          reader, features: features, texts: targets, width: width, diagnostics: &diagnostics
+        ) {
           record, out in
           guard problem == nil else { return }
-          guard let label = classes.firstIndex(of: record.text(targets[0])) else {
+          // Labels are read as the checker reads them: spaces around do not count.
+          let text = record.text(targets[0]).trimmingCharacters(in: .whitespaces)
+          guard let label = classes.firstIndex(of: text) else {
             problem = Diagnostic(
               .labelOutOfRange,
-              "label '\(record.text(targets[0]).prefix(40))' is not a class of the model",
+              "label '\(safeText(String(text.prefix(40))))' is not a class of the model",
               at: record.location(targets[0]),
               notes: [
                 DiagnosticNote(
@@ -50,19 +54,12 @@ extension MLPCCommand {
         report = metrics.report
       } else {
         var metrics = RegressionMetrics(targets: d.targets)
-        let ok = predictor.stream(reader, features: features, diagnostics: &diagnostics) {
+        let ok = predictor.stream(
+          reader, features: features, numbers: targets, width: width, diagnostics: &diagnostics
+        ) {
           record, out in
-          guard problem == nil else { return }
-          var y: [Float] = []
-          for t in targets {
-            guard let v = record.number(t) else {
-              problem = Diagnostic(
-                .badData, "'\(record.text(t).prefix(40))' is not a number", at: record.location(t))
-              return
-            }
-            y.append(v)
-          }
-          metrics.add(truth: y, prediction: out)
+          // Every target cell was checked to be a number.
+          metrics.add(truth: targets.map { record.number($0)! }, prediction: out)
         }
         guard ok, problem == nil else { throw failure(problem, &diagnostics) }
         report = metrics.report

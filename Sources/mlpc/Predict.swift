@@ -40,7 +40,7 @@ extension MLPCCommand {
     func run() throws {
       var diagnostics: [Diagnostic] = []
       defer { printDiagnostics(diagnostics) }
-      let (predictor, reader, columns) = try input.open(
+      let (predictor, reader, columns, width) = try input.open(
         batchSize: batchSize, columns: { [$0.features, keep] }, diagnostics: &diagnostics)
       let (features, kept) = (columns[0], columns[1])
       let names = keep + predictor.outputColumns(probabilities: probabilities)
@@ -49,7 +49,9 @@ extension MLPCCommand {
       }
       let sink = try OutputSink(path: out)
       if format == .csv { sink.write(csvLine(names)) }
-      let ok = predictor.stream(reader, features: features, diagnostics: &diagnostics) {
+      let ok = predictor.stream(
+        reader, features: features, texts: kept, width: width, diagnostics: &diagnostics
+      ) {
         record, output in
         let cells =
           kept.map { record.text($0) } + predictor.cells(output, probabilities: probabilities)
@@ -87,7 +89,7 @@ struct ModelDataOptions: ParsableArguments {
   func open(
     batchSize: Int = 512, columns: (ModelDescription) -> [[String]],
     diagnostics: inout [Diagnostic]
-  ) throws -> (Predictor, CSVReader, [[Int]]) {
+  ) throws -> (Predictor, CSVReader, [[Int]], width: Int) {
     let loaded: Model
     do { loaded = try Model.load(model) } catch { throw CleanError(error.description) }
     guard
@@ -95,6 +97,9 @@ struct ModelDataOptions: ParsableArguments {
         path: data, delimiter: delimiter.utf8.first!, diagnostics: &diagnostics, reference: nil)
     else { throw ExitCode.failure }
     let header = reader.header(diagnostics: &diagnostics)
+    guard !header.isEmpty, reader.checkHeader(header, diagnostics: &diagnostics) else {
+      throw ExitCode.failure
+    }
     var found: [[Int]] = []
     for names in columns(loaded.description) {
       guard let c = Predictor.columns(names, in: header, file: data, diagnostics: &diagnostics)
@@ -102,7 +107,7 @@ struct ModelDataOptions: ParsableArguments {
       found.append(c)
     }
     let rows = reader.maximumRows(fields: loaded.network.input)
-    return (Predictor(loaded, batchSize: batchSize, rows: rows), reader, found)
+    return (Predictor(loaded, batchSize: batchSize, rows: rows), reader, found, header.count)
   }
 }
 

@@ -31,7 +31,7 @@ extension CheckContext {
         path: path, delimiter: delimiter, diagnostics: &diagnostics, reference: train.location)
     else { return nil }
     let header = reader.header(diagnostics: &diagnostics)
-    guard !header.isEmpty, checkHeader(header, path: path) else { return nil }
+    guard !header.isEmpty, checkHeader(header, path: path, reader: reader) else { return nil }
     let headerNote = DiagnosticNote(
       "the header", at: SourceLocation(file: path, line: 1, column: 1))
     let targetColumns = targets.compactMap { column($0, in: header, note: headerNote) }
@@ -71,9 +71,16 @@ extension CheckContext {
     let floatsPerSample =
       featureColumns.count + (task == .classification ? layers?.last?.units ?? 1 : targets.count)
     let sizing = arenaSizing
+    let mark = diagnostics.count
     let trainRows = reader.rows(columns, width: header.count, diagnostics: &diagnostics) { rows in
       sizing?.fits(samples: rows, floatsPerSample: floatsPerSample, labels: task == .classification)
         ?? true
+    }
+    // Truncated underneath, the file read as zeros past its new end: that is the one problem.
+    if reader.changedWhileRead {
+      diagnostics.removeSubrange(mark...)
+      _ = reader.stillIntact(diagnostics: &diagnostics)
+      return nil
     }
     if trainRows.unreadable { return nil }
     if let refused = trainRows.refusedRows {
@@ -174,7 +181,9 @@ extension CheckContext {
         path: path, delimiter: delimiter, diagnostics: &diagnostics, reference: test.location)
     else { return nil }
     let testHeader = reader.header(diagnostics: &diagnostics)
-    guard !testHeader.isEmpty, checkHeader(testHeader, path: path) else { return nil }
+    guard !testHeader.isEmpty, checkHeader(testHeader, path: path, reader: reader) else {
+      return nil
+    }
     var remap: [Int: Int] = [:]
     for index in columns.features + columns.numericTargets + (columns.label.map { [$0] } ?? []) {
       guard let found = testHeader.firstIndex(of: header[index]) else {
@@ -194,30 +203,21 @@ extension CheckContext {
       features: columns.features.map { remap[$0]! },
       numericTargets: columns.numericTargets.map { remap[$0]! },
       label: columns.label.map { remap[$0]! })
+    let mark = diagnostics.count
     let rows = reader.rows(mapped, width: testHeader.count, diagnostics: &diagnostics)
+    if reader.changedWhileRead {
+      diagnostics.removeSubrange(mark...)
+      _ = reader.stillIntact(diagnostics: &diagnostics)
+      return nil
+    }
     return rows.unreadable ? nil : rows
   }
 
-  /// Header names must be text and each name once: a name twice would make a column ambiguous.
-  private mutating func checkHeader(_ header: [String], path: String) -> Bool {
-    let at = SourceLocation(file: path, line: 1, column: 1)
-    if let bad = header.firstIndex(where: { $0.unicodeScalars.contains("\u{FFFD}") }) {
-      report(
-        Diagnostic(.badData, "header column \(bad + 1) is not valid UTF-8 text", at: at))
-      return false
-    }
-    var seen: [String: Int] = [:]
-    for (i, name) in header.enumerated() {
-      if let first = seen[name] {
-        report(
-          Diagnostic(
-            .badData,
-            "column name '\(name)' appears twice in the header (columns \(first + 1) and \(i + 1))",
-            at: at, help: "give every column its own name"))
-        return false
-      }
-      seen[name] = i
-    }
-    return true
+  /// Header names must be text and each name once (`CSVReader.checkHeader`).
+  private mutating func checkHeader(_ header: [String], path: String, reader: CSVReader) -> Bool {
+    var found: [Diagnostic] = []
+    let ok = reader.checkHeader(header, diagnostics: &found)
+    found.forEach { report($0) }
+    return ok
   }
 }

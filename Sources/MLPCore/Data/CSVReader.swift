@@ -2,6 +2,7 @@
 // that fills Float matrices directly, so a 400 MB file never exists as strings. Every bad cell
 // becomes a diagnostic at `file:line:col`.
 
+import CMapping
 import Foundation
 
 /// Which columns to read from a CSV file and how.
@@ -53,8 +54,10 @@ public final class CSVReader: @unchecked Sendable {
     return p
   }()
   private let mapped: Bool
+  /// The mapping's guard (CMapping): a file truncated while mapped raises a flag, not SIGBUS.
+  private let guardSlot: Int32
   /// Stop collecting cell errors after this many.
-  static let errorLimit = 20
+  public static let errorLimit = 20
   /// Parsed pages are handed back to the kernel in steps of this many bytes.
   static let releaseStep = 4 << 20
 
@@ -87,21 +90,40 @@ public final class CSVReader: @unchecked Sendable {
       }
       bytes = UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: file.size)
       mapped = true
+      guardSlot = mlpc_guard_mapping(base, file.size)
       return
     }
     // Empty (or sized 0 by the kernel, as /proc files are): nothing to read.
     bytes = UnsafeBufferPointer(
       start: UnsafeMutablePointer<UInt8>.allocate(capacity: 1), count: 0)
     mapped = false
+    guardSlot = -1
   }
 
   deinit {
     powersOfTen.deallocate()
     if mapped {
+      mlpc_unguard_mapping(guardSlot)
       munmap(UnsafeMutableRawPointer(mutating: bytes.baseAddress), bytes.count)
     } else {
       bytes.deallocate()
     }
+  }
+
+  /// Whether the file became shorter while it was read (what was read past its new end was
+  /// zeros, not the file).
+  public var changedWhileRead: Bool { mlpc_mapping_faulted(guardSlot) != 0 }
+
+  /// True when the file is as it was mapped; else false, with a diagnostic.
+  public func stillIntact(diagnostics: inout [Diagnostic]) -> Bool {
+    guard changedWhileRead else { return true }
+    diagnostics.append(
+      Diagnostic(
+        .fileUnreadable,
+        "data file '\(path)' became shorter while it was read (another program changed it)",
+        at: SourceLocation(file: path, line: 1, column: 1),
+        help: "read a copy that nothing else writes to"))
+    return false
   }
 
   /// The file's size in bytes.

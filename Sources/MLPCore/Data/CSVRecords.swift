@@ -264,6 +264,16 @@ public struct CSVRecord {
   public func number(_ i: Int) -> Float? { reader.parseNumber(fields[i].start, fields[i].end) }
   public func location(_ i: Int) -> SourceLocation { reader.location(fields[i].cursor) }
   public var location: SourceLocation { reader.location(cursor) }
+  /// Whether the field is valid UTF-8.
+  public func isText(_ i: Int) -> Bool {
+    let f = fields[i]
+    return String(validating: reader.bytes[f.start..<f.end], as: UTF8.self) != nil
+  }
+  /// The checker's diagnostic for a field that is not a number.
+  public func numberProblem(_ i: Int) -> Diagnostic {
+    Diagnostic(
+      .badData, "\(reader.numberProblem(fields[i])) in a numeric column", at: location(i))
+  }
 }
 
 extension CSVReader {
@@ -288,6 +298,49 @@ extension CSVReader {
 }
 
 extension CSVReader {
+  /// Header names must be text and each name once: a name twice would make a column ambiguous.
+  public func checkHeader(_ header: [String], diagnostics: inout [Diagnostic]) -> Bool {
+    let at = SourceLocation(file: path, line: 1, column: 1)
+    if let bad = header.firstIndex(where: { $0.unicodeScalars.contains("\u{FFFD}") }) {
+      diagnostics.append(
+        Diagnostic(.badData, "header column \(bad + 1) is not valid UTF-8 text", at: at))
+      return false
+    }
+    var seen: [String: Int] = [:]
+    for (i, name) in header.enumerated() {
+      if let first = seen[name] {
+        diagnostics.append(
+          Diagnostic(
+            .badData,
+            "column name '\(name)' appears twice in the header (columns \(first + 1) and \(i + 1))",
+            at: at, help: "give every column its own name"))
+        return false
+      }
+      seen[name] = i
+    }
+    return true
+  }
+
+  /// Whether the file can be read as CSV text at all: no NUL byte, no quote left open to its
+  /// end (the checker's first rules); a located diagnostic when not.
+  public func isReadableText(diagnostics: inout [Diagnostic]) -> Bool {
+    if let at = firstNUL() {
+      diagnostics.append(
+        Diagnostic(.badData, "'\(path)' holds a NUL byte; a CSV file is text", at: at))
+      return false
+    }
+    if let base = bytes.baseAddress, memchr(base, Int32(UInt8(ascii: "\"")), bytes.count) != nil,
+      let at = unterminatedQuote(from: 0)
+    {
+      diagnostics.append(
+        Diagnostic(
+          .badData, "unterminated quote: the field that starts here runs to the end of the file",
+          at: at))
+      return false
+    }
+    return true
+  }
+
   /// Where the file's first NUL byte is, if it has one.
   func firstNUL() -> SourceLocation? {
     guard let base = bytes.baseAddress, let hit = memchr(base, 0, bytes.count) else { return nil }

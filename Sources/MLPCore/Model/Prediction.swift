@@ -65,12 +65,34 @@ public final class Predictor {
   }
 
   /// Streams every row of `reader` through the model `batchSize` rows at a time: `emit` gets
-  /// each row's record and its outputs x^N. False, with a located E019, at the first feature
-  /// cell that is not a number or a row with too few fields.
+  /// each row's record and its outputs x^N. The file is read by the checker's rules, with its
+  /// diagnostics: no NUL byte, no unterminated quote, every row as wide as the header (`width`),
+  /// every feature cell and every `numbers` cell a number in single precision, every `texts`
+  /// cell (kept columns, labels) valid UTF-8, and at least one row. At the first bad row
+  /// nothing more is emitted; up to `CSVReader.errorLimit` problems are reported, and the result
+  /// is false.
   public func stream(
-    _ reader: CSVReader, features: [Int], diagnostics: inout [Diagnostic],
-    emit: (CSVRecord, UnsafeBufferPointer<Float>) -> Void
+    _ reader: CSVReader, features: [Int], numbers: [Int] = [], texts: [Int] = [], width: Int,
+    diagnostics: inout [Diagnostic], emit: (CSVRecord, UnsafeBufferPointer<Float>) -> Void
   ) -> Bool {
+    let mark = diagnostics.count
+    let ok = streamChecked(
+      reader, features: features, numbers: numbers, texts: texts, width: width,
+      diagnostics: &diagnostics, emit: emit)
+    // A file truncated underneath reads as zeros past its new end: what was said about those
+    // is replaced by the one true problem.
+    guard !reader.changedWhileRead else {
+      diagnostics.removeSubrange(mark...)
+      return reader.stillIntact(diagnostics: &diagnostics)
+    }
+    return ok
+  }
+
+  private func streamChecked(
+    _ reader: CSVReader, features: [Int], numbers: [Int], texts: [Int], width: Int,
+    diagnostics: inout [Diagnostic], emit: (CSVRecord, UnsafeBufferPointer<Float>) -> Void
+  ) -> Bool {
+    guard reader.isReadableText(diagnostics: &diagnostics) else { return false }
     let (inputs, batch) = (model.network.input, executor.plan.batchSize)
     var x = [Float](repeating: 0, count: batch * inputs)
     var pending: [CSVRecord] = []
@@ -81,29 +103,55 @@ public final class Predictor {
       }
       pending.removeAll(keepingCapacity: true)
     }
-    var problem: Diagnostic?
+    var errors = 0
+    var rows = 0
+    func problem(_ d: Diagnostic) {
+      errors += 1
+      if errors <= CSVReader.errorLimit { diagnostics.append(d) }
+    }
     reader.forEachRecord { record in
+      rows += 1
+      guard record.count == width else {
+        problem(
+          Diagnostic(
+            .badData, "row has \(record.count) fields but the header has \(width)",
+            at: record.location))
+        return errors < CSVReader.errorLimit
+      }
+      let before = errors
       for (c, column) in features.enumerated() {
-        guard column < record.count else {
-          problem = Diagnostic(
-            .badData, "row has \(record.count) fields, too few for column \(column + 1)",
-            at: record.location)
-          return false
-        }
         guard let value = record.number(column) else {
-          problem = Diagnostic(
-            .badData, "'\(record.text(column).prefix(40))' is not a number",
-            at: record.location(column))
-          return false
+          problem(record.numberProblem(column))
+          continue
         }
         x[pending.count * inputs + c] = value
       }
+      for column in numbers where record.number(column) == nil {
+        problem(record.numberProblem(column))
+      }
+      for column in texts where !record.isText(column) {
+        problem(
+          Diagnostic(
+            .badData, "this cell is not valid UTF-8 text", at: record.location(column),
+            help: "save the file as UTF-8"))
+      }
+      guard errors == before, errors == 0 else { return errors < CSVReader.errorLimit }
       pending.append(record)
       if pending.count == batch { flush() }
       return true
     }
-    if let problem {
-      diagnostics.append(problem)
+    if errors > CSVReader.errorLimit {
+      diagnostics.append(
+        Diagnostic(
+          .badData, "\(errors - CSVReader.errorLimit) more problems in '\(reader.path)' not shown",
+          at: SourceLocation(file: reader.path, line: 1, column: 1)))
+    }
+    if errors > 0 { return false }
+    if rows == 0 {
+      diagnostics.append(
+        Diagnostic(
+          .emptyData, "'\(reader.path)' has a header but no rows",
+          at: SourceLocation(file: reader.path, line: 1, column: 1)))
       return false
     }
     if !pending.isEmpty { flush() }

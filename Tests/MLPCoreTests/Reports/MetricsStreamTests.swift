@@ -27,9 +27,11 @@ import Testing
     defer { try? FileManager.default.removeItem(atPath: dir) }
     var text = ""
     for epoch in 1...50_000 {
-      text += EpochReport(
-        epoch: epoch, trainLoss: 1 / Double(epoch), validation: nil, test: nil, seconds: 0.01,
-        steps: 1)
+      text +=
+        EpochReport(
+          epoch: epoch, trainLoss: 1 / Double(epoch), validation: nil, test: nil, seconds: 0.01,
+          steps: 1
+        )
         .metricsLine + "\n"
       if epoch == 7 { text += String(repeating: "x", count: 3 << 20) + "\n" }
     }
