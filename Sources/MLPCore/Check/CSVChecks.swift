@@ -217,7 +217,7 @@ extension CheckContext {
   private mutating func checkHeader(_ header: [String], path: String, reader: CSVReader) -> Bool {
     var found: [Diagnostic] = []
     let ok = reader.checkHeader(header, diagnostics: &found)
-    found.forEach { report($0) }
+    for d in found { report(d) }
     return ok
   }
 }
