@@ -17,8 +17,18 @@ struct MLPCCommand: ParsableCommand {
       Sweep.self, Export.self, Gradcheck.self, Bench.self, Schema.self,
     ])
 
+  /// The most command-line arguments taken: the argument parser's time grows with the square of
+  /// their number, so ten thousand `--set` flags would take minutes before anything is read.
+  static let maximumArguments = 2048
+
   static func main() {
     do {
+      let count = CommandLine.arguments.count - 1
+      if count > maximumArguments {
+        throw ValidationError(
+          "\(count) command-line arguments; at most \(maximumArguments) (put many settings in the spec file, not in --set flags)"
+        )
+      }
       var command = try parseAsRoot()
       // Commands that run kernels refuse a kernel setting they cannot honour.
       let computes: [any ParsableCommand.Type] = [

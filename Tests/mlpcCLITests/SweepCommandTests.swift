@@ -155,4 +155,13 @@ import Testing
     }
     #expect(runs.count == 2 && Set(runs).count == 2 && runs.allSatisfy { $0.utf8.count <= 200 })
   }
+
+  @Test func tenThousandSetFlagsAreRefusedAtOnce() throws {
+    let flags = (1...10_000).flatMap { ["--set", "training.epochs=\($0)"] }
+    let started = Date()
+    let result = try CommandRunner.mlpc(["check", "specs/iris.yaml"] + flags)
+    #expect(Date().timeIntervalSince(started) < 10)
+    #expect(result.status == 2)
+    #expect(result.stderr.contains("at most 2048"), "\(result.stderr)")
+  }
 }

@@ -45,6 +45,8 @@ struct OverrideApplier {
   var diagnostics: [Diagnostic] = []
   /// Each override's line below the spec (1, 2, …, in the order given).
   var position: [String: Int] = [:]
+  /// Aliases in the override values so far (limited together, as in one spec file).
+  var aliases = 0
 
   /// Where column `column` of override `o` is.
   func location(_ o: SpecOverride, column: Int) -> SourceLocation {
@@ -112,20 +114,81 @@ struct OverrideApplier {
     return segments
   }
 
-  /// The YAML node of `text`, its marks placed on override `o`'s line at `column`.
+  /// The YAML node of `text`, its marks placed on override `o`'s line at `column`. The value is
+  /// composed on its own (with the alias and size limits of a spec file) and its marks are moved
+  /// to the override's line afterwards, so n overrides cost time linear in n, not in n times the
+  /// spec's length.
   private mutating func compose(_ text: String, _ o: SpecOverride, column: Int) -> Node? {
+    let line = baseLine + position[o.sourceName, default: 1]
+    if text.utf8.count > SpecParser.maximumFileSize {
+      diagnostics.append(
+        Diagnostic(
+          .tooLarge,
+          "\(o.option) value is \(text.utf8.count) bytes; at most \(SpecParser.maximumFileSize), as for a spec file",
+          at: location(o, column: column)))
+      return nil
+    }
+    aliases += YAMLDocument.aliasCount(text)
+    if aliases > YAMLDocument.maximumAliases {
+      diagnostics.append(
+        Diagnostic(
+          .notASpec,
+          "more than \(YAMLDocument.maximumAliases) aliases in the spec's overrides; write the values out instead",
+          at: location(o, column: column)))
+      return nil
+    }
+    let moved = Self.markMaker != nil
     let padded =
-      String(repeating: "\n", count: baseLine + position[o.sourceName, default: 1] - 1)
+      (moved ? "" : String(repeating: "\n", count: line - 1))
       + String(repeating: " ", count: column - 1) + text
     do {
-      if let node = try Yams.compose(yaml: padded) { return node }
-      return .scalar(.init("", .init(.null)))
+      guard let node = try Yams.compose(yaml: padded) else {
+        return .scalar(.init("", .init(.null)))
+      }
+      guard let make = Self.markMaker else { return node }
+      return Self.placed(node, line: line, make)
     } catch {
       diagnostics.append(
         Diagnostic(
           .yamlSyntax, "--set value '\(text)' is not valid YAML", at: location(o, column: column),
           help: "quote it, e.g. --set 'data.delimiter=\";\"'"))
       return nil
+    }
+  }
+
+  /// Builds a Yams `Mark` (its initializer is internal to Yams) from a line and a column: the
+  /// struct is two `Int`s, checked once here; nil (overrides then composed on padded lines, as
+  /// before) if a Yams release ever lays it out otherwise.
+  static let markMaker: (@Sendable (Int, Int) -> Mark)? = {
+    guard MemoryLayout<Mark>.size == MemoryLayout<(Int, Int)>.size,
+      let probe = try? Yams.compose(yaml: "\n  x")?.mark,
+      (probe.line, probe.column) == (2, 3),
+      unsafeBitCast(probe, to: (Int, Int).self) == (2, 3)
+    else { return nil }
+    return { line, column in unsafeBitCast((line, column), to: Mark.self) }
+  }()
+
+  /// `node` and everything in it moved to `line`, columns kept.
+  private static func placed(_ node: Node, line: Int, _ make: (Int, Int) -> Mark) -> Node {
+    func at(_ mark: Mark?) -> Mark? { mark.map { make(line, $0.column) } }
+    switch node {
+    case .scalar(var scalar):
+      scalar.mark = at(scalar.mark)
+      return .scalar(scalar)
+    case .mapping(var mapping):
+      mapping.mark = at(mapping.mark)
+      for i in mapping.indices {
+        let (key, value) = mapping[i]
+        mapping[i] = (placed(key, line: line, make), placed(value, line: line, make))
+      }
+      return .mapping(mapping)
+    case .sequence(var sequence):
+      sequence.mark = at(sequence.mark)
+      for i in sequence.indices { sequence[i] = placed(sequence[i], line: line, make) }
+      return .sequence(sequence)
+    case .alias(var alias):
+      alias.mark = at(alias.mark)
+      return .alias(alias)
     }
   }
 

@@ -71,6 +71,31 @@ struct YAMLDocument {
     }
   }
 
+  /// The aliases (`*name`) in `text`, counted as `aliasProblem` counts them.
+  static func aliasCount(_ text: String) -> Int {
+    var count = 0
+    for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+      let scalars = Array(line.unicodeScalars)
+      var quote: Unicode.Scalar?
+      for i in scalars.indices {
+        let c = scalars[i]
+        let previous: Unicode.Scalar = i == 0 ? " " : scalars[i - 1]
+        if let q = quote {
+          if c == q { quote = nil }
+        } else if c == "\"" || c == "'" {
+          quote = c
+        } else if c == "#", previous == " " || i == 0 {
+          break
+        } else if c == "*", " \t[{,:-?".unicodeScalars.contains(previous),
+          i + 1 < scalars.count, !" \t,]}".unicodeScalars.contains(scalars[i + 1])
+        {
+          count += 1
+        }
+      }
+    }
+    return count
+  }
+
   /// Aliases (`*name`) beyond `maximumAliases`, or one used as a mapping key: refused before
   /// composing, since nested aliases expand exponentially (a few hundred bytes can describe
   /// billions of nodes) and keys are compared by value. A plain scan, outside quotes and comments.

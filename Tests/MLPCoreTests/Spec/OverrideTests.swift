@@ -37,6 +37,35 @@ import Testing
     #expect(spec.data.validation != nil)
   }
 
+  @Test func overrideValuesHaveTheSpecFilesAliasAndSizeLimits() throws {
+    // Seventeen doubling aliases would describe 2^17 copies; the spec file's limit (16) applies.
+    var bomb = "training.extra={a0: &a0 [x, x]"
+    for i in 1...17 { bomb += ", a\(i): &a\(i) [*a\(i - 1), *a\(i - 1)]" }
+    bomb += "}"
+    let aliased = check([bomb])
+    #expect(aliased.spec == nil)
+    #expect(
+      aliased.diagnostics.contains { $0.message.contains("aliases") }, "\(aliased.diagnostics)")
+    #expect(aliased.diagnostics.first?.location?.file == "--set #1")
+    // The limit counts all overrides together.
+    let spread = check((0..<17).map { "training.k\($0)=*a" })
+    #expect(spread.diagnostics.contains { $0.message.contains("aliases") })
+    let huge = check(["training.extra=" + String(repeating: "x", count: 70_000)])
+    #expect(huge.diagnostics.contains { $0.code == .tooLarge }, "\(huge.diagnostics)")
+  }
+
+  @Test func tenThousandOverridesAreAppliedAndLocated() throws {
+    // Linear in their number: each value is composed on its own and moved to its line, not
+    // composed below a copy of every line before it (that took minutes for 10,000).
+    let started = Date()
+    let overrides = (1...10_000).map { "training.epochs=\($0)" } + ["layers[0].units=0"]
+    let result = check(overrides)
+    #expect(Date().timeIntervalSince(started) < 60)
+    let bad = try #require(
+      result.diagnostics.first { $0.code == .badSize }, "\(result.diagnostics)")
+    #expect(bad.location == SourceLocation(file: "--set #10001", line: 1, column: 17))
+  }
+
   @Test func theLastOverrideOfAPathWins() throws {
     let spec = try #require(check(["training.epochs=7", "training.epochs=9"]).spec)
     #expect(spec.training.epochs == 9)
