@@ -258,4 +258,48 @@ import Testing
     #expect(written.status == 0, "\(written.stderr)")
     #expect(Self.hidden(dir).isEmpty, "\(Self.hidden(dir))")
   }
+
+  /// A write that fails at the end (the file-size limit stands in for a full disk: write(2)
+  /// fails the same way, with EFBIG instead of ENOSPC): a clear message, the epochs kept where
+  /// --resume finds them, and --resume writes the model training would have written.
+  @Test func aFailedSaveKeepsTheRunResumable() throws {
+    let dir = try Self.folder()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try Self.spec.replacingOccurrences(of: "units: 4", with: "units: 256").write(
+      toFile: dir + "/big.yaml", atomically: true, encoding: .utf8)
+    let whole = try CommandRunner.mlpc(["run", dir + "/big.yaml", "--quiet", "--out", dir + "/a"])
+    #expect(whole.status == 0, "\(whole.stderr)")
+    let model = try Data(contentsOf: URL(fileURLWithPath: dir + "/a/model.safetensors"))
+    let checkpoint =
+      try FileManager.default.attributesOfItem(
+        atPath: dir + "/a/checkpoints/epoch-000004-step-000000.safetensors")[.size] as? Int ?? 0
+    // A limit (in KiB) that the checkpoints fit and the model does not.
+    let limit = (checkpoint + 1023) / 1024
+    #expect(limit * 1024 < model.count, "the model must be larger than the limit")
+    let limited = try CommandRunner.run(
+      "/bin/bash",
+      [
+        "-c", "ulimit -f \(limit); trap '' XFSZ; exec \"$0\" \"$@\"", CommandRunner.mlpc, "run",
+        dir + "/big.yaml", "--quiet", "--out", dir + "/b",
+      ])
+    #expect(limited.status == 1)
+    #expect(limited.stderr.contains("File too large"), "\(limited.stderr)")
+    #expect(limited.stderr.contains("mlpc run --resume"), "\(limited.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: dir + "/b/model.safetensors"))
+    #expect(Self.hidden(dir).isEmpty, "\(Self.hidden(dir))")
+    let resumed = try CommandRunner.mlpc(["run", "--resume", dir + "/b", "--quiet"])
+    #expect(resumed.status == 0, "\(resumed.stderr)")
+    #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/b/model.safetensors")) == model)
+    // A run that cannot even write its configuration leaves nothing behind.
+    let tiny = try CommandRunner.run(
+      "/bin/bash",
+      [
+        "-c", "ulimit -f 1; trap '' XFSZ; exec \"$0\" \"$@\"", CommandRunner.mlpc, "run",
+        dir + "/big.yaml", "--quiet", "--out", dir + "/c",
+      ])
+    #expect(tiny.status == 1)
+    #expect(tiny.stderr.contains("File too large"), "\(tiny.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: dir + "/c"))
+    #expect(Self.hidden(dir).isEmpty, "\(Self.hidden(dir))")
+  }
 }

@@ -67,16 +67,22 @@ public final class TrainingSession {
   ) throws(SessionError) {
     (self.spec, self.specPath, self.directory) = (spec, specPath, directory)
     self.overrides = overrides
-    writer = try directory.map { d throws(SessionError) in try RunWriter(d) }
     trainer = Trainer(spec)
     total = epochs ?? spec.training.epochs
     first = 1
     tracker = spec.training.earlyStopping.map { EarlyStoppingTracker($0) }
-    reserve = try SaveReserve(for: trainer.plan)
-    try writer?.write(Data(spec.text.utf8), "spec.yaml")
-    let configuration = RunConfiguration(
-      spec, specPath: specPath, epochs: total, overrides: overrides)
-    try writer?.write(record: configuration, "config.json")
+    // A run that cannot start leaves nothing behind.
+    do {
+      writer = try directory.map { d throws(SessionError) in try RunWriter(d) }
+      reserve = try SaveReserve(for: trainer.plan)
+      try writer?.write(Data(spec.text.utf8), "spec.yaml")
+      let configuration = RunConfiguration(
+        spec, specPath: specPath, epochs: total, overrides: overrides)
+      try writer?.write(record: configuration, "config.json")
+    } catch {
+      directory?.abandon()
+      throw error
+    }
   }
 
   /// The run in `directory` (nil on ranks other than 0), continued from its latest checkpoint
@@ -125,7 +131,13 @@ public final class TrainingSession {
       throw fail(SessionError("'\(path)' has no checkpoint to resume from"))
     }
     total = epochs ?? config.epochs
-    guard checkpoint.epoch <= total else {
+    // A run whose epochs all finished but whose model could not be written (a full disk) is
+    // resumed to write it.
+    let saved = directory.map {
+      Data([FileManager.default.fileExists(atPath: $0.file("model.safetensors")) ? 1 : 0])
+    }
+    let unsaved = try collective { try world.broadcast(saved) }?.first == 0
+    guard checkpoint.epoch <= total || (checkpoint.epoch == total + 1 && unsaved) else {
       throw fail(
         SessionError(
           "'\(path)' has trained \(checkpoint.epoch - 1) epochs; give --epochs above that to continue"
