@@ -1,0 +1,142 @@
+// A categorical feature column's one-hot encoding, fitted on the training rows as
+// scikit-learn's OneHotEncoder fits it: levels in code-point order, missing cells a level of their
+// own placed last (`missing: category`) or an error; levels seen fewer than `min_frequency` times
+// (a count, or a fraction of the rows) and, with `max_categories`, all but the most frequent
+// max_categories − 1 share one "other" column after the levels (ties broken towards the later
+// level, as its stable sort does). A level never seen in training goes to the "other" column when
+// there is one and otherwise gives all zeros (`handle_unknown='infrequent_if_exist'`); either
+// way the caller counts and reports it.
+
+import Foundation
+
+/// How missing categorical cells are treated.
+public enum CategoricalMissing: String, Codable, Sendable, CaseIterable {
+  case category, error
+}
+
+/// A categorical column's fitted one-hot encoding.
+public struct CategoricalTransform: Codable, Sendable, Equatable {
+  /// The levels with a column each, in output order.
+  public let levels: [String]
+  /// Whether missing cells form a level (the last of `levels` names it `missingLevel`).
+  public let missingIsLevel: Bool
+  /// The levels that share the "other" column (empty: there is none).
+  public let infrequent: [String]
+
+  /// How a missing level is named among `levels` (not a string a CSV cell can hold).
+  public static let missingLevel = "\u{0}missing"
+
+  /// The columns this feature takes in the input matrix.
+  public var width: Int { levels.count + (infrequent.isEmpty ? 0 : 1) }
+
+  /// Where a cell goes: a level's column, the "other" column (an infrequent level), or, for a
+  /// level never seen in training, the "other" column when there is one and nothing otherwise.
+  public enum Slot: Equatable, Sendable {
+    case level(Int)
+    case other
+    case unseen(intoOther: Bool)
+  }
+
+  /// Level → column, for encoding.
+  private let index: [String: Int]
+  private let infrequentSet: Set<String>
+
+  enum CodingKeys: String, CodingKey {
+    case levels, infrequent
+    case missingIsLevel = "missing_is_level"
+  }
+
+  public init(levels: [String], missingIsLevel: Bool, infrequent: [String]) {
+    (self.levels, self.missingIsLevel, self.infrequent) = (levels, missingIsLevel, infrequent)
+    index = Dictionary(levels.enumerated().map { ($1, $0) }) { a, _ in a }
+    infrequentSet = Set(infrequent)
+  }
+
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    self.init(
+      levels: try c.decode([String].self, forKey: .levels),
+      missingIsLevel: try c.decode(Bool.self, forKey: .missingIsLevel),
+      infrequent: try c.decode([String].self, forKey: .infrequent))
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(levels, forKey: .levels)
+    try c.encode(missingIsLevel, forKey: .missingIsLevel)
+    try c.encode(infrequent, forKey: .infrequent)
+  }
+
+  public static func == (a: Self, b: Self) -> Bool {
+    (a.levels, a.missingIsLevel, a.infrequent) == (b.levels, b.missingIsLevel, b.infrequent)
+  }
+
+  /// Fits the encoding on a column's training cells (nil: missing).
+  /// `minFrequency` below 1 is a fraction of the rows; 1 or more a count.
+  public static func fit(
+    _ cells: [String?], missing: CategoricalMissing = .category, minFrequency: Double? = nil,
+    maxCategories: Int? = nil
+  ) -> Result<CategoricalTransform, FeatureProblem> {
+    var counts: [String: Int] = [:]
+    var absent = 0
+    for cell in cells {
+      if let cell { counts[cell, default: 0] += 1 } else { absent += 1 }
+    }
+    if absent > 0, missing == .error {
+      return .failure(FeatureProblem("\(absent) cells are missing and 'missing' is 'error'"))
+    }
+    guard !cells.isEmpty else { return .failure(FeatureProblem("the column has no rows")) }
+    var categories = counts.keys.sorted {
+      $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars)
+    }
+    if absent > 0 {
+      categories.append(missingLevel)
+      counts[missingLevel] = absent
+    }
+    var isInfrequent = [Bool](repeating: false, count: categories.count)
+    if let minFrequency {
+      let threshold = minFrequency < 1 ? minFrequency * Double(cells.count) : minFrequency
+      for (i, c) in categories.enumerated() where Double(counts[c]!) < threshold {
+        isInfrequent[i] = true
+      }
+    }
+    let frequentCount = categories.count - isInfrequent.count { $0 } + 1
+    if let maxCategories, maxCategories < frequentCount {
+      let keep = maxCategories - 1
+      if keep <= 0 {
+        isInfrequent = isInfrequent.map { _ in true }
+      } else {
+        // Stable ascending by count; all but the last `keep` become infrequent.
+        let order = categories.indices.sorted {
+          (counts[categories[$0]]!, $0) < (counts[categories[$1]]!, $1)
+        }
+        for i in order.dropLast(keep) { isInfrequent[i] = true }
+      }
+    }
+    let levels = categories.indices.filter { !isInfrequent[$0] }.map { categories[$0] }
+    let infrequent = categories.indices.filter { isInfrequent[$0] }.map { categories[$0] }
+    return .success(
+      CategoricalTransform(levels: levels, missingIsLevel: absent > 0, infrequent: infrequent))
+  }
+
+  /// Where `cell` (nil: missing) goes.
+  public func slot(_ cell: String?) -> Slot {
+    let key = cell ?? Self.missingLevel
+    if let i = index[key] { return .level(i) }
+    if infrequentSet.contains(key) { return .other }
+    return .unseen(intoOther: !infrequent.isEmpty)
+  }
+
+  /// Writes the one-hot columns of `cell` at `out` (width `width`); the slot it went to.
+  @discardableResult
+  public func encode(_ cell: String?, into out: UnsafeMutableBufferPointer<Float>) -> Slot {
+    for i in 0..<width { out[i] = 0 }
+    let s = slot(cell)
+    switch s {
+    case .level(let i): out[i] = 1
+    case .other, .unseen(intoOther: true): out[levels.count] = 1
+    case .unseen(intoOther: false): break
+    }
+    return s
+  }
+}
