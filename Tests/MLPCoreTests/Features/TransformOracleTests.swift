@@ -20,9 +20,15 @@ import Testing
 
   struct CategoricalCase: Encodable {
     var cells: [String?]
-    var min_frequency: Double?
-    var max_categories: Int?
+    var minFrequency: Double?
+    var maxCategories: Int?
     var probe: [String?]
+
+    enum CodingKeys: String, CodingKey {
+      case cells, probe
+      case minFrequency = "min_frequency"
+      case maxCategories = "max_categories"
+    }
   }
 
   struct Request: Encodable {
@@ -87,7 +93,7 @@ import Testing
       (nil, nil), (5, nil), (0.1, nil), (nil, 3), (nil, 1), (12, 4), (0.02, 6),
     ]
     let categorical = settings.map {
-      CategoricalCase(cells: cells, min_frequency: $0.0, max_categories: $0.1, probe: probe)
+      CategoricalCase(cells: cells, minFrequency: $0.0, maxCategories: $0.1, probe: probe)
     }
     return Request(numeric: numeric, categorical: categorical)
   }
@@ -121,9 +127,9 @@ import Testing
     #expect(answer.categorical.count == request.categorical.count)
     for (c, expected) in zip(request.categorical, answer.categorical) {
       let name =
-        "min_frequency \(String(describing: c.min_frequency)), max_categories \(String(describing: c.max_categories))"
+        "min_frequency \(String(describing: c.minFrequency)), max_categories \(String(describing: c.maxCategories))"
       let t = try CategoricalTransform.fit(
-        c.cells, minFrequency: c.min_frequency, maxCategories: c.max_categories
+        c.cells, minFrequency: c.minFrequency, maxCategories: c.maxCategories
       ).get()
       let shown = { (level: String) in level == CategoricalTransform.missingLevel ? nil : level }
       #expect(t.levels.map(shown) == expected.levels, "\(name)")
