@@ -64,6 +64,7 @@ extension MLPCCommand {
         guard ok, problem == nil else { throw failure(problem, &diagnostics) }
         report = metrics.report
       }
+      diagnostics += predictor.unseenWarnings(file: input.data)
       Console.out(format == .json ? JSONRecord.document(report) + "\n" : report.text)
     }
 

@@ -64,6 +64,7 @@ extension MLPCCommand {
         sink.abandon()
         throw ExitCode.failure
       }
+      diagnostics += predictor.unseenWarnings(file: input.data)
       try sink.finish()
     }
   }

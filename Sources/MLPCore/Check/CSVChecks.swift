@@ -17,7 +17,27 @@ extension CheckContext {
       return nil
     }
     let task = spec.top[.task]?.value
-    let features = data[.features]?.value
+    // A mapping of treatments reads the declared columns raw (ignored ones not at all); the
+    // transforms are fitted after the split (DataChecks).
+    // A `features` that was written but could not be read is reported already; reading every
+    // column instead would bury that under errors about columns the user described.
+    if data.wrote("features"), data[.features] == nil { return nil }
+    var treatments: [(name: Located<String>, treatment: FeatureTreatment)]?
+    if case .treatments(let list)? = data[.features]?.value { treatments = list }
+    let features =
+      treatments.map { $0.filter { $0.treatment.kind != .ignore }.map(\.name) }
+      ?? data[.features]?.value.names
+    if let list = treatments,
+      let ignored = list.first(where: { t in
+        t.treatment.kind == .ignore && targets.contains { $0.value == t.name.value }
+      })
+    {
+      report(
+        Diagnostic(
+          .conflict, "column '\(ignored.name.value)' is the target and cannot be ignored",
+          at: ignored.name.location))
+      return nil
+    }
     if task == .classification, targets.count > 1 {
       report(
         Diagnostic(
@@ -58,10 +78,18 @@ extension CheckContext {
     let shown =
       featureNames.prefix(8).map { "'\($0)'" }.joined(separator: ", ")
       + (featureNames.count > 8 ? ", …" : "")
-    checkInput(
-      featureColumns.count, source: "'\(train.value)'",
-      note: DiagnosticNote(
-        "feature columns: \(shown)", at: SourceLocation(file: path, line: 1, column: 1)))
+    if treatments == nil {
+      checkInput(
+        featureColumns.count, source: "'\(train.value)'",
+        note: DiagnosticNote(
+          "feature columns: \(shown)", at: SourceLocation(file: path, line: 1, column: 1)))
+    }
+    var raw = treatments.map { list in
+      RawColumns(
+        names: featureNames,
+        treatments: featureNames.map { name in list.first { $0.name.value == name }!.treatment })
+    }
+    let missing = Set((data[.missingValues]?.value.map(\.value)) ?? defaultMissingValues)
     guard let task else { return nil }
     let columns =
       task == .classification
@@ -72,9 +100,19 @@ extension CheckContext {
       featureColumns.count + (task == .classification ? layers?.last?.units ?? 1 : targets.count)
     let sizing = arenaSizing
     let mark = diagnostics.count
-    let trainRows = reader.rows(columns, width: header.count, diagnostics: &diagnostics) { rows in
-      sizing?.fits(samples: rows, floatsPerSample: floatsPerSample, labels: task == .classification)
-        ?? true
+    let trainRows: CSVContents
+    if raw != nil {
+      guard
+        let rows = readRaw(
+          reader, columns, width: header.count, raw: &raw!, missing: missing, source: train)
+      else { return nil }
+      trainRows = rows
+    } else {
+      trainRows = reader.rows(columns, width: header.count, diagnostics: &diagnostics) { rows in
+        sizing?.fits(
+          samples: rows, floatsPerSample: floatsPerSample, labels: task == .classification)
+          ?? true
+      }
     }
     // Truncated underneath, the file read as zeros past its new end: that is the one problem.
     if reader.changedWhileRead {
@@ -98,7 +136,8 @@ extension CheckContext {
     }
     var testRows: CSVContents?
     if let test = data[.test] {
-      testRows = loadTest(test, header: header, columns: columns, delimiter: delimiter)
+      testRows = loadTest(
+        test, header: header, columns: columns, delimiter: delimiter, raw: &raw, missing: missing)
     }
     let targetNames = targetColumns.map { header[$0] }
     if task == .regression {
@@ -108,10 +147,12 @@ extension CheckContext {
           "targets: \(targetNames.map { "'\($0)'" }.joined(separator: ", "))",
           at: targets[0].location))
       guard !diagnostics.hasErrors else { return nil }
-      return PreparedData(
+      var prepared = PreparedData(
         train: regression(trainRows, featureColumns.count, targetColumns.count), validation: nil,
         test: testRows.map { regression($0, featureColumns.count, targetColumns.count) },
         classNames: nil, featureNames: featureNames, targetNames: targetNames)
+      prepared.raw = raw
+      return prepared
     }
     guard
       let classes = mapLabels(
@@ -125,10 +166,12 @@ extension CheckContext {
         classes: classes.names.count)
       return binary ? binaryTargets(d, labels) : d
     }
-    return PreparedData(
+    var prepared = PreparedData(
       train: make(trainRows, classes.train), validation: nil,
       test: testRows.map { make($0, classes.test) }, classNames: classes.names,
       featureNames: featureNames, targetNames: targetNames)
+    prepared.raw = raw
+    return prepared
   }
 
   private func regression(_ rows: CSVContents, _ inputs: Int, _ outputs: Int) -> Dataset {
@@ -173,7 +216,8 @@ extension CheckContext {
   }
 
   private mutating func loadTest(
-    _ test: Located<String>, header: [String], columns: CSVColumns, delimiter: UInt8
+    _ test: Located<String>, header: [String], columns: CSVColumns, delimiter: UInt8,
+    raw: inout RawColumns?, missing: Set<String>
   ) -> CSVContents? {
     let path = resolve(test.value)
     guard
@@ -204,6 +248,10 @@ extension CheckContext {
       numericTargets: columns.numericTargets.map { remap[$0]! },
       label: columns.label.map { remap[$0]! })
     let mark = diagnostics.count
+    if raw != nil {
+      return readRaw(
+        reader, mapped, width: testHeader.count, raw: &raw!, missing: missing, source: test)
+    }
     let rows = reader.rows(mapped, width: testHeader.count, diagnostics: &diagnostics)
     if reader.changedWhileRead {
       diagnostics.removeSubrange(mark...)

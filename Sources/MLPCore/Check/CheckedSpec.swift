@@ -16,6 +16,10 @@ public struct PreparedData: Sendable {
   public var standardizer: Standardizer?
   /// `class_weights` resolved to one weight per class id (training loss only).
   public var classWeights: [Float]?
+  /// The declared feature columns as read, until the transforms are fitted (then nil).
+  public var raw: RawColumns?
+  /// The feature transforms fitted on the training split, when `features` declares them.
+  public var encoder: FeatureEncoder?
 }
 
 /// A spec that passed every check: the network, how to train it, and its data. Created only

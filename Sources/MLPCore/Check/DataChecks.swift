@@ -50,6 +50,7 @@ extension CheckContext {
       prepared.train = parts.train
       prepared.validation = parts.validation
     }
+    guard fitFeatures(&prepared, data) else { return nil }
     if let written = data[.classWeights] {
       prepared.classWeights = checkClassWeights(written, prepared)
     }

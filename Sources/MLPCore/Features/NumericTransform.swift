@@ -26,7 +26,12 @@ public enum Scaling: String, Codable, Sendable, CaseIterable {
 /// Why a column cannot be fitted or a cell transformed, in words.
 public struct FeatureProblem: Error, Sendable, Equatable, CustomStringConvertible {
   public var description: String
-  public init(_ description: String) { self.description = description }
+  /// The raw column (its index among the declared ones) and row (0-based) it is about, if known.
+  public var column: Int?
+  public var row: Int?
+  public init(_ description: String, column: Int? = nil, row: Int? = nil) {
+    (self.description, self.column, self.row) = (description, column, row)
+  }
 }
 
 /// A numeric column's fitted transform.

@@ -43,10 +43,13 @@ public struct ModelDescription: Codable, Sendable, Equatable {
   public var training: [String: [String: SettingValue]]
   /// The spec as written.
   public var spec: String
+  /// The feature transforms (format 4): `features` then names the raw columns they read, and
+  /// `input` is their encoded width.
+  public var transforms: FeatureEncoder? = nil
 
   enum CodingKeys: String, CodingKey {
     case format, name, task, loss, input, features, layers, targets, classes, standardized
-    case training, spec
+    case training, spec, transforms
     case mlpcVersion = "mlpc_version"
   }
 
@@ -58,13 +61,15 @@ extension ModelDescription {
   /// The description of a checked spec's trained network.
   public init(_ spec: CheckedSpec) {
     let n = spec.network
-    format = Self.currentFormat
+    // Format 4 only when there are transforms: other models stay readable by older mlpc.
+    format = spec.data.encoder == nil ? Self.currentFormat : 4
     mlpcVersion = MLPCore.mlpcVersion
     name = n.name
     task = n.task.rawValue
     loss = n.loss.rawValue
     input = n.input
-    features = spec.data.featureNames
+    features = spec.data.encoder?.columns.map(\.name) ?? spec.data.featureNames
+    transforms = spec.data.encoder
     // A parameter is written as the shortest decimal that reads back as the same Float: 0.3,
     // not 0.30000001192092896.
     layers = n.layers.map { layer in
@@ -99,6 +104,7 @@ extension ModelDescription {
     classes = try c.decodeIfPresent([String].self, forKey: .classes)
     standardized = try c.decode(Bool.self, forKey: .standardized)
     spec = try c.decode(String.self, forKey: .spec)
+    transforms = try c.decodeIfPresent(FeatureEncoder.self, forKey: .transforms)
     if let sections = try? c.decode([String: [String: SettingValue]].self, forKey: .training) {
       training = sections
     } else {
@@ -170,7 +176,7 @@ public struct Model: Sendable {
     }
     let description: ModelDescription
     switch metadata["format"] {
-    case "mlpc-2", "mlpc-3":
+    case "mlpc-2", "mlpc-3", "mlpc-4":
       guard let json = metadata["mlpc"],
         let decoded = try? JSONDecoder().decode(ModelDescription.self, from: Data(json.utf8))
       else { throw ModelFileError("'\(shown)': the model description is missing or malformed") }
@@ -211,7 +217,9 @@ public struct Model: Sendable {
         throw fail("\(what) \(named(twice)) is named twice")
       }
     }
-    guard d.features.count == d.input else {
+    if let t = d.transforms {
+      try Self.check(t, features: d.features, input: d.input, fail: fail)
+    } else if d.features.count != d.input {
       throw fail("it names \(d.features.count) features for \(d.input) inputs")
     }
     var layers: [CheckedLayer] = []
@@ -276,6 +284,41 @@ public struct Model: Sendable {
         throw fail("tensor 'input.std' holds a standard deviation that is not positive")
       }
       standardizer = Standardizer(mean: mean, std: std)
+    }
+  }
+
+  /// Feature transforms that fit the network: one per feature column, of its kind, with finite
+  /// statistics, positive scales, sorted quantiles and distinct levels, as wide as the input.
+  private static func check(
+    _ t: FeatureEncoder, features: [String], input: Int, fail: (String) -> ModelFileError
+  ) throws(ModelFileError) {
+    guard t.columns.map(\.name) == features else {
+      throw fail("its feature transforms do not name its feature columns")
+    }
+    for c in t.columns {
+      let shown = "feature '\(safeText(c.name, limit: 60))'"
+      switch (c.numeric, c.categorical) {
+      case (let n?, nil):
+        let numbers = [n.center, n.scale] + (n.fill.map { [$0] } ?? []) + (n.quantiles ?? [])
+        guard numbers.allSatisfy(\.isFinite), n.scale > 0 else {
+          throw fail("\(shown) has a transform with numbers that are not finite or a scale ≤ 0")
+        }
+        if let q = n.quantiles,
+          q.isEmpty || q.count > NumericTransform.maximumQuantiles
+            || zip(q, q.dropFirst()).contains(where: { $0 > $1 })
+        {
+          throw fail("\(shown) has quantiles that are not sorted")
+        }
+      case (nil, let k?):
+        let all = k.levels + k.infrequent
+        guard Set(all).count == all.count, all.count <= maximumWidth,
+          all.allSatisfy({ $0.utf8.count <= Self.maximumNameBytes })
+        else { throw fail("\(shown) has levels named twice or too long") }
+      default: throw fail("\(shown) has no transform, or two")
+      }
+    }
+    guard t.width == input else {
+      throw fail("its feature transforms are \(t.width) wide for \(input) inputs")
     }
   }
 

@@ -21,6 +21,12 @@ public enum ONNXExport {
 
   /// The ONNX model file's bytes for `model`.
   public static func encode(_ model: Model) throws(ExportError) -> Data {
+    if model.description.transforms != nil {
+      throw ExportError(
+        description:
+          "the model's feature transforms (categorical and missing-value columns) cannot be exported to ONNX yet; export a model whose features are all plain numeric columns"
+      )
+    }
     let d = model.description
     var graph = Onnx_GraphProto()
     graph.name = d.name

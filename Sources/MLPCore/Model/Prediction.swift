@@ -9,6 +9,11 @@ import Foundation
 public final class Predictor {
   public let model: Model
   public let executor: Executor
+  /// Per feature column, the rows streamed so far whose level was never seen in training, and
+  /// the first such level (they are encoded as unknown; callers report them).
+  public private(set) var unseen: [String: (count: Int, first: String)] = [:]
+  /// The cells that mean missing (the model's transforms record them).
+  private let missingValues: Set<String>
   /// Output units n^N.
   public var outputs: Int { model.network.layers.last!.units }
 
@@ -27,6 +32,7 @@ public final class Predictor {
   /// fewer, or the model is wide: `batchSize(_:for:rows:)`).
   public init(_ model: Model, batchSize: Int = 512, rows: Int? = nil) {
     self.model = model
+    missingValues = Set(model.description.transforms?.missingValues ?? [])
     let batch = Self.batchSize(batchSize, for: model.network, rows: rows)
     executor = Executor(
       plan: PlanCompiler.compileInference(model.network, batchSize: batch), seed: 0)
@@ -119,12 +125,55 @@ public final class Predictor {
         return errors < CSVReader.errorLimit
       }
       let before = errors
-      for (c, column) in features.enumerated() {
-        guard let value = record.number(column) else {
-          problem(record.numberProblem(column))
-          continue
+      if let encoder = model.description.transforms {
+        // Raw cells through the fitted transforms, straight into the input row.
+        var cells: [RawCell] = []
+        for (k, column) in features.enumerated() {
+          let text = record.text(column).trimmingCharacters(in: .whitespaces)
+          let isMissing = missingValues.contains(text)
+          if encoder.columns[k].categorical != nil {
+            cells.append(.text(isMissing ? nil : text))
+          } else if isMissing {
+            cells.append(.number(nil))
+          } else if let value = record.number(column) {
+            cells.append(.number(Double(value)))
+          } else {
+            problem(record.numberProblem(column))
+            cells.append(.number(nil))
+          }
         }
-        x[pending.count * inputs + c] = value
+        if errors == before {
+          let row = x.withUnsafeMutableBufferPointer {
+            encoder.encode(
+              cells,
+              into: UnsafeMutableBufferPointer(
+                rebasing: $0[pending.count * inputs..<(pending.count + 1) * inputs]))
+          }
+          switch row {
+          case .success(let unseenColumns):
+            for k in unseenColumns {
+              let name = encoder.columns[k].name
+              if case .text(let t) = cells[k] {
+                unseen[name] = (
+                  (unseen[name]?.count ?? 0) + 1, unseen[name]?.first ?? t ?? "(missing)"
+                )
+              }
+            }
+          case .failure(let p):
+            problem(
+              Diagnostic(
+                .badData, "feature '\(encoder.columns[p.column ?? 0].name)': \(p.description)",
+                at: record.location(features[p.column ?? 0])))
+          }
+        }
+      } else {
+        for (c, column) in features.enumerated() {
+          guard let value = record.number(column) else {
+            problem(record.numberProblem(column))
+            continue
+          }
+          x[pending.count * inputs + c] = value
+        }
       }
       for column in numbers where record.number(column) == nil {
         problem(record.numberProblem(column))
@@ -156,6 +205,16 @@ public final class Predictor {
     }
     if !pending.isEmpty { flush() }
     return true
+  }
+
+  /// A warning per feature column whose levels were never seen in training, for `file`.
+  public func unseenWarnings(file: String) -> [Diagnostic] {
+    unseen.sorted { $0.key < $1.key }.map { name, u in
+      Diagnostic(
+        .dataWarning,
+        "\(u.count) row\(u.count == 1 ? " of feature '\(name)' holds a level" : "s of feature '\(name)' hold levels") never seen in training (first: '\(u.first)'); they are encoded as unknown",
+        at: SourceLocation(file: file, line: 1, column: 1))
+    }
   }
 
   /// The columns `cells(_:probabilities:)` fills: the predicted class (and one probability per

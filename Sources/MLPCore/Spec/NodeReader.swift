@@ -180,7 +180,7 @@ final class NodeReader {
     return scalar.style == .plain || scalar.style == .any
   }
 
-  private func typeError(_ node: Node, _ path: String, expected: String) {
+  func typeError(_ node: Node, _ path: String, expected: String) {
     report(
       Diagnostic(
         .wrongType, "'\(path)' must be \(expected), found \(describe(node))", at: location(node)))

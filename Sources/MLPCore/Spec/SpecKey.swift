@@ -36,6 +36,8 @@ public enum SpecValueKind: Sendable, Equatable {
   case layerList
   /// `balanced`, or a mapping from class name to a positive weight.
   case classWeights
+  /// A name, a list of names, or a mapping from column name to its treatment.
+  case features
 
   /// Whether the key holds a section (a mapping or the layer list) rather than a value.
   public var isSection: Bool { self == .mapping || self == .layerList }
@@ -203,6 +205,16 @@ extension SpecKey where Value == ClassWeightsValue {
     SpecKey(
       section, name, .classWeights, default: nil, json: nil, shown: "none (every class 1)",
       code: .wrongType, summary, read: { $2.classWeights($0, $1) })
+  }
+}
+
+extension SpecKey where Value == FeaturesValue {
+  static func features(_ section: SpecSection, _ name: String, shown: String, _ summary: String)
+    -> SpecKey
+  {
+    SpecKey(
+      section, name, .features, default: nil, json: nil, shown: shown, code: .badSize, summary,
+      read: { $2.features($0, $1) })
   }
 }
 

@@ -247,9 +247,16 @@ extension SpecKey where Value == [Located<String>] {
     .data, "target", shown: "**required** with `train`",
     "column name or list of names; classification: one column of class names or integer ids; regression: one or more numeric columns (n^N = their count, E010)"
   )
-  static let features = names(
+  static let missingValues = names(
+    .data, "missing_values", shown: "pandas' `na_values`: empty, `NA`, `N/A`, `NaN`, `null`, …",
+    "the cells that mean missing in columns with a treatment in `features` (e.g. `['?', '']`)")
+}
+
+extension SpecKey where Value == FeaturesValue {
+  static let features = features(
     .data, "features", shown: "every column except the targets",
-    "column name or list of names: the input columns, in order (n^0 = their count, E011)")
+    "column name or list of names: the input columns, in order, read as numbers (n^0 = their count, E011); or a mapping from column name to its treatment (see Feature treatments below; n^0 = the encoded width, E011)"
+  )
 }
 
 extension SpecKey where Value == ClassWeightsValue {
@@ -309,7 +316,8 @@ public enum SpecKeys {
     + activationParameters.map(\.info)
     + [
       SpecKey<String>.train.info, SpecKey<String>.test.info,
-      SpecKey<[Located<String>]>.target.info, SpecKey<[Located<String>]>.features.info,
+      SpecKey<[Located<String>]>.target.info, SpecKey<FeaturesValue>.features.info,
+      SpecKey<[Located<String>]>.missingValues.info,
       SpecKey<String>.delimiter.info, SpecKey<GeneratorKind>.generator.info,
       SpecKey<Int>.samples.info, SpecKey<Int>.classes.info, SpecKey<Int>.dimensions.info,
       SpecKey<Double>.noise.info, SpecKey<Double>.validationSplit.info,

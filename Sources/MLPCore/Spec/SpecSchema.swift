@@ -50,6 +50,29 @@ public enum SpecSchema {
     case .mapping: p.merge(object(SpecSection(rawValue: key.name)!)) { a, _ in a }
     case .layerList:
       p.merge(["type": "array", "minItems": 1, "items": object(.layer)]) { a, _ in a }
+    case .features:
+      let treatment: [String: Any] = [
+        "type": "object", "required": ["type"],
+        "properties": [
+          "type": ["enum": FeatureTreatment.Kind.allCases.map(\.rawValue)],
+          "missing": ["enum": ["error", "mean", "median", "constant", "category"]],
+          "fill": ["type": "number"], "indicator": ["type": "boolean"],
+          "scale": ["enum": Scaling.allCases.map(\.rawValue)],
+          "encoding": ["enum": FeatureTreatment.Encoding.allCases.map(\.rawValue)],
+          "min_frequency": ["type": "number", "exclusiveMinimum": 0],
+          "max_categories": ["type": "integer", "minimum": 1],
+        ] as [String: Any],
+        "additionalProperties": false,
+      ]
+      p["oneOf"] = [
+        ["type": "string"], ["type": "array", "items": ["type": "string"], "minItems": 1],
+        [
+          "type": "object", "minProperties": 1,
+          "additionalProperties": [
+            "oneOf": [["enum": FeatureTreatment.Kind.allCases.map(\.rawValue)], treatment]
+          ],
+        ] as [String: Any],
+      ]
     case .classWeights:
       p["oneOf"] = [
         ["enum": ["balanced"]],
@@ -110,6 +133,7 @@ public enum SpecSchema {
     case .mapping: return "mapping"
     case .layerList: return "list of layers"
     case .classWeights: return "`balanced` or mapping class → number > 0"
+    case .features: return "string, list of strings, or mapping column → treatment"
     }
   }
 }

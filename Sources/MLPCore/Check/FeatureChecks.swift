@@ -1,0 +1,164 @@
+// Reading and fitting declared feature columns (`data.features` as a mapping): the columns are
+// read raw (numbers with missing cells as NaN, categories as codes), rows whose target is missing
+// are dropped with a warning, and after the validation split the transforms are fitted on the
+// training rows only and applied to every split; n^0 is then checked against the encoded width.
+
+import Foundation
+
+extension CheckContext {
+  /// The rows of `reader` with the declared feature columns raw; nil when the file cannot be
+  /// read or holds bad cells (located diagnostics, at most `CSVReader.errorLimit`).
+  mutating func readRaw(
+    _ reader: CSVReader, _ columns: CSVColumns, width: Int, raw: inout RawColumns,
+    missing: Set<String>, source: Located<String>
+  ) -> CSVContents? {
+    guard reader.isReadableText(diagnostics: &diagnostics) else { return nil }
+    var out = CSVContents()
+    out.source = reader
+    var errors = 0
+    var dropped: [Int] = []
+    var found: [Diagnostic] = []
+    func problem(_ d: Diagnostic) {
+      errors += 1
+      if errors <= CSVReader.errorLimit { found.append(d) }
+    }
+    let isMissing = { (text: String) in missing.contains(text.trimmingCharacters(in: .whitespaces))
+    }
+    reader.forEachRecord { record in
+      guard record.count == width else {
+        problem(
+          Diagnostic(
+            .badData, "row has \(record.count) fields but the header has \(width)",
+            at: record.location))
+        return errors < CSVReader.errorLimit
+      }
+      // A row without its target cannot train or be scored: dropped.
+      let targetCells = columns.numericTargets + (columns.label.map { [$0] } ?? [])
+      if targetCells.contains(where: { isMissing(record.text($0)) }) {
+        dropped.append(record.location.line)
+        return true
+      }
+      var row: [Float] = []
+      for (j, column) in columns.features.enumerated() {
+        let text = record.text(column)
+        if isMissing(text) {
+          row.append(.nan)
+        } else if raw.treatments[j].kind == .categorical {
+          row.append(raw.code(text.trimmingCharacters(in: .whitespaces), column: j))
+        } else if let value = record.number(column) {
+          row.append(value)
+        } else {
+          var d = record.numberProblem(column)
+          d.help =
+            "if the cell means missing, list it in 'data.missing_values'; if the column holds categories, declare it 'type: categorical'"
+          problem(d)
+          row.append(.nan)
+        }
+      }
+      for column in columns.numericTargets {
+        guard let value = record.number(column) else {
+          problem(record.numberProblem(column))
+          return errors < CSVReader.errorLimit
+        }
+        out.targets.append(value)
+      }
+      if let label = columns.label {
+        guard record.isText(label) else {
+          problem(
+            Diagnostic(.badData, "this label is not valid UTF-8 text", at: record.location(label)))
+          return errors < CSVReader.errorLimit
+        }
+        out.labels.append(record.text(label).trimmingCharacters(in: .whitespaces))
+        out.labelCells.append(record.fields[label].cursor)
+      }
+      out.features += row
+      out.rows += 1
+      return errors < CSVReader.errorLimit
+    }
+    if reader.changedWhileRead {
+      _ = reader.stillIntact(diagnostics: &diagnostics)
+      return nil
+    }
+    for d in found { report(d) }
+    if errors > CSVReader.errorLimit {
+      report(
+        Diagnostic(
+          .badData,
+          "\(errors - CSVReader.errorLimit) more bad cells or rows in '\(reader.path)' not shown",
+          at: nil))
+    }
+    guard errors == 0 else { return nil }
+    if !dropped.isEmpty {
+      report(
+        Diagnostic(
+          .dataWarning,
+          "\(dropped.count) row\(dropped.count == 1 ? "" : "s") of '\(reader.path)' with a missing target dropped (lines \(dropped.prefix(5).map(String.init).joined(separator: ", "))\(dropped.count > 5 ? ", …" : ""))",
+          at: source.location))
+    }
+    return out
+  }
+
+  /// Fits the declared transforms on the training split and encodes every split; n^0 must equal
+  /// the encoded width. False (with diagnostics) when a column cannot be fitted or encoded.
+  mutating func fitFeatures(_ prepared: inout PreparedData, _ data: SpecSectionValues) -> Bool {
+    guard let raw = prepared.raw else { return true }
+    let declared: [(name: Located<String>, treatment: FeatureTreatment)] =
+      if case .treatments(let list)? = data[.features]?.value { list } else { [] }
+    let at = { (column: Int?) in
+      column.flatMap { c in declared.first { $0.name.value == raw.names[c] }?.name.location }
+        ?? data[.features]?.location
+    }
+    let missing = data[.missingValues]?.value.map(\.value) ?? defaultMissingValues
+    let encoder: FeatureEncoder
+    switch FeatureEncoder.fit(prepared.train, raw, missingValues: missing) {
+    case .success(let e): encoder = e
+    case .failure(let p):
+      report(
+        Diagnostic(
+          .badData,
+          "feature '\(p.column.map { raw.names[$0] } ?? "?")' cannot be fitted on the training rows: \(p.description)",
+          at: at(p.column),
+          help:
+            "choose 'missing: mean', 'median' or 'constant', or list the cells meaning missing in 'data.missing_values'"
+        ))
+      return false
+    }
+    for (split, data) in [
+      ("training", prepared.train), ("validation", prepared.validation), ("test", prepared.test),
+    ] {
+      guard let data else { continue }
+      switch encoder.encode(data, raw) {
+      case .failure(let p):
+        report(
+          Diagnostic(
+            .badData,
+            "feature '\(p.column.map { raw.names[$0] } ?? "?")' of the \(split) rows: \(p.description)",
+            at: at(p.column)))
+        return false
+      case .success(let (encoded, unseen)):
+        for (name, u) in unseen.sorted(by: { $0.key < $1.key }) {
+          report(
+            Diagnostic(
+              .dataWarning,
+              "\(u.count) \(split) row\(u.count == 1 ? " of feature '\(name)' holds a level" : "s of feature '\(name)' hold levels") never seen in training (first: '\(u.first)'); they are encoded as unknown",
+              at: at(raw.names.firstIndex(of: name))))
+        }
+        switch split {
+        case "training": prepared.train = encoded
+        case "validation": prepared.validation = encoded
+        default: prepared.test = encoded
+        }
+      }
+    }
+    let widths = encoder.columns.map { "'\($0.name)' \($0.width)" }
+    checkInput(
+      encoder.width, source: "the encoded features",
+      note: DiagnosticNote(
+        "encoded widths: " + widths.prefix(12).joined(separator: ", ")
+          + (widths.count > 12 ? ", …" : "")))
+    prepared.featureNames = encoder.encodedNames
+    prepared.encoder = encoder
+    prepared.raw = nil
+    return !diagnostics.hasErrors
+  }
+}

@@ -1,0 +1,195 @@
+// The feature block of a network: the declared columns of a raw table turned into the input
+// matrix. Reading keeps each declared column raw (a number, or a category's code into the
+// column's dictionary; NaN when missing), so the data can be split first; the transforms are then
+// fitted on the training split only and applied to every split, and stored in the model file so
+// prediction applies the same numbers to raw rows.
+
+import Foundation
+
+/// The raw values of a table's declared feature columns, as read: numbers, or codes of the
+/// categories seen (NaN: missing). The dictionaries grow as further files (test, prediction)
+/// are read.
+public struct RawColumns: Sendable {
+  public let names: [String]
+  public let treatments: [FeatureTreatment]
+  /// Per column, the categories in code order (empty for numeric columns).
+  public private(set) var dictionaries: [[String]]
+  private var codes: [[String: Int]]
+
+  public init(names: [String], treatments: [FeatureTreatment]) {
+    (self.names, self.treatments) = (names, treatments)
+    dictionaries = names.map { _ in [] }
+    codes = names.map { _ in [:] }
+  }
+
+  /// The code of category `text` in column `column`, added when new.
+  public mutating func code(_ text: String, column: Int) -> Float {
+    if let c = codes[column][text] { return Float(c) }
+    let c = dictionaries[column].count
+    dictionaries[column].append(text)
+    codes[column][text] = c
+    return Float(c)
+  }
+}
+
+/// The fitted transforms of every declared feature column.
+public struct FeatureEncoder: Codable, Sendable, Equatable {
+  public struct Column: Codable, Sendable, Equatable {
+    public var name: String
+    public var numeric: NumericTransform?
+    public var categorical: CategoricalTransform?
+
+    public var width: Int { numeric?.width ?? categorical?.width ?? 0 }
+  }
+
+  public var columns: [Column]
+  /// The cells read as missing.
+  public var missingValues: [String]
+
+  enum CodingKeys: String, CodingKey {
+    case columns
+    case missingValues = "missing_values"
+  }
+
+  /// n^0: the encoded width of every column.
+  public var width: Int { columns.reduce(0) { $0 + $1.width } }
+
+  /// The names of the encoded inputs: a numeric column's name (and `name_missing` for its
+  /// indicator), `name=level` per level of a categorical one (`name=(missing)`, `name=(other)`).
+  public var encodedNames: [String] {
+    columns.flatMap { c -> [String] in
+      if let n = c.numeric { return [c.name] + (n.indicator ? [c.name + "_missing"] : []) }
+      guard let t = c.categorical else { return [] }
+      return t.levels.map {
+        c.name + "=" + ($0 == CategoricalTransform.missingLevel ? "(missing)" : $0)
+      } + (t.infrequent.isEmpty ? [] : [c.name + "=(other)"])
+    }
+  }
+
+  /// Fits every column on the training rows of `raw` (count × columns, as `RawColumns` read it).
+  /// On failure, the column and why.
+  public static func fit(_ raw: Dataset, _ columns: RawColumns, missingValues: [String])
+    -> Result<FeatureEncoder, FeatureProblem>
+  {
+    var fitted: [Column] = []
+    for (j, treatment) in columns.treatments.enumerated() {
+      var column = Column(name: columns.names[j])
+      switch treatment.kind {
+      case .ignore: continue
+      case .numeric:
+        let cells = (0..<raw.count).map { r -> Double? in
+          let v = raw.features[r * raw.inputs + j]
+          return v.isNaN ? nil : Double(v)
+        }
+        switch NumericTransform.fit(
+          cells, missing: treatment.imputation, fill: treatment.fill,
+          indicator: treatment.indicator, scaling: treatment.scaling)
+        {
+        case .success(let t): column.numeric = t
+        case .failure(var p):
+          p.column = j
+          return .failure(p)
+        }
+      case .categorical:
+        let dictionary = columns.dictionaries[j]
+        let cells = (0..<raw.count).map { r -> String? in
+          let v = raw.features[r * raw.inputs + j]
+          return v.isNaN ? nil : dictionary[Int(v)]
+        }
+        switch CategoricalTransform.fit(
+          cells, missing: treatment.categoricalMissing, minFrequency: treatment.minFrequency,
+          maxCategories: treatment.maxCategories)
+        {
+        case .success(let t): column.categorical = t
+        case .failure(var p):
+          p.column = j
+          return .failure(p)
+        }
+      }
+      fitted.append(column)
+    }
+    return .success(FeatureEncoder(columns: fitted, missingValues: missingValues))
+  }
+
+  /// `raw` encoded: the same rows and targets, `width` inputs. Also, per raw column, how many
+  /// cells held a level never seen in training, and the first of them; or the first cell a
+  /// transform refused (a missing cell where missing is an error, a negative value under `log`).
+  public func encode(_ raw: Dataset, _ columns: RawColumns) -> Result<
+    (data: Dataset, unseen: [String: (count: Int, first: String)]), FeatureProblem
+  > {
+    let width = self.width
+    var out = [Float](repeating: 0, count: raw.count * width)
+    var unseen: [String: (count: Int, first: String)] = [:]
+    let rawIndex = Dictionary(columns.names.enumerated().map { ($1, $0) }) { a, _ in a }
+    for r in 0..<raw.count {
+      var at = r * width
+      for column in self.columns {
+        let j = rawIndex[column.name]!
+        let v = raw.features[r * raw.inputs + j]
+        if let t = column.numeric {
+          switch t.apply(v.isNaN ? nil : Double(v)) {
+          case .success(let (value, flag)):
+            out[at] = Float(value)
+            if t.indicator { out[at + 1] = Float(flag) }
+          case .failure(var p):
+            (p.row, p.column) = (r, j)
+            return .failure(p)
+          }
+        } else if let t = column.categorical {
+          let cell = v.isNaN ? nil : columns.dictionaries[j][Int(v)]
+          let slot = out.withUnsafeMutableBufferPointer {
+            t.encode(cell, into: UnsafeMutableBufferPointer(rebasing: $0[at..<at + t.width]))
+          }
+          if case .unseen = slot {
+            let shown = cell ?? "(missing)"
+            unseen[column.name] = (
+              (unseen[column.name]?.count ?? 0) + 1, unseen[column.name]?.first ?? shown
+            )
+          }
+        }
+        at += column.width
+      }
+    }
+    let data = Dataset(
+      features: out, targets: raw.targets, inputs: max(1, width), outputs: raw.outputs,
+      labels: raw.labels)
+    return .success((data, unseen))
+  }
+
+  /// Encodes one row of raw cells (in `columns` order; nil: missing) into `out`. The columns
+  /// whose level was never seen in training, or the first cell a transform refused.
+  public func encode(
+    _ cells: [RawCell], into out: UnsafeMutableBufferPointer<Float>
+  ) -> Result<[Int], FeatureProblem> {
+    var at = 0
+    var unseen: [Int] = []
+    for (k, column) in columns.enumerated() {
+      switch (column.numeric, column.categorical, cells[k]) {
+      case (let t?, _, .number(let x)):
+        switch t.apply(x) {
+        case .success(let (value, flag)):
+          out[at] = Float(value)
+          if t.indicator { out[at + 1] = Float(flag) }
+        case .failure(var p):
+          p.column = k
+          return .failure(p)
+        }
+      case (_, let t?, .text(let text)):
+        let slot = t.encode(
+          text, into: UnsafeMutableBufferPointer(rebasing: out[at..<at + t.width]))
+        if case .unseen = slot { unseen.append(k) }
+      default:
+        return .failure(FeatureProblem("the cell does not fit the column's type", column: k))
+      }
+      at += column.width
+    }
+    return .success(unseen)
+  }
+}
+
+/// One raw cell for prediction: a number (nil: missing) for a numeric column, a text (nil:
+/// missing) for a categorical one.
+public enum RawCell: Sendable {
+  case number(Double?)
+  case text(String?)
+}

@@ -1,0 +1,66 @@
+// A raw table end to end: a spec that declares categorical and missing-value columns trains,
+// predicts and evaluates on raw rows (any column order, extra columns ignored, unseen levels
+// reported), resumes with the fitted transforms, and export says it cannot include them yet.
+
+import Foundation
+import MLPCTestSupport
+import MLPCore
+import Testing
+
+@Suite struct RawTableTests {
+  @Test func rawRowsTrainPredictEvaluateAndResume() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    var csv = "id,colour,weight,kind\n"
+    for i in 0..<120 {
+      let colour = ["red", "green", "blue"][i % 3]
+      let weight = i % 11 == 0 ? "NA" : "\(Double(i % 3) * 2 + Double(i % 5) / 10)"
+      csv += "\(i),\(colour),\(weight),\(colour == "red" ? "apple" : "other")\n"
+    }
+    try csv.write(toFile: dir + "/d.csv", atomically: true, encoding: .utf8)
+    try """
+    task: classification
+    input: 5
+    layers: [{units: 8, activation: tanh}, {units: 2, activation: softmax}]
+    data:
+      train: d.csv
+      target: kind
+      features:
+        id: ignore
+        colour: categorical
+        weight: {type: numeric, missing: median, indicator: true}
+    training: {epochs: 40, optimizer: adam, learning_rate: 0.05, checkpoint: {every: 10}}
+    """.write(toFile: dir + "/s.yaml", atomically: true, encoding: .utf8)
+    let run = try CommandRunner.mlpc(["run", dir + "/s.yaml", "--quiet", "--out", dir + "/run"])
+    #expect(run.status == 0, "\(run.stderr)")
+    let model = try Model.load(dir + "/run")
+    #expect(model.description.format == 4)
+    #expect(model.description.features == ["colour", "weight"])
+    #expect(model.description.transforms?.width == 5)
+    // New rows: other column order, an extra column, a missing cell, an unseen colour.
+    try "weight,extra,colour\n0.1,x,red\nNA,y,green\n2.2,z,purple\n".write(
+      toFile: dir + "/new.csv", atomically: true, encoding: .utf8)
+    let predicted = try CommandRunner.mlpc([
+      "predict", dir + "/run", dir + "/new.csv", "--keep", "colour",
+    ])
+    #expect(predicted.status == 0, "\(predicted.stderr)")
+    #expect(predicted.stdout.hasPrefix("colour,predicted\nred,apple\ngreen,other\npurple,"))
+    #expect(
+      predicted.stderr.contains("'colour' holds a level never seen in training (first: 'purple')"))
+    let evaluated = try CommandRunner.mlpc(["evaluate", dir + "/run", dir + "/d.csv"])
+    #expect(evaluated.status == 0, "\(evaluated.stderr)")
+    #expect(evaluated.stdout.contains("accuracy 1.0000"), "\(evaluated.stdout)")
+    // A text cell in the numeric column is a located error, not a silent zero.
+    try "weight,colour\nheavy,red\n".write(
+      toFile: dir + "/bad.csv", atomically: true, encoding: .utf8)
+    let bad = try CommandRunner.mlpc(["predict", dir + "/run", dir + "/bad.csv"])
+    #expect(bad.status == 1 && bad.stderr.contains("bad.csv:2:1"), "\(bad.stderr)")
+    let resumed = try CommandRunner.mlpc([
+      "run", "--resume", dir + "/run", "--epochs", "50", "--quiet",
+    ])
+    #expect(resumed.status == 0, "\(resumed.stderr)")
+    #expect(try Model.load(dir + "/run").description.transforms == model.description.transforms)
+    let exported = try CommandRunner.mlpc(["export", dir + "/run"])
+    #expect(exported.status == 1 && exported.stderr.contains("cannot be exported to ONNX yet"))
+  }
+}
