@@ -46,17 +46,19 @@ extension MLPCCommand {
       case .json:
         Console.out(renderer.json(all, files: files) + "\n")
       }
-      let failed = all.hasErrors || (strict && !all.isEmpty)
+      let failed = all.hasErrors || (strict && all.contains { $0.severity >= .warning })
       if failed { throw ExitCode.failure }
     }
 
     private func summary(_ all: [Diagnostic]) -> String {
       let errors = all.count { $0.severity == .error }
-      let warnings = all.count - errors
+      let warnings = all.count { $0.severity == .warning }
+      let notes = all.count { $0.severity == .note }
       let count = { (n: Int, word: String) in "\(n) \(word)\(n == 1 ? "" : "s")" }
       let checked = count(specs.count, "spec")
-      if all.isEmpty { return "\(checked) checked, no problems" }
-      return "\(checked) checked: \(count(errors, "error")), \(count(warnings, "warning"))"
+      let noted = notes > 0 ? " (\(count(notes, "note")))" : ""
+      if errors + warnings == 0 { return "\(checked) checked, no problems\(noted)" }
+      return "\(checked) checked: \(count(errors, "error")), \(count(warnings, "warning"))\(noted)"
     }
   }
 }

@@ -78,12 +78,6 @@ extension CheckContext {
     let shown =
       featureNames.prefix(8).map { "'\($0)'" }.joined(separator: ", ")
       + (featureNames.count > 8 ? ", …" : "")
-    if treatments == nil {
-      checkInput(
-        featureColumns.count, source: "'\(train.value)'",
-        note: DiagnosticNote(
-          "feature columns: \(shown)", at: SourceLocation(file: path, line: 1, column: 1)))
-    }
     var raw = treatments.map { list in
       RawColumns(
         names: featureNames,
@@ -108,10 +102,35 @@ extension CheckContext {
       else { return nil }
       trainRows = rows
     } else {
-      trainRows = reader.rows(columns, width: header.count, diagnostics: &diagnostics) { rows in
+      var found: [Diagnostic] = []
+      let rows = reader.rows(columns, width: header.count, diagnostics: &found) { rows in
         sizing?.fits(
           samples: rows, floatsPerSample: floatsPerSample, labels: task == .classification)
           ?? true
+      }
+      // Without `features`, a table whose only problems are cells that are not numbers (text
+      // categories, missing cells) is read with inferred feature types instead.
+      if data[.features] == nil, !rows.unreadable, rows.refusedRows == nil, found.hasErrors,
+        !reader.changedWhileRead,
+        found.allSatisfy({ $0.severity != .error || Self.isCellProblem($0) })
+      {
+        let inferred = inferTreatments(
+          reader, columns: featureColumns, names: featureNames, missing: missing, at: train)
+        raw = RawColumns(names: featureNames, treatments: inferred)
+        guard
+          let rows = readRaw(
+            reader, columns, width: header.count, raw: &raw!, missing: missing, source: train)
+        else { return nil }
+        trainRows = rows
+      } else {
+        diagnostics += found
+        if treatments == nil {
+          checkInput(
+            featureColumns.count, source: "'\(train.value)'",
+            note: DiagnosticNote(
+              "feature columns: \(shown)", at: SourceLocation(file: path, line: 1, column: 1)))
+        }
+        trainRows = rows
       }
     }
     // Truncated underneath, the file read as zeros past its new end: that is the one problem.

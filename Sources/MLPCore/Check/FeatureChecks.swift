@@ -162,3 +162,116 @@ extension CheckContext {
     return !diagnostics.hasErrors
   }
 }
+
+extension CheckContext {
+  /// Whether `d` is about one cell that is not a number (or counts more of them).
+  static func isCellProblem(_ d: Diagnostic) -> Bool {
+    // A number beyond single precision is a number, not a category: that stays an error.
+    d.code == .badData && !d.message.contains("single precision")
+      && (d.message.hasSuffix("in a numeric column") || d.message.contains("more bad cells"))
+  }
+
+  /// The type of every feature column of the training file: numeric when every cell that is not
+  /// missing is a number, categorical otherwise. A note says what was inferred; warnings point at
+  /// columns that are probably not what they seem (an identifier, a constant, numbers with a
+  /// few stray cells, very many levels).
+  mutating func inferTreatments(
+    _ reader: CSVReader, columns: [Int], names: [String], missing: Set<String>,
+    at train: Located<String>
+  ) -> [FeatureTreatment] {
+    struct Column {
+      var missing = 0
+      var numbers = 0
+      var others = 0
+      var levels: Set<String> = []
+      var manyLevels = false
+      var strays: [(text: String, line: Int)] = []
+    }
+    let trackedLevels = 100_000
+    var stats = [Column](repeating: Column(), count: columns.count)
+    var rows = 0
+    reader.forEachRecord { record in
+      guard record.count > columns.max() ?? 0 else { return true }
+      rows += 1
+      for (j, column) in columns.enumerated() {
+        let text = record.text(column).trimmingCharacters(in: .whitespaces)
+        if missing.contains(text) {
+          stats[j].missing += 1
+          continue
+        }
+        if record.number(column) != nil {
+          stats[j].numbers += 1
+        } else {
+          stats[j].others += 1
+          if stats[j].strays.count < 3, !stats[j].strays.contains(where: { $0.text == text }) {
+            stats[j].strays.append((text, record.location(column).line))
+          }
+        }
+        if !stats[j].manyLevels {
+          stats[j].levels.insert(text)
+          if stats[j].levels.count > trackedLevels { stats[j].manyLevels = true }
+        }
+      }
+      return true
+    }
+    var treatments: [FeatureTreatment] = []
+    var described: [String] = []
+    for (j, s) in stats.enumerated() {
+      let name = "'\(names[j])'"
+      let present = s.numbers + s.others
+      let levelCount = s.manyLevels ? "over \(trackedLevels)" : "\(s.levels.count)"
+      var t: FeatureTreatment
+      if s.others == 0 {
+        t = FeatureTreatment(kind: .numeric)
+        t.imputation = .median
+        described.append(
+          "\(name) numeric"
+            + (s.missing > 0 ? " (\(s.missing) missing, filled with the median)" : ""))
+      } else {
+        t = FeatureTreatment(kind: .categorical)
+        described.append(
+          "\(name) categorical (\(levelCount) levels"
+            + (s.missing > 0 ? ", \(s.missing) missing" : "")
+            + ")")
+        if s.numbers > 0, Double(s.numbers) >= 0.9 * Double(present) {
+          let shown = s.strays.map { "'\($0.text)' (line \($0.line))" }.joined(separator: ", ")
+          report(
+            Diagnostic(
+              .dataWarning,
+              "column \(name) is numbers but for \(s.others) cell\(s.others == 1 ? "" : "s") (\(shown)), so it is read as categories",
+              at: train.location,
+              help:
+                "if those cells mean missing, list them in 'data.missing_values' (e.g. missing_values: ['\(s.strays.first?.text ?? "?")'])"
+            ))
+        } else if s.manyLevels || (rows >= 20 && s.levels.count == present && s.missing == 0) {
+          report(
+            Diagnostic(
+              .dataWarning,
+              "column \(name) has a different value in every row, like an identifier; it cannot generalise",
+              at: train.location, help: "declare it in 'data.features' as '\(names[j]): ignore'"))
+        } else if s.levels.count > 50 {
+          report(
+            Diagnostic(
+              .dataWarning, "column \(name) has \(s.levels.count) levels, each a column of its own",
+              at: train.location,
+              help: "declare it with 'max_categories' or 'min_frequency' to keep the frequent ones")
+          )
+        }
+      }
+      if present > 0, s.levels.count == 1, !s.manyLevels {
+        report(
+          Diagnostic(
+            .dataWarning, "column \(name) holds one value in every row; it carries nothing",
+            at: train.location, help: "declare it in 'data.features' as '\(names[j]): ignore'"))
+      }
+      treatments.append(t)
+    }
+    report(
+      Diagnostic(
+        .inferredFeatures,
+        "feature types inferred from the training file: " + described.joined(separator: ", "),
+        at: train.location,
+        help: "declare them in 'data.features' (a mapping of column to treatment) to choose"))
+    return treatments
+  }
+}

@@ -3,9 +3,19 @@
 
 /// How serious a finding is.
 public enum Severity: String, Sendable, Comparable, Codable {
+  /// What mlpc decided for the user (an inferred type), for information; never a failure.
+  case note
   case warning, error
 
-  public static func < (a: Severity, b: Severity) -> Bool { a == .warning && b == .error }
+  private var rank: Int {
+    switch self {
+    case .note: 0
+    case .warning: 1
+    case .error: 2
+    }
+  }
+
+  public static func < (a: Severity, b: Severity) -> Bool { a.rank < b.rank }
 }
 
 /// A secondary message attached to a diagnostic, usually at another location.

@@ -62,8 +62,13 @@ public enum DiagnosticCode: String, CaseIterable, Sendable, Codable {
   /// Early stopping that watches the test set.
   case monitorsTestSet = "W004"
 
-  /// Errors make a spec invalid; warnings do not (unless `--strict`).
-  public var severity: Severity { rawValue.hasPrefix("W") ? .warning : .error }
+  /// What the checker inferred about the data (feature types), for information.
+  case inferredFeatures = "N001"
+
+  /// Errors make a spec invalid; warnings do not (unless `--strict`); notes never do.
+  public var severity: Severity {
+    rawValue.hasPrefix("W") ? .warning : rawValue.hasPrefix("N") ? .note : .error
+  }
 
   /// The short name docs/diagnostics.md gives the code.
   public var title: String {
@@ -97,6 +102,7 @@ public enum DiagnosticCode: String, CaseIterable, Sendable, Codable {
     case .duplicateLayerName: "duplicate layer name"
     case .dataWarning: "data warning"
     case .monitorsTestSet: "monitors the test set"
+    case .inferredFeatures: "inferred feature types"
     }
   }
 }

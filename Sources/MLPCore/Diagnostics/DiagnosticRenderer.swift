@@ -59,7 +59,7 @@ public struct DiagnosticRenderer {
   /// came from a user's file is shown with control characters escaped and cut to a length.
   public func text(_ d: Diagnostic) -> String {
     let d = d.sanitized
-    let color = d.severity == .error ? "31" : "33"
+    let color = d.severity == .error ? "31" : d.severity == .warning ? "33" : "36"
     var out = d.location.map { paint("\($0): ", "1") } ?? ""
     out +=
       paint("\(d.severity.rawValue)[\(d.code.rawValue)]", "1;\(color)")
@@ -88,7 +88,8 @@ public struct DiagnosticRenderer {
       message += "\nnote: \(note.location.map { "\($0): " } ?? "")\(note.message)"
     }
     if let help = d.help { message += "\nhelp: \(help)" }
-    return "::\(d.severity.rawValue) \(props.joined(separator: ","))::\(escapeData(message))"
+    let command = d.severity == .note ? "notice" : d.severity.rawValue
+    return "::\(command) \(props.joined(separator: ","))::\(escapeData(message))"
   }
 
   /// The one JSON document of a command run (schema in `docs/diagnostics.md`): each spec file

@@ -30,7 +30,8 @@ import Testing
     let codes = Set(
       Repository.specs(in: "specs/invalid").map { String($0.split(separator: "/").last!.prefix(4)) }
     )
-    #expect(codes == Set(DiagnosticCode.allCases.map(\.rawValue)))
+    // Notes say what mlpc decided; they make no spec invalid.
+    #expect(codes == Set(DiagnosticCode.allCases.filter { $0.severity != .note }.map(\.rawValue)))
   }
 }
 

@@ -118,4 +118,53 @@ import Testing
     let e019 = try #require(wrong.diagnostics.first { $0.code == .badData })
     #expect(e019.help?.contains("type: categorical") == true)
   }
+
+  @Test func typesAreInferredWithoutFeatures() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    var csv = "id,colour,width,size,flat,label\n"
+    for i in 0..<60 {
+      let size = i == 7 ? "?" : i % 9 == 0 ? "" : "\(i % 5)"
+      csv += "u\(i),\(["red", "blue"][i % 2]),\(i % 4),\(size),1,\(i % 2)\n"
+    }
+    try csv.write(toFile: dir + "/d.csv", atomically: true, encoding: .utf8)
+    // id 60 levels, colour 2, width 1, size 5 levels, "?" and a missing level (7), flat 1.
+    let text = """
+      task: classification
+      input: 71
+      layers: [{units: 2, activation: softmax}]
+      data: {train: d.csv, target: label}
+      """
+    let result = Checker.check(text: text, file: dir + "/s.yaml")
+    let spec = try #require(result.spec, "\(result.diagnostics)")
+    let note = try #require(result.diagnostics.first { $0.code == .inferredFeatures })
+    #expect(note.severity == .note)
+    #expect(
+      note.message.contains(
+        "'id' categorical (60 levels), 'colour' categorical (2 levels), 'width' numeric, 'size' categorical (6 levels, 7 missing), 'flat' numeric"
+      ), "\(note.message)")
+    let warnings = result.diagnostics.filter { $0.code == .dataWarning }.map(\.message)
+    #expect(warnings.contains { $0.contains("'id'") && $0.contains("identifier") }, "\(warnings)")
+    #expect(
+      warnings.contains { $0.contains("'size'") && $0.contains("'?' (line 9)") }, "\(warnings)")
+    #expect(warnings.contains { $0.contains("'flat'") && $0.contains("one value") }, "\(warnings)")
+    #expect(spec.data.encoder?.width == 71)
+    // The fix the warning suggests reads 'size' as numbers.
+    let fixed = Checker.check(
+      text: text.replacingOccurrences(of: "input: 71", with: "input: 65")
+        .replacingOccurrences(
+          of: "target: label}", with: "target: label, missing_values: ['', '?']}"),
+      file: dir + "/s.yaml")
+    #expect(fixed.spec != nil, "\(fixed.diagnostics)")
+    #expect(
+      fixed.diagnostics.first { $0.code == .inferredFeatures }?.message.contains(
+        "'size' numeric (8 missing") == true)
+  }
+
+  @Test func numericTablesAreReadAsBefore() throws {
+    // Every column numbers, nothing missing: no inference, no transforms, nothing to note.
+    let result = Checker.check(file: Repository.path("specs/iris.yaml"))
+    #expect(result.diagnostics.isEmpty)
+    #expect(result.spec?.data.encoder == nil)
+  }
 }
