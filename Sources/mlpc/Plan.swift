@@ -29,7 +29,7 @@ extension MLPCCommand {
       Console.out(
         output.format == .json
           ? JSONRecord.document(plan.report(samples: samples)) + "\n"
-          : plan.textDescription(samples: samples))
+          : plan.textDescription(samples: samples, features: checked.data.encoder))
     }
   }
 }

@@ -63,4 +63,30 @@ import Testing
     let exported = try CommandRunner.mlpc(["export", dir + "/run"])
     #expect(exported.status == 1 && exported.stderr.contains("cannot be exported to ONNX yet"))
   }
+
+  @Test func withoutInputTheDataGivesNZeroAndPlanShowsTheFeatures() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try "colour,weight,kind\nred,1,a\nblue,NA,b\ngreen,3,a\nred,4,b\n".write(
+      toFile: dir + "/d.csv", atomically: true, encoding: .utf8)
+    try """
+    task: classification
+    layers: [{units: 2, activation: softmax}]
+    data: {train: d.csv, target: kind}
+    """.write(toFile: dir + "/s.yaml", atomically: true, encoding: .utf8)
+    let plan = try CommandRunner.mlpc(["plan", dir + "/s.yaml"])
+    #expect(plan.status == 0, "\(plan.stderr)")
+    #expect(plan.stdout.contains("4 → 2"), "\(plan.stdout)")
+    #expect(plan.stdout.contains("colour   one-hot: 3 levels"), "\(plan.stdout)")
+    #expect(plan.stdout.contains("weight   numeric: fill 3, standard"), "\(plan.stdout)")
+    #expect(plan.stderr.contains("note[N001]"), "\(plan.stderr)")
+    // A numeric table without input: n^0 is its column count.
+    let iris = try String(contentsOfFile: Repository.path("specs/iris.yaml"), encoding: .utf8)
+    try iris.split(separator: "\n", omittingEmptySubsequences: false)
+      .filter { !$0.hasPrefix("input:") }.joined(separator: "\n")
+      .replacingOccurrences(of: "data/", with: Repository.path("specs/data") + "/")
+      .write(toFile: dir + "/iris.yaml", atomically: true, encoding: .utf8)
+    let checked = Checker.check(file: dir + "/iris.yaml")
+    #expect(checked.spec?.network.input == 4, "\(checked.diagnostics)")
+  }
 }

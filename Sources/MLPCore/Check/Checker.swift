@@ -44,9 +44,13 @@ public enum Checker {
     if let layers { context.checkArena(layers: layers, training: training) }
     let data = context.checkData(layers: layers, loss: loss, seed: training.seed)
     context.checkMonitor(training, task: spec.top[.task]?.value, data: data)
+    // Without `input`, n^0 is what the data gives (its columns, or their encoded width).
+    if spec.top[.input] == nil, let layers, let data {
+      context.checkArena(layers: layers, training: training, input: data.train.inputs)
+    }
     let diagnostics = context.diagnostics.sortedByLocation()
     guard !diagnostics.hasErrors, let task = spec.top[.task]?.value,
-      let input = spec.top[.input]?.value,
+      let input = spec.top[.input]?.value ?? data?.train.inputs,
       let layers, let loss, let data
     else { return CheckResult(diagnostics: diagnostics, spec: nil) }
     let name =

@@ -152,8 +152,8 @@ extension CheckContext {
 
   /// Refuses a network whose arena cannot even be addressed; remembers its sizes so that
   /// `checkMemory(samples:…)` can add the data once its size is known.
-  mutating func checkArena(layers: [CheckedLayer], training: TrainingConfig) {
-    guard let input = spec.top[.input]?.value, input >= 1 else { return }
+  mutating func checkArena(layers: [CheckedLayer], training: TrainingConfig, input: Int? = nil) {
+    guard let input = input ?? spec.top[.input]?.value, input >= 1 else { return }
     let sizing = ArenaSizing(
       input: input, layers: layers.map { ($0.name, $0.units) }, optimizer: training.optimizer,
       batchSize: training.batchSize,

@@ -40,6 +40,18 @@ public struct FeatureEncoder: Codable, Sendable, Equatable {
     public var categorical: CategoricalTransform?
 
     public var width: Int { numeric?.width ?? categorical?.width ?? 0 }
+
+    /// The transform in words, for `mlpc plan`: "median fill, standard", "one-hot 3 + other".
+    public var transformText: String {
+      if let n = numeric {
+        let fill =
+          n.fill.map { "fill " + String(format: "%g", $0) }
+          ?? "no missing"
+        return "numeric: \(fill)\(n.indicator ? " + indicator" : ""), \(n.scaling.rawValue)"
+      }
+      guard let c = categorical else { return "" }
+      return "one-hot: \(c.levels.count) levels" + (c.infrequent.isEmpty ? "" : " + other")
+    }
   }
 
   public var columns: [Column]

@@ -106,12 +106,21 @@ extension ExecutionPlan {
       })
   }
 
-  /// The human-readable plan, for an epoch over `samples` training rows.
-  public func textDescription(samples: Int) -> String {
+  /// The human-readable plan, for an epoch over `samples` training rows; with `features`, the
+  /// feature block (column → transform → width) comes before the layer table.
+  public func textDescription(samples: Int, features: FeatureEncoder? = nil) -> String {
     let stepsPerEpoch = steps(samples: samples)
     var out =
       "plan '\(safeText(network.name))': \(network.widths.map(String.init).joined(separator: " → ")), batch \(batchSize), "
     out += "loss \(network.loss.rawValue), optimizer \(optimizerName)\n\n"
+    if let features {
+      var table = [["feature", "transform", "width"]]
+      for c in features.columns {
+        table.append([safeText(c.name, limit: 40), c.transformText, String(c.width)])
+      }
+      table.append(["n^0", "", String(features.width)])
+      out += render(table, rightAligned: [2]) + "\n"
+    }
     var table = [["layer", "W", "b", "activation", "params", "fwd FLOPs", "bwd FLOPs"]]
     for row in layerRows {
       table.append([

@@ -98,8 +98,9 @@ extension SpecKey where Value == Int {
     .top, "version", default: 1, atLeast(1, upTo: 1), code: .unsupportedVersion,
     help: "this mlpc reads spec format version 1", "format version; only `1` exists")
   static let input = integer(
-    .top, "input", width, code: .badSize, required: true,
-    "n^0, the number of input features; must equal the data's feature count (E011)")
+    .top, "input", shown: "derived from the data", width, code: .badSize,
+    "n^0, the number of input features; when written, must equal the data's feature count or encoded width (E011)"
+  )
   static let units = integer(.layer, "units", width, code: .badSize, required: true, "n^k")
   static let samples = integer(
     .data, "samples", shown: "per generator", width, code: .badSize,
