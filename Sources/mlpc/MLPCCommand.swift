@@ -14,7 +14,7 @@ struct MLPCCommand: ParsableCommand {
     version: mlpcVersion,
     subcommands: [
       Check.self, Plan.self, Run.self, Predict.self, Evaluate.self, CurvesCommand.self,
-      Sweep.self, Export.self, Gradcheck.self, Bench.self, Schema.self,
+      Sweep.self, Export.self, Gradcheck.self, Bench.self, Schema.self, Init.self,
     ])
 
   /// The most command-line arguments taken: the argument parser's time grows with the square of

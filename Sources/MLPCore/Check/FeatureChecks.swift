@@ -179,47 +179,14 @@ extension CheckContext {
     _ reader: CSVReader, columns: [Int], names: [String], missing: Set<String>,
     at train: Located<String>
   ) -> [FeatureTreatment] {
-    struct Column {
-      var missing = 0
-      var numbers = 0
-      var others = 0
-      var levels: Set<String> = []
-      var manyLevels = false
-      var strays: [(text: String, line: Int)] = []
-    }
-    let trackedLevels = 100_000
-    var stats = [Column](repeating: Column(), count: columns.count)
-    var rows = 0
-    reader.forEachRecord { record in
-      guard record.count > columns.max() ?? 0 else { return true }
-      rows += 1
-      for (j, column) in columns.enumerated() {
-        let text = record.text(column).trimmingCharacters(in: .whitespaces)
-        if missing.contains(text) {
-          stats[j].missing += 1
-          continue
-        }
-        if record.number(column) != nil {
-          stats[j].numbers += 1
-        } else {
-          stats[j].others += 1
-          if stats[j].strays.count < 3, !stats[j].strays.contains(where: { $0.text == text }) {
-            stats[j].strays.append((text, record.location(column).line))
-          }
-        }
-        if !stats[j].manyLevels {
-          stats[j].levels.insert(text)
-          if stats[j].levels.count > trackedLevels { stats[j].manyLevels = true }
-        }
-      }
-      return true
-    }
+    let (stats, rows) = ColumnSurvey.scan(
+      reader, columns: columns, names: names, missing: missing)
     var treatments: [FeatureTreatment] = []
     var described: [String] = []
     for (j, s) in stats.enumerated() {
       let name = "'\(names[j])'"
       let present = s.numbers + s.others
-      let levelCount = s.manyLevels ? "over \(trackedLevels)" : "\(s.levels.count)"
+      let levelCount = s.levelCount
       var t: FeatureTreatment
       if s.others == 0 {
         t = FeatureTreatment(kind: .numeric)
@@ -243,7 +210,7 @@ extension CheckContext {
               help:
                 "if those cells mean missing, list them in 'data.missing_values' (e.g. missing_values: ['\(s.strays.first?.text ?? "?")'])"
             ))
-        } else if s.manyLevels || (rows >= 20 && s.levels.count == present && s.missing == 0) {
+        } else if s.looksLikeIdentifier(rows: rows) {
           report(
             Diagnostic(
               .dataWarning,

@@ -1,0 +1,75 @@
+// One pass over a table's columns: per column, its missing cells, how many cells are numbers,
+// its distinct values (up to a bound) and the first few that are not numbers. The checker infers
+// feature types from it (N001) and `mlpc init` writes a first spec from it.
+
+import Foundation
+
+/// What one pass over a column found.
+public struct ColumnSurvey: Sendable {
+  public var name: String
+  public var missing = 0
+  public var numbers = 0
+  public var others = 0
+  /// The distinct cells that are not missing (all of them unless `manyLevels`).
+  public var levels: Set<String> = []
+  /// More than `ColumnSurvey.trackedLevels` distinct cells: `levels` stopped growing.
+  public var manyLevels = false
+  /// Up to three distinct cells that are not numbers, with their lines.
+  public var strays: [(text: String, line: Int)] = []
+  /// Whether every number is a whole number.
+  public var wholeNumbers = true
+
+  /// Distinct values counted at most.
+  public static let trackedLevels = 100_000
+
+  public init(name: String) { self.name = name }
+
+  /// Cells that are not missing.
+  public var present: Int { numbers + others }
+  /// Numeric when every cell that is not missing is a number (and some are).
+  public var isNumeric: Bool { others == 0 && numbers > 0 }
+  /// The distinct count in words ("3", "over 100,000").
+  public var levelCount: String { manyLevels ? "over \(Self.trackedLevels)" : "\(levels.count)" }
+
+  /// Surveys `columns` of every record of `reader`; also the number of rows read.
+  public static func scan(
+    _ reader: CSVReader, columns: [Int], names: [String], missing: Set<String>
+  )
+    -> (columns: [ColumnSurvey], rows: Int)
+  {
+    var stats = names.map { ColumnSurvey(name: $0) }
+    var rows = 0
+    let widest = columns.max() ?? 0
+    reader.forEachRecord { record in
+      guard record.count > widest else { return true }
+      rows += 1
+      for (j, column) in columns.enumerated() {
+        let text = record.text(column).trimmingCharacters(in: .whitespaces)
+        if missing.contains(text) {
+          stats[j].missing += 1
+          continue
+        }
+        if let x = record.number(column) {
+          stats[j].numbers += 1
+          if x != x.rounded() { stats[j].wholeNumbers = false }
+        } else {
+          stats[j].others += 1
+          if stats[j].strays.count < 3, !stats[j].strays.contains(where: { $0.text == text }) {
+            stats[j].strays.append((text, record.location(column).line))
+          }
+        }
+        if !stats[j].manyLevels {
+          stats[j].levels.insert(text)
+          if stats[j].levels.count > trackedLevels { stats[j].manyLevels = true }
+        }
+      }
+      return true
+    }
+    return (stats, rows)
+  }
+
+  /// Whether the column looks like an identifier: a different value in every row.
+  public func looksLikeIdentifier(rows: Int) -> Bool {
+    manyLevels || (rows >= 20 && levels.count == present && missing == 0 && !isNumeric)
+  }
+}

@@ -1,0 +1,124 @@
+// `mlpc init`: a first spec for a CSV file, from one survey of its columns: the task from the
+// target (numbers with many distinct values: regression; otherwise classification), every other
+// column as a feature with its inferred treatment and a comment saying why (type, missing cells,
+// levels), identifiers and constant columns ignored, a network sized for the table, a
+// validation split with early stopping, and settings that train well without tuning (Adam).
+
+import Foundation
+
+/// Writes the text of a first spec for a table.
+public enum SpecTemplate {
+  /// Why a spec cannot be written for the file.
+  public struct Problem: Error, CustomStringConvertible, Sendable {
+    public var description: String
+  }
+
+  /// The spec's text for `data` (the path the spec names, relative to the spec's folder) read
+  /// from `reader`, predicting `target`; `task` forces the task.
+  public static func write(
+    reader: CSVReader, dataPath: String, target: String, task forced: Task? = nil,
+    name: String, missing: Set<String> = Set(defaultMissingValues)
+  ) throws(Problem) -> String {
+    var diagnostics: [Diagnostic] = []
+    let header = reader.header(diagnostics: &diagnostics)
+    guard !header.isEmpty, reader.checkHeader(header, diagnostics: &diagnostics) else {
+      throw Problem(description: diagnostics.first?.message ?? "the file has no header")
+    }
+    guard let targetColumn = header.firstIndex(of: target) else {
+      let hint = closest(to: target, in: header).map { "; did you mean '\($0)'?" } ?? ""
+      throw Problem(
+        description:
+          "no column '\(target)' in the header (\(header.prefix(12).map { "'\($0)'" }.joined(separator: ", ")))\(hint)"
+      )
+    }
+    guard reader.isReadableText(diagnostics: &diagnostics) else {
+      throw Problem(description: diagnostics.first?.message ?? "the file is not CSV text")
+    }
+    let columns = Array(header.indices)
+    let (survey, rows) = ColumnSurvey.scan(
+      reader, columns: columns, names: header, missing: missing)
+    guard rows > 0 else { throw Problem(description: "the file has a header but no rows") }
+    let y = survey[targetColumn]
+    guard y.present > 0 else { throw Problem(description: "every cell of '\(target)' is missing") }
+    let task =
+      forced
+      ?? (y.isNumeric && (!y.wholeNumbers || y.levels.count > 20) ? .regression : .classification)
+    if task == .regression, !y.isNumeric {
+      throw Problem(description: "'\(target)' holds text, so it cannot be a regression target")
+    }
+    let classes = y.levels.count
+    if task == .classification, classes < 2 {
+      throw Problem(
+        description: "'\(target)' has \(classes) class; classification needs two or more")
+    }
+    var lines: [String] = []
+    func yaml(_ s: String) -> String {
+      let plain =
+        s.range(of: #"^[A-Za-z_./][A-Za-z0-9_ ./-]*$"#, options: .regularExpression) != nil
+        && !["yes", "no", "true", "false", "null", "on", "off", "y", "n", "~"].contains(
+          s.lowercased())
+        && !s.hasSuffix(" ")
+      return plain
+        ? s
+        : "\""
+          + s.replacingOccurrences(of: "\\", with: "\\\\")
+          .replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+    lines.append("# A first spec for \(dataPath), written by `mlpc init`: read it, adjust it, then")
+    lines.append("# `mlpc run` it. Feature types were inferred from the file; comments say why.")
+    lines.append("name: \(yaml(name))")
+    lines.append("task: \(task.rawValue)")
+    var width = 0
+    var featureLines: [String] = []
+    for (j, s) in survey.enumerated() where j != targetColumn {
+      let key = "    \(yaml(s.name)): "
+      let missingNote = s.missing > 0 ? ", \(s.missing) missing" : ""
+      if s.present == 0 {
+        featureLines.append(key + "ignore  # every cell missing")
+      } else if s.levels.count == 1 && !s.manyLevels {
+        featureLines.append(key + "ignore  # one value in every row")
+      } else if s.looksLikeIdentifier(rows: rows) {
+        featureLines.append(key + "ignore  # a different value in every row: an identifier")
+      } else if s.isNumeric {
+        featureLines.append(
+          key + "{type: numeric, missing: median}  # numbers\(missingNote)")
+        width += 1
+      } else {
+        let many = s.levels.count > 50
+        featureLines.append(
+          key + "{type: categorical" + (many ? ", max_categories: 50" : "")
+            + "}  # \(s.levelCount) levels\(missingNote)"
+            + (s.numbers > 0 ? "; mostly numbers? list the other cells in missing_values" : ""))
+        width += min(s.levels.count, many ? 50 : s.levels.count) + (s.missing > 0 ? 1 : 0)
+      }
+    }
+    guard width > 0 else {
+      throw Problem(description: "no column besides the target can be a feature")
+    }
+    let outputs = task == .classification ? classes : 1
+    // A power of two near 8·√(2·n^0), between 16 and 256.
+    let hidden = 1 << max(4, min(8, Int(log2((Double(width) * 2).squareRoot() * 8).rounded())))
+    lines.append("layers:")
+    lines.append("  - {units: \(hidden), activation: relu}")
+    lines.append("  - {units: \(max(8, hidden / 2)), activation: relu}")
+    lines.append(
+      task == .classification
+        ? "  - {units: \(outputs), activation: softmax}  # \(classes) classes"
+        : "  - {units: 1, activation: identity}")
+    lines.append("data:")
+    lines.append("  train: \(yaml(dataPath))")
+    lines.append("  target: \(yaml(target))")
+    lines.append("  validation_split: 0.2")
+    if task == .classification { lines.append("  stratify: true") }
+    lines.append("  features:")
+    lines += featureLines
+    let batch = rows >= 10_000 ? 256 : rows >= 1000 ? 64 : 32
+    lines.append("training:")
+    lines.append("  epochs: 200")
+    lines.append("  batch_size: \(batch)")
+    lines.append("  optimizer: adam")
+    lines.append("  learning_rate: 0.001")
+    lines.append("  early_stopping: {monitor: validation_loss, patience: 20, restore_best: true}")
+    return lines.joined(separator: "\n") + "\n"
+  }
+}
