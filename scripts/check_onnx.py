@@ -1,7 +1,8 @@
 """Checks an exported model against mlpc itself: onnx.checker (full check, with shape inference)
 must accept MODEL.onnx, and ONNX Runtime's outputs on the feature columns of DATA.csv must equal
 the columns of PREDICTIONS.csv (written by `mlpc predict MODEL DATA.csv --probabilities`) within
-TOLERANCE (default 1e-5): the class probabilities `p_<class>` for classification, the target
+TOLERANCE (default 1e-5; relative to the value's size above 1, where float32 itself rounds
+more): the class probabilities `p_<class>` for classification, the target
 columns for regression. Feature, class and target names come from the model's metadata_props.
 Usage: check_onnx.py MODEL.onnx DATA.csv PREDICTIONS.csv [TOLERANCE]
 Needs onnx, onnxruntime and numpy."""
@@ -33,10 +34,11 @@ def main():
     expected = np.array([[float(r[c]) for c in columns] for r in predicted], dtype=np.float64)
     if output.shape != expected.shape:
         sys.exit(f"shape {output.shape} from ONNX Runtime, {expected.shape} from mlpc predict")
-    worst = float(np.max(np.abs(output.astype(np.float64) - expected)))
+    scale = np.maximum(1.0, np.abs(expected))
+    worst = float(np.max(np.abs(output.astype(np.float64) - expected) / scale))
     ops = sorted({n.op_type for n in model.graph.node})
     print(f"{model_path}: onnx.checker ok, {len(rows)} rows, ops {' '.join(ops)}, "
-          f"max |onnxruntime - mlpc predict| = {worst:.3g}")
+          f"max |onnxruntime - mlpc predict| / max(1, |predict|) = {worst:.3g}")
     if not worst <= tolerance:
         sys.exit(f"outputs differ by {worst} > {tolerance}")
 

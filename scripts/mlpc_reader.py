@@ -1,5 +1,6 @@
-"""Reads a model.safetensors written by mlpc (format 2) and runs it on rows in numpy, from the
-file alone: docs/run-output.md shows this file, and a test compares it with `mlpc predict`.
+"""Reads a model.safetensors written by mlpc (formats 2 to 4) and runs it on raw CSV rows in numpy,
+from the file alone: feature transforms, network, target scaling. docs/run-output.md shows this
+file, and a test compares it with `mlpc predict`.
 Usage: mlpc_reader.py MODEL_OR_RUN DATA.csv  (prints the predicted class and the outputs)"""
 import csv
 import json
@@ -37,6 +38,68 @@ ACTIVATIONS = {
 }
 
 
+def uniform(v, quantiles):
+    """QuantileTransformer's forward map: the mean of interpolating upwards and downwards."""
+    q = np.asarray(quantiles)
+    if v == q[0]:
+        return 0.0
+    if v == q[-1]:
+        return 1.0
+    refs = np.linspace(0, 1, len(q))
+    return 0.5 * (np.interp(v, q, refs) - np.interp(-v, -q[::-1], -refs[::-1]))
+
+
+def encode(meta, rows):
+    """The input matrix of raw rows (dicts by column name): the model's feature transforms
+    (format 4), or the feature columns as numbers."""
+    t = meta.get("transforms")
+    if t is None:
+        return np.array([[float(row[name]) for name in meta["features"]] for row in rows])
+    missing = set(t["missing_values"])
+    matrix = []
+    for row in rows:
+        x = []
+        for column in t["columns"]:
+            cell = row[column["name"]].strip()
+            if "numeric" in column:
+                n = column["numeric"]
+                value = n.get("fill") if cell in missing else float(cell)
+                if value is None:
+                    raise ValueError(f"missing cell in column {column['name']!r}")
+                scaling = n["scaling"]
+                if scaling in ("standard", "robust", "minmax"):
+                    x.append((value - n["center"]) / n["scale"])
+                elif scaling == "log":
+                    x.append(np.log1p(value))
+                elif scaling == "quantile":
+                    x.append(uniform(value, n["quantiles"]))
+                else:
+                    x.append(value)
+                if n["indicator"]:
+                    x.append(1.0 if cell in missing else 0.0)
+            else:
+                k = column["categorical"]
+                level = "\u0000missing" if cell in missing else cell
+                onehot = [0.0] * (len(k["levels"]) + (1 if k["infrequent"] else 0))
+                if level in k["levels"]:
+                    onehot[k["levels"].index(level)] = 1.0
+                elif k["infrequent"]:
+                    onehot[-1] = 1.0  # an infrequent or unseen level
+                x.extend(onehot)
+        matrix.append(x)
+    return np.array(matrix)
+
+
+def targets(meta, out):
+    """Regression outputs in the targets' own units (format 4's target scaling inverted)."""
+    t = meta.get("target_scale")
+    if t is None or t["scaling"] == "none":
+        return out
+    if t["scaling"] == "log":
+        return np.expm1(out)
+    return out * np.array(t["scale"]) + np.array(t["center"])
+
+
 def forward(meta, tensors, x):
     """x^N for rows x (rows, features), features in meta["features"] order."""
     x = np.asarray(x, dtype=np.float64)
@@ -63,8 +126,7 @@ def main(model, data):
     meta, tensors = load(model)
     with open(data, newline="") as f:
         rows = list(csv.DictReader(f))
-    x = [[float(row[name]) for name in meta["features"]] for row in rows]
-    out = forward(meta, tensors, x)
+    out = forward(meta, tensors, encode(meta, rows))
     writer = csv.writer(sys.stdout, lineterminator="\n")
     if meta["task"] == "classification":
         writer.writerow(["predicted"] + ["p_" + c for c in meta["classes"]])
@@ -72,7 +134,7 @@ def main(model, data):
             writer.writerow([name] + [repr(float(v)) for v in p])
     else:
         writer.writerow(meta["targets"])
-        for values in out:
+        for values in targets(meta, out):
             writer.writerow([repr(float(v)) for v in values])
 
 

@@ -59,7 +59,10 @@ extension MLPCCommand {
         ) {
           record, out in
           // Every target cell was checked to be a number.
-          metrics.add(truth: targets.map { record.number($0)! }, prediction: out)
+          let values = predictor.targetValues(out)
+          values.withUnsafeBufferPointer {
+            metrics.add(truth: targets.map { record.number($0)! }, prediction: $0)
+          }
         }
         guard ok, problem == nil else { throw failure(problem, &diagnostics) }
         report = metrics.report

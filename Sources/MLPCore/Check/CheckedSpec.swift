@@ -20,6 +20,8 @@ public struct PreparedData: Sendable {
   public var raw: RawColumns?
   /// The feature transforms fitted on the training split, when `features` declares them.
   public var encoder: FeatureEncoder?
+  /// Regression: how targets were scaled for training (fitted on the training split).
+  public var targetScaler: TargetScaler?
 }
 
 /// A spec that passed every check: the network, how to train it, and its data. Created only

@@ -51,6 +51,27 @@ extension CheckContext {
       prepared.validation = parts.validation
     }
     guard fitFeatures(&prepared, data) else { return nil }
+    let targetScaling = value(.targetScale, in: data)
+    if prepared.train.labels == nil, targetScaling != .none {
+      switch TargetScaler.fit(targetScaling, prepared.train) {
+      case .failure(let p):
+        report(
+          Diagnostic(
+            .badData, "the targets cannot be scaled: \(p.description)",
+            at: data[.targetScale]?.location ?? data[.target]?.location,
+            help: "use 'target_scale: standard' or 'none'"))
+        return nil
+      case .success(let scaler):
+        prepared.train = scaler.apply(prepared.train)
+        prepared.validation = prepared.validation.map(scaler.apply)
+        prepared.test = prepared.test.map(scaler.apply)
+        prepared.targetScaler = scaler
+      }
+    } else if let at = data[.targetScale]?.location, prepared.train.labels != nil {
+      report(
+        Diagnostic(
+          .ignoredSetting, "'data.target_scale' has no effect on classification", at: at))
+    }
     if let written = data[.classWeights] {
       prepared.classWeights = checkClassWeights(written, prepared)
     }

@@ -46,10 +46,13 @@ public struct ModelDescription: Codable, Sendable, Equatable {
   /// The feature transforms (format 4): `features` then names the raw columns they read, and
   /// `input` is their encoded width.
   public var transforms: FeatureEncoder? = nil
+  /// Regression targets as scaled for training (format 4); outputs are inverted with it.
+  public var targetScale: TargetScaler? = nil
 
   enum CodingKeys: String, CodingKey {
     case format, name, task, loss, input, features, layers, targets, classes, standardized
     case training, spec, transforms
+    case targetScale = "target_scale"
     case mlpcVersion = "mlpc_version"
   }
 
@@ -62,7 +65,8 @@ extension ModelDescription {
   public init(_ spec: CheckedSpec) {
     let n = spec.network
     // Format 4 only when there are transforms: other models stay readable by older mlpc.
-    format = spec.data.encoder == nil ? Self.currentFormat : 4
+    let scaled = spec.data.targetScaler.map { $0.scaling != .none } ?? false
+    format = spec.data.encoder == nil && !scaled ? Self.currentFormat : 4
     mlpcVersion = MLPCore.mlpcVersion
     name = n.name
     task = n.task.rawValue
@@ -70,6 +74,7 @@ extension ModelDescription {
     input = n.input
     features = spec.data.encoder?.columns.map(\.name) ?? spec.data.featureNames
     transforms = spec.data.encoder
+    targetScale = scaled ? spec.data.targetScaler : nil
     // A parameter is written as the shortest decimal that reads back as the same Float: 0.3,
     // not 0.30000001192092896.
     layers = n.layers.map { layer in
@@ -105,6 +110,7 @@ extension ModelDescription {
     standardized = try c.decode(Bool.self, forKey: .standardized)
     spec = try c.decode(String.self, forKey: .spec)
     transforms = try c.decodeIfPresent(FeatureEncoder.self, forKey: .transforms)
+    targetScale = try c.decodeIfPresent(TargetScaler.self, forKey: .targetScale)
     if let sections = try? c.decode([String: [String: SettingValue]].self, forKey: .training) {
       training = sections
     } else {
@@ -260,6 +266,14 @@ public struct Model: Sendable {
       guard d.targets.count == outputs else {
         throw fail("it names \(d.targets.count) targets for \(outputs) output units")
       }
+      if let t = d.targetScale {
+        guard t.center.count == outputs, t.scale.count == outputs,
+          (t.center + t.scale).allSatisfy(\.isFinite), t.scale.allSatisfy({ $0 > 0 })
+        else { throw fail("its target scaling does not fit its \(outputs) targets") }
+      }
+    }
+    if d.targetScale != nil, task != .regression {
+      throw fail("a classifier cannot have a target scaling")
     }
     if d.standardized { expected.formUnion(["input.mean", "input.std"]) }
     if let missing = expected.sorted().first(where: { tensors[$0] == nil }) {

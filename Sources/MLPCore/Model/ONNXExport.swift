@@ -78,7 +78,23 @@ public enum ONNXExport {
       }
       graph.output = [tensorInfo("probabilities", columns: classes.count)]
     } else {
-      nodes.append(node("Identity", [current], "targets"))
+      // Back to the targets' own units.
+      switch d.targetScale?.scaling {
+      case .standard?:
+        let t = d.targetScale!
+        graph.initializer += [
+          tensor("target.scale", [Int64(outputs)], t.scale.map(Float.init)),
+          tensor("target.center", [Int64(outputs)], t.center.map(Float.init)),
+        ]
+        nodes.append(node("Mul", [current, "target.scale"], "targets.scaled"))
+        nodes.append(node("Add", ["targets.scaled", "target.center"], "targets"))
+      case .log?:
+        graph.initializer.append(tensor("one", [1], [1]))
+        nodes.append(node("Exp", [current], "targets.exp"))
+        nodes.append(node("Sub", ["targets.exp", "one"], "targets"))
+      default:
+        nodes.append(node("Identity", [current], "targets"))
+      }
       graph.output = [tensorInfo("targets", columns: outputs)]
     }
     for (i, var n) in nodes.enumerated() {

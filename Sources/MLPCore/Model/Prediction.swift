@@ -226,11 +226,17 @@ public final class Predictor {
 
   /// A row's output as text cells, in `outputColumns` order.
   public func cells(_ out: UnsafeBufferPointer<Float>, probabilities: Bool) -> [String] {
-    guard let classes else { return out.map { "\($0)" } }
+    guard let classes else { return targetValues(out).map { "\($0)" } }
     let p = classProbabilities(out)
     var best = out.count == 1 && out[0] >= 0.5 ? 1 : 0  // the trainer's rule for one unit
     for c in 1..<p.count where out.count > 1 && p[c] > p[best] { best = c }
     return [classes[best]] + (probabilities ? p.map { "\($0)" } : [])
+  }
+
+  /// A regression row's outputs in the targets' own units (inverting the target scaling).
+  public func targetValues(_ out: UnsafeBufferPointer<Float>) -> [Float] {
+    guard let t = model.description.targetScale else { return Array(out) }
+    return out.indices.map { Float(t.inverse(Double(out[$0]), $0)) }
   }
 
   /// Probabilities of every class: softmax outputs as they are, one sigmoid unit as (1 − p, p).

@@ -22,6 +22,8 @@ public final class Trainer {
   public let train: Dataset
   public let settings: TrainingConfig
   public var plan: ExecutionPlan { executor.plan }
+  /// Regression: how the targets were scaled; metrics are reported in the target's own units.
+  public var targetScaler: TargetScaler?
   private var shuffler: SeededGenerator
   private var order: [Int]
   /// Epochs whose shuffle has been drawn.
@@ -57,6 +59,7 @@ public final class Trainer {
   public convenience init(_ spec: CheckedSpec, plan: ExecutionPlan? = nil) {
     self.init(
       plan: plan ?? PlanCompiler.compile(spec), train: spec.data.train, settings: spec.training)
+    targetScaler = spec.data.targetScaler
   }
 
   /// Steps of one epoch.
@@ -244,8 +247,9 @@ public final class Trainer {
         if let labels = data.labels {
           correct += predictedClass(out + r * outputs, outputs) == labels[sample] ? 1 : 0
         } else {
+          // In the target's own units.
           for c in 0..<outputs {
-            let diff = Double(out[r * outputs + c]) - Double(data.targets[sample * outputs + c])
+            let diff = original(Double(out[r * outputs + c]), c) - target(data, sample, c)
             squared[c] += diff * diff
             absolute += abs(diff)
           }
@@ -279,16 +283,26 @@ public final class Trainer {
   }
 
   /// R² = 1 − SS_res/SS_tot per output, averaged (scikit-learn's `r2_score`).
+  /// A network output in the target's own units.
+  private func original(_ x: Double, _ c: Int) -> Double {
+    targetScaler?.inverse(x, c) ?? x
+  }
+
+  /// Target `c` of `sample` in its own units.
+  private func target(_ data: Dataset, _ sample: Int, _ c: Int) -> Double {
+    original(Double(data.targets[sample * data.outputs + c]), c)
+  }
+
   private func r2(_ residual: [Double], _ data: Dataset) -> Double {
     let outputs = data.outputs
     var sum = 0.0
     for c in 0..<outputs {
       var mean = 0.0
-      for i in 0..<data.count { mean += Double(data.targets[i * outputs + c]) }
+      for i in 0..<data.count { mean += target(data, i, c) }
       mean /= Double(data.count)
       var total = 0.0
       for i in 0..<data.count {
-        let d = Double(data.targets[i * outputs + c]) - mean
+        let d = target(data, i, c) - mean
         total += d * d
       }
       sum += total > 0 ? 1 - residual[c] / total : 0

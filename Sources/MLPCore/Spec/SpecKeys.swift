@@ -296,6 +296,13 @@ extension SpecKey where Value == GeneratorKind {
     .data, "generator", shown: "— (or `train`)", "generator", "a built-in data set, see below")
 }
 
+extension SpecKey where Value == TargetScaling {
+  static let targetScale = choice(
+    .data, "target_scale", default: .standard, "target scaling",
+    "regression: targets are learned as (y − mean) / std (`standard`, fitted on the training split), ln(1 + y) (`log`, for targets ≥ 0) or as they are (`none`); predictions, mse, mae, R² and ONNX stay in the target's units"
+  )
+}
+
 extension SpecKey where Value == OptimizerKind {
   static let optimizer = choice(
     .training, "optimizer", default: .sgd, "optimizer",
@@ -318,7 +325,7 @@ public enum SpecKeys {
     + [
       SpecKey<String>.train.info, SpecKey<String>.test.info,
       SpecKey<[Located<String>]>.target.info, SpecKey<FeaturesValue>.features.info,
-      SpecKey<[Located<String>]>.missingValues.info,
+      SpecKey<[Located<String>]>.missingValues.info, SpecKey<TargetScaling>.targetScale.info,
       SpecKey<String>.delimiter.info, SpecKey<GeneratorKind>.generator.info,
       SpecKey<Int>.samples.info, SpecKey<Int>.classes.info, SpecKey<Int>.dimensions.info,
       SpecKey<Double>.noise.info, SpecKey<Double>.validationSplit.info,
