@@ -3,7 +3,9 @@ must accept MODEL.onnx, and ONNX Runtime's outputs on the feature columns of DAT
 the columns of PREDICTIONS.csv (written by `mlpc predict MODEL DATA.csv --probabilities`) within
 TOLERANCE (default 1e-5; relative to the value's size above 1, where float32 itself rounds
 more): the class probabilities `p_<class>` for classification, the target
-columns for regression. Feature, class and target names come from the model's metadata_props.
+columns for regression. Feature, class and target names come from the model's metadata_props;
+a model with feature transforms takes one input per raw column (strings for categories, NaN
+for the cells its `missing_values` names).
 Usage: check_onnx.py MODEL.onnx DATA.csv PREDICTIONS.csv [TOLERANCE]
 Needs onnx, onnxruntime and numpy."""
 import csv
@@ -25,9 +27,23 @@ def main():
     classes = json.loads(meta["class_names"]) if "class_names" in meta else None
     with open(data_path, newline="") as f:
         rows = list(csv.DictReader(f))
-    x = np.array([[float(r[c]) for c in features] for r in rows], dtype=np.float32)
     session = onnxruntime.InferenceSession(model_path, providers=["CPUExecutionProvider"])
-    (output,) = session.run(None, {"input": x})
+    if "missing_values" in meta:
+        # Raw columns, one input each: strings for categories, float32 with NaN for missing.
+        missing = set(json.loads(meta["missing_values"]))
+        feed = {}
+        for arg in session.get_inputs():
+            cells = [r[arg.name].strip() for r in rows]
+            if arg.type == "tensor(string)":
+                feed[arg.name] = np.array(cells, dtype=object).reshape(-1, 1)
+            else:
+                feed[arg.name] = np.array(
+                    [np.nan if c in missing else float(c) for c in cells], dtype=np.float32
+                ).reshape(-1, 1)
+        (output,) = session.run(None, feed)
+    else:
+        x = np.array([[float(r[c]) for c in features] for r in rows], dtype=np.float32)
+        (output,) = session.run(None, {"input": x})
     with open(predictions_path, newline="") as f:
         predicted = list(csv.DictReader(f))
     columns = [f"p_{c}" for c in classes] if classes else json.loads(meta["target_names"])

@@ -42,8 +42,11 @@ extension MLPCCommand {
         throw ValidationError(conflict)
       }
       do { try AtomicFile.write(bytes, to: path) } catch { throw CleanError(error.description) }
+      let inputs =
+        loaded.description.transforms == nil
+        ? "input 'input'" : "one input per feature column, named as the column"
       Console.out(
-        "wrote \(path) (ONNX opset \(ONNXExport.opset), \(bytes.count) bytes; input 'input', output '\(loaded.description.classes == nil ? "targets" : "probabilities")')\n"
+        "wrote \(safeText(path)) (ONNX opset \(ONNXExport.opset), \(bytes.count) bytes; \(inputs), output '\(loaded.description.classes == nil ? "targets" : "probabilities")')\n"
       )
     }
   }

@@ -60,8 +60,35 @@ import Testing
     ])
     #expect(resumed.status == 0, "\(resumed.stderr)")
     #expect(try Model.load(dir + "/run").description.transforms == model.description.transforms)
+    // The export takes raw columns and equals mlpc predict on them, unseen level and
+    // missing cell included.
     let exported = try CommandRunner.mlpc(["export", dir + "/run"])
-    #expect(exported.status == 1 && exported.stderr.contains("cannot be exported to ONNX yet"))
+    #expect(exported.status == 0, "\(exported.stderr)")
+    #expect(exported.stdout.contains("one input per feature column"))
+    if let python = CommandRunner.pythonWith(["onnx", "onnxruntime", "numpy"]) {
+      let probabilities = try CommandRunner.mlpc([
+        "predict", dir + "/run", dir + "/new.csv", "--probabilities", "--out", dir + "/p.csv",
+      ])
+      #expect(probabilities.status == 0, "\(probabilities.stderr)")
+      let check = try CommandRunner.run(
+        python,
+        [
+          Repository.path("scripts/check_onnx.py"), dir + "/run/model.onnx", dir + "/new.csv",
+          dir + "/p.csv",
+        ])
+      #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+      #expect(check.stdout.contains("LabelEncoder") && check.stdout.contains("OneHot"))
+    }
+    // Quantile scaling is not in the export yet: a clear error.
+    try String(contentsOfFile: dir + "/s.yaml", encoding: .utf8)
+      .replacingOccurrences(of: "indicator: true}", with: "indicator: true, scale: quantile}")
+      .write(toFile: dir + "/q.yaml", atomically: true, encoding: .utf8)
+    let quantile = try CommandRunner.mlpc([
+      "run", dir + "/q.yaml", "--quiet", "--epochs", "1", "--out", dir + "/q",
+    ])
+    #expect(quantile.status == 0, "\(quantile.stderr)")
+    let refused = try CommandRunner.mlpc(["export", dir + "/q"])
+    #expect(refused.status == 1 && refused.stderr.contains("quantile scaling"), "\(refused.stderr)")
   }
 
   @Test func withoutInputTheDataGivesNZeroAndPlanShowsTheFeatures() throws {

@@ -21,18 +21,21 @@ public enum ONNXExport {
 
   /// The ONNX model file's bytes for `model`.
   public static func encode(_ model: Model) throws(ExportError) -> Data {
-    if model.description.transforms != nil {
-      throw ExportError(
-        description:
-          "the model's feature transforms (categorical and missing-value columns) cannot be exported to ONNX yet; export a model whose features are all plain numeric columns"
-      )
-    }
     let d = model.description
     var graph = Onnx_GraphProto()
     graph.name = d.name
     var nodes: [Onnx_NodeProto] = []
     var current = "input"
-    graph.input = [tensorInfo("input", columns: d.input)]
+    if let encoder = d.transforms {
+      // Raw columns in, the feature block ahead of the network.
+      let block = try featureBlock(encoder, output: "features")
+      nodes += block.nodes
+      graph.initializer += block.initializers
+      graph.input = block.inputs
+      current = "features"
+    } else {
+      graph.input = [tensorInfo("input", columns: d.input)]
+    }
     if let s = model.standardizer {
       graph.initializer += [
         tensor("input.mean", [Int64(d.input)], s.mean),
@@ -111,6 +114,12 @@ public enum ONNXExport {
     imported.domain = ""
     imported.version = Self.opset
     onnx.opsetImport = [imported]
+    if d.transforms != nil {
+      var ml = Onnx_OperatorSetIdProto()
+      ml.domain = "ai.onnx.ml"
+      ml.version = 3
+      onnx.opsetImport.append(ml)
+    }
     let json = { (value: Any) in
       (try? JSONSerialization.data(withJSONObject: value, options: [.withoutEscapingSlashes]))
         .map { String(decoding: $0, as: UTF8.self) } ?? "[]"
@@ -121,6 +130,7 @@ public enum ONNXExport {
       ("mlpc_spec", d.spec),
     ]
     if let classes = d.classes { properties.append(("class_names", json(classes))) }
+    if let t = d.transforms { properties.append(("missing_values", json(t.missingValues))) }
     onnx.metadataProps = properties.map { key, value in
       var entry = Onnx_StringStringEntryProto()
       (entry.key, entry.value) = (key, value)
@@ -131,7 +141,7 @@ public enum ONNXExport {
     }
   }
 
-  private static func node(_ op: String, _ inputs: [String], _ output: String) -> Onnx_NodeProto {
+  static func node(_ op: String, _ inputs: [String], _ output: String) -> Onnx_NodeProto {
     var n = Onnx_NodeProto()
     n.opType = op
     n.input = inputs
@@ -140,7 +150,7 @@ public enum ONNXExport {
   }
 
   /// An integer or a float attribute.
-  private static func attribute(_ name: String, int: Int64? = nil, float: Float? = nil)
+  static func attribute(_ name: String, int: Int64? = nil, float: Float? = nil)
     -> Onnx_AttributeProto
   {
     var a = Onnx_AttributeProto()
@@ -178,7 +188,7 @@ public enum ONNXExport {
     }
   }
 
-  private static func tensor(_ name: String, _ dims: [Int64], _ values: [Float])
+  static func tensor(_ name: String, _ dims: [Int64], _ values: [Float])
     -> Onnx_TensorProto
   {
     var t = Onnx_TensorProto()
@@ -190,7 +200,7 @@ public enum ONNXExport {
   }
 
   /// A float tensor of shape (batch, columns), the batch dimension symbolic.
-  private static func tensorInfo(_ name: String, columns: Int) -> Onnx_ValueInfoProto {
+  static func tensorInfo(_ name: String, columns: Int) -> Onnx_ValueInfoProto {
     var batch = Onnx_TensorShapeProto.Dimension()
     batch.dimParam = "batch"
     var width = Onnx_TensorShapeProto.Dimension()
