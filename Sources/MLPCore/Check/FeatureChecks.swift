@@ -18,6 +18,7 @@ extension CheckContext {
     var errors = 0
     var dropped: [Int] = []
     var found: [Diagnostic] = []
+    let missingRule = spec.data?[.missingTarget]?.value
     func problem(_ d: Diagnostic) {
       errors += 1
       if errors <= CSVReader.errorLimit { found.append(d) }
@@ -34,7 +35,14 @@ extension CheckContext {
       }
       // A row without its target cannot train or be scored: dropped.
       let targetCells = columns.numericTargets + (columns.label.map { [$0] } ?? [])
-      if targetCells.contains(where: { isMissing(record.text($0)) }) {
+      if let missingTarget = targetCells.first(where: { isMissing(record.text($0)) }) {
+        if missingRule == .error {
+          problem(
+            Diagnostic(
+              .badData, "the target cell is missing ('data.missing_target' is 'error')",
+              at: record.location(missingTarget)))
+          return errors < CSVReader.errorLimit
+        }
         dropped.append(record.location.line)
         return true
       }
@@ -88,7 +96,8 @@ extension CheckContext {
           at: nil))
     }
     guard errors == 0 else { return nil }
-    if !dropped.isEmpty {
+    // Dropping that the spec asked for is not worth a warning.
+    if !dropped.isEmpty, missingRule == nil {
       report(
         Diagnostic(
           .dataWarning,

@@ -296,6 +296,18 @@ extension SpecKey where Value == GeneratorKind {
     .data, "generator", shown: "— (or `train`)", "generator", "a built-in data set, see below")
 }
 
+/// What to do with rows whose target cell is missing.
+public enum MissingTarget: String, CaseIterable, Sendable {
+  case drop, error
+}
+
+extension SpecKey where Value == MissingTarget {
+  static let missingTarget = choice(
+    .data, "missing_target", shown: "`drop`, with a warning", "missing-target rule",
+    "rows whose target cell is missing (with `features` declared or inferred): `drop` them (said once, without a warning, when written) or make each an `error`"
+  )
+}
+
 extension SpecKey where Value == TargetScaling {
   static let targetScale = choice(
     .data, "target_scale", default: .standard, "target scaling",
@@ -326,6 +338,7 @@ public enum SpecKeys {
       SpecKey<String>.train.info, SpecKey<String>.test.info,
       SpecKey<[Located<String>]>.target.info, SpecKey<FeaturesValue>.features.info,
       SpecKey<[Located<String>]>.missingValues.info, SpecKey<TargetScaling>.targetScale.info,
+      SpecKey<MissingTarget>.missingTarget.info,
       SpecKey<String>.delimiter.info, SpecKey<GeneratorKind>.generator.info,
       SpecKey<Int>.samples.info, SpecKey<Int>.classes.info, SpecKey<Int>.dimensions.info,
       SpecKey<Double>.noise.info, SpecKey<Double>.validationSplit.info,

@@ -167,4 +167,26 @@ import Testing
     #expect(result.diagnostics.isEmpty)
     #expect(result.spec?.data.encoder == nil)
   }
+
+  @Test func missingTargetsFollowTheDeclaredRule() throws {
+    let dir = try Self.folder()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try "x,city,size,label\n1,paris,2,a\n2,rome,3,?\n3,oslo,1,b\n4,lima,2,a\n"
+      .write(toFile: dir + "/d.csv", atomically: true, encoding: .utf8)
+    let base = Self.spec(input: 6).replacingOccurrences(of: "  validation_split: 0.25\n", with: "")
+      .replacingOccurrences(of: "t.csv", with: "d.csv")
+    let asked = Checker.check(
+      text: base.replacingOccurrences(
+        of: "  target: label\n", with: "  target: label\n  missing_target: drop\n"),
+      file: dir + "/s.yaml")
+    #expect(asked.spec?.data.train.count == 3, "\(asked.diagnostics)")
+    #expect(!asked.diagnostics.contains { $0.message.contains("missing target") })
+    let strict = Checker.check(
+      text: base.replacingOccurrences(
+        of: "  target: label\n", with: "  target: label\n  missing_target: error\n"),
+      file: dir + "/s.yaml")
+    let error = try #require(strict.diagnostics.first { $0.severity == .error })
+    #expect(error.message.contains("target cell is missing"))
+    #expect(error.location == SourceLocation(file: dir + "/d.csv", line: 3, column: 10))
+  }
 }
