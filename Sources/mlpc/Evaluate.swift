@@ -33,7 +33,7 @@ extension MLPCCommand {
           record, out in
           guard problem == nil else { return }
           // Labels are read as the checker reads them: spaces around do not count.
-          let text = record.text(targets[0]).trimmingCharacters(in: .whitespaces)
+          let text = record.trimmedText(targets[0])
           guard let label = classes.firstIndex(of: text) else {
             problem = Diagnostic(
               .labelOutOfRange,

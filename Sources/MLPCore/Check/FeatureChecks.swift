@@ -23,7 +23,8 @@ extension CheckContext {
       errors += 1
       if errors <= CSVReader.errorLimit { found.append(d) }
     }
-    let isMissing = { (text: String) in missing.contains(text.trimmingCharacters(in: .whitespaces))
+    let missingHasNumbers = missing.contains {
+      Double($0.trimmingCharacters(in: .whitespaces)) != nil
     }
     reader.forEachRecord { record in
       guard record.count == width else {
@@ -35,7 +36,8 @@ extension CheckContext {
       }
       // A row without its target cannot train or be scored: dropped.
       let targetCells = columns.numericTargets + (columns.label.map { [$0] } ?? [])
-      if let missingTarget = targetCells.first(where: { isMissing(record.text($0)) }) {
+      if let missingTarget = targetCells.first(where: { missing.contains(record.trimmedText($0)) })
+      {
         if missingRule == .error {
           problem(
             Diagnostic(
@@ -48,11 +50,16 @@ extension CheckContext {
       }
       var row: [Float] = []
       for (j, column) in columns.features.enumerated() {
-        let text = record.text(column)
-        if isMissing(text) {
+        if raw.treatments[j].kind == .numeric, !missingHasNumbers, let value = record.number(column)
+        {
+          row.append(value)
+          continue
+        }
+        let text = record.trimmedText(column)
+        if missing.contains(text) {
           row.append(.nan)
         } else if raw.treatments[j].kind == .categorical {
-          row.append(raw.code(text.trimmingCharacters(in: .whitespaces), column: j))
+          row.append(raw.code(text, column: j))
         } else if let value = record.number(column) {
           row.append(value)
         } else {
@@ -76,7 +83,7 @@ extension CheckContext {
             Diagnostic(.badData, "this label is not valid UTF-8 text", at: record.location(label)))
           return errors < CSVReader.errorLimit
         }
-        out.labels.append(record.text(label).trimmingCharacters(in: .whitespaces))
+        out.labels.append(record.trimmedText(label))
         out.labelCells.append(record.fields[label].cursor)
       }
       out.features += row

@@ -260,6 +260,19 @@ public struct CSVRecord {
 
   public var count: Int { fields.count }
   public func text(_ i: Int) -> String { reader.text(fields[i]) }
+  /// The field's text without spaces and tabs around it, trimmed on the bytes (no Foundation).
+  public func trimmedText(_ i: Int) -> String {
+    let f = fields[i]
+    if f.quoted {
+      let s = reader.text(f).unicodeScalars
+      let body = s.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }
+      return String(String.UnicodeScalarView(body.reversed()))
+    }
+    var (start, end) = (f.start, f.end)
+    while start < end, reader.bytes[start] == 32 || reader.bytes[start] == 9 { start += 1 }
+    while end > start, reader.bytes[end - 1] == 32 || reader.bytes[end - 1] == 9 { end -= 1 }
+    return String(decoding: reader.bytes[start..<end], as: UTF8.self)
+  }
   /// The field as a number (spaces around allowed); nil when it is not one.
   public func number(_ i: Int) -> Float? { reader.parseNumber(fields[i].start, fields[i].end) }
   public func location(_ i: Int) -> SourceLocation { reader.location(fields[i].cursor) }

@@ -18,6 +18,8 @@ public struct ColumnSurvey: Sendable {
   public var strays: [(text: String, line: Int)] = []
   /// Whether every number is a whole number.
   public var wholeNumbers = true
+  /// Distinct numbers seen so far (counted up to 1000).
+  var distinctNumbers = 0
 
   /// Distinct values counted at most.
   public static let trackedLevels = 100_000
@@ -38,13 +40,28 @@ public struct ColumnSurvey: Sendable {
     -> (columns: [ColumnSurvey], rows: Int)
   {
     var stats = names.map { ColumnSurvey(name: $0) }
+    let missingHasNumbers = missing.contains {
+      Double($0.trimmingCharacters(in: .whitespaces)) != nil
+    }
     var rows = 0
     let widest = columns.max() ?? 0
     reader.forEachRecord { record in
       guard record.count > widest else { return true }
       rows += 1
       for (j, column) in columns.enumerated() {
-        let text = record.text(column).trimmingCharacters(in: .whitespaces)
+        // A number that is not a missing-value string needs no text (the common cell).
+        if !missingHasNumbers, let x = record.number(column) {
+          stats[j].numbers += 1
+          if x != x.rounded() { stats[j].wholeNumbers = false }
+          // Distinct numbers are counted up to a bound: enough for constants and classes.
+          if stats[j].distinctNumbers < 1000 {
+            if stats[j].levels.insert(record.trimmedText(column)).inserted {
+              stats[j].distinctNumbers += 1
+            }
+          }
+          continue
+        }
+        let text = record.trimmedText(column)
         if missing.contains(text) {
           stats[j].missing += 1
           continue

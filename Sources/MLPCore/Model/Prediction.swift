@@ -129,7 +129,7 @@ public final class Predictor {
         // Raw cells through the fitted transforms, straight into the input row.
         var cells: [RawCell] = []
         for (k, column) in features.enumerated() {
-          let text = record.text(column).trimmingCharacters(in: .whitespaces)
+          let text = record.trimmedText(column)
           let isMissing = missingValues.contains(text)
           if encoder.columns[k].categorical != nil {
             cells.append(.text(isMissing ? nil : text))
