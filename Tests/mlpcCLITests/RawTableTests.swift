@@ -79,16 +79,36 @@ import Testing
       #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
       #expect(check.stdout.contains("LabelEncoder") && check.stdout.contains("OneHot"))
     }
-    // Quantile scaling is not in the export yet: a clear error.
+    // Quantile scaling too: knots compared in double precision, as mlpc compares them.
     try String(contentsOfFile: dir + "/s.yaml", encoding: .utf8)
       .replacingOccurrences(of: "indicator: true}", with: "indicator: true, scale: quantile}")
       .write(toFile: dir + "/q.yaml", atomically: true, encoding: .utf8)
     let quantile = try CommandRunner.mlpc([
-      "run", dir + "/q.yaml", "--quiet", "--epochs", "1", "--out", dir + "/q",
+      "run", dir + "/q.yaml", "--quiet", "--epochs", "5", "--out", dir + "/q",
     ])
     #expect(quantile.status == 0, "\(quantile.stderr)")
-    let refused = try CommandRunner.mlpc(["export", dir + "/q"])
-    #expect(refused.status == 1 && refused.stderr.contains("quantile scaling"), "\(refused.stderr)")
+    let exportedQuantile = try CommandRunner.mlpc(["export", dir + "/q"])
+    #expect(exportedQuantile.status == 0, "\(exportedQuantile.stderr)")
+    if let python = CommandRunner.pythonWith(["onnx", "onnxruntime", "numpy"]) {
+      // Every training cell (knots included), a missing one and values beyond both ends.
+      var rows = "weight,colour\n-5,red\n99,blue\nNA,green\n"
+      for line in csv.split(separator: "\n").dropFirst() {
+        let cells = line.split(separator: ",", omittingEmptySubsequences: false)
+        rows += "\(cells[2]),\(cells[1])\n"
+      }
+      try rows.write(toFile: dir + "/all.csv", atomically: true, encoding: .utf8)
+      let predicted = try CommandRunner.mlpc([
+        "predict", dir + "/q", dir + "/all.csv", "--probabilities", "--out", dir + "/pq.csv",
+      ])
+      #expect(predicted.status == 0, "\(predicted.stderr)")
+      let check = try CommandRunner.run(
+        python,
+        [
+          Repository.path("scripts/check_onnx.py"), dir + "/q/model.onnx", dir + "/all.csv",
+          dir + "/pq.csv",
+        ])
+      #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+    }
   }
 
   @Test func withoutInputTheDataGivesNZeroAndPlanShowsTheFeatures() throws {

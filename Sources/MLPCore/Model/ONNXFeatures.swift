@@ -3,8 +3,9 @@
 // fitted transforms as ONNX operators ahead of the network: IsNaN/Where for the fill, Cast for
 // the indicator, Sub/Div or Add/Log for the scaling, and for categories the `ai.onnx.ml`
 // LabelEncoder (level → column; the missing-value strings → the missing level; an unseen level →
-// the "other" column, or past the end, which OneHot turns into zeros) followed by OneHot. The
-// blocks are concatenated into the network's input. Quantile scaling is not exported yet.
+// the "other" column, or past the end, which OneHot turns into zeros) followed by OneHot;
+// quantile scaling as knot counting, Gather and interpolation. The blocks are concatenated into
+// the network's input.
 
 import Foundation
 import ONNXProto
@@ -28,10 +29,22 @@ extension ONNXExport {
         inputs.append(tensorInfo(input, columns: 1))
         nodes.append(node("IsNaN", [input], "\(prefix).missing"))
         var value = input
+        // Quantile scaling compares cells with knots: in double precision, as mlpc does, so that
+        // a cell equal to a knot is equal here too.
+        let wide = n.scaling == .quantile
+        if wide {
+          var widen = node("Cast", [input], "\(prefix).wide")
+          widen.attribute = [attribute("to", int: Int64(Onnx_TensorProto.DataType.double.rawValue))]
+          nodes.append(widen)
+          value = "\(prefix).wide"
+        }
         if let fill = n.fill {
-          initializers.append(tensor("\(prefix).fill", [1], [Float(fill)]))
+          initializers.append(
+            wide
+              ? doubleTensor("\(prefix).fill", [1], [fill])
+              : tensor("\(prefix).fill", [1], [Float(fill)]))
           nodes.append(
-            node("Where", ["\(prefix).missing", "\(prefix).fill", input], "\(prefix).filled"))
+            node("Where", ["\(prefix).missing", "\(prefix).fill", value], "\(prefix).filled"))
           value = "\(prefix).filled"
         }
         switch n.scaling {
@@ -49,10 +62,10 @@ extension ONNXExport {
         case .none:
           nodes.append(node("Identity", [value], "\(prefix).value"))
         case .quantile:
-          throw ExportError(
-            description:
-              "feature '\(safeText(column.name, limit: 60))' uses quantile scaling, which cannot be exported to ONNX yet; use standard, robust, minmax or log scaling to export"
-          )
+          let q = n.quantiles ?? [0]
+          let built = quantileNodes(value, q, prefix: prefix)
+          nodes += built.nodes
+          initializers += built.initializers
         }
         blocks.append("\(prefix).value")
         if n.indicator {
@@ -100,6 +113,98 @@ extension ONNXExport {
     concat.attribute = [attribute("axis", int: 1)]
     nodes.append(concat)
     return (nodes, initializers, inputs)
+  }
+
+  /// QuantileTransformer's uniform map of `x` through the quantiles `q`, as mlpc computes it: the
+  /// mean of interpolating at the last knot ≤ x (upwards) and at the first knot ≥ x (downwards),
+  /// 0 at or below the first knot and 1 at or above the last. Knot indices come from counting
+  /// knots below x (Less/LessOrEqual, ReduceSum), values from Gather. Output "<prefix>.value".
+  static func quantileNodes(_ x: String, _ q: [Double], prefix p: String) -> (
+    nodes: [Onnx_NodeProto], initializers: [Onnx_TensorProto]
+  ) {
+    let k = q.count
+    var nodes: [Onnx_NodeProto] = []
+    let references = NumericTransform.references(k)
+    var inits = [
+      doubleTensor("\(p).knots", [1, Int64(k)], q),
+      doubleTensor("\(p).knots_flat", [Int64(k)], q),
+      doubleTensor("\(p).refs", [Int64(k)], references),
+      doubleTensor("\(p).first", [1], [q[0]]),
+      doubleTensor("\(p).last", [1], [q[k - 1]]),
+      doubleTensor("\(p).zero", [1], [0]), doubleTensor("\(p).unit", [1], [1]),
+      doubleTensor("\(p).half", [1], [0.5]),
+      int64Tensor("\(p).axis", [1], [1]),
+      int64Tensor("\(p).low_index", [1], [0]),
+      int64Tensor("\(p).high_index", [1], [Int64(max(0, k - 2))]),
+      int64Tensor("\(p).one_index", [1], [1]), int64Tensor("\(p).top_index", [1], [Int64(k - 1)]),
+    ]
+    func add(_ op: String, _ inputs: [String], _ out: String) {
+      nodes.append(node(op, inputs, "\(p).\(out)"))
+    }
+    func cast(_ input: String, _ out: String, to type: Onnx_TensorProto.DataType) {
+      var c = node("Cast", ["\(p).\(input)"], "\(p).\(out)")
+      c.attribute = [attribute("to", int: Int64(type.rawValue))]
+      nodes.append(c)
+    }
+    // Knots ≤ x and knots < x, per row.
+    nodes.append(node("LessOrEqual", ["\(p).knots", x], "\(p).le"))
+    nodes.append(node("Less", ["\(p).knots", x], "\(p).lt"))
+    cast("le", "le_f", to: .float)
+    cast("lt", "lt_f", to: .float)
+    add("ReduceSum", ["\(p).le_f", "\(p).axis"], "le_count")
+    add("ReduceSum", ["\(p).lt_f", "\(p).axis"], "lt_count")
+    cast("le_count", "le_i", to: .int64)
+    cast("lt_count", "lt_i", to: .int64)
+    // Upwards: j = (knots ≤ x) − 1, kept in [0, k − 2]; t = (x − q[j]) / (q[j+1] − q[j]).
+    add("Sub", ["\(p).le_i", "\(p).one_index"], "j_raw")
+    add("Max", ["\(p).j_raw", "\(p).low_index"], "j_low")
+    add("Min", ["\(p).j_low", "\(p).high_index"], "j")
+    add("Add", ["\(p).j", "\(p).one_index"], "j1")
+    // Downwards: i = knots < x, kept in [1, k − 1]; interpolate between i − 1 and i.
+    add("Max", ["\(p).lt_i", "\(p).one_index"], "i_low")
+    add("Min", ["\(p).i_low", "\(p).top_index"], "i")
+    add("Sub", ["\(p).i", "\(p).one_index"], "i0")
+    func lerp(_ a: String, _ b: String, _ out: String) {
+      add("Gather", ["\(p).knots_flat", "\(p).\(a)"], "\(out).qa")
+      add("Gather", ["\(p).knots_flat", "\(p).\(b)"], "\(out).qb")
+      add("Gather", ["\(p).refs", "\(p).\(a)"], "\(out).ra")
+      add("Gather", ["\(p).refs", "\(p).\(b)"], "\(out).rb")
+      add("Sub", ["\(p).\(out).qb", "\(p).\(out).qa"], "\(out).span")
+      // A zero span only where the ends decide anyway: divide by 1 there.
+      add("Equal", ["\(p).\(out).span", "\(p).zero"], "\(out).flat")
+      add("Where", ["\(p).\(out).flat", "\(p).unit", "\(p).\(out).span"], "\(out).den")
+      add("Sub", [x, "\(p).\(out).qa"], "\(out).dx")
+      add("Div", ["\(p).\(out).dx", "\(p).\(out).den"], "\(out).t_raw")
+      add("Clip", ["\(p).\(out).t_raw", "\(p).zero", "\(p).unit"], "\(out).t")
+      add("Sub", ["\(p).\(out).rb", "\(p).\(out).ra"], "\(out).dr")
+      add("Mul", ["\(p).\(out).t", "\(p).\(out).dr"], "\(out).step")
+      add("Add", ["\(p).\(out).ra", "\(p).\(out).step"], out)
+    }
+    lerp("j", "j1", "up")
+    lerp("i0", "i", "down")
+    add("Add", ["\(p).up", "\(p).down"], "sum")
+    add("Mul", ["\(p).sum", "\(p).half"], "mean")
+    // The ends exactly: 0 at or below the first knot, 1 at or above the last.
+    add("LessOrEqual", [x, "\(p).first"], "at_low")
+    add("GreaterOrEqual", [x, "\(p).last"], "at_high")
+    add("Where", ["\(p).at_high", "\(p).unit", "\(p).mean"], "upper")
+    add("Where", ["\(p).at_low", "\(p).zero", "\(p).upper"], "value_wide")
+    cast("value_wide", "value", to: .float)
+    if k == 1 {
+      inits.removeAll { $0.name == "\(p).high_index" }
+      inits.append(int64Tensor("\(p).high_index", [1], [0]))
+    }
+    return (nodes, inits)
+  }
+
+  static func doubleTensor(_ name: String, _ dims: [Int64], _ values: [Double]) -> Onnx_TensorProto
+  {
+    var t = Onnx_TensorProto()
+    t.name = name
+    t.dims = dims
+    t.dataType = Int32(Onnx_TensorProto.DataType.double.rawValue)
+    t.doubleData = values
+    return t
   }
 
   static func int64Tensor(_ name: String, _ dims: [Int64], _ values: [Int64]) -> Onnx_TensorProto {
