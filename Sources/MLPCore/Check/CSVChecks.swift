@@ -94,14 +94,8 @@ extension CheckContext {
       featureColumns.count + (task == .classification ? layers?.last?.units ?? 1 : targets.count)
     let sizing = arenaSizing
     let mark = diagnostics.count
-    let trainRows: CSVContents
-    if raw != nil {
-      guard
-        let rows = readRaw(
-          reader, columns, width: header.count, raw: &raw!, missing: missing, source: train)
-      else { return nil }
-      trainRows = rows
-    } else {
+    var numeric: CSVContents?
+    if raw == nil {
       var found: [Diagnostic] = []
       let rows = reader.rows(columns, width: header.count, diagnostics: &found) { rows in
         sizing?.fits(
@@ -117,11 +111,6 @@ extension CheckContext {
         let inferred = inferTreatments(
           reader, columns: featureColumns, names: featureNames, missing: missing, at: train)
         raw = RawColumns(names: featureNames, treatments: inferred)
-        guard
-          let rows = readRaw(
-            reader, columns, width: header.count, raw: &raw!, missing: missing, source: train)
-        else { return nil }
-        trainRows = rows
       } else {
         diagnostics += found
         if treatments == nil {
@@ -130,8 +119,13 @@ extension CheckContext {
             note: DiagnosticNote(
               "feature columns: \(shown)", at: SourceLocation(file: path, line: 1, column: 1)))
         }
-        trainRows = rows
+        numeric = rows
       }
+    }
+    // Declared or inferred feature types: the columns read raw.
+    if raw != nil {
+      numeric = readRaw(
+        reader, columns, width: header.count, raw: &raw!, missing: missing, source: train)
     }
     // Truncated underneath, the file read as zeros past its new end: that is the one problem.
     if reader.changedWhileRead {
@@ -139,7 +133,7 @@ extension CheckContext {
       _ = reader.stillIntact(diagnostics: &diagnostics)
       return nil
     }
-    if trainRows.unreadable { return nil }
+    guard let trainRows = numeric, !trainRows.unreadable else { return nil }
     if let refused = trainRows.refusedRows {
       _ = checkMemory(
         samples: refused, floatsPerSample: floatsPerSample, labels: task == .classification,

@@ -74,33 +74,18 @@ struct YAMLDocument {
   /// The aliases (`*name`) in `text`, counted as `aliasProblem` counts them.
   static func aliasCount(_ text: String) -> Int {
     var count = 0
-    for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-      let scalars = Array(line.unicodeScalars)
-      var quote: Unicode.Scalar?
-      for i in scalars.indices {
-        let c = scalars[i]
-        let previous: Unicode.Scalar = i == 0 ? " " : scalars[i - 1]
-        if let q = quote {
-          if c == q { quote = nil }
-        } else if c == "\"" || c == "'" {
-          quote = c
-        } else if c == "#", previous == " " || i == 0 {
-          break
-        } else if c == "*", " \t[{,:-?".unicodeScalars.contains(previous),
-          i + 1 < scalars.count, !" \t,]}".unicodeScalars.contains(scalars[i + 1])
-        {
-          count += 1
-        }
-      }
+    forEachAlias(in: text) { _, _, _ in
+      count += 1
+      return true
     }
     return count
   }
 
-  /// Aliases (`*name`) beyond `maximumAliases`, or one used as a mapping key: refused before
-  /// composing, since nested aliases expand exponentially (a few hundred bytes can describe
-  /// billions of nodes) and keys are compared by value. A plain scan, outside quotes and comments.
-  private static func aliasProblem(_ text: String, file: String) -> Diagnostic? {
-    var count = 0
+  /// Calls `body` with each alias's line (0-based), column (0-based) and whether a key follows
+  /// it, outside quotes and comments, until it returns false.
+  private static func forEachAlias(
+    in text: String, _ body: (_ line: Int, _ column: Int, _ isKey: Bool) -> Bool
+  ) {
     for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
     {
       let scalars = Array(line.unicodeScalars)
@@ -118,25 +103,35 @@ struct YAMLDocument {
         } else if c == "*", " \t[{,:-?".unicodeScalars.contains(previous),
           i + 1 < scalars.count, !" \t,]}".unicodeScalars.contains(scalars[i + 1])
         {
-          count += 1
-          let at = SourceLocation(file: file, line: number + 1, column: i + 1)
           var j = i + 1
           while j < scalars.count, !" \t,]}:".unicodeScalars.contains(scalars[j]) { j += 1 }
           let rest = scalars[j...].drop { $0 == " " || $0 == "\t" }
-          if rest.first == ":" || previous == "?" {
-            return Diagnostic(
-              .notASpec, "an alias used as a mapping key; spec keys are plain names", at: at)
-          }
-          if count > maximumAliases {
-            return Diagnostic(
-              .notASpec, "more than \(maximumAliases) aliases; write the values out instead",
-              at: at)
-          }
+          if !body(number, i, rest.first == ":" || previous == "?") { return }
         }
         i += 1
       }
     }
-    return nil
+  }
+
+  /// Aliases (`*name`) beyond `maximumAliases`, or one used as a mapping key: refused before
+  /// composing, since nested aliases expand exponentially (a few hundred bytes can describe
+  /// billions of nodes) and keys are compared by value. A plain scan, outside quotes and comments.
+  private static func aliasProblem(_ text: String, file: String) -> Diagnostic? {
+    var count = 0
+    var problem: Diagnostic?
+    forEachAlias(in: text) { line, column, isKey in
+      count += 1
+      let at = SourceLocation(file: file, line: line + 1, column: column + 1)
+      if isKey {
+        problem = Diagnostic(
+          .notASpec, "an alias used as a mapping key; spec keys are plain names", at: at)
+      } else if count > maximumAliases {
+        problem = Diagnostic(
+          .notASpec, "more than \(maximumAliases) aliases; write the values out instead", at: at)
+      }
+      return problem == nil
+    }
+    return problem
   }
 
   /// Non-text input (NUL bytes, invalid UTF-8 replaced on decoding) gets one clear error.
