@@ -79,6 +79,9 @@ def encode(meta, rows):
                     x.append(1.0 if cell in missing else 0.0)
             else:
                 k = column["categorical"]
+                if k.get("binary"):
+                    x.append(1.0 if cell == k["levels"][1] else 0.0)  # a boolean column
+                    continue
                 level = "\u0000missing" if cell in missing else cell
                 onehot = [0.0] * (len(k["levels"]) + (1 if k["infrequent"] else 0))
                 if level in k["levels"]:

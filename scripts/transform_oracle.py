@@ -4,8 +4,9 @@
 Reads {"numeric": [...], "categorical": [...]} as JSON on stdin; each numeric case has training
 `cells` (null: missing), `missing` (mean | median | constant), `fill`, `scaling` and `probe`
 values; each categorical case has `cells`, `min_frequency`, `max_categories` and `probe` cells.
-Writes, per case, the probe values transformed by SimpleImputer + the scaler (numeric) or the
-one-hot rows of OneHotEncoder(handle_unknown='infrequent_if_exist') with its levels (categorical).
+Writes, per case, the probe values transformed by SimpleImputer + the scaler (numeric), the
+one-hot rows of OneHotEncoder(handle_unknown='infrequent_if_exist') with its levels (categorical),
+and the rows of OneHotEncoder(drop='if_binary', handle_unknown='ignore') for `boolean` cases.
 """
 import json
 import sys
@@ -57,6 +58,16 @@ def categorical(case):
     }
 
 
+def boolean(case):
+    def cells(values):
+        return np.array(values, dtype=object).reshape(-1, 1)
+
+    encoder = OneHotEncoder(drop="if_binary", handle_unknown="ignore", sparse_output=False)
+    encoder.fit(cells(case["cells"]))
+    return {"rows": encoder.transform(cells(case["probe"])).tolist()}
+
+
 request = json.load(sys.stdin)
 json.dump({"numeric": [numeric(c) for c in request["numeric"]],
-           "categorical": [categorical(c) for c in request["categorical"]]}, sys.stdout)
+           "categorical": [categorical(c) for c in request["categorical"]],
+           "boolean": [boolean(c) for c in request.get("boolean", [])]}, sys.stdout)

@@ -136,4 +136,55 @@ import Testing
     let checked = Checker.check(file: dir + "/iris.yaml")
     #expect(checked.spec?.network.input == 4, "\(checked.diagnostics)")
   }
+
+  @Test func aBooleanColumnIsOneZeroOneColumnEverywhere() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    var csv = "member,spend,kind\n"
+    for i in 0..<60 { csv += "\(i % 2 == 0 ? "yes" : "no"),\(i % 7),\(i % 2 == 0 ? "a" : "b")\n" }
+    try csv.write(toFile: dir + "/d.csv", atomically: true, encoding: .utf8)
+    try """
+    task: classification
+    layers: [{units: 2, activation: softmax}]
+    data: {train: d.csv, target: kind, features: {member: boolean, spend: numeric}}
+    training: {epochs: 30, optimizer: adam, learning_rate: 0.05}
+    """.write(toFile: dir + "/s.yaml", atomically: true, encoding: .utf8)
+    let plan = try CommandRunner.mlpc(["plan", dir + "/s.yaml"])
+    #expect(plan.stdout.contains("boolean: 1 for 'yes'") && plan.stdout.contains("2 → 2"))
+    let run = try CommandRunner.mlpc(["run", dir + "/s.yaml", "--quiet", "--out", dir + "/run"])
+    #expect(run.status == 0, "\(run.stderr)")
+    try "member,spend\nyes,1\nno,2\nmaybe,3\n".write(
+      toFile: dir + "/new.csv", atomically: true, encoding: .utf8)
+    let predicted = try CommandRunner.mlpc([
+      "predict", dir + "/run", dir + "/new.csv", "--probabilities", "--out", dir + "/p.csv",
+    ])
+    #expect(predicted.status == 0, "\(predicted.stderr)")
+    #expect(
+      predicted.stderr.contains("'member' holds a level never seen in training (first: 'maybe')"))
+    let lines = try String(contentsOfFile: dir + "/p.csv", encoding: .utf8).split(separator: "\n")
+    #expect(lines.count == 4 && lines[1].hasPrefix("a,") && lines[2].hasPrefix("b,"))
+    let exported = try CommandRunner.mlpc(["export", dir + "/run"])
+    #expect(exported.status == 0, "\(exported.stderr)")
+    if let python = CommandRunner.pythonWith(["onnx", "onnxruntime", "numpy", "safetensors"]) {
+      let check = try CommandRunner.run(
+        python,
+        [
+          Repository.path("scripts/check_onnx.py"), dir + "/run/model.onnx", dir + "/new.csv",
+          dir + "/p.csv",
+        ])
+      #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+      let reader = try CommandRunner.run(
+        python, [Repository.path("scripts/mlpc_reader.py"), dir + "/run", dir + "/new.csv"])
+      #expect(reader.status == 0, "\(reader.stderr)")
+      let ours = lines.map { $0.split(separator: ",").map(String.init) }
+      let theirs = reader.stdout.split(separator: "\n").map {
+        $0.split(separator: ",").map(String.init)
+      }
+      #expect(ours.count == theirs.count)
+      for (x, y) in zip(ours.dropFirst(), theirs.dropFirst()) {
+        #expect(x[0] == y[0])
+        #expect(abs((Double(x[1]) ?? .nan) - (Double(y[1]) ?? .nan)) < 1e-5)
+      }
+    }
+  }
 }

@@ -58,7 +58,7 @@ extension CheckContext {
         let text = record.trimmedText(column)
         if missing.contains(text) {
           row.append(.nan)
-        } else if raw.treatments[j].kind == .categorical {
+        } else if raw.treatments[j].kind != .numeric {
           row.append(raw.code(text, column: j))
         } else if let value = record.number(column) {
           row.append(value)

@@ -22,12 +22,15 @@ public struct CategoricalTransform: Codable, Sendable, Equatable {
   public let missingIsLevel: Bool
   /// The levels that share the "other" column (empty: there is none).
   public let infrequent: [String]
+  /// A boolean column: exactly two levels, one 0/1 column that is 1 for the second (as
+  /// OneHotEncoder(drop='if_binary') keeps it); an unseen level gives 0.
+  public let binary: Bool
 
   /// How a missing level is named among `levels` (not a string a CSV cell can hold).
   public static let missingLevel = "\u{0}missing"
 
   /// The columns this feature takes in the input matrix.
-  public var width: Int { levels.count + (infrequent.isEmpty ? 0 : 1) }
+  public var width: Int { binary ? 1 : levels.count + (infrequent.isEmpty ? 0 : 1) }
 
   /// Where a cell goes: a level's column, the "other" column (an infrequent level), or, for a
   /// level never seen in training, the "other" column when there is one and nothing otherwise.
@@ -42,12 +45,13 @@ public struct CategoricalTransform: Codable, Sendable, Equatable {
   private let infrequentSet: Set<String>
 
   enum CodingKeys: String, CodingKey {
-    case levels, infrequent
+    case levels, infrequent, binary
     case missingIsLevel = "missing_is_level"
   }
 
-  public init(levels: [String], missingIsLevel: Bool, infrequent: [String]) {
+  public init(levels: [String], missingIsLevel: Bool, infrequent: [String], binary: Bool = false) {
     (self.levels, self.missingIsLevel, self.infrequent) = (levels, missingIsLevel, infrequent)
+    self.binary = binary
     index = Dictionary(levels.enumerated().map { ($1, $0) }) { a, _ in a }
     infrequentSet = Set(infrequent)
   }
@@ -57,7 +61,8 @@ public struct CategoricalTransform: Codable, Sendable, Equatable {
     self.init(
       levels: try c.decode([String].self, forKey: .levels),
       missingIsLevel: try c.decode(Bool.self, forKey: .missingIsLevel),
-      infrequent: try c.decode([String].self, forKey: .infrequent))
+      infrequent: try c.decode([String].self, forKey: .infrequent),
+      binary: try c.decodeIfPresent(Bool.self, forKey: .binary) ?? false)
   }
 
   public func encode(to encoder: any Encoder) throws {
@@ -65,10 +70,12 @@ public struct CategoricalTransform: Codable, Sendable, Equatable {
     try c.encode(levels, forKey: .levels)
     try c.encode(missingIsLevel, forKey: .missingIsLevel)
     try c.encode(infrequent, forKey: .infrequent)
+    if binary { try c.encode(binary, forKey: .binary) }
   }
 
   public static func == (a: Self, b: Self) -> Bool {
-    (a.levels, a.missingIsLevel, a.infrequent) == (b.levels, b.missingIsLevel, b.infrequent)
+    (a.levels, a.missingIsLevel, a.infrequent, a.binary)
+      == (b.levels, b.missingIsLevel, b.infrequent, b.binary)
   }
 
   /// Fits the encoding on a column's training cells (nil: missing).
@@ -119,6 +126,29 @@ public struct CategoricalTransform: Codable, Sendable, Equatable {
       CategoricalTransform(levels: levels, missingIsLevel: absent > 0, infrequent: infrequent))
   }
 
+  /// Fits a boolean column: exactly two values, no missing cell.
+  public static func fitBoolean(_ cells: [String?]) -> Result<CategoricalTransform, FeatureProblem>
+  {
+    let absent = cells.count { $0 == nil }
+    if absent > 0 {
+      return .failure(
+        FeatureProblem("\(absent) cells are missing; a boolean column needs a value in every row"))
+    }
+    let levels = Set(cells.compactMap { $0 }).sorted {
+      $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars)
+    }
+    guard levels.count == 2 else {
+      return .failure(
+        FeatureProblem(
+          "a boolean column needs exactly two values; found \(levels.count)"
+            + (levels.isEmpty
+              ? "" : " (\(levels.prefix(5).map { "'\($0)'" }.joined(separator: ", ")))")
+        ))
+    }
+    return .success(
+      CategoricalTransform(levels: levels, missingIsLevel: false, infrequent: [], binary: true))
+  }
+
   /// Where `cell` (nil: missing) goes.
   public func slot(_ cell: String?) -> Slot {
     let key = cell ?? Self.missingLevel
@@ -132,6 +162,10 @@ public struct CategoricalTransform: Codable, Sendable, Equatable {
   public func encode(_ cell: String?, into out: UnsafeMutableBufferPointer<Float>) -> Slot {
     for i in 0..<width { out[i] = 0 }
     let s = slot(cell)
+    if binary {
+      if case .level(1) = s { out[0] = 1 }
+      return s
+    }
     switch s {
     case .level(let i): out[i] = 1
     case .other, .unseen(intoOther: true): out[levels.count] = 1

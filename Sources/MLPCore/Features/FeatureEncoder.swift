@@ -50,6 +50,7 @@ public struct FeatureEncoder: Codable, Sendable, Equatable {
         return "numeric: \(fill)\(n.indicator ? " + indicator" : ""), \(n.scaling.rawValue)"
       }
       guard let c = categorical else { return "" }
+      if c.binary { return "boolean: 1 for '\(c.levels[1])'" }
       return "one-hot: \(c.levels.count) levels" + (c.infrequent.isEmpty ? "" : " + other")
     }
   }
@@ -72,6 +73,7 @@ public struct FeatureEncoder: Codable, Sendable, Equatable {
     columns.flatMap { c -> [String] in
       if let n = c.numeric { return [c.name] + (n.indicator ? [c.name + "_missing"] : []) }
       guard let t = c.categorical else { return [] }
+      if t.binary { return [c.name + "=" + t.levels[1]] }
       return t.levels.map {
         c.name + "=" + ($0 == CategoricalTransform.missingLevel ? "(missing)" : $0)
       } + (t.infrequent.isEmpty ? [] : [c.name + "=(other)"])
@@ -102,16 +104,19 @@ public struct FeatureEncoder: Codable, Sendable, Equatable {
           p.column = j
           return .failure(p)
         }
-      case .categorical:
+      case .categorical, .boolean:
         let dictionary = columns.dictionaries[j]
         let cells = (0..<raw.count).map { r -> String? in
           let v = raw.features[r * raw.inputs + j]
           return v.isNaN ? nil : dictionary[Int(v)]
         }
-        switch CategoricalTransform.fit(
-          cells, missing: treatment.categoricalMissing, minFrequency: treatment.minFrequency,
-          maxCategories: treatment.maxCategories)
-        {
+        let fitted =
+          treatment.kind == .boolean
+          ? CategoricalTransform.fitBoolean(cells)
+          : CategoricalTransform.fit(
+            cells, missing: treatment.categoricalMissing, minFrequency: treatment.minFrequency,
+            maxCategories: treatment.maxCategories)
+        switch fitted {
         case .success(let t): column.categorical = t
         case .failure(var p):
           p.column = j

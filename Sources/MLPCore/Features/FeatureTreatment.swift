@@ -9,7 +9,7 @@
 // numeric: missing error | mean | median | constant (+ fill), indicator, scale standard | robust |
 // minmax | quantile | log | none (default: missing error, scale standard);
 // categorical: encoding one_hot, missing category | error, min_frequency, max_categories
-// (default: missing category). The list form (`features: [a, b]`) stays: numeric columns read as
+// (default: missing category); boolean: exactly two values, one 0/1 column. The list form (`features: [a, b]`) stays: numeric columns read as
 // they always were.
 
 import Yams
@@ -33,7 +33,7 @@ public enum FeaturesValue: Sendable {
 /// One feature column's declared treatment.
 public struct FeatureTreatment: Sendable, Equatable {
   public enum Kind: String, CaseIterable, Sendable, Codable {
-    case numeric, categorical, ignore
+    case numeric, categorical, boolean, ignore
   }
 
   /// Categorical encodings (one-hot now; embeddings are layers of their own).
@@ -58,7 +58,7 @@ public struct FeatureTreatment: Sendable, Equatable {
     switch kind {
     case .numeric: ["type", "missing", "fill", "indicator", "scale"]
     case .categorical: ["type", "encoding", "missing", "min_frequency", "max_categories"]
-    case .ignore: ["type"]
+    case .boolean, .ignore: ["type"]
     }
   }
 }
@@ -138,7 +138,7 @@ extension NodeReader {
       ok = false
     }
     switch kind.value {
-    case .ignore: break
+    case .ignore, .boolean: break
     case .numeric:
       if let n = fields["missing"] {
         guard let m: Located<Imputation> = choice(n, "\(path).missing", "imputation") else {

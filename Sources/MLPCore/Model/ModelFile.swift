@@ -328,6 +328,9 @@ public struct Model: Sendable {
         guard Set(all).count == all.count, all.count <= maximumWidth,
           all.allSatisfy({ $0.utf8.count <= Self.maximumNameBytes })
         else { throw fail("\(shown) has levels named twice or too long") }
+        if k.binary, k.levels.count != 2 || !k.infrequent.isEmpty || k.missingIsLevel {
+          throw fail("\(shown) is boolean but does not have exactly two levels")
+        }
       default: throw fail("\(shown) has no transform, or two")
       }
     }

@@ -74,6 +74,19 @@ extension ONNXExport {
           nodes.append(cast)
           blocks.append("\(prefix).indicator")
         }
+      } else if let c = column.categorical, c.binary {
+        // A boolean: 1 for the second level, 0 for the first and for anything unseen.
+        inputs.append(stringInfo(input))
+        var encode = node("LabelEncoder", [input], "\(prefix).value")
+        encode.domain = "ai.onnx.ml"
+        var floats = Onnx_AttributeProto()
+        (floats.name, floats.type, floats.floats) = ("values_floats", .floats, [0, 1])
+        encode.attribute = [
+          stringsAttribute("keys_strings", c.levels), floats,
+          attribute("default_float", float: 0),
+        ]
+        nodes.append(encode)
+        blocks.append("\(prefix).value")
       } else if let c = column.categorical {
         inputs.append(stringInfo(input))
         // Level → its column; infrequent levels → the "other" column.

@@ -31,9 +31,15 @@ import Testing
     }
   }
 
+  struct BooleanCase: Encodable {
+    var cells: [String]
+    var probe: [String]
+  }
+
   struct Request: Encodable {
     var numeric: [NumericCase]
     var categorical: [CategoricalCase]
+    var boolean: [BooleanCase]
   }
 
   struct Answer: Decodable {
@@ -43,8 +49,10 @@ import Testing
       var infrequent: [String?]
       var rows: [[Double]]
     }
+    struct Boolean: Decodable { var rows: [[Double]] }
     var numeric: [Numeric]
     var categorical: [Categorical]
+    var boolean: [Boolean]
   }
 
   /// A column with repeats, a long tail, about 5 % missing cells, and `n` rows.
@@ -95,7 +103,13 @@ import Testing
     let categorical = settings.map {
       CategoricalCase(cells: cells, minFrequency: $0.0, maxCategories: $0.1, probe: probe)
     }
-    return Request(numeric: numeric, categorical: categorical)
+    let boolean = [
+      BooleanCase(cells: ["yes", "no", "yes"], probe: ["yes", "no", "maybe"]),
+      BooleanCase(cells: ["True", "False", "False"], probe: ["True", "False", "true"]),
+      BooleanCase(cells: ["Yes", "no"], probe: ["Yes", "no"]),
+      BooleanCase(cells: ["1", "0", "1"], probe: ["0", "1", "2"]),
+    ]
+    return Request(numeric: numeric, categorical: categorical, boolean: boolean)
   }
 
   @Test func transformsEqualScikitLearn() throws {
@@ -140,9 +154,26 @@ import Testing
         #expect(row.map(Double.init) == want, "\(name): \(String(describing: cell))")
       }
     }
+    #expect(answer.boolean.count == request.boolean.count)
+    for (c, expected) in zip(request.boolean, answer.boolean) {
+      let t = try CategoricalTransform.fitBoolean(c.cells).get()
+      var row: [Float] = [0]
+      for (cell, want) in zip(c.probe, expected.rows) {
+        row.withUnsafeMutableBufferPointer { _ = t.encode(cell, into: $0) }
+        #expect(row.map(Double.init) == want, "\(c.cells): \(cell)")
+      }
+    }
   }
 
   @Test func unseenLevelsAreReportedAsSuch() throws {
+    let flag = try CategoricalTransform.fitBoolean(["no", "yes", "no"]).get()
+    #expect(flag.width == 1 && flag.slot("maybe") == .unseen(intoOther: false))
+    guard case .failure = CategoricalTransform.fitBoolean(["a", "b", "c"]),
+      case .failure = CategoricalTransform.fitBoolean(["a", nil])
+    else {
+      Issue.record("a boolean column of three values or a missing cell was fitted")
+      return
+    }
     let plain = try CategoricalTransform.fit(["a", "b", "a"]).get()
     #expect(plain.slot("c") == .unseen(intoOther: false))
     #expect(plain.slot(nil) == .unseen(intoOther: false))
