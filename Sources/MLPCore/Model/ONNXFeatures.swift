@@ -28,45 +28,40 @@ extension ONNXExport {
       if let n = column.numeric {
         inputs.append(tensorInfo(input, columns: 1))
         nodes.append(node("IsNaN", [input], "\(prefix).missing"))
-        var value = input
-        // Quantile scaling compares cells with knots: in double precision, as mlpc does, so that
-        // a cell equal to a knot is equal here too.
-        let wide = n.scaling == .quantile
-        if wide {
-          var widen = node("Cast", [input], "\(prefix).wide")
-          widen.attribute = [attribute("to", int: Int64(Onnx_TensorProto.DataType.double.rawValue))]
-          nodes.append(widen)
-          value = "\(prefix).wide"
-        }
+        // In double precision, as mlpc computes every transform (cells are float32, statistics
+        // double); a float32 centre of ~4000 alone moves a scaled value by ~3e-7. Quantile
+        // scaling needs it besides to find a cell equal to a knot equal here too.
+        var widen = node("Cast", [input], "\(prefix).wide")
+        widen.attribute = [attribute("to", int: Int64(Onnx_TensorProto.DataType.double.rawValue))]
+        nodes.append(widen)
+        var value = "\(prefix).wide"
         if let fill = n.fill {
-          initializers.append(
-            wide
-              ? doubleTensor("\(prefix).fill", [1], [fill])
-              : tensor("\(prefix).fill", [1], [Float(fill)]))
+          initializers.append(doubleTensor("\(prefix).fill", [1], [fill]))
           nodes.append(
             node("Where", ["\(prefix).missing", "\(prefix).fill", value], "\(prefix).filled"))
           value = "\(prefix).filled"
         }
         switch n.scaling {
         case .standard, .robust, .minmax:
-          initializers.append(tensor("\(prefix).center", [1], [Float(n.center)]))
-          initializers.append(tensor("\(prefix).scale", [1], [Float(n.scale)]))
+          initializers.append(doubleTensor("\(prefix).center", [1], [n.center]))
+          initializers.append(doubleTensor("\(prefix).scale", [1], [n.scale]))
           nodes.append(node("Sub", [value, "\(prefix).center"], "\(prefix).centred"))
-          nodes.append(node("Div", ["\(prefix).centred", "\(prefix).scale"], "\(prefix).value"))
+          nodes.append(node("Div", ["\(prefix).centred", "\(prefix).scale"], "\(prefix).double"))
         case .log:
-          if !initializers.contains(where: { $0.name == "feature.one" }) {
-            initializers.append(tensor("feature.one", [1], [1]))
-          }
-          nodes.append(node("Add", [value, "feature.one"], "\(prefix).plus_one"))
-          nodes.append(node("Log", ["\(prefix).plus_one"], "\(prefix).value"))
+          initializers.append(doubleTensor("\(prefix).one", [1], [1]))
+          nodes.append(node("Add", [value, "\(prefix).one"], "\(prefix).plus_one"))
+          nodes.append(node("Log", ["\(prefix).plus_one"], "\(prefix).double"))
         case .none:
-          nodes.append(node("Identity", [value], "\(prefix).value"))
+          nodes.append(node("Identity", [value], "\(prefix).double"))
         case .quantile:
           let q = n.quantiles ?? [0]
           let built = quantileNodes(value, q, prefix: prefix)
           nodes += built.nodes
           initializers += built.initializers
         }
+        var narrow = node("Cast", ["\(prefix).double"], "\(prefix).value")
+        narrow.attribute = [attribute("to", int: Int64(Onnx_TensorProto.DataType.float.rawValue))]
+        nodes.append(narrow)
         blocks.append("\(prefix).value")
         if n.indicator {
           var cast = node("Cast", ["\(prefix).missing"], "\(prefix).indicator")
@@ -131,7 +126,8 @@ extension ONNXExport {
   /// QuantileTransformer's uniform map of `x` through the quantiles `q`, as mlpc computes it: the
   /// mean of interpolating at the last knot ≤ x (upwards) and at the first knot ≥ x (downwards),
   /// 0 at or below the first knot and 1 at or above the last. Knot indices come from counting
-  /// knots below x (Less/LessOrEqual, ReduceSum), values from Gather. Output "<prefix>.value".
+  /// knots below x (Less/LessOrEqual, ReduceSum), values from Gather; all in double precision.
+  /// Output "<prefix>.double".
   static func quantileNodes(_ x: String, _ q: [Double], prefix p: String) -> (
     nodes: [Onnx_NodeProto], initializers: [Onnx_TensorProto]
   ) {
@@ -201,8 +197,7 @@ extension ONNXExport {
     add("LessOrEqual", [x, "\(p).first"], "at_low")
     add("GreaterOrEqual", [x, "\(p).last"], "at_high")
     add("Where", ["\(p).at_high", "\(p).unit", "\(p).mean"], "upper")
-    add("Where", ["\(p).at_low", "\(p).zero", "\(p).upper"], "value_wide")
-    cast("value_wide", "value", to: .float)
+    add("Where", ["\(p).at_low", "\(p).zero", "\(p).upper"], "double")
     if k == 1 {
       inits.removeAll { $0.name == "\(p).high_index" }
       inits.append(int64Tensor("\(p).high_index", [1], [0]))
