@@ -27,11 +27,8 @@ extension CheckContext {
       Double($0.trimmingCharacters(in: .whitespaces)) != nil
     }
     reader.forEachRecord { record in
-      guard record.count == width else {
-        problem(
-          Diagnostic(
-            .badData, "row has \(record.count) fields but the header has \(width)",
-            at: record.location))
+      if let ragged = record.widthProblem(width) {
+        problem(ragged)
         return errors < CSVReader.errorLimit
       }
       // A row without its target cannot train or be scored: dropped.

@@ -282,6 +282,14 @@ public struct CSVRecord {
     let f = fields[i]
     return String(validating: reader.bytes[f.start..<f.end], as: UTF8.self) != nil
   }
+  /// The checker's diagnostic for a row not as wide as the header (`width` fields), or nil.
+  public func widthProblem(_ width: Int) -> Diagnostic? {
+    count == width
+      ? nil
+      : Diagnostic(
+        .badData, "row has \(count) fields but the header has \(width)", at: location)
+  }
+
   /// The checker's diagnostic for a field that is not a number.
   public func numberProblem(_ i: Int) -> Diagnostic {
     Diagnostic(

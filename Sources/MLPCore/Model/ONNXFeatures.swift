@@ -134,7 +134,7 @@ extension ONNXExport {
     let k = q.count
     var nodes: [Onnx_NodeProto] = []
     let references = NumericTransform.references(k)
-    var inits = [
+    let inits = [
       doubleTensor("\(p).knots", [1, Int64(k)], q),
       doubleTensor("\(p).knots_flat", [Int64(k)], q),
       doubleTensor("\(p).refs", [Int64(k)], references),
@@ -198,10 +198,6 @@ extension ONNXExport {
     add("GreaterOrEqual", [x, "\(p).last"], "at_high")
     add("Where", ["\(p).at_high", "\(p).unit", "\(p).mean"], "upper")
     add("Where", ["\(p).at_low", "\(p).zero", "\(p).upper"], "double")
-    if k == 1 {
-      inits.removeAll { $0.name == "\(p).high_index" }
-      inits.append(int64Tensor("\(p).high_index", [1], [0]))
-    }
     return (nodes, inits)
   }
 

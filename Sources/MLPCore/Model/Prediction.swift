@@ -117,11 +117,8 @@ public final class Predictor {
     }
     reader.forEachRecord { record in
       rows += 1
-      guard record.count == width else {
-        problem(
-          Diagnostic(
-            .badData, "row has \(record.count) fields but the header has \(width)",
-            at: record.location))
+      if let ragged = record.widthProblem(width) {
+        problem(ragged)
         return errors < CSVReader.errorLimit
       }
       let before = errors
