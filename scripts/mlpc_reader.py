@@ -49,9 +49,9 @@ def uniform(v, quantiles):
     return 0.5 * (np.interp(v, q, refs) - np.interp(-v, -q[::-1], -refs[::-1]))
 
 
-def encode(meta, rows):
+def encode(meta, rows, tensors):
     """The input matrix of raw rows (dicts by column name): the model's feature transforms
-    (format 4), or the feature columns as numbers."""
+    (format 4, embedding tables from tensors), or the feature columns as numbers."""
     t = meta.get("transforms")
     if t is None:
         return np.array([[float(row[name]) for name in meta["features"]] for row in rows])
@@ -83,6 +83,11 @@ def encode(meta, rows):
                     x.append(1.0 if cell == k["levels"][1] else 0.0)  # a boolean column
                     continue
                 level = "\u0000missing" if cell in missing else cell
+                if "embedding_dim" in k:
+                    # The level's row of the learned table; the last row: "other" or unseen.
+                    i = k["levels"].index(level) if level in k["levels"] else len(k["levels"])
+                    x.extend(tensors[column["name"] + ".embedding"][i])
+                    continue
                 onehot = [0.0] * (len(k["levels"]) + (1 if k["infrequent"] else 0))
                 if level in k["levels"]:
                     onehot[k["levels"].index(level)] = 1.0
@@ -129,7 +134,7 @@ def main(model, data):
     meta, tensors = load(model)
     with open(data, newline="") as f:
         rows = list(csv.DictReader(f))
-    out = forward(meta, tensors, encode(meta, rows))
+    out = forward(meta, tensors, encode(meta, rows, tensors))
     writer = csv.writer(sys.stdout, lineterminator="\n")
     if meta["task"] == "classification":
         writer.writerow(["predicted"] + ["p_" + c for c in meta["classes"]])

@@ -7,6 +7,14 @@
 
 /// One step of forward, loss, backward or update, its buffers named by `Ref`.
 public enum StepOp<Ref> {
+  /// x^0 (B, outputs) from the loaded rows (B, inputs): plain columns copied in runs, each
+  /// embedded column's code replaced by its table's row.
+  case embed(
+    input: Ref, output: Ref, inputs: Int, outputs: Int, runs: [ColumnRun],
+    lookups: [EmbeddingLookup<Ref>])
+  /// ∂L/∂E for every table (lookups name the gradient tables), scattered from delta = ∂L/∂x^0.
+  case embedBackward(
+    delta: Ref, input: Ref, inputs: Int, outputs: Int, lookups: [EmbeddingLookup<Ref>])
   /// x^k = σ^k(x^{k-1} · W^kᵀ + b^k); input (B, I), weight (O, I), bias (O), output (B, O).
   case dense(
     layer: Int, input: Ref, weight: Ref, bias: Ref, output: Ref, inputs: Int, outputs: Int,
@@ -38,6 +46,13 @@ public enum StepOp<Ref> {
   /// The same op over other buffer references.
   public func map<T>(_ f: (Ref) -> T) -> StepOp<T> {
     switch self {
+    case .embed(let x, let y, let i, let o, let runs, let lookups):
+      .embed(
+        input: f(x), output: f(y), inputs: i, outputs: o, runs: runs,
+        lookups: lookups.map { $0.map(f) })
+    case .embedBackward(let d, let x, let i, let o, let lookups):
+      .embedBackward(
+        delta: f(d), input: f(x), inputs: i, outputs: o, lookups: lookups.map { $0.map(f) })
     case .dense(let k, let x, let w, let b, let y, let i, let o, let act, let p):
       .dense(
         layer: k, input: f(x), weight: f(w), bias: f(b), output: f(y), inputs: i, outputs: o,
@@ -81,6 +96,12 @@ public func execute(
   seed: UInt64 = 0
 ) -> Double {
   switch op {
+  case .embed(let x, let y, let inputs, let outputs, let runs, let lookups):
+    embedForward(
+      x: x, y: y, rows: rows, inputs: inputs, outputs: outputs, runs: runs, lookups: lookups)
+  case .embedBackward(let delta, let x, let inputs, let outputs, let lookups):
+    embedBackward(
+      delta: delta, x: x, rows: rows, inputs: inputs, outputs: outputs, lookups: lookups)
   case .dense(_, let x, let w, let b, let y, let inputs, let outputs, let activation, let p):
     denseForward(
       x: x, w: w, b: b, y: y, rows: rows, inputs: inputs, outputs: outputs, activation,

@@ -187,4 +187,97 @@ import Testing
       }
     }
   }
+
+  @Test func anEmbeddedColumnTrainsPredictsResumesAndExports() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    // The class is the city's parity: only a learned vector per city can tell them apart.
+    let cities = (0..<12).map { "c\($0)" }
+    var csv = "city,size,flag,kind\n"
+    for i in 0..<360 {
+      let c = (i * 7) % 12
+      let size = i % 13 == 0 ? "NA" : "\(Double(i % 5) / 4)"
+      csv += "\(cities[c]),\(size),\(i % 3 == 0 ? "x" : "y"),\(c % 2 == 0 ? "even" : "odd")\n"
+    }
+    try csv.write(toFile: dir + "/d.csv", atomically: true, encoding: .utf8)
+    try """
+    task: classification
+    layers: [{units: 16, activation: relu}, {units: 2, activation: softmax}]
+    data:
+      train: d.csv
+      target: kind
+      validation_split: 0.2
+      features:
+        city: {type: categorical, encoding: embedding, dim: 3}
+        size: {type: numeric, missing: median}
+        flag: {type: categorical, encoding: embedding}
+    training: {epochs: 60, optimizer: adam, learning_rate: 0.03, weight_decay: 0.001, checkpoint: {every: 20}}
+    """.write(toFile: dir + "/s.yaml", atomically: true, encoding: .utf8)
+    let check = try CommandRunner.mlpc(["check", dir + "/s.yaml"])
+    #expect(check.status == 0, "\(check.stderr)")
+    // Two levels and no dim: said, with the better encodings.
+    let said = check.stdout + check.stderr
+    #expect(
+      said.contains("feature 'flag' has 2 levels in the training rows")
+        && said.contains("'type: boolean'"), "\(said)")
+    let plan = try CommandRunner.mlpc(["plan", dir + "/s.yaml"])
+    // n^0 = 3 (city) + 1 (size) + 3 (flag: round(1.6 · 3^0.56) for 3 rows); tables 13×3, 3×3.
+    #expect(plan.stdout.contains("7 → 16 → 2"), "\(plan.stdout)")
+    #expect(plan.stdout.contains("embedding: 12 levels + unknown → 3"))
+    #expect(plan.stdout.contains("city       13×3") && plan.stdout.contains("flag       3×3"))
+    #expect(plan.stdout.contains("embed_backward"))
+    let gradcheck = try CommandRunner.mlpc(["gradcheck", dir + "/s.yaml"])
+    #expect(gradcheck.status == 0 && gradcheck.stdout.contains("city.embedding"))
+    let run = try CommandRunner.mlpc(["run", dir + "/s.yaml", "--quiet", "--out", dir + "/run"])
+    #expect(run.status == 0, "\(run.stderr)")
+    let model = try Model.load(dir + "/run")
+    #expect(model.network.input == 7 && model.network.loadedColumns == 3)
+    let table = try #require(model.tensors["city.embedding"])
+    #expect(table.shape == [13, 3])
+    // The unknown row: no training row selects it, so it stays at 0.
+    #expect(table.values.suffix(3).allSatisfy { $0 == 0 })
+    #expect(table.values.prefix(36).contains { $0 != 0 })
+    let evaluated = try CommandRunner.mlpc(["evaluate", dir + "/run", dir + "/d.csv"])
+    #expect(evaluated.stdout.contains("accuracy 1.0000"), "\(evaluated.stdout)")
+    // Resuming continues the tables (format-4 checkpoints hold them with the optimizer state).
+    let resumed = try CommandRunner.mlpc([
+      "run", "--resume", dir + "/run", "--epochs", "70", "--quiet",
+    ])
+    #expect(resumed.status == 0, "\(resumed.stderr)")
+    #expect(try Model.load(dir + "/run").tensors["city.embedding"]?.values != table.values)
+    // New rows with an unseen city and a missing size: predict, the numpy reader and ONNX agree.
+    try "flag,size,city\nx,0.5,c3\ny,NA,c4\nx,0.25,atlantis\n".write(
+      toFile: dir + "/new.csv", atomically: true, encoding: .utf8)
+    let predicted = try CommandRunner.mlpc([
+      "predict", dir + "/run", dir + "/new.csv", "--probabilities", "--out", dir + "/p.csv",
+    ])
+    #expect(predicted.status == 0, "\(predicted.stderr)")
+    #expect(
+      predicted.stderr.contains("'city' holds a level never seen in training (first: 'atlantis')"))
+    let lines = try String(contentsOfFile: dir + "/p.csv", encoding: .utf8).split(separator: "\n")
+    #expect(lines.count == 4 && lines[1].hasPrefix("odd,") && lines[2].hasPrefix("even,"))
+    let exported = try CommandRunner.mlpc(["export", dir + "/run"])
+    #expect(exported.status == 0, "\(exported.stderr)")
+    if let python = CommandRunner.pythonWith(["onnx", "onnxruntime", "numpy", "safetensors"]) {
+      let onnx = try CommandRunner.run(
+        python,
+        [
+          Repository.path("scripts/check_onnx.py"), dir + "/run/model.onnx", dir + "/new.csv",
+          dir + "/p.csv",
+        ])
+      #expect(onnx.status == 0 && onnx.stdout.contains("Gather"), "\(onnx.stdout)\(onnx.stderr)")
+      let reader = try CommandRunner.run(
+        python, [Repository.path("scripts/mlpc_reader.py"), dir + "/run", dir + "/new.csv"])
+      #expect(reader.status == 0, "\(reader.stderr)")
+      let ours = lines.map { $0.split(separator: ",").map(String.init) }
+      let theirs = reader.stdout.split(separator: "\n").map {
+        $0.split(separator: ",").map(String.init)
+      }
+      #expect(ours.count == theirs.count)
+      for (x, y) in zip(ours.dropFirst(), theirs.dropFirst()) {
+        #expect(x[0] == y[0])
+        for c in 1..<3 { #expect(abs((Double(x[c]) ?? .nan) - (Double(y[c]) ?? .nan)) < 1e-5) }
+      }
+    }
+  }
 }

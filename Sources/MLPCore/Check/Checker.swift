@@ -44,19 +44,29 @@ public enum Checker {
     if let layers { context.checkArena(layers: layers, training: training) }
     let data = context.checkData(layers: layers, loss: loss, seed: training.seed)
     context.checkMonitor(training, task: spec.top[.task]?.value, data: data)
-    // Without `input`, n^0 is what the data gives (its columns, or their encoded width).
-    if spec.top[.input] == nil, let layers, let data {
-      context.checkArena(layers: layers, training: training, input: data.train.inputs)
+    // Without `input`, n^0 is what the data gives (its columns, or their encoded width); the
+    // embedding tables are sized once the training rows have been fitted.
+    let embeddings = data?.encoder?.embeddings ?? []
+    if spec.top[.input] == nil || !embeddings.isEmpty, let layers, let data {
+      context.checkArena(
+        layers: layers, training: training, input: data.encoder?.width ?? data.train.inputs,
+        embeddings: embeddings)
+      if !embeddings.isEmpty, let at = spec.data?[.features]?.location ?? spec.data?.location {
+        _ = context.checkMemory(
+          samples: data.train.count, floatsPerSample: data.train.inputs + data.train.outputs,
+          labels: data.train.labels != nil, source: "the training rows", at: at)
+      }
     }
     let diagnostics = context.diagnostics.sortedByLocation()
     guard !diagnostics.hasErrors, let task = spec.top[.task]?.value,
-      let input = spec.top[.input]?.value ?? data?.train.inputs,
+      let input = spec.top[.input]?.value ?? data?.encoder?.width ?? data?.train.inputs,
       let layers, let loss, let data
     else { return CheckResult(diagnostics: diagnostics, spec: nil) }
     let name =
       spec.top[.name]?.value
       ?? URL(fileURLWithPath: spec.file).deletingPathExtension().lastPathComponent
-    let network = Network(name: name, task: task, input: input, layers: layers, loss: loss)
+    let network = Network(
+      name: name, task: task, input: input, layers: layers, loss: loss, embeddings: embeddings)
     let checked = CheckedSpec(
       file: spec.file, text: spec.text, network: network, training: training, data: data)
     return CheckResult(diagnostics: diagnostics, spec: checked)

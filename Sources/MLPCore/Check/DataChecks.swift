@@ -75,7 +75,15 @@ extension CheckContext {
     if let written = data[.classWeights] {
       prepared.classWeights = checkClassWeights(written, prepared)
     }
-    if value(.standardize, in: data) {
+    if value(.standardize, in: data), prepared.encoder?.embeddings.isEmpty == false {
+      // Loaded rows hold embedding codes, which scaling would destroy; the features' own
+      // `scale` settings scale the numeric columns.
+      report(
+        Diagnostic(
+          .ignoredSetting,
+          "'data.standardize' has no effect with embedded features; numeric features are scaled by their 'scale'",
+          at: data[.standardize]?.location ?? data[.features]?.location))
+    } else if value(.standardize, in: data) {
       let standardizer = Standardizer(fitting: prepared.train)
       standardizer.apply(&prepared.train)
       if prepared.validation != nil { standardizer.apply(&prepared.validation!) }

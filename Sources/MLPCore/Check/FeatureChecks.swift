@@ -131,10 +131,22 @@ extension CheckContext {
           .badData,
           "feature '\(p.column.map { raw.names[$0] } ?? "?")' cannot be fitted on the training rows: \(p.description)",
           at: at(p.column),
-          help:
-            "choose 'missing: mean', 'median' or 'constant', or list the cells meaning missing in 'data.missing_values'"
+          help: p.column.map { raw.treatments[$0].kind == .numeric } ?? true
+            ? "choose 'missing: mean', 'median' or 'constant', or list the cells meaning missing in 'data.missing_values'"
+            : "choose 'missing: category', or list the cells meaning missing in 'data.missing_values'"
         ))
       return false
+    }
+    for column in encoder.columns {
+      guard let k = column.categorical, k.embeddingDim != nil, k.levels.count <= 2,
+        let j = raw.names.firstIndex(of: column.name), raw.treatments[j].dim == nil
+      else { continue }
+      report(
+        Diagnostic(
+          .dataWarning,
+          "feature '\(column.name)' has \(k.levels.count) level\(k.levels.count == 1 ? "" : "s") in the training rows; an embedding of \(k.embeddingDim!) learns more numbers than its levels need",
+          at: at(j),
+          help: "use 'type: boolean' or 'encoding: one_hot', or give 'dim'"))
     }
     for (split, data) in [
       ("training", prepared.train), ("validation", prepared.validation), ("test", prepared.test),
@@ -163,7 +175,7 @@ extension CheckContext {
         }
       }
     }
-    let widths = encoder.columns.map { "'\($0.name)' \($0.width)" }
+    let widths = encoder.columns.map { "'\($0.name)' \($0.inputWidth)" }
     checkInput(
       encoder.width, source: "the encoded features",
       note: DiagnosticNote(

@@ -152,14 +152,18 @@ extension CheckContext {
 
   /// Refuses a network whose arena cannot even be addressed; remembers its sizes so that
   /// `checkMemory(samples:…)` can add the data once its size is known.
-  mutating func checkArena(layers: [CheckedLayer], training: TrainingConfig, input: Int? = nil) {
+  mutating func checkArena(
+    layers: [CheckedLayer], training: TrainingConfig, input: Int? = nil,
+    embeddings: [EmbeddingTable] = []
+  ) {
     guard let input = input ?? spec.top[.input]?.value, input >= 1 else { return }
-    let sizing = ArenaSizing(
+    var sizing = ArenaSizing(
       input: input, layers: layers.map { ($0.name, $0.units) }, optimizer: training.optimizer,
       batchSize: training.batchSize,
       // The plan weighs each row's loss when classes are weighted: a buffer of its own.
       sampleWeights: spec.data?[.classWeights] != nil,
       dropoutLayers: Set(layers.indices.filter { layers[$0].dropout > 0 }.map { $0 + 1 }))
+    sizing.embeddings = embeddings
     guard sizing.layout(samples: 1) != nil else {
       report(
         Diagnostic(
@@ -203,14 +207,19 @@ struct ArenaSizing {
   var batchSize: Int
   var sampleWeights = false
   var dropoutLayers: Set<Int> = []
+  /// The feature block's embedding tables (known once the training rows are fitted).
+  var embeddings: [EmbeddingTable] = []
 
   /// The layout the plan compiler will use for a training set of `samples` rows.
   func layout(samples: Int) -> ArenaLayout? {
-    ArenaLayout(
+    let loaded = input - embeddings.reduce(0) { $0 + $1.dim - 1 }
+    guard loaded >= 1 else { return nil }
+    return ArenaLayout(
       input: input, layers: layers,
       batchSize: ArenaLayout.rows(batchSize: batchSize, samples: samples),
       optimizerSlots: optimizer.stateSlots, sampleWeights: sampleWeights,
-      dropoutLayers: dropoutLayers)
+      dropoutLayers: dropoutLayers, embeddings: embeddings.map { ($0.tensorName, $0.rows, $0.dim) },
+      loadedColumns: loaded)
   }
 
   /// Bytes of `samples` rows in memory: the floats, and for classification a label (as read

@@ -25,12 +25,30 @@ public struct CategoricalTransform: Codable, Sendable, Equatable {
   /// A boolean column: exactly two levels, one 0/1 column that is 1 for the second (as
   /// OneHotEncoder(drop='if_binary') keeps it); an unseen level gives 0.
   public let binary: Bool
+  /// With `encoding: embedding`, the table's width: the column is then one code in a loaded row
+  /// (a level's index; `levels.count` for "other" or an unseen level) and `dim` columns of x^0.
+  public let embeddingDim: Int?
 
   /// How a missing level is named among `levels` (not a string a CSV cell can hold).
   public static let missingLevel = "\u{0}missing"
 
-  /// The columns this feature takes in the input matrix.
-  public var width: Int { binary ? 1 : levels.count + (infrequent.isEmpty ? 0 : 1) }
+  /// The columns this feature takes in a loaded row (one code for an embedding).
+  public var width: Int {
+    binary || embeddingDim != nil ? 1 : levels.count + (infrequent.isEmpty ? 0 : 1)
+  }
+
+  /// The columns this feature takes in x^0.
+  public var inputWidth: Int { embeddingDim ?? width }
+
+  /// An embedding table's rows: one per level, and a last one for "other" (rare levels) or, when
+  /// no level is rare, for levels never seen in training (the unknown level, kept at 0).
+  public var tableRows: Int { levels.count + 1 }
+
+  /// The default embedding width for a column of `rows` table rows: min(600, round(1.6 ·
+  /// rows^0.56)), the rule fastai's `emb_sz_rule` uses.
+  public static func defaultDim(rows: Int) -> Int {
+    min(600, Int((1.6 * pow(Double(rows), 0.56)).rounded()))
+  }
 
   /// Where a cell goes: a level's column, the "other" column (an infrequent level), or, for a
   /// level never seen in training, the "other" column when there is one and nothing otherwise.
@@ -47,11 +65,16 @@ public struct CategoricalTransform: Codable, Sendable, Equatable {
   enum CodingKeys: String, CodingKey {
     case levels, infrequent, binary
     case missingIsLevel = "missing_is_level"
+    case embeddingDim = "embedding_dim"
   }
 
-  public init(levels: [String], missingIsLevel: Bool, infrequent: [String], binary: Bool = false) {
+  public init(
+    levels: [String], missingIsLevel: Bool, infrequent: [String], binary: Bool = false,
+    embeddingDim: Int? = nil
+  ) {
     (self.levels, self.missingIsLevel, self.infrequent) = (levels, missingIsLevel, infrequent)
     self.binary = binary
+    self.embeddingDim = binary ? nil : embeddingDim
     index = Dictionary(levels.enumerated().map { ($1, $0) }) { a, _ in a }
     infrequentSet = Set(infrequent)
   }
@@ -62,7 +85,8 @@ public struct CategoricalTransform: Codable, Sendable, Equatable {
       levels: try c.decode([String].self, forKey: .levels),
       missingIsLevel: try c.decode(Bool.self, forKey: .missingIsLevel),
       infrequent: try c.decode([String].self, forKey: .infrequent),
-      binary: try c.decodeIfPresent(Bool.self, forKey: .binary) ?? false)
+      binary: try c.decodeIfPresent(Bool.self, forKey: .binary) ?? false,
+      embeddingDim: try c.decodeIfPresent(Int.self, forKey: .embeddingDim))
   }
 
   public func encode(to encoder: any Encoder) throws {
@@ -71,11 +95,24 @@ public struct CategoricalTransform: Codable, Sendable, Equatable {
     try c.encode(missingIsLevel, forKey: .missingIsLevel)
     try c.encode(infrequent, forKey: .infrequent)
     if binary { try c.encode(binary, forKey: .binary) }
+    try c.encodeIfPresent(embeddingDim, forKey: .embeddingDim)
   }
 
   public static func == (a: Self, b: Self) -> Bool {
-    (a.levels, a.missingIsLevel, a.infrequent, a.binary)
-      == (b.levels, b.missingIsLevel, b.infrequent, b.binary)
+    (a.levels, a.missingIsLevel, a.infrequent, a.binary, a.embeddingDim)
+      == (b.levels, b.missingIsLevel, b.infrequent, b.binary, b.embeddingDim)
+  }
+
+  /// The same levels as a learned table of width `dim` (nil: the default for its rows).
+  public func embedded(dim: Int?) -> CategoricalTransform {
+    CategoricalTransform(
+      levels: levels, missingIsLevel: missingIsLevel, infrequent: infrequent,
+      embeddingDim: dim ?? Self.defaultDim(rows: tableRows))
+  }
+
+  /// An embedding's table row for `slot`: the level's, else the last.
+  public func code(_ slot: Slot) -> Int {
+    if case .level(let i) = slot { i } else { levels.count }
   }
 
   /// Fits the encoding on a column's training cells (nil: missing).
@@ -157,11 +194,16 @@ public struct CategoricalTransform: Codable, Sendable, Equatable {
     return .unseen(intoOther: !infrequent.isEmpty)
   }
 
-  /// Writes the one-hot columns of `cell` at `out` (width `width`); the slot it went to.
+  /// Writes the one-hot columns of `cell` at `out` (width `width`), or its embedding code; the
+  /// slot it went to.
   @discardableResult
   public func encode(_ cell: String?, into out: UnsafeMutableBufferPointer<Float>) -> Slot {
     for i in 0..<width { out[i] = 0 }
     let s = slot(cell)
+    if embeddingDim != nil {
+      out[0] = Float(code(s))
+      return s
+    }
     if binary {
       if case .level(1) = s { out[0] = 1 }
       return s

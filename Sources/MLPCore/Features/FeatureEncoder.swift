@@ -39,7 +39,10 @@ public struct FeatureEncoder: Codable, Sendable, Equatable {
     public var numeric: NumericTransform?
     public var categorical: CategoricalTransform?
 
+    /// Columns in a loaded row.
     public var width: Int { numeric?.width ?? categorical?.width ?? 0 }
+    /// Columns in x^0.
+    public var inputWidth: Int { numeric?.width ?? categorical?.inputWidth ?? 0 }
 
     /// The transform in words, for `mlpc plan`: "median fill, standard", "one-hot 3 + other".
     public var transformText: String {
@@ -51,6 +54,10 @@ public struct FeatureEncoder: Codable, Sendable, Equatable {
       }
       guard let c = categorical else { return "" }
       if c.binary { return "boolean: 1 for '\(c.levels[1])'" }
+      if let dim = c.embeddingDim {
+        return
+          "embedding: \(c.levels.count) levels + \(c.infrequent.isEmpty ? "unknown" : "other") → \(dim)"
+      }
       return "one-hot: \(c.levels.count) levels" + (c.infrequent.isEmpty ? "" : " + other")
     }
   }
@@ -64,8 +71,27 @@ public struct FeatureEncoder: Codable, Sendable, Equatable {
     case missingValues = "missing_values"
   }
 
-  /// n^0: the encoded width of every column.
-  public var width: Int { columns.reduce(0) { $0 + $1.width } }
+  /// n^0: the encoded width of every column in x^0.
+  public var width: Int { columns.reduce(0) { $0 + $1.inputWidth } }
+
+  /// Columns of an encoded (loaded) row: an embedded column is one code there.
+  public var loadedWidth: Int { columns.reduce(0) { $0 + $1.width } }
+
+  /// The embedding tables of the embedded columns, placed in loaded rows and in x^0.
+  public var embeddings: [EmbeddingTable] {
+    var (column, offset) = (0, 0)
+    var tables: [EmbeddingTable] = []
+    for c in columns {
+      if let t = c.categorical, let dim = t.embeddingDim {
+        tables.append(
+          EmbeddingTable(
+            name: c.name, rows: t.tableRows, dim: dim, column: column, offset: offset,
+            unknownRow: t.infrequent.isEmpty))
+      }
+      (column, offset) = (column + c.width, offset + c.inputWidth)
+    }
+    return tables
+  }
 
   /// The names of the encoded inputs: a numeric column's name (and `name_missing` for its
   /// indicator), `name=level` per level of a categorical one (`name=(missing)`, `name=(other)`).
@@ -74,6 +100,7 @@ public struct FeatureEncoder: Codable, Sendable, Equatable {
       if let n = c.numeric { return [c.name] + (n.indicator ? [c.name + "_missing"] : []) }
       guard let t = c.categorical else { return [] }
       if t.binary { return [c.name + "=" + t.levels[1]] }
+      if t.embeddingDim != nil { return [c.name] }
       return t.levels.map {
         c.name + "=" + ($0 == CategoricalTransform.missingLevel ? "(missing)" : $0)
       } + (t.infrequent.isEmpty ? [] : [c.name + "=(other)"])
@@ -117,7 +144,8 @@ public struct FeatureEncoder: Codable, Sendable, Equatable {
             cells, missing: treatment.categoricalMissing, minFrequency: treatment.minFrequency,
             maxCategories: treatment.maxCategories)
         switch fitted {
-        case .success(let t): column.categorical = t
+        case .success(let t):
+          column.categorical = treatment.encoding == .embedding ? t.embedded(dim: treatment.dim) : t
         case .failure(var p):
           p.column = j
           return .failure(p)
@@ -134,7 +162,7 @@ public struct FeatureEncoder: Codable, Sendable, Equatable {
   public func encode(_ raw: Dataset, _ columns: RawColumns) -> Result<
     (data: Dataset, unseen: [String: (count: Int, first: String)]), FeatureProblem
   > {
-    let width = self.width
+    let width = loadedWidth
     var out = [Float](repeating: 0, count: raw.count * width)
     var unseen: [String: (count: Int, first: String)] = [:]
     let rawIndex = Dictionary(columns.names.enumerated().map { ($1, $0) }) { a, _ in a }

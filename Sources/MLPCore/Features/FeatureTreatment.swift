@@ -8,8 +8,8 @@
 //
 // numeric: missing error | mean | median | constant (+ fill), indicator, scale standard | robust |
 // minmax | quantile | log | none (default: missing error, scale standard);
-// categorical: encoding one_hot, missing category | error, min_frequency, max_categories
-// (default: missing category); boolean: exactly two values, one 0/1 column. The list form (`features: [a, b]`) stays: numeric columns read as
+// categorical: encoding one_hot | embedding (+ dim), missing category | error, min_frequency,
+// max_categories (default: one_hot, missing category); boolean: exactly two values, one 0/1 column. The list form (`features: [a, b]`) stays: numeric columns read as
 // they always were.
 
 import Yams
@@ -36,10 +36,14 @@ public struct FeatureTreatment: Sendable, Equatable {
     case numeric, categorical, boolean, ignore
   }
 
-  /// Categorical encodings (one-hot now; embeddings are layers of their own).
+  /// Categorical encodings: one 0/1 column per level, or a learned table (a layer of the plan).
   public enum Encoding: String, CaseIterable, Sendable {
     case oneHot = "one_hot"
+    case embedding
   }
+
+  /// The largest embedding width a spec may ask for.
+  public static let maxEmbeddingDim = 4096
 
   public var kind: Kind
   public var imputation: Imputation = .error
@@ -49,6 +53,9 @@ public struct FeatureTreatment: Sendable, Equatable {
   public var categoricalMissing: CategoricalMissing = .category
   public var minFrequency: Double?
   public var maxCategories: Int?
+  public var encoding: Encoding = .oneHot
+  /// An embedding's width (nil: `CategoricalTransform.defaultDim` of its levels).
+  public var dim: Int?
   public var location: SourceLocation?
 
   public init(kind: Kind) { self.kind = kind }
@@ -57,7 +64,7 @@ public struct FeatureTreatment: Sendable, Equatable {
   static func keys(_ kind: Kind) -> [String] {
     switch kind {
     case .numeric: ["type", "missing", "fill", "indicator", "scale"]
-    case .categorical: ["type", "encoding", "missing", "min_frequency", "max_categories"]
+    case .categorical: ["type", "encoding", "dim", "missing", "min_frequency", "max_categories"]
     case .boolean, .ignore: ["type"]
     }
   }
@@ -170,8 +177,25 @@ extension NodeReader {
       }
     case .categorical:
       if let n = fields["encoding"] {
-        guard let _: Located<FeatureTreatment.Encoding> = choice(n, "\(path).encoding", "encoding")
+        guard let e: Located<FeatureTreatment.Encoding> = choice(n, "\(path).encoding", "encoding")
         else { return nil }
+        t.encoding = e.value
+      }
+      if let n = fields["dim"] {
+        let limit = FeatureTreatment.maxEmbeddingDim
+        guard let d = int(n, "\(path).dim"), d.value >= 1, d.value <= limit else {
+          report(
+            Diagnostic(
+              .badSize, "'\(path).dim' must be a whole number from 1 to \(limit)", at: location(n)))
+          return nil
+        }
+        t.dim = d.value
+        if t.encoding != .embedding {
+          report(
+            Diagnostic(
+              .ignoredSetting, "'\(path).dim' has no effect without 'encoding: embedding'",
+              at: d.location))
+        }
       }
       if let n = fields["missing"] {
         guard let m: Located<CategoricalMissing> = choice(n, "\(path).missing", "missing rule")

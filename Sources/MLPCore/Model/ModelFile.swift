@@ -251,6 +251,13 @@ public struct Model: Sendable {
       expected.formUnion(["\(layer.name).weight", "\(layer.name).bias"])
       inputs = layer.units
     }
+    let embeddings = d.transforms?.embeddings ?? []
+    for e in embeddings {
+      guard tensors[e.tensorName]?.shape == [e.rows, e.dim] else {
+        throw fail("feature \(named(e.name))'s embedding does not match its tensor")
+      }
+      expected.insert(e.tensorName)
+    }
     let outputs = inputs
     switch task {
     case .classification:
@@ -288,7 +295,9 @@ public struct Model: Sendable {
       throw fail("tensor \(named(bad.name)) holds values that are not finite (NaN or infinity)")
     }
     description = d
-    network = Network(name: d.name, task: task, input: d.input, layers: layers, loss: loss)
+    network = Network(
+      name: d.name, task: task, input: d.input, layers: layers, loss: loss,
+      embeddings: embeddings)
     self.tensors = tensors
     if d.standardized {
       guard let mean = tensors["input.mean"]?.values, let std = tensors["input.std"]?.values,
@@ -330,6 +339,10 @@ public struct Model: Sendable {
         else { throw fail("\(shown) has levels named twice or too long") }
         if k.binary, k.levels.count != 2 || !k.infrequent.isEmpty || k.missingIsLevel {
           throw fail("\(shown) is boolean but does not have exactly two levels")
+        }
+        if let dim = k.embeddingDim, !(1...FeatureTreatment.maxEmbeddingDim).contains(dim) {
+          throw fail(
+            "\(shown) has an embedding width outside 1…\(FeatureTreatment.maxEmbeddingDim)")
         }
       default: throw fail("\(shown) has no transform, or two")
       }

@@ -8,7 +8,7 @@ extension Executor {
   /// Parameters (and the standardisation statistics of `data`) as named tensors.
   public func tensors(data: PreparedData) -> [NamedTensor] {
     var out: [NamedTensor] = []
-    for id in plan.weights + plan.biases {
+    for id in plan.parameterTensors {
       out.append(NamedTensor(name: plan[id].name, shape: plan[id].shape, values: values(id)))
     }
     if let s = data.standardizer {

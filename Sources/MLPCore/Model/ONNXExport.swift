@@ -28,7 +28,7 @@ public enum ONNXExport {
     var current = "input"
     if let encoder = d.transforms {
       // Raw columns in, the feature block ahead of the network.
-      let block = try featureBlock(encoder, output: "features")
+      let block = try featureBlock(encoder, tables: model.tensors, output: "features")
       nodes += block.nodes
       graph.initializer += block.initializers
       graph.input = block.inputs

@@ -12,8 +12,10 @@ import ONNXProto
 
 extension ONNXExport {
   /// Nodes, initialisers and graph inputs computing the network's input `output` from raw
-  /// columns.
-  static func featureBlock(_ encoder: FeatureEncoder, output: String) throws(ExportError) -> (
+  /// columns; `tables` holds the embedding tables by tensor name.
+  static func featureBlock(
+    _ encoder: FeatureEncoder, tables: [String: NamedTensor] = [:], output: String
+  ) throws(ExportError) -> (
     nodes: [Onnx_NodeProto], initializers: [Onnx_TensorProto], inputs: [Onnx_ValueInfoProto]
   ) {
     var nodes: [Onnx_NodeProto] = []
@@ -98,8 +100,9 @@ extension ONNXExport {
           keys += names
           values += names.map { _ in other }
         }
-        // An unseen level: the "other" column when there is one, else past the end (zeros).
-        let unseen = c.infrequent.isEmpty ? Int64(c.width) : other
+        // An unseen level: the "other" column when there is one, else past the end (zeros); an
+        // embedding's last row serves both.
+        let unseen = c.infrequent.isEmpty && c.embeddingDim == nil ? Int64(c.width) : other
         var encode = node("LabelEncoder", [input], "\(prefix).index")
         encode.domain = "ai.onnx.ml"
         encode.attribute = [
@@ -108,6 +111,20 @@ extension ONNXExport {
         ]
         nodes.append(encode)
         nodes.append(node("Reshape", ["\(prefix).index", "feature.flat"], "\(prefix).indices"))
+        if let dim = c.embeddingDim {
+          // The code's row of the learned table: (batch, dim).
+          let name = EmbeddingTable.tensorName(column: column.name)
+          guard let table = tables[name], table.shape == [c.tableRows, dim],
+            table.values.allSatisfy(\.isFinite)
+          else { throw ExportError(description: "the model has no finite tensor '\(name)'") }
+          initializers.append(
+            tensor("\(prefix).table", [Int64(c.tableRows), Int64(dim)], table.values))
+          var gather = node("Gather", ["\(prefix).table", "\(prefix).indices"], "\(prefix).value")
+          gather.attribute = [attribute("axis", int: 0)]
+          nodes.append(gather)
+          blocks.append("\(prefix).value")
+          continue
+        }
         initializers.append(int64Tensor("\(prefix).depth", [1], [Int64(c.width)]))
         var onehot = node(
           "OneHot", ["\(prefix).indices", "\(prefix).depth", "feature.onehot_values"],
@@ -116,6 +133,9 @@ extension ONNXExport {
         nodes.append(onehot)
         blocks.append("\(prefix).value")
       }
+    }
+    if !nodes.contains(where: { $0.opType == "OneHot" }) {
+      initializers.removeAll { $0.name == "feature.onehot_values" }
     }
     var concat = node("Concat", blocks, output)
     concat.attribute = [attribute("axis", int: 1)]

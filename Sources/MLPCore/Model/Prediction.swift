@@ -24,7 +24,7 @@ public final class Predictor {
   /// The batch actually used for `batchSize` rows asked for, at most `rows` when the rows are
   /// known to be fewer, and within `maximumBatchFloats`.
   public static func batchSize(_ batchSize: Int, for network: Network, rows: Int? = nil) -> Int {
-    let perRow = network.layers.reduce(network.input) { $0 + $1.units }
+    let perRow = network.layers.reduce(network.input + network.loadedColumns) { $0 + $1.units }
     return max(1, min(batchSize, rows ?? batchSize, maximumBatchFloats / perRow))
   }
 
@@ -37,14 +37,15 @@ public final class Predictor {
     executor = Executor(
       plan: PlanCompiler.compileInference(model.network, batchSize: batch), seed: 0)
     let plan = executor.plan
-    for id in plan.weights + plan.biases {
+    for id in plan.parameterTensors {
       executor.setValues(id, model.tensors[plan[id].name]!.values)
     }
   }
 
-  /// x^N for `rows` rows of raw features (standardised here when the model was trained so).
+  /// x^N for `rows` rows of raw features, or of encoded rows when the model has transforms
+  /// (standardised here when the model was trained so).
   public func run(_ features: [Float], rows: Int) -> UnsafeBufferPointer<Float> {
-    let inputs = model.network.input
+    let inputs = model.network.loadedColumns
     precondition(features.count >= rows * inputs && rows <= executor.plan.batchSize)
     let x = executor.pointer(executor.plan.input)
     x.update(from: features, count: rows * inputs)
@@ -99,7 +100,7 @@ public final class Predictor {
     diagnostics: inout [Diagnostic], emit: (CSVRecord, UnsafeBufferPointer<Float>) -> Void
   ) -> Bool {
     guard reader.isReadableText(diagnostics: &diagnostics) else { return false }
-    let (inputs, batch) = (model.network.input, executor.plan.batchSize)
+    let (inputs, batch) = (model.network.loadedColumns, executor.plan.batchSize)
     var x = [Float](repeating: 0, count: batch * inputs)
     var pending: [CSVRecord] = []
     func flush() {

@@ -25,20 +25,28 @@ public struct ArenaLayout: Sendable {
   /// The layout for `layers` (name and n^k) over `input` features at `batchSize` rows. With
   /// `optimizerSlots` set, the layout trains: gradients, that many optimizer state slots, a
   /// target and per-layer deltas, with `sampleWeights` a loss weight per row, and a dropout mask
-  /// for each layer in `dropoutLayers` (1-based). Nil when
-  /// some size cannot be addressed.
+  /// for each layer in `dropoutLayers` (1-based). With `embeddings` (tensor name, rows, width),
+  /// the tables follow the layers' parameters (and their gradients the layers' gradients), a
+  /// loaded row has `loadedColumns` columns and x^0 (with ∂L/∂x^0 in training) is a buffer of its
+  /// own. Nil when some size cannot be addressed.
   public init?(
     input: Int, layers: [(name: String, units: Int)], batchSize: Int, optimizerSlots: Int?,
-    sampleWeights: Bool = false, dropoutLayers: Set<Int> = []
+    sampleWeights: Bool = false, dropoutLayers: Set<Int> = [],
+    embeddings: [(name: String, rows: Int, dim: Int)] = [], loadedColumns: Int? = nil
   ) {
     let widths = [input] + layers.map(\.units)
     let n = layers.count
-    guard n >= 1, widths.allSatisfy({ $0 >= 1 }), batchSize >= 1 else { return nil }
+    guard n >= 1, widths.allSatisfy({ $0 >= 1 }), batchSize >= 1,
+      embeddings.allSatisfy({ $0.rows >= 1 && $0.dim >= 1 }), (loadedColumns ?? 1) >= 1
+    else { return nil }
     let training = optimizerSlots != nil
     do {
       for k in 1...n {
         try add("\(layers[k - 1].name).weight", .weight(layer: k), [widths[k], widths[k - 1]])
         try add("\(layers[k - 1].name).bias", .bias(layer: k), [widths[k]])
+      }
+      for (e, table) in embeddings.enumerated() {
+        try add(table.name, .embedding(table: e), [table.rows, table.dim])
       }
       let parameterFloats = count
       if let optimizerSlots {
@@ -47,11 +55,20 @@ public struct ArenaLayout: Sendable {
           try add("\(name).weight.grad", .weightGradient(layer: k), [widths[k], widths[k - 1]])
           try add("\(name).bias.grad", .biasGradient(layer: k), [widths[k]])
         }
+        for (e, table) in embeddings.enumerated() {
+          try add("\(table.name).grad", .embeddingGradient(table: e), [table.rows, table.dim])
+        }
         for slot in 0..<optimizerSlots {
           try add("optimizer.state\(slot)", .optimizerState(slot: slot), [parameterFloats])
         }
       }
-      try add("input", .input, [batchSize, widths[0]])
+      if embeddings.isEmpty {
+        try add("input", .input, [batchSize, widths[0]])
+      } else {
+        try add("input", .input, [batchSize, loadedColumns ?? widths[0]])
+        try add("x0", .embedded, [batchSize, widths[0]])
+        if training { try add("x0.delta", .delta(layer: 0), [batchSize, widths[0]]) }
+      }
       if training { try add("target", .target, [batchSize, widths[n]]) }
       if training, sampleWeights { try add("sample_weight", .sampleWeight, [batchSize]) }
       for k in 1...n {

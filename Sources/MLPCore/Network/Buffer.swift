@@ -9,8 +9,15 @@ public struct BufferID: Hashable, Sendable, CustomStringConvertible {
 
 /// What a buffer holds. Layers are numbered k = 1...N as in the mathematics.
 public enum BufferRole: Hashable, Sendable {
-  /// x^0: a batch of inputs, (B, n^0).
+  /// A batch of loaded rows, (B, n^0); with embeddings, (B, encoded columns), each embedded
+  /// column holding its level's code.
   case input
+  /// x^0 built from the loaded rows when there are embeddings, (B, n^0).
+  case embedded
+  /// Embedding table e of the feature block (0-based), (levels + 1, D).
+  case embedding(table: Int)
+  /// ∂L/∂E for table e, same shape.
+  case embeddingGradient(table: Int)
   /// y: a batch of targets, (B, n^N).
   case target
   /// W^k, (n^k, n^{k-1}).
@@ -23,7 +30,8 @@ public enum BufferRole: Hashable, Sendable {
   case biasGradient(layer: Int)
   /// x^k = σ^k(z^k), (B, n^k); z^k is computed in place and σ' is taken from x^k.
   case activation(layer: Int)
-  /// ∂L/∂z^k for the batch, (B, n^k) — the mini-batch form of Δ^k ⊙ σ^k'(z^k).
+  /// ∂L/∂z^k for the batch, (B, n^k) — the mini-batch form of Δ^k ⊙ σ^k'(z^k); for k = 0
+  /// (with embeddings) ∂L/∂x^0.
   case delta(layer: Int)
   /// The loss weight of each row of the batch (its class's weight), (B).
   case sampleWeight
@@ -35,7 +43,7 @@ public enum BufferRole: Hashable, Sendable {
   /// Whether the buffer is a trainable parameter.
   public var isParameter: Bool {
     switch self {
-    case .weight, .bias: true
+    case .weight, .bias, .embedding: true
     default: false
     }
   }

@@ -27,6 +27,34 @@ public struct CheckedLayer: Sendable, Equatable {
   }
 }
 
+/// A learned table for one categorical feature column (`encoding: embedding`): its level's code
+/// in column `column` of a loaded row selects one of `rows` rows of width `dim`, placed at
+/// columns offset..<offset + dim of x^0. The last row is the unknown level (a level never seen
+/// in training) or, when the column groups rare levels, their shared "other" level.
+public struct EmbeddingTable: Sendable, Equatable {
+  /// The feature column's name.
+  public var name: String
+  public var rows: Int
+  public var dim: Int
+  /// Where the code is in a loaded row, and where the looked-up row goes in x^0.
+  public var column: Int
+  public var offset: Int
+  /// Whether the last row is the unknown level (no training row selects it; it starts at 0 and
+  /// stays there), rather than a trained "other" level.
+  public var unknownRow: Bool
+
+  public init(name: String, rows: Int, dim: Int, column: Int, offset: Int, unknownRow: Bool) {
+    (self.name, self.rows, self.dim) = (name, rows, dim)
+    (self.column, self.offset, self.unknownRow) = (column, offset, unknownRow)
+  }
+
+  /// The parameter tensor's name in model files.
+  public var tensorName: String { Self.tensorName(column: name) }
+
+  /// The table tensor's name for feature column `column`.
+  public static func tensorName(column: String) -> String { "\(column).embedding" }
+}
+
 /// What a plan is compiled from: the network alone, without training settings or data, so a
 /// plan can also come from a trained model's description.
 public struct Network: Sendable, Equatable {
@@ -37,9 +65,15 @@ public struct Network: Sendable, Equatable {
   /// Layers 1...N.
   public let layers: [CheckedLayer]
   public let loss: LossKind
+  /// The embedding tables of the feature block, in column order (empty: x^0 is the loaded row).
+  public let embeddings: [EmbeddingTable]
 
-  public init(name: String, task: Task, input: Int, layers: [CheckedLayer], loss: LossKind) {
+  public init(
+    name: String, task: Task, input: Int, layers: [CheckedLayer], loss: LossKind,
+    embeddings: [EmbeddingTable] = []
+  ) {
     precondition(input >= 1 && !layers.isEmpty)
+    self.embeddings = embeddings
     self.name = name
     self.task = task
     self.input = input
@@ -49,4 +83,21 @@ public struct Network: Sendable, Equatable {
 
   /// n^0, n^1, ..., n^N
   public var widths: [Int] { [input] + layers.map(\.units) }
+
+  /// Columns of a loaded row: n^0 with each embedding's width replaced by its one code.
+  public var loadedColumns: Int { input - embeddings.reduce(0) { $0 + $1.dim - 1 } }
+
+  /// The plain columns between the embedded ones, as runs from a loaded row into x^0.
+  public var plainRuns: [ColumnRun] {
+    var runs: [ColumnRun] = []
+    var (from, to) = (0, 0)
+    for e in embeddings.sorted(by: { $0.column < $1.column }) {
+      if e.column > from { runs.append(ColumnRun(from: from, to: to, count: e.column - from)) }
+      (from, to) = (e.column + 1, e.offset + e.dim)
+    }
+    if from < loadedColumns {
+      runs.append(ColumnRun(from: from, to: to, count: loadedColumns - from))
+    }
+    return runs
+  }
 }

@@ -16,14 +16,15 @@ public struct ExecutionPlan: Sendable {
   /// Maximum rows per step.
   public let batchSize: Int
   public let buffers: [Buffer]
-  /// dense ops, k = 1...N.
+  /// The embedding lookup (when the network has tables), then dense ops, k = 1...N.
   public let forward: [Op]
   /// The fused loss and output-gradient op (training plans).
   public internal(set) var loss: Op?
-  /// denseBackward ops, k = N...1 (empty in an inference plan).
+  /// denseBackward ops, k = N...1, then the tables' scatter-add (empty in an inference plan).
   public internal(set) var backward: [Op] = []
   public internal(set) var update: Op?
-  /// All parameters, in the order W^1, b^1, W^2, b^2, … (with alignment padding).
+  /// All parameters, in the order W^1, b^1, W^2, b^2, …, then the embedding tables (with
+  /// alignment padding).
   public let parameters: ArenaRange
   /// Gradients, laid out exactly like `parameters` (training plans).
   public internal(set) var gradients: ArenaRange?
@@ -43,6 +44,11 @@ public struct ExecutionPlan: Sendable {
   /// W^k and b^k for k = 1...N (index k − 1).
   public let weights: [BufferID]
   public let biases: [BufferID]
+  /// The embedding tables, in `network.embeddings` order.
+  public var embeddings: [BufferID] = []
+
+  /// Every parameter tensor: W^k, b^k, then the embedding tables.
+  public var parameterTensors: [BufferID] { weights + biases + embeddings }
 
   public subscript(_ id: BufferID) -> Buffer { buffers[id.index] }
 
@@ -64,7 +70,7 @@ public struct ExecutionPlan: Sendable {
     let w = network.widths
     let mac = batchSize * w[k - 1] * w[k]
     let forward = 2 * mac + 2 * batchSize * w[k]
-    let backward = 2 * mac + batchSize * w[k] + (k > 1 ? 2 * mac : 0)
+    let backward = 2 * mac + batchSize * w[k] + (k > 1 || !network.embeddings.isEmpty ? 2 * mac : 0)
     return (forward, isTraining ? backward : 0)
   }
 

@@ -25,7 +25,9 @@ public enum PlanCompiler {
   ) -> ArenaLayout? {
     ArenaLayout(
       input: network.input, layers: network.layers.map { ($0.name, $0.units) },
-      batchSize: batchSize, optimizerSlots: optimizer?.stateSlots, sampleWeights: sampleWeights)
+      batchSize: batchSize, optimizerSlots: optimizer?.stateSlots, sampleWeights: sampleWeights,
+      embeddings: network.embeddings.map { ($0.tensorName, $0.rows, $0.dim) },
+      loadedColumns: network.loadedColumns)
   }
 
   static func compile(
@@ -40,16 +42,23 @@ public enum PlanCompiler {
       let layout = ArenaLayout(
         input: network.input, layers: network.layers.map { ($0.name, $0.units) },
         batchSize: batch, optimizerSlots: training?.0.kind.stateSlots, sampleWeights: weighted,
-        dropoutLayers: Set(dropped))
+        dropoutLayers: Set(dropped),
+        embeddings: network.embeddings.map { ($0.tensorName, $0.rows, $0.dim) },
+        loadedColumns: network.loadedColumns)
     else {
       preconditionFailure("arena size overflows; the checker's E008 should have refused it")
     }
     let id = { (role: BufferRole) in layout.first(role)?.id }
     let weights = (1...n).map { id(.weight(layer: $0))! }
     let biases = (1...n).map { id(.bias(layer: $0))! }
-    let activations = [id(.input)!] + (1...n).map { id(.activation(layer: $0))! }
-    let parameters = layout.range(from: .weight(layer: 1), through: .bias(layer: n))!
+    let tables = network.embeddings.indices.map { id(.embedding(table: $0))! }
+    let activations =
+      [id(.embedded) ?? id(.input)!] + (1...n).map { id(.activation(layer: $0))! }
+    let lastParameter: BufferRole =
+      tables.isEmpty ? .bias(layer: n) : .embedding(table: tables.count - 1)
+    let parameters = layout.range(from: .weight(layer: 1), through: lastParameter)!
     let ops = OpBuilder(buffers: layout.buffers)
+    let embed = tables.isEmpty ? [] : [ops.embed(network, id(.input)!, activations[0], tables)]
     let fused = training != nil && network.loss.fusesActivation
     let forward = (1...n).flatMap { k in
       let layer = network.layers[k - 1]
@@ -64,11 +73,13 @@ public enum PlanCompiler {
       ]
     }
     var plan = ExecutionPlan(
-      network: network, batchSize: batch, buffers: layout.buffers, forward: forward,
-      parameters: parameters, arenaCount: layout.count, input: activations[0],
-      output: activations[n], weights: weights, biases: biases)
+      network: network, batchSize: batch, buffers: layout.buffers, forward: embed + forward,
+      parameters: parameters, arenaCount: layout.count, input: id(.input)!,
+      output: activations[n], weights: weights, biases: biases, embeddings: tables)
     guard let (optimizer, clipping) = training else { return plan }
     let deltas = (1...n).map { id(.delta(layer: $0))! }
+    // With embeddings, layer 1 also passes ∂L/∂x^0 down, which the tables' scatter-add reads.
+    let inputDelta = id(.delta(layer: 0))
     let output = network.layers[n - 1]
     plan.target = id(.target)
     if weighted {
@@ -84,7 +95,7 @@ public enum PlanCompiler {
       let belowMask = k > 1 ? id(.dropoutMask(layer: k - 1)) : nil
       let backward = ops.denseBackward(
         k, deltas[k - 1], activations[k - 1], weights[k - 1], id(.weightGradient(layer: k))!,
-        id(.biasGradient(layer: k))!, k > 1 ? deltas[k - 2] : nil,
+        id(.biasGradient(layer: k))!, k > 1 ? deltas[k - 2] : inputDelta,
         belowMask == nil ? below?.activation ?? .identity : .identity,
         belowMask == nil ? below?.parameter ?? 0 : 0)
       guard let belowMask, let below else { return [backward] }
@@ -95,8 +106,15 @@ public enum PlanCompiler {
           columns: below.units, activation: below.activation, parameter: below.parameter),
       ]
     }
+    if let inputDelta {
+      let gradients = network.embeddings.indices.map { id(.embeddingGradient(table: $0))! }
+      plan.backward.append(
+        ops.embedBackward(network, inputDelta, id(.input)!, gradients))
+    }
     plan.gradients = layout.range(
-      from: .weightGradient(layer: 1), through: .biasGradient(layer: n))
+      from: .weightGradient(layer: 1),
+      through: tables.isEmpty
+        ? .biasGradient(layer: n) : .embeddingGradient(table: tables.count - 1))
     precondition(plan.gradients?.count == parameters.count)
     plan.optimizerState = layout.buffers.filter {
       if case .optimizerState = $0.role { true } else { false }
@@ -121,6 +139,39 @@ private struct OpBuilder {
   let buffers: [Buffer]
 
   func shape(_ id: BufferID) -> [Int] { buffers[id.index].shape }
+
+  /// The lookups of `network`'s embeddings into `tables` (or their gradients).
+  func lookups(_ network: Network, _ tables: [BufferID]) -> [EmbeddingLookup<BufferID>] {
+    zip(network.embeddings, tables).map { e, t in
+      precondition(shape(t) == [e.rows, e.dim], "embedding '\(e.name)': table shape")
+      precondition(
+        e.column < network.loadedColumns && e.offset + e.dim <= network.input,
+        "embedding '\(e.name)': columns")
+      return EmbeddingLookup(column: e.column, table: t, rows: e.rows, dim: e.dim, offset: e.offset)
+    }
+  }
+
+  func embed(_ network: Network, _ x: BufferID, _ y: BufferID, _ tables: [BufferID]) -> Op {
+    let (batch, inputs, outputs) = (shape(x)[0], shape(x)[1], shape(y)[1])
+    precondition(
+      inputs == network.loadedColumns && shape(y) == [batch, network.input], "embed: shapes")
+    let runs = network.plainRuns
+    precondition(
+      runs.reduce(0) { $0 + $1.count } + network.embeddings.reduce(0) { $0 + $1.dim } == outputs,
+      "embed: every column of x^0 filled once")
+    return .embed(
+      input: x, output: y, inputs: inputs, outputs: outputs, runs: runs,
+      lookups: lookups(network, tables))
+  }
+
+  func embedBackward(_ network: Network, _ delta: BufferID, _ x: BufferID, _ grads: [BufferID])
+    -> Op
+  {
+    precondition(shape(delta) == [shape(x)[0], network.input], "embed backward: shapes")
+    return .embedBackward(
+      delta: delta, input: x, inputs: shape(x)[1], outputs: network.input,
+      lookups: lookups(network, grads))
+  }
 
   func dense(
     _ k: Int, _ x: BufferID, _ w: BufferID, _ b: BufferID, _ y: BufferID, _ act: Activation,

@@ -73,10 +73,10 @@ extension ExecutionPlan {
     var m = ["parameters": 0, "gradients": 0, "optimizer_state": 0, "activations": 0]
     for b in buffers {
       switch b.role {
-      case .weight, .bias: m["parameters"]! += 4 * b.count
-      case .weightGradient, .biasGradient: m["gradients"]! += 4 * b.count
+      case .weight, .bias, .embedding: m["parameters"]! += 4 * b.count
+      case .weightGradient, .biasGradient, .embeddingGradient: m["gradients"]! += 4 * b.count
       case .optimizerState: m["optimizer_state"]! += 4 * b.count
-      case .input, .target, .sampleWeight, .activation, .delta, .dropoutMask:
+      case .input, .embedded, .target, .sampleWeight, .activation, .delta, .dropoutMask:
         m["activations"]! += 4 * b.count
       }
     }
@@ -116,10 +116,20 @@ extension ExecutionPlan {
     if let features {
       var table = [["feature", "transform", "width"]]
       for c in features.columns {
-        table.append([safeText(c.name, limit: 40), c.transformText, String(c.width)])
+        table.append([safeText(c.name, limit: 40), c.transformText, String(c.inputWidth)])
       }
       table.append(["n^0", "", String(features.width)])
       out += render(table, rightAligned: [2]) + "\n"
+    }
+    if !network.embeddings.isEmpty {
+      var table = [["embedding", "table", "params", "memory"]]
+      for e in network.embeddings {
+        table.append([
+          safeText(e.name, limit: 40), "\(e.rows)×\(e.dim)", grouped(e.rows * e.dim),
+          bytes(4 * e.rows * e.dim),
+        ])
+      }
+      out += render(table, rightAligned: [2, 3]) + "\n"
     }
     var table = [["layer", "W", "b", "activation", "params", "fwd FLOPs", "bwd FLOPs"]]
     for row in layerRows {
@@ -152,6 +162,14 @@ extension ExecutionPlan {
     let name = { (id: BufferID) in "\(id)(\(self[id].name))" }
     return ops.map { op in
       switch op {
+      case .embed(let x, let y, _, _, let runs, let lookups):
+        let copied = runs.reduce(0) { $0 + $1.count }
+        return
+          "embed           \(name(y)) = \(copied) columns of \(name(x)) + "
+          + lookups.map { "\(name($0.table))[code]" }.joined(separator: " + ")
+      case .embedBackward(let d, _, _, _, let lookups):
+        return "embed_backward  "
+          + lookups.map { "\(name($0.table))[code] += \(name(d))" }.joined(separator: "; ")
       case .dense(let k, let x, let w, let b, let y, _, _, let act, _):
         return
           "dense[\(k)]        \(name(y)) = \(act.rawValue)(\(name(x)) · \(name(w))ᵀ + \(name(b)))"

@@ -74,7 +74,8 @@ public final class Executor {
   }
 
   /// Glorot-uniform U(±√(6/(fan_in+fan_out))) or He-uniform U(±√(6/fan_in)) weights, drawn in
-  /// layer order, row by row, from SplitMix64(seed); zero biases.
+  /// layer order, row by row, from SplitMix64(seed); zero biases; then each embedding table
+  /// N(0, 1) row by row (as nn.Embedding starts), its unknown row 0.
   public func initializeParameters(seed: UInt64) {
     var rng = SeededGenerator(seed: seed)
     for (k, layer) in plan.network.layers.enumerated() {
@@ -85,6 +86,13 @@ public final class Executor {
       let w = pointer(plan.weights[k])
       for i in 0..<fanIn * fanOut { w[i] = Float(rng.uniform(-limit, limit)) }
       pointer(plan.biases[k]).update(repeating: 0, count: fanOut)
+    }
+    for (table, id) in zip(plan.network.embeddings, plan.embeddings) {
+      let e = pointer(id)
+      for i in 0..<table.rows * table.dim { e[i] = Float(rng.normal()) }
+      if table.unknownRow {
+        (e + (table.rows - 1) * table.dim).update(repeating: 0, count: table.dim)
+      }
     }
     for range in plan.optimizerState {
       (arena + range.offset).update(repeating: 0, count: range.count)
@@ -261,7 +269,7 @@ public final class Executor {
 
   /// The name of the first parameter tensor holding a NaN or an infinity, if any.
   public func firstNonFiniteTensor() -> String? {
-    (plan.weights + plan.biases).sorted { $0.index < $1.index }
+    plan.parameterTensors.sorted { $0.index < $1.index }
       .first { values($0).contains { !$0.isFinite } }.map { plan[$0].name }
   }
 

@@ -47,42 +47,53 @@ public enum GradientCheck {
     let inputs = data.features.map(Double.init)
     let targets = data.targets.map(Double.init)
     var results: [GradientCheckResult] = []
-    for k in 0..<plan.network.layers.count {
-      for (isWeight, id, gradientRole) in [
-        (true, plan.weights[k], BufferRole.weightGradient(layer: k + 1)),
-        (false, plan.biases[k], BufferRole.biasGradient(layer: k + 1)),
-      ] {
-        let gradient = executor.values(plan.buffers.first { $0.role == gradientRole }!.id)
-        let count = plan[id].count
-        var indices = Array(0..<count)
-        if count > samplesPerTensor {
-          rng.shuffle(&indices)
-          indices = Array(indices.prefix(samplesPerTensor))
-        }
-        var worst = 0.0
-        var skipped = 0
-        for i in indices {
-          let original = reference.get(layer: k, weight: isWeight, i)
-          reference.set(layer: k, weight: isWeight, i, original + h)
-          let plus = reference.evaluate(inputs, targets, rows: rows)
-          reference.set(layer: k, weight: isWeight, i, original - h)
-          let minus = reference.evaluate(inputs, targets, rows: rows)
-          reference.set(layer: k, weight: isWeight, i, original)
-          if plus.kinks != minus.kinks {
-            skipped += 1
-            continue
-          }
-          let numeric = (plus.loss - minus.loss) / (2 * h)
-          let analytic = Double(gradient[i])
-          worst = max(worst, abs(analytic - numeric) / max(abs(analytic), abs(numeric), floor))
-        }
-        if skipped == indices.count { worst = .infinity }  // nothing could be checked: fail
-        results.append(
-          GradientCheckResult(
-            tensor: plan[id].name, worstRelativeError: worst,
-            checkedElements: indices.count - skipped,
-            elements: count, skippedAtKinks: skipped))
+    let tensors =
+      (0..<plan.network.layers.count).flatMap { k in
+        [
+          (
+            ReferenceNetwork.Tensor.weight(k), plan.weights[k],
+            BufferRole.weightGradient(layer: k + 1)
+          ),
+          (.bias(k), plan.biases[k], .biasGradient(layer: k + 1)),
+        ]
       }
+      + plan.embeddings.indices.map {
+        (
+          ReferenceNetwork.Tensor.table($0), plan.embeddings[$0],
+          BufferRole.embeddingGradient(table: $0)
+        )
+      }
+    for (tensor, id, gradientRole) in tensors {
+      let gradient = executor.values(plan.buffers.first { $0.role == gradientRole }!.id)
+      let count = plan[id].count
+      var indices = Array(0..<count)
+      if count > samplesPerTensor {
+        rng.shuffle(&indices)
+        indices = Array(indices.prefix(samplesPerTensor))
+      }
+      var worst = 0.0
+      var skipped = 0
+      for i in indices {
+        let original = reference[tensor, i]
+        reference[tensor, i] = original + h
+        let plus = reference.evaluate(inputs, targets, rows: rows)
+        reference[tensor, i] = original - h
+        let minus = reference.evaluate(inputs, targets, rows: rows)
+        reference[tensor, i] = original
+        if plus.kinks != minus.kinks {
+          skipped += 1
+          continue
+        }
+        let numeric = (plus.loss - minus.loss) / (2 * h)
+        let analytic = Double(gradient[i])
+        worst = max(worst, abs(analytic - numeric) / max(abs(analytic), abs(numeric), floor))
+      }
+      if skipped == indices.count { worst = .infinity }  // nothing could be checked: fail
+      results.append(
+        GradientCheckResult(
+          tensor: plan[id].name, worstRelativeError: worst,
+          checkedElements: indices.count - skipped,
+          elements: count, skippedAtKinks: skipped))
     }
     return results
   }
@@ -94,6 +105,11 @@ public enum GradientCheck {
 public struct ReferenceNetwork: Sendable {
   public var weights: [[Double]]
   public var biases: [[Double]]
+  /// The embedding tables (rows × dim, row-major), and how a loaded row becomes x^0.
+  public var tables: [[Double]]
+  public let embeddings: [EmbeddingTable]
+  let loadedColumns: Int
+  let runs: [ColumnRun]
   public let widths: [Int]
   public let activations: [Activation]
   public let parameters: [Double]
@@ -105,16 +121,54 @@ public struct ReferenceNetwork: Sendable {
     let plan = executor.plan
     weights = plan.weights.map { executor.values($0).map(Double.init) }
     biases = plan.biases.map { executor.values($0).map(Double.init) }
+    tables = plan.embeddings.map { executor.values($0).map(Double.init) }
+    embeddings = plan.network.embeddings
+    loadedColumns = plan.network.loadedColumns
+    runs = plan.network.plainRuns
     widths = plan.network.widths
     activations = plan.network.layers.map(\.activation)
     parameters = plan.network.layers.map { Double($0.parameter) }
     lossKind = plan.network.loss
   }
 
-  func get(layer k: Int, weight: Bool, _ i: Int) -> Double { weight ? weights[k][i] : biases[k][i] }
+  /// A parameter tensor: W^k or b^k (0-based k), or embedding table e.
+  enum Tensor {
+    case weight(Int)
+    case bias(Int)
+    case table(Int)
+  }
 
-  mutating func set(layer k: Int, weight: Bool, _ i: Int, _ value: Double) {
-    if weight { weights[k][i] = value } else { biases[k][i] = value }
+  subscript(tensor: Tensor, i: Int) -> Double {
+    get {
+      switch tensor {
+      case .weight(let k): weights[k][i]
+      case .bias(let k): biases[k][i]
+      case .table(let e): tables[e][i]
+      }
+    }
+    set {
+      switch tensor {
+      case .weight(let k): weights[k][i] = newValue
+      case .bias(let k): biases[k][i] = newValue
+      case .table(let e): tables[e][i] = newValue
+      }
+    }
+  }
+
+  /// x^0 of one loaded row: its plain columns, and each code's table row (a code outside the
+  /// table selects the last row).
+  public func embed(_ row: [Double]) -> [Double] {
+    guard !embeddings.isEmpty else { return row }
+    var x = [Double](repeating: 0, count: widths[0])
+    for run in runs {
+      for c in 0..<run.count { x[run.to + c] = row[run.from + c] }
+    }
+    for (e, table) in zip(embeddings, tables) {
+      let code = row[e.column]
+      let r = code >= 0 && code < Double(e.rows) ? Int(code) : e.rows - 1
+      for c in 0..<e.dim { x[e.offset + c] = table[r * e.dim + c] }
+    }
+    return x
   }
 
   /// x^N for one sample.
@@ -150,11 +204,11 @@ public struct ReferenceNetwork: Sendable {
 
   /// Mean loss, and a hash of the side of every relu kink, over `rows` samples.
   func evaluate(_ inputs: [Double], _ targets: [Double], rows: Int) -> (loss: Double, kinks: Int) {
-    let (n0, nN) = (widths.first!, widths.last!)
+    let (n0, nN) = (loadedColumns, widths.last!)
     var total = 0.0
     var kinks = Hasher()
     for r in 0..<rows {
-      let p = forward(Array(inputs[r * n0..<(r + 1) * n0]), kinks: &kinks, row: r)
+      let p = forward(embed(Array(inputs[r * n0..<(r + 1) * n0])), kinks: &kinks, row: r)
       let y = targets[r * nN..<(r + 1) * nN]
       for (pc, yc) in zip(p, y) {
         switch lossKind {

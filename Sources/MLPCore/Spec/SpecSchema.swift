@@ -59,6 +59,9 @@ public enum SpecSchema {
           "fill": ["type": "number"], "indicator": ["type": "boolean"],
           "scale": ["enum": Scaling.allCases.map(\.rawValue)],
           "encoding": ["enum": FeatureTreatment.Encoding.allCases.map(\.rawValue)],
+          "dim": [
+            "type": "integer", "minimum": 1, "maximum": FeatureTreatment.maxEmbeddingDim,
+          ],
           "min_frequency": ["type": "number", "exclusiveMinimum": 0],
           "max_categories": ["type": "integer", "minimum": 1],
         ] as [String: Any],
