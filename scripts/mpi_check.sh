@@ -33,6 +33,15 @@ echo "-- dropout, AdamW, cosine schedule, early stopping, validation split (shar
   --out "$out/reg3" > /dev/null
 python3 scripts/compare_models.py "$out/reg1" "$out/reg3" --tolerance 1e-4
 
+echo "-- embedding tables (a raw table): their gradients are summed over the ranks like the rest"
+sed -e 's/^input: 11$//' -e 's/    island: categorical/    island: {type: categorical, encoding: embedding, dim: 3}/' \
+  -e 's|data/penguins.csv|'"$PWD"'/specs/data/penguins.csv|' specs/penguins.yaml > "$out/embedded.yaml"
+grep -q "encoding: embedding" "$out/embedded.yaml" || { echo "no embedding in the spec"; exit 1; }
+"$mlpc" run "$out/embedded.yaml" --epochs 3 --quiet --out "$out/emb1" > /dev/null
+"${mpirun[@]}" -n 2 "$mlpc" run "$out/embedded.yaml" --epochs 3 --quiet \
+  --out "$out/emb2" > /dev/null
+python3 scripts/compare_models.py "$out/emb1" "$out/emb2" --tolerance 1e-4
+
 # Starts `mpirun -n N` training for many epochs into $out/NAME and sends SIGTERM to mpirun once
 # an epoch is written (metrics lines are flushed every 0.2 s: it stops a few epochs later).
 interrupt() {

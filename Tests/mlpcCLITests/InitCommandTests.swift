@@ -65,4 +65,41 @@ import Testing
     #expect(misspelt.status == 1)
     #expect(misspelt.stderr.contains("did you mean 'label'?"), "\(misspelt.stderr)")
   }
+
+  @Test func aNumericRowNumberIsIgnoredAndManyLevelsAreEmbedded() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    // `row` counts up (an identifier that parses as numbers); `city` has 60 levels; `count` is
+    // whole numbers that repeat, which stays a feature.
+    var csv = "row,city,count,label\n"
+    for i in 0..<240 { csv += "\(i + 1),city\(i % 60),\(i % 7),\(i % 60 < 30 ? "a" : "b")\n" }
+    try csv.write(toFile: dir + "/t.csv", atomically: true, encoding: .utf8)
+    let written = try CommandRunner.mlpc([
+      "init", dir + "/t.csv", "--target", "label", "--out", dir + "/s.yaml",
+    ])
+    #expect(written.status == 0, "\(written.stderr)")
+    let text = try String(contentsOfFile: dir + "/s.yaml", encoding: .utf8)
+    #expect(text.contains("    row: ignore  # a different value in every row: an identifier"))
+    #expect(
+      text.contains("    city: {type: categorical, encoding: embedding, max_categories: 1000}"),
+      "\(text)")
+    #expect(text.contains("    count: {type: numeric, missing: median}"))
+    let checked = try CommandRunner.mlpc(["check", "--strict", dir + "/s.yaml"])
+    #expect(checked.status == 0, "\(checked.stdout)\(checked.stderr)")
+    let run = try CommandRunner.mlpc([
+      "run", dir + "/s.yaml", "--epochs", "3", "--quiet", "--out", dir + "/run",
+    ])
+    #expect(run.status == 0, "\(run.stderr)")
+    // Without a features mapping, the checker infers the same and says why.
+    try """
+    task: classification
+    layers: [{units: 2, activation: softmax}]
+    data: {train: t.csv, target: label}
+    """.write(toFile: dir + "/inferred.yaml", atomically: true, encoding: .utf8)
+    let inferred = try CommandRunner.mlpc(["check", dir + "/inferred.yaml"])
+    let said = inferred.stdout + inferred.stderr
+    #expect(said.contains("column 'row' holds whole numbers rising in every row"), "\(said)")
+    #expect(said.contains("column 'city' has 60 levels") && said.contains("'encoding: embedding'"))
+    #expect(!said.contains("column 'count' holds whole numbers rising"))
+  }
 }

@@ -219,6 +219,13 @@ extension CheckContext {
         described.append(
           "\(name) numeric"
             + (s.missing > 0 ? " (\(s.missing) missing, filled with the median)" : ""))
+        if s.looksLikeIdentifier(rows: rows) {
+          report(
+            Diagnostic(
+              .dataWarning,
+              "column \(name) holds whole numbers rising in every row, like a row number or an identifier; it cannot generalise",
+              at: train.location, help: "declare it in 'data.features' as '\(names[j]): ignore'"))
+        }
       } else {
         t = FeatureTreatment(kind: .categorical)
         described.append(
@@ -244,9 +251,12 @@ extension CheckContext {
         } else if s.levels.count > 50 {
           report(
             Diagnostic(
-              .dataWarning, "column \(name) has \(s.levels.count) levels, each a column of its own",
+              .dataWarning,
+              "column \(name) has \(s.levels.count) levels, each a one-hot column of its own",
               at: train.location,
-              help: "declare it with 'max_categories' or 'min_frequency' to keep the frequent ones")
+              help:
+                "declare it with 'encoding: embedding' (a learned row of a few numbers per level), or with 'max_categories' or 'min_frequency' to keep the frequent ones"
+            )
           )
         }
       }

@@ -20,6 +20,9 @@ public struct ColumnSurvey: Sendable {
   public var wholeNumbers = true
   /// Distinct numbers seen so far (counted up to 1000).
   var distinctNumbers = 0
+  /// Whether every number so far was greater than the one before it (in file order).
+  public var increasing = true
+  var previous: Double?
 
   /// Distinct values counted at most.
   public static let trackedLevels = 100_000
@@ -52,7 +55,7 @@ public struct ColumnSurvey: Sendable {
         // A number that is not a missing-value string needs no text (the common cell).
         if !missingHasNumbers, let x = record.number(column) {
           stats[j].numbers += 1
-          if x != x.rounded() { stats[j].wholeNumbers = false }
+          stats[j].follow(Double(x))
           // Distinct numbers are counted up to a bound: enough for constants and classes.
           if stats[j].distinctNumbers < 1000 {
             if stats[j].levels.insert(record.trimmedText(column)).inserted {
@@ -68,7 +71,7 @@ public struct ColumnSurvey: Sendable {
         }
         if let x = record.number(column) {
           stats[j].numbers += 1
-          if x != x.rounded() { stats[j].wholeNumbers = false }
+          stats[j].follow(Double(x))
         } else {
           stats[j].others += 1
           if stats[j].strays.count < 3, !stats[j].strays.contains(where: { $0.text == text }) {
@@ -85,8 +88,18 @@ public struct ColumnSurvey: Sendable {
     return (stats, rows)
   }
 
-  /// Whether the column looks like an identifier: a different value in every row.
+  /// Notes the number `x` of the next row.
+  mutating func follow(_ x: Double) {
+    if x != x.rounded() { wholeNumbers = false }
+    if let previous, x <= previous { increasing = false }
+    previous = x
+  }
+
+  /// Whether the column looks like an identifier: a different text in every row, or whole
+  /// numbers rising in every row (a row number, an `id` counter).
   public func looksLikeIdentifier(rows: Int) -> Bool {
-    manyLevels || (rows >= 20 && levels.count == present && missing == 0 && !isNumeric)
+    guard rows >= 20, missing == 0 else { return manyLevels }
+    return manyLevels || (levels.count == present && !isNumeric)
+      || (isNumeric && wholeNumbers && increasing && numbers == rows)
   }
 }

@@ -84,12 +84,15 @@ public enum SpecTemplate {
           key + "{type: numeric, missing: median}  # numbers\(missingNote)")
         width += 1
       } else {
-        let many = s.levels.count > 50
+        // Many levels: a learned table (the 999 most frequent levels and "other") instead of a
+        // one-hot column each.
+        let many = s.manyLevels || s.levels.count > 50
         featureLines.append(
-          key + "{type: categorical" + (many ? ", max_categories: 50" : "")
+          key + "{type: categorical" + (many ? ", encoding: embedding, max_categories: 1000" : "")
             + "}  # \(s.levelCount) levels\(missingNote)"
             + (s.numbers > 0 ? "; mostly numbers? list the other cells in missing_values" : ""))
-        width += min(s.levels.count, many ? 50 : s.levels.count) + (s.missing > 0 ? 1 : 0)
+        let levels = min(s.levels.count + (s.missing > 0 ? 1 : 0), 1000)
+        width += many ? CategoricalTransform.defaultDim(rows: levels + 1) : levels
       }
     }
     guard width > 0 else {
