@@ -37,7 +37,7 @@ EPOCHS = 200
 EXTRA = os.environ.get("MLPC_QUALITY_TRAINING", "")
 
 
-def mlpc_score(train, test, target, task, classes, seed, folder):
+def mlpc_score(train, test, target, task, classes, seed, folder, extra=None):
     train.to_csv(os.path.join(folder, "train.csv"), index=False)
     test.to_csv(os.path.join(folder, "test.csv"), index=False)
     output = (f"{{units: {classes}, activation: softmax}}" if task == "classification"
@@ -45,7 +45,7 @@ def mlpc_score(train, test, target, task, classes, seed, folder):
     spec = f"""task: {task}
 layers: [{{units: {HIDDEN[0]}, activation: relu}}, {{units: {HIDDEN[1]}, activation: relu}}, {output}]
 data: {{train: train.csv, test: test.csv, target: {target}}}
-training: {{epochs: {EPOCHS}, batch_size: 32, optimizer: adam, learning_rate: 0.001, seed: {seed}{EXTRA}}}
+training: {{epochs: {EPOCHS}, batch_size: 32, optimizer: adam, learning_rate: 0.001, seed: {seed}{EXTRA if extra is None else extra}}}
 """
     with open(os.path.join(folder, "spec.yaml"), "w") as f:
         f.write(spec)

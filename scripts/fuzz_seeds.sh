@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Writes the seed corpus of the FuzzModel target (Fuzz/seeds/FuzzModel/): the model files and
 # latest checkpoints of small shipped specs (a softmax classifier, a sigmoid one, a standardised
-# regression, a raw table with feature transforms: format 4), so the fuzzer starts from files
+# regression, raw tables with feature transforms and with embedding tables: format 4), so the fuzzer starts from files
 # mlpc really writes.
 # Usage: scripts/fuzz_seeds.sh [MLPC_BINARY]
 set -euo pipefail
@@ -11,7 +11,7 @@ out=Fuzz/seeds/FuzzModel
 rm -rf "$out" && mkdir -p "$out"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-for spec in xor blobs-binary sine penguins; do
+for spec in xor blobs-binary sine penguins mpg; do
   "$mlpc" run "specs/$spec.yaml" --quiet --epochs 2 --out "$tmp/$spec"
   cp "$tmp/$spec/model.safetensors" "$out/$spec-model.safetensors"
   cp "$(ls "$tmp/$spec"/checkpoints/*.safetensors | tail -1)" "$out/$spec-checkpoint.safetensors"
