@@ -222,6 +222,16 @@ extension CheckContext {
       return
     }
     guard output.units != classes else { return }
+    if classes == 1 {
+      // Nothing to tell apart: no width of the output layer makes this a classifier.
+      report(
+        Diagnostic(
+          .outputClassMismatch,
+          "the training rows hold one class only; a classifier needs at least two",
+          at: spec.data?[.target]?.location ?? at, notes: note.map { [$0] } ?? [],
+          help: "check 'data.target' (or use 'task: regression' for a numeric target)"))
+      return
+    }
     report(
       Diagnostic(
         .outputClassMismatch,

@@ -131,9 +131,11 @@ extension CheckContext {
           .badData,
           "feature '\(p.column.map { raw.names[$0] } ?? "?")' cannot be fitted on the training rows: \(p.description)",
           at: at(p.column),
-          help: p.column.map { raw.treatments[$0].kind == .numeric } ?? true
-            ? "choose 'missing: mean', 'median' or 'constant', or list the cells meaning missing in 'data.missing_values'"
-            : "choose 'missing: category', or list the cells meaning missing in 'data.missing_values'"
+          help: p.description == "every cell is missing"
+            ? "declare it '\(p.column.map { raw.names[$0] } ?? "?"): ignore'"
+            : p.column.map { raw.treatments[$0].kind == .numeric } ?? true
+              ? "choose 'missing: mean', 'median' or 'constant', or list the cells meaning missing in 'data.missing_values'"
+              : "choose 'missing: category', or list the cells meaning missing in 'data.missing_values'"
         ))
       return false
     }
@@ -213,6 +215,17 @@ extension CheckContext {
       let present = s.numbers + s.others
       let levelCount = s.levelCount
       var t: FeatureTreatment
+      if present == 0 {
+        // Nothing to learn from, and nothing to fit a fill on.
+        t = FeatureTreatment(kind: .ignore)
+        described.append("\(name) ignored (every cell missing)")
+        report(
+          Diagnostic(
+            .dataWarning, "column \(name) has no value in any row; it is ignored",
+            at: train.location, help: "declare it in 'data.features' as '\(names[j]): ignore'"))
+        treatments.append(t)
+        continue
+      }
       if s.others == 0 {
         t = FeatureTreatment(kind: .numeric)
         t.imputation = .median

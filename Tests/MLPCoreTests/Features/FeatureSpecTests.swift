@@ -161,6 +161,43 @@ import Testing
         "'size' numeric (8 missing") == true)
   }
 
+  @Test func anEmptyColumnIsIgnoredAndOneClassIsRefused() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    var csv = "a,b,c,label,same\n"
+    for i in 0..<30 { csv += "\(i % 4),NA,\(["x", "y"][i % 2]),\(i % 2 == 0 ? "k" : "j"),k\n" }
+    try csv.write(toFile: dir + "/d.csv", atomically: true, encoding: .utf8)
+    let text = """
+      task: classification
+      layers: [{units: 2, activation: softmax}]
+      data: {train: d.csv, target: label}
+      """
+    let result = Checker.check(text: text + "\n", file: dir + "/s.yaml")
+    let spec = try #require(result.spec, "\(result.diagnostics)")
+    #expect(spec.data.encoder?.columns.map(\.name) == ["a", "c", "same"])
+    #expect(
+      result.diagnostics.contains {
+        $0.code == .dataWarning && $0.message == "column 'b' has no value in any row; it is ignored"
+      })
+    // Declared with a fill, the empty column is an error that says to ignore it.
+    let declared = Checker.check(
+      text: text.replacingOccurrences(
+        of: "target: label}",
+        with: "target: label, features: {a: numeric, b: {type: numeric, missing: mean}}}"),
+      file: dir + "/s.yaml")
+    let empty = try #require(declared.diagnostics.first { $0.code == .badData })
+    #expect(
+      empty.message.hasSuffix("every cell is missing") && empty.help == "declare it 'b: ignore'")
+    // A target with one class: located at the target, whatever the output width.
+    let one = Checker.check(
+      text: text.replacingOccurrences(of: "target: label", with: "target: same"),
+      file: dir + "/s.yaml")
+    let refused = try #require(one.diagnostics.first { $0.code == .outputClassMismatch })
+    #expect(
+      refused.message == "the training rows hold one class only; a classifier needs at least two")
+    #expect(refused.location?.line == 3 && one.spec == nil)
+  }
+
   @Test func numericTablesAreReadAsBefore() throws {
     // Every column numbers, nothing missing: no inference, no transforms, nothing to note.
     let result = Checker.check(file: Repository.path("specs/iris.yaml"))
