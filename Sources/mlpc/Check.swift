@@ -42,7 +42,9 @@ extension MLPCCommand {
         for d in all { Console.out(renderer.text(d)) }
         Console.out(summary(all) + "\n")
       case .github:
+        // Workflow commands, then the summary as a plain log line (success says so too).
         for d in all { Console.out(renderer.github(d) + "\n") }
+        Console.out(summary(all) + "\n")
       case .json:
         Console.out(renderer.json(all, files: files) + "\n")
       }

@@ -32,7 +32,7 @@ extension MLPCCommand {
         case .failure(let problem):
           throw CleanError("'\(safeText(file))' \(problem.reason)")
         case .success(0): throw CleanError("'\(safeText(run))' has no metrics.jsonl with epochs")
-        case .success: series.append((URL(fileURLWithPath: run).lastPathComponent, sample.values))
+        case .success: series.append((label(run), sample.values))
         }
       }
       let sink = try OutputSink(path: out)
@@ -40,4 +40,11 @@ extension MLPCCommand {
       try sink.finish()
     }
   }
+}
+
+/// A run's name in the legend: its folder's name ("." and ".." resolved to theirs).
+func label(_ run: String) -> String {
+  let name = PathText.lastComponent(run)
+  return name == "." || name == ".." || name.isEmpty
+    ? PathText.lastComponent(canonicalPath(run)) : name
 }

@@ -36,8 +36,8 @@ extension MLPCCommand {
       let path =
         out
         ?? (directory
-          ? (model as NSString).appendingPathComponent("model.onnx")
-          : ((model as NSString).deletingPathExtension as NSString).appendingPathExtension("onnx")!)
+          ? PathText.join(model, "model.onnx")
+          : PathText.removingExtension(model) + ".onnx")
       if let conflict = outputConflict(path, inputs: [model], ownFile: "model.onnx") {
         throw ValidationError(conflict)
       }

@@ -50,13 +50,12 @@ extension MLPCCommand {
       let folder =
         out.map {
           canonicalPath(
-            ($0 as NSString).deletingLastPathComponent.isEmpty
-              ? "." : ($0 as NSString).deletingLastPathComponent)
+            PathText.parent($0).isEmpty ? "." : PathText.parent($0))
         }
         ?? canonicalPath(".")
       let file = canonicalPath(data)
       let dataPath = file.hasPrefix(folder + "/") ? String(file.dropFirst(folder.count + 1)) : file
-      let name = URL(fileURLWithPath: data).deletingPathExtension().lastPathComponent
+      let name = PathText.lastComponent(PathText.removingExtension(data))
       let text: String
       do {
         text = try SpecTemplate.write(

@@ -34,6 +34,11 @@ extension MLPCCommand {
     var quiet = false
 
     @Option(
+      help: ArgumentHelp(
+        "Print every Nth epoch's line (and the first and last; for CI logs).", valueName: "n"))
+    var logEvery = 1
+
+    @Option(
       name: .customLong("set"),
       help: ArgumentHelp(
         "Override one spec value, checked like the spec: PATH=VALUE, e.g. training.learning_rate=0.01 or layers[0].units=64 (repeatable; the run records them).",
@@ -43,6 +48,7 @@ extension MLPCCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
+      if logEvery < 1 { throw ValidationError("--log-every must be at least 1") }
       if let epochs, epochs < 1 || epochs > 10_000_000 {
         throw ValidationError("--epochs must be between 1 and 10000000")
       }
@@ -86,7 +92,7 @@ extension MLPCCommand {
       // An exit code (interrupted, diverged) is reached by every rank together, after a
       // barrier: MPI is finalised. A failure on one rank ends it without finalising, and mpirun
       // then ends the others.
-      do { try train(session, quiet: quiet) } catch let code as ExitCode {
+      do { try train(session, quiet: quiet, logEvery: logEvery) } catch let code as ExitCode {
         world.finish()
         throw code
       }
@@ -119,11 +125,10 @@ extension MLPCCommand {
 
 /// `runs/<name>` beside the spec; the name is the user's text, kept to one path component.
 func defaultRunDirectory(_ spec: String, _ name: String) -> String {
-  let folder = (spec as NSString).deletingLastPathComponent
-  let runs = folder.isEmpty ? "runs" : (folder as NSString).appendingPathComponent("runs")
+  let runs = PathText.join(PathText.parent(spec), "runs")
   let safe = String(name.map { $0 == "/" || $0 == "\\" ? "_" : $0 })
   let component = safe.trimmingCharacters(in: CharacterSet(charactersIn: "."))
-  return (runs as NSString).appendingPathComponent(component.isEmpty ? "run" : component)
+  return PathText.join(runs, component.isEmpty ? "run" : component)
 }
 
 func fmt(_ x: Double) -> String { String(format: "%.4g", x) }

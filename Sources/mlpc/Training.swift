@@ -6,10 +6,14 @@ import Foundation
 import MLPCore
 
 /// Trains `session`, printing as it goes; throws the exit status of a run that did not complete.
-func train(_ session: TrainingSession, quiet: Bool) throws {
+func train(_ session: TrainingSession, quiet: Bool, logEvery: Int = 1) throws {
   let world = World.shared
   let progress = ProgressDisplay(
-    quiet: quiet || !world.isRoot, epochs: session.total, steps: session.trainer.stepsPerEpoch)
+    quiet: quiet || !world.isRoot, epochs: session.total, steps: session.trainer.stepsPerEpoch,
+    logEvery: logEvery)
+  if session.first > 1, !quiet, world.isRoot {
+    Console.out("resuming from epoch \(session.first) of \(session.total)\n")
+  }
   var events = SessionEvents()
   events.step = { progress.step(epoch: $0, step: $1) }
   events.epoch = { progress.epoch($0) }
@@ -40,7 +44,26 @@ func report(_ outcome: RunOutcome) throws {
     }
     throw ExitCode(StopRequest.exitStatus)
   case .completed, .earlyStopped:
-    if let directory = outcome.directory { printResult(outcome, directory) }
+    if let directory = outcome.directory {
+      printResult(outcome, directory)
+      Console.out(endingLine(outcome.ending, outcome.summary) + "\n")
+    }
+  }
+}
+
+/// How a finished run ended, for the last line: completed, or stopped early (when, why, and
+/// which epoch's weights the model holds).
+func endingLine(_ ending: Ending, _ s: RunSummary) -> String {
+  let holds =
+    s.restoredEpoch.map { "the model holds epoch \($0), the best (restore_best)" }
+    ?? "the model holds the last epoch, \(s.epochsCompleted)"
+  switch ending {
+  case .earlyStopped:
+    return "early stopped at epoch \(s.epochsCompleted) of \(s.epochsPlanned)"
+      + (s.stoppedBecause.map { ": \($0)" } ?? "") + "; " + holds
+  default:
+    return "completed \(s.epochsCompleted) epochs"
+      + (s.restoredEpoch == nil ? "" : "; " + holds)
   }
 }
 

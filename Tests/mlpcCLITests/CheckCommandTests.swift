@@ -104,7 +104,13 @@ import Testing
     #expect(
       result.stdout
         == "::error file=specs/invalid/E017-hyperparameter.yaml,line=7,col=27,title=mlpc E017::'training.learning_rate' must be a finite number greater than 0, found -0.1%0Ahelp: try 0.01\n"
+        + "1 spec checked: 1 error, 0 warnings\n"
     )
+    // Success says so in the log too.
+    let good = try CommandRunner.mlpc([
+      "check", "--format", "github", "--strict", "specs/iris.yaml", "specs/xor.yaml",
+    ])
+    #expect(good.status == 0 && good.stdout == "2 specs checked, no problems\n", "\(good.stdout)")
   }
 
   @Test func usageErrorsExitTwo() throws {

@@ -103,6 +103,27 @@ import Testing
     #expect(FileManager.default.fileExists(atPath: run + "/model.safetensors"))
   }
 
+  @Test func oneCharacterPathsAreNamesLikeAnyOther() throws {
+    // Foundation's NSString path methods trap on these; a user types them.
+    let dir = try Self.folder()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try FileManager.default.copyItem(atPath: dir + "/spec.yaml", toPath: dir + "/s")
+    let short = try CommandRunner.mlpc(["run", "s", "--quiet", "--out", "r"], in: dir)
+    #expect(short.status == 0, "\(short.stderr)")
+    #expect(FileManager.default.fileExists(atPath: dir + "/r/model.safetensors"))
+    let slash = try CommandRunner.mlpc(["run", "s", "--quiet", "--out", "x/"], in: dir)
+    #expect(slash.status == 0, "\(slash.stderr)")
+    #expect(FileManager.default.fileExists(atPath: dir + "/x/model.safetensors"))
+    let beside = try CommandRunner.mlpc(["run", "s", "--quiet"], in: dir)
+    #expect(beside.status == 0 && FileManager.default.fileExists(atPath: dir + "/runs/s"))
+    let dot = try CommandRunner.mlpc(["run", "s", "--quiet", "--out", "."], in: dir)
+    #expect(dot.status == 1 && dot.stderr.contains("error:"), "\(dot.stderr)")
+    let exported = try CommandRunner.mlpc(["export", "r", "--out", "m"], in: dir)
+    #expect(exported.status == 0 && FileManager.default.fileExists(atPath: dir + "/m"))
+    let curves = try CommandRunner.mlpc(["curves", "r", "x", "--out", "c"], in: dir)
+    #expect(curves.status == 0, "\(curves.stderr)")
+  }
+
   @Test func failuresSayTheirTrueCause() throws {
     let dir = try Self.folder()
     defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -64,7 +64,7 @@ public enum Checker {
     else { return CheckResult(diagnostics: diagnostics, spec: nil) }
     let name =
       spec.top[.name]?.value
-      ?? URL(fileURLWithPath: spec.file).deletingPathExtension().lastPathComponent
+      ?? PathText.lastComponent(PathText.removingExtension(spec.file))
     let network = Network(
       name: name, task: task, input: input, layers: layers, loss: loss, embeddings: embeddings)
     let checked = CheckedSpec(

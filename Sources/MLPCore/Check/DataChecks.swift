@@ -255,7 +255,7 @@ extension CheckContext {
 
   /// Resolves a path from the spec relative to the spec file's folder.
   func resolve(_ path: String) -> String {
-    let folder = (spec.file as NSString).deletingLastPathComponent
+    let folder = PathText.parent(spec.file)
     let joined = path.hasPrefix("/") || folder.isEmpty ? path : folder + "/" + path
     return normalize(joined)
   }

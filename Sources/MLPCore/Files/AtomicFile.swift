@@ -35,9 +35,9 @@ public final class AtomicFile {
   /// Creates the temporary (removing those of killed writers of `path`).
   public init(_ path: String) throws(FileWriteError) {
     self.path = path
-    let url = URL(fileURLWithPath: path)
-    let folder = url.deletingLastPathComponent().path
-    let prefix = ".\(url.lastPathComponent).partial-"
+    let parent = PathText.parent(path)
+    let folder = parent.isEmpty ? "." : parent
+    let prefix = ".\(PathText.lastComponent(path)).partial-"
     Self.removeStale(in: folder, prefix: prefix)
     temporary = folder + "/" + prefix + "\(getpid())-\(Self.counter.next())"
     descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
@@ -134,7 +134,7 @@ final class Counter: @unchecked Sendable {
 public func createFolders(_ path: String) -> Int32 {
   var info = stat()
   if stat(path, &info) == 0 { return (info.st_mode & S_IFMT) == S_IFDIR ? 0 : ENOTDIR }
-  let parent = (path as NSString).deletingLastPathComponent
+  let parent = PathText.parent(path)
   if !parent.isEmpty, parent != path {
     let code = createFolders(parent)
     if code != 0 { return code }

@@ -44,9 +44,9 @@ public func canonicalPath(_ path: String) -> String {
     defer { free(resolved) }
     return String(cString: resolved)
   }
-  let url = URL(fileURLWithPath: path).standardized
-  let folder = url.deletingLastPathComponent().path
-  guard let resolved = realpath(folder, nil) else { return url.path }
+  let absolute = URL(fileURLWithPath: path).standardized.path
+  let folder = PathText.parent(absolute)
+  guard let resolved = realpath(folder.isEmpty ? "." : folder, nil) else { return absolute }
   defer { free(resolved) }
-  return String(cString: resolved) + "/" + url.lastPathComponent
+  return PathText.join(String(cString: resolved), PathText.lastComponent(absolute))
 }

@@ -41,6 +41,8 @@ public struct RunSummary: Sendable {
   public var bestEpoch: Int?
   public var best: (metric: MonitoredMetric, value: Double?)?
   public var stoppedBecause: String?
+  /// The epoch whose weights the model holds when `restore_best` put them back (nil: the last).
+  public var restoredEpoch: Int?
   /// Why a diverged run stopped: the parameter (or the loss) that became NaN or infinite.
   public var divergedBecause: String?
   /// With MPI: the number of processes, and whether their weights were equal at the end.
@@ -71,6 +73,7 @@ extension RunSummary: Codable {
     case lastEpoch = "last_epoch"
     case bestEpoch = "best_epoch"
     case stoppedBecause = "stopped_because"
+    case restoredEpoch = "restored_epoch"
     case divergedBecause = "diverged_because"
     case ranksIdentical = "ranks_identical"
   }
@@ -91,6 +94,7 @@ extension RunSummary: Codable {
     try put(lastEpoch, .lastEpoch)
     try put(bestEpoch, .bestEpoch)
     try put(stoppedBecause, .stoppedBecause)
+    try put(restoredEpoch, .restoredEpoch)
     try put(divergedBecause, .divergedBecause)
     try put(ranks, .ranks)
     try put(ranksIdentical, .ranksIdentical)
@@ -115,6 +119,7 @@ extension RunSummary: Codable {
     lastEpoch = try get(.lastEpoch)
     bestEpoch = try get(.bestEpoch)
     stoppedBecause = try get(.stoppedBecause)
+    restoredEpoch = try get(.restoredEpoch)
     divergedBecause = try get(.divergedBecause)
     ranks = try get(.ranks)
     ranksIdentical = try get(.ranksIdentical)

@@ -49,8 +49,8 @@ public final class RunDirectory {
     // The folder as given (created if needed), then resolved.
     var trimmed = path
     while trimmed.count > 1, trimmed.hasSuffix("/") { trimmed.removeLast() }
-    var folder = (trimmed as NSString).deletingLastPathComponent
-    var name = (trimmed as NSString).lastPathComponent
+    var folder = PathText.parent(trimmed)
+    var name = PathText.lastComponent(trimmed)
     if folder.isEmpty { folder = "." }
     if name == "." || name == ".." || name == "/" {
       guard let full = realpath(trimmed, nil) else {
@@ -59,7 +59,7 @@ public final class RunDirectory {
       let resolved = String(cString: full)
       free(full)
       (folder, name) =
-        ((resolved as NSString).deletingLastPathComponent, (resolved as NSString).lastPathComponent)
+        (PathText.parent(resolved), PathText.lastComponent(resolved))
     }
     guard name.utf8.count <= Self.maximumNameBytes else {
       throw fail(

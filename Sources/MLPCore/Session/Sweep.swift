@@ -109,7 +109,7 @@ public struct Sweep {
       }
       name = short + "-" + String(hash, radix: 16)
     }
-    return (folder as NSString).appendingPathComponent(name)
+    return PathText.join(folder, name)
   }
 
   /// Trains every run (`starting(i)` before run `i`, `finished(i, outcome)` after it) until

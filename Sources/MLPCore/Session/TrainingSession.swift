@@ -284,7 +284,10 @@ public final class TrainingSession {
     if let tracker, let bestEpoch = tracker.bestEpoch {
       outcome.summary.bestEpoch = bestEpoch
       outcome.summary.best = (tracker.rule.monitor, tracker.bestValue)
-      if let best = tracker.best { trainer.executor.restore(best) }
+      if let best = tracker.best {
+        trainer.executor.restore(best)
+        outcome.summary.restoredEpoch = bestEpoch
+      }
     }
     if case .earlyStopped = ending, let rule = tracker?.rule {
       outcome.summary.stoppedBecause =

@@ -1,0 +1,86 @@
+// What `mlpc run` prints: epoch lines with the names metrics.jsonl uses, numbers in columns that
+// stay aligned, real durations, the learning rate when it changes, every Nth epoch with
+// --log-every, "resuming from" on resume, and a last line saying how training ended.
+
+import Foundation
+import MLPCTestSupport
+import MLPCore
+import Testing
+
+@testable import mlpc
+
+@Suite struct ConsoleTests {
+  @Test func numbersKeepTheirColumnsAndDurationsTheirUnits() {
+    for x in [0.0, 0.000123, 1.5, 99.999, 123.456, 12345.6, 1e7, -0.5] {
+      #expect(column(x).count == 10, "\(x) → '\(column(x))'")
+    }
+    #expect(column(0.000123) == "  0.000123" && column(1e7) == " 1.000e+07")
+    #expect(duration(0.00085) == "850 µs" && duration(0.0123) == "12.3 ms")
+    #expect(duration(2.414) == "2.41 s" && duration(185) == "3 min 05 s")
+  }
+
+  @Test func epochLinesUseTheJSONNames() {
+    let r = EpochReport(
+      epoch: 7, trainLoss: 0.25, validation: Evaluation(loss: 0.5, accuracy: 0.9), test: nil,
+      seconds: 0.004, steps: 3, learningRate: 0.05)
+    let line = epochLine(r, epochs: 200, rate: 0.05)
+    #expect(
+      line
+        == "epoch   7/200  train_loss   0.250000  validation_loss   0.500000  validation_accuracy 0.9000  4.0 ms  learning_rate 0.05",
+      "\(line)")
+  }
+
+  @Test func aRunSaysHowItEndedAndResumingSaysFromWhere() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    var csv = "a,b,label\n"
+    for i in 0..<80 { csv += "\(i % 9),\((i * 7) % 5),\(i % 9 > 4 ? 1 : 0)\n" }
+    try csv.write(toFile: dir + "/d.csv", atomically: true, encoding: .utf8)
+    try """
+    task: classification
+    layers: [{units: 8, activation: tanh}, {units: 2, activation: softmax}]
+    data: {train: d.csv, target: label, validation_split: 0.25}
+    training:
+      epochs: 2000
+      optimizer: adam
+      learning_rate: 0.05
+      schedule: {type: step, step_size: 3, gamma: 0.5}
+      early_stopping: {monitor: validation_loss, patience: 4, restore_best: true}
+    """.write(toFile: dir + "/s.yaml", atomically: true, encoding: .utf8)
+    let run = try CommandRunner.mlpc(["run", dir + "/s.yaml", "--out", dir + "/run"])
+    #expect(run.status == 0, "\(run.stderr)")
+    let lines = run.stdout.split(separator: "\n").map(String.init)
+    let summary =
+      try JSONSerialization.jsonObject(
+        with: Data(contentsOf: URL(fileURLWithPath: dir + "/run/summary.json"))) as? [String: Any]
+    let stopped = try #require(summary?["epochs_completed"] as? Int)
+    let restored = try #require(summary?["restored_epoch"] as? Int)
+    #expect(restored == stopped - 4)
+    #expect(
+      lines.last
+        == "early stopped at epoch \(stopped) of 2000: 'validation_loss' did not improve for 4 epochs; the model holds epoch \(restored), the best (restore_best)",
+      "\(lines.suffix(3))")
+    // The rate shows on the first line and when the schedule halves it (epochs 4, 7, …).
+    let epochLines = lines.filter { $0.hasPrefix("epoch ") }
+    #expect(epochLines[0].hasSuffix("learning_rate 0.05"), "\(epochLines[0])")
+    #expect(
+      !epochLines[1].contains("learning_rate") && epochLines[3].hasSuffix("learning_rate 0.025"))
+    #expect(epochLines.allSatisfy { $0.contains("validation_loss") && !$0.contains("val_") })
+    // Every 5th epoch (and the first and last) with --log-every 5; a plain completion.
+    try String(contentsOfFile: dir + "/s.yaml", encoding: .utf8)
+      .replacingOccurrences(of: "  early_stopping:", with: "  # early_stopping:")
+      .write(toFile: dir + "/plain.yaml", atomically: true, encoding: .utf8)
+    let sparse = try CommandRunner.mlpc([
+      "run", dir + "/plain.yaml", "--out", dir + "/sparse", "--epochs", "12", "--log-every", "5",
+    ])
+    #expect(sparse.status == 0, "\(sparse.stderr)")
+    let shown = sparse.stdout.split(separator: "\n").filter { $0.hasPrefix("epoch ") }.map {
+      $0.split(separator: " ", omittingEmptySubsequences: true)[1]
+    }
+    #expect(shown == ["1/12", "5/12", "10/12", "12/12"], "\(sparse.stdout)")
+    #expect(sparse.stdout.hasSuffix("completed 12 epochs\n"), "\(sparse.stdout)")
+    let resumed = try CommandRunner.mlpc(["run", "--resume", dir + "/sparse", "--epochs", "14"])
+    #expect(resumed.status == 0, "\(resumed.stderr)")
+    #expect(resumed.stdout.hasPrefix("resuming from epoch 13 of 14\n"), "\(resumed.stdout)")
+  }
+}
