@@ -55,8 +55,11 @@ extension MLPCCommand {
       if (spec == nil) == (resume == nil) {
         throw ValidationError("give a spec file, or --resume RUN_DIR")
       }
-      if resume != nil, !overrides.isEmpty {
-        throw ValidationError("--resume continues its run with the overrides it started with")
+      if epochs != nil, overrides.contains(where: { $0.hasPrefix("training.epochs=") }) {
+        throw ValidationError("--epochs N is --set training.epochs=N; give one of them")
+      }
+      if resume != nil, let refused = overrides.lazy.compactMap(ResumeChange.problem).first {
+        throw ValidationError(refused)
       }
       if resume != nil, out != nil || force {
         throw ValidationError("--resume continues its run in place; --out and --force do not apply")
@@ -69,7 +72,12 @@ extension MLPCCommand {
       if let resume {
         session = try resumed(resume)
       } else {
-        let overrides = SpecOverride.list(overrides)
+        // On a new run --epochs N is --set training.epochs=N: the schedule (a cosine's period)
+        // and the recorded configuration follow it.
+        var overrides = SpecOverride.list(overrides)
+        if let epochs {
+          overrides.append(SpecOverride("training.epochs=\(epochs)", index: 1, option: "--epochs"))
+        }
         // With MPI, rank 0 reports the spec's diagnostics and writes the run directory.
         let checked =
           world.isRoot
@@ -84,8 +92,7 @@ extension MLPCCommand {
           }
         }
         session = try cleanly { () throws(SessionError) in
-          try TrainingSession(
-            checked, specPath: spec, directory: directory, epochs: epochs, overrides: overrides)
+          try TrainingSession(checked, specPath: spec, directory: directory, overrides: overrides)
         }
       }
       StopRequest.install()
@@ -112,8 +119,18 @@ extension MLPCCommand {
         }
       }
       let options = output
+      // `training.epochs` on resume is --epochs: the run goes on to that many, its schedule
+      // keeps its period.
+      let setEpochs = overrides.last { $0.hasPrefix("training.epochs=") }.flatMap {
+        Int($0.dropFirst("training.epochs=".count).trimmingCharacters(in: .whitespaces))
+      }
+      if overrides.contains(where: { $0.hasPrefix("training.epochs=") }), setEpochs == nil {
+        throw CleanError("training.epochs must be a whole number of epochs")
+      }
+      let changes = overrides.filter { !$0.hasPrefix("training.epochs=") }
       return try cleanly { () throws(SessionError) in
-        try TrainingSession(resuming: directory, epochs: epochs) { text, file, overrides in
+        try TrainingSession(resuming: directory, epochs: setEpochs ?? epochs, changes: changes) {
+          text, file, overrides in
           let result = Checker.check(text: text, file: file, overrides: overrides)
           guard World.shared.isRoot else { return result.spec }
           return reportCheck(result, file: file, options: options, overrides: overrides)

@@ -13,6 +13,18 @@ func train(_ session: TrainingSession, quiet: Bool, logEvery: Int = 1) throws {
     logEvery: logEvery)
   if session.first > 1, !quiet, world.isRoot {
     Console.out("resuming from epoch \(session.first) of \(session.total)\n")
+    if let stopped = session.restartedPatience {
+      Console.out(
+        "the run had stopped early after epoch \(stopped); early stopping's patience counts again from there\n"
+      )
+    }
+    let schedule = session.spec.training.schedule
+    let end = schedule.warmupEpochs + schedule.cosineEpochs
+    if schedule.kind == .cosine, session.total > end {
+      Console.out(
+        "the cosine schedule keeps its period (T_max \(schedule.cosineEpochs), from training.epochs \(session.spec.training.epochs)): after epoch \(end) the rate rises again, as PyTorch's CosineAnnealingLR does; start a new run with --epochs \(session.total) (or --init-from) for one cosine over all epochs\n"
+      )
+    }
   }
   var events = SessionEvents()
   events.step = { progress.step(epoch: $0, step: $1) }

@@ -84,3 +84,110 @@ import Testing
     #expect(resumed.stdout.hasPrefix("resuming from epoch 13 of 14\n"), "\(resumed.stdout)")
   }
 }
+
+@Suite struct EpochsOptionTests {
+  @Test func epochsOnANewRunIsTheSpecsEpochs() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try """
+    task: regression
+    input: 1
+    layers: [{units: 4, activation: tanh}, {units: 1, activation: identity}]
+    data: {generator: sine, dimensions: 1, samples: 64}
+    training:
+      epochs: 100
+      optimizer: adam
+      learning_rate: 0.01
+      schedule: {type: cosine, min_learning_rate: 0.001}
+    """.write(toFile: dir + "/s.yaml", atomically: true, encoding: .utf8)
+    func rates(_ run: String) throws -> [Double] {
+      try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8)
+        .split(separator: "\n").compactMap {
+          let record = try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+          return record?["learning_rate"] as? Double
+        }
+    }
+    let flag = try CommandRunner.mlpc([
+      "run", dir + "/s.yaml", "--epochs", "10", "--quiet", "--out", dir + "/flag",
+    ])
+    let set = try CommandRunner.mlpc([
+      "run", dir + "/s.yaml", "--set", "training.epochs=10", "--quiet", "--out", dir + "/set",
+    ])
+    #expect(flag.status == 0 && set.status == 0, "\(flag.stderr)\(set.stderr)")
+    let (a, b) = (try rates(dir + "/flag"), try rates(dir + "/set"))
+    #expect(a.count == 10 && a == b)
+    // The cosine ends at its minimum in epoch 10, not at epoch 100.
+    #expect(abs(a[9] - (0.001 + 0.009 * (1 + cos(Double.pi * 9 / 10)) / 2)) < 1e-12)
+    let both = try CommandRunner.mlpc([
+      "run", dir + "/s.yaml", "--epochs", "10", "--set", "training.epochs=10",
+    ])
+    #expect(both.status == 2 && both.stderr.contains("give one of them"))
+    // Resumed past the period: the rule is said.
+    let resumed = try CommandRunner.mlpc(["run", "--resume", dir + "/flag", "--epochs", "12"])
+    #expect(resumed.status == 0, "\(resumed.stderr)")
+    #expect(
+      resumed.stdout.contains("the cosine schedule keeps its period (T_max 10")
+        && resumed.stdout.contains("after epoch 10 the rate rises again"), "\(resumed.stdout)")
+  }
+}
+
+@Suite struct ResumeChangeTests {
+  @Test func aStoppedRunContinuesWithSafeChangesAndRefusesTheRest() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    var csv = "a,b,label\n"
+    for i in 0..<80 { csv += "\(i % 9),\((i * 7) % 5),\(i % 9 > 4 ? 1 : 0)\n" }
+    try csv.write(toFile: dir + "/d.csv", atomically: true, encoding: .utf8)
+    try """
+    task: classification
+    layers: [{units: 8, activation: tanh}, {units: 2, activation: softmax}]
+    data: {train: d.csv, target: label, validation_split: 0.25}
+    training:
+      epochs: 400
+      optimizer: adam
+      learning_rate: 0.05
+      early_stopping: {monitor: validation_loss, patience: 3}
+    """.write(toFile: dir + "/s.yaml", atomically: true, encoding: .utf8)
+    let run = dir + "/run"
+    let first = try CommandRunner.mlpc(["run", dir + "/s.yaml", "--quiet", "--out", run])
+    #expect(first.status == 0, "\(first.stderr)")
+    func completed() throws -> Int {
+      let s =
+        try JSONSerialization.jsonObject(
+          with: Data(contentsOf: URL(fileURLWithPath: run + "/summary.json"))) as? [String: Any]
+      return s?["epochs_completed"] as? Int ?? -1
+    }
+    let stopped = try completed()
+    #expect(stopped < 400)
+    // Unsafe: refused with the reason, nothing touched.
+    let refused = try CommandRunner.mlpc([
+      "run", "--resume", run, "--set", "training.learning_rate=0.1",
+    ])
+    #expect(
+      refused.status == 2 && refused.stderr.contains("cannot change 'training.learning_rate'"))
+    #expect(refused.stderr.contains("--init-from"))
+    #expect(try completed() == stopped)
+    // Resumed as it is: patience counts again from where it stopped (≥ 3 more epochs).
+    let plain = try CommandRunner.mlpc(["run", "--resume", run])
+    #expect(plain.status == 0, "\(plain.stderr)")
+    #expect(plain.stdout.contains("the run had stopped early after epoch \(stopped)"))
+    let second = try completed()
+    #expect(second >= stopped + 3, "\(stopped) → \(second)")
+    // More patience: 10 epochs without improvement now, 3 of which have passed.
+    let patient = try CommandRunner.mlpc([
+      "run", "--resume", run, "--set", "training.early_stopping.patience=10", "--quiet",
+    ])
+    #expect(patient.status == 0, "\(patient.stderr)")
+    let again = try completed()
+    #expect(again >= second + 7, "\(second) → \(again)")
+    let config = try String(contentsOfFile: run + "/config.json", encoding: .utf8)
+    #expect(config.contains("training.early_stopping.patience=10"))
+    // Early stopping off, to 10 more epochs than now: all of them.
+    let off = try CommandRunner.mlpc([
+      "run", "--resume", run, "--set", "training.early_stopping=null", "--set",
+      "training.epochs=\(again + 10)", "--quiet",
+    ])
+    #expect(off.status == 0, "\(off.stderr)")
+    #expect(try completed() == again + 10)
+  }
+}

@@ -19,6 +19,9 @@ public struct EarlyStoppingTracker: Sendable {
     (bestEpoch, bestValue, best) = (checkpoint.bestEpoch, checkpoint.bestValue, checkpoint.best)
   }
 
+  /// The epoch patience counts from when no better one came since (0: the start).
+  private var patienceFrom = 0
+
   /// Records epoch `report`; true when training should stop. A metric that is not finite never
   /// improves.
   public mutating func observe(_ report: EpochReport, executor: Executor) -> Bool {
@@ -27,8 +30,16 @@ public struct EarlyStoppingTracker: Sendable {
       (bestEpoch, bestValue) = (report.epoch, value)
       if rule.restoreBest { best = executor.snapshot() }
     }
-    return report.epoch - (bestEpoch ?? 0) >= rule.patience
+    return wouldStop(after: report.epoch)
   }
+
+  /// Whether `patience` epochs without improvement have passed after `epoch`.
+  public func wouldStop(after epoch: Int) -> Bool {
+    epoch - max(bestEpoch ?? 0, patienceFrom) >= rule.patience
+  }
+
+  /// Counts patience from `epoch` on (a stopped run continued), keeping the best so far.
+  public mutating func countPatience(from epoch: Int) { patienceFrom = epoch }
 
   private func isImprovement(_ value: Double) -> Bool {
     guard let bestValue else { return true }

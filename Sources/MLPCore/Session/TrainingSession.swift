@@ -58,6 +58,9 @@ public final class TrainingSession {
   var reports: [EpochReport] = []
   /// `--set` overrides of the spec, recorded in config.json and applied again on resume.
   public let overrides: [SpecOverride]
+  /// On resuming a run that had stopped early: the epoch it stopped at, from which patience
+  /// counts again.
+  public private(set) var restartedPatience: Int?
 
   /// A new run of `spec` into `directory` (nil on ranks other than 0) for `epochs` in all
   /// (default: the spec's).
@@ -90,7 +93,7 @@ public final class TrainingSession {
   /// its configuration, spec and checkpoint from it. `check` checks the recorded spec with its
   /// overrides (and reports its diagnostics); nil ends the resume.
   public init(
-    resuming directory: RunDirectory?, epochs: Int?,
+    resuming directory: RunDirectory?, epochs: Int?, changes: [String] = [],
     check: (_ text: String, _ file: String, _ overrides: [SpecOverride]) -> CheckedSpec?
   ) throws(SessionError) {
     let world = World.shared
@@ -109,11 +112,13 @@ public final class TrainingSession {
     let configData = try collective { try world.broadcast(read("config.json")) }
     let specData = try collective { try world.broadcast(read("spec.yaml")) }
     guard let configData, let specData,
-      let config = JSONRecord.decode(RunConfiguration.self, from: configData)
+      var config = JSONRecord.decode(RunConfiguration.self, from: configData)
     else {
       throw fail(SessionError("'\(path)' is not a run directory of this mlpc (no config.json)"))
     }
     let text = String(decoding: specData, as: UTF8.self)
+    // Safe changes (`ResumeChange`) join the run's overrides and are recorded with them.
+    config.overrides += changes
     overrides = SpecOverride.list(config.overrides)
     guard let spec = check(text, config.specFile, overrides) else {
       throw fail(.checkFailed)
@@ -156,7 +161,17 @@ public final class TrainingSession {
     trainer.restore(checkpoint)
     first = checkpoint.epoch
     tracker = spec.training.earlyStopping.map { EarlyStoppingTracker($0, resuming: checkpoint) }
+    // A run that had stopped early counts its patience again from where it stopped, so that
+    // more epochs (or more patience) continue it instead of stopping after one.
+    if tracker?.wouldStop(after: checkpoint.epoch - 1) == true {
+      tracker?.countPatience(from: checkpoint.epoch - 1)
+      restartedPatience = checkpoint.epoch - 1
+    }
     earlier = try writer?.truncateMetrics(before: checkpoint.epoch) ?? []
+    if !changes.isEmpty || total != config.epochs {
+      config.epochs = total
+      try writer?.write(record: config, "config.json")
+    }
   }
 
   /// Trains from `first` to `total` epochs (or until a stop) and writes the run.

@@ -237,6 +237,12 @@ struct OverrideApplier {
       else { return nil }
       items[index] = updated
       child = .sequence(items)
+    } else if rest.isEmpty, value.tag.rawValue == Tag.Name.null.rawValue {
+      // `PATH=null` removes the key: its default applies (an optional section is off).
+      if let found { pairs.remove(at: found) }
+      var mapping = Node.Mapping(pairs)
+      mapping.mark = node?.mapping?.mark
+      return .mapping(mapping)
     } else {
       guard let updated = set(child, rest, value, o, parents: path) else { return nil }
       child = updated
