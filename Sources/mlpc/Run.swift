@@ -30,6 +30,12 @@ extension MLPCCommand {
     @Option(help: "Continue the run in this directory from its latest checkpoint.")
     var resume: String?
 
+    @Option(
+      help: ArgumentHelp(
+        "Start this new run from a trained run's or model file's weights (layers of the same shapes; a new optimizer state and schedule).",
+        valueName: "run-or-model"))
+    var initFrom: String?
+
     @Flag(name: .shortAndLong, help: "Print only the final result.")
     var quiet = false
 
@@ -61,6 +67,9 @@ extension MLPCCommand {
       if resume != nil, let refused = overrides.lazy.compactMap(ResumeChange.problem).first {
         throw ValidationError(refused)
       }
+      if resume != nil, initFrom != nil {
+        throw ValidationError("--init-from starts a new run; --resume continues one")
+      }
       if resume != nil, out != nil || force {
         throw ValidationError("--resume continues its run in place; --out and --force do not apply")
       }
@@ -84,6 +93,10 @@ extension MLPCCommand {
           ? spec.flatMap { loadChecked($0, options: output, overrides: overrides) }
           : spec.flatMap { Checker.check(file: $0, overrides: overrides).spec }
         guard let spec, let checked else { throw ExitCode.failure }
+        // The weights to start from are checked before any run directory exists.
+        let initial = try initFrom.map { from in
+          (weights: try transfer(from, to: checked, spec: spec, overrides: overrides), from: from)
+        }
         var directory: RunDirectory?
         if world.isRoot {
           let path = out ?? RunDirectory.firstFree(defaultRunDirectory(spec, checked.name))
@@ -92,7 +105,8 @@ extension MLPCCommand {
           }
         }
         session = try cleanly { () throws(SessionError) in
-          try TrainingSession(checked, specPath: spec, directory: directory, overrides: overrides)
+          try TrainingSession(
+            checked, specPath: spec, directory: directory, overrides: overrides, initial: initial)
         }
       }
       StopRequest.install()
@@ -104,6 +118,26 @@ extension MLPCCommand {
         throw code
       }
       world.finish()
+    }
+
+    /// The weights of the model at `path` for `checked`; an error at the spec's first layer
+    /// (its `units`) that does not match.
+    private func transfer(
+      _ path: String, to checked: CheckedSpec, spec: String, overrides: [SpecOverride]
+    ) throws -> WeightTransfer {
+      let model: Model
+      do { model = try Model.load(path) } catch {
+        throw CleanError("--init-from: \(error.description)")
+      }
+      switch WeightTransfer.fit(model, to: checked.network) {
+      case .success(let weights): return weights
+      case .failure(let mismatch):
+        let parsed = SpecParser.parse(file: spec, overrides: overrides).spec
+        let at = mismatch.layer.flatMap { parsed?.unitsLocation(layer: $0) }
+        throw CleanError(
+          (at.map { "\($0): " } ?? "") + "--init-from '\(safeText(path))': \(mismatch.description)",
+          help: "give a model trained with the same layer sizes, or start from scratch")
+      }
     }
 
     /// The session continuing the run in `path`: rank 0 opens it (recovering a killed run's

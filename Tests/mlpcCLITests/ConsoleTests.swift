@@ -191,3 +191,45 @@ import Testing
     #expect(try completed() == again + 10)
   }
 }
+
+@Suite struct InitFromTests {
+  @Test func aNewRunStartsFromTrainedWeightsOfTheSameShapes() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let first = try CommandRunner.mlpc([
+      "run", "specs/iris.yaml", "--epochs", "30", "--quiet", "--out", dir + "/a",
+    ])
+    #expect(first.status == 0, "\(first.stderr)")
+    let trained = try Model.load(dir + "/a")
+    // At a learning rate near 0 the new run's weights stay the trained ones.
+    let second = try CommandRunner.mlpc([
+      "run", "specs/iris.yaml", "--epochs", "1", "--quiet", "--out", dir + "/b", "--init-from",
+      dir + "/a", "--set", "training.learning_rate=1e-12",
+    ])
+    #expect(second.status == 0, "\(second.stderr)")
+    let started = try Model.load(dir + "/b")
+    for (name, tensor) in trained.tensors where name.hasSuffix(".weight") {
+      let other = try #require(started.tensors[name]?.values)
+      #expect(zip(tensor.values, other).allSatisfy { abs($0 - $1) <= 1e-6 * max(1, abs($0)) })
+    }
+    let config = try String(contentsOfFile: dir + "/b/config.json", encoding: .utf8)
+    #expect(config.contains("\"init_from\" : \"\(dir)/a\""), "\(config)")
+    // A layer of another width: located at its units, and no run directory is left.
+    let wider = try CommandRunner.mlpc([
+      "run", "specs/iris.yaml", "--out", dir + "/c", "--init-from", dir + "/a", "--set",
+      "layers[1].units=3", "--set", "layers[0].units=9",
+    ])
+    #expect(wider.status == 1)
+    #expect(
+      wider.stderr.contains("--set #2:1:17: --init-from")
+        && wider.stderr.contains("layer 1 ('hidden') has W of 9×4 here but"), "\(wider.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: dir + "/c"))
+    let missing = try CommandRunner.mlpc([
+      "run", "specs/iris.yaml", "--out", dir + "/d", "--init-from", dir + "/nothing",
+    ])
+    #expect(missing.status == 1 && missing.stderr.contains("--init-from"))
+    #expect(!FileManager.default.fileExists(atPath: dir + "/d"))
+    let both = try CommandRunner.mlpc(["run", "--resume", dir + "/a", "--init-from", dir + "/a"])
+    #expect(both.status == 2)
+  }
+}

@@ -164,10 +164,14 @@ public struct RunConfiguration: Codable, Sendable {
     }
   }
 
+  /// The run or model file the weights started from (`--init-from`), as given.
+  public var initFrom: String?
+
   enum CodingKeys: String, CodingKey {
     case epochs, overrides, model, data
     case specFile = "spec_file"
     case runID = "run_id"
+    case initFrom = "init_from"
   }
 
   /// The configuration of a run of `spec` for `epochs` in all.
@@ -191,5 +195,6 @@ public struct RunConfiguration: Codable, Sendable {
     model = try? c.decodeIfPresent(ModelDescription.self, forKey: .model)
     data = try c.decode(DataCounts.self, forKey: .data)
     runID = try c.decodeIfPresent(String.self, forKey: .runID)
+    initFrom = try c.decodeIfPresent(String.self, forKey: .initFrom)
   }
 }

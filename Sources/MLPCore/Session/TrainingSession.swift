@@ -66,11 +66,12 @@ public final class TrainingSession {
   /// (default: the spec's).
   public init(
     _ spec: CheckedSpec, specPath: String, directory: RunDirectory?, epochs: Int? = nil,
-    overrides: [SpecOverride] = []
+    overrides: [SpecOverride] = [], initial: (weights: WeightTransfer, from: String)? = nil
   ) throws(SessionError) {
     (self.spec, self.specPath, self.directory) = (spec, specPath, directory)
     self.overrides = overrides
     trainer = Trainer(spec)
+    initial?.weights.apply(to: trainer.executor)
     total = epochs ?? spec.training.epochs
     first = 1
     tracker = spec.training.earlyStopping.map { EarlyStoppingTracker($0) }
@@ -79,8 +80,9 @@ public final class TrainingSession {
       writer = try directory.map { d throws(SessionError) in try RunWriter(d) }
       reserve = try SaveReserve(for: trainer.plan)
       try writer?.write(Data(spec.text.utf8), "spec.yaml")
-      let configuration = RunConfiguration(
+      var configuration = RunConfiguration(
         spec, specPath: specPath, epochs: total, overrides: overrides)
+      configuration.initFrom = initial?.from
       try writer?.write(record: configuration, "config.json")
     } catch {
       directory?.abandon()

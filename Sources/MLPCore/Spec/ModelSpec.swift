@@ -67,3 +67,11 @@ public struct ModelSpec: Sendable {
 
   public var location: SourceLocation { top.location }
 }
+
+extension ModelSpec {
+  /// Where layer `k` (1-based) sets its width, or the layer itself; nil when there is none.
+  public func unitsLocation(layer k: Int) -> SourceLocation? {
+    guard let layers, k >= 1, k <= layers.count else { return nil }
+    return layers[k - 1][.units]?.location ?? layers[k - 1].location
+  }
+}

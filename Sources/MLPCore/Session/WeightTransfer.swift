@@ -1,0 +1,69 @@
+// `mlpc run SPEC --init-from RUN_OR_MODEL`: a new run (new optimizer state and schedule) whose
+// weights start from a trained model's, layer by layer in order, each of the same shape; the
+// embedding tables by column name. Checked in full before any run directory exists.
+
+/// A trained model's parameters fitted to a network.
+public struct WeightTransfer: Sendable {
+  /// W^k and b^k for k = 1…N, and each embedding table, in the network's order.
+  public var weights: [[Float]]
+  public var biases: [[Float]]
+  public var tables: [[Float]]
+
+  /// Why a model's weights do not fit: the layer (1-based) or embedding column, and how.
+  public struct Mismatch: Error, Sendable, CustomStringConvertible {
+    public var layer: Int?
+    public var description: String
+  }
+
+  /// The model's parameters for `network`, or the first layer that does not match.
+  public static func fit(_ model: Model, to network: Network) -> Result<WeightTransfer, Mismatch> {
+    let theirs = model.network
+    guard theirs.layers.count == network.layers.count else {
+      return .failure(
+        Mismatch(
+          layer: min(theirs.layers.count, network.layers.count) + 1,
+          description:
+            "the model has \(theirs.layers.count) layers and this spec \(network.layers.count)"))
+    }
+    var transfer = WeightTransfer(weights: [], biases: [], tables: [])
+    let (ours, others) = (network.widths, theirs.widths)
+    for (k, (mine, their)) in zip(network.layers, theirs.layers).enumerated() {
+      let want = "\(ours[k + 1])×\(ours[k])"
+      let have = "\(others[k + 1])×\(others[k])"
+      guard want == have, let w = model.tensors[their.name + ".weight"],
+        let b = model.tensors[their.name + ".bias"]
+      else {
+        return .failure(
+          Mismatch(
+            layer: k + 1,
+            description:
+              "layer \(k + 1) ('\(mine.name)') has W of \(want) here but the model's layer \(k + 1) ('\(their.name)') is \(have)"
+          ))
+      }
+      transfer.weights.append(w.values)
+      transfer.biases.append(b.values)
+    }
+    for e in network.embeddings {
+      let name = e.tensorName
+      guard let t = model.tensors[name], t.shape == [e.rows, e.dim] else {
+        let found = model.tensors[name].map { "\($0.shape.map(String.init).joined(separator: "×"))" }
+        return .failure(
+          Mismatch(
+            layer: nil,
+            description:
+              "the embedding of '\(e.name)' is \(e.rows)×\(e.dim) here but "
+              + (found.map { "the model's is \($0)" } ?? "the model has none")))
+      }
+      transfer.tables.append(t.values)
+    }
+    return .success(transfer)
+  }
+
+  /// Puts the weights into `executor`'s parameters.
+  func apply(to executor: Executor) {
+    let plan = executor.plan
+    for (id, values) in zip(plan.weights, weights) { executor.setValues(id, values) }
+    for (id, values) in zip(plan.biases, biases) { executor.setValues(id, values) }
+    for (id, values) in zip(plan.embeddings, tables) { executor.setValues(id, values) }
+  }
+}
