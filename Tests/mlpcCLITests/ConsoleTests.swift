@@ -233,3 +233,32 @@ import Testing
     #expect(both.status == 2)
   }
 }
+
+@Suite struct ProvenanceTests {
+  @Test func theRunKeepsTheSpecAsWrittenAndAsRun() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let run = try CommandRunner.mlpc([
+      "run", "specs/iris.yaml", "--epochs", "2", "--set", "layers[0].units=5", "--quiet", "--out",
+      dir + "/r",
+    ])
+    #expect(run.status == 0, "\(run.stderr)")
+    let written = try String(contentsOfFile: dir + "/r/spec.yaml", encoding: .utf8)
+    #expect(
+      written == (try String(contentsOfFile: Repository.path("specs/iris.yaml"), encoding: .utf8)))
+    let resolved = try String(contentsOfFile: dir + "/r/spec.resolved.yaml", encoding: .utf8)
+    #expect(
+      resolved.hasPrefix(
+        "# iris.yaml with --set 'layers[0].units=5' --epochs 'training.epochs=2'\n"))
+    #expect(resolved.contains("  units: 5\n") && resolved.contains("  epochs: 2\n"))
+    // The model (and so the ONNX export) describes the spec as run.
+    let model = try Model.load(dir + "/r")
+    #expect(model.description.spec == resolved)
+    // Without overrides both are the spec as written.
+    let plain = try CommandRunner.mlpc(["run", "specs/xor.yaml", "--quiet", "--out", dir + "/x"])
+    #expect(plain.status == 0)
+    #expect(
+      try String(contentsOfFile: dir + "/x/spec.resolved.yaml", encoding: .utf8)
+        == (try String(contentsOfFile: Repository.path("specs/xor.yaml"), encoding: .utf8)))
+  }
+}

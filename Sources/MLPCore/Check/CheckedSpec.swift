@@ -30,6 +30,8 @@ public struct CheckedSpec: Sendable {
   public let file: String
   /// The spec as written.
   public let text: String
+  /// The spec as run: `text` with the overrides applied (`text` itself when there are none).
+  public var resolvedText: String
   public let network: Network
   public let training: TrainingConfig
   public let data: PreparedData

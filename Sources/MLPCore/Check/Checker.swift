@@ -68,7 +68,8 @@ public enum Checker {
     let network = Network(
       name: name, task: task, input: input, layers: layers, loss: loss, embeddings: embeddings)
     let checked = CheckedSpec(
-      file: spec.file, text: spec.text, network: network, training: training, data: data)
+      file: spec.file, text: spec.text, resolvedText: spec.resolvedText ?? spec.text,
+      network: network, training: training, data: data)
     return CheckResult(diagnostics: diagnostics, spec: checked)
   }
 }

@@ -8,7 +8,8 @@ import Foundation
 
 /// The files mlpc writes into a run directory (checkpoints/ as a whole).
 public let runFileNames: Set<String> = [
-  "model.safetensors", "metrics.jsonl", "summary.json", "spec.yaml", "config.json",
+  "model.safetensors", "metrics.jsonl", "summary.json", "spec.yaml", "spec.resolved.yaml",
+  "config.json",
   "curves.svg", "checkpoints",
 ]
 

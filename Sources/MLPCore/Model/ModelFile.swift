@@ -90,7 +90,7 @@ extension ModelDescription {
     if let weights = spec.data.classWeights {
       training["training", default: [:]]["class_weights"] = .numbers(weights.map(Double.init))
     }
-    self.spec = spec.text
+    self.spec = spec.resolvedText
   }
 }
 

@@ -80,6 +80,7 @@ public final class TrainingSession {
       writer = try directory.map { d throws(SessionError) in try RunWriter(d) }
       reserve = try SaveReserve(for: trainer.plan)
       try writer?.write(Data(spec.text.utf8), "spec.yaml")
+      try writer?.write(Data(spec.resolvedText.utf8), "spec.resolved.yaml")
       var configuration = RunConfiguration(
         spec, specPath: specPath, epochs: total, overrides: overrides)
       configuration.initFrom = initial?.from
@@ -173,6 +174,7 @@ public final class TrainingSession {
     if !changes.isEmpty || total != config.epochs {
       config.epochs = total
       try writer?.write(record: config, "config.json")
+      try writer?.write(Data(spec.resolvedText.utf8), "spec.resolved.yaml")
     }
   }
 

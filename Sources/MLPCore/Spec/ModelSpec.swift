@@ -56,6 +56,8 @@ public struct ModelSpec: Sendable {
   public var file: String
   /// The spec as written.
   public var text: String = ""
+  /// With overrides: the spec they produce, as YAML (comments and layout are the emitter's).
+  public var resolvedText: String?
   public var top: SpecSectionValues
   public var layers: [SpecSectionValues]?
   public var layersLocation: SourceLocation?

@@ -85,6 +85,13 @@ public enum SpecParser {
     }
     var spec = parseRoot(root, reader: reader, file: file)
     spec?.text = text
+    if !overrides.isEmpty {
+      spec?.resolvedText =
+        "# \(PathText.lastComponent(file)) with "
+        + overrides.map { "\($0.option) '\($0.text)'" }.joined(separator: " ")
+          .replacingOccurrences(of: "\n", with: " ") + "\n"
+        + ((try? Yams.serialize(node: root)) ?? text)
+    }
     return (spec, document.diagnostics + reader.diagnostics)
   }
 
