@@ -46,7 +46,9 @@ public struct WeightTransfer: Sendable {
     for e in network.embeddings {
       let name = e.tensorName
       guard let t = model.tensors[name], t.shape == [e.rows, e.dim] else {
-        let found = model.tensors[name].map { "\($0.shape.map(String.init).joined(separator: "×"))" }
+        let found = model.tensors[name].map {
+          "\($0.shape.map(String.init).joined(separator: "×"))"
+        }
         return .failure(
           Mismatch(
             layer: nil,

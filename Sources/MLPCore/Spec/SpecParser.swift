@@ -89,7 +89,7 @@ public enum SpecParser {
       spec?.resolvedText =
         "# \(PathText.lastComponent(file)) with "
         + overrides.map { "\($0.option) '\($0.text)'" }.joined(separator: " ")
-          .replacingOccurrences(of: "\n", with: " ") + "\n"
+        .replacingOccurrences(of: "\n", with: " ") + "\n"
         + ((try? Yams.serialize(node: root)) ?? text)
     }
     return (spec, document.diagnostics + reader.diagnostics)
