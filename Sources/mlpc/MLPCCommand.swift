@@ -29,6 +29,7 @@ struct MLPCCommand: ParsableCommand {
           "\(count) command-line arguments; at most \(maximumArguments) (put many settings in the spec file, not in --set flags)"
         )
       }
+      if let unknown = unknownCommand(CommandLine.arguments.dropFirst()) { throw unknown }
       var command = try parseAsRoot()
       // Commands that run kernels refuse a kernel setting they cannot honour.
       let computes: [any ParsableCommand.Type] = [
@@ -149,4 +150,28 @@ func loadChecked(_ path: String, options: OutputOptions, overrides: [SpecOverrid
   reportCheck(
     Checker.check(file: path, overrides: overrides), file: path, options: options,
     overrides: overrides)
+}
+
+/// Other tools' words for mlpc's commands.
+let commandSynonyms = [
+  "train": "run", "fit": "run", "validate": "check", "lint": "check", "test": "evaluate",
+  "eval": "evaluate", "score": "evaluate", "infer": "predict", "inference": "predict",
+  "search": "sweep", "tune": "sweep", "grid": "sweep", "onnx": "export", "new": "init",
+]
+
+/// A usage error for a first argument that is not a command (nor an option), naming the
+/// nearest command; nil when the arguments start with a command or an option.
+func unknownCommand(_ arguments: ArraySlice<String>) -> ValidationError? {
+  guard let first = arguments.first, !first.hasPrefix("-"), first != "help" else { return nil }
+  let names = MLPCCommand.configuration.subcommands.compactMap {
+    $0.configuration.commandName ?? String(describing: $0).lowercased()
+  }
+  guard !names.contains(first) else { return nil }
+  let shown = safeText(first, limit: 40)
+  let hint =
+    commandSynonyms[first.lowercased()].map { "'mlpc \($0)' is the command for that" }
+    ?? nearestName(first, in: names).map { "did you mean 'mlpc \($0)'?" }
+  return ValidationError(
+    "'\(shown)' is not an mlpc command" + (hint.map { "; \($0)" } ?? "")
+      + "\ncommands: " + names.joined(separator: ", "))
 }

@@ -74,6 +74,17 @@ extension CheckContext {
           .emptyData, "'\(path)' has no feature columns besides the target", at: train.location))
       return nil
     }
+    if features == nil {
+      for c in featureColumns where header[c].trimmingCharacters(in: .whitespaces).isEmpty {
+        report(
+          Diagnostic(
+            .dataWarning,
+            "column \(c + 1) of '\(path)' has no name (an index written by pandas' to_csv?); it is read as a feature",
+            at: SourceLocation(file: path, line: 1, column: 1),
+            help:
+              "list the features in 'data.features', or write the file with to_csv(index=False)"))
+      }
+    }
     let featureNames = featureColumns.map { header[$0] }
     let shown =
       featureNames.prefix(8).map { "'\($0)'" }.joined(separator: ", ")

@@ -94,10 +94,9 @@ extension CheckContext {
     for d in found { report(d) }
     if errors > CSVReader.errorLimit {
       report(
-        Diagnostic(
+        .notShown(
           .badData,
-          "\(errors - CSVReader.errorLimit) more bad cells or rows in '\(reader.path)' not shown",
-          at: nil))
+          "\(errors - CSVReader.errorLimit) more bad cells or rows in '\(reader.path)' not shown"))
     }
     guard errors == 0 else { return nil }
     // Dropping that the spec asked for is not worth a warning.

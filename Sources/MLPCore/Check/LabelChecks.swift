@@ -42,6 +42,11 @@ extension CheckContext {
       }
       return -1
     }
+    if unseen > 5 {
+      report(
+        .notShown(
+          .labelOutOfRange, "\(unseen - 5) more test labels unseen in training not shown"))
+    }
     return ClassMapping(names: names, train: train.labels.map { index[$0]! }, test: testIndices)
   }
 
@@ -64,15 +69,18 @@ extension CheckContext {
         if id < 0 || id >= classes {
           bad += 1
           if bad <= 5 {
+            // The note and the fix once, with the first cell; the others only say where.
+            let first = bad == 1
             report(
               Diagnostic(
                 .labelOutOfRange, "class label \(id) is out of range 0...\(classes - 1)",
                 at: rows.labelLocation(i),
-                notes: [
-                  DiagnosticNote(
-                    "the output layer has \(output.units) unit\(output.units == 1 ? "" : "s")",
-                    at: outputAt)
-                ], help: help))
+                notes: first
+                  ? [
+                    DiagnosticNote(
+                      "the output layer has \(output.units) unit\(output.units == 1 ? "" : "s")",
+                      at: outputAt)
+                  ] : [], help: first ? help : nil))
           }
         }
         return id
@@ -94,9 +102,14 @@ extension CheckContext {
         }
       }
     }
+    if unseen > 5 {
+      report(
+        .notShown(
+          .labelOutOfRange, "\(unseen - 5) more test labels unseen in training not shown"))
+    }
     if bad > 5 {
       report(
-        Diagnostic(.labelOutOfRange, "\(bad - 5) more class labels out of range not shown", at: nil)
+        .notShown(.labelOutOfRange, "\(bad - 5) more class labels out of range not shown")
       )
     }
     if bad == 0, let largest = trainIDs.max(), largest + 1 < classes, loss != .binaryCrossEntropy {

@@ -271,9 +271,8 @@ public final class CSVReader: @unchecked Sendable {
     }
     if errors > Self.errorLimit {
       diagnostics.append(
-        Diagnostic(
-          .badData, "\(errors - Self.errorLimit) more bad cells or rows in '\(path)' not shown",
-          at: nil))
+        .notShown(
+          .badData, "\(errors - Self.errorLimit) more bad cells or rows in '\(path)' not shown"))
     }
     return out
   }

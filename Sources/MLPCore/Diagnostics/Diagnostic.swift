@@ -41,6 +41,8 @@ public struct Diagnostic: Hashable, Sendable, CustomStringConvertible {
   public var notes: [DiagnosticNote]
   /// A suggested fix, printed as `help:`.
   public var help: String?
+  /// A count of findings not shown ("N more … not shown"): it follows the ones it counts.
+  public var countsOthers = false
 
   public init(
     _ code: DiagnosticCode, _ message: String, at location: SourceLocation?,
@@ -65,9 +67,11 @@ extension Array where Element == Diagnostic {
   /// True when any diagnostic is an error.
   public var hasErrors: Bool { contains { $0.severity == .error } }
 
-  /// Diagnostics in reading order: by location (unlocated first), then code.
+  /// Diagnostics in reading order: by location (unlocated first), then code; counts of those
+  /// not shown last.
   public func sortedByLocation() -> [Diagnostic] {
     sorted { a, b in
+      if a.countsOthers != b.countsOthers { return b.countsOthers }
       switch (a.location, b.location) {
       case (nil, nil): return a.code.rawValue < b.code.rawValue
       case (nil, _): return true
@@ -75,5 +79,14 @@ extension Array where Element == Diagnostic {
       case (let l?, let r?): return l == r ? a.code.rawValue < b.code.rawValue : l < r
       }
     }
+  }
+}
+
+extension Diagnostic {
+  /// "N more … not shown": unlocated, after everything it counts.
+  static func notShown(_ code: DiagnosticCode, _ message: String) -> Diagnostic {
+    var d = Diagnostic(code, message, at: nil)
+    d.countsOthers = true
+    return d
   }
 }

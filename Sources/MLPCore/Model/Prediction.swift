@@ -62,11 +62,32 @@ public final class Predictor {
   ) -> [Int]? {
     let at = SourceLocation(file: file, line: 1, column: 1)
     let found = names.map { name in header.firstIndex(of: name) }
-    for (name, index) in zip(names, found) where index == nil {
+    let missing = zip(names, found).filter { $0.1 == nil }.map(\.0)
+    let quoted = { (list: [String]) in
+      list.prefix(8).map { "'\(safeText($0, limit: 60))'" }.joined(separator: ", ")
+        + (list.count > 8 ? ", … (\(list.count) in all)" : "")
+    }
+    let columns = DiagnosticNote("the file's columns: " + quoted(header))
+    if missing.count == names.count, names.count > 1 {
+      // The wrong file, most likely: one message, not one per column.
       diagnostics.append(
         Diagnostic(
-          .unknownColumn, "no column '\(name)' in '\(file)'", at: at,
-          help: closest(to: name, in: header).map { "did you mean '\($0)'?" }))
+          .unknownColumn,
+          "none of the \(names.count) columns the model reads are in '\(file)' (\(quoted(names)))",
+          at: at, notes: [columns], help: "is this the file the model was meant for?"))
+    } else if missing.count > 3 {
+      diagnostics.append(
+        Diagnostic(
+          .unknownColumn,
+          "\(missing.count) of the \(names.count) columns the model reads are not in '\(file)': \(quoted(missing))",
+          at: at, notes: [columns]))
+    } else {
+      for name in missing {
+        diagnostics.append(
+          Diagnostic(
+            .unknownColumn, "no column '\(name)' in '\(file)'", at: at,
+            help: closest(to: name, in: header).map { "did you mean '\($0)'?" }))
+      }
     }
     return found.contains(nil) ? nil : found.map { $0! }
   }
@@ -189,9 +210,8 @@ public final class Predictor {
     }
     if errors > CSVReader.errorLimit {
       diagnostics.append(
-        Diagnostic(
-          .badData, "\(errors - CSVReader.errorLimit) more problems in '\(reader.path)' not shown",
-          at: SourceLocation(file: reader.path, line: 1, column: 1)))
+        .notShown(
+          .badData, "\(errors - CSVReader.errorLimit) more problems in '\(reader.path)' not shown"))
     }
     if errors > 0 { return false }
     if rows == 0 {

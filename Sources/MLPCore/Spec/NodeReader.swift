@@ -49,7 +49,9 @@ final class NodeReader {
       if skipped.contains(location(key)) { continue }
       guard allowed.contains(name) else {
         let keyPath = path.isEmpty ? name : "\(path).\(name)"
-        let hint = closest(to: name, in: allowed).map { "did you mean '\($0)'?" }
+        let hint =
+          Synonyms.keyHint(name, in: section(ofPath: path))
+          ?? closest(to: name, in: allowed).map { "did you mean '\($0)'?" }
         let known = "known keys here: \(allowed.map { "'\($0)'" }.joined(separator: ", "))"
         report(
           Diagnostic(
@@ -114,7 +116,9 @@ final class NodeReader {
     if let value = E(rawValue: text.value) { return Located(value, at: text.location, path: path) }
     let names = E.allCases.map(\.rawValue)
     let normalized = text.value.lowercased().replacingOccurrences(of: "-", with: "_")
-    let hint = closest(to: normalized, in: names).map { "did you mean '\($0)'?" }
+    let hint =
+      Synonyms.valueHint(text.value, names: names)
+      ?? closest(to: normalized, in: names).map { "did you mean '\($0)'?" }
     report(
       Diagnostic(
         .unknownChoice, "unknown \(what) '\(text.value)' for '\(path)'", at: text.location,
@@ -236,4 +240,17 @@ func editDistance(_ a: String, _ b: String) -> Int {
     swap(&previous, &current)
   }
   return previous[b.count]
+}
+
+/// The section a key path names ("" the top, "layers[0]" a layer, "training.schedule" …); nil
+/// for paths inside a value (feature treatments).
+func section(ofPath path: String) -> SpecSection? {
+  if path.isEmpty { return .top }
+  if path.hasPrefix("layers[") && !path.contains(".") { return .layer }
+  return SpecSection.allCases.first { $0 != .top && $0 != .layer && $0.prefix() == path + "." }
+}
+
+/// The candidate nearest to `word`, if near enough to be a likely typo (for the executable).
+public func nearestName(_ word: String, in candidates: [String]) -> String? {
+  closest(to: word, in: candidates)
 }
