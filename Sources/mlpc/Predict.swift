@@ -22,6 +22,12 @@ extension MLPCCommand {
     @Flag(help: "Also write one probability per class.")
     var probabilities = false
 
+    @Option(
+      help: ArgumentHelp(
+        "For a classifier with one sigmoid unit: predict the second class from this probability (default 0.5).",
+        valueName: "p"))
+    var threshold: Float?
+
     @Option(help: "Output: csv or jsonl.")
     var format: PredictionFormat = .csv
 
@@ -43,6 +49,16 @@ extension MLPCCommand {
       let (predictor, reader, columns, width) = try input.open(
         batchSize: batchSize, columns: { [$0.features, keep] }, diagnostics: &diagnostics)
       let (features, kept) = (columns[0], columns[1])
+      if let threshold {
+        guard predictor.hasOneSigmoidUnit else {
+          throw CleanError(
+            "--threshold applies to a classifier with one sigmoid unit; this model's outputs are \(predictor.classes == nil ? "regression targets" : "\(predictor.outputs) class probabilities (the most probable class is predicted)")"
+          )
+        }
+        guard threshold.isFinite, threshold > 0, threshold < 1 else {
+          throw CleanError("--threshold must be a probability between 0 and 1, found \(threshold)")
+        }
+      }
       let names = keep + predictor.outputColumns(probabilities: probabilities)
       if let twice = names.first(where: { name in names.count { $0 == name } > 1 }) {
         throw ValidationError("--keep '\(twice)' would give two output columns that name")
@@ -53,12 +69,22 @@ extension MLPCCommand {
         reader, features: features, texts: kept, width: width, diagnostics: &diagnostics
       ) {
         record, output in
-        let cells =
-          kept.map { record.text($0) } + predictor.cells(output, probabilities: probabilities)
-        sink.write(
-          format == .csv
-            ? csvLine(cells)
-            : JSONRecord.line(Dictionary(uniqueKeysWithValues: zip(names, cells))) + "\n")
+        let outputs = predictor.cells(
+          output, probabilities: probabilities, threshold: threshold ?? 0.5)
+        let texts = kept.map { record.text($0) }
+        guard format == .jsonl else {
+          sink.write(csvLine(texts + outputs))
+          return
+        }
+        // JSON lines: kept cells and class names as strings, probabilities and targets as
+        // numbers.
+        let numbersFrom = predictor.classes == nil ? 0 : 1
+        let values: [JSONCell] =
+          texts.map { .text($0) }
+          + outputs.enumerated().map { i, cell in
+            i >= numbersFrom ? Double(cell).map(JSONCell.number) ?? .text(cell) : .text(cell)
+          }
+        sink.write(JSONRecord.line(Dictionary(uniqueKeysWithValues: zip(names, values))) + "\n")
       }
       guard ok else {
         sink.abandon()
@@ -166,4 +192,18 @@ final class OutputSink {
   }
 
   func abandon() { file?.abandon() }
+}
+
+/// A JSON value of a prediction line: a text or a number.
+enum JSONCell: Encodable {
+  case text(String)
+  case number(Double)
+
+  func encode(to encoder: any Encoder) throws {
+    var c = encoder.singleValueContainer()
+    switch self {
+    case .text(let t): try c.encode(t)
+    case .number(let x): try c.encode(x)
+    }
+  }
 }

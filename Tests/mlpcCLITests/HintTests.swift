@@ -113,3 +113,127 @@ import Testing
     #expect(docs.contains("`\(name)` → `\(near)`"), "\(name)")
   }
 }
+
+@Suite struct PredictOutputTests {
+  @Test func jsonLinesHoldNumbersAndAThresholdMovesTheDecision() throws {
+    let sigmoid = try #require(ModelKind.all.first { $0.output == "sigmoid" })
+    let dir = try sigmoid.trainedRun()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let data = dir + "/binary.csv"
+    let lines = try CommandRunner.mlpc([
+      "predict", dir + "/run", data, "--probabilities", "--format", "jsonl",
+    ])
+    #expect(lines.status == 0, "\(lines.stderr)")
+    for line in lines.stdout.split(separator: "\n") {
+      let record = try #require(
+        try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+      #expect(record["predicted"] is String)
+      for (key, value) in record where key.hasPrefix("p_") {
+        #expect(value is NSNumber && !(value is String), "\(record)")
+      }
+    }
+    // The second class's probabilities (the last CSV column).
+    let csv = try CommandRunner.mlpc(["predict", dir + "/run", data, "--probabilities"])
+    let probabilities = csv.stdout.split(separator: "\n").dropFirst().compactMap {
+      $0.split(separator: ",").last.flatMap { Double($0) }
+    }
+    #expect(!probabilities.isEmpty)
+    // A threshold above every probability predicts the first class for every row.
+    let high = try #require(probabilities.max()) + 1e-5  // above it in single precision too
+    func predicted(_ extra: [String]) throws -> [String] {
+      let r = try CommandRunner.mlpc(["predict", dir + "/run", data] + extra)
+      #expect(r.status == 0, "\(r.stderr)")
+      return r.stdout.split(separator: "\n").dropFirst().map(String.init)
+    }
+    let classes = Set(try predicted([]))
+    #expect(classes.count == 2)
+    let strict = try predicted(["--threshold", "\(min(0.999, high))"])
+    #expect(Set(strict).count == 1 || high >= 0.999)
+    let loose = try predicted(["--threshold", "0.0001"])
+    #expect(loose.count == strict.count && Set(loose) != Set(strict) || high >= 0.999)
+    // Not for softmax models, and only probabilities.
+    let softmax = try #require(ModelKind.all.first { $0.output == "softmax" })
+    let other = try softmax.trainedRun()
+    defer { try? FileManager.default.removeItem(atPath: other) }
+    let refused = try CommandRunner.mlpc([
+      "predict", other + "/run", other + "/data.csv", "--threshold", "0.3",
+    ])
+    #expect(refused.status == 1 && refused.stderr.contains("one sigmoid unit"))
+    let bad = try CommandRunner.mlpc(["predict", dir + "/run", data, "--threshold", "1.5"])
+    #expect(bad.status == 1 && bad.stderr.contains("between 0 and 1"))
+  }
+}
+
+@Test func multiClassROCAUCEqualsScikitLearns() throws {
+  guard let python = CommandRunner.pythonWith(["sklearn", "numpy"]) else { return }
+  let dir = Repository.temporaryDirectory()
+  defer { try? FileManager.default.removeItem(atPath: dir) }
+  let run = try CommandRunner.mlpc([
+    "run", "specs/iris.yaml", "--epochs", "5", "--quiet", "--out", dir + "/r",
+  ])
+  #expect(run.status == 0, "\(run.stderr)")
+  let data = Repository.path("specs/data/iris-test.csv")
+  let predicted = try CommandRunner.mlpc([
+    "predict", dir + "/r", data, "--probabilities", "--keep", "species", "--out", dir + "/p.csv",
+  ])
+  #expect(predicted.status == 0, "\(predicted.stderr)")
+  let evaluated = try CommandRunner.mlpc(["evaluate", dir + "/r", data, "--format", "json"])
+  let report = try #require(
+    try JSONSerialization.jsonObject(with: Data(evaluated.stdout.utf8)) as? [String: Any])
+  let ours = try #require(report["roc_auc"] as? Double)
+  let perClass = try #require(report["roc_auc_per_class"] as? [Double])
+  #expect(perClass.count == 3)
+  let script = """
+    import csv, sys
+    from sklearn.metrics import roc_auc_score
+    rows = list(csv.DictReader(open(sys.argv[1])))
+    classes = [k[2:] for k in rows[0] if k.startswith("p_")]
+    y = [classes.index(r["species"]) for r in rows]
+    p = [[float(r["p_" + c]) for c in classes] for r in rows]
+    print(repr(roc_auc_score(y, p, multi_class="ovr")))
+    for c in range(len(classes)):
+        print(repr(roc_auc_score([int(v == c) for v in y], [q[c] for q in p])))
+    """
+  let oracle = try CommandRunner.run(python, ["-c", script, dir + "/p.csv"])
+  #expect(oracle.status == 0, "\(oracle.stderr)")
+  let values = oracle.stdout.split(separator: "\n").compactMap { Double($0) }
+  #expect(values.count == 4)
+  #expect(abs(ours - values[0]) < 1e-9, "\(ours) vs \(values)")
+  for (a, b) in zip(perClass, values.dropFirst()) { #expect(abs(a - b) < 1e-9) }
+}
+
+/// The PyTorch loading recipe of docs/run-output.md (scripts/torch_loader.py) equals mlpc predict
+/// on a standardised model and on a raw-table model with embedding tables.
+@Test(arguments: ["iris", "mpg"])
+func theTorchRecipeEqualsPredict(_ name: String) throws {
+  let docs = try String(
+    contentsOfFile: Repository.path("docs/run-output.md"), encoding: .utf8)
+  let recipe = try String(
+    contentsOfFile: Repository.path("scripts/torch_loader.py"), encoding: .utf8)
+  #expect(docs.contains("```python\n" + recipe + "```"))
+  guard let python = CommandRunner.pythonWith(["torch", "numpy", "safetensors"]) else { return }
+  let dir = Repository.temporaryDirectory()
+  defer { try? FileManager.default.removeItem(atPath: dir) }
+  let run = try CommandRunner.mlpc([
+    "run", "specs/\(name).yaml", "--epochs", "5", "--quiet", "--out", dir + "/r",
+  ])
+  #expect(run.status == 0, "\(run.stderr)")
+  let test = Repository.path("specs/data/\(name)-test.csv")
+  let data =
+    FileManager.default.fileExists(atPath: test) ? test : Repository.path("specs/data/\(name).csv")
+  let ours = try CommandRunner.mlpc(["predict", dir + "/r", data, "--probabilities"])
+  let theirs = try CommandRunner.run(
+    python, [Repository.path("scripts/torch_loader.py"), dir + "/r", data])
+  #expect(ours.status == 0 && theirs.status == 0, "\(ours.stderr)\(theirs.stderr)")
+  let a = ours.stdout.split(separator: "\n").dropFirst().map {
+    $0.split(separator: ",").compactMap { Double($0) }
+  }
+  let b = theirs.stdout.split(separator: "\n").map {
+    $0.split(separator: ",").compactMap { Double($0) }
+  }
+  #expect(a.count == b.count && a.count > 10)
+  for (x, y) in zip(a, b) {
+    #expect(x.count == y.count)
+    for (u, v) in zip(x, y) { #expect(abs(u - v) <= 1e-4 * max(1, abs(v)), "\(x) vs \(y)") }
+  }
+}

@@ -242,11 +242,14 @@ public final class Predictor {
     return ["predicted"] + (probabilities ? classes.map { "p_\($0)" } : [])
   }
 
-  /// A row's output as text cells, in `outputColumns` order.
-  public func cells(_ out: UnsafeBufferPointer<Float>, probabilities: Bool) -> [String] {
+  /// A row's output as text cells, in `outputColumns` order; `threshold`: the probability from
+  /// which one sigmoid unit predicts the second class (default 0.5, the trainer's rule).
+  public func cells(_ out: UnsafeBufferPointer<Float>, probabilities: Bool, threshold: Float = 0.5)
+    -> [String]
+  {
     guard let classes else { return targetValues(out).map { "\($0)" } }
     let p = classProbabilities(out)
-    var best = out.count == 1 && out[0] >= 0.5 ? 1 : 0  // the trainer's rule for one unit
+    var best = out.count == 1 && out[0] >= threshold ? 1 : 0
     for c in 1..<p.count where out.count > 1 && p[c] > p[best] { best = c }
     return [classes[best]] + (probabilities ? p.map { "\($0)" } : [])
   }
@@ -261,6 +264,9 @@ public final class Predictor {
   public func classProbabilities(_ out: UnsafeBufferPointer<Float>) -> [Float] {
     out.count == 1 ? [1 - out[0], out[0]] : Array(out)
   }
+
+  /// Whether the model is a classifier with one sigmoid unit (a decision threshold applies).
+  public var hasOneSigmoidUnit: Bool { classes != nil && outputs == 1 }
 
   /// Class names in output order (classification).
   public var classes: [String]? {

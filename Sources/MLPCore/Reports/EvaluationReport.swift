@@ -37,6 +37,8 @@ public struct ClassificationReport: EvaluationReport, Sendable {
   public var weightedAvg: ClassScores
   public var perClass: [PerClass]
   public var rocAUC: Double?
+  /// With more than two classes: each class's one-vs-rest area (`roc_auc` is their mean).
+  public var rocAUCPerClass: [Double?]?
 
   enum CodingKeys: String, CodingKey {
     case task, rows, loss, accuracy, classes
@@ -45,17 +47,29 @@ public struct ClassificationReport: EvaluationReport, Sendable {
     case weightedAvg = "weighted_avg"
     case perClass = "per_class"
     case rocAUC = "roc_auc"
+    case rocAUCPerClass = "roc_auc_per_class"
   }
 
   public var text: String {
     var out = "\(rows) rows, loss \(fixed(loss)), accuracy \(fixed(accuracy))"
-    if let rocAUC { out += ", ROC-AUC \(fixed(rocAUC))" }
-    var table = [["class", "precision", "recall", "f1", "support"]]
-    for m in perClass {
-      table.append([m.class, fixed(m.precision), fixed(m.recall), fixed(m.f1), "\(m.support)"])
+    let perClassAUC = rocAUCPerClass ?? []
+    if let rocAUC {
+      out +=
+        perClassAUC.isEmpty
+        ? ", ROC-AUC \(fixed(rocAUC))" : ", ROC-AUC \(fixed(rocAUC)) (one-vs-rest, macro)"
+    }
+    var table = [
+      ["class", "precision", "recall", "f1", "support"] + (perClassAUC.isEmpty ? [] : ["roc_auc"])
+    ]
+    for (c, m) in perClass.enumerated() {
+      table.append(
+        [m.class, fixed(m.precision), fixed(m.recall), fixed(m.f1), "\(m.support)"]
+          + (perClassAUC.isEmpty ? [] : [perClassAUC[c].map(fixed) ?? "-"]))
     }
     for (name, a) in [("macro avg", macroAvg), ("weighted avg", weightedAvg)] {
-      table.append([name, fixed(a.precision), fixed(a.recall), fixed(a.f1), ""])
+      table.append(
+        [name, fixed(a.precision), fixed(a.recall), fixed(a.f1), ""]
+          + (perClassAUC.isEmpty ? [] : [name == "macro avg" ? rocAUC.map(fixed) ?? "-" : ""]))
     }
     out += "\n\n" + textTable(table)
     var matrix = [["true \\ predicted"] + classes]
@@ -81,7 +95,7 @@ extension ClassificationMetrics {
         return ClassificationReport.PerClass(
           class: classes[c], precision: m.precision, recall: m.recall, f1: m.f1,
           support: m.support)
-      }, rocAUC: rocAUC)
+      }, rocAUC: rocAUC, rocAUCPerClass: classes.count > 2 ? oneVsRest : nil)
   }
 }
 

@@ -13,8 +13,9 @@ public struct ClassificationMetrics: Sendable {
   /// confusion[true][predicted]
   public private(set) var confusion: [[Int]]
   private var lossSum = 0.0
-  /// Score of the second class and the true class of every row, for ROC-AUC (two classes).
-  private var scores: [(score: Float, positive: Bool)] = []
+  /// Every row's class probabilities (row-major) and true class, for ROC-AUC.
+  private var probabilities: [Float] = []
+  private var labels: [Int] = []
 
   public init(classes: [String]) {
     self.classes = classes
@@ -25,7 +26,8 @@ public struct ClassificationMetrics: Sendable {
   public mutating func add(label: Int, probabilities p: [Float], predicted: Int) {
     confusion[label][predicted] += 1
     lossSum -= log(max(Double(p[label]), Double(Float.leastNonzeroMagnitude)))
-    if classes.count == 2 { scores.append((p[1], label == 1)) }
+    probabilities += p.prefix(classes.count)
+    labels.append(label)
   }
 
   public var count: Int { confusion.reduce(0) { $0 + $1.reduce(0, +) } }
@@ -60,10 +62,29 @@ public struct ClassificationMetrics: Sendable {
     return (sums.0 / t, sums.1 / t, sums.2 / t)
   }
 
-  /// Area under the ROC curve for two classes (the Mann–Whitney statistic, ties counted half);
-  /// nil with other class counts or when one class is absent.
+  /// Area under the ROC curve: for two classes, of the second class's probability; for more,
+  /// the unweighted mean of the one-vs-rest areas (scikit-learn's `roc_auc_score(multi_class=
+  /// 'ovr')`); nil when a class has no row or every row is of it.
   public var rocAUC: Double? {
-    guard classes.count == 2 else { return nil }
+    if classes.count == 2 { return auc(ofClass: 1) }
+    let areas = oneVsRest
+    guard !areas.isEmpty, !areas.contains(nil) else { return nil }
+    return areas.reduce(0) { $0 + $1! } / Double(areas.count)
+  }
+
+  /// Each class's one-vs-rest area (its probability against the others), nil when undefined;
+  /// empty for two classes.
+  public var oneVsRest: [Double?] {
+    classes.count > 2 ? classes.indices.map { auc(ofClass: $0) } : []
+  }
+
+  /// The area of class `c`'s probability as a score for "the row is of class c" (the
+  /// Mann–Whitney statistic, ties counted half).
+  func auc(ofClass c: Int) -> Double? {
+    let k = classes.count
+    let scores = labels.indices.map {
+      (score: probabilities[$0 * k + c], positive: labels[$0] == c)
+    }
     let positives = scores.count { $0.positive }
     let negatives = scores.count - positives
     guard positives > 0, negatives > 0 else { return nil }

@@ -1,0 +1,76 @@
+"""Loads a model.safetensors written by mlpc into PyTorch as an nn.Sequential: the
+standardisation first when the model has one (as mlpc applies it; leaving it out gives wrong
+outputs without an error), then each layer as nn.Linear and its activation. Raw-table models
+(format 4) read their rows through mlpc_reader.encode, which applies the feature transforms.
+docs/run-output.md shows this file, and a test compares it with `mlpc predict`.
+Usage: torch_loader.py MODEL_OR_RUN DATA.csv  (prints the outputs: probabilities or targets)"""
+import csv
+import sys
+
+import numpy as np
+import torch
+from torch import nn
+
+import mlpc_reader
+
+
+class Standardize(nn.Module):
+    """x ↦ (x − mean) / std, the inputs as mlpc trained on them."""
+
+    def __init__(self, mean, std):
+        super().__init__()
+        self.register_buffer("mean", mean)
+        self.register_buffer("std", std)
+
+    def forward(self, x):
+        return (x - self.mean) / self.std
+
+
+ACTIVATIONS = {
+    "identity": lambda p: nn.Identity(),
+    "sigmoid": lambda p: nn.Sigmoid(),
+    "tanh": lambda p: nn.Tanh(),
+    "relu": lambda p: nn.ReLU(),
+    "leaky_relu": lambda p: nn.LeakyReLU(p["negative_slope"]),
+    "elu": lambda p: nn.ELU(p["alpha"]),
+    "softplus": lambda p: nn.Softplus(),
+    "softmax": lambda p: nn.Softmax(dim=1),
+}
+
+
+def load(path):
+    """The model's description and its network as a torch module (float32)."""
+    meta, arrays = mlpc_reader.load(path)
+    tensors = {name: torch.from_numpy(np.array(a, dtype=np.float32)) for name, a in arrays.items()}
+    modules = []
+    if meta["standardized"]:
+        modules.append(Standardize(tensors["input.mean"], tensors["input.std"]))
+    inputs = meta["input"]
+    for layer in meta["layers"]:
+        linear = nn.Linear(inputs, layer["units"])
+        with torch.no_grad():
+            linear.weight.copy_(tensors[layer["name"] + ".weight"])
+            linear.bias.copy_(tensors[layer["name"] + ".bias"])
+        modules += [linear, ACTIVATIONS[layer["activation"]](layer["parameters"])]
+        inputs = layer["units"]
+    return meta, arrays, nn.Sequential(*modules).eval()
+
+
+def main(model, data):
+    meta, arrays, network = load(model)
+    with open(data, newline="") as f:
+        rows = list(csv.DictReader(f))
+    x = torch.tensor(mlpc_reader.encode(meta, rows, arrays), dtype=torch.float32)
+    with torch.no_grad():
+        out = network(x).double().numpy()
+    if meta["task"] == "classification":
+        out = mlpc_reader.probabilities(out)
+    else:
+        out = mlpc_reader.targets(meta, out)
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    for values in out:
+        writer.writerow([repr(float(v)) for v in values])
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
