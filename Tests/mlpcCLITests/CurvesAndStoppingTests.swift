@@ -98,10 +98,12 @@ extension CurvesTests {
     )
     .split(separator: " ")
     #expect(points.count > 500 && points.count <= 1000, "\(points.count)")
-    // The x axis runs from epoch 1 to 4321 and the last point sits on its right edge.
-    #expect(svg.contains(">4321</text>"))
+    // The x axis runs from epoch 1 to 4321: the last point sits on the plot's right edge, and
+    // the round ticks reach 4000.
     let xs = points.compactMap { Double($0.split(separator: ",")[0]) }
     #expect(xs.last == xs.max() && xs.first == xs.min())
+    #expect(xs.last == 70 + 340 && xs.first == 70)
+    #expect(svg.contains(">4000</text>"))
   }
 
   @Test func thinnedKeepsEndsAndLimit() {
@@ -110,5 +112,81 @@ extension CurvesTests {
     #expect(t.count == 1000 && t.first == 0 && t.last == 10_000)
     #expect(zip(t, t.dropFirst()).allSatisfy { $0 < $1 })
     #expect(Curves.thinned(Array(0..<5), limit: 1000) == Array(0..<5))
+  }
+}
+
+extension CurvesTests {
+  /// Twelve runs compared: one colour per run in every panel, all colours different, the legend
+  /// below the plots (nothing over a curve), ticks, gridlines and axis titles; options.
+  @Test func manyRunsKeepTheirColoursAndTheLegendStaysOutside() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    var runs: [String] = []
+    for i in 1...12 {
+      let out = "\(dir)/run-\(i)"
+      let run = try CommandRunner.mlpc([
+        "run", "specs/iris.yaml", "--quiet", "--epochs", "6", "--out", out, "--set",
+        "training.learning_rate=0.0\(i)",
+      ])
+      #expect(run.status == 0, "\(run.stderr)")
+      runs.append(out)
+    }
+    let drawn = try CommandRunner.mlpc(["curves"] + runs + ["--out", dir + "/all.svg"])
+    #expect(drawn.status == 0, "\(drawn.stderr)")
+    let svg = try String(contentsOfFile: dir + "/all.svg", encoding: .utf8)
+    let lines = svg.split(separator: "\n")
+    func attribute(_ line: Substring, _ name: String) -> String? {
+      guard let r = line.range(of: " \(name)=\"") else { return nil }
+      return String(line[r.upperBound...].prefix { $0 != "\"" })
+    }
+    var colours: [String: Set<String>] = [:]
+    for line in lines where line.hasPrefix("<polyline") {
+      let id = attribute(line, "id") ?? ""
+      let run = String(id.split(separator: "-").prefix(2).joined(separator: "-"))
+      colours[run, default: []].insert(attribute(line, "stroke") ?? "")
+    }
+    #expect(colours.count == 12)
+    #expect(colours.values.allSatisfy { $0.count == 1 }, "\(colours)")
+    #expect(Set(colours.values.map { $0.first! }).count == 12)
+    // Every legend item is below the plots' bottom edge (top 40 + height 240).
+    let legend = lines.filter { $0.hasPrefix("<g transform=\"translate(") }
+    #expect(legend.count == 12 + 2)
+    for item in legend {
+      let numbers = item.split(separator: "(")[1].split(separator: ")")[0].split(separator: " ")
+      #expect((Double(numbers[1]) ?? 0) > 280 + 30, "\(item)")
+    }
+    let height = Double(attribute(lines[0], "height") ?? "") ?? 0
+    #expect(height > 360)
+    #expect(svg.contains("class=\"grid\"") && svg.contains(">epoch</text>"))
+    // Options: one split, another metric, the loss forced onto a log scale.
+    let options = try CommandRunner.mlpc([
+      "curves", runs[0], "--split", "test", "--metric", "loss", "--log", "--out", dir + "/o.svg",
+    ])
+    #expect(options.status == 0, "\(options.stderr)")
+    let o = try String(contentsOfFile: dir + "/o.svg", encoding: .utf8)
+    #expect(o.contains("(log scale)") && !o.contains("-train-loss") && o.contains("-test-loss"))
+    #expect(!o.contains("panel-accuracy"))
+    let bad = try CommandRunner.mlpc(["curves", runs[0], "--metric", "f1"])
+    #expect(bad.status == 2)
+    guard let rsvg = CommandRunner.which("rsvg-convert") else { return }
+    let render = try CommandRunner.run(rsvg, [dir + "/all.svg", "-o", dir + "/all.png"])
+    #expect(render.status == 0, "\(render.stderr)")
+  }
+
+  /// A run that stopped early shows its best epoch and its stop; a loss over decades is on a
+  /// log scale by itself.
+  @Test func markersAndAutomaticLogScale() {
+    let reports = (1...30).map { e in
+      EpochReport(
+        epoch: e, trainLoss: 100 * pow(0.7, Double(e)),
+        validation: Evaluation(loss: 100 * pow(0.7, Double(min(e, 20))) + 0.01, accuracy: 0.5),
+        test: nil, seconds: 0, steps: 1)
+    }
+    let svg = Curves.svg([CurveRun(label: "r", epochs: reports, bestEpoch: 20, stoppedEpoch: 30)])
+    #expect(svg.contains("loss per epoch (log scale)"))
+    #expect(svg.contains("class=\"best\"") && svg.contains("r: best epoch 20"))
+    #expect(svg.contains("class=\"stop\"") && svg.contains("r: early stop at epoch 30"))
+    let flat = Curves.svg([CurveRun(label: "r", epochs: Array(reports.suffix(3)))])
+    #expect(!flat.contains("(log scale)"))
   }
 }

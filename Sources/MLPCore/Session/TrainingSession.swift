@@ -316,7 +316,11 @@ public final class TrainingSession {
     let curves = earlier + Curves.thinned(reports)
     try writer.write(Model.encode(spec, trainer.executor, epochs: total), "model.safetensors")
     try writer.write(record: outcome.summary, "summary.json")
-    try writer.write(Data(Curves.svg([(spec.name, curves)]).utf8), "curves.svg")
+    let stopped: Int? =
+      if case .earlyStopped = ending { outcome.summary.epochsCompleted } else { nil }
+    let drawn = CurveRun(
+      label: spec.name, epochs: curves, bestEpoch: outcome.summary.bestEpoch, stoppedEpoch: stopped)
+    try writer.write(Data(Curves.svg([drawn]).utf8), "curves.svg")
     try commit()
     try collective { try world.barrier() }
     outcome.files = ["model.safetensors", "metrics.jsonl", "summary.json", "curves.svg"]
