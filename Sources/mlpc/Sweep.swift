@@ -22,6 +22,30 @@ extension MLPCCommand {
     var grid: [String] = []
 
     @Option(
+      help: ArgumentHelp(
+        "One random-search axis: PATH=log(a,b), uniform(a,b), int(a,b) or choice(v1,v2,…) (repeatable; with --trials).",
+        valueName: "path=distribution"))
+    var search: [String] = []
+
+    @Option(help: "Random-search trials: draws of every --search axis (default 10).")
+    var trials: Int?
+
+    @Option(help: "Seed of the random search's draws.")
+    var seed: UInt64 = 0
+
+    @Option(
+      help: ArgumentHelp(
+        "k-fold cross-validation of every run (stratified for classification, as scikit-learn's StratifiedKFold without shuffling): k trainings, ranked by the mean.",
+        valueName: "k"))
+    var cv: Int?
+
+    @Option(
+      help: ArgumentHelp(
+        "Rank by this metric: SPLIT_METRIC, e.g. validation_accuracy, validation_loss, train_loss.",
+        valueName: "metric"))
+    var metric: String?
+
+    @Option(
       name: .customLong("set"),
       help: ArgumentHelp(
         "Override one spec value for every run: PATH=VALUE.", valueName: "path=value"))
@@ -45,7 +69,21 @@ extension MLPCCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-      if grid.isEmpty { throw ValidationError("give at least one --grid PATH=V1,V2") }
+      if grid.isEmpty == search.isEmpty {
+        throw ValidationError(
+          "give --grid PATH=V1,V2 axes (every combination) or --search PATH=DISTRIBUTION axes (random draws), not both"
+        )
+      }
+      if trials != nil, search.isEmpty { throw ValidationError("--trials goes with --search") }
+      if let trials, trials < 1 || trials > 100_000 {
+        throw ValidationError("--trials must be between 1 and 100000")
+      }
+      if let cv, cv < 2 || cv > 100 { throw ValidationError("--cv must be between 2 and 100") }
+      if let metric, Self.ranking(metric) == nil {
+        throw ValidationError(
+          "--metric must be SPLIT_METRIC with SPLIT train, validation or test and METRIC loss, accuracy, mse, mae or r2, found '\(metric)'"
+        )
+      }
       if let epochs, epochs < 1 || epochs > 10_000_000 {
         throw ValidationError("--epochs must be between 1 and 10000000")
       }
@@ -54,29 +92,78 @@ extension MLPCCommand {
       }
     }
 
-    func run() throws {
-      let axes = grid.map(GridAxis.init)
-      if let empty = axes.first(where: { $0.values.isEmpty }) {
-        throw ValidationError("--grid \(empty.path)= has no values")
+    /// The ranking `--metric` names, nil when it names none.
+    static func ranking(_ text: String) -> SweepRanking? {
+      for split in Split.allCases where text.hasPrefix(split.rawValue + "_") {
+        guard let m = MetricName(rawValue: String(text.dropFirst(split.rawValue.count + 1)))
+        else { return nil }
+        return SweepRanking(split: split, metric: m)
       }
-      let count = GridAxis.combinationCount(axes)
-      guard let count, count <= maxRuns else {
-        throw ValidationError(
-          "the grid has \(count.map(String.init) ?? "too many") combinations, more than --max-runs \(maxRuns); give fewer values or raise --max-runs"
-        )
+      return nil
+    }
+
+    func run() throws {
+      // The varied paths and each run's values: grid combinations, or random draws.
+      var names: [String] = []
+      var paths: [String] = []
+      var combinations: [[String]] = []
+      let option = search.isEmpty ? "--grid" : "--search"
+      if search.isEmpty {
+        let axes = grid.map(GridAxis.init)
+        if let empty = axes.first(where: { $0.values.isEmpty }) {
+          throw ValidationError("--grid \(empty.path)= has no values")
+        }
+        let count = GridAxis.combinationCount(axes)
+        guard let count, count <= maxRuns else {
+          throw ValidationError(
+            "the grid has \(count.map(String.init) ?? "too many") combinations, more than --max-runs \(maxRuns); give fewer values or raise --max-runs"
+          )
+        }
+        (names, paths) = (axes.map(\.shortName), axes.map(\.path))
+        combinations = GridAxis.combinations(axes)
+      } else {
+        var axes: [SearchAxis] = []
+        for argument in search {
+          switch SearchAxis.parse(argument) {
+          case .success(let axis): axes.append(axis)
+          case .failure(let problem): throw ValidationError(problem.description)
+          }
+        }
+        guard (trials ?? 10) <= maxRuns else {
+          throw ValidationError("--trials \(trials ?? 10) is more than --max-runs \(maxRuns)")
+        }
+        (names, paths) = (axes.map(\.shortName), axes.map(\.path))
+        combinations = SearchAxis.trials(axes, count: trials ?? 10, seed: seed)
       }
       let fixed = SpecOverride.list(overrides)
-      // Every combination is checked before the first one trains.
+      // Every run (and with --cv every fold of it) is checked before the first one trains.
       var runs: [SweepRun] = []
-      for values in GridAxis.combinations(axes) {
-        let gridOverrides = zip(axes, values).enumerated().map { i, pair in
-          SpecOverride("\(pair.0.path)=\(pair.1)", index: i + 1, option: "--grid")
+      for values in combinations {
+        let varied = zip(paths, values).enumerated().map { i, pair in
+          SpecOverride("\(pair.0)=\(pair.1)", index: i + 1, option: option)
         }
-        let all = fixed + gridOverrides
+        let all = fixed + varied
         guard let checked = loadChecked(spec, options: output, overrides: all) else {
           throw ExitCode.failure
         }
-        runs.append(SweepRun(values: values, overrides: all, spec: checked))
+        var folds: [CheckedSpec] = []
+        for k in 0..<(cv ?? 0) {
+          let result = Checker.check(file: spec, overrides: all, fold: (k, cv!))
+          guard let fold = reportCheck(result, file: spec, options: output, overrides: all)
+          else { throw ExitCode.failure }
+          folds.append(fold)
+        }
+        runs.append(SweepRun(values: values, overrides: all, spec: checked, folds: folds))
+      }
+      var ranking =
+        metric.flatMap(Self.ranking) ?? SweepRanking(cv == nil ? runs[0].spec : runs[0].folds[0])
+      if cv != nil, metric == nil, ranking.byTrainingLoss {
+        ranking = SweepRanking(split: .validation, metric: .loss)
+      }
+      if ranking.byTrainingLoss {
+        Console.err(
+          "warning: the runs are ranked by their training loss, which rewards overfitting: give 'data.validation_split', --cv K, or --metric\n"
+        )
       }
       let name = runs[0].spec.name
       let folder = out ?? RunDirectory.firstFree(defaultRunDirectory(spec, name + "-sweep"))
@@ -84,11 +171,12 @@ extension MLPCCommand {
       Console.out("sweep of \(runs.count) runs into \(safeText(folder))\n")
       StopRequest.install()
       let sweep = MLPCore.Sweep(
-        axes: axes, runs: runs, specPath: spec, folder: folder, epochs: epochs)
+        names: names, paths: paths, runs: runs, specPath: spec, folder: folder, epochs: epochs,
+        ranking: ranking)
       let table = try cleanly { () throws(SessionError) in
         try sweep.train(
           starting: { i in
-            let label = zip(axes, runs[i].values).map { "\($0.0.shortName)=\($0.1)" }
+            let label = zip(names, runs[i].values).map { "\($0.0)=\($0.1)" }
             Console.out("[\(i + 1)/\(runs.count)] \(safeText(label.joined(separator: " ")))\n")
           },
           finished: { _, outcome in _ = try? report(outcome) },

@@ -20,6 +20,15 @@ public enum Checker {
     return check(parsed.spec, parseDiagnostics: parsed.diagnostics)
   }
 
+  /// As `check(file:overrides:)`, with fold `fold.index` of `fold.count` of the training rows
+  /// (`Dataset.fold`) as the validation rows instead of `validation_split` (cross-validation).
+  public static func check(
+    file path: String, overrides: [SpecOverride] = [], fold: (index: Int, count: Int)
+  ) -> CheckResult {
+    let parsed = SpecParser.parse(file: path, overrides: overrides)
+    return check(parsed.spec, parseDiagnostics: parsed.diagnostics, fold: fold)
+  }
+
   /// Parses and checks spec text (`file` names it in locations and resolves data paths).
   /// With `loadingData: false` the data section is checked for its keys only and no file is
   /// read or data set generated (the spec then never checks valid; for fuzzing and editors).
@@ -31,11 +40,14 @@ public enum Checker {
     return check(parsed.spec, parseDiagnostics: parsed.diagnostics)
   }
 
-  static func check(_ spec: ModelSpec?, parseDiagnostics: [Diagnostic]) -> CheckResult {
+  static func check(
+    _ spec: ModelSpec?, parseDiagnostics: [Diagnostic], fold: (index: Int, count: Int)? = nil
+  ) -> CheckResult {
     guard let spec else {
       return CheckResult(diagnostics: parseDiagnostics.sortedByLocation(), spec: nil)
     }
     var context = CheckContext(spec: spec)
+    context.fold = fold
     context.diagnostics = parseDiagnostics
     _ = context.checked(.version, in: spec.top)
     let layers = context.checkLayers()
@@ -80,6 +92,8 @@ struct CheckContext {
   var diagnostics: [Diagnostic] = []
   /// The network's sizes once its layers check, for the memory check of the data.
   var arenaSizing: ArenaSizing?
+  /// Cross-validation: the fold held out for validation, and how many there are.
+  var fold: (index: Int, count: Int)?
 
   init(spec: ModelSpec) { self.spec = spec }
 

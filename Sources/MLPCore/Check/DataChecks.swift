@@ -38,7 +38,19 @@ extension CheckContext {
       report(
         Diagnostic(.ignoredSetting, "'data.stratify' has no effect without \(missing)", at: at))
     }
-    if split > 0 {
+    if let fold {
+      guard prepared.train.count >= fold.count else {
+        report(
+          Diagnostic(
+            .emptyData,
+            "\(fold.count)-fold cross-validation needs at least \(fold.count) training samples, found \(prepared.train.count)",
+            at: data.location))
+        return nil
+      }
+      let parts = prepared.train.fold(fold.index, of: fold.count)
+      prepared.train = parts.train
+      prepared.validation = parts.validation
+    } else if split > 0 {
       guard prepared.train.count >= 2 else {
         report(
           Diagnostic(

@@ -119,4 +119,45 @@ public struct Standardizer: Sendable {
       for c in 0..<inputs { x[r * inputs + c] = (x[r * inputs + c] - mean[c]) / std[c] }
     }
   }
+
+}
+
+extension Dataset {
+  /// Fold `k` (0-based) of `folds` for cross-validation: (the other rows, fold k's rows), both
+  /// in file order. With class labels, the rows of fold k are those scikit-learn's
+  /// `StratifiedKFold(n_splits=folds)` (no shuffling) tests in split k: classes in order of first
+  /// appearance, each class's rows in file order dealt to the folds in runs sized by
+  /// `bincount(sorted_labels[i::folds])`; without labels, `KFold(n_splits=folds)`: consecutive
+  /// runs, the first `count % folds` one row longer.
+  public func fold(_ k: Int, of folds: Int) -> (train: Dataset, validation: Dataset) {
+    precondition(folds >= 2 && k >= 0 && k < folds && count >= folds)
+    var testFold = [Int](repeating: 0, count: count)
+    if let labels {
+      var order: [Int: Int] = [:]
+      for label in labels where order[label] == nil { order[label] = order.count }
+      let encoded = labels.map { order[$0]! }
+      var allocation = Array(repeating: [Int](repeating: 0, count: order.count), count: folds)
+      for (j, c) in encoded.sorted().enumerated() { allocation[j % folds][c] += 1 }
+      var next = [Int](repeating: 0, count: order.count)
+      let dealt = (0..<order.count).map { c in
+        (0..<folds).flatMap { i in [Int](repeating: i, count: allocation[i][c]) }
+      }
+      for r in 0..<count {
+        let c = encoded[r]
+        testFold[r] = dealt[c][next[c]]
+        next[c] += 1
+      }
+    } else {
+      var start = 0
+      for i in 0..<folds {
+        let size = count / folds + (i < count % folds ? 1 : 0)
+        for r in start..<start + size { testFold[r] = i }
+        start += size
+      }
+    }
+    return (
+      subset((0..<count).filter { testFold[$0] != k }),
+      subset((0..<count).filter { testFold[$0] == k })
+    )
+  }
 }

@@ -74,29 +74,46 @@ public struct SweepRun: Sendable {
   public var values: [String]
   public var overrides: [SpecOverride]
   public var spec: CheckedSpec
+  /// With cross-validation: the spec checked with each fold held out, in fold order.
+  public var folds: [CheckedSpec]
 
-  public init(values: [String], overrides: [SpecOverride], spec: CheckedSpec) {
-    (self.values, self.overrides, self.spec) = (values, overrides, spec)
+  public init(
+    values: [String], overrides: [SpecOverride], spec: CheckedSpec, folds: [CheckedSpec] = []
+  ) {
+    (self.values, self.overrides, self.spec, self.folds) = (values, overrides, spec, folds)
   }
 }
 
 /// Trains the runs of a sweep one after another into `folder`.
 public struct Sweep {
-  public var axes: [GridAxis]
+  /// The varied paths' short names (for folder names) and full paths (for the table).
+  public var names: [String]
+  public var paths: [String]
   public var runs: [SweepRun]
   public var specPath: String
   public var folder: String
   public var epochs: Int?
+  /// How runs are ranked (nil: `SweepRanking(spec)`).
+  public var ranking: SweepRanking?
 
   public init(axes: [GridAxis], runs: [SweepRun], specPath: String, folder: String, epochs: Int?) {
-    (self.axes, self.runs, self.specPath, self.folder) = (axes, runs, specPath, folder)
-    self.epochs = epochs
+    self.init(
+      names: axes.map(\.shortName), paths: axes.map(\.path), runs: runs, specPath: specPath,
+      folder: folder, epochs: epochs)
+  }
+
+  public init(
+    names: [String], paths: [String], runs: [SweepRun], specPath: String, folder: String,
+    epochs: Int?, ranking: SweepRanking? = nil
+  ) {
+    (self.names, self.paths, self.runs, self.specPath) = (names, paths, runs, specPath)
+    (self.folder, self.epochs, self.ranking) = (folder, epochs, ranking)
   }
 
   /// The run directory of run `i`: its number and grid values, shortened (with a stable hash of
   /// the whole name, so names stay distinct) when longer than a file name may be.
   public func directory(_ i: Int) -> String {
-    let label = zip(axes, runs[i].values).map { "\($0.0.shortName)=\($0.1)" }
+    let label = zip(names, runs[i].values).map { "\($0.0)=\($0.1)" }
     var name =
       String(format: "%02d-", i + 1) + String(label.joined(separator: "-").map(safeCharacter))
     if name.utf8.count > 200 {
@@ -120,26 +137,38 @@ public struct Sweep {
     shouldStop: @escaping () -> Bool = { false }
   ) throws(SessionError) -> SweepTable {
     var rows: [SweepRow] = []
-    for (i, run) in runs.enumerated() {
+    let ranking = self.ranking ?? SweepRanking(runs[0].spec)
+    runs: for (i, run) in runs.enumerated() {
       starting(i)
       let path = directory(i)
-      let directory: RunDirectory
-      do { directory = try RunDirectory(path, existing: .refuse) } catch {
-        throw SessionError(error.description)
+      // One session, or one per fold into the run's folder (fold-1 … fold-K).
+      let specs = run.folds.isEmpty ? [run.spec] : run.folds
+      var summaries: [RunSummary] = []
+      for (k, spec) in specs.enumerated() {
+        let target = run.folds.isEmpty ? path : PathText.join(path, "fold-\(k + 1)")
+        let directory: RunDirectory
+        do { directory = try RunDirectory(target, existing: .refuse) } catch {
+          throw SessionError(error.description)
+        }
+        let session = try TrainingSession(
+          spec, specPath: specPath, directory: directory, epochs: epochs,
+          overrides: run.overrides)
+        var events = SessionEvents()
+        events.shouldStop = shouldStop
+        let outcome = try session.train(events)
+        finished(i, outcome)
+        summaries.append(outcome.summary)
+        if shouldStop() {
+          if summaries.count == specs.count {
+            rows.append(SweepRow(directory: path, values: run.values, summaries: summaries))
+          }
+          break runs
+        }
       }
-      let session = try TrainingSession(
-        run.spec, specPath: specPath, directory: directory, epochs: epochs,
-        overrides: run.overrides)
-      var events = SessionEvents()
-      events.shouldStop = shouldStop
-      let outcome = try session.train(events)
-      finished(i, outcome)
-      rows.append(SweepRow(directory: path, values: run.values, summary: outcome.summary))
-      if shouldStop() { break }
+      rows.append(SweepRow(directory: path, values: run.values, summaries: summaries))
     }
-    let ranking = SweepRanking(runs[0].spec)
     rows.sort(by: ranking.better)
-    return SweepTable(axes: axes.map(\.path), rows: rows, ranking: ranking)
+    return SweepTable(axes: paths, rows: rows, ranking: ranking)
   }
 }
 
@@ -147,15 +176,39 @@ private func safeCharacter(_ c: Character) -> Character {
   c.isLetter || c.isNumber || c == "." || c == "-" || c == "_" || c == "=" ? c : "_"
 }
 
-/// One run of a sweep and its summary.
+/// One run of a sweep and its summary (with cross-validation, one per fold).
 public struct SweepRow: Sendable {
   public var directory: String
   public var values: [String]
-  public var summary: RunSummary
+  public var summaries: [RunSummary]
 
-  public var status: String { summary.status }
+  public init(directory: String, values: [String], summaries: [RunSummary]) {
+    (self.directory, self.values, self.summaries) = (directory, values, summaries)
+  }
+
+  public var summary: RunSummary { summaries[0] }
+  public var status: String {
+    summaries.allSatisfy { $0.status == summary.status } ? summary.status : "mixed"
+  }
+
+  /// The metric's value: with folds, its mean over them (nil when a fold lacks it).
   public func metric(_ split: Split, _ name: MetricName) -> Double? {
-    summary.value(name, on: split)
+    let values = summaries.compactMap { $0.value(name, on: split) }
+    guard values.count == summaries.count, !values.isEmpty else { return nil }
+    return values.reduce(0, +) / Double(values.count)
+  }
+
+  /// Each fold's value of the metric (one value without cross-validation).
+  public func foldValues(_ split: Split, _ name: MetricName) -> [Double] {
+    summaries.compactMap { $0.value(name, on: split) }
+  }
+
+  /// The standard deviation over folds (population, as numpy's std), nil without folds.
+  public func spread(_ split: Split, _ name: MetricName) -> Double? {
+    let v = foldValues(split, name)
+    guard summaries.count > 1, v.count == summaries.count else { return nil }
+    let mean = v.reduce(0, +) / Double(v.count)
+    return (v.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(v.count)).squareRoot()
   }
 }
 
@@ -166,6 +219,13 @@ public struct SweepRanking: Sendable {
   public var split: Split
   public var metric: MetricName
   public var maximize: Bool
+
+  public init(split: Split, metric: MetricName) {
+    (self.split, self.metric, self.maximize) = (split, metric, metric.improvesUpwards)
+  }
+
+  /// Whether the runs are ranked by their training loss (no validation rows to rank them by).
+  public var byTrainingLoss: Bool { split == .train && metric == .loss }
 
   public init(_ spec: CheckedSpec) {
     if let stopping = spec.training.earlyStopping, stopping.monitor != .trainLoss {
@@ -212,14 +272,20 @@ public struct SweepTable: Sendable, Encodable {
     }
   }
 
+  /// Whether the rows are cross-validated (metrics are means over folds).
+  var folds: Int { rows.map(\.summaries.count).max() ?? 1 }
+
   public var header: [String] {
     ["rank"] + axes + metricColumns.map { "\($0.0.rawValue)_\($0.1.rawValue)" }
-      + ["epochs", "status", "run"]
+      + (folds > 1 ? ["\(ranking.column)_std"] : []) + ["epochs", "status", "run"]
   }
 
   func cells(_ i: Int, _ row: SweepRow) -> [String] {
     ["\(i + 1)"] + row.values
       + metricColumns.map { row.metric($0.0, $0.1).map { String(format: "%.6g", $0) } ?? "" }
+      + (folds > 1
+        ? [row.spread(ranking.split, ranking.metric).map { String(format: "%.6g", $0) } ?? ""]
+        : [])
       + ["\(row.summary.epochsCompleted)", row.status, row.directory]
   }
 
@@ -240,6 +306,8 @@ public struct SweepTable: Sendable, Encodable {
     var status: String
     var values: [String: String]
     var metrics: [String: Double]
+    /// With cross-validation: the ranking metric of each fold.
+    var folds: [Double]?
   }
 
   enum CodingKeys: String, CodingKey {
@@ -261,7 +329,8 @@ public struct SweepTable: Sendable, Encodable {
           metricColumns.compactMap { s, m in
             row.metric(s, m).map { ("\(s.rawValue)_\(m.rawValue)", $0) }
           }
-        ) { a, _ in a })
+        ) { a, _ in a },
+        folds: folds > 1 ? row.foldValues(ranking.split, ranking.metric) : nil)
     }
     try c.encode(ranked, forKey: .runs)
   }
@@ -279,7 +348,8 @@ public struct SweepTable: Sendable, Encodable {
         cell.padding(toLength: widths[c], withPad: " ", startingAt: 0)
       }.joined(separator: "  ").trimmingCharacters(in: .whitespaces)
     }
-    return "sorted by \(ranking.column) (\(ranking.maximize ? "highest" : "lowest") first)\n"
+    let mean = folds > 1 ? "the mean over \(folds) folds of " : ""
+    return "sorted by \(mean)\(ranking.column) (\(ranking.maximize ? "highest" : "lowest") first)\n"
       + lines.joined(separator: "\n") + "\n"
   }
 }

@@ -1,0 +1,115 @@
+// Search: random draws from a seed, k-fold cross-validation whose folds are scikit-learn's
+// StratifiedKFold (no shuffling) and whose fold scores equal mlpc runs trained on those folds as
+// files, ranking by --metric, and the warning when runs would be ranked by training loss.
+
+import Foundation
+import MLPCTestSupport
+import MLPCore
+import Testing
+
+@Suite struct SearchTests {
+  @Test func distributionsDrawInsideTheirRangesFromTheSeed() throws {
+    let axes = try [
+      "training.learning_rate=log(1e-4,1e-1)", "layers[0].units=int(4,8)",
+      "training.momentum=uniform(0.5,0.9)", "training.optimizer=choice(sgd,adam)",
+    ].map { try SearchAxis.parse($0).get() }
+    let trials = SearchAxis.trials(axes, count: 200, seed: 3)
+    #expect(trials == SearchAxis.trials(axes, count: 200, seed: 3))
+    #expect(trials != SearchAxis.trials(axes, count: 200, seed: 4))
+    let rates = trials.compactMap { Double($0[0]) }
+    #expect(rates.count == 200 && rates.allSatisfy { $0 >= 1e-4 && $0 <= 0.1 })
+    // Log-uniform: about a third of the draws in each decade.
+    #expect((40...95).contains(rates.count { $0 < 1e-3 }))
+    #expect(Set(trials.map { $0[1] }) == ["4", "5", "6", "7", "8"])
+    #expect(trials.compactMap { Double($0[2]) }.allSatisfy { $0 >= 0.5 && $0 <= 0.9 })
+    #expect(Set(trials.map { $0[3] }) == ["sgd", "adam"])
+    for bad in ["x=log(0,1)", "x=uniform(2,1)", "x=int(1.5,3)", "x=normal(0,1)", "x", "x=choice()"]
+    {
+      if case .success = SearchAxis.parse(bad) { Issue.record("\(bad) was accepted") }
+    }
+  }
+
+  /// The folds are StratifiedKFold's, and each fold's validation loss is the test loss of an
+  /// mlpc run on that fold's rows written as files.
+  @Test func crossValidationFoldsAreScikitLearnsAndTheirScoresMlpcs() throws {
+    guard let python = CommandRunner.pythonWith(["sklearn", "numpy"]) else { return }
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let train = Repository.path("specs/data/iris-train.csv")
+    let script = """
+      import csv, sys
+      from sklearn.model_selection import StratifiedKFold
+      rows = list(csv.reader(open(sys.argv[1])))
+      header, rows = rows[0], rows[1:]
+      y = [r[header.index("species")] for r in rows]
+      for k, (tr, te) in enumerate(StratifiedKFold(n_splits=5).split(rows, y)):
+          for name, part in (("train", tr), ("held", te)):
+              with open(f"{sys.argv[2]}/fold{k}-{name}.csv", "w", newline="") as f:
+                  w = csv.writer(f, lineterminator="\\n")
+                  w.writerow(header)
+                  w.writerows(rows[i] for i in part)
+          print(",".join(str(i) for i in te))
+      """
+    let folds = try CommandRunner.run(python, ["-c", script, train, dir])
+    #expect(folds.status == 0, "\(folds.stderr)")
+    let held = folds.stdout.split(separator: "\n").map { $0.split(separator: ",").map { Int($0)! } }
+    #expect(held.count == 5)
+    // The same rows, by the library.
+    let result = Checker.check(file: Repository.path("specs/iris.yaml"))
+    let data = try #require(result.spec?.data.train)
+    for k in 0..<5 {
+      let (_, validation) = data.fold(k, of: 5)
+      #expect(validation.count == held[k].count)
+      let mine = (0..<validation.count).map { validation.features[$0 * 4] }
+      let theirs = held[k].map { data.features[$0 * 4] }
+      #expect(mine == theirs, "fold \(k)")
+    }
+    // Fold scores: a cross-validated sweep of one run against runs on the fold files.
+    let sweep = try CommandRunner.mlpc([
+      "sweep", "specs/iris.yaml", "--grid", "training.learning_rate=0.05", "--cv", "5",
+      "--epochs", "15", "--metric", "validation_loss", "--out", dir + "/cv",
+    ])
+    #expect(sweep.status == 0, "\(sweep.stderr)")
+    let table = try #require(
+      try JSONSerialization.jsonObject(
+        with: Data(contentsOf: URL(fileURLWithPath: dir + "/cv/sweep.json"))) as? [String: Any])
+    let runs = try #require(table["runs"] as? [[String: Any]])
+    let scores = try #require(runs.first?["folds"] as? [Double])
+    #expect(scores.count == 5)
+    for k in 0..<5 {
+      let run = try CommandRunner.mlpc([
+        "run", "specs/iris.yaml", "--epochs", "15", "--quiet", "--out", "\(dir)/f\(k)", "--set",
+        "data.train=\(dir)/fold\(k)-train.csv", "--set", "data.test=\(dir)/fold\(k)-held.csv",
+      ])
+      #expect(run.status == 0, "\(run.stderr)")
+      let summary = try #require(
+        try JSONSerialization.jsonObject(
+          with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/f\(k)/summary.json")))
+          as? [String: Any])
+      let loss = try #require((summary["test"] as? [String: Any])?["loss"] as? Double)
+      #expect(abs(loss - scores[k]) <= 1e-9 * max(1, loss), "fold \(k): \(loss) vs \(scores[k])")
+    }
+  }
+
+  @Test func rankingByTrainingLossIsWarnedAbout() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let plain = try CommandRunner.mlpc([
+      "sweep", "specs/iris.yaml", "--search", "training.learning_rate=log(0.01,0.1)", "--trials",
+      "2", "--epochs", "2", "--out", dir + "/s",
+    ])
+    #expect(plain.status == 0, "\(plain.stderr)")
+    #expect(plain.stderr.contains("ranked by their training loss"))
+    let chosen = try CommandRunner.mlpc([
+      "sweep", "specs/iris.yaml", "--search", "training.learning_rate=log(0.01,0.1)", "--trials",
+      "2", "--epochs", "2", "--metric", "test_accuracy", "--out", dir + "/t",
+    ])
+    #expect(chosen.status == 0 && !chosen.stderr.contains("training loss"))
+    #expect(chosen.stdout.contains("sorted by test_accuracy (highest first)"))
+    let both = try CommandRunner.mlpc([
+      "sweep", "specs/iris.yaml", "--grid", "training.seed=1", "--search",
+      "training.learning_rate=log(0.01,0.1)",
+    ])
+    #expect(both.status == 2)
+  }
+}
