@@ -43,7 +43,8 @@ public struct SearchAxis: Sendable {
       else { return fail("\(name)(a,b) needs two finite numbers a < b") }
       if name == "log" {
         guard numbers[0] > 0 else { return fail("log(a,b) needs a > 0") }
-        return .success(SearchAxis(path: parts[0], distribution: .logUniform(numbers[0], numbers[1])))
+        return .success(
+          SearchAxis(path: parts[0], distribution: .logUniform(numbers[0], numbers[1])))
       }
       return .success(SearchAxis(path: parts[0], distribution: .uniform(numbers[0], numbers[1])))
     case "int":
