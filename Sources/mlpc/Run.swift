@@ -36,6 +36,21 @@ extension MLPCCommand {
         valueName: "run-or-model"))
     var initFrom: String?
 
+    @Option(
+      help: ArgumentHelp(
+        "Validate on fold K of N of the training rows (cross-validation, as mlpc sweep --cv splits them) instead of validation_split.",
+        valueName: "k/n"))
+    var fold: String?
+
+    /// `--fold K/N` as (index from 0, count).
+    var foldIndex: (index: Int, count: Int)? {
+      guard let fold else { return nil }
+      let parts = fold.split(separator: "/").map { Int($0) }
+      guard parts.count == 2, let k = parts[0], let n = parts[1], n >= 2, n <= 100, k >= 1, k <= n
+      else { return nil }
+      return (k - 1, n)
+    }
+
     @Flag(name: .shortAndLong, help: "Print only the final result.")
     var quiet = false
 
@@ -67,6 +82,12 @@ extension MLPCCommand {
       if resume != nil, let refused = overrides.lazy.compactMap(ResumeChange.problem).first {
         throw ValidationError(refused)
       }
+      if fold != nil, foldIndex == nil {
+        throw ValidationError("--fold needs K/N with 1 ≤ K ≤ N and 2 ≤ N ≤ 100, found '\(fold!)'")
+      }
+      if resume != nil, fold != nil {
+        throw ValidationError("--fold starts a new run; --resume continues one")
+      }
       if resume != nil, initFrom != nil {
         throw ValidationError("--init-from starts a new run; --resume continues one")
       }
@@ -88,10 +109,16 @@ extension MLPCCommand {
           overrides.append(SpecOverride("training.epochs=\(epochs)", index: 1, option: "--epochs"))
         }
         // With MPI, rank 0 reports the spec's diagnostics and writes the run directory.
+        let check = { (path: String) in
+          foldIndex.map { Checker.check(file: path, overrides: overrides, fold: $0) }
+            ?? Checker.check(file: path, overrides: overrides)
+        }
         let checked =
           world.isRoot
-          ? spec.flatMap { loadChecked($0, options: output, overrides: overrides) }
-          : spec.flatMap { Checker.check(file: $0, overrides: overrides).spec }
+          ? spec.flatMap {
+            reportCheck(check($0), file: $0, options: output, overrides: overrides)
+          }
+          : spec.flatMap { check($0).spec }
         guard let spec, let checked else { throw ExitCode.failure }
         // The weights to start from are checked before any run directory exists.
         let initial = try initFrom.map { from in
@@ -106,7 +133,8 @@ extension MLPCCommand {
         }
         session = try cleanly { () throws(SessionError) in
           try TrainingSession(
-            checked, specPath: spec, directory: directory, overrides: overrides, initial: initial)
+            checked, specPath: spec, directory: directory, overrides: overrides, initial: initial,
+            fold: foldIndex)
         }
       }
       StopRequest.install()
@@ -164,8 +192,8 @@ extension MLPCCommand {
       let changes = overrides.filter { !$0.hasPrefix("training.epochs=") }
       return try cleanly { () throws(SessionError) in
         try TrainingSession(resuming: directory, epochs: setEpochs ?? epochs, changes: changes) {
-          text, file, overrides in
-          let result = Checker.check(text: text, file: file, overrides: overrides)
+          text, file, overrides, fold in
+          let result = Checker.check(text: text, file: file, overrides: overrides, fold: fold)
           guard World.shared.isRoot else { return result.spec }
           return reportCheck(result, file: file, options: options, overrides: overrides)
         }

@@ -46,6 +46,12 @@ extension MLPCCommand {
     var metric: String?
 
     @Option(
+      help:
+        "Trainings at once, each an mlpc process with an equal share of the cores (MLPC_THREADS); default 1, in this process."
+    )
+    var jobs = 1
+
+    @Option(
       name: .customLong("set"),
       help: ArgumentHelp(
         "Override one spec value for every run: PATH=VALUE.", valueName: "path=value"))
@@ -79,6 +85,7 @@ extension MLPCCommand {
         throw ValidationError("--trials must be between 1 and 100000")
       }
       if let cv, cv < 2 || cv > 100 { throw ValidationError("--cv must be between 2 and 100") }
+      if jobs < 1 || jobs > 256 { throw ValidationError("--jobs must be between 1 and 256") }
       if let metric, Self.ranking(metric) == nil {
         throw ValidationError(
           "--metric must be SPLIT_METRIC with SPLIT train, validation or test and METRIC loss, accuracy, mse, mae or r2, found '\(metric)'"
@@ -135,7 +142,11 @@ extension MLPCCommand {
         (names, paths) = (axes.map(\.shortName), axes.map(\.path))
         combinations = SearchAxis.trials(axes, count: trials ?? 10, seed: seed)
       }
-      let fixed = SpecOverride.list(overrides)
+      // --epochs N is --set training.epochs=N, as for mlpc run (a schedule's period follows it).
+      let fixed =
+        SpecOverride.list(overrides)
+        + (epochs.map { [SpecOverride("training.epochs=\($0)", index: 1, option: "--epochs")] }
+          ?? [])
       // Every run (and with --cv every fold of it) is checked before the first one trains.
       var runs: [SweepRun] = []
       for values in combinations {
@@ -171,17 +182,20 @@ extension MLPCCommand {
       Console.out("sweep of \(runs.count) runs into \(safeText(folder))\n")
       StopRequest.install()
       let sweep = MLPCore.Sweep(
-        names: names, paths: paths, runs: runs, specPath: spec, folder: folder, epochs: epochs,
+        names: names, paths: paths, runs: runs, specPath: spec, folder: folder, epochs: nil,
         ranking: ranking)
-      let table = try cleanly { () throws(SessionError) in
-        try sweep.train(
-          starting: { i in
-            let label = zip(names, runs[i].values).map { "\($0.0)=\($0.1)" }
-            Console.out("[\(i + 1)/\(runs.count)] \(safeText(label.joined(separator: " ")))\n")
-          },
-          finished: { _, outcome in _ = try? report(outcome) },
-          shouldStop: { StopRequest.requested })
-      }
+      let table =
+        jobs > 1
+        ? try parallel(sweep)
+        : try cleanly { () throws(SessionError) in
+          try sweep.train(
+            starting: { i in
+              let label = zip(names, runs[i].values).map { "\($0.0)=\($0.1)" }
+              Console.out("[\(i + 1)/\(runs.count)] \(safeText(label.joined(separator: " ")))\n")
+            },
+            finished: { _, outcome in _ = try? report(outcome) },
+            shouldStop: { StopRequest.requested })
+        }
       do {
         try AtomicFile.write(Data(table.csv.utf8), to: folder + "/sweep.csv")
         try AtomicFile.write(Data(table.json.utf8), to: folder + "/sweep.json")
@@ -189,6 +203,97 @@ extension MLPCCommand {
       Console.out(table.text)
       Console.out("wrote \(safeText(folder))/sweep.csv, sweep.json\n")
       if StopRequest.requested { throw ExitCode(StopRequest.exitStatus) }
+    }
+
+    /// Trains the sweep's runs (each fold of them) as `mlpc run` processes, `jobs` at once,
+    /// each with cores/jobs threads; Ctrl-C (or SIGTERM) interrupts the running ones, which save,
+    /// and starts no more. The table of the runs whose trainings all finished.
+    private func parallel(_ sweep: MLPCore.Sweep) throws -> SweepTable {
+      struct Task {
+        var run: Int
+        var fold: Int?
+        var directory: String
+      }
+      var tasks: [Task] = []
+      for (i, run) in sweep.runs.enumerated() {
+        if run.folds.isEmpty {
+          tasks.append(Task(run: i, fold: nil, directory: sweep.directory(i)))
+        } else {
+          for k in run.folds.indices {
+            tasks.append(
+              Task(run: i, fold: k, directory: PathText.join(sweep.directory(i), "fold-\(k + 1)")))
+          }
+        }
+      }
+      let executable = Bundle.main.executablePath ?? CommandLine.arguments[0]
+      let threads = max(1, ProcessInfo.processInfo.activeProcessorCount / jobs)
+      var environment = ProcessInfo.processInfo.environment
+      environment["MLPC_THREADS"] = String(threads)
+      let logs = FileManager.default.temporaryDirectory.path + "/mlpc-sweep-\(getpid())"
+      try? FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+      defer { try? FileManager.default.removeItem(atPath: logs) }
+      var pending = tasks[...]
+      var running: [(Process, Task, String)] = []
+      var failures: [String] = []
+      var interrupted = false
+      while !pending.isEmpty || !running.isEmpty {
+        while running.count < jobs, let task = pending.first, !StopRequest.requested {
+          pending = pending.dropFirst()
+          let run = sweep.runs[task.run]
+          var arguments = ["run", spec, "--out", task.directory, "--quiet"]
+          for o in run.overrides { arguments += ["--set", o.text] }
+          if let k = task.fold { arguments += ["--fold", "\(k + 1)/\(run.folds.count)"] }
+          let process = Process()
+          process.executableURL = URL(fileURLWithPath: executable)
+          process.arguments = arguments
+          process.environment = environment
+          let log = logs + "/\(running.count)-\(tasks.count - pending.count).log"
+          _ = FileManager.default.createFile(atPath: log, contents: nil)
+          process.standardOutput = FileHandle.nullDevice
+          process.standardError = FileHandle(forWritingAtPath: log)
+          do { try process.run() } catch {
+            throw CleanError("cannot start '\(executable)': \(error.localizedDescription)")
+          }
+          let label = zip(sweep.names, run.values).map { "\($0.0)=\($0.1)" }
+          Console.out(
+            "[\(task.run + 1)/\(sweep.runs.count)] \(safeText(label.joined(separator: " ")))"
+              + (task.fold.map { " fold \($0 + 1)/\(run.folds.count)" } ?? "") + "\n")
+          running.append((process, task, log))
+        }
+        if StopRequest.requested, !interrupted {
+          interrupted = true
+          for (process, _, _) in running where process.isRunning { process.interrupt() }
+        }
+        usleep(20_000)
+        running.removeAll { process, task, log in
+          guard !process.isRunning else { return false }
+          // 0: completed; the interrupted status: saved; anything else is a failure to show.
+          if process.terminationStatus != 0, process.terminationStatus != StopRequest.exitStatus {
+            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            failures.append("\(safeText(task.directory)): \(safeText(String(text.suffix(400))))")
+          }
+          return true
+        }
+      }
+      for failure in failures { Console.err("error: \(failure)\n") }
+      var rows: [SweepRow] = []
+      for (i, run) in sweep.runs.enumerated() {
+        let folders =
+          run.folds.isEmpty
+          ? [sweep.directory(i)]
+          : run.folds.indices.map { PathText.join(sweep.directory(i), "fold-\($0 + 1)") }
+        let summaries = folders.compactMap { folder in
+          (try? Data(contentsOf: URL(fileURLWithPath: folder + "/summary.json")))
+            .flatMap { JSONRecord.decode(RunSummary.self, from: $0) }
+        }
+        guard summaries.count == folders.count else { continue }
+        rows.append(
+          SweepRow(directory: sweep.directory(i), values: run.values, summaries: summaries))
+      }
+      let ranking = sweep.ranking ?? SweepRanking(sweep.runs[0].spec)
+      rows.sort(by: ranking.better)
+      if !failures.isEmpty, rows.isEmpty { throw ExitCode.failure }
+      return SweepTable(axes: sweep.paths, rows: rows, ranking: ranking)
     }
 
     /// Whether `folder` is a sweep's: it has the sweep's table, or holds only runs (a sweep

@@ -113,3 +113,37 @@ import Testing
     #expect(both.status == 2)
   }
 }
+
+extension SearchTests {
+  /// Two processes at once give the runs one process gives (each with half the cores).
+  @Test func parallelTrialsEqualSequentialOnes() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    func table(_ jobs: Int) throws -> [[String: Any]] {
+      let out = "\(dir)/j\(jobs)"
+      let sweep = try CommandRunner.mlpc([
+        "sweep", "specs/iris.yaml", "--search", "training.learning_rate=log(0.01,0.3)",
+        "--search", "layers[0].units=int(4,16)", "--trials", "3", "--seed", "5", "--cv", "2",
+        "--epochs", "8", "--jobs", "\(jobs)", "--out", out,
+      ])
+      #expect(sweep.status == 0, "\(sweep.stderr)")
+      let json = try JSONSerialization.jsonObject(
+        with: Data(contentsOf: URL(fileURLWithPath: out + "/sweep.json")))
+      return (json as? [String: Any])?["runs"] as? [[String: Any]] ?? []
+    }
+    let (one, two) = (try table(1), try table(2))
+    #expect(one.count == 3 && two.count == 3)
+    for (a, b) in zip(one, two) {
+      #expect(a["values"] as? [String: String] == b["values"] as? [String: String])
+      let (x, y) = (a["folds"] as? [Double] ?? [], b["folds"] as? [Double] ?? [.nan])
+      #expect(x.count == 2 && zip(x, y).allSatisfy { abs($0 - $1) <= 1e-5 }, "\(x) vs \(y)")
+    }
+    // Each fold is a run directory of its own, resumable with its fold.
+    let first = try #require(
+      try FileManager.default.contentsOfDirectory(atPath: dir + "/j2").first { $0.hasPrefix("01-") }
+    )
+    let config = try String(
+      contentsOfFile: "\(dir)/j2/\(first)/fold-2/config.json", encoding: .utf8)
+    #expect(config.contains("\"fold\" : \"2/2\""))
+  }
+}

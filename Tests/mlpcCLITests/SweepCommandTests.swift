@@ -31,7 +31,9 @@ import Testing
           with: Data(contentsOf: URL(fileURLWithPath: "\(out)/\(run)/config.json")))
         as? [String: Any]
       let overrides = config?["overrides"] as? [String] ?? []
-      #expect(overrides.first == "data.validation_split=0.25" && overrides.count == 3)
+      // --epochs N is recorded as training.epochs=N, as mlpc run records it.
+      #expect(overrides.first == "data.validation_split=0.25" && overrides.count == 4)
+      #expect(overrides.contains("training.epochs=15"))
       #expect(FileManager.default.fileExists(atPath: "\(out)/\(run)/model.safetensors"))
     }
     let json =

@@ -33,11 +33,12 @@ public enum Checker {
   /// With `loadingData: false` the data section is checked for its keys only and no file is
   /// read or data set generated (the spec then never checks valid; for fuzzing and editors).
   public static func check(
-    text: String, file: String, loadingData: Bool = true, overrides: [SpecOverride] = []
+    text: String, file: String, loadingData: Bool = true, overrides: [SpecOverride] = [],
+    fold: (index: Int, count: Int)? = nil
   ) -> CheckResult {
     var parsed = SpecParser.parse(text: text, file: file, overrides: overrides)
     if !loadingData { parsed.spec?.data = nil }
-    return check(parsed.spec, parseDiagnostics: parsed.diagnostics)
+    return check(parsed.spec, parseDiagnostics: parsed.diagnostics, fold: fold)
   }
 
   static func check(

@@ -166,12 +166,15 @@ public struct RunConfiguration: Codable, Sendable {
 
   /// The run or model file the weights started from (`--init-from`), as given.
   public var initFrom: String?
+  /// Cross-validation: the fold validated on, "K/N" (`--fold`), kept by resumes.
+  public var fold: String?
 
   enum CodingKeys: String, CodingKey {
     case epochs, overrides, model, data
     case specFile = "spec_file"
     case runID = "run_id"
     case initFrom = "init_from"
+    case fold
   }
 
   /// The configuration of a run of `spec` for `epochs` in all.
@@ -196,5 +199,6 @@ public struct RunConfiguration: Codable, Sendable {
     data = try c.decode(DataCounts.self, forKey: .data)
     runID = try c.decodeIfPresent(String.self, forKey: .runID)
     initFrom = try c.decodeIfPresent(String.self, forKey: .initFrom)
+    fold = try c.decodeIfPresent(String.self, forKey: .fold)
   }
 }

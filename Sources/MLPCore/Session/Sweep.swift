@@ -152,7 +152,7 @@ public struct Sweep {
         }
         let session = try TrainingSession(
           spec, specPath: specPath, directory: directory, epochs: epochs,
-          overrides: run.overrides)
+          overrides: run.overrides, fold: run.folds.isEmpty ? nil : (k, specs.count))
         var events = SessionEvents()
         events.shouldStop = shouldStop
         let outcome = try session.train(events)
@@ -262,6 +262,10 @@ public struct SweepTable: Sendable, Encodable {
   public var axes: [String]
   public var rows: [SweepRow]
   public var ranking: SweepRanking
+
+  public init(axes: [String], rows: [SweepRow], ranking: SweepRanking) {
+    (self.axes, self.rows, self.ranking) = (axes, rows, ranking)
+  }
 
   private var metricColumns: [(Split, MetricName)] {
     let names: [MetricName] = [.loss, .accuracy, .r2, .mae]

@@ -66,7 +66,8 @@ public final class TrainingSession {
   /// (default: the spec's).
   public init(
     _ spec: CheckedSpec, specPath: String, directory: RunDirectory?, epochs: Int? = nil,
-    overrides: [SpecOverride] = [], initial: (weights: WeightTransfer, from: String)? = nil
+    overrides: [SpecOverride] = [], initial: (weights: WeightTransfer, from: String)? = nil,
+    fold: (index: Int, count: Int)? = nil
   ) throws(SessionError) {
     (self.spec, self.specPath, self.directory) = (spec, specPath, directory)
     self.overrides = overrides
@@ -84,6 +85,7 @@ public final class TrainingSession {
       var configuration = RunConfiguration(
         spec, specPath: specPath, epochs: total, overrides: overrides)
       configuration.initFrom = initial?.from
+      configuration.fold = fold.map { "\($0.index + 1)/\($0.count)" }
       try writer?.write(record: configuration, "config.json")
     } catch {
       directory?.abandon()
@@ -97,7 +99,10 @@ public final class TrainingSession {
   /// overrides (and reports its diagnostics); nil ends the resume.
   public init(
     resuming directory: RunDirectory?, epochs: Int?, changes: [String] = [],
-    check: (_ text: String, _ file: String, _ overrides: [SpecOverride]) -> CheckedSpec?
+    check: (
+      _ text: String, _ file: String, _ overrides: [SpecOverride],
+      _ fold: (index: Int, count: Int)?
+    ) -> CheckedSpec?
   ) throws(SessionError) {
     let world = World.shared
     self.directory = directory
@@ -123,7 +128,12 @@ public final class TrainingSession {
     // Safe changes (`ResumeChange`) join the run's overrides and are recorded with them.
     config.overrides += changes
     overrides = SpecOverride.list(config.overrides)
-    guard let spec = check(text, config.specFile, overrides) else {
+    let fold = config.fold.flatMap { text -> (index: Int, count: Int)? in
+      let parts = text.split(separator: "/").compactMap { Int($0) }
+      return parts.count == 2 && parts[0] >= 1 && parts[0] <= parts[1] && parts[1] >= 2
+        ? (parts[0] - 1, parts[1]) : nil
+    }
+    guard let spec = check(text, config.specFile, overrides, fold) else {
       throw fail(.checkFailed)
     }
     (self.spec, specPath) = (spec, config.specFile)
