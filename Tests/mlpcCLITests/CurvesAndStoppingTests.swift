@@ -5,6 +5,10 @@ import MLPCTestSupport
 import MLPCore
 import Testing
 
+#if canImport(FoundationXML)
+  import FoundationXML
+#endif
+
 @Suite struct EarlyStoppingTests {
   /// With a min_delta no epoch can beat, training stops `patience` epochs after the first, and
   /// restore_best saves the first epoch's weights: the same tensors as a one-epoch run.
@@ -188,5 +192,32 @@ extension CurvesTests {
     #expect(svg.contains("class=\"stop\"") && svg.contains("r: early stop at epoch 30"))
     let flat = Curves.svg([CurveRun(label: "r", epochs: Array(reports.suffix(3)))])
     #expect(!flat.contains("(log scale)"))
+  }
+}
+
+extension CurvesTests {
+  /// A sweep directory: every run's (every fold's) curves, and below them the ranking metric
+  /// against each varied setting.
+  @Test func aSweepDirectoryDrawsItsRunsAndItsView() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let sweep = try CommandRunner.mlpc([
+      "sweep", "specs/iris.yaml", "--search", "training.learning_rate=log(0.01,0.3)", "--search",
+      "training.optimizer=choice(sgd,adam)", "--trials", "3", "--cv", "2", "--epochs", "4",
+      "--out", dir + "/s",
+    ])
+    #expect(sweep.status == 0, "\(sweep.stderr)")
+    let drawn = try CommandRunner.mlpc(["curves", dir + "/s", "--out", dir + "/s.svg"])
+    #expect(drawn.status == 0, "\(drawn.stderr)")
+    let svg = try String(contentsOfFile: dir + "/s.svg", encoding: .utf8)
+    #expect(svg.components(separatedBy: "-train-loss\"").count - 1 == 6)  // 3 runs × 2 folds
+    #expect(svg.contains("01/fold-1") && svg.contains("03/fold-2"))
+    #expect(svg.contains("validation_accuracy against training.learning_rate"))
+    #expect(svg.contains("validation_accuracy against training.optimizer"))
+    #expect(svg.components(separatedBy: "class=\"run\"").count - 1 == 6)  // 3 points × 2 panels
+    #expect(XMLParser(data: Data(svg.utf8)).parse())
+    guard let rsvg = CommandRunner.which("rsvg-convert") else { return }
+    let render = try CommandRunner.run(rsvg, [dir + "/s.svg", "-o", dir + "/s.png"])
+    #expect(render.status == 0, "\(render.stderr)")
   }
 }

@@ -265,3 +265,88 @@ public enum Curves {
       .replacingOccurrences(of: "\"", with: "&quot;")
   }
 }
+
+/// The sweep view: the ranking metric of every run against each varied setting, one panel per
+/// setting (numbers on a linear or, over two decades, a log axis; other values as categories),
+/// drawn from sweep.json.
+public enum SweepView {
+  /// One run of the sweep: its setting values by path and its ranking metric.
+  public struct Point: Sendable {
+    public var values: [String: String]
+    public var metric: Double
+    public init(values: [String: String], metric: Double) {
+      (self.values, self.metric) = (values, metric)
+    }
+  }
+
+  /// The picture for `points` over `paths`, the metric named `metric`.
+  public static func svg(_ points: [Point], paths: [String], metric: String) -> String {
+    let (w, h, top, left, gap) = (300.0, 200.0, 40.0, 70.0, 60.0)
+    let width = left + Double(paths.count) * (w + gap)
+    let height = top + h + 50
+    let ys = points.map(\.metric).filter(\.isFinite)
+    var (y0, y1) = (ys.min() ?? 0, ys.max() ?? 1)
+    if y1 - y0 < 1e-12 { (y0, y1) = (y0 - 0.5, y1 + 0.5) }
+    (y0, y1) = (y0 - (y1 - y0) * 0.06, y1 + (y1 - y0) * 0.06)  // points clear of the frame
+    let py = { (v: Double) in top + h - (v - y0) / (y1 - y0) * h }
+    var body = ""
+    for (p, path) in paths.enumerated() {
+      let x = left + Double(p) * (w + gap)
+      let texts = points.map { $0.values[path] ?? "" }
+      let numbers = texts.compactMap { Double($0) }
+      let numeric = numbers.count == texts.count && !numbers.isEmpty
+      let log =
+        numeric && numbers.allSatisfy { $0 > 0 }
+        && (numbers.max() ?? 1) > 100 * (numbers.min() ?? 1)
+      let categories = Array(Set(texts)).sorted()
+      let t = { (v: Double) in log ? Foundation.log10(v) : v }
+      var (x0, x1) = (numbers.map(t).min() ?? 0, numbers.map(t).max() ?? 1)
+      if x1 - x0 < 1e-12 { (x0, x1) = (x0 - 0.5, x1 + 0.5) }
+      let px = { (text: String) -> Double in
+        if numeric, let v = Double(text) { return x + 10 + (t(v) - x0) / (x1 - x0) * (w - 20) }
+        let i = Double(categories.firstIndex(of: text) ?? 0)
+        return x + (i + 0.5) / Double(max(1, categories.count)) * w
+      }
+      body += "<g class=\"sweep-panel\">\n"
+      body +=
+        "<rect class=\"plot\" x=\"\(f(x))\" y=\"\(f(top))\" width=\"\(f(w))\" height=\"\(f(h))\" fill=\"none\" stroke=\"#888\"/>\n"
+      for v in Curves.ticks(y0, y1, count: 5) {
+        body +=
+          "<line class=\"grid\" x1=\"\(f(x))\" y1=\"\(f(py(v)))\" x2=\"\(f(x + w))\" y2=\"\(f(py(v)))\" stroke=\"#e4e4e4\"/><text x=\"\(f(x - 5))\" y=\"\(f(py(v) + 4))\" text-anchor=\"end\">\(f(v))</text>\n"
+      }
+      let labels: [String] =
+        numeric
+        ? (log
+          ? Curves.logTicks(x0, x1).map { f(pow(10, $0)) } : Curves.ticks(x0, x1, count: 4).map(f))
+        : categories
+      for label in labels {
+        body +=
+          "<text x=\"\(f(px(label)))\" y=\"\(f(top + h + 16))\" text-anchor=\"middle\">\(escape(label))</text>\n"
+      }
+      body +=
+        "<text x=\"\(f(x + w / 2))\" y=\"\(f(top + h + 34))\" text-anchor=\"middle\" fill=\"#444\">\(escape(path))\(log ? " (log)" : "")</text>\n"
+      body +=
+        "<text x=\"\(f(x + w / 2))\" y=\"24\" text-anchor=\"middle\" font-size=\"14\">\(escape(metric)) against \(escape(path))</text>\n"
+      for (r, point) in points.enumerated() where point.metric.isFinite {
+        body +=
+          "<circle class=\"run\" cx=\"\(f(px(texts[r])))\" cy=\"\(f(py(point.metric)))\" r=\"4\" fill=\"\(Curves.color(run: r))\"/>\n"
+      }
+      body += "</g>\n"
+    }
+    return """
+      <svg xmlns="http://www.w3.org/2000/svg" width="\(f(width))" height="\(f(height))" \
+      viewBox="0 0 \(f(width)) \(f(height))" font-family="sans-serif" font-size="12">
+      <rect width="\(f(width))" height="\(f(height))" fill="white"/>
+      \(body)</svg>
+
+      """
+  }
+
+  private static func f(_ v: Double) -> String { String(format: "%.4g", v) }
+
+  private static func escape(_ s: String) -> String {
+    safeText(s, limit: 200).replacingOccurrences(of: "&", with: "&amp;")
+      .replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+      .replacingOccurrences(of: "\"", with: "&quot;")
+  }
+}
