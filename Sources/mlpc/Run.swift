@@ -191,7 +191,9 @@ extension MLPCCommand {
       }
       let changes = overrides.filter { !$0.hasPrefix("training.epochs=") }
       return try cleanly { () throws(SessionError) in
-        try TrainingSession(resuming: directory, epochs: setEpochs ?? epochs, changes: changes) {
+        try TrainingSession(
+          resuming: directory, runPath: path, epochs: setEpochs ?? epochs, changes: changes
+        ) {
           text, file, overrides, fold in
           let result = Checker.check(text: text, file: file, overrides: overrides, fold: fold)
           guard World.shared.isRoot else { return result.spec }

@@ -262,3 +262,31 @@ import Testing
         == (try String(contentsOfFile: Repository.path("specs/xor.yaml"), encoding: .utf8)))
   }
 }
+
+extension ProvenanceTests {
+  /// A spec given relative is recorded relative to the run, so the project can move and the
+  /// run still resumes.
+  @Test func aRelativeSpecPathStaysRelativeAndMovesWithTheRun() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let project = dir + "/project"
+    try FileManager.default.createDirectory(
+      atPath: project + "/specs", withIntermediateDirectories: true)
+    try FileManager.default.copyItem(
+      atPath: Repository.path("specs/data"), toPath: project + "/specs/data")
+    try FileManager.default.copyItem(
+      atPath: Repository.path("specs/iris.yaml"), toPath: project + "/specs/iris.yaml")
+    let run = try CommandRunner.mlpc(
+      ["run", "specs/iris.yaml", "--epochs", "3", "--quiet", "--out", "runs/x"], in: project)
+    #expect(run.status == 0, "\(run.stderr)")
+    let config = try String(contentsOfFile: project + "/runs/x/config.json", encoding: .utf8)
+    #expect(
+      config.contains("\"spec_file\" : \"..\\/..\\/specs\\/iris.yaml\"")
+        || config.contains("\"spec_file\" : \"../../specs/iris.yaml\""), "\(config)")
+    #expect(!config.contains(dir))
+    try FileManager.default.moveItem(atPath: project, toPath: dir + "/moved")
+    let resumed = try CommandRunner.mlpc(
+      ["run", "--resume", "runs/x", "--epochs", "5", "--quiet"], in: dir + "/moved")
+    #expect(resumed.status == 0, "\(resumed.stderr)")
+  }
+}

@@ -136,7 +136,8 @@ extension RunSummary: Codable {
 
 /// config.json: where the spec is, the overrides it ran with, and every setting resolved.
 public struct RunConfiguration: Codable, Sendable {
-  /// The spec file's absolute path.
+  /// The spec file: relative to the run directory when it was given relative (the two can move
+  /// together), else absolute. `specPath(inRun:)` resolves it.
   public var specFile: String
   /// Epochs of the run in all (`--epochs`, else the spec's).
   public var epochs: Int
@@ -178,8 +179,14 @@ public struct RunConfiguration: Codable, Sendable {
   }
 
   /// The configuration of a run of `spec` for `epochs` in all.
-  public init(_ spec: CheckedSpec, specPath: String, epochs: Int, overrides: [SpecOverride]) {
-    specFile = URL(fileURLWithPath: specPath).standardized.path
+  public init(
+    _ spec: CheckedSpec, specPath: String, epochs: Int, overrides: [SpecOverride],
+    runDirectory: String? = nil
+  ) {
+    let absolute = canonicalPath(specPath)
+    specFile =
+      specPath.hasPrefix("/") || runDirectory == nil
+      ? absolute : relativePath(from: canonicalPath(runDirectory!), to: absolute)
     self.epochs = epochs
     self.overrides = overrides.map(\.text)
     model = ModelDescription(spec)
@@ -201,4 +208,23 @@ public struct RunConfiguration: Codable, Sendable {
     initFrom = try c.decodeIfPresent(String.self, forKey: .initFrom)
     fold = try c.decodeIfPresent(String.self, forKey: .fold)
   }
+}
+
+extension RunConfiguration {
+  /// The spec file's path for the run in `run` (a relative `specFile` is relative to it).
+  public func specPath(inRun run: String) -> String {
+    specFile.hasPrefix("/")
+      ? specFile
+      : URL(fileURLWithPath: PathText.join(canonicalPath(run), specFile)).standardized.path
+  }
+}
+
+/// The path of `target` seen from the folder `base` (both absolute): "../../specs/iris.yaml".
+func relativePath(from base: String, to target: String) -> String {
+  let a = base.split(separator: "/")
+  let b = target.split(separator: "/")
+  var common = 0
+  while common < min(a.count, b.count), a[common] == b[common] { common += 1 }
+  let up = Array(repeating: "..", count: a.count - common)
+  return (up + b[common...].map(String.init)).joined(separator: "/")
 }

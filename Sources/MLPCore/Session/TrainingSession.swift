@@ -83,7 +83,8 @@ public final class TrainingSession {
       try writer?.write(Data(spec.text.utf8), "spec.yaml")
       try writer?.write(Data(spec.resolvedText.utf8), "spec.resolved.yaml")
       var configuration = RunConfiguration(
-        spec, specPath: specPath, epochs: total, overrides: overrides)
+        spec, specPath: specPath, epochs: total, overrides: overrides,
+        runDirectory: directory?.path)
       configuration.initFrom = initial?.from
       configuration.fold = fold.map { "\($0.index + 1)/\($0.count)" }
       try writer?.write(record: configuration, "config.json")
@@ -98,7 +99,7 @@ public final class TrainingSession {
   /// its configuration, spec and checkpoint from it. `check` checks the recorded spec with its
   /// overrides (and reports its diagnostics); nil ends the resume.
   public init(
-    resuming directory: RunDirectory?, epochs: Int?, changes: [String] = [],
+    resuming directory: RunDirectory?, runPath: String, epochs: Int?, changes: [String] = [],
     check: (
       _ text: String, _ file: String, _ overrides: [SpecOverride],
       _ fold: (index: Int, count: Int)?
@@ -133,10 +134,11 @@ public final class TrainingSession {
       return parts.count == 2 && parts[0] >= 1 && parts[0] <= parts[1] && parts[1] >= 2
         ? (parts[0] - 1, parts[1]) : nil
     }
-    guard let spec = check(text, config.specFile, overrides, fold) else {
+    let specFile = config.specPath(inRun: runPath)
+    guard let spec = check(text, specFile, overrides, fold) else {
       throw fail(.checkFailed)
     }
-    (self.spec, specPath) = (spec, config.specFile)
+    (self.spec, specPath) = (spec, specFile)
     let checkpointData = directory.flatMap { d in
       RunWriter.checkpoints(in: d.file("checkpoints")).last.flatMap {
         try? RegularFile.contents(
