@@ -9,6 +9,26 @@ import Testing
 
 @testable import mlpc
 
+/// A folder with a small classification table that overfits soon, and `s.yaml` training it with
+/// Adam at 0.05 and the further `training` lines given (indented two spaces).
+func stoppingTable(_ training: String) throws -> String {
+  let dir = Repository.temporaryDirectory()
+  var csv = "a,b,label\n"
+  for i in 0..<80 { csv += "\(i % 9),\((i * 7) % 5),\(i % 9 > 4 ? 1 : 0)\n" }
+  try csv.write(toFile: dir + "/d.csv", atomically: true, encoding: .utf8)
+  let spec = """
+    task: classification
+    layers: [{units: 8, activation: tanh}, {units: 2, activation: softmax}]
+    data: {train: d.csv, target: label, validation_split: 0.25}
+    training:
+      optimizer: adam
+      learning_rate: 0.05
+
+    """
+  try (spec + training + "\n").write(toFile: dir + "/s.yaml", atomically: true, encoding: .utf8)
+  return dir
+}
+
 @Suite struct ConsoleTests {
   @Test func numbersKeepTheirColumnsAndDurationsTheirUnits() {
     for x in [0.0, 0.000123, 1.5, 99.999, 123.456, 12345.6, 1e7, -0.5] {
@@ -31,22 +51,13 @@ import Testing
   }
 
   @Test func aRunSaysHowItEndedAndResumingSaysFromWhere() throws {
-    let dir = Repository.temporaryDirectory()
+    let dir = try stoppingTable(
+      """
+        epochs: 2000
+        schedule: {type: step, step_size: 3, gamma: 0.5}
+        early_stopping: {monitor: validation_loss, patience: 4, restore_best: true}
+      """)
     defer { try? FileManager.default.removeItem(atPath: dir) }
-    var csv = "a,b,label\n"
-    for i in 0..<80 { csv += "\(i % 9),\((i * 7) % 5),\(i % 9 > 4 ? 1 : 0)\n" }
-    try csv.write(toFile: dir + "/d.csv", atomically: true, encoding: .utf8)
-    try """
-    task: classification
-    layers: [{units: 8, activation: tanh}, {units: 2, activation: softmax}]
-    data: {train: d.csv, target: label, validation_split: 0.25}
-    training:
-      epochs: 2000
-      optimizer: adam
-      learning_rate: 0.05
-      schedule: {type: step, step_size: 3, gamma: 0.5}
-      early_stopping: {monitor: validation_loss, patience: 4, restore_best: true}
-    """.write(toFile: dir + "/s.yaml", atomically: true, encoding: .utf8)
     let run = try CommandRunner.mlpc(["run", dir + "/s.yaml", "--out", dir + "/run"])
     #expect(run.status == 0, "\(run.stderr)")
     let lines = run.stdout.split(separator: "\n").map(String.init)
@@ -133,21 +144,12 @@ import Testing
 
 @Suite struct ResumeChangeTests {
   @Test func aStoppedRunContinuesWithSafeChangesAndRefusesTheRest() throws {
-    let dir = Repository.temporaryDirectory()
+    let dir = try stoppingTable(
+      """
+        epochs: 400
+        early_stopping: {monitor: validation_loss, patience: 3}
+      """)
     defer { try? FileManager.default.removeItem(atPath: dir) }
-    var csv = "a,b,label\n"
-    for i in 0..<80 { csv += "\(i % 9),\((i * 7) % 5),\(i % 9 > 4 ? 1 : 0)\n" }
-    try csv.write(toFile: dir + "/d.csv", atomically: true, encoding: .utf8)
-    try """
-    task: classification
-    layers: [{units: 8, activation: tanh}, {units: 2, activation: softmax}]
-    data: {train: d.csv, target: label, validation_split: 0.25}
-    training:
-      epochs: 400
-      optimizer: adam
-      learning_rate: 0.05
-      early_stopping: {monitor: validation_loss, patience: 3}
-    """.write(toFile: dir + "/s.yaml", atomically: true, encoding: .utf8)
     let run = dir + "/run"
     let first = try CommandRunner.mlpc(["run", dir + "/s.yaml", "--quiet", "--out", run])
     #expect(first.status == 0, "\(first.stderr)")

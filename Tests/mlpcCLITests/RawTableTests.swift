@@ -163,29 +163,7 @@ import Testing
       predicted.stderr.contains("'member' holds a level never seen in training (first: 'maybe')"))
     let lines = try String(contentsOfFile: dir + "/p.csv", encoding: .utf8).split(separator: "\n")
     #expect(lines.count == 4 && lines[1].hasPrefix("a,") && lines[2].hasPrefix("b,"))
-    let exported = try CommandRunner.mlpc(["export", dir + "/run"])
-    #expect(exported.status == 0, "\(exported.stderr)")
-    if let python = CommandRunner.pythonWith(["onnx", "onnxruntime", "numpy", "safetensors"]) {
-      let check = try CommandRunner.run(
-        python,
-        [
-          Repository.path("scripts/check_onnx.py"), dir + "/run/model.onnx", dir + "/new.csv",
-          dir + "/p.csv",
-        ])
-      #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
-      let reader = try CommandRunner.run(
-        python, [Repository.path("scripts/mlpc_reader.py"), dir + "/run", dir + "/new.csv"])
-      #expect(reader.status == 0, "\(reader.stderr)")
-      let ours = lines.map { $0.split(separator: ",").map(String.init) }
-      let theirs = reader.stdout.split(separator: "\n").map {
-        $0.split(separator: ",").map(String.init)
-      }
-      #expect(ours.count == theirs.count)
-      for (x, y) in zip(ours.dropFirst(), theirs.dropFirst()) {
-        #expect(x[0] == y[0])
-        #expect(abs((Double(x[1]) ?? .nan) - (Double(y[1]) ?? .nan)) < 1e-5)
-      }
-    }
+    try Self.expectExportAndReaderAgree(dir, lines: lines, compared: 1..<2, op: "LabelEncoder")
   }
 
   @Test func anEmbeddedColumnTrainsPredictsResumesAndExports() throws {
@@ -256,27 +234,38 @@ import Testing
       predicted.stderr.contains("'city' holds a level never seen in training (first: 'atlantis')"))
     let lines = try String(contentsOfFile: dir + "/p.csv", encoding: .utf8).split(separator: "\n")
     #expect(lines.count == 4 && lines[1].hasPrefix("odd,") && lines[2].hasPrefix("even,"))
+    try Self.expectExportAndReaderAgree(dir, lines: lines, compared: 1..<3, op: "Gather")
+  }
+
+  /// The run in `dir`/run exported: ONNX Runtime (using `op`) and the numpy reader equal
+  /// `mlpc predict`'s probabilities `lines` (of `dir`/new.csv) within 1e-5 in the `compared`
+  /// columns, and name the same classes.
+  static func expectExportAndReaderAgree(
+    _ dir: String, lines: [Substring], compared: Range<Int>, op: String
+  ) throws {
     let exported = try CommandRunner.mlpc(["export", dir + "/run"])
     #expect(exported.status == 0, "\(exported.stderr)")
-    if let python = CommandRunner.pythonWith(["onnx", "onnxruntime", "numpy", "safetensors"]) {
-      let onnx = try CommandRunner.run(
-        python,
-        [
-          Repository.path("scripts/check_onnx.py"), dir + "/run/model.onnx", dir + "/new.csv",
-          dir + "/p.csv",
-        ])
-      #expect(onnx.status == 0 && onnx.stdout.contains("Gather"), "\(onnx.stdout)\(onnx.stderr)")
-      let reader = try CommandRunner.run(
-        python, [Repository.path("scripts/mlpc_reader.py"), dir + "/run", dir + "/new.csv"])
-      #expect(reader.status == 0, "\(reader.stderr)")
-      let ours = lines.map { $0.split(separator: ",").map(String.init) }
-      let theirs = reader.stdout.split(separator: "\n").map {
-        $0.split(separator: ",").map(String.init)
-      }
-      #expect(ours.count == theirs.count)
-      for (x, y) in zip(ours.dropFirst(), theirs.dropFirst()) {
-        #expect(x[0] == y[0])
-        for c in 1..<3 { #expect(abs((Double(x[c]) ?? .nan) - (Double(y[c]) ?? .nan)) < 1e-5) }
+    guard let python = CommandRunner.pythonWith(["onnx", "onnxruntime", "numpy", "safetensors"])
+    else { return }
+    let onnx = try CommandRunner.run(
+      python,
+      [
+        Repository.path("scripts/check_onnx.py"), dir + "/run/model.onnx", dir + "/new.csv",
+        dir + "/p.csv",
+      ])
+    #expect(onnx.status == 0 && onnx.stdout.contains(op), "\(onnx.stdout)\(onnx.stderr)")
+    let reader = try CommandRunner.run(
+      python, [Repository.path("scripts/mlpc_reader.py"), dir + "/run", dir + "/new.csv"])
+    #expect(reader.status == 0, "\(reader.stderr)")
+    let ours = lines.map { $0.split(separator: ",").map(String.init) }
+    let theirs = reader.stdout.split(separator: "\n").map {
+      $0.split(separator: ",").map(String.init)
+    }
+    #expect(ours.count == theirs.count)
+    for (x, y) in zip(ours.dropFirst(), theirs.dropFirst()) {
+      #expect(x[0] == y[0])
+      for c in compared {
+        #expect(abs((Double(x[c]) ?? .nan) - (Double(y[c]) ?? .nan)) < 1e-5)
       }
     }
   }
