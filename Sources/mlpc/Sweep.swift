@@ -236,7 +236,8 @@ extension MLPCCommand {
       var running: [(Process, Task, String)] = []
       var failures: [String] = []
       var interrupted = false
-      while !pending.isEmpty || !running.isEmpty {
+      // After Ctrl-C nothing new starts: the loop ends when the running ones have saved.
+      while (!pending.isEmpty && !StopRequest.requested) || !running.isEmpty {
         while running.count < jobs, let task = pending.first, !StopRequest.requested {
           pending = pending.dropFirst()
           let run = sweep.runs[task.run]

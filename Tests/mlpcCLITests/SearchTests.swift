@@ -147,3 +147,44 @@ extension SearchTests {
     #expect(config.contains("\"fold\" : \"2/2\""))
   }
 }
+
+extension SearchTests {
+  /// Ctrl-C during a parallel sweep: the running trainings are interrupted (and save), no new
+  /// one starts, and the table of what finished is written; the exit status is the signal's.
+  @Test func anInterruptedParallelSweepKeepsItsFinishedRuns() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: CommandRunner.mlpc)
+    process.currentDirectoryURL = URL(fileURLWithPath: Repository.root)
+    process.arguments = [
+      "sweep", "specs/digits.yaml", "--search", "training.learning_rate=log(0.01,0.1)",
+      "--trials", "8", "--epochs", "3000", "--jobs", "2", "--out", dir + "/s",
+    ]
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    // Once a training has written an epoch, interrupt the sweep.
+    let deadline = Date().addingTimeInterval(120)
+    func staged() -> Bool {
+      let runs = (try? FileManager.default.contentsOfDirectory(atPath: dir + "/s")) ?? []
+      return runs.contains { run in
+        let inner = (try? FileManager.default.contentsOfDirectory(atPath: dir + "/s/" + run)) ?? []
+        return inner.contains("metrics.jsonl")
+          || FileManager.default.fileExists(atPath: dir + "/s/" + run + "/metrics.jsonl")
+      }
+    }
+    while Date() < deadline, process.isRunning, !staged() { Thread.sleep(forTimeInterval: 0.02) }
+    let started = (try? FileManager.default.contentsOfDirectory(atPath: dir + "/s"))?.count ?? 0
+    kill(process.processIdentifier, SIGINT)
+    process.waitUntilExit()
+    #expect(process.terminationStatus == 128 + SIGINT)
+    let csv = try String(contentsOfFile: dir + "/s/sweep.csv", encoding: .utf8)
+    #expect(csv.split(separator: "\n").count >= 2, "\(csv)")
+    // No training started after the signal: at most the ones running then (two).
+    let runs = try FileManager.default.contentsOfDirectory(atPath: dir + "/s").filter {
+      $0.hasPrefix("0")
+    }
+    #expect(runs.count <= max(2, started), "\(runs)")
+  }
+}
