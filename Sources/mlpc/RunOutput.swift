@@ -80,10 +80,15 @@ final class ProgressDisplay {
   private var lastLine = Date()
   private var shownRate: Double?
   private var printed = false
+  /// Where lines go (standard output; a test collects them).
+  let write: (String) -> Void
 
-  init(quiet: Bool, epochs: Int, steps: Int, logEvery: Int = 1, periodSeconds: Double = 30) {
+  init(
+    quiet: Bool, epochs: Int, steps: Int, logEvery: Int = 1, periodSeconds: Double = 30,
+    write: @escaping (String) -> Void = { Console.out($0) }
+  ) {
     (self.quiet, self.epochs, self.steps) = (quiet, epochs, steps)
-    (self.logEvery, self.periodSeconds) = (max(1, logEvery), periodSeconds)
+    (self.logEvery, self.periodSeconds, self.write) = (max(1, logEvery), periodSeconds, write)
   }
 
   func step(epoch: Int, step: Int) {
@@ -99,7 +104,7 @@ final class ProgressDisplay {
     } else if now.timeIntervalSince(lastLine) >= periodSeconds {
       // No bar on a pipe: a line now and then shows the run is alive.
       lastLine = now
-      Console.out(
+      write(
         "epoch \(epoch)/\(epochs) step \(step)/\(steps), \(duration(now.timeIntervalSince(started))) in\n"
       )
     }
@@ -114,7 +119,7 @@ final class ProgressDisplay {
     printed = true
     lastLine = Date()
     if terminal { Console.err("\r\u{1B}[K") }
-    Console.out(epochLine(r, epochs: epochs, rate: changed ? r.learningRate : nil) + "\n")
+    write(epochLine(r, epochs: epochs, rate: changed ? r.learningRate : nil) + "\n")
   }
 
   func finish() {

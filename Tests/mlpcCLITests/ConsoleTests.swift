@@ -292,3 +292,18 @@ extension ProvenanceTests {
     #expect(resumed.status == 0, "\(resumed.stderr)")
   }
 }
+
+/// On a pipe (no progress bar), a line inside a long epoch says the run is alive.
+@Test func aPipeGetsALineInsideLongEpochs() {
+  final class Lines: @unchecked Sendable { var all: [String] = [] }
+  let lines = Lines()
+  let display = ProgressDisplay(
+    quiet: false, epochs: 3, steps: 100, periodSeconds: 0, write: { lines.all.append($0) })
+  guard !display.terminal else { return }  // a terminal draws the bar instead
+  display.step(epoch: 2, step: 40)
+  #expect(lines.all.count == 1 && lines.all[0].hasPrefix("epoch 2/3 step 40/100, "))
+  let quiet = ProgressDisplay(
+    quiet: true, epochs: 3, steps: 100, periodSeconds: 0, write: { lines.all.append($0) })
+  quiet.step(epoch: 2, step: 41)
+  #expect(lines.all.count == 1)
+}
