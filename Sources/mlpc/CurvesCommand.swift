@@ -58,8 +58,7 @@ extension MLPCCommand {
           throw CleanError("'\(safeText(file))' \(problem.reason)")
         case .success(0): throw CleanError("'\(safeText(run))' has no metrics.jsonl with epochs")
         case .success:
-          let summary = (try? Data(contentsOf: URL(fileURLWithPath: run + "/summary.json")))
-            .flatMap { JSONRecord.decode(RunSummary.self, from: $0) }
+          let summary = runSummary(run)
           drawn.append(
             CurveRun(
               label: label(run), epochs: sample.values, bestEpoch: summary?.bestEpoch,
@@ -144,3 +143,6 @@ func stacked(_ top: String, _ bottom: String) -> String {
 
     """
 }
+
+/// A run's summary.json (nil when there is none or it is not one).
+func runSummary(_ run: String) -> RunSummary? { RunSummary.read(inRun: run) }

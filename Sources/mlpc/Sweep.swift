@@ -283,10 +283,7 @@ extension MLPCCommand {
           run.folds.isEmpty
           ? [sweep.directory(i)]
           : run.folds.indices.map { PathText.join(sweep.directory(i), "fold-\($0 + 1)") }
-        let summaries = folders.compactMap { folder in
-          (try? Data(contentsOf: URL(fileURLWithPath: folder + "/summary.json")))
-            .flatMap { JSONRecord.decode(RunSummary.self, from: $0) }
-        }
+        let summaries = folders.compactMap(runSummary)
         guard summaries.count == folders.count else { continue }
         rows.append(
           SweepRow(directory: sweep.directory(i), values: run.values, summaries: summaries))

@@ -168,10 +168,10 @@ extension SearchTests {
     let deadline = Date().addingTimeInterval(120)
     func staged() -> Bool {
       let runs = (try? FileManager.default.contentsOfDirectory(atPath: dir + "/s")) ?? []
+      // An epoch line in a run's metrics (its staging directory while it trains): the file
+      // itself exists from the start, before the run can save anything.
       return runs.contains { run in
-        let inner = (try? FileManager.default.contentsOfDirectory(atPath: dir + "/s/" + run)) ?? []
-        return inner.contains("metrics.jsonl")
-          || FileManager.default.fileExists(atPath: dir + "/s/" + run + "/metrics.jsonl")
+        !EpochReport.lines(ofFile: dir + "/s/" + run + "/metrics.jsonl").isEmpty
       }
     }
     while Date() < deadline, process.isRunning, !staged() { Thread.sleep(forTimeInterval: 0.02) }

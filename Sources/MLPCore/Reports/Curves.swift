@@ -255,11 +255,11 @@ public enum Curves {
     }
   }
 
-  private static func format(_ v: Double) -> String { String(format: "%.4g", v) }
+  static func format(_ v: Double) -> String { String(format: "%.4g", v) }
 
   /// Text for XML: markup characters as entities, and control characters (which XML 1.0 does
   /// not allow) as visible escapes.
-  private static func escape(_ s: String) -> String {
+  static func escape(_ s: String) -> String {
     safeText(s, limit: 200).replacingOccurrences(of: "&", with: "&amp;")
       .replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
       .replacingOccurrences(of: "\"", with: "&quot;")
@@ -342,11 +342,6 @@ public enum SweepView {
       """
   }
 
-  private static func f(_ v: Double) -> String { String(format: "%.4g", v) }
-
-  private static func escape(_ s: String) -> String {
-    safeText(s, limit: 200).replacingOccurrences(of: "&", with: "&amp;")
-      .replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
-      .replacingOccurrences(of: "\"", with: "&quot;")
-  }
+  private static func f(_ v: Double) -> String { Curves.format(v) }
+  private static func escape(_ s: String) -> String { Curves.escape(s) }
 }

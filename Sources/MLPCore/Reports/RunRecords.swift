@@ -228,3 +228,12 @@ func relativePath(from base: String, to target: String) -> String {
   let up = Array(repeating: "..", count: a.count - common)
   return (up + b[common...].map(String.init)).joined(separator: "/")
 }
+
+extension RunSummary {
+  /// The summary.json of the run in `run`, read as the run's own regular file (never through a
+  /// link, as every file of a run is read); nil when there is none or it is not one.
+  public static func read(inRun run: String) -> RunSummary? {
+    (try? RegularFile.contents(run + "/summary.json", followingLinks: false, limit: 1 << 24).get())
+      .flatMap { JSONRecord.decode(RunSummary.self, from: $0) }
+  }
+}
