@@ -17,7 +17,10 @@ from known_answer import case_data
 OUT = pathlib.Path(__file__).resolve().parent.parent / "Tests" / "Fixtures" / "known_answer_torch.json"
 
 ACT = {"tanh": torch.tanh, "relu": torch.relu, "elu": torch.nn.functional.elu,
-       "identity": lambda z: z, "sigmoid": torch.sigmoid}
+       "identity": lambda z: z, "sigmoid": torch.sigmoid,
+       "gelu": torch.nn.functional.gelu,
+       "gelu_tanh": lambda z: torch.nn.functional.gelu(z, approximate="tanh"),
+       "silu": torch.nn.functional.silu}
 
 
 def main():
@@ -47,6 +50,21 @@ def main():
          "output": "identity", "loss": "mse", "optimizer": "rmsprop", "learning_rate": 0.02,
          "weight_decay": 0.1, "momentum": 0.5, "alpha": 0.9, "centered": True,
          "inputs": 3, "hidden_units": 5, "outputs": 1},
+        # gelu (exact and tanh) and silu, hidden and (under mse) on the output layer.
+        {"name": "gelu-softmax-ce-adam", "hidden": "gelu", "output": "softmax",
+         "loss": "cross_entropy", "optimizer": "adam", "learning_rate": 0.05,
+         "inputs": 3, "hidden_units": 4, "outputs": 3},
+        {"name": "gelu_tanh-identity-mse-adamw-decay", "hidden": "gelu_tanh", "output": "identity",
+         "loss": "mse", "optimizer": "adamw", "learning_rate": 0.05, "weight_decay": 0.1,
+         "inputs": 3, "hidden_units": 5, "outputs": 1},
+        {"name": "silu-silu-mse-sgd", "hidden": "silu", "output": "silu", "loss": "mse",
+         "optimizer": "sgd", "learning_rate": 0.5, "inputs": 3, "hidden_units": 4, "outputs": 1},
+        {"name": "silu-gelu-mse-momentum", "hidden": "silu", "output": "gelu", "loss": "mse",
+         "optimizer": "momentum", "learning_rate": 0.2, "inputs": 3, "hidden_units": 4,
+         "outputs": 1},
+        {"name": "gelu_tanh-sigmoid-bce-sgd", "hidden": "gelu_tanh", "output": "sigmoid",
+         "loss": "binary_cross_entropy", "optimizer": "sgd", "learning_rate": 0.5,
+         "inputs": 3, "hidden_units": 4, "outputs": 1},
     ]
     out = []
     for case in cases:

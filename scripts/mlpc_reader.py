@@ -4,6 +4,7 @@ file, and a test compares it with `mlpc predict`.
 Usage: mlpc_reader.py MODEL_OR_RUN DATA.csv  (prints the predicted class and the outputs)"""
 import csv
 import json
+import math
 import os
 import sys
 
@@ -35,6 +36,9 @@ ACTIVATIONS = {
     "elu": lambda z, p: np.where(z > 0, z, p["alpha"] * np.expm1(np.minimum(z, 0))),
     "softplus": lambda z, p: np.logaddexp(0, z),
     "softmax": lambda z, p: softmax(z),
+    "gelu": lambda z, p: 0.5 * z * (1 + np.vectorize(math.erf)(z / math.sqrt(2))),
+    "gelu_tanh": lambda z, p: 0.5 * z * (1 + np.tanh(math.sqrt(2 / math.pi) * (z + 0.044715 * z**3))),
+    "silu": lambda z, p: z / (1 + np.exp(-z)),
 }
 
 

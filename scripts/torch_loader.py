@@ -35,6 +35,9 @@ ACTIVATIONS = {
     "elu": lambda p: nn.ELU(p["alpha"]),
     "softplus": lambda p: nn.Softplus(),
     "softmax": lambda p: nn.Softmax(dim=1),
+    "gelu": lambda p: nn.GELU(),
+    "gelu_tanh": lambda p: nn.GELU(approximate="tanh"),
+    "silu": lambda p: nn.SiLU(),
 }
 
 

@@ -3,23 +3,27 @@
 // The products are abandonable (Gemm.swift): these run on the executor's arena, which is freed
 // only after WorkerPool.quiesce().
 
-/// y (R, O) = σ(x (R, I) · wᵀ + b), w (O, I), b (O).
+/// y (R, O) = σ(x (R, I) · wᵀ + b), w (O, I), b (O); z = x · wᵀ + b is kept in `z` (R, O) when
+/// given (activations that take σ' from z).
 func denseForward(
   x: UnsafePointer<Float>, w: UnsafePointer<Float>, b: UnsafePointer<Float>,
-  y: UnsafeMutablePointer<Float>,
+  y: UnsafeMutablePointer<Float>, z: UnsafeMutablePointer<Float>? = nil,
   rows: Int, inputs: Int, outputs: Int, _ activation: Activation, parameter: Float
 ) {
   gemm(
     .nt,
     m: rows, n: outputs, k: inputs, x, lda: inputs, w, ldb: inputs, y, ldc: outputs,
     accumulate: false, abandonable: true)
-  biasActivationForward(y, bias: b, rows: rows, cols: outputs, activation, parameter: parameter)
+  biasActivationForward(
+    y, bias: b, preActivation: z, rows: rows, cols: outputs, activation, parameter: parameter)
 }
 
-/// dW (O, I) = deltaᵀ · x; db (O) = Σ_rows delta; dx (R, I) = (delta · w) ⊙ σ'(x) when given,
-/// with σ the activation that produced x. Gradients are overwritten, so nothing needs zeroing.
+/// dW (O, I) = deltaᵀ · x; db (O) = Σ_rows delta; dx (R, I) = (delta · w) ⊙ σ' when given,
+/// with σ the activation that produced x and σ' taken from `saved` (x itself, or the z that
+/// produced it). Gradients are overwritten, so nothing needs zeroing.
 func denseBackward(
-  delta: UnsafePointer<Float>, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
+  delta: UnsafePointer<Float>, x: UnsafePointer<Float>, saved: UnsafePointer<Float>,
+  w: UnsafePointer<Float>,
   dW: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>,
   dx: UnsafeMutablePointer<Float>?,
   rows: Int, inputs: Int, outputs: Int, _ activation: Activation, parameter: Float
@@ -34,7 +38,7 @@ func denseBackward(
     .nn,
     m: rows, n: inputs, k: outputs, delta, lda: outputs, w, ldb: inputs, dx, ldc: inputs,
     accumulate: false, abandonable: true)
-  activationBackward(dx, x: x, rows: rows, cols: inputs, activation, parameter: parameter)
+  activationBackward(dx, saved: saved, rows: rows, cols: inputs, activation, parameter: parameter)
 }
 
 /// sums (C) = Σ_rows x (R, C): 16 or 8 columns at a time summed in registers down all rows,

@@ -29,16 +29,24 @@ func dropoutForward(
   for i in 0..<count { x[i] *= mask[i] }
 }
 
-/// delta ← delta ⊙ mask ⊙ σ'(x): the output is divided back by the mask where it was kept (the
-/// dropped values' delta is 0 whatever σ' is), then σ' is applied by the activation kernel.
+/// delta ← delta ⊙ mask ⊙ σ'. With σ' taken from z (`preActivation`), z is untouched by the mask;
+/// otherwise the output x is divided back by the mask where it was kept (the dropped values'
+/// delta is 0 whatever σ' is). Then σ' is applied by the activation kernel.
 func dropoutBackward(
   delta: UnsafeMutablePointer<Float>, x: UnsafeMutablePointer<Float>,
-  mask: UnsafePointer<Float>, rows: Int, cols: Int, _ activation: Activation, parameter: Float
+  preActivation: UnsafePointer<Float>?, mask: UnsafePointer<Float>, rows: Int, cols: Int,
+  _ activation: Activation, parameter: Float
 ) {
+  if let preActivation {
+    for i in 0..<rows * cols { delta[i] *= mask[i] }
+    activationBackward(
+      delta, saved: preActivation, rows: rows, cols: cols, activation, parameter: parameter)
+    return
+  }
   for i in 0..<rows * cols {
     let m = mask[i]
     x[i] = m == 0 ? 0 : x[i] / m
     delta[i] *= m
   }
-  activationBackward(delta, x: x, rows: rows, cols: cols, activation, parameter: parameter)
+  activationBackward(delta, saved: x, rows: rows, cols: cols, activation, parameter: parameter)
 }

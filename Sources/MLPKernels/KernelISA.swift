@@ -93,31 +93,37 @@ enum BlockedKernel: Int, Sendable {
 /// Names this module's (x86-64-v3) instances of the MLPKernelsGeneric generics.
 enum Baseline: InstructionSet {}
 
-/// y[r, c] = σ(y[r, c] + bias[c]) on the selected ISA.
+/// y[r, c] = σ(y[r, c] + bias[c]) on the selected ISA, keeping z = y + bias in
+/// `preActivation` when given.
 @inline(__always)
 func biasActivationForward(
-  _ y: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, rows: Int, cols: Int,
-  _ activation: Activation, parameter: Float
+  _ y: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>,
+  preActivation: UnsafeMutablePointer<Float>?, rows: Int, cols: Int, _ activation: Activation,
+  parameter: Float
 ) {
   if KernelISA.wideElementwise {
     biasActivationForwardAVX512(
-      y, bias: bias, rows: rows, cols: cols, activation, parameter: parameter)
+      y, bias: bias, preActivation: preActivation, rows: rows, cols: cols, activation,
+      parameter: parameter)
   } else {
     biasActivationForward(
-      Baseline.self, y, bias: bias, rows: rows, cols: cols, activation, parameter: parameter)
+      Baseline.self, y, bias: bias, preActivation: preActivation, rows: rows, cols: cols,
+      activation, parameter: parameter)
   }
 }
 
-/// g ← g ⊙ σ' on the selected ISA.
+/// g ← g ⊙ σ' on the selected ISA, σ' from `saved` (x = σ(z), or z when the activation saves
+/// its input).
 @inline(__always)
 func activationBackward(
-  _ g: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, rows: Int, cols: Int,
+  _ g: UnsafeMutablePointer<Float>, saved: UnsafePointer<Float>, rows: Int, cols: Int,
   _ activation: Activation, parameter: Float
 ) {
   if KernelISA.wideElementwise {
-    activationBackwardAVX512(g, x: x, rows: rows, cols: cols, activation, parameter: parameter)
+    activationBackwardAVX512(
+      g, saved: saved, rows: rows, cols: cols, activation, parameter: parameter)
   } else {
     activationBackward(
-      Baseline.self, g, x: x, rows: rows, cols: cols, activation, parameter: parameter)
+      Baseline.self, g, saved: saved, rows: rows, cols: cols, activation, parameter: parameter)
   }
 }

@@ -18,10 +18,12 @@ public enum LossKind: String, CaseIterable, Sendable {
   public var fusesActivation: Bool { self != .mse }
 }
 
-/// Loss sum over rows; `out` holds z^N for fused losses (x^N after) or x^N for mse.
+/// Loss sum over rows; `out` holds z^N for fused losses (x^N after) or x^N for mse, whose σ' is
+/// taken from `preActivation` (z^N) when the output activation saves its input.
 func lossForwardBackward(
   _ kind: LossKind, out: UnsafeMutablePointer<Float>, target: UnsafePointer<Float>,
-  delta: UnsafeMutablePointer<Float>, rows: Int, cols: Int, activation: Activation, parameter: Float
+  delta: UnsafeMutablePointer<Float>, preActivation: UnsafePointer<Float>? = nil, rows: Int,
+  cols: Int, activation: Activation, parameter: Float
 ) -> Double {
   let scale = 1 / Float(rows)
   var total = 0.0
@@ -85,7 +87,9 @@ func lossForwardBackward(
       total += Double(0.5 * diff * diff)
       delta[i] = diff * scale
     }
-    activationBackward(delta, x: out, rows: rows, cols: cols, activation, parameter: parameter)
+    activationBackward(
+      delta, saved: preActivation ?? UnsafePointer(out), rows: rows, cols: cols, activation,
+      parameter: parameter)
   }
   return total
 }

@@ -15,28 +15,32 @@ public enum StepOp<Ref> {
   /// ∂L/∂E for every table (lookups name the gradient tables), scattered from delta = ∂L/∂x^0.
   case embedBackward(
     delta: Ref, input: Ref, inputs: Int, outputs: Int, lookups: [EmbeddingLookup<Ref>])
-  /// x^k = σ^k(x^{k-1} · W^kᵀ + b^k); input (B, I), weight (O, I), bias (O), output (B, O).
+  /// x^k = σ^k(x^{k-1} · W^kᵀ + b^k); input (B, I), weight (O, I), bias (O), output (B, O);
+  /// with `preActivation` (B, O), z^k is kept there too (training, activations that save z).
   case dense(
     layer: Int, input: Ref, weight: Ref, bias: Ref, output: Ref, inputs: Int, outputs: Int,
-    activation: Activation, parameter: Float)
+    activation: Activation, parameter: Float, preActivation: Ref?)
   /// l = mean over rows of the loss (each row's × its weight, when there are weights);
-  /// delta = ∂L/∂z^N (fused with the output activation); output, target, delta (B, C).
+  /// delta = ∂L/∂z^N (fused with the output activation); output, target, delta (B, C); σ' of an
+  /// unfused output activation that saves z comes from `preActivation`.
   case loss(
     LossKind, output: Ref, target: Ref, delta: Ref, columns: Int, activation: Activation,
-    parameter: Float, weights: Ref?)
+    parameter: Float, weights: Ref?, preActivation: Ref?)
   /// ∂L/∂W^k += deltaᵀ · input; ∂L/∂b^k += Σ_rows delta; and, unless k = 1,
-  /// inputDelta = (delta · W^k) ⊙ σ^{k-1}'(z^{k-1}) with σ' taken from the input activation.
+  /// inputDelta = (delta · W^k) ⊙ σ^{k-1}'(z^{k-1}) with σ' taken from the input activation, or
+  /// from z^{k-1} (`inputPreActivation`) when that activation saves it.
   case denseBackward(
     layer: Int, delta: Ref, input: Ref, weight: Ref, weightGradient: Ref, biasGradient: Ref,
     inputDelta: Ref?, inputs: Int, outputs: Int, inputActivation: Activation,
-    inputParameter: Float)
+    inputParameter: Float, inputPreActivation: Ref?)
   /// Training only: draws layer k's mask (seeded by the step) and multiplies its output by it.
   case dropout(layer: Int, output: Ref, mask: Ref, columns: Int, rate: Float)
-  /// delta ← delta ⊙ mask ⊙ σ^k'(z^k), undoing the mask on the output first (dropped values
-  /// get delta 0); comes after the backward op that read the masked output.
+  /// delta ← delta ⊙ mask ⊙ σ^k'(z^k), σ' from z^k (`preActivation`) when the activation saves
+  /// it, else from the output with the mask undone first (dropped values get delta 0); comes
+  /// after the backward op that read the masked output.
   case dropoutBackward(
     layer: Int, delta: Ref, output: Ref, mask: Ref, columns: Int, activation: Activation,
-    parameter: Float)
+    parameter: Float, preActivation: Ref?)
   /// Every parameter ← the optimizer's step over the flat parameter, gradient and state ranges
   /// (`optimizer.kind.stateSlots` of them), after clipping the gradient.
   case update(
@@ -53,25 +57,26 @@ public enum StepOp<Ref> {
     case .embedBackward(let d, let x, let i, let o, let lookups):
       .embedBackward(
         delta: f(d), input: f(x), inputs: i, outputs: o, lookups: lookups.map { $0.map(f) })
-    case .dense(let k, let x, let w, let b, let y, let i, let o, let act, let p):
+    case .dense(let k, let x, let w, let b, let y, let i, let o, let act, let p, let z):
       .dense(
         layer: k, input: f(x), weight: f(w), bias: f(b), output: f(y), inputs: i, outputs: o,
-        activation: act, parameter: p)
-    case .loss(let kind, let y, let t, let d, let c, let act, let p, let w):
+        activation: act, parameter: p, preActivation: z.map(f))
+    case .loss(let kind, let y, let t, let d, let c, let act, let p, let w, let z):
       .loss(
         kind, output: f(y), target: f(t), delta: f(d), columns: c, activation: act, parameter: p,
-        weights: w.map(f))
+        weights: w.map(f), preActivation: z.map(f))
     case .denseBackward(
-      let k, let d, let x, let w, let dw, let db, let dx, let i, let o, let a, let p):
+      let k, let d, let x, let w, let dw, let db, let dx, let i, let o, let a, let p, let z):
       .denseBackward(
         layer: k, delta: f(d), input: f(x), weight: f(w), weightGradient: f(dw),
         biasGradient: f(db), inputDelta: dx.map(f), inputs: i, outputs: o, inputActivation: a,
-        inputParameter: p)
+        inputParameter: p, inputPreActivation: z.map(f))
     case .dropout(let k, let x, let m, let c, let rate):
       .dropout(layer: k, output: f(x), mask: f(m), columns: c, rate: rate)
-    case .dropoutBackward(let k, let d, let x, let m, let c, let a, let p):
+    case .dropoutBackward(let k, let d, let x, let m, let c, let a, let p, let z):
       .dropoutBackward(
-        layer: k, delta: f(d), output: f(x), mask: f(m), columns: c, activation: a, parameter: p)
+        layer: k, delta: f(d), output: f(x), mask: f(m), columns: c, activation: a, parameter: p,
+        preActivation: z.map(f))
     case .update(let optimizer, let clipping, let p, let g, let n, let state):
       .update(
         optimizer, clipping: clipping, parameters: f(p), gradients: f(g), count: n,
@@ -102,14 +107,15 @@ public func execute(
   case .embedBackward(let delta, let x, let inputs, let outputs, let lookups):
     embedBackward(
       delta: delta, x: x, rows: rows, inputs: inputs, outputs: outputs, lookups: lookups)
-  case .dense(_, let x, let w, let b, let y, let inputs, let outputs, let activation, let p):
+  case .dense(_, let x, let w, let b, let y, let inputs, let outputs, let activation, let p, let z):
     denseForward(
-      x: x, w: w, b: b, y: y, rows: rows, inputs: inputs, outputs: outputs, activation,
+      x: x, w: w, b: b, y: y, z: z, rows: rows, inputs: inputs, outputs: outputs, activation,
       parameter: p)
-  case .loss(let kind, let out, let target, let delta, let cols, let activation, let p, let w):
+  case .loss(
+    let kind, let out, let target, let delta, let cols, let activation, let p, let w, let z):
     guard let w else {
       return lossForwardBackward(
-        kind, out: out, target: target, delta: delta, rows: rows, cols: cols,
+        kind, out: out, target: target, delta: delta, preActivation: z, rows: rows, cols: cols,
         activation: activation, parameter: p)
     }
     // Weighted: row by row, each row's loss and gradient × its weight, over the same 1/rows.
@@ -120,24 +126,26 @@ public func execute(
       total +=
         Double(w[r])
         * lossForwardBackward(
-          kind, out: out + at, target: target + at, delta: delta + at, rows: 1, cols: cols,
+          kind, out: out + at, target: target + at, delta: delta + at,
+          preActivation: z.map { UnsafePointer($0 + at) }, rows: 1, cols: cols,
           activation: activation, parameter: p)
       for c in 0..<cols { delta[at + c] *= w[r] * scale }
     }
     return total
   case .denseBackward(
     _, let delta, let x, let w, let dW, let db, let dx, let inputs, let outputs, let activation,
-    let p):
+    let p, let z):
     denseBackward(
-      delta: delta, x: x, w: w, dW: dW, db: db, dx: dx, rows: rows, inputs: inputs,
-      outputs: outputs, activation, parameter: p)
+      delta: delta, x: x, saved: z ?? x, w: w, dW: dW, db: db, dx: dx, rows: rows,
+      inputs: inputs, outputs: outputs, activation, parameter: p)
   case .dropout(let layer, let x, let mask, let cols, let rate):
     dropoutForward(
       x, mask: mask, count: rows * cols, rate: rate, seed: seed, layer: layer, step: step,
       first: firstRow * cols)
-  case .dropoutBackward(_, let delta, let x, let mask, let cols, let activation, let p):
+  case .dropoutBackward(_, let delta, let x, let mask, let cols, let activation, let p, let z):
     dropoutBackward(
-      delta: delta, x: x, mask: mask, rows: rows, cols: cols, activation, parameter: p)
+      delta: delta, x: x, preActivation: z, mask: mask, rows: rows, cols: cols, activation,
+      parameter: p)
   case .update(let optimizer, let clipping, let p, let g, let n, let state):
     if clipping.isActive { clipGradient(g, count: n, clipping) }
     // Large models update in slices of whole cache lines, one per thread.

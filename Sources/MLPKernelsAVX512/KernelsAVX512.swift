@@ -29,19 +29,23 @@ public func fmaChainsAVX512(_ iterations: Int) -> Float {
   fmaChains(AVX512.self, SIMD16<Float>.self, iterations)
 }
 
-/// The forward epilogue y ← σ(y + bias) in 16-wide vectors.
+/// The forward epilogue y ← σ(y + bias) (z = y + bias kept in `preActivation` when given) in
+/// 16-wide vectors.
 public func biasActivationForwardAVX512(
-  _ y: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, rows: Int, cols: Int,
+  _ y: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>,
+  preActivation: UnsafeMutablePointer<Float>? = nil, rows: Int, cols: Int,
   _ activation: Activation, parameter: Float
 ) {
   biasActivationForward(
-    AVX512.self, y, bias: bias, rows: rows, cols: cols, activation, parameter: parameter)
+    AVX512.self, y, bias: bias, preActivation: preActivation, rows: rows, cols: cols, activation,
+    parameter: parameter)
 }
 
-/// The backward epilogue g ← g ⊙ σ' in 16-wide vectors.
+/// The backward epilogue g ← g ⊙ σ' (from the saved x or z) in 16-wide vectors.
 public func activationBackwardAVX512(
-  _ g: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, rows: Int, cols: Int,
+  _ g: UnsafeMutablePointer<Float>, saved: UnsafePointer<Float>, rows: Int, cols: Int,
   _ activation: Activation, parameter: Float
 ) {
-  activationBackward(AVX512.self, g, x: x, rows: rows, cols: cols, activation, parameter: parameter)
+  activationBackward(
+    AVX512.self, g, saved: saved, rows: rows, cols: cols, activation, parameter: parameter)
 }

@@ -1,7 +1,8 @@
 // The activation epilogues on each instruction set: the x86-64-v3 instance (8-wide) and, on a
 // CPU with AVX-512, the x86-64-v4 instance (16-wide), forward (bias then σ) and backward (⊙ σ'),
 // for every activation, against σ in double precision and against each other, on row lengths
-// around the vector widths.
+// around the vector widths; gelu, gelu_tanh and silu also against PyTorch's float32 values and
+// autograd derivatives (Tests/Fixtures/activations_torch.json, scripts/activation_torch.py).
 
 import Foundation
 import MLPCore
@@ -23,28 +24,41 @@ import Testing
       for wide in CPUFeatures.hasAVX512 ? [false, true] : [false] {
         var y = z
         var d = g
+        // Activations whose σ' needs z keep it from the forward epilogue.
+        var kept = [Float](repeating: .nan, count: rows * cols)
         y.withUnsafeMutableBufferPointer { y in
           bias.withUnsafeBufferPointer { b in
-            if wide {
-              biasActivationForwardAVX512(
-                y.baseAddress!, bias: b.baseAddress!, rows: rows, cols: cols, activation,
-                parameter: p)
-            } else {
-              biasActivationForward(
-                Baseline.self, y.baseAddress!, bias: b.baseAddress!, rows: rows, cols: cols,
-                activation, parameter: p)
+            kept.withUnsafeMutableBufferPointer { k in
+              let keep = activation.savesInput ? k.baseAddress : nil
+              if wide {
+                biasActivationForwardAVX512(
+                  y.baseAddress!, bias: b.baseAddress!, preActivation: keep, rows: rows,
+                  cols: cols, activation, parameter: p)
+              } else {
+                biasActivationForward(
+                  Baseline.self, y.baseAddress!, bias: b.baseAddress!, preActivation: keep,
+                  rows: rows, cols: cols, activation, parameter: p)
+              }
             }
           }
         }
+        let sums = (0..<rows * cols).map { z[$0] + bias[$0 % cols] }
+        let untouched = kept.allSatisfy { $0.isNaN }
+        if activation.savesInput {
+          #expect(kept == sums, "\(activation) z")
+        } else {
+          #expect(untouched, "\(activation) writes no z")
+        }
+        let saved = activation.savesInput ? kept : y
         d.withUnsafeMutableBufferPointer { d in
-          y.withUnsafeBufferPointer { x in
+          saved.withUnsafeBufferPointer { s in
             if wide {
               activationBackwardAVX512(
-                d.baseAddress!, x: x.baseAddress!, rows: rows, cols: cols, activation,
+                d.baseAddress!, saved: s.baseAddress!, rows: rows, cols: cols, activation,
                 parameter: p)
             } else {
               activationBackward(
-                Baseline.self, d.baseAddress!, x: x.baseAddress!, rows: rows, cols: cols,
+                Baseline.self, d.baseAddress!, saved: s.baseAddress!, rows: rows, cols: cols,
                 activation, parameter: p)
             }
           }
@@ -84,6 +98,63 @@ import Testing
             abs(instances[0].2[k] - instances[1].2[k]) <= 1e-6 * max(1, abs(instances[0].2[k])))
         }
       }
+    }
+  }
+
+  struct TorchActivation: Decodable {
+    var value: [Double]
+    var derivative: [Double]
+  }
+
+  @Test(arguments: [Activation.gelu, .geluTanh, .silu])
+  func kernelsMatchPyTorch(_ activation: Activation) throws {
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+      .appendingPathComponent("../Fixtures/activations_torch.json")
+    let data = try Data(contentsOf: url)
+    let fixture = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+    let z = try #require(fixture?["z"] as? [Double]).map(Float.init)
+    let entry = try #require(fixture?[activation.rawValue] as? [String: [Double]])
+    let (values, derivatives) = (try #require(entry["value"]), try #require(entry["derivative"]))
+    #expect(z.count > 1500 && values.count == z.count && derivatives.count == z.count)
+    let bias = [Float](repeating: 0, count: z.count)
+    for wide in CPUFeatures.hasAVX512 ? [false, true] : [false] {
+      var x = z
+      var kept = z.map { _ in Float.nan }
+      var slope = [Float](repeating: 1, count: z.count)
+      x.withUnsafeMutableBufferPointer { x in
+        kept.withUnsafeMutableBufferPointer { k in
+          if wide {
+            biasActivationForwardAVX512(
+              x.baseAddress!, bias: bias, preActivation: k.baseAddress!, rows: 1, cols: z.count,
+              activation, parameter: 0)
+          } else {
+            biasActivationForward(
+              Baseline.self, x.baseAddress!, bias: bias, preActivation: k.baseAddress!, rows: 1,
+              cols: z.count, activation, parameter: 0)
+          }
+        }
+      }
+      slope.withUnsafeMutableBufferPointer { g in
+        if wide {
+          activationBackwardAVX512(
+            g.baseAddress!, saved: kept, rows: 1, cols: z.count, activation, parameter: 0)
+        } else {
+          activationBackward(
+            Baseline.self, g.baseAddress!, saved: kept, rows: 1, cols: z.count, activation,
+            parameter: 0)
+        }
+      }
+      let name = "\(activation.rawValue) \(wide ? "avx512" : "avx2")"
+      // Within a few float ulp of PyTorch's float32 result (absolute below 1).
+      var worst = (value: 0.0, derivative: 0.0)
+      for i in z.indices {
+        let dv = abs(Double(x[i]) - values[i]) / max(1, abs(values[i]))
+        let dd = abs(Double(slope[i]) - derivatives[i]) / max(1, abs(derivatives[i]))
+        worst = (max(worst.value, dv), max(worst.derivative, dd))
+        #expect(dv <= 1e-6, "\(name) σ(\(z[i])) = \(x[i]), PyTorch \(values[i])")
+        #expect(dd <= 2e-6, "\(name) σ'(\(z[i])) = \(slope[i]), PyTorch \(derivatives[i])")
+      }
+      print("\(name): worst difference from PyTorch: value \(worst.value), σ' \(worst.derivative)")
     }
   }
 }

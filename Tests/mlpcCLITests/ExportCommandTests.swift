@@ -52,6 +52,19 @@ struct ExportCase: CustomTestStringConvertible, Sendable {
         data: {train: data/diabetes-train.csv, test: data/diabetes-test.csv, target: progression, standardize: true}
         training: {epochs: 10, optimizer: adam, learning_rate: 0.01}
         """, testCSV: "specs/data/diabetes-test.csv"),
+    ExportCase(
+      name: "regression-gelu-gelu_tanh-silu-dropout",
+      spec: """
+        task: regression
+        input: 10
+        layers:
+          - {units: 16, activation: gelu, dropout: 0.1}
+          - {units: 12, activation: gelu_tanh}
+          - {units: 8, activation: silu}
+          - {units: 1, activation: identity}
+        data: {train: data/diabetes-train.csv, test: data/diabetes-test.csv, target: progression, standardize: true}
+        training: {epochs: 10, optimizer: adam, learning_rate: 0.01}
+        """, testCSV: "specs/data/diabetes-test.csv"),
   ]
 }
 
@@ -65,6 +78,16 @@ struct ExportCase: CustomTestStringConvertible, Sendable {
     let path = dir + "/binary.csv"
     try (kept.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
     return path
+  }
+
+  @Test func everyActivationIsExported() {
+    let used = Set(
+      ExportCase.all.flatMap { c in
+        c.spec.split(separator: "activation: ").dropFirst().map {
+          String($0.prefix { $0.isLetter || $0 == "_" })
+        }
+      })
+    #expect(used == Set(Activation.allCases.map(\.rawValue)))
   }
 
   @Test(arguments: ExportCase.all)

@@ -15,6 +15,8 @@ import Testing
       task: binary
       layers:
         - {units: 4, activation: swish}
+        - {units: 4, activation: gelu_new}
+        - {units: 4, activation: mish}
         - {units: 2, activation: selu}
       loss: categorical_crossentropy
       data: {generator: blobs, classes: 2, dimensions: 2, samples: 20, batch_size: 4}
@@ -25,9 +27,15 @@ import Testing
     #expect(help["unknown task 'binary' for 'task'"]?.contains("'classification'") == true)
     #expect(
       help["unknown activation 'swish' for 'layers[0].activation'"]
-        == "mlpc has no 'swish' activation (other tools do); the nearest here is 'elu'")
+        == "'swish' is Keras's name; mlpc calls it 'silu'")
     #expect(
-      help["unknown activation 'selu' for 'layers[1].activation'"]
+      help["unknown activation 'gelu_new' for 'layers[1].activation'"]
+        == "'gelu_new' is Hugging Face Transformers's name; mlpc calls it 'gelu_tanh'")
+    #expect(
+      help["unknown activation 'mish' for 'layers[2].activation'"]
+        == "mlpc has no 'mish' activation (other tools do); the nearest here is 'silu'")
+    #expect(
+      help["unknown activation 'selu' for 'layers[3].activation'"]
         == "mlpc has no 'selu' activation (other tools do); the nearest here is 'elu'")
     #expect(
       help["unknown loss 'categorical_crossentropy' for 'loss'"]
@@ -203,9 +211,14 @@ import Testing
 }
 
 /// The PyTorch loading recipe of docs/run-output.md (scripts/torch_loader.py) equals mlpc predict
-/// on a standardised model and on a raw-table model with embedding tables.
-@Test(arguments: ["iris", "mpg"])
-func theTorchRecipeEqualsPredict(_ name: String) throws {
+/// on a standardised model, on a raw-table model with embedding tables, and with PyTorch's own
+/// gelu, tanh-approximated gelu and silu modules in place of mlpc's kernels.
+@Test(arguments: ["iris", "mpg", "iris:gelu", "iris:gelu_tanh", "mpg:silu"])
+func theTorchRecipeEqualsPredict(_ argument: String) throws {
+  let name = String(argument.prefix { $0 != ":" })
+  let activation = argument.split(separator: ":").dropFirst().first.map {
+    ["--set", "layers[0].activation=\($0)"]
+  }
   let docs = try String(
     contentsOfFile: Repository.path("docs/run-output.md"), encoding: .utf8)
   let recipe = try String(
@@ -214,9 +227,10 @@ func theTorchRecipeEqualsPredict(_ name: String) throws {
   guard let python = CommandRunner.pythonWith(["torch", "numpy", "safetensors"]) else { return }
   let dir = Repository.temporaryDirectory()
   defer { try? FileManager.default.removeItem(atPath: dir) }
-  let run = try CommandRunner.mlpc([
-    "run", "specs/\(name).yaml", "--epochs", "5", "--quiet", "--out", dir + "/r",
-  ])
+  let run = try CommandRunner.mlpc(
+    [
+      "run", "specs/\(name).yaml", "--epochs", "5", "--quiet", "--out", dir + "/r",
+    ] + (activation ?? []))
   #expect(run.status == 0, "\(run.stderr)")
   let test = Repository.path("specs/data/\(name)-test.csv")
   let data =

@@ -16,7 +16,7 @@ struct ModelKind: CustomTestStringConvertible, Sendable {
   static let all: [ModelKind] =
     [
       "identity", "sigmoid", "tanh", "relu", "leaky_relu, negative_slope: 0.3", "elu, alpha: 0.7",
-      "softplus",
+      "softplus", "gelu", "gelu_tanh", "silu",
     ]
     .map { ModelKind(hidden: $0, output: "softmax") }
     + [ModelKind(hidden: "tanh", output: "sigmoid"), ModelKind(hidden: "relu", output: "identity")]

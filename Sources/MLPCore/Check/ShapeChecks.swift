@@ -162,7 +162,8 @@ extension CheckContext {
       batchSize: training.batchSize,
       // The plan weighs each row's loss when classes are weighted: a buffer of its own.
       sampleWeights: spec.data?[.classWeights] != nil,
-      dropoutLayers: Set(layers.indices.filter { layers[$0].dropout > 0 }.map { $0 + 1 }))
+      dropoutLayers: Set(layers.indices.filter { layers[$0].dropout > 0 }.map { $0 + 1 }),
+      preActivationLayers: ArenaLayout.preActivationLayers(layers.map(\.activation)))
     sizing.embeddings = embeddings
     guard sizing.layout(samples: 1) != nil else {
       report(
@@ -207,6 +208,8 @@ struct ArenaSizing {
   var batchSize: Int
   var sampleWeights = false
   var dropoutLayers: Set<Int> = []
+  /// Layers whose activation keeps z^k for its derivative (gelu, silu).
+  var preActivationLayers: Set<Int> = []
   /// The feature block's embedding tables (known once the training rows are fitted).
   var embeddings: [EmbeddingTable] = []
 
@@ -218,7 +221,8 @@ struct ArenaSizing {
       input: input, layers: layers,
       batchSize: ArenaLayout.rows(batchSize: batchSize, samples: samples),
       optimizerSlots: optimizer.stateSlots, sampleWeights: sampleWeights,
-      dropoutLayers: dropoutLayers, embeddings: embeddings.map { ($0.tensorName, $0.rows, $0.dim) },
+      dropoutLayers: dropoutLayers, preActivationLayers: preActivationLayers,
+      embeddings: embeddings.map { ($0.tensorName, $0.rows, $0.dim) },
       loadedColumns: loaded)
   }
 

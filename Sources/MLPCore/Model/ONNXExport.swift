@@ -63,7 +63,9 @@ public enum ONNXExport {
       gemm.attribute = [attribute("transB", int: 1)]
       nodes.append(gemm)
       let x = layer.name + ".x"
-      nodes.append(activation(layer.activation, layer.parameter, z, x))
+      let sigma = activation(layer.activation, layer.parameter, z, x)
+      nodes += sigma.nodes
+      graph.initializer += sigma.constants
       current = x
       widths.append(layer.units)
     }
@@ -163,28 +165,58 @@ public enum ONNXExport {
     return a
   }
 
-  /// σ as an ONNX operator from `z` to `x`.
+  /// σ from `z` to `x`: its ONNX operator, or for gelu and silu (operators only from opset 20)
+  /// the composition of their formulas, with the scalar constants it needs (named after `x`).
   private static func activation(
     _ activation: Activation, _ parameter: Float, _ z: String, _ x: String
-  ) -> Onnx_NodeProto {
+  ) -> (nodes: [Onnx_NodeProto], constants: [Onnx_TensorProto]) {
+    var constants: [Onnx_TensorProto] = []
+    let constant = { (name: String, value: Float) in
+      constants.append(tensor("\(x).const.\(name)", [], [value]))
+      return "\(x).const.\(name)"
+    }
     switch activation {
-    case .identity: return node("Identity", [z], x)
-    case .sigmoid: return node("Sigmoid", [z], x)
-    case .tanh: return node("Tanh", [z], x)
-    case .relu: return node("Relu", [z], x)
-    case .softplus: return node("Softplus", [z], x)
+    case .gelu:  // ½z(1 + erf(z/√2))
+      let nodes = [
+        node("Mul", [z, constant("rsqrt2", 0.707_106_781_186_547_5)], "\(x).scaled"),
+        node("Erf", ["\(x).scaled"], "\(x).erf"),
+        node("Add", ["\(x).erf", constant("one", 1)], "\(x).cdf2"),
+        node("Mul", [z, constant("half", 0.5)], "\(x).half"),
+        node("Mul", ["\(x).half", "\(x).cdf2"], x),
+      ]
+      return (nodes, constants)
+    case .geluTanh:  // ½z(1 + tanh(√(2/π)(z + 0.044715 z³)))
+      let nodes = [
+        node("Mul", [z, z], "\(x).z2"),
+        node("Mul", ["\(x).z2", z], "\(x).z3"),
+        node("Mul", ["\(x).z3", constant("cubic", 0.044_715)], "\(x).cubic_term"),
+        node("Add", [z, "\(x).cubic_term"], "\(x).inner"),
+        node("Mul", ["\(x).inner", constant("sqrt_2_over_pi", 0.797_884_560_802_865_4)], "\(x).u"),
+        node("Tanh", ["\(x).u"], "\(x).tanh"),
+        node("Add", ["\(x).tanh", constant("one", 1)], "\(x).sum"),
+        node("Mul", [z, constant("half", 0.5)], "\(x).half"),
+        node("Mul", ["\(x).half", "\(x).sum"], x),
+      ]
+      return (nodes, constants)
+    case .silu:  // z·sigmoid(z)
+      return ([node("Sigmoid", [z], "\(x).sigmoid"), node("Mul", [z, "\(x).sigmoid"], x)], [])
+    case .identity: return ([node("Identity", [z], x)], [])
+    case .sigmoid: return ([node("Sigmoid", [z], x)], [])
+    case .tanh: return ([node("Tanh", [z], x)], [])
+    case .relu: return ([node("Relu", [z], x)], [])
+    case .softplus: return ([node("Softplus", [z], x)], [])
     case .leakyRelu:
       var n = node("LeakyRelu", [z], x)
       n.attribute = [attribute("alpha", float: parameter)]
-      return n
+      return ([n], [])
     case .elu:
       var n = node("Elu", [z], x)
       n.attribute = [attribute("alpha", float: parameter)]
-      return n
+      return ([n], [])
     case .softmax:
       var n = node("Softmax", [z], x)
       n.attribute = [attribute("axis", int: 1)]
-      return n
+      return ([n], [])
     }
   }
 

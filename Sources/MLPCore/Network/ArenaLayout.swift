@@ -25,14 +25,16 @@ public struct ArenaLayout: Sendable {
   /// The layout for `layers` (name and n^k) over `input` features at `batchSize` rows. With
   /// `optimizerSlots` set, the layout trains: gradients, that many optimizer state slots, a
   /// target and per-layer deltas, with `sampleWeights` a loss weight per row, and a dropout mask
-  /// for each layer in `dropoutLayers` (1-based). With `embeddings` (tensor name, rows, width),
+  /// for each layer in `dropoutLayers` (1-based), and z^k for each layer in
+  /// `preActivationLayers` (activations whose σ' is taken from z). With `embeddings` (tensor name, rows, width),
   /// the tables follow the layers' parameters (and their gradients the layers' gradients), a
   /// loaded row has `loadedColumns` columns and x^0 (with ∂L/∂x^0 in training) is a buffer of its
   /// own. Nil when some size cannot be addressed.
   public init?(
     input: Int, layers: [(name: String, units: Int)], batchSize: Int, optimizerSlots: Int?,
     sampleWeights: Bool = false, dropoutLayers: Set<Int> = [],
-    embeddings: [(name: String, rows: Int, dim: Int)] = [], loadedColumns: Int? = nil
+    preActivationLayers: Set<Int> = [], embeddings: [(name: String, rows: Int, dim: Int)] = [],
+    loadedColumns: Int? = nil
   ) {
     let widths = [input] + layers.map(\.units)
     let n = layers.count
@@ -72,6 +74,9 @@ public struct ArenaLayout: Sendable {
       if training { try add("target", .target, [batchSize, widths[n]]) }
       if training, sampleWeights { try add("sample_weight", .sampleWeight, [batchSize]) }
       for k in 1...n {
+        if training, preActivationLayers.contains(k) {
+          try add("\(layers[k - 1].name).z", .preActivation(layer: k), [batchSize, widths[k]])
+        }
         try add("\(layers[k - 1].name).x", .activation(layer: k), [batchSize, widths[k]])
         if training {
           try add("\(layers[k - 1].name).delta", .delta(layer: k), [batchSize, widths[k]])
@@ -84,6 +89,12 @@ public struct ArenaLayout: Sendable {
     } catch {
       return nil
     }
+  }
+
+  /// The layers (1-based) whose z^k a training layout keeps: those whose activation takes σ'
+  /// from z (the one rule; the checker sizes E008 and the plan compiler compiles by it).
+  public static func preActivationLayers(_ activations: [Activation]) -> Set<Int> {
+    Set(activations.indices.filter { activations[$0].savesInput }.map { $0 + 1 })
   }
 
   /// The buffer with `role`, if the layout has one.

@@ -28,8 +28,11 @@ public enum BufferRole: Hashable, Sendable {
   case weightGradient(layer: Int)
   /// ∂L/∂b^k, same shape as b^k.
   case biasGradient(layer: Int)
-  /// x^k = σ^k(z^k), (B, n^k); z^k is computed in place and σ' is taken from x^k.
+  /// x^k = σ^k(z^k), (B, n^k); z^k is computed in place and σ' is taken from x^k, except for
+  /// activations that save their input (gelu, silu): then a training plan keeps z^k beside it.
   case activation(layer: Int)
+  /// z^k = W^k x^{k-1} + b^k, (B, n^k): kept in training for activations whose σ' needs z.
+  case preActivation(layer: Int)
   /// ∂L/∂z^k for the batch, (B, n^k) — the mini-batch form of Δ^k ⊙ σ^k'(z^k); for k = 0
   /// (with embeddings) ∂L/∂x^0.
   case delta(layer: Int)

@@ -38,11 +38,14 @@ public enum PlanCompiler {
     let weighted = training != nil && classWeights != nil
     let n = network.layers.count
     let dropped = training == nil ? [] : (1...n).filter { network.layers[$0 - 1].dropout > 0 }
+    // Training keeps z^k where σ' is taken from z (gelu, silu); inference never needs it.
+    let saving =
+      training == nil ? [] : ArenaLayout.preActivationLayers(network.layers.map(\.activation))
     guard
       let layout = ArenaLayout(
         input: network.input, layers: network.layers.map { ($0.name, $0.units) },
         batchSize: batch, optimizerSlots: training?.0.kind.stateSlots, sampleWeights: weighted,
-        dropoutLayers: Set(dropped),
+        dropoutLayers: Set(dropped), preActivationLayers: saving,
         embeddings: network.embeddings.map { ($0.tensorName, $0.rows, $0.dim) },
         loadedColumns: network.loadedColumns)
     else {
@@ -54,6 +57,8 @@ public enum PlanCompiler {
     let tables = network.embeddings.indices.map { id(.embedding(table: $0))! }
     let activations =
       [id(.embedded) ?? id(.input)!] + (1...n).map { id(.activation(layer: $0))! }
+    // z^k where the layout keeps it (index k; none for x^0).
+    let preActivations = [nil] + (1...n).map { id(.preActivation(layer: $0)) }
     let lastParameter: BufferRole =
       tables.isEmpty ? .bias(layer: n) : .embedding(table: tables.count - 1)
     let parameters = layout.range(from: .weight(layer: 1), through: lastParameter)!
@@ -66,7 +71,7 @@ public enum PlanCompiler {
       let activation = k == n && fused ? .identity : layer.activation
       let dense = ops.dense(
         k, activations[k - 1], weights[k - 1], biases[k - 1], activations[k], activation,
-        layer.parameter)
+        layer.parameter, preActivations[k])
       guard let mask = id(.dropoutMask(layer: k)) else { return [dense] }
       return [
         dense, ops.dropout(k, activations[k], mask, layer.dropout),
@@ -88,7 +93,7 @@ public enum PlanCompiler {
     }
     plan.loss = ops.loss(
       network.loss, activations[n], plan.target!, deltas[n - 1], output.activation,
-      output.parameter, plan.sampleWeights)
+      output.parameter, plan.sampleWeights, preActivations[n])
     plan.backward = (1...n).reversed().flatMap { k in
       let below = k > 1 ? network.layers[k - 2] : nil
       // Below a dropout layer, σ' is applied by its dropoutBackward (after the mask).
@@ -97,13 +102,15 @@ public enum PlanCompiler {
         k, deltas[k - 1], activations[k - 1], weights[k - 1], id(.weightGradient(layer: k))!,
         id(.biasGradient(layer: k))!, k > 1 ? deltas[k - 2] : inputDelta,
         belowMask == nil ? below?.activation ?? .identity : .identity,
-        belowMask == nil ? below?.parameter ?? 0 : 0)
+        belowMask == nil ? below?.parameter ?? 0 : 0,
+        belowMask == nil ? preActivations[k - 1] : nil)
       guard let belowMask, let below else { return [backward] }
       return [
         backward,
         Op.dropoutBackward(
           layer: k - 1, delta: deltas[k - 2], output: activations[k - 1], mask: belowMask,
-          columns: below.units, activation: below.activation, parameter: below.parameter),
+          columns: below.units, activation: below.activation, parameter: below.parameter,
+          preActivation: preActivations[k - 1]),
       ]
     }
     if let inputDelta {
@@ -175,16 +182,17 @@ private struct OpBuilder {
 
   func dense(
     _ k: Int, _ x: BufferID, _ w: BufferID, _ b: BufferID, _ y: BufferID, _ act: Activation,
-    _ p: Float
+    _ p: Float, _ z: BufferID?
   ) -> Op {
     let (batch, inputs) = (shape(x)[0], shape(x)[1])
     let outputs = shape(w)[0]
     precondition(
       shape(w) == [outputs, inputs] && shape(b) == [outputs] && shape(y) == [batch, outputs],
       "dense \(k): shapes")
+    if let z { precondition(shape(z) == shape(y), "dense \(k): z") }
     return .dense(
       layer: k, input: x, weight: w, bias: b, output: y, inputs: inputs, outputs: outputs,
-      activation: act, parameter: p)
+      activation: act, parameter: p, preActivation: z)
   }
 
   func dropout(_ k: Int, _ x: BufferID, _ mask: BufferID, _ rate: Float) -> Op {
@@ -194,19 +202,21 @@ private struct OpBuilder {
 
   func loss(
     _ kind: LossKind, _ x: BufferID, _ y: BufferID, _ delta: BufferID, _ act: Activation,
-    _ p: Float, _ weights: BufferID?
+    _ p: Float, _ weights: BufferID?, _ z: BufferID?
   ) -> Op {
     precondition(
       shape(x) == shape(y) && shape(x) == shape(delta), "loss: shapes \(shape(x)) \(shape(y))")
     if let weights { precondition(shape(weights) == [shape(x)[0]], "loss: weights") }
+    if let z { precondition(shape(z) == shape(x) && !kind.fusesActivation, "loss: z") }
+    precondition(z != nil || !act.savesInput || kind.fusesActivation, "loss: σ' needs z")
     return .loss(
       kind, output: x, target: y, delta: delta, columns: shape(x)[1], activation: act,
-      parameter: p, weights: weights)
+      parameter: p, weights: weights, preActivation: z)
   }
 
   func denseBackward(
     _ k: Int, _ delta: BufferID, _ x: BufferID, _ w: BufferID, _ dw: BufferID, _ db: BufferID,
-    _ inputDelta: BufferID?, _ act: Activation, _ p: Float
+    _ inputDelta: BufferID?, _ act: Activation, _ p: Float, _ z: BufferID?
   ) -> Op {
     let (batch, inputs) = (shape(x)[0], shape(x)[1])
     let outputs = shape(w)[0]
@@ -215,10 +225,12 @@ private struct OpBuilder {
       "backward \(k): shapes")
     if let inputDelta {
       precondition(shape(inputDelta) == [batch, inputs], "backward \(k): input delta")
+      precondition(z != nil || !act.savesInput, "backward \(k): σ' needs z")
     }
+    if let z { precondition(shape(z) == shape(x), "backward \(k): z") }
     return .denseBackward(
       layer: k, delta: delta, input: x, weight: w, weightGradient: dw, biasGradient: db,
       inputDelta: inputDelta, inputs: inputs, outputs: outputs, inputActivation: act,
-      inputParameter: p)
+      inputParameter: p, inputPreActivation: z)
   }
 }

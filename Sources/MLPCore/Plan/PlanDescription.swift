@@ -76,7 +76,8 @@ extension ExecutionPlan {
       case .weight, .bias, .embedding: m["parameters"]! += 4 * b.count
       case .weightGradient, .biasGradient, .embeddingGradient: m["gradients"]! += 4 * b.count
       case .optimizerState: m["optimizer_state"]! += 4 * b.count
-      case .input, .embedded, .target, .sampleWeight, .activation, .delta, .dropoutMask:
+      case .input, .embedded, .target, .sampleWeight, .activation, .preActivation, .delta,
+        .dropoutMask:
         m["activations"]! += 4 * b.count
       }
     }
@@ -170,23 +171,32 @@ extension ExecutionPlan {
       case .embedBackward(let d, _, _, _, let lookups):
         return "embed_backward  "
           + lookups.map { "\(name($0.table))[code] += \(name(d))" }.joined(separator: "; ")
-      case .dense(let k, let x, let w, let b, let y, _, _, let act, _):
-        return
-          "dense[\(k)]        \(name(y)) = \(act.rawValue)(\(name(x)) · \(name(w))ᵀ + \(name(b)))"
-      case .loss(let kind, let x, let y, let d, _, let act, _, let weights):
+      case .dense(let k, let x, let w, let b, let y, _, _, let act, _, let z):
+        let affine = "\(name(x)) · \(name(w))ᵀ + \(name(b))"
+        if let z {
+          return
+            "dense[\(k)]        \(name(z)) = \(affine); \(name(y)) = \(act.rawValue)(\(name(z)))"
+        }
+        return "dense[\(k)]        \(name(y)) = \(act.rawValue)(\(affine))"
+      case .loss(let kind, let x, let y, let d, _, let act, _, let weights, let z):
         let weighted = weights.map { " × \(name($0))" } ?? ""
+        let from = z.map { " (σ' from \(name($0)))" } ?? ""
         return
-          "loss            \(name(d)) = ∂\(kind.rawValue)(\(act.rawValue), \(name(x)), \(name(y)))\(weighted)/∂z"
-      case .denseBackward(let k, let d, let x, let w, let dw, let db, let dx, _, _, let act, _):
+          "loss            \(name(d)) = ∂\(kind.rawValue)(\(act.rawValue), \(name(x)), \(name(y)))\(weighted)/∂z\(from)"
+      case .denseBackward(
+        let k, let d, let x, let w, let dw, let db, let dx, _, _, let act, _, let z):
         var line =
           "dense_backward[\(k)] \(name(dw)) += \(name(d))ᵀ · \(name(x)); \(name(db)) += Σ \(name(d))"
-        if let dx { line += "; \(name(dx)) = (\(name(d)) · \(name(w))) ⊙ \(act.rawValue)'" }
+        if let dx {
+          let from = z.map { "(\(name($0)))" } ?? ""
+          line += "; \(name(dx)) = (\(name(d)) · \(name(w))) ⊙ \(act.rawValue)'\(from)"
+        }
         return line
       case .dropout(let k, let x, let m, _, let p):
         return "dropout[\(k)]      \(name(x)) ⊙= \(name(m)) (p \(p), drawn per step)"
-      case .dropoutBackward(let k, let d, let x, let m, _, let act, _):
+      case .dropoutBackward(let k, let d, let x, let m, _, let act, _, let z):
         return
-          "dropout_backward[\(k)] \(name(d)) ⊙= \(name(m)) ⊙ \(act.rawValue)'(\(name(x)))"
+          "dropout_backward[\(k)] \(name(d)) ⊙= \(name(m)) ⊙ \(act.rawValue)'(\(name(z ?? x)))"
       case .update(let optimizer, _, _, _, let count, _):
         return "update          \(optimizer.kind.rawValue) over \(grouped(count)) floats"
       }

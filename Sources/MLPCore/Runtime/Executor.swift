@@ -30,9 +30,10 @@ public final class Executor {
       if case .dropout = $0.0 { nil } else { $0.1 }
     }
     boundLoss = plan.loss.map(bind)
-    if case .loss(let k, let o, let t, let d, let c, let a, let p, .some)? = boundLoss {
+    if case .loss(let k, let o, let t, let d, let c, let a, let p, .some, let z)? = boundLoss {
       unweightedLoss = .loss(
-        k, output: o, target: t, delta: d, columns: c, activation: a, parameter: p, weights: nil)
+        k, output: o, target: t, delta: d, columns: c, activation: a, parameter: p, weights: nil,
+        preActivation: z)
     }
     boundBackward = plan.backward.map(bind)
     boundUpdate = plan.update.map(bind)

@@ -1,6 +1,6 @@
 // Names users bring from Keras, PyTorch and scikit-learn, and what mlpc calls them: an unknown
 // key or value that is one of these gets a hint naming mlpc's word and where the other comes
-// from, instead of an edit-distance guess ("did you mean 'relu'?" for `gelu` misleads); a key
+// from, instead of an edit-distance guess ("did you mean 'elu'?" for `selu` misleads); a key
 // written in the wrong section is told where it belongs. docs/diagnostics.md lists the table.
 
 /// Foreign names for keys and values of the spec format.
@@ -52,6 +52,8 @@ public enum Synonyms {
     "linear": ("identity", "Keras"),
     "logistic": ("sigmoid", "scikit-learn"),
     "swish": ("silu", "Keras"),
+    "gelu_new": ("gelu_tanh", "Hugging Face Transformers"),
+    "gelu_pytorch_tanh": ("gelu_tanh", "Hugging Face Transformers"),
     "relu6": ("relu", "nothing closer here"),
     "glorot_uniform": ("glorot", "Keras"),
     "xavier_uniform": ("glorot", "PyTorch"),
@@ -72,8 +74,8 @@ public enum Synonyms {
 
   /// Activations other tools have and mlpc does not, with the nearest mlpc has.
   public static let missingActivations: [String: String] = [
-    "gelu": "elu", "silu": "elu", "swish": "elu", "selu": "elu", "mish": "elu", "hardswish": "elu",
-    "hard_swish": "elu", "prelu": "leaky_relu",
+    "selu": "elu", "mish": "silu", "hardswish": "silu", "hard_swish": "silu",
+    "prelu": "leaky_relu",
     "softsign": "tanh", "hard_sigmoid": "sigmoid", "hardtanh": "tanh", "exponential": "softplus",
   ]
 

@@ -59,12 +59,12 @@ func planSpec(optimizer: String, batch: Int, hidden: String = "relu") -> String 
 
   @Test func fusedSoftmaxLeavesTheLastDenseLinear() throws {
     let p = try plan()
-    guard case .dense(_, _, _, _, _, _, _, let activation, _) = p.forward[1] else {
+    guard case .dense(_, _, _, _, _, _, _, let activation, _, _) = p.forward[1] else {
       Issue.record("not a dense op")
       return
     }
     #expect(activation == .identity)
-    guard case .loss(let kind, _, _, _, _, let lossActivation, _, nil) = p.loss else {
+    guard case .loss(let kind, _, _, _, _, let lossActivation, _, nil, nil) = p.loss else {
       Issue.record("not a loss op")
       return
     }
@@ -131,6 +131,69 @@ func planSpec(optimizer: String, batch: Int, hidden: String = "relu") -> String 
     let layout = try #require(sizing.layout(samples: checked.data.train.count))
     #expect(layout.count == plan.arenaCount)
     #expect(layout.bytes == plan.memory["arena"])
+  }
+
+  /// gelu and silu take σ' from z: a training plan keeps z^k for those layers only, the forward
+  /// op writes it and the backward ops read it; inference keeps none.
+  @Test func trainingKeepsZWhereTheDerivativeNeedsIt() throws {
+    let text = """
+      task: regression
+      input: 3
+      layers:
+        - {name: a, units: 6, activation: gelu, dropout: 0.2}
+        - {name: b, units: 5, activation: tanh}
+        - {name: c, units: 4, activation: silu}
+        - {name: d, units: 1, activation: gelu_tanh}
+      data: {generator: sine, dimensions: 3, samples: 20}
+      training: {batch_size: 8}
+      """
+    let checked = try #require(checkSpec(text).spec)
+    let p = PlanCompiler.compile(checked)
+    let kept = p.buffers.compactMap { b -> Int? in
+      if case .preActivation(let k) = b.role {
+        #expect(b.shape == [8, checked.layers[k - 1].units], "z^\(k) shape")
+        return k
+      }
+      return nil
+    }
+    #expect(kept == [1, 3, 4])
+    let z = { (k: Int) in p.buffers.first { $0.role == .preActivation(layer: k) }?.id }
+    var written: [Int] = []
+    for op in p.forward {
+      if case .dense(let k, _, _, _, _, _, _, _, _, let out) = op {
+        #expect(out == z(k), "dense \(k) writes z^\(k) exactly when it is kept")
+        if out != nil { written.append(k) }
+      }
+    }
+    #expect(written == [1, 3, 4])
+    var read: [Int] = []
+    for op in p.backward + [p.loss].compactMap({ $0 }) {
+      switch op {
+      case .denseBackward(let k, _, _, _, _, _, let dx, _, _, _, _, let source):
+        // Below layer 2 is a dropout layer: its dropoutBackward applies σ' (from z^1).
+        if dx != nil { #expect(source == (k == 2 ? nil : z(k - 1)), "backward \(k)") }
+        if let source { read.append(p.buffers.firstIndex { $0.id == source }!) }
+      case .dropoutBackward(let k, _, _, _, _, _, _, let source):
+        #expect(source == z(k))
+        if let source { read.append(p.buffers.firstIndex { $0.id == source }!) }
+      case .loss(_, _, _, _, _, _, _, _, let source):
+        #expect(source == z(4))
+        if let source { read.append(p.buffers.firstIndex { $0.id == source }!) }
+      default: break
+      }
+    }
+    #expect(read.count == 3, "z^1 (through dropout), z^3 and z^4 (the loss) are each read once")
+    let inference = PlanCompiler.compileInference(checked.network, batchSize: 8)
+    #expect(
+      !inference.buffers.contains {
+        if case .preActivation = $0.role { true } else { false }
+      })
+    // The checker sizes the arena (E008) by the same rule.
+    let sizing = ArenaSizing(
+      input: 3, layers: checked.layers.map { ($0.name, $0.units) }, optimizer: .sgd,
+      batchSize: 8, dropoutLayers: [1],
+      preActivationLayers: ArenaLayout.preActivationLayers(checked.layers.map(\.activation)))
+    #expect(sizing.layout(samples: 20)?.count == p.arenaCount)
   }
 
   @Test func sizesThatCannotBeAddressedGiveNoLayout() {

@@ -1,7 +1,7 @@
 // Training steps of tiny networks against values computed independently: by
 // scripts/known_answer.py (numpy, float64, two steps) and, for gradient clipping, by
 // scripts/known_answer_torch.py (PyTorch's clip_grad_value_ / clip_grad_norm_, and its
-// optimizers including Nesterov and AdamW, float64, three steps): loss, every gradient and every updated parameter.
+// optimizers including Nesterov and AdamW, and its gelu/silu activations, float64, three steps): loss, every gradient and every updated parameter.
 
 import Foundation
 import MLPCTestSupport
@@ -86,7 +86,13 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
     #expect(cases.count { $0.weightDecay > 0 } == 3)
     #expect(cases.contains { $0.loss == "binary_cross_entropy" })
     let torch = KnownAnswerCase.torch()
-    #expect(torch.count == 7 && torch.allSatisfy { $0.steps.count == 3 })
+    #expect(torch.count == 12 && torch.allSatisfy { $0.steps.count == 3 })
+    for activation in [Activation.gelu, .geluTanh, .silu] {
+      #expect(
+        torch.contains { $0.hidden == activation.rawValue },
+        "\(activation.rawValue) in a hidden layer against PyTorch")
+    }
+    #expect(torch.contains { $0.output == "silu" } && torch.contains { $0.output == "gelu" })
     #expect(
       Set(torch.map(\.optimizer)) == Set(OptimizerKind.allCases.map(\.rawValue)),
       "every optimizer has a known-answer case against PyTorch")
