@@ -1,5 +1,6 @@
 """Peer implementations of the benchmark workloads: hand-written numpy, PyTorch, JAX and
-scikit-learn, all float32, same data, same layers, same SGD settings as w1/w2/w3.yaml.
+scikit-learn, all float32, same data, same layers, same SGD settings as w1–w4.yaml (W4 is W1
+with gelu and silu hidden layers, on W1's data; numpy, JAX and scikit-learn do not run it).
 Usage: peers.py PEER WORKLOAD THREADS  → prints one JSON line:
   {"peer", "workload", "threads", "us_per_step" (fixed batch, median), "s_per_epoch" (W1 only)}
 or peers.py torch w1 alternate PHASES: W1 epochs in phases, for run.py --alternating (which
@@ -17,7 +18,10 @@ SPECS = {  # widths, activations, loss, batch, learning rate
     "w1": ([784, 256, 128, 10], ["relu", "relu", "softmax"], "ce", 128, 0.1),
     "w2": ([4, 16, 3], ["tanh", "softmax"], "ce", 16, 0.05),
     "w3": ([8, 64, 64, 1], ["tanh", "tanh", "identity"], "mse", 64, 0.01),
+    "w4": ([784, 256, 128, 10], ["gelu", "silu", "softmax"], "ce", 128, 0.1),
 }
+DATA = {"w4": "w1"}  # workloads that share another's data
+EPOCHS = ("w1", "w4")  # workloads timed by whole epochs over shuffled batches
 
 
 def set_threads(n):
@@ -31,7 +35,7 @@ def set_threads(n):
 def load(workload):
     import numpy as np
     import pandas as pd
-    frame = pd.read_csv(HERE / "out" / f"{workload}.csv")
+    frame = pd.read_csv(HERE / "out" / f"{DATA.get(workload, workload)}.csv")
     x = frame.iloc[:, :-1].to_numpy(np.float32)
     y = frame.iloc[:, -1].to_numpy()
     return x, y
@@ -112,6 +116,10 @@ def torch_peer(workload, x, y, threads):
             layers.append(torch.nn.ReLU())
         elif act == "tanh":
             layers.append(torch.nn.Tanh())
+        elif act == "gelu":
+            layers.append(torch.nn.GELU())
+        elif act == "silu":
+            layers.append(torch.nn.SiLU())
     model = torch.nn.Sequential(*layers)
     opt = torch.optim.SGD(model.parameters(), lr=lr)
     lossf = torch.nn.CrossEntropyLoss() if loss == "ce" else torch.nn.MSELoss()
@@ -199,6 +207,8 @@ def main(peer, workload, threads, phases=None):
         if peer != "torch":
             raise SystemExit("alternate: only the torch peer")
         return alternate(workload, phases)
+    if workload == "w4" and peer != "torch":
+        raise SystemExit("w4 (gelu, silu): only the torch peer")
     threads = int(threads)
     set_threads(threads)
     import numpy as np
@@ -211,7 +221,7 @@ def main(peer, workload, threads, phases=None):
         step, targets = numpy_peer(workload, x, y)
         xb, yb = x[:batch], targets[:batch]
         result["us_per_step"] = 1e6 * median_step(lambda: step(xb, yb))
-        if workload == "w1":
+        if workload in EPOCHS:
             def epoch():
                 idx = order()
                 for s in range(0, len(x), batch):
@@ -222,7 +232,7 @@ def main(peer, workload, threads, phases=None):
         step, xs, targets, torch = torch_peer(workload, x, y, threads)
         xb, yb = xs[:batch], targets[:batch]
         result["us_per_step"] = 1e6 * median_step(lambda: step(xb, yb))
-        if workload == "w1":
+        if workload in EPOCHS:
             def epoch():
                 idx = torch.randperm(len(xs))
                 for s in range(0, len(xs), batch):
@@ -238,7 +248,7 @@ def main(peer, workload, threads, phases=None):
             state["p"] = step(state["p"], xb, yb)
             state["p"][0][0].block_until_ready()
         result["us_per_step"] = 1e6 * median_step(one)
-        if workload == "w1":
+        if workload in EPOCHS:
             def epoch():
                 idx = order()
                 for s in range(0, len(x) - batch + 1, batch):
@@ -253,7 +263,7 @@ def main(peer, workload, threads, phases=None):
         seconds = median_epochs(fit)
         steps = (len(x) + batch - 1) // batch
         result["us_per_step"] = 1e6 * seconds / steps
-        if workload == "w1":
+        if workload in EPOCHS:
             result["s_per_epoch"] = seconds
     print(json.dumps(result))
 

@@ -19,7 +19,8 @@ MLPC = os.environ.get("MLPC_BIN", str(ROOT / ".build" / "release" / "mlpc"))  # 
 PY = sys.executable
 # Epoch counts of the two `mlpc run`s per workload: the difference is timed.
 # W1: one run of 6 epochs, the median of the last 5 (the peers: one warm-up epoch, then 5).
-RUN_EPOCHS = {"w1": (1, 6), "w2": (1000, 11000), "w3": (2, 22)}
+RUN_EPOCHS = {"w1": (1, 6), "w2": (1000, 11000), "w3": (2, 22), "w4": (1, 6)}
+EPOCHS = ("w1", "w4")  # timed by whole epochs (W4: W1 with gelu and silu, torch only)
 RUN_PAIRS = 5  # W2 and W3: pairs of runs per round, the median difference counts
 BENCH_REPEATS = 3  # step benches per workload and round
 
@@ -61,7 +62,7 @@ def mlpc_run(workload, tmp):
         sh([MLPC, "run", spec, "--epochs", str(epochs), "--quiet", "--out", str(out)])
         return time.perf_counter() - t, out
 
-    if workload == "w1":
+    if workload in EPOCHS:
         lines = (run(long)[1] / "metrics.jsonl").read_text().splitlines()
         epoch = statistics.median(json.loads(line)["seconds"] for line in lines[1:])
     else:
@@ -96,7 +97,7 @@ def paired(rounds, peers, workloads):
     """Each round measures every program quiet and then beside one busy process, back to back,
     so that each slowdown compares two runs close in time (on a VM the host's placement of the
     virtual CPUs, and so the cost of moving data between them, changes over minutes)."""
-    field = lambda w: "s_per_epoch" if w == "w1" else "us_per_step"
+    field = lambda w: "s_per_epoch" if w in EPOCHS else "us_per_step"
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(rounds):
@@ -294,7 +295,7 @@ def main():
     print("| workload | mlpc run | mlpc step bench | " + " | ".join(f"{p} (mlpc ÷ {p})" for p in peers) + " |")
     print("|---|---|---|" + "---|" * len(peers))
     for workload in workloads:
-        field, unit, scale = ("s_per_epoch", "s/epoch", 1) if workload == "w1" else ("us_per_step", "µs/step", 1)
+        field, unit, scale = ("s_per_epoch", "s/epoch", 1) if workload in EPOCHS else ("us_per_step", "µs/step", 1)
         ours = [x[field] for x in results[("mlpc", workload)]]
         bench = [x["us_per_step_bench"] for x in results[("mlpc", workload)]]
         cells = [f"{spread(ours)} {unit}", f"{spread(bench)} µs/step"]

@@ -42,6 +42,20 @@ ACTIVATIONS = {
 }
 
 
+def piecewise_linear(v, edges):
+    """One column per bin: (v − left edge) / width, clipped to [0, 1] (the first bin only above,
+    the last only below, a single bin not at all)."""
+    last = len(edges) - 2
+    out = []
+    for t in range(last + 1):
+        u = (v - edges[t]) / (edges[t + 1] - edges[t])
+        if last > 0:
+            u = max(u, 0.0) if t > 0 else u
+            u = min(u, 1.0) if t < last else u
+        out.append(u)
+    return out
+
+
 def uniform(v, quantiles):
     """QuantileTransformer's forward map: the mean of interpolating upwards and downwards."""
     q = np.asarray(quantiles)
@@ -77,6 +91,8 @@ def encode(meta, rows, tensors):
                     x.append(np.log1p(value))
                 elif scaling == "quantile":
                     x.append(uniform(value, n["quantiles"]))
+                elif scaling == "piecewise_linear":
+                    x.extend(piecewise_linear(value, n["edges"]))
                 else:
                     x.append(value)
                 if n["indicator"]:

@@ -237,6 +237,54 @@ import Testing
     try Self.expectExportAndReaderAgree(dir, lines: lines, compared: 1..<3, op: "Gather")
   }
 
+  /// `scale: piecewise_linear`: one column per quantile bin in the plan, trained, and the same
+  /// bins applied by predict, the numpy reader and ONNX Runtime to rows inside, between and
+  /// beyond the training range, and to a missing cell (filled, then flagged).
+  @Test func aPiecewiseLinearColumnTrainsPredictsAndExports() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    // The class is whether x falls in one of two narrow windows: easy with bins, hard with one
+    // standardised column and a linear layer.
+    var csv = "x,noise,kind\n"
+    for i in 0..<400 {
+      let x = Double((i * 37) % 400) / 40
+      let inside = (2.0..<3.0).contains(x) || (6.0..<7.0).contains(x)
+      csv += "\(i % 17 == 0 ? "NA" : String(x)),\(Double(i % 7) / 7),\(inside ? "in" : "out")\n"
+    }
+    try csv.write(toFile: dir + "/d.csv", atomically: true, encoding: .utf8)
+    try """
+    task: classification
+    layers: [{units: 2, activation: softmax}]
+    data:
+      train: d.csv
+      target: kind
+      features:
+        x: {type: numeric, missing: median, indicator: true, scale: piecewise_linear, bins: 20}
+        noise: {type: numeric, scale: piecewise_linear, bins: 3}
+    training: {epochs: 150, optimizer: adam, learning_rate: 0.05}
+    """.write(toFile: dir + "/s.yaml", atomically: true, encoding: .utf8)
+    let plan = try CommandRunner.mlpc(["plan", dir + "/s.yaml"])
+    // x: 20 bins + indicator; noise: 3 bins (7 distinct values).
+    #expect(plan.stdout.contains("24 → 2"), "\(plan.stdout)")
+    #expect(plan.stdout.contains("piecewise_linear (20 bins)"), "\(plan.stdout)")
+    let run = try CommandRunner.mlpc(["run", dir + "/s.yaml", "--quiet", "--out", dir + "/run"])
+    #expect(run.status == 0, "\(run.stderr)")
+    let evaluated = try CommandRunner.mlpc(["evaluate", dir + "/run", dir + "/d.csv"])
+    let accuracy = evaluated.stdout.split(separator: " ").drop { $0 != "accuracy" }.dropFirst()
+      .first.flatMap { Double($0.filter { $0.isNumber || $0 == "." }) }
+    #expect(
+      (accuracy ?? 0) > 0.93, "a linear layer over the bins finds the windows: \(evaluated.stdout)")
+    try "noise,x\n0.5,2.5\n0.1,NA\n0.9,-40\n2,55\n0,6.5\n".write(
+      toFile: dir + "/new.csv", atomically: true, encoding: .utf8)
+    let predicted = try CommandRunner.mlpc([
+      "predict", dir + "/run", dir + "/new.csv", "--probabilities", "--out", dir + "/p.csv",
+    ])
+    #expect(predicted.status == 0, "\(predicted.stderr)")
+    let lines = try String(contentsOfFile: dir + "/p.csv", encoding: .utf8).split(separator: "\n")
+    #expect(lines.count == 6 && lines[1].hasPrefix("in,") && lines[5].hasPrefix("in,"))
+    try Self.expectExportAndReaderAgree(dir, lines: lines, compared: 1..<3, op: "Max")
+  }
+
   /// The run in `dir`/run exported: ONNX Runtime (using `op`) and the numpy reader equal
   /// `mlpc predict`'s probabilities `lines` (of `dir`/new.csv) within 1e-5 in the `compared`
   /// columns, and name the same classes.

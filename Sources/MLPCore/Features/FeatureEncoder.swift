@@ -50,7 +50,9 @@ public struct FeatureEncoder: Codable, Sendable, Equatable {
         let fill =
           n.fill.map { "fill " + String(format: "%g", $0) }
           ?? "no missing"
-        return "numeric: \(fill)\(n.indicator ? " + indicator" : ""), \(n.scaling.rawValue)"
+        let bins = n.scaling == .piecewiseLinear ? " (\(n.valueWidth) bins)" : ""
+        return
+          "numeric: \(fill)\(n.indicator ? " + indicator" : ""), \(n.scaling.rawValue)\(bins)"
       }
       guard let c = categorical else { return "" }
       if c.binary { return "boolean: 1 for '\(c.levels[1])'" }
@@ -97,7 +99,12 @@ public struct FeatureEncoder: Codable, Sendable, Equatable {
   /// indicator), `name=level` per level of a categorical one (`name=(missing)`, `name=(other)`).
   public var encodedNames: [String] {
     columns.flatMap { c -> [String] in
-      if let n = c.numeric { return [c.name] + (n.indicator ? [c.name + "_missing"] : []) }
+      if let n = c.numeric {
+        let values =
+          n.scaling == .piecewiseLinear
+          ? (1...n.valueWidth).map { "\(c.name)#bin\($0)" } : [c.name]
+        return values + (n.indicator ? [c.name + "_missing"] : [])
+      }
       guard let t = c.categorical else { return [] }
       if t.binary { return [c.name + "=" + t.levels[1]] }
       if t.embeddingDim != nil { return [c.name] }
@@ -124,7 +131,8 @@ public struct FeatureEncoder: Codable, Sendable, Equatable {
         }
         switch NumericTransform.fit(
           cells, missing: treatment.imputation, fill: treatment.fill,
-          indicator: treatment.indicator, scaling: treatment.scaling)
+          indicator: treatment.indicator, scaling: treatment.scaling,
+          bins: treatment.bins ?? NumericTransform.defaultBins)
         {
         case .success(let t): column.numeric = t
         case .failure(var p):
@@ -172,11 +180,12 @@ public struct FeatureEncoder: Codable, Sendable, Equatable {
         let j = rawIndex[column.name]!
         let v = raw.features[r * raw.inputs + j]
         if let t = column.numeric {
-          switch t.apply(v.isNaN ? nil : Double(v)) {
-          case .success(let (value, flag)):
-            out[at] = Float(value)
-            if t.indicator { out[at + 1] = Float(flag) }
-          case .failure(var p):
+          let written = out.withUnsafeMutableBufferPointer {
+            t.write(
+              v.isNaN ? nil : Double(v),
+              into: UnsafeMutableBufferPointer(rebasing: $0[at..<at + t.width]))
+          }
+          if case .failure(var p) = written {
             (p.row, p.column) = (r, j)
             return .failure(p)
           }
@@ -211,11 +220,9 @@ public struct FeatureEncoder: Codable, Sendable, Equatable {
     for (k, column) in columns.enumerated() {
       switch (column.numeric, column.categorical, cells[k]) {
       case (let t?, _, .number(let x)):
-        switch t.apply(x) {
-        case .success(let (value, flag)):
-          out[at] = Float(value)
-          if t.indicator { out[at + 1] = Float(flag) }
-        case .failure(var p):
+        if case .failure(var p) = t.write(
+          x, into: UnsafeMutableBufferPointer(rebasing: out[at..<at + t.width]))
+        {
           p.column = k
           return .failure(p)
         }

@@ -7,7 +7,8 @@
 //     id: ignore                       # a bare type is a treatment with its defaults
 //
 // numeric: missing error | mean | median | constant (+ fill), indicator, scale standard | robust |
-// minmax | quantile | log | none (default: missing error, scale standard);
+// minmax | quantile | log | piecewise_linear (+ bins) | none (default: missing error, scale
+// standard);
 // categorical: encoding one_hot | embedding (+ dim), missing category | error, min_frequency,
 // max_categories (default: one_hot, missing category); boolean: exactly two values, one 0/1 column. The list form (`features: [a, b]`) stays: numeric columns read as
 // they always were.
@@ -50,6 +51,8 @@ public struct FeatureTreatment: Sendable, Equatable {
   public var fill: Double?
   public var indicator = false
   public var scaling: Scaling = .standard
+  /// Bins of a piecewise-linear encoding (nil: `NumericTransform.defaultBins`).
+  public var bins: Int?
   public var categoricalMissing: CategoricalMissing = .category
   public var minFrequency: Double?
   public var maxCategories: Int?
@@ -63,7 +66,7 @@ public struct FeatureTreatment: Sendable, Equatable {
   /// The keys a treatment of each kind may have.
   static func keys(_ kind: Kind) -> [String] {
     switch kind {
-    case .numeric: ["type", "missing", "fill", "indicator", "scale"]
+    case .numeric: ["type", "missing", "fill", "indicator", "scale", "bins"]
     case .categorical: ["type", "encoding", "dim", "missing", "min_frequency", "max_categories"]
     case .boolean, .ignore: ["type"]
     }
@@ -174,6 +177,23 @@ extension NodeReader {
       if let n = fields["scale"] {
         guard let s: Located<Scaling> = choice(n, "\(path).scale", "scaling") else { return nil }
         t.scaling = s.value
+      }
+      if let n = fields["bins"] {
+        let limit = NumericTransform.maximumBins
+        guard let b = int(n, "\(path).bins"), b.value >= 2, b.value <= limit else {
+          report(
+            Diagnostic(
+              .badSize, "'\(path).bins' must be a whole number from 2 to \(limit)", at: location(n))
+          )
+          return nil
+        }
+        t.bins = b.value
+        if t.scaling != .piecewiseLinear {
+          report(
+            Diagnostic(
+              .ignoredSetting, "'\(path).bins' has no effect without 'scale: piecewise_linear'",
+              at: b.location))
+        }
       }
     case .categorical:
       if let n = fields["encoding"] {

@@ -8,6 +8,11 @@
 //   quantile  the empirical CDF, uniform on [0, 1]  QuantileTransformer(output_distribution=
 //             from min(1000, n) quantiles           'uniform', subsample=None)
 //   log       ln(1 + x), for x ≥ 0                 FunctionTransformer(np.log1p)
+//   piecewise_linear  one column per bin between     rtdl_num_embeddings'
+//             quantile edges e_0 < … < e_T:          compute_bins + PiecewiseLinearEncoding
+//             (x − e_t)/(e_{t+1} − e_t), clipped to   (Gorishniy et al. 2022)
+//             [0, 1] (the first bin only above, the
+//             last only below, a single bin never)
 // A scale of 0 (a constant column) is taken as 1, as scikit-learn does. Everything is computed in
 // Double and stored in the model file, so prediction applies the same numbers.
 
@@ -21,6 +26,7 @@ public enum Imputation: String, Codable, Sendable, CaseIterable {
 /// How a numeric column is scaled after filling.
 public enum Scaling: String, Codable, Sendable, CaseIterable {
   case standard, robust, minmax, quantile, log, none
+  case piecewiseLinear = "piecewise_linear"
 }
 
 /// Why a column cannot be fitted or a cell transformed, in words.
@@ -46,9 +52,18 @@ public struct NumericTransform: Codable, Sendable, Equatable {
   public var scale: Double
   /// The fitted quantiles (quantile scaling), at references 0, 1/(q−1), …, 1.
   public var quantiles: [Double]?
+  /// The bin edges e_0 < … < e_T (piecewise-linear encoding): T columns.
+  public var edges: [Double]?
 
+  /// The columns of the value: one, or one per bin.
+  public var valueWidth: Int { scaling == .piecewiseLinear ? max(1, (edges?.count ?? 2) - 1) : 1 }
   /// The columns this feature takes in the input matrix.
-  public var width: Int { indicator ? 2 : 1 }
+  public var width: Int { valueWidth + (indicator ? 1 : 0) }
+
+  /// Bins of the piecewise-linear encoding when a spec names none (rtdl_num_embeddings' default).
+  public static let defaultBins = 48
+  /// The most bins a spec may ask for.
+  public static let maximumBins = 1024
 
   /// The quantiles fitted at most (QuantileTransformer's default `n_quantiles`).
   public static let maximumQuantiles = 1000
@@ -56,7 +71,7 @@ public struct NumericTransform: Codable, Sendable, Equatable {
   /// Fits the transform on a column's training cells (nil: missing).
   public static func fit(
     _ cells: [Double?], missing: Imputation, fill constant: Double? = nil, indicator: Bool = false,
-    scaling: Scaling
+    scaling: Scaling, bins: Int = defaultBins
   ) -> Result<NumericTransform, FeatureProblem> {
     let present = cells.compactMap { $0 }
     let absent = cells.count - present.count
@@ -102,8 +117,46 @@ public struct NumericTransform: Codable, Sendable, Equatable {
       // Monotone, as scikit-learn makes them (np.maximum.accumulate).
       for i in q.indices.dropFirst() { q[i] = max(q[i], q[i - 1]) }
       t.quantiles = q
+    case .piecewiseLinear:
+      // compute_bins: torch.quantile(x, linspace(0, 1, bins + 1)).unique(), the distinct
+      // quantile edges, with its levels and interpolation to the bit.
+      let sorted = filled.sorted()
+      var edges: [Double] = []
+      for q in Self.torchLevels(bins) {
+        let e = Self.torchQuantile(sorted, q)
+        if edges.last.map({ e > $0 }) ?? true { edges.append(e) }
+      }
+      guard edges.count >= 2 else {
+        return .failure(
+          FeatureProblem(
+            "'piecewise_linear' needs at least two distinct values; the column holds only \(sorted[0])"
+          ))
+      }
+      t.edges = edges
     }
     return .success(t)
+  }
+
+  /// Writes the transformed cell (nil: missing) into `out` (`width` columns): its value or its
+  /// bins, then the indicator when there is one.
+  public func write(_ cell: Double?, into out: UnsafeMutableBufferPointer<Float>) -> Result<
+    Void, FeatureProblem
+  > {
+    guard let x = cell ?? fill else { return .failure(FeatureProblem("missing cell")) }
+    if indicator { out[valueWidth] = cell == nil ? 1 : 0 }
+    guard scaling == .piecewiseLinear, let e = edges else {
+      return apply(x).map { out[0] = Float($0.value) }
+    }
+    let last = e.count - 2
+    for t in 0...last {
+      var v = (x - e[t]) / (e[t + 1] - e[t])
+      if last > 0 {
+        if t > 0 { v = max(v, 0) }
+        if t < last { v = min(v, 1) }
+      }
+      out[t] = Float(v)
+    }
+    return .success(())
   }
 
   /// The transformed value of a cell (nil: missing) and its indicator (0 or 1).
@@ -117,6 +170,7 @@ public struct NumericTransform: Codable, Sendable, Equatable {
       return .success((Foundation.log1p(x), flag))
     case .standard, .robust, .minmax: return .success(((x - center) / scale, flag))
     case .quantile: return .success((uniform(x), flag))
+    case .piecewiseLinear: return .success((x, flag))  // several columns: see `write`
     }
   }
 
@@ -153,6 +207,29 @@ public struct NumericTransform: Codable, Sendable, Equatable {
       if xs[mid] <= x { low = mid } else { high = mid - 1 }
     }
     return low
+  }
+
+  /// `torch.linspace(0, 1, bins + 1)` as compute_bins makes it (float32, then widened): step
+  /// 1/bins in float32; level i is step · i below the middle and 1 − step · (bins − i) from
+  /// there, each rounded once to float32 (torch's CPU kernel fuses the multiply-add).
+  static func torchLevels(_ bins: Int) -> [Double] {
+    let step = Double(Float(1) / Float(bins))
+    let steps = bins + 1
+    return (0..<steps).map { i in
+      let v = i < steps / 2 ? step * Double(i) : 1 - step * Double(steps - i - 1)
+      return Double(Float(v))
+    }
+  }
+
+  /// `torch.quantile(sorted, q)` (interpolation 'linear'): rank q·(n − 1), the values below and
+  /// above it, and torch's lerp between them.
+  static func torchQuantile(_ sorted: [Double], _ q: Double) -> Double {
+    let rank = q * Double(sorted.count - 1)
+    let below = min(Int(rank), sorted.count - 1)
+    let above = min(Int(rank.rounded(.up)), sorted.count - 1)
+    let w = rank - Double(below)
+    let (a, b) = (sorted[below], sorted[above])
+    return w < 0.5 ? a + w * (b - a) : b - (b - a) * (1 - w)
   }
 
   /// numpy's `linspace(0, 1, n)`: i · (1 / (n − 1)), the last exactly 1.

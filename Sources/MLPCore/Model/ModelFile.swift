@@ -311,7 +311,8 @@ public struct Model: Sendable {
   }
 
   /// Feature transforms that fit the network: one per feature column, of its kind, with finite
-  /// statistics, positive scales, sorted quantiles and distinct levels, as wide as the input.
+  /// statistics, positive scales, sorted quantiles and bin edges, distinct levels, as wide as the
+  /// input.
   private static func check(
     _ t: FeatureEncoder, features: [String], input: Int, fail: (String) -> ModelFileError
   ) throws(ModelFileError) {
@@ -322,7 +323,8 @@ public struct Model: Sendable {
       let shown = "feature '\(safeText(c.name, limit: 60))'"
       switch (c.numeric, c.categorical) {
       case (let n?, nil):
-        let numbers = [n.center, n.scale] + (n.fill.map { [$0] } ?? []) + (n.quantiles ?? [])
+        let numbers =
+          [n.center, n.scale] + (n.fill.map { [$0] } ?? []) + (n.quantiles ?? []) + (n.edges ?? [])
         guard numbers.allSatisfy(\.isFinite), n.scale > 0 else {
           throw fail("\(shown) has a transform with numbers that are not finite or a scale ≤ 0")
         }
@@ -331,6 +333,17 @@ public struct Model: Sendable {
             || zip(q, q.dropFirst()).contains(where: { $0 > $1 })
         {
           throw fail("\(shown) has quantiles that are not sorted")
+        }
+        // Bin edges strictly increasing, as many as a spec may ask for, only for their scaling.
+        if (n.scaling == .piecewiseLinear) != (n.edges != nil) {
+          throw fail("\(shown) has bin edges without piecewise-linear scaling, or none with it")
+        }
+        if let e = n.edges,
+          e.count < 2 || e.count > NumericTransform.maximumBins + 1
+            || zip(e, e.dropFirst()).contains(where: { !($0 < $1) })
+            || zip(e, e.dropFirst()).contains(where: { !($1 - $0).isFinite || $1 - $0 <= 0 })
+        {
+          throw fail("\(shown) has bin edges that are not strictly increasing, or too far apart")
         }
       case (nil, let k?):
         let all = k.levels + k.infrequent

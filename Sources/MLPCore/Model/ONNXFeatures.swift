@@ -4,7 +4,8 @@
 // the indicator, Sub/Div or Add/Log for the scaling, and for categories the `ai.onnx.ml`
 // LabelEncoder (level → column; the missing-value strings → the missing level; an unseen level →
 // the "other" column, or past the end, which OneHot turns into zeros) followed by OneHot;
-// quantile scaling as knot counting, Gather and interpolation. The blocks are concatenated into
+// quantile scaling as knot counting, Gather and interpolation; a piecewise-linear encoding as
+// Sub/Div against the bin edges and Max/Min for its clipping. The blocks are concatenated into
 // the network's input.
 
 import Foundation
@@ -60,6 +61,25 @@ extension ONNXExport {
           let built = quantileNodes(value, q, prefix: prefix)
           nodes += built.nodes
           initializers += built.initializers
+        case .piecewiseLinear:
+          // (x − e_t) / (e_{t+1} − e_t) for every bin t, then each clipped as mlpc clips it.
+          let e = n.edges ?? [0, 1]
+          let bins = e.count - 1
+          let shape = [Int64(bins)]
+          let lower = (0..<bins).map { t in bins > 1 && t > 0 ? 0 : -Double.infinity }
+          let upper = (0..<bins).map { t in bins > 1 && t < bins - 1 ? 1 : Double.infinity }
+          initializers += [
+            doubleTensor("\(prefix).left", shape, Array(e.dropLast())),
+            doubleTensor("\(prefix).width", shape, (0..<bins).map { e[$0 + 1] - e[$0] }),
+            doubleTensor("\(prefix).lower", shape, lower),
+            doubleTensor("\(prefix).upper", shape, upper),
+          ]
+          nodes += [
+            node("Sub", [value, "\(prefix).left"], "\(prefix).offset"),
+            node("Div", ["\(prefix).offset", "\(prefix).width"], "\(prefix).ramp"),
+            node("Max", ["\(prefix).ramp", "\(prefix).lower"], "\(prefix).above"),
+            node("Min", ["\(prefix).above", "\(prefix).upper"], "\(prefix).double"),
+          ]
         }
         var narrow = node("Cast", ["\(prefix).double"], "\(prefix).value")
         narrow.attribute = [attribute("to", int: Int64(Onnx_TensorProto.DataType.float.rawValue))]

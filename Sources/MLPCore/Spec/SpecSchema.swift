@@ -58,6 +58,7 @@ public enum SpecSchema {
           "missing": ["enum": ["error", "mean", "median", "constant", "category"]],
           "fill": ["type": "number"], "indicator": ["type": "boolean"],
           "scale": ["enum": Scaling.allCases.map(\.rawValue)],
+          "bins": ["type": "integer", "minimum": 2, "maximum": NumericTransform.maximumBins],
           "encoding": ["enum": FeatureTreatment.Encoding.allCases.map(\.rawValue)],
           "dim": [
             "type": "integer", "minimum": 1, "maximum": FeatureTreatment.maxEmbeddingDim,

@@ -32,7 +32,48 @@ import Testing
     var testDescription: String { name }
   }
 
+  /// Format 4 with feature transforms: x piecewise-linear over `edges` (one column per bin, so
+  /// one bin here keeps the two inputs) unless `scaling` says otherwise; y standard.
+  static func transformed(
+    _ b: inout ModelBytes, scaling: String = "piecewise_linear", edges: [Double]?
+  ) {
+    b.format = "mlpc-4"
+    b.description["format"] = 4
+    var x: [String: Any] = ["indicator": false, "scaling": scaling, "center": 0, "scale": 1]
+    if let edges { x["edges"] = edges }
+    let y: [String: Any] = ["indicator": false, "scaling": "standard", "center": 0, "scale": 1]
+    b.description["transforms"] = [
+      "columns": [["name": "x", "numeric": x], ["name": "y", "numeric": y]],
+      "missing_values": [""],
+    ]
+  }
+
+  @Test func piecewiseLinearTransformsAreRead() throws {
+    var bytes = ModelBytes()
+    Self.transformed(&bytes, edges: [-1, 3])
+    let model = try Model.decode(bytes.data, file: "m.safetensors")
+    #expect(model.description.transforms?.columns.first?.numeric?.edges == [-1, 3])
+  }
+
   static let tamperings: [Tampering] = [
+    Tampering(name: "bin edges not increasing", expected: "bin edges that are not strictly") {
+      transformed(&$0, edges: [3, -1])
+    },
+    Tampering(name: "equal bin edges", expected: "bin edges that are not strictly") {
+      transformed(&$0, edges: [2, 2])
+    },
+    Tampering(name: "one bin edge", expected: "bin edges that are not strictly") {
+      transformed(&$0, edges: [2])
+    },
+    Tampering(name: "infinitely wide bin", expected: "or too far apart") {
+      transformed(&$0, edges: [-1e308, 1e308])
+    },
+    Tampering(name: "piecewise-linear without edges", expected: "bin edges without") {
+      transformed(&$0, edges: nil)
+    },
+    Tampering(name: "edges under another scaling", expected: "bin edges without") {
+      transformed(&$0, scaling: "standard", edges: [0, 1])
+    },
     Tampering(name: "offsets near Int64.max", expected: "outside the file") {
       $0.tensors["o.weight"] = ([2, 2], [Int64.max - 16, Int64.max])
     },
