@@ -65,6 +65,14 @@ def main():
         {"name": "gelu_tanh-sigmoid-bce-sgd", "hidden": "gelu_tanh", "output": "sigmoid",
          "loss": "binary_cross_entropy", "optimizer": "sgd", "learning_rate": 0.5,
          "inputs": 3, "hidden_units": 4, "outputs": 1},
+        # Label smoothing: PyTorch's cross_entropy(label_smoothing=ε); for one sigmoid unit,
+        # Keras' definition y(1 − ε) + ε/2 (PyTorch's BCE has none).
+        {"name": "tanh-softmax-ce-adam-smoothing", "hidden": "tanh", "output": "softmax",
+         "loss": "cross_entropy", "optimizer": "adam", "learning_rate": 0.05,
+         "label_smoothing": 0.1, "inputs": 3, "hidden_units": 4, "outputs": 3},
+        {"name": "relu-sigmoid-bce-sgd-smoothing", "hidden": "relu", "output": "sigmoid",
+         "loss": "binary_cross_entropy", "optimizer": "sgd", "learning_rate": 0.5,
+         "label_smoothing": 0.2, "inputs": 3, "hidden_units": 4, "outputs": 1},
     ]
     out = []
     for case in cases:
@@ -93,10 +101,14 @@ def main():
             optimizer.zero_grad()
             W1, b1, W2, b2 = params
             z2 = ACT[case["hidden"]](xt @ W1.T + b1) @ W2.T + b2
-            if case["loss"] == "cross_entropy":
+            ls = case.get("label_smoothing", 0.0)
+            if case["loss"] == "cross_entropy" and ls > 0:
+                loss = torch.nn.functional.cross_entropy(z2, yt.argmax(1), label_smoothing=ls)
+            elif case["loss"] == "cross_entropy":
                 loss = -(yt * torch.log_softmax(z2, dim=1)).sum() / 5
             elif case["loss"] == "binary_cross_entropy":
-                loss = torch.nn.functional.binary_cross_entropy_with_logits(z2, yt, reduction="sum") / 5
+                smoothed = yt * (1 - ls) + ls / 2
+                loss = torch.nn.functional.binary_cross_entropy_with_logits(z2, smoothed, reduction="sum") / 5
             else:
                 loss = 0.5 * ((ACT[case["output"]](z2) - yt) ** 2).sum() / 5
             loss.backward()

@@ -2,6 +2,9 @@
 // delta = ∂L/∂z^N with L the mean over `rows`. softmax + cross_entropy and sigmoid +
 // binary_cross_entropy are fused and work from the logits z^N (stable for any z), turning the
 // output buffer into probabilities as they go. mse works on x^N = σ(z^N) and multiplies by σ'.
+// Label smoothing ε replaces each target y by (1 − ε)·y + ε/K with K the classes (PyTorch's
+// CrossEntropyLoss(label_smoothing=ε); K = 2 for one sigmoid unit, as Keras'
+// BinaryCrossentropy(label_smoothing=ε)); the loss and its gradient are those of the new targets.
 
 import Foundation
 
@@ -23,10 +26,13 @@ public enum LossKind: String, CaseIterable, Sendable {
 func lossForwardBackward(
   _ kind: LossKind, out: UnsafeMutablePointer<Float>, target: UnsafePointer<Float>,
   delta: UnsafeMutablePointer<Float>, preActivation: UnsafePointer<Float>? = nil, rows: Int,
-  cols: Int, activation: Activation, parameter: Float
+  cols: Int, activation: Activation, parameter: Float, labelSmoothing smoothing: Float = 0
 ) -> Double {
   let scale = 1 / Float(rows)
   var total = 0.0
+  // y ↦ keep·y + spread (exactly y when ε = 0).
+  let keep = 1 - smoothing
+  let spread = smoothing / Float(kind == .binaryCrossEntropy ? 2 : cols)
   switch kind {
   case .crossEntropy:  // l = −Σ y log softmax(z); ∂l/∂z = p − y
     // l = −Σ y (z − top − log Σ e^{z − top}). Three passes: each row's top logit subtracted
@@ -39,7 +45,7 @@ func lossForwardBackward(
       var l: Float = 0
       for c in 0..<cols {
         z[c] -= top
-        l -= y[c] * z[c]
+        l -= (keep * y[c] + spread) * z[c]
       }
       total += Double(l)
     }
@@ -55,7 +61,7 @@ func lossForwardBackward(
       var ySum: Float = 0
       for c in 0..<cols {
         sum += z[c]
-        ySum += y[c]
+        ySum += keep * y[c] + spread
       }
       if ySum == 1 {
         product *= Double(sum)
@@ -70,13 +76,13 @@ func lossForwardBackward(
       let inverse = 1 / sum
       for c in 0..<cols {
         z[c] *= inverse
-        d[c] = (z[c] - y[c]) * scale
+        d[c] = (z[c] - (keep * y[c] + spread)) * scale
       }
     }
     if factors > 0 { total += log(product) }
   case .binaryCrossEntropy:  // l = max(z,0) − z y + log(1 + e^{−|z|}); ∂l/∂z = σ(z) − y
     for i in 0..<rows * cols {
-      let (z, y) = (out[i], target[i])
+      let (z, y) = (out[i], keep * target[i] + spread)
       total += Double(max(z, 0) - z * y + log1pf(expf(-abs(z))))
       out[i] = sigmoid(z)
       delta[i] = (out[i] - y) * scale

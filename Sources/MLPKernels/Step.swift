@@ -22,10 +22,11 @@ public enum StepOp<Ref> {
     activation: Activation, parameter: Float, preActivation: Ref?)
   /// l = mean over rows of the loss (each row's × its weight, when there are weights);
   /// delta = ∂L/∂z^N (fused with the output activation); output, target, delta (B, C); σ' of an
-  /// unfused output activation that saves z comes from `preActivation`.
+  /// unfused output activation that saves z comes from `preActivation`; `labelSmoothing` ε
+  /// replaces the targets by (1 − ε)·y + ε/K (classification losses).
   case loss(
     LossKind, output: Ref, target: Ref, delta: Ref, columns: Int, activation: Activation,
-    parameter: Float, weights: Ref?, preActivation: Ref?)
+    parameter: Float, weights: Ref?, preActivation: Ref?, labelSmoothing: Float)
   /// ∂L/∂W^k += deltaᵀ · input; ∂L/∂b^k += Σ_rows delta; and, unless k = 1,
   /// inputDelta = (delta · W^k) ⊙ σ^{k-1}'(z^{k-1}) with σ' taken from the input activation, or
   /// from z^{k-1} (`inputPreActivation`) when that activation saves it.
@@ -61,10 +62,10 @@ public enum StepOp<Ref> {
       .dense(
         layer: k, input: f(x), weight: f(w), bias: f(b), output: f(y), inputs: i, outputs: o,
         activation: act, parameter: p, preActivation: z.map(f))
-    case .loss(let kind, let y, let t, let d, let c, let act, let p, let w, let z):
+    case .loss(let kind, let y, let t, let d, let c, let act, let p, let w, let z, let smoothing):
       .loss(
         kind, output: f(y), target: f(t), delta: f(d), columns: c, activation: act, parameter: p,
-        weights: w.map(f), preActivation: z.map(f))
+        weights: w.map(f), preActivation: z.map(f), labelSmoothing: smoothing)
     case .denseBackward(
       let k, let d, let x, let w, let dw, let db, let dx, let i, let o, let a, let p, let z):
       .denseBackward(
@@ -112,11 +113,12 @@ public func execute(
       x: x, w: w, b: b, y: y, z: z, rows: rows, inputs: inputs, outputs: outputs, activation,
       parameter: p)
   case .loss(
-    let kind, let out, let target, let delta, let cols, let activation, let p, let w, let z):
+    let kind, let out, let target, let delta, let cols, let activation, let p, let w, let z,
+    let smoothing):
     guard let w else {
       return lossForwardBackward(
         kind, out: out, target: target, delta: delta, preActivation: z, rows: rows, cols: cols,
-        activation: activation, parameter: p)
+        activation: activation, parameter: p, labelSmoothing: smoothing)
     }
     // Weighted: row by row, each row's loss and gradient × its weight, over the same 1/rows.
     var total = 0.0
@@ -128,7 +130,7 @@ public func execute(
         * lossForwardBackward(
           kind, out: out + at, target: target + at, delta: delta + at,
           preActivation: z.map { UnsafePointer($0 + at) }, rows: 1, cols: cols,
-          activation: activation, parameter: p)
+          activation: activation, parameter: p, labelSmoothing: smoothing)
       for c in 0..<cols { delta[at + c] *= w[r] * scale }
     }
     return total

@@ -22,6 +22,7 @@ extension CheckContext {
     }
     if let s = spec.schedule { apply(ScheduleConfig.bindings, from: s, to: &config.schedule) }
     config.schedule.cosineEpochs = max(1, config.epochs - config.schedule.warmupEpochs)
+    config.labelSmoothing = spec.top[.loss]?.value.labelSmoothing?.value ?? 0
     warnIgnored(TrainingConfig.bindings, in: spec.training, under: config)
     warnIgnored(ScheduleConfig.bindings, in: spec.schedule, under: config)
     checkDecay(config)

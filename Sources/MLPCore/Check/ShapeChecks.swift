@@ -105,8 +105,14 @@ extension CheckContext {
   /// The loss, defaulted by task, checked against the task and the output activation.
   mutating func checkLoss(layers: [CheckedLayer]?) -> LossKind? {
     guard let task = spec.top[.task]?.value else { return nil }
-    let loss = spec.top[.loss]?.value ?? (task == .classification ? .crossEntropy : .mse)
+    let loss = spec.top[.loss]?.value.kind ?? (task == .classification ? .crossEntropy : .mse)
     let at = spec.top[.loss]?.location ?? rootLocation
+    if loss == .mse, let e = spec.top[.loss]?.value.labelSmoothing {
+      report(
+        Diagnostic(
+          .lossMismatch, "'label_smoothing' applies to classification losses, not 'mse'",
+          at: e.location, help: "remove it, or use cross_entropy or binary_cross_entropy"))
+    }
     guard let output = layers?.last, let outputSpec = spec.layers?.last else { return loss }
     let activationAt = outputSpec[.activation]?.location ?? outputSpec.location
     let outputNote = DiagnosticNote(

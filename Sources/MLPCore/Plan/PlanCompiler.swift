@@ -10,7 +10,8 @@ public enum PlanCompiler {
     let t = spec.training
     return compile(
       spec.network, batchSize: batchSize ?? spec.batchSize,
-      training: (t.updateRule, t.clipping), classWeights: spec.data.classWeights)
+      training: (t.updateRule, t.clipping), classWeights: spec.data.classWeights,
+      labelSmoothing: Float(t.labelSmoothing))
   }
 
   /// A forward-only plan of `network` for up to `batchSize` rows per pass; the output layer
@@ -32,7 +33,7 @@ public enum PlanCompiler {
 
   static func compile(
     _ network: Network, batchSize batch: Int, training: (UpdateRule, GradientClipping)?,
-    classWeights: [Float]? = nil
+    classWeights: [Float]? = nil, labelSmoothing: Float = 0
   ) -> ExecutionPlan {
     precondition(batch >= 1)
     let weighted = training != nil && classWeights != nil
@@ -93,7 +94,7 @@ public enum PlanCompiler {
     }
     plan.loss = ops.loss(
       network.loss, activations[n], plan.target!, deltas[n - 1], output.activation,
-      output.parameter, plan.sampleWeights, preActivations[n])
+      output.parameter, plan.sampleWeights, preActivations[n], labelSmoothing)
     plan.backward = (1...n).reversed().flatMap { k in
       let below = k > 1 ? network.layers[k - 2] : nil
       // Below a dropout layer, σ' is applied by its dropoutBackward (after the mask).
@@ -202,16 +203,18 @@ private struct OpBuilder {
 
   func loss(
     _ kind: LossKind, _ x: BufferID, _ y: BufferID, _ delta: BufferID, _ act: Activation,
-    _ p: Float, _ weights: BufferID?, _ z: BufferID?
+    _ p: Float, _ weights: BufferID?, _ z: BufferID?, _ smoothing: Float
   ) -> Op {
     precondition(
       shape(x) == shape(y) && shape(x) == shape(delta), "loss: shapes \(shape(x)) \(shape(y))")
     if let weights { precondition(shape(weights) == [shape(x)[0]], "loss: weights") }
     if let z { precondition(shape(z) == shape(x) && !kind.fusesActivation, "loss: z") }
     precondition(z != nil || !act.savesInput || kind.fusesActivation, "loss: σ' needs z")
+    precondition(
+      smoothing >= 0 && smoothing <= 1 && (smoothing == 0 || kind != .mse), "loss: label smoothing")
     return .loss(
       kind, output: x, target: y, delta: delta, columns: shape(x)[1], activation: act,
-      parameter: p, weights: weights, preActivation: z)
+      parameter: p, weights: weights, preActivation: z, labelSmoothing: smoothing)
   }
 
   func denseBackward(

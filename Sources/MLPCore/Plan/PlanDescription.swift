@@ -178,8 +178,10 @@ extension ExecutionPlan {
             "dense[\(k)]        \(name(z)) = \(affine); \(name(y)) = \(act.rawValue)(\(name(z)))"
         }
         return "dense[\(k)]        \(name(y)) = \(act.rawValue)(\(affine))"
-      case .loss(let kind, let x, let y, let d, _, let act, _, let weights, let z):
-        let weighted = weights.map { " × \(name($0))" } ?? ""
+      case .loss(let kind, let x, let y, let d, _, let act, _, let weights, let z, let smoothing):
+        let weighted =
+          (weights.map { " × \(name($0))" } ?? "")
+          + (smoothing > 0 ? ", label smoothing \(smoothing)" : "")
         let from = z.map { " (σ' from \(name($0)))" } ?? ""
         return
           "loss            \(name(d)) = ∂\(kind.rawValue)(\(act.rawValue), \(name(x)), \(name(y)))\(weighted)/∂z\(from)"

@@ -30,10 +30,12 @@ public final class Executor {
       if case .dropout = $0.0 { nil } else { $0.1 }
     }
     boundLoss = plan.loss.map(bind)
-    if case .loss(let k, let o, let t, let d, let c, let a, let p, .some, let z)? = boundLoss {
+    if case .loss(let k, let o, let t, let d, let c, let a, let p, .some, let z, let smoothing)? =
+      boundLoss
+    {
       unweightedLoss = .loss(
         k, output: o, target: t, delta: d, columns: c, activation: a, parameter: p, weights: nil,
-        preActivation: z)
+        preActivation: z, labelSmoothing: smoothing)
     }
     boundBackward = plan.backward.map(bind)
     boundUpdate = plan.update.map(bind)

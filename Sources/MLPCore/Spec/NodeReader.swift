@@ -143,6 +143,36 @@ final class NodeReader {
     return string(node, path).map { Located([$0], at: $0.location, path: path) }
   }
 
+  /// A loss name, or `{type: NAME, label_smoothing: ε}` with 0 ≤ ε ≤ 1.
+  func loss(_ node: Node, _ path: String) -> Located<LossValue>? {
+    guard case .mapping = node else {
+      let kind: Located<LossKind>? = choice(node, path, "loss")
+      return kind.map { Located(LossValue(kind: $0.value), at: $0.location, path: path) }
+    }
+    guard let fields = fields(node, path, allowed: ["type", "label_smoothing"]) else { return nil }
+    guard let typeNode = fields["type"] else {
+      missing(
+        "type", in: path, at: fields.location,
+        help: "e.g. '{type: cross_entropy, label_smoothing: 0.1}'")
+      return nil
+    }
+    guard let kind: Located<LossKind> = choice(typeNode, "\(path).type", "loss") else { return nil }
+    var value = LossValue(kind: kind.value)
+    if let n = fields["label_smoothing"] {
+      guard let e = double(n, "\(path).label_smoothing"), e.value.isFinite, e.value >= 0,
+        e.value <= 1
+      else {
+        report(
+          Diagnostic(
+            .hyperparameter, "'\(path).label_smoothing' must be a number from 0 to 1",
+            at: location(n)))
+        return nil
+      }
+      value.labelSmoothing = e
+    }
+    return Located(value, at: kind.location, path: path)
+  }
+
   /// `balanced`, or a mapping of class names to finite weights > 0.
   func classWeights(_ node: Node, _ path: String) -> Located<ClassWeightsValue>? {
     if case .mapping(let mapping) = node {

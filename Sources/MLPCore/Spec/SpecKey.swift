@@ -36,6 +36,8 @@ public enum SpecValueKind: Sendable, Equatable {
   case layerList
   /// `balanced`, or a mapping from class name to a positive weight.
   case classWeights
+  /// A loss name, or a mapping with `type` and the loss's options.
+  case loss
   /// A name, a list of names, or a mapping from column name to its treatment.
   case features
 
@@ -191,6 +193,22 @@ extension SpecKey where Value: RawRepresentable & CaseIterable, Value.RawValue =
       section, name, .choice(Value.allCases.map(\.rawValue)), default: value,
       json: value.map { "\"\($0.rawValue)\"" }, shown: shown, code: .unknownChoice,
       required: required, summary, read: { $2.choice($0, $1, what) })
+  }
+}
+
+/// `loss` as written: its kind, and the label smoothing ε of a classification loss.
+public struct LossValue: Sendable {
+  public var kind: LossKind
+  public var labelSmoothing: Located<Double>?
+}
+
+extension SpecKey where Value == LossValue {
+  static func loss(_ section: SpecSection, _ name: String, shown: String, _ summary: String)
+    -> SpecKey
+  {
+    SpecKey(
+      section, name, .loss, default: nil, json: nil, shown: shown, code: .unknownChoice, summary,
+      read: { $2.loss($0, $1) })
   }
 }
 

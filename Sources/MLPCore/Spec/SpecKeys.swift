@@ -273,10 +273,10 @@ extension SpecKey where Value == Task {
     "classification: one-hot targets, accuracy; regression: real targets, MSE/MAE/R²")
 }
 
-extension SpecKey where Value == LossKind {
-  static let loss = choice(
-    .top, "loss", shown: "`cross_entropy` for classification, `mse` for regression", "loss",
-    "see Losses below")
+extension SpecKey where Value == LossValue {
+  static let loss = loss(
+    .top, "loss", shown: "`cross_entropy` for classification, `mse` for regression",
+    "see Losses below; a classification loss may be `{type: …, label_smoothing: ε}`")
 }
 
 extension SpecKey where Value == Activation {
@@ -328,7 +328,7 @@ public enum SpecKeys {
     [
       SpecKey<Int>.version.info, SpecKey<String>.name.info, SpecKey<String>.description.info,
       SpecKey<Task>.task.info, SpecKey<Int>.input.info, SpecKey<Section>.layers.info,
-      SpecKey<LossKind>.loss.info, SpecKey<Section>.data.info, SpecKey<Section>.training.info,
+      SpecKey<LossValue>.loss.info, SpecKey<Section>.data.info, SpecKey<Section>.training.info,
       SpecKey<Int>.units.info, SpecKey<Activation>.activation.info,
       SpecKey<String>.layerName.info, SpecKey<InitKind>.initializer.info,
       SpecKey<Double>.dropout.info,

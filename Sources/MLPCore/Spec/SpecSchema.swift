@@ -85,6 +85,18 @@ public enum SpecSchema {
           "additionalProperties": ["type": "number", "exclusiveMinimum": 0],
         ] as [String: Any],
       ]
+    case .loss:
+      let names = LossKind.allCases.map(\.rawValue)
+      p["oneOf"] = [
+        ["enum": names],
+        [
+          "type": "object", "required": ["type"], "additionalProperties": false,
+          "properties": [
+            "type": ["enum": names],
+            "label_smoothing": ["type": "number", "minimum": 0, "maximum": 1],
+          ] as [String: Any],
+        ] as [String: Any],
+      ]
     }
     if let b = key.bounds {
       if let m = b.minimum { p[b.exclusiveMinimum ? "exclusiveMinimum" : "minimum"] = m }
@@ -137,6 +149,9 @@ public enum SpecSchema {
     case .mapping: return "mapping"
     case .layerList: return "list of layers"
     case .classWeights: return "`balanced` or mapping class → number > 0"
+    case .loss:
+      return LossKind.allCases.map { "`\($0.rawValue)`" }.joined(separator: " \\| ")
+        + ", or `{type, label_smoothing}`"
     case .features: return "string, list of strings, or mapping column → treatment"
     }
   }

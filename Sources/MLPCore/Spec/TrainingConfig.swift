@@ -142,6 +142,8 @@ public struct TrainingConfig: Sendable, Equatable {
   public var alpha = 0.0
   public var centered = false
   public var weightDecay = 0.0
+  /// Label smoothing ε of a classification loss (`loss: {type: …, label_smoothing: ε}`).
+  public var labelSmoothing = 0.0
   /// `clip_norm` and `clip_value`, when set.
   public var clipNorm: Double?
   public var clipValue: Double?

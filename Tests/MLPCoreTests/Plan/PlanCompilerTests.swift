@@ -64,7 +64,7 @@ func planSpec(optimizer: String, batch: Int, hidden: String = "relu") -> String 
       return
     }
     #expect(activation == .identity)
-    guard case .loss(let kind, _, _, _, _, let lossActivation, _, nil, nil) = p.loss else {
+    guard case .loss(let kind, _, _, _, _, let lossActivation, _, nil, nil, 0) = p.loss else {
       Issue.record("not a loss op")
       return
     }
@@ -176,7 +176,7 @@ func planSpec(optimizer: String, batch: Int, hidden: String = "relu") -> String 
       case .dropoutBackward(let k, _, _, _, _, _, _, let source):
         #expect(source == z(k))
         if let source { read.append(p.buffers.firstIndex { $0.id == source }!) }
-      case .loss(_, _, _, _, _, _, _, _, let source):
+      case .loss(_, _, _, _, _, _, _, _, let source, _):
         #expect(source == z(4))
         if let source { read.append(p.buffers.firstIndex { $0.id == source }!) }
       default: break

@@ -26,6 +26,7 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
   var momentum: Double?
   var alpha: Double?
   var centered: Bool?
+  var labelSmoothing: Double?
   var inputs: Int
   var hiddenUnits: Int
   var outputs: Int
@@ -43,6 +44,7 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
     case clipNorm = "clip_norm"
     case clipValue = "clip_value"
     case hiddenUnits = "hidden_units"
+    case labelSmoothing = "label_smoothing"
   }
 
   static func all() -> [KnownAnswerCase] { load("known_answer.json") }
@@ -66,7 +68,7 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
       layers:
         - {units: \(hiddenUnits), activation: \(hidden)}
         - {units: \(outputs), activation: \(output)}
-      loss: \(loss)
+      loss: \(labelSmoothing.map { "{type: \(loss), label_smoothing: \($0)}" } ?? loss)
       data: \(data)
       training: {optimizer: \(optimizer), learning_rate: \(learningRate), batch_size: 5, weight_decay: \(weightDecay)\(clipping)}
       """
@@ -86,7 +88,10 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
     #expect(cases.count { $0.weightDecay > 0 } == 3)
     #expect(cases.contains { $0.loss == "binary_cross_entropy" })
     let torch = KnownAnswerCase.torch()
-    #expect(torch.count == 12 && torch.allSatisfy { $0.steps.count == 3 })
+    #expect(torch.count == 14 && torch.allSatisfy { $0.steps.count == 3 })
+    #expect(
+      Set(torch.filter { $0.labelSmoothing != nil }.map(\.loss))
+        == ["cross_entropy", "binary_cross_entropy"], "label smoothing of both losses")
     for activation in [Activation.gelu, .geluTanh, .silu] {
       #expect(
         torch.contains { $0.hidden == activation.rawValue },
