@@ -91,6 +91,9 @@ def encode(meta, rows, tensors):
                     x.append(np.log1p(value))
                 elif scaling == "quantile":
                     x.append(uniform(value, n["quantiles"]))
+                elif scaling == "robust_smooth_clip":
+                    v = (value - n["center"]) / n["scale"]
+                    x.append(v / math.sqrt(1 + v * v / 9))
                 elif scaling == "piecewise_linear":
                     x.extend(piecewise_linear(value, n["edges"]))
                 else:

@@ -239,7 +239,8 @@ import Testing
 
   /// `scale: piecewise_linear`: one column per quantile bin in the plan, trained, and the same
   /// bins applied by predict, the numpy reader and ONNX Runtime to rows inside, between and
-  /// beyond the training range, and to a missing cell (filled, then flagged).
+  /// beyond the training range, and to a missing cell (filled, then flagged); beside it a
+  /// `robust_smooth_clip` column.
   @Test func aPiecewiseLinearColumnTrainsPredictsAndExports() throws {
     let dir = Repository.temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -260,12 +261,12 @@ import Testing
       target: kind
       features:
         x: {type: numeric, missing: median, indicator: true, scale: piecewise_linear, bins: 20}
-        noise: {type: numeric, scale: piecewise_linear, bins: 3}
+        noise: {type: numeric, scale: robust_smooth_clip}
     training: {epochs: 150, optimizer: adam, learning_rate: 0.05}
     """.write(toFile: dir + "/s.yaml", atomically: true, encoding: .utf8)
     let plan = try CommandRunner.mlpc(["plan", dir + "/s.yaml"])
-    // x: 20 bins + indicator; noise: 3 bins (7 distinct values).
-    #expect(plan.stdout.contains("24 → 2"), "\(plan.stdout)")
+    // x: 20 bins + indicator; noise: one column.
+    #expect(plan.stdout.contains("22 → 2"), "\(plan.stdout)")
     #expect(plan.stdout.contains("piecewise_linear (20 bins)"), "\(plan.stdout)")
     let run = try CommandRunner.mlpc(["run", dir + "/s.yaml", "--quiet", "--out", dir + "/run"])
     #expect(run.status == 0, "\(run.stderr)")
@@ -282,7 +283,8 @@ import Testing
     #expect(predicted.status == 0, "\(predicted.stderr)")
     let lines = try String(contentsOfFile: dir + "/p.csv", encoding: .utf8).split(separator: "\n")
     #expect(lines.count == 6 && lines[1].hasPrefix("in,") && lines[5].hasPrefix("in,"))
-    try Self.expectExportAndReaderAgree(dir, lines: lines, compared: 1..<3, op: "Max")
+    try Self.expectExportAndReaderAgree(
+      dir, lines: lines, compared: 1..<3, op: "Max Min Mul Softmax Sqrt")
   }
 
   /// The run in `dir`/run exported: ONNX Runtime (using `op`) and the numpy reader equal

@@ -8,6 +8,9 @@
 //   quantile  the empirical CDF, uniform on [0, 1]  QuantileTransformer(output_distribution=
 //             from min(1000, n) quantiles           'uniform', subsample=None)
 //   log       ln(1 + x), for x ≥ 0                 FunctionTransformer(np.log1p)
+//   robust_smooth_clip  v = (x − median)/s, then   RealMLP's median_center,
+//             v/√(1 + v²/9) (s = q75 − q25, or       robust_scale, smooth_clip
+//             half the range when that is 0)       (Holzmüller et al. 2024; pytabkit)
 //   piecewise_linear  one column per bin between     rtdl_num_embeddings'
 //             quantile edges e_0 < … < e_T:          compute_bins + PiecewiseLinearEncoding
 //             (x − e_t)/(e_{t+1} − e_t), clipped to   (Gorishniy et al. 2022)
@@ -27,6 +30,7 @@ public enum Imputation: String, Codable, Sendable, CaseIterable {
 public enum Scaling: String, Codable, Sendable, CaseIterable {
   case standard, robust, minmax, quantile, log, none
   case piecewiseLinear = "piecewise_linear"
+  case robustSmoothClip = "robust_smooth_clip"
 }
 
 /// Why a column cannot be fitted or a cell transformed, in words.
@@ -105,6 +109,13 @@ public struct NumericTransform: Codable, Sendable, Equatable {
       let sorted = filled.sorted()
       t.center = Self.percentile(sorted, 50)
       t.scale = Self.nonZero(Self.percentile(sorted, 75) - Self.percentile(sorted, 25))
+    case .robustSmoothClip:
+      // RealMLP: the interquartile range, or half the range where that is 0 (a constant column
+      // keeps scale 1: its training values all map to 0, as RealMLP's factor 0 maps them).
+      let sorted = filled.sorted()
+      t.center = Self.percentile(sorted, 50)
+      let spread = Self.percentile(sorted, 75) - Self.percentile(sorted, 25)
+      t.scale = Self.nonZero(spread == 0 ? 0.5 * (sorted.last! - sorted[0]) : spread)
     case .minmax:
       let (low, high) = (filled.min()!, filled.max()!)
       t.center = low
@@ -169,6 +180,9 @@ public struct NumericTransform: Codable, Sendable, Equatable {
       guard x >= 0 else { return .failure(FeatureProblem("'log' scaling needs values ≥ 0")) }
       return .success((Foundation.log1p(x), flag))
     case .standard, .robust, .minmax: return .success(((x - center) / scale, flag))
+    case .robustSmoothClip:
+      let v = (x - center) / scale
+      return .success((v / (1 + v * v / 9).squareRoot(), flag))
     case .quantile: return .success((uniform(x), flag))
     case .piecewiseLinear: return .success((x, flag))  // several columns: see `write`
     }

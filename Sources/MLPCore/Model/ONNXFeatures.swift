@@ -5,7 +5,8 @@
 // LabelEncoder (level → column; the missing-value strings → the missing level; an unseen level →
 // the "other" column, or past the end, which OneHot turns into zeros) followed by OneHot;
 // quantile scaling as knot counting, Gather and interpolation; a piecewise-linear encoding as
-// Sub/Div against the bin edges and Max/Min for its clipping. The blocks are concatenated into
+// Sub/Div against the bin edges and Max/Min for its clipping; RealMLP's robust scaling and smooth
+// clipping as Sub/Div, then Mul/Add/Sqrt/Div. The blocks are concatenated into
 // the network's input.
 
 import Foundation
@@ -50,6 +51,23 @@ extension ONNXExport {
           initializers.append(doubleTensor("\(prefix).scale", [1], [n.scale]))
           nodes.append(node("Sub", [value, "\(prefix).center"], "\(prefix).centred"))
           nodes.append(node("Div", ["\(prefix).centred", "\(prefix).scale"], "\(prefix).double"))
+        case .robustSmoothClip:
+          // v = (x − center)/scale, then v / √(1 + v²/9).
+          initializers += [
+            doubleTensor("\(prefix).center", [1], [n.center]),
+            doubleTensor("\(prefix).scale", [1], [n.scale]),
+            doubleTensor("\(prefix).one", [1], [1]),
+            doubleTensor("\(prefix).ninth", [1], [1.0 / 9]),
+          ]
+          nodes += [
+            node("Sub", [value, "\(prefix).center"], "\(prefix).centred"),
+            node("Div", ["\(prefix).centred", "\(prefix).scale"], "\(prefix).scaled"),
+            node("Mul", ["\(prefix).scaled", "\(prefix).scaled"], "\(prefix).square"),
+            node("Mul", ["\(prefix).square", "\(prefix).ninth"], "\(prefix).square9"),
+            node("Add", ["\(prefix).square9", "\(prefix).one"], "\(prefix).radicand"),
+            node("Sqrt", ["\(prefix).radicand"], "\(prefix).root"),
+            node("Div", ["\(prefix).scaled", "\(prefix).root"], "\(prefix).double"),
+          ]
         case .log:
           initializers.append(doubleTensor("\(prefix).one", [1], [1]))
           nodes.append(node("Add", [value, "\(prefix).one"], "\(prefix).plus_one"))
