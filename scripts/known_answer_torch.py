@@ -73,11 +73,25 @@ def main():
         {"name": "relu-sigmoid-bce-sgd-smoothing", "hidden": "relu", "output": "sigmoid",
          "loss": "binary_cross_entropy", "optimizer": "sgd", "learning_rate": 0.5,
          "label_smoothing": 0.2, "inputs": 3, "hidden_units": 4, "outputs": 1},
+        # Averaged weights: torch.optim.swa_utils.AveragedModel with get_ema_multi_avg_fn(d),
+        # updated after every optimizer step.
+        {"name": "tanh-softmax-ce-adam-ema", "hidden": "tanh", "output": "softmax",
+         "loss": "cross_entropy", "optimizer": "adam", "learning_rate": 0.05, "ema": 0.9,
+         "inputs": 3, "hidden_units": 4, "outputs": 3},
+        {"name": "relu-identity-mse-momentum-ema", "hidden": "relu", "output": "identity",
+         "loss": "mse", "optimizer": "momentum", "learning_rate": 0.05, "ema": 0.3,
+         "inputs": 3, "hidden_units": 5, "outputs": 1},
     ]
     out = []
     for case in cases:
         initial, x, y = case_data(rng, case)
-        params = [torch.tensor(p, requires_grad=True) for p in initial]
+        holder = torch.nn.Module()
+        holder.params = torch.nn.ParameterList([torch.nn.Parameter(torch.tensor(p)) for p in initial])
+        params = list(holder.params)
+        averaged = None
+        if "ema" in case:
+            averaged = torch.optim.swa_utils.AveragedModel(
+                holder, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(case["ema"]))
         wd = case.get("weight_decay", 0.0)
         lr = case["learning_rate"]
         if case["optimizer"] == "sgd":
@@ -118,8 +132,13 @@ def main():
                 torch.nn.utils.clip_grad_norm_(params, case["clip_norm"])
             gradients = [p.grad.detach().numpy().ravel().tolist() for p in params]
             optimizer.step()
-            record["steps"].append({"loss": loss.item(), "gradients": gradients,
-                                    "parameters": [p.detach().numpy().ravel().tolist() for p in params]})
+            step = {"loss": loss.item(), "gradients": gradients,
+                    "parameters": [p.detach().numpy().ravel().tolist() for p in params]}
+            if averaged is not None:
+                averaged.update_parameters(holder)
+                step["averaged"] = [p.detach().numpy().ravel().tolist()
+                                    for p in averaged.module.params]
+            record["steps"].append(step)
         out.append(record)
     OUT.write_text(json.dumps(out, indent=1) + "\n")
 

@@ -43,10 +43,11 @@ public enum StepOp<Ref> {
     layer: Int, delta: Ref, output: Ref, mask: Ref, columns: Int, activation: Activation,
     parameter: Float, preActivation: Ref?)
   /// Every parameter ← the optimizer's step over the flat parameter, gradient and state ranges
-  /// (`optimizer.kind.stateSlots` of them), after clipping the gradient.
+  /// (`optimizer.kind.stateSlots` of them), after clipping the gradient; then, with `average`,
+  /// the exponential moving average of the parameters (decay d) takes the new values in.
   case update(
     UpdateRule, clipping: GradientClipping, parameters: Ref, gradients: Ref, count: Int,
-    state: StateSlots<Ref>)
+    state: StateSlots<Ref>, average: ParameterAverage<Ref>?)
 
   /// The same op over other buffer references.
   public func map<T>(_ f: (Ref) -> T) -> StepOp<T> {
@@ -78,10 +79,11 @@ public enum StepOp<Ref> {
       .dropoutBackward(
         layer: k, delta: f(d), output: f(x), mask: f(m), columns: c, activation: a, parameter: p,
         preActivation: z.map(f))
-    case .update(let optimizer, let clipping, let p, let g, let n, let state):
+    case .update(let optimizer, let clipping, let p, let g, let n, let state, let average):
       .update(
         optimizer, clipping: clipping, parameters: f(p), gradients: f(g), count: n,
-        state: state.map(f))
+        state: state.map(f),
+        average: average.map { ParameterAverage(values: f($0.values), decay: $0.decay) })
     }
   }
 }
@@ -148,7 +150,7 @@ public func execute(
     dropoutBackward(
       delta: delta, x: x, preActivation: z, mask: mask, rows: rows, cols: cols, activation,
       parameter: p)
-  case .update(let optimizer, let clipping, let p, let g, let n, let state):
+  case .update(let optimizer, let clipping, let p, let g, let n, let state, let average):
     if clipping.isActive { clipGradient(g, count: n, clipping) }
     // Large models update in slices of whole cache lines, one per thread.
     let parts = n >= 1 << 16 ? WorkerPool.shared.count : 1
@@ -157,10 +159,43 @@ public func execute(
         let lo = n * part / parts / 16 * 16
         let hi = part == parts - 1 ? n : n * (part + 1) / parts / 16 * 16
         optimizer.update(p, g, state: state, range: lo..<hi, learningRate: learningRate, step: step)
+        if let average {
+          averageParameters(
+            average.values + lo, p + lo, count: hi - lo, decay: average.decay, step: step)
+        }
         finite[part] = allFinite(p + lo, count: hi - lo)
       }
       return finite.allSatisfy { $0 } ? 0 : 1
     }
   }
   return 0
+}
+
+/// The exponential moving average of the parameters an update keeps: its parameter-shaped
+/// buffer and decay d.
+public struct ParameterAverage<Ref> {
+  public var values: Ref
+  public var decay: Float
+  public init(values: Ref, decay: Float) { (self.values, self.decay) = (values, decay) }
+}
+
+extension ParameterAverage: Sendable where Ref: Sendable {}
+
+/// PyTorch's AveragedModel with get_ema_multi_avg_fn(d), updated after every optimizer step:
+/// the first step copies the parameters, every later one moves the average towards them,
+/// a ← a + (1 − d)(p − a) (torch.lerp's form; from the far end when the weight passes ½).
+@inline(__always)
+func averageParameters(
+  _ a: UnsafeMutablePointer<Float>, _ p: UnsafePointer<Float>, count: Int, decay: Float, step: Int
+) {
+  if step <= 1 {
+    a.update(from: p, count: count)
+    return
+  }
+  let w = 1 - decay
+  if w < 0.5 {
+    for i in 0..<count { a[i] = a[i] + w * (p[i] - a[i]) }
+  } else {
+    for i in 0..<count { a[i] = p[i] - (p[i] - a[i]) * (1 - w) }
+  }
 }

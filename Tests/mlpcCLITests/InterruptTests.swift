@@ -1,7 +1,7 @@
 // Signals and resume, end to end: a run stopped by SIGINT, a double SIGINT, SIGTERM or SIGHUP at
 // a random point saves a checkpoint, the model and a summary and exits 128 + the signal; resumed,
 // it ends with a model.safetensors byte-identical to an uninterrupted run's, with sgd, momentum
-// and adam, with and without shuffling.
+// and adam, with and without shuffling, and with a moving average of the weights.
 
 import Foundation
 import MLPCTestSupport
@@ -12,8 +12,9 @@ struct InterruptCase: CustomTestStringConvertible, Sendable {
   var signals: [Int32]
   var optimizer: String
   var shuffle: Bool
+  var ema: Double? = nil
   var testDescription: String {
-    "\(signals.map { $0 == SIGINT ? "INT" : $0 == SIGTERM ? "TERM" : "HUP" }.joined(separator: "+")) \(optimizer) shuffle \(shuffle)"
+    "\(signals.map { $0 == SIGINT ? "INT" : $0 == SIGTERM ? "TERM" : "HUP" }.joined(separator: "+")) \(optimizer) shuffle \(shuffle)\(ema.map { " ema \($0)" } ?? "")"
   }
 
   static let all = [
@@ -22,6 +23,7 @@ struct InterruptCase: CustomTestStringConvertible, Sendable {
     InterruptCase(signals: [SIGTERM], optimizer: "adam", shuffle: true),
     InterruptCase(signals: [SIGHUP], optimizer: "adam", shuffle: false),
     InterruptCase(signals: [SIGTERM], optimizer: "momentum", shuffle: true),
+    InterruptCase(signals: [SIGINT], optimizer: "adam", shuffle: true, ema: 0.99),
   ]
 
   var spec: String {
@@ -30,7 +32,7 @@ struct InterruptCase: CustomTestStringConvertible, Sendable {
     input: 4
     layers: [{units: 16, activation: relu}, {units: 3, activation: softmax}]
     data: {generator: blobs, samples: 20000, dimensions: 4, validation_split: 0.1}
-    training: {epochs: 12, batch_size: 8, optimizer: \(optimizer), learning_rate: 0.01, shuffle: \(shuffle), seed: 5}
+    training: {epochs: 12, batch_size: 8, optimizer: \(optimizer), learning_rate: 0.01, shuffle: \(shuffle), seed: 5\(ema.map { ", ema: \($0)" } ?? "")}
     """
   }
 }

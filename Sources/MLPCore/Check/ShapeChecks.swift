@@ -169,7 +169,8 @@ extension CheckContext {
       // The plan weighs each row's loss when classes are weighted: a buffer of its own.
       sampleWeights: spec.data?[.classWeights] != nil,
       dropoutLayers: Set(layers.indices.filter { layers[$0].dropout > 0 }.map { $0 + 1 }),
-      preActivationLayers: ArenaLayout.preActivationLayers(layers.map(\.activation)))
+      preActivationLayers: ArenaLayout.preActivationLayers(layers.map(\.activation)),
+      averaged: training.ema != nil)
     sizing.embeddings = embeddings
     guard sizing.layout(samples: 1) != nil else {
       report(
@@ -216,6 +217,8 @@ struct ArenaSizing {
   var dropoutLayers: Set<Int> = []
   /// Layers whose activation keeps z^k for its derivative (gelu, silu).
   var preActivationLayers: Set<Int> = []
+  /// Whether training keeps a moving average of the parameters.
+  var averaged = false
   /// The feature block's embedding tables (known once the training rows are fitted).
   var embeddings: [EmbeddingTable] = []
 
@@ -227,7 +230,7 @@ struct ArenaSizing {
       input: input, layers: layers,
       batchSize: ArenaLayout.rows(batchSize: batchSize, samples: samples),
       optimizerSlots: optimizer.stateSlots, sampleWeights: sampleWeights,
-      dropoutLayers: dropoutLayers, preActivationLayers: preActivationLayers,
+      dropoutLayers: dropoutLayers, preActivationLayers: preActivationLayers, averaged: averaged,
       embeddings: embeddings.map { ($0.tensorName, $0.rows, $0.dim) },
       loadedColumns: loaded)
   }

@@ -26,14 +26,16 @@ public struct ArenaLayout: Sendable {
   /// `optimizerSlots` set, the layout trains: gradients, that many optimizer state slots, a
   /// target and per-layer deltas, with `sampleWeights` a loss weight per row, and a dropout mask
   /// for each layer in `dropoutLayers` (1-based), and z^k for each layer in
-  /// `preActivationLayers` (activations whose σ' is taken from z). With `embeddings` (tensor name, rows, width),
+  /// `preActivationLayers` (activations whose σ' is taken from z), and with `averaged` the moving
+  /// average of the parameters after the optimizer state. With `embeddings` (tensor name, rows, width),
   /// the tables follow the layers' parameters (and their gradients the layers' gradients), a
   /// loaded row has `loadedColumns` columns and x^0 (with ∂L/∂x^0 in training) is a buffer of its
   /// own. Nil when some size cannot be addressed.
   public init?(
     input: Int, layers: [(name: String, units: Int)], batchSize: Int, optimizerSlots: Int?,
     sampleWeights: Bool = false, dropoutLayers: Set<Int> = [],
-    preActivationLayers: Set<Int> = [], embeddings: [(name: String, rows: Int, dim: Int)] = [],
+    preActivationLayers: Set<Int> = [], averaged: Bool = false,
+    embeddings: [(name: String, rows: Int, dim: Int)] = [],
     loadedColumns: Int? = nil
   ) {
     let widths = [input] + layers.map(\.units)
@@ -63,6 +65,7 @@ public struct ArenaLayout: Sendable {
         for slot in 0..<optimizerSlots {
           try add("optimizer.state\(slot)", .optimizerState(slot: slot), [parameterFloats])
         }
+        if averaged { try add("parameters.average", .parameterAverage, [parameterFloats]) }
       }
       if embeddings.isEmpty {
         try add("input", .input, [batchSize, widths[0]])

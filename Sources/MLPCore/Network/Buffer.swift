@@ -42,6 +42,8 @@ public enum BufferRole: Hashable, Sendable {
   case dropoutMask(layer: Int)
   /// Optimizer state for every parameter (momentum velocity, Adam moments), parameter-shaped.
   case optimizerState(slot: Int)
+  /// The moving average of the parameters (`training.ema`), parameter-shaped.
+  case parameterAverage
 
   /// Whether the buffer is a trainable parameter.
   public var isParameter: Bool {

@@ -28,8 +28,11 @@ public struct ExecutionPlan: Sendable {
   public let parameters: ArenaRange
   /// Gradients, laid out exactly like `parameters` (training plans).
   public internal(set) var gradients: ArenaRange?
-  /// Optimizer state slots, each laid out exactly like `parameters`.
+  /// Optimizer state slots, each laid out exactly like `parameters`, and last the parameters'
+  /// moving average when there is one (saved, restored and checkpointed with them).
   public internal(set) var optimizerState: [ArenaRange] = []
+  /// The moving average of the parameters (`training.ema`), laid out like `parameters`.
+  public internal(set) var average: ArenaRange?
   /// Total floats in the arena.
   public let arenaCount: Int
 

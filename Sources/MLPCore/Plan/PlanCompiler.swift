@@ -11,7 +11,7 @@ public enum PlanCompiler {
     return compile(
       spec.network, batchSize: batchSize ?? spec.batchSize,
       training: (t.updateRule, t.clipping), classWeights: spec.data.classWeights,
-      labelSmoothing: Float(t.labelSmoothing))
+      labelSmoothing: Float(t.labelSmoothing), averageDecay: t.ema.map(Float.init))
   }
 
   /// A forward-only plan of `network` for up to `batchSize` rows per pass; the output layer
@@ -33,7 +33,7 @@ public enum PlanCompiler {
 
   static func compile(
     _ network: Network, batchSize batch: Int, training: (UpdateRule, GradientClipping)?,
-    classWeights: [Float]? = nil, labelSmoothing: Float = 0
+    classWeights: [Float]? = nil, labelSmoothing: Float = 0, averageDecay: Float? = nil
   ) -> ExecutionPlan {
     precondition(batch >= 1)
     let weighted = training != nil && classWeights != nil
@@ -47,6 +47,7 @@ public enum PlanCompiler {
         input: network.input, layers: network.layers.map { ($0.name, $0.units) },
         batchSize: batch, optimizerSlots: training?.0.kind.stateSlots, sampleWeights: weighted,
         dropoutLayers: Set(dropped), preActivationLayers: saving,
+        averaged: training != nil && averageDecay != nil,
         embeddings: network.embeddings.map { ($0.tensorName, $0.rows, $0.dim) },
         loadedColumns: network.loadedColumns)
     else {
@@ -127,6 +128,12 @@ public enum PlanCompiler {
     plan.optimizerState = layout.buffers.filter {
       if case .optimizerState = $0.role { true } else { false }
     }.map { ArenaRange(offset: $0.offset, count: $0.count) }
+    let average = layout.first(.parameterAverage)
+    if let average {
+      plan.average = layout.range(from: .parameterAverage, through: .parameterAverage)
+      precondition(plan.average?.count == parameters.count, "the average mirrors the parameters")
+      plan.optimizerState.append(plan.average!)
+    }
     // One op over the flat ranges: parameters, gradients and each state slot start at their
     // first buffer and run contiguously (the layout puts them so).
     let firstGradient = id(.weightGradient(layer: 1))!
@@ -137,7 +144,8 @@ public enum PlanCompiler {
       state: StateSlots(
         layout.buffers.filter {
           if case .optimizerState = $0.role { true } else { false }
-        }.map(\.id)))
+        }.map(\.id)),
+      average: average.map { ParameterAverage(values: $0.id, decay: averageDecay!) })
     return plan
   }
 }

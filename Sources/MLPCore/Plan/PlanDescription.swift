@@ -75,7 +75,7 @@ extension ExecutionPlan {
       switch b.role {
       case .weight, .bias, .embedding: m["parameters"]! += 4 * b.count
       case .weightGradient, .biasGradient, .embeddingGradient: m["gradients"]! += 4 * b.count
-      case .optimizerState: m["optimizer_state"]! += 4 * b.count
+      case .optimizerState, .parameterAverage: m["optimizer_state"]! += 4 * b.count
       case .input, .embedded, .target, .sampleWeight, .activation, .preActivation, .delta,
         .dropoutMask:
         m["activations"]! += 4 * b.count
@@ -87,7 +87,7 @@ extension ExecutionPlan {
 
   /// The optimizer of the update op ("none" in an inference plan).
   var optimizerName: String {
-    if case .update(let optimizer, _, _, _, _, _)? = update {
+    if case .update(let optimizer, _, _, _, _, _, _)? = update {
       optimizer.kind.rawValue
     } else {
       "none"
@@ -199,8 +199,10 @@ extension ExecutionPlan {
       case .dropoutBackward(let k, let d, let x, let m, _, let act, _, let z):
         return
           "dropout_backward[\(k)] \(name(d)) ⊙= \(name(m)) ⊙ \(act.rawValue)'(\(name(z ?? x)))"
-      case .update(let optimizer, _, _, _, let count, _):
-        return "update          \(optimizer.kind.rawValue) over \(grouped(count)) floats"
+      case .update(let optimizer, _, _, _, let count, _, let average):
+        let averaged =
+          average.map { "; \(name($0.values)) ← moving average (decay \($0.decay))" } ?? ""
+        return "update          \(optimizer.kind.rawValue) over \(grouped(count)) floats\(averaged)"
       }
     }
   }

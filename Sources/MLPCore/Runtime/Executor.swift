@@ -103,6 +103,19 @@ public final class Executor {
     step = 0
   }
 
+  /// Runs `body` with the parameters' moving average in place of the parameters (when the plan
+  /// keeps one; else with the parameters): the two ranges are swapped before and after.
+  public func withAveragedParameters<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+    guard let average = plan.average else { return try body() }
+    let (p, a) = (arena + plan.parameters.offset, arena + average.offset)
+    let swap = {
+      for i in 0..<average.count { (p[i], a[i]) = (a[i], p[i]) }
+    }
+    swap()
+    defer { swap() }
+    return try body()
+  }
+
   /// Parameters, optimizer state and step count, to return to with `restore`.
   public struct Snapshot: Sendable, Equatable {
     /// Parameters, then each optimizer state slot, as laid out in the arena.

@@ -227,8 +227,15 @@ public final class Trainer {
   }
 
   /// `evaluate`, with `sharded` over this rank's share of the rows, the sums reduced over all
-  /// ranks (every rank must call it then).
+  /// ranks (every rank must call it then). With `training.ema`, the averaged weights are
+  /// evaluated, as the model will hold them.
   public func evaluate(_ data: Dataset, sharded: Bool) throws(TrainingStop) -> Evaluation {
+    try executor.withAveragedParameters { () throws(TrainingStop) -> Evaluation in
+      try evaluateCurrent(data, sharded: sharded)
+    }
+  }
+
+  private func evaluateCurrent(_ data: Dataset, sharded: Bool) throws(TrainingStop) -> Evaluation {
     let outputs = data.outputs
     var loss = 0.0
     var correct = 0

@@ -326,7 +326,11 @@ public final class TrainingSession {
     }
     outcome.summary.evaluations = finalEvaluation()
     let curves = earlier + Curves.thinned(reports)
-    try writer.write(Model.encode(spec, trainer.executor, epochs: total), "model.safetensors")
+    // With training.ema the model holds the averaged weights.
+    let model = trainer.executor.withAveragedParameters {
+      Model.encode(spec, trainer.executor, epochs: total)
+    }
+    try writer.write(model, "model.safetensors")
     try writer.write(record: outcome.summary, "summary.json")
     let stopped: Int? =
       if case .earlyStopped = ending { outcome.summary.epochsCompleted } else { nil }

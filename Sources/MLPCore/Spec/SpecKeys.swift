@@ -176,6 +176,11 @@ extension SpecKey where Value == Double {
   static let weightDecay = number(
     .training, "weight_decay", default: 0, atLeast(0), float: true,
     "λ: adds λθ to every gradient (L2); with `adamw`, decays θ by ηλ directly")
+  static let ema = number(
+    .training, "ema", shown: "off",
+    Bounds(minimum: 0, exclusiveMinimum: true, maximum: 1, exclusiveMaximum: true), float: true,
+    "decay d of an exponential moving average of the weights, taken after every step (a ← d·a + (1 − d)·θ; PyTorch's AveragedModel with get_ema_multi_avg_fn(d)); evaluation, early stopping and the model use the average"
+  )
   static let clipNorm = number(
     .training, "clip_norm", shown: "off", above(0), float: true,
     "scales the gradient down when its global L2 norm exceeds this (clip_grad_norm_)")
@@ -348,7 +353,7 @@ public enum SpecKeys {
       SpecKey<OptimizerKind>.optimizer.info, SpecKey<Double>.momentum.info,
       SpecKey<Double>.beta1.info, SpecKey<Double>.beta2.info, SpecKey<Double>.epsilon.info,
       SpecKey<Double>.alpha.info, SpecKey<Bool>.centered.info,
-      SpecKey<Double>.weightDecay.info, SpecKey<Double>.clipNorm.info,
+      SpecKey<Double>.weightDecay.info, SpecKey<Double>.ema.info, SpecKey<Double>.clipNorm.info,
       SpecKey<Double>.clipValue.info, SpecKey<Int>.seed.info, SpecKey<Bool>.shuffle.info,
       SpecKey<Section>.checkpoint.info, SpecKey<Section>.earlyStopping.info,
       SpecKey<Int>.checkpointEvery.info, SpecKey<Int>.checkpointKeep.info,

@@ -145,6 +145,8 @@ public struct TrainingConfig: Sendable, Equatable {
   /// Label smoothing ε of a classification loss (`loss: {type: …, label_smoothing: ε}`).
   public var labelSmoothing = 0.0
   /// `clip_norm` and `clip_value`, when set.
+  /// The decay of the weights' moving average (nil: none).
+  public var ema: Double?
   public var clipNorm: Double?
   public var clipValue: Double?
   public var seed: UInt64 = 0
@@ -173,6 +175,7 @@ public struct TrainingConfig: Sendable, Equatable {
       KeyBinding(.alpha, \.alpha, variants: optimizers),
       KeyBinding(.centered, \.centered, variants: optimizers),
       KeyBinding(.weightDecay, \.weightDecay),
+      KeyBinding(.ema, optional: \.ema),
       KeyBinding(.clipNorm, optional: \.clipNorm), KeyBinding(.clipValue, optional: \.clipValue),
       KeyBinding(.seed, \.seed, convert: { UInt64($0) }), KeyBinding(.shuffle, \.shuffle),
     ]

@@ -13,6 +13,8 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
     var loss: Double
     var gradients: [[Double]]
     var parameters: [[Double]]
+    /// The moving average of the parameters after the step (cases with `ema`).
+    var averaged: [[Double]]?
   }
   var name: String
   var hidden: String
@@ -27,6 +29,7 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
   var alpha: Double?
   var centered: Bool?
   var labelSmoothing: Double?
+  var ema: Double?
   var inputs: Int
   var hiddenUnits: Int
   var outputs: Int
@@ -38,7 +41,7 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
 
   enum CodingKeys: String, CodingKey {
     case name, hidden, output, loss, optimizer, inputs, outputs, x, y, initial, steps
-    case momentum, alpha, centered
+    case momentum, alpha, centered, ema
     case learningRate = "learning_rate"
     case weightDecay = "weight_decay"
     case clipNorm = "clip_norm"
@@ -77,7 +80,7 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
   private var clipping: String {
     (clipNorm.map { ", clip_norm: \($0)" } ?? "") + (clipValue.map { ", clip_value: \($0)" } ?? "")
       + (momentum.map { ", momentum: \($0)" } ?? "") + (alpha.map { ", alpha: \($0)" } ?? "")
-      + (centered.map { ", centered: \($0)" } ?? "")
+      + (centered.map { ", centered: \($0)" } ?? "") + (ema.map { ", ema: \($0)" } ?? "")
   }
 }
 
@@ -88,7 +91,10 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
     #expect(cases.count { $0.weightDecay > 0 } == 3)
     #expect(cases.contains { $0.loss == "binary_cross_entropy" })
     let torch = KnownAnswerCase.torch()
-    #expect(torch.count == 14 && torch.allSatisfy { $0.steps.count == 3 })
+    #expect(torch.count == 16 && torch.allSatisfy { $0.steps.count == 3 })
+    #expect(
+      torch.filter { $0.ema != nil }.allSatisfy { $0.steps.allSatisfy { $0.averaged != nil } }
+        && torch.count { $0.ema != nil } == 2, "averaged weights against AveragedModel")
     #expect(
       Set(torch.filter { $0.labelSmoothing != nil }.map(\.loss))
         == ["cross_entropy", "binary_cross_entropy"], "label smoothing of both losses")
@@ -132,6 +138,16 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
       }
       for (id, expected) in zip(ids, step.parameters) {
         expectClose(executor.values(id), expected, plan[id].name)
+      }
+      if let averaged = step.averaged {
+        let values = executor.withAveragedParameters { ids.map { executor.values($0) } }
+        for (id, (actual, expected)) in zip(ids, zip(values, averaged)) {
+          expectClose(actual, expected, "average of \(plan[id].name)")
+        }
+        // Swapped back: the parameters are the optimizer's again.
+        for (id, expected) in zip(ids, step.parameters) {
+          expectClose(executor.values(id), expected, plan[id].name)
+        }
       }
     }
   }

@@ -80,12 +80,15 @@ import Testing
     "epochs"  // the run's length: RunCommandTests, ResumeTests
   ]
 
-  /// Weights after two epochs with `overrides`.
+  /// Weights after two epochs with `overrides`, as the model would hold them (the moving
+  /// average with `ema`).
   static func weights(_ overrides: [String]) throws -> [Float] {
     let spec = try #require(check(overrides).spec, "\(check(overrides).diagnostics)")
     let trainer = Trainer(spec)
     for epoch in 1...2 { _ = try trainer.runEpoch(epoch) }
-    return trainer.plan.weights.flatMap { trainer.executor.values($0) }
+    return trainer.executor.withAveragedParameters {
+      trainer.plan.weights.flatMap { trainer.executor.values($0) }
+    }
   }
 
   /// Every `training` key the trainer reads changes the trained weights, under an optimizer that
