@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Writes the seed corpus of the FuzzModel target (Fuzz/seeds/FuzzModel/): the model files and
 # latest checkpoints of small shipped specs (a softmax classifier, a sigmoid one, a standardised
-# regression, raw tables with feature transforms and with embedding tables: format 4), so the fuzzer starts from files
+# regression, raw tables with feature transforms and with embedding tables: format 4; one with a
+# front scale and averaged weights), so the fuzzer starts from files
 # mlpc really writes.
 # Usage: scripts/fuzz_seeds.sh [MLPC_BINARY]
 set -euo pipefail
@@ -16,4 +17,8 @@ for spec in xor blobs-binary sine penguins mpg; do
   cp "$tmp/$spec/model.safetensors" "$out/$spec-model.safetensors"
   cp "$(ls "$tmp/$spec"/checkpoints/*.safetensors | tail -1)" "$out/$spec-checkpoint.safetensors"
 done
+"$mlpc" run specs/penguins.yaml --quiet --epochs 2 --out "$tmp/front" \
+  --set front_scale=true --set training.ema=0.99
+cp "$tmp/front/model.safetensors" "$out/penguins-front-ema-model.safetensors"
+cp "$(ls "$tmp/front"/checkpoints/*.safetensors | tail -1)" "$out/penguins-front-ema-checkpoint.safetensors"
 ls -l "$out"

@@ -81,12 +81,22 @@ def main():
         {"name": "relu-identity-mse-momentum-ema", "hidden": "relu", "output": "identity",
          "loss": "mse", "optimizer": "momentum", "learning_rate": 0.05, "ema": 0.3,
          "inputs": 3, "hidden_units": 5, "outputs": 1},
+        # A learned front scale s (starting at 1): the first layer reads x ⊙ s; s is the last
+        # parameter (its gradient and value follow b2's).
+        {"name": "tanh-softmax-ce-adam-front-scale", "hidden": "tanh", "output": "softmax",
+         "loss": "cross_entropy", "optimizer": "adam", "learning_rate": 0.05,
+         "front_scale": True, "inputs": 3, "hidden_units": 4, "outputs": 3},
+        {"name": "gelu-identity-mse-sgd-front-scale", "hidden": "gelu", "output": "identity",
+         "loss": "mse", "optimizer": "sgd", "learning_rate": 0.3, "front_scale": True,
+         "inputs": 3, "hidden_units": 5, "outputs": 1},
     ]
     out = []
     for case in cases:
         initial, x, y = case_data(rng, case)
         holder = torch.nn.Module()
         holder.params = torch.nn.ParameterList([torch.nn.Parameter(torch.tensor(p)) for p in initial])
+        if case.get("front_scale"):
+            holder.params.append(torch.nn.Parameter(torch.ones(case["inputs"])))
         params = list(holder.params)
         averaged = None
         if "ema" in case:
@@ -113,8 +123,9 @@ def main():
                       initial=[p.ravel().tolist() for p in initial], steps=[])
         for _ in range(3):
             optimizer.zero_grad()
-            W1, b1, W2, b2 = params
-            z2 = ACT[case["hidden"]](xt @ W1.T + b1) @ W2.T + b2
+            W1, b1, W2, b2 = params[:4]
+            x0 = xt * params[4] if case.get("front_scale") else xt
+            z2 = ACT[case["hidden"]](x0 @ W1.T + b1) @ W2.T + b2
             ls = case.get("label_smoothing", 0.0)
             if case["loss"] == "cross_entropy" and ls > 0:
                 loss = torch.nn.functional.cross_entropy(z2, yt.argmax(1), label_smoothing=ls)

@@ -136,6 +136,8 @@ def forward(meta, tensors, x):
     x = np.asarray(x, dtype=np.float64)
     if meta["standardized"]:
         x = (x - tensors["input.mean"]) / tensors["input.std"]
+    if meta.get("front_scale"):
+        x = x * tensors["front.scale"]  # the learned scale in front of layer 1
     for layer in meta["layers"]:
         z = x @ tensors[layer["name"] + ".weight"].T + tensors[layer["name"] + ".bias"]
         x = ACTIVATIONS[layer["activation"]](z, layer["parameters"])

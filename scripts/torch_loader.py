@@ -14,6 +14,17 @@ from torch import nn
 import mlpc_reader
 
 
+class FrontScale(nn.Module):
+    """x ↦ x ⊙ s, the learned scale in front of the first layer (`front_scale: true`)."""
+
+    def __init__(self, scale):
+        super().__init__()
+        self.scale = nn.Parameter(scale)
+
+    def forward(self, x):
+        return x * self.scale
+
+
 class Standardize(nn.Module):
     """x ↦ (x − mean) / std, the inputs as mlpc trained on them."""
 
@@ -48,6 +59,8 @@ def load(path):
     modules = []
     if meta["standardized"]:
         modules.append(Standardize(tensors["input.mean"], tensors["input.std"]))
+    if meta.get("front_scale"):
+        modules.append(FrontScale(tensors["front.scale"]))
     inputs = meta["input"]
     for layer in meta["layers"]:
         linear = nn.Linear(inputs, layer["units"])

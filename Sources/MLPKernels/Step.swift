@@ -15,6 +15,11 @@ public enum StepOp<Ref> {
   /// ∂L/∂E for every table (lookups name the gradient tables), scattered from delta = ∂L/∂x^0.
   case embedBackward(
     delta: Ref, input: Ref, inputs: Int, outputs: Int, lookups: [EmbeddingLookup<Ref>])
+  /// The learned front scale: output (B, C) = input (B, C) ⊙ scale (C).
+  case frontScale(input: Ref, scale: Ref, output: Ref, columns: Int)
+  /// ∂L/∂s = Σ_rows delta ⊙ input; with `inputDelta`, ∂L/∂input = delta ⊙ scale.
+  case frontScaleBackward(
+    delta: Ref, input: Ref, scale: Ref, scaleGradient: Ref, inputDelta: Ref?, columns: Int)
   /// x^k = σ^k(x^{k-1} · W^kᵀ + b^k); input (B, I), weight (O, I), bias (O), output (B, O);
   /// with `preActivation` (B, O), z^k is kept there too (training, activations that save z).
   case dense(
@@ -59,6 +64,12 @@ public enum StepOp<Ref> {
     case .embedBackward(let d, let x, let i, let o, let lookups):
       .embedBackward(
         delta: f(d), input: f(x), inputs: i, outputs: o, lookups: lookups.map { $0.map(f) })
+    case .frontScale(let x, let s, let y, let c):
+      .frontScale(input: f(x), scale: f(s), output: f(y), columns: c)
+    case .frontScaleBackward(let d, let x, let s, let ds, let dx, let c):
+      .frontScaleBackward(
+        delta: f(d), input: f(x), scale: f(s), scaleGradient: f(ds), inputDelta: dx.map(f),
+        columns: c)
     case .dense(let k, let x, let w, let b, let y, let i, let o, let act, let p, let z):
       .dense(
         layer: k, input: f(x), weight: f(w), bias: f(b), output: f(y), inputs: i, outputs: o,
@@ -110,6 +121,10 @@ public func execute(
   case .embedBackward(let delta, let x, let inputs, let outputs, let lookups):
     embedBackward(
       delta: delta, x: x, rows: rows, inputs: inputs, outputs: outputs, lookups: lookups)
+  case .frontScale(let x, let s, let y, let cols):
+    frontScaleForward(x: x, s: s, y: y, rows: rows, cols: cols)
+  case .frontScaleBackward(let delta, let x, let s, let ds, let dx, let cols):
+    frontScaleBackward(delta: delta, x: x, s: s, ds: ds, dx: dx, rows: rows, cols: cols)
   case .dense(_, let x, let w, let b, let y, let inputs, let outputs, let activation, let p, let z):
     denseForward(
       x: x, w: w, b: b, y: y, z: z, rows: rows, inputs: inputs, outputs: outputs, activation,

@@ -199,18 +199,21 @@ func stoppingTable(_ training: String) throws -> String {
     let dir = Repository.temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let first = try CommandRunner.mlpc([
-      "run", "specs/iris.yaml", "--epochs", "30", "--quiet", "--out", dir + "/a",
+      "run", "specs/iris.yaml", "--epochs", "30", "--quiet", "--out", dir + "/a", "--set",
+      "front_scale=true",
     ])
     #expect(first.status == 0, "\(first.stderr)")
     let trained = try Model.load(dir + "/a")
-    // At a learning rate near 0 the new run's weights stay the trained ones.
+    #expect(trained.tensors[Network.frontScaleName]?.values.contains { $0 != 1 } == true)
+    // At a learning rate near 0 the new run's weights (and front scale) stay the trained ones.
     let second = try CommandRunner.mlpc([
       "run", "specs/iris.yaml", "--epochs", "1", "--quiet", "--out", dir + "/b", "--init-from",
-      dir + "/a", "--set", "training.learning_rate=1e-12",
+      dir + "/a", "--set", "training.learning_rate=1e-12", "--set", "front_scale=true",
     ])
     #expect(second.status == 0, "\(second.stderr)")
     let started = try Model.load(dir + "/b")
-    for (name, tensor) in trained.tensors where name.hasSuffix(".weight") {
+    for (name, tensor) in trained.tensors
+    where name.hasSuffix(".weight") || name == Network.frontScaleName {
       let other = try #require(started.tensors[name]?.values)
       #expect(zip(tensor.values, other).allSatisfy { abs($0 - $1) <= 1e-6 * max(1, abs($0)) })
     }

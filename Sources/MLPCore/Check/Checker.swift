@@ -79,7 +79,8 @@ public enum Checker {
       spec.top[.name]?.value
       ?? PathText.lastComponent(PathText.removingExtension(spec.file))
     let network = Network(
-      name: name, task: task, input: input, layers: layers, loss: loss, embeddings: embeddings)
+      name: name, task: task, input: input, layers: layers, loss: loss, embeddings: embeddings,
+      frontScale: spec.top[.frontScale]?.value ?? false)
     let checked = CheckedSpec(
       file: spec.file, text: spec.text, resolvedText: spec.resolvedText ?? spec.text,
       network: network, training: training, data: data)

@@ -170,7 +170,7 @@ extension CheckContext {
       sampleWeights: spec.data?[.classWeights] != nil,
       dropoutLayers: Set(layers.indices.filter { layers[$0].dropout > 0 }.map { $0 + 1 }),
       preActivationLayers: ArenaLayout.preActivationLayers(layers.map(\.activation)),
-      averaged: training.ema != nil)
+      averaged: training.ema != nil, frontScale: spec.top[.frontScale]?.value ?? false)
     sizing.embeddings = embeddings
     guard sizing.layout(samples: 1) != nil else {
       report(
@@ -219,6 +219,8 @@ struct ArenaSizing {
   var preActivationLayers: Set<Int> = []
   /// Whether training keeps a moving average of the parameters.
   var averaged = false
+  /// Whether x^0 is scaled by a learned front scale.
+  var frontScale = false
   /// The feature block's embedding tables (known once the training rows are fitted).
   var embeddings: [EmbeddingTable] = []
 
@@ -231,6 +233,7 @@ struct ArenaSizing {
       batchSize: ArenaLayout.rows(batchSize: batchSize, samples: samples),
       optimizerSlots: optimizer.stateSlots, sampleWeights: sampleWeights,
       dropoutLayers: dropoutLayers, preActivationLayers: preActivationLayers, averaged: averaged,
+      frontScale: frontScale,
       embeddings: embeddings.map { ($0.tensorName, $0.rows, $0.dim) },
       loadedColumns: loaded)
   }

@@ -48,11 +48,15 @@ public struct ModelDescription: Codable, Sendable, Equatable {
   public var transforms: FeatureEncoder? = nil
   /// Regression targets as scaled for training (format 4); outputs are inverted with it.
   public var targetScale: TargetScaler? = nil
+  /// True when x^0 is multiplied by the learned `front.scale` tensor before layer 1 (absent
+  /// otherwise, so other models' bytes are unchanged).
+  public var frontScale: Bool? = nil
 
   enum CodingKeys: String, CodingKey {
     case format, name, task, loss, input, features, layers, targets, classes, standardized
     case training, spec, transforms
     case targetScale = "target_scale"
+    case frontScale = "front_scale"
     case mlpcVersion = "mlpc_version"
   }
 
@@ -75,6 +79,7 @@ extension ModelDescription {
     features = spec.data.encoder?.columns.map(\.name) ?? spec.data.featureNames
     transforms = spec.data.encoder
     targetScale = scaled ? spec.data.targetScaler : nil
+    frontScale = n.frontScale ? true : nil
     // A parameter is written as the shortest decimal that reads back as the same Float: 0.3,
     // not 0.30000001192092896.
     layers = n.layers.map { layer in
@@ -111,6 +116,7 @@ extension ModelDescription {
     spec = try c.decode(String.self, forKey: .spec)
     transforms = try c.decodeIfPresent(FeatureEncoder.self, forKey: .transforms)
     targetScale = try c.decodeIfPresent(TargetScaler.self, forKey: .targetScale)
+    frontScale = try c.decodeIfPresent(Bool.self, forKey: .frontScale)
     if let sections = try? c.decode([String: [String: SettingValue]].self, forKey: .training) {
       training = sections
     } else {
@@ -258,6 +264,13 @@ public struct Model: Sendable {
       }
       expected.insert(e.tensorName)
     }
+    let scaled = d.frontScale == true
+    if scaled {
+      guard tensors[Network.frontScaleName]?.shape == [d.input] else {
+        throw fail("its front scale does not match its \(d.input) inputs")
+      }
+      expected.insert(Network.frontScaleName)
+    }
     let outputs = inputs
     switch task {
     case .classification:
@@ -297,7 +310,7 @@ public struct Model: Sendable {
     description = d
     network = Network(
       name: d.name, task: task, input: d.input, layers: layers, loss: loss,
-      embeddings: embeddings)
+      embeddings: embeddings, frontScale: scaled)
     self.tensors = tensors
     if d.standardized {
       guard let mean = tensors["input.mean"]?.values, let std = tensors["input.std"]?.values,

@@ -45,6 +45,15 @@ public enum ONNXExport {
       nodes.append(node("Div", ["standardized.centred", "input.std"], "standardized"))
       current = "standardized"
     }
+    if model.network.frontScale {
+      let name = Network.frontScaleName
+      guard let s = model.tensors[name], s.values.allSatisfy(\.isFinite) else {
+        throw ExportError(description: "the model has no finite tensor '\(name)'")
+      }
+      graph.initializer.append(tensor(name, [Int64(d.input)], s.values))
+      nodes.append(node("Mul", [current, name], "front.scaled"))
+      current = "front.scaled"
+    }
     var widths = [d.input]
     for (k, layer) in model.network.layers.enumerated() {
       let (w, b) = (layer.name + ".weight", layer.name + ".bias")

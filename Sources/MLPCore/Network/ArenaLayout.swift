@@ -27,14 +27,16 @@ public struct ArenaLayout: Sendable {
   /// target and per-layer deltas, with `sampleWeights` a loss weight per row, and a dropout mask
   /// for each layer in `dropoutLayers` (1-based), and z^k for each layer in
   /// `preActivationLayers` (activations whose σ' is taken from z), and with `averaged` the moving
-  /// average of the parameters after the optimizer state. With `embeddings` (tensor name, rows, width),
+  /// average of the parameters after the optimizer state. With `frontScale`, the learned scale
+  /// of x^0 follows the other parameters, and x^0 ⊙ s (with its delta) is a buffer. With
+  /// `embeddings` (tensor name, rows, width),
   /// the tables follow the layers' parameters (and their gradients the layers' gradients), a
   /// loaded row has `loadedColumns` columns and x^0 (with ∂L/∂x^0 in training) is a buffer of its
   /// own. Nil when some size cannot be addressed.
   public init?(
     input: Int, layers: [(name: String, units: Int)], batchSize: Int, optimizerSlots: Int?,
     sampleWeights: Bool = false, dropoutLayers: Set<Int> = [],
-    preActivationLayers: Set<Int> = [], averaged: Bool = false,
+    preActivationLayers: Set<Int> = [], averaged: Bool = false, frontScale: Bool = false,
     embeddings: [(name: String, rows: Int, dim: Int)] = [],
     loadedColumns: Int? = nil
   ) {
@@ -52,6 +54,7 @@ public struct ArenaLayout: Sendable {
       for (e, table) in embeddings.enumerated() {
         try add(table.name, .embedding(table: e), [table.rows, table.dim])
       }
+      if frontScale { try add(Network.frontScaleName, .frontScale, [widths[0]]) }
       let parameterFloats = count
       if let optimizerSlots {
         for k in 1...n {
@@ -61,6 +64,9 @@ public struct ArenaLayout: Sendable {
         }
         for (e, table) in embeddings.enumerated() {
           try add("\(table.name).grad", .embeddingGradient(table: e), [table.rows, table.dim])
+        }
+        if frontScale {
+          try add("\(Network.frontScaleName).grad", .frontScaleGradient, [widths[0]])
         }
         for slot in 0..<optimizerSlots {
           try add("optimizer.state\(slot)", .optimizerState(slot: slot), [parameterFloats])
@@ -73,6 +79,10 @@ public struct ArenaLayout: Sendable {
         try add("input", .input, [batchSize, loadedColumns ?? widths[0]])
         try add("x0", .embedded, [batchSize, widths[0]])
         if training { try add("x0.delta", .delta(layer: 0), [batchSize, widths[0]]) }
+      }
+      if frontScale {
+        try add("x0.scaled", .scaledInput, [batchSize, widths[0]])
+        if training { try add("x0.scaled.delta", .scaledInputDelta, [batchSize, widths[0]]) }
       }
       if training { try add("target", .target, [batchSize, widths[n]]) }
       if training, sampleWeights { try add("sample_weight", .sampleWeight, [batchSize]) }

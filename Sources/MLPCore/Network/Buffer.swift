@@ -18,6 +18,14 @@ public enum BufferRole: Hashable, Sendable {
   case embedding(table: Int)
   /// ∂L/∂E for table e, same shape.
   case embeddingGradient(table: Int)
+  /// The learned front scale s, (n^0).
+  case frontScale
+  /// ∂L/∂s, (n^0).
+  case frontScaleGradient
+  /// x^0 ⊙ s, what layer 1 reads when there is a front scale, (B, n^0).
+  case scaledInput
+  /// ∂L/∂(x^0 ⊙ s), (B, n^0).
+  case scaledInputDelta
   /// y: a batch of targets, (B, n^N).
   case target
   /// W^k, (n^k, n^{k-1}).
@@ -48,7 +56,7 @@ public enum BufferRole: Hashable, Sendable {
   /// Whether the buffer is a trainable parameter.
   public var isParameter: Bool {
     switch self {
-    case .weight, .bias, .embedding: true
+    case .weight, .bias, .embedding, .frontScale: true
     default: false
     }
   }

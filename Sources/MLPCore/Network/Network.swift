@@ -67,13 +67,20 @@ public struct Network: Sendable, Equatable {
   public let loss: LossKind
   /// The embedding tables of the feature block, in column order (empty: x^0 is the loaded row).
   public let embeddings: [EmbeddingTable]
+  /// Whether a learned scale s (n^0) multiplies x^0 before the first layer (RealMLP's front
+  /// scale): layer 1 reads x^0 ⊙ s.
+  public let frontScale: Bool
+
+  /// The front scale's tensor name in model files.
+  public static let frontScaleName = "front.scale"
 
   public init(
     name: String, task: Task, input: Int, layers: [CheckedLayer], loss: LossKind,
-    embeddings: [EmbeddingTable] = []
+    embeddings: [EmbeddingTable] = [], frontScale: Bool = false
   ) {
     precondition(input >= 1 && !layers.isEmpty)
     self.embeddings = embeddings
+    self.frontScale = frontScale
     self.name = name
     self.task = task
     self.input = input

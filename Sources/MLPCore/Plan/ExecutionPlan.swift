@@ -49,9 +49,13 @@ public struct ExecutionPlan: Sendable {
   public let biases: [BufferID]
   /// The embedding tables, in `network.embeddings` order.
   public var embeddings: [BufferID] = []
+  /// The learned scale of x^0, when the network has one.
+  public var frontScale: BufferID? = nil
 
-  /// Every parameter tensor: W^k, b^k, then the embedding tables.
-  public var parameterTensors: [BufferID] { weights + biases + embeddings }
+  /// Every parameter tensor: W^k, b^k, the embedding tables, then the front scale.
+  public var parameterTensors: [BufferID] {
+    weights + biases + embeddings + [frontScale].compactMap { $0 }
+  }
 
   public subscript(_ id: BufferID) -> Buffer { buffers[id.index] }
 

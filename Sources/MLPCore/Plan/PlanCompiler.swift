@@ -27,6 +27,7 @@ public enum PlanCompiler {
     ArenaLayout(
       input: network.input, layers: network.layers.map { ($0.name, $0.units) },
       batchSize: batchSize, optimizerSlots: optimizer?.stateSlots, sampleWeights: sampleWeights,
+      frontScale: network.frontScale,
       embeddings: network.embeddings.map { ($0.tensorName, $0.rows, $0.dim) },
       loadedColumns: network.loadedColumns)
   }
@@ -47,7 +48,7 @@ public enum PlanCompiler {
         input: network.input, layers: network.layers.map { ($0.name, $0.units) },
         batchSize: batch, optimizerSlots: training?.0.kind.stateSlots, sampleWeights: weighted,
         dropoutLayers: Set(dropped), preActivationLayers: saving,
-        averaged: training != nil && averageDecay != nil,
+        averaged: training != nil && averageDecay != nil, frontScale: network.frontScale,
         embeddings: network.embeddings.map { ($0.tensorName, $0.rows, $0.dim) },
         loadedColumns: network.loadedColumns)
     else {
@@ -57,15 +58,20 @@ public enum PlanCompiler {
     let weights = (1...n).map { id(.weight(layer: $0))! }
     let biases = (1...n).map { id(.bias(layer: $0))! }
     let tables = network.embeddings.indices.map { id(.embedding(table: $0))! }
+    // x^0, and what layer 1 reads: x^0 itself, or x^0 ⊙ s with a front scale.
+    let x0 = id(.embedded) ?? id(.input)!
+    let scale = id(.frontScale)
     let activations =
-      [id(.embedded) ?? id(.input)!] + (1...n).map { id(.activation(layer: $0))! }
+      [id(.scaledInput) ?? x0] + (1...n).map { id(.activation(layer: $0))! }
     // z^k where the layout keeps it (index k; none for x^0).
     let preActivations = [nil] + (1...n).map { id(.preActivation(layer: $0)) }
     let lastParameter: BufferRole =
-      tables.isEmpty ? .bias(layer: n) : .embedding(table: tables.count - 1)
+      scale != nil
+      ? .frontScale : tables.isEmpty ? .bias(layer: n) : .embedding(table: tables.count - 1)
     let parameters = layout.range(from: .weight(layer: 1), through: lastParameter)!
     let ops = OpBuilder(buffers: layout.buffers)
-    let embed = tables.isEmpty ? [] : [ops.embed(network, id(.input)!, activations[0], tables)]
+    let embed = tables.isEmpty ? [] : [ops.embed(network, id(.input)!, x0, tables)]
+    let scaling = scale.map { [ops.frontScale(x0, $0, activations[0])] } ?? []
     let fused = training != nil && network.loss.fusesActivation
     let forward = (1...n).flatMap { k in
       let layer = network.layers[k - 1]
@@ -80,13 +86,18 @@ public enum PlanCompiler {
       ]
     }
     var plan = ExecutionPlan(
-      network: network, batchSize: batch, buffers: layout.buffers, forward: embed + forward,
+      network: network, batchSize: batch, buffers: layout.buffers,
+      forward: embed + scaling + forward,
       parameters: parameters, arenaCount: layout.count, input: id(.input)!,
-      output: activations[n], weights: weights, biases: biases, embeddings: tables)
+      output: activations[n], weights: weights, biases: biases, embeddings: tables,
+      frontScale: scale)
     guard let (optimizer, clipping) = training else { return plan }
     let deltas = (1...n).map { id(.delta(layer: $0))! }
-    // With embeddings, layer 1 also passes ∂L/∂x^0 down, which the tables' scatter-add reads.
+    // With embeddings, layer 1 also passes ∂L/∂x^0 down, which the tables' scatter-add reads;
+    // with a front scale, layer 1 passes ∂L/∂(x^0 ⊙ s) to the scale's backward, which passes
+    // ∂L/∂x^0 on when there are tables.
     let inputDelta = id(.delta(layer: 0))
+    let firstDelta = id(.scaledInputDelta) ?? inputDelta
     let output = network.layers[n - 1]
     plan.target = id(.target)
     if weighted {
@@ -102,7 +113,7 @@ public enum PlanCompiler {
       let belowMask = k > 1 ? id(.dropoutMask(layer: k - 1)) : nil
       let backward = ops.denseBackward(
         k, deltas[k - 1], activations[k - 1], weights[k - 1], id(.weightGradient(layer: k))!,
-        id(.biasGradient(layer: k))!, k > 1 ? deltas[k - 2] : inputDelta,
+        id(.biasGradient(layer: k))!, k > 1 ? deltas[k - 2] : firstDelta,
         belowMask == nil ? below?.activation ?? .identity : .identity,
         belowMask == nil ? below?.parameter ?? 0 : 0,
         belowMask == nil ? preActivations[k - 1] : nil)
@@ -115,6 +126,10 @@ public enum PlanCompiler {
           preActivation: preActivations[k - 1]),
       ]
     }
+    if let scale, let firstDelta {
+      plan.backward.append(
+        ops.frontScaleBackward(firstDelta, x0, scale, id(.frontScaleGradient)!, inputDelta))
+    }
     if let inputDelta {
       let gradients = network.embeddings.indices.map { id(.embeddingGradient(table: $0))! }
       plan.backward.append(
@@ -122,14 +137,15 @@ public enum PlanCompiler {
     }
     plan.gradients = layout.range(
       from: .weightGradient(layer: 1),
-      through: tables.isEmpty
-        ? .biasGradient(layer: n) : .embeddingGradient(table: tables.count - 1))
+      through: scale != nil
+        ? .frontScaleGradient
+        : tables.isEmpty ? .biasGradient(layer: n) : .embeddingGradient(table: tables.count - 1))
     precondition(plan.gradients?.count == parameters.count)
     plan.optimizerState = layout.buffers.filter {
       if case .optimizerState = $0.role { true } else { false }
     }.map { ArenaRange(offset: $0.offset, count: $0.count) }
     let average = layout.first(.parameterAverage)
-    if let average {
+    if average != nil {
       plan.average = layout.range(from: .parameterAverage, through: .parameterAverage)
       precondition(plan.average?.count == parameters.count, "the average mirrors the parameters")
       plan.optimizerState.append(plan.average!)
@@ -202,6 +218,24 @@ private struct OpBuilder {
     return .dense(
       layer: k, input: x, weight: w, bias: b, output: y, inputs: inputs, outputs: outputs,
       activation: act, parameter: p, preActivation: z)
+  }
+
+  func frontScale(_ x: BufferID, _ s: BufferID, _ y: BufferID) -> Op {
+    let columns = shape(s)[0]
+    precondition(
+      shape(x) == shape(y) && shape(x)[1] == columns, "front scale: shapes \(shape(x)) \(shape(s))")
+    return .frontScale(input: x, scale: s, output: y, columns: columns)
+  }
+
+  func frontScaleBackward(
+    _ delta: BufferID, _ x: BufferID, _ s: BufferID, _ ds: BufferID, _ dx: BufferID?
+  ) -> Op {
+    precondition(
+      shape(delta) == shape(x) && shape(ds) == shape(s) && shape(x)[1] == shape(s)[0],
+      "front scale backward: shapes")
+    if let dx { precondition(shape(dx) == shape(x), "front scale backward: input delta") }
+    return .frontScaleBackward(
+      delta: delta, input: x, scale: s, scaleGradient: ds, inputDelta: dx, columns: shape(s)[0])
   }
 
   func dropout(_ k: Int, _ x: BufferID, _ mask: BufferID, _ rate: Float) -> Op {

@@ -73,11 +73,12 @@ extension ExecutionPlan {
     var m = ["parameters": 0, "gradients": 0, "optimizer_state": 0, "activations": 0]
     for b in buffers {
       switch b.role {
-      case .weight, .bias, .embedding: m["parameters"]! += 4 * b.count
-      case .weightGradient, .biasGradient, .embeddingGradient: m["gradients"]! += 4 * b.count
+      case .weight, .bias, .embedding, .frontScale: m["parameters"]! += 4 * b.count
+      case .weightGradient, .biasGradient, .embeddingGradient, .frontScaleGradient:
+        m["gradients"]! += 4 * b.count
       case .optimizerState, .parameterAverage: m["optimizer_state"]! += 4 * b.count
       case .input, .embedded, .target, .sampleWeight, .activation, .preActivation, .delta,
-        .dropoutMask:
+        .dropoutMask, .scaledInput, .scaledInputDelta:
         m["activations"]! += 4 * b.count
       }
     }
@@ -171,6 +172,11 @@ extension ExecutionPlan {
       case .embedBackward(let d, _, _, _, let lookups):
         return "embed_backward  "
           + lookups.map { "\(name($0.table))[code] += \(name(d))" }.joined(separator: "; ")
+      case .frontScale(let x, let s, let y, _):
+        return "front_scale     \(name(y)) = \(name(x)) ⊙ \(name(s))"
+      case .frontScaleBackward(let d, let x, let s, let ds, let dx, _):
+        let below = dx.map { "; \(name($0)) = \(name(d)) ⊙ \(name(s))" } ?? ""
+        return "front_scale_backward \(name(ds)) = Σ \(name(d)) ⊙ \(name(x))\(below)"
       case .dense(let k, let x, let w, let b, let y, _, _, let act, _, let z):
         let affine = "\(name(x)) · \(name(w))ᵀ + \(name(b))"
         if let z {

@@ -97,6 +97,7 @@ public final class Executor {
         (e + (table.rows - 1) * table.dim).update(repeating: 0, count: table.dim)
       }
     }
+    if let s = plan.frontScale { pointer(s).update(repeating: 1, count: plan[s].count) }
     for range in plan.optimizerState {
       (arena + range.offset).update(repeating: 0, count: range.count)
     }

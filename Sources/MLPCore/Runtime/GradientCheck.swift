@@ -47,8 +47,9 @@ public enum GradientCheck {
     let inputs = data.features.map(Double.init)
     let targets = data.targets.map(Double.init)
     var results: [GradientCheckResult] = []
-    let tensors =
-      (0..<plan.network.layers.count).flatMap { k in
+    typealias Checked = (ReferenceNetwork.Tensor, BufferID, BufferRole)
+    var tensors: [Checked] =
+      (0..<plan.network.layers.count).flatMap { k -> [Checked] in
         [
           (
             ReferenceNetwork.Tensor.weight(k), plan.weights[k],
@@ -57,12 +58,10 @@ public enum GradientCheck {
           (.bias(k), plan.biases[k], .biasGradient(layer: k + 1)),
         ]
       }
-      + plan.embeddings.indices.map {
-        (
-          ReferenceNetwork.Tensor.table($0), plan.embeddings[$0],
-          BufferRole.embeddingGradient(table: $0)
-        )
-      }
+    tensors += plan.embeddings.indices.map {
+      (.table($0), plan.embeddings[$0], .embeddingGradient(table: $0))
+    }
+    if let s = plan.frontScale { tensors.append((.frontScale, s, .frontScaleGradient)) }
     for (tensor, id, gradientRole) in tensors {
       let gradient = executor.values(plan.buffers.first { $0.role == gradientRole }!.id)
       let count = plan[id].count
@@ -100,8 +99,8 @@ public enum GradientCheck {
 }
 
 /// The network in Double precision, straight from the definitions:
-/// z^k = W^k x^{k-1} + b^k, x^k = σ^k(z^k) (⊙ the dropout mask of its row, if given),
-/// L = mean over rows of l(x^N, y).
+/// x^0 ⊙ s with a front scale, z^k = W^k x^{k-1} + b^k, x^k = σ^k(z^k) (⊙ the dropout mask of
+/// its row, if given), L = mean over rows of l(x^N, y) (y smoothed with label smoothing).
 public struct ReferenceNetwork: Sendable {
   public var weights: [[Double]]
   public var biases: [[Double]]
@@ -114,6 +113,10 @@ public struct ReferenceNetwork: Sendable {
   public let activations: [Activation]
   public let parameters: [Double]
   public let lossKind: LossKind
+  /// The loss's label smoothing ε: targets (1 − ε)y + ε/K.
+  public let labelSmoothing: Double
+  /// The learned scale of x^0 (empty: none).
+  public var frontScale: [Double]
   /// Per layer, a fixed dropout mask (rows × n^k, row-major) to multiply x^k by, or nil.
   public var masks: [[Double]?] = []
 
@@ -129,13 +132,20 @@ public struct ReferenceNetwork: Sendable {
     activations = plan.network.layers.map(\.activation)
     parameters = plan.network.layers.map { Double($0.parameter) }
     lossKind = plan.network.loss
+    if case .loss(_, _, _, _, _, _, _, _, _, let smoothing)? = plan.loss {
+      labelSmoothing = Double(smoothing)
+    } else {
+      labelSmoothing = 0
+    }
+    frontScale = plan.frontScale.map { executor.values($0).map(Double.init) } ?? []
   }
 
-  /// A parameter tensor: W^k or b^k (0-based k), or embedding table e.
+  /// A parameter tensor: W^k or b^k (0-based k), embedding table e, or the front scale.
   enum Tensor {
     case weight(Int)
     case bias(Int)
     case table(Int)
+    case frontScale
   }
 
   subscript(tensor: Tensor, i: Int) -> Double {
@@ -144,6 +154,7 @@ public struct ReferenceNetwork: Sendable {
       case .weight(let k): weights[k][i]
       case .bias(let k): biases[k][i]
       case .table(let e): tables[e][i]
+      case .frontScale: frontScale[i]
       }
     }
     set {
@@ -151,6 +162,7 @@ public struct ReferenceNetwork: Sendable {
       case .weight(let k): weights[k][i] = newValue
       case .bias(let k): biases[k][i] = newValue
       case .table(let e): tables[e][i] = newValue
+      case .frontScale: frontScale[i] = newValue
       }
     }
   }
@@ -179,7 +191,7 @@ public struct ReferenceNetwork: Sendable {
 
   /// x^N, hashing which side of 0 every relu-like pre-activation falls on into `kinks`.
   func forward(_ x0: [Double], kinks: inout Hasher, row: Int?) -> [Double] {
-    var x = x0
+    var x = frontScale.isEmpty ? x0 : zip(x0, frontScale).map { $0 * $1 }
     for k in 0..<weights.count {
       let (inputs, outputs) = (widths[k], widths[k + 1])
       var z = [Double](repeating: 0, count: outputs)
@@ -209,7 +221,10 @@ public struct ReferenceNetwork: Sendable {
     var kinks = Hasher()
     for r in 0..<rows {
       let p = forward(embed(Array(inputs[r * n0..<(r + 1) * n0])), kinks: &kinks, row: r)
-      let y = targets[r * nN..<(r + 1) * nN]
+      let classes = Double(lossKind == .binaryCrossEntropy ? 2 : nN)
+      let y = targets[r * nN..<(r + 1) * nN].map {
+        (1 - labelSmoothing) * $0 + labelSmoothing / classes
+      }
       for (pc, yc) in zip(p, y) {
         switch lossKind {
         case .mse: total += 0.5 * (yc - pc) * (yc - pc)

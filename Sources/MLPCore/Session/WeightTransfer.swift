@@ -1,6 +1,7 @@
 // `mlpc run SPEC --init-from RUN_OR_MODEL`: a new run (new optimizer state and schedule) whose
 // weights start from a trained model's, layer by layer in order, each of the same shape; the
-// embedding tables by column name. Checked in full before any run directory exists.
+// embedding tables by column name, and the front scale when both have one (a spec's new front
+// scale starts at 1). Checked in full before any run directory exists.
 
 /// A trained model's parameters fitted to a network.
 public struct WeightTransfer: Sendable {
@@ -8,6 +9,8 @@ public struct WeightTransfer: Sendable {
   public var weights: [[Float]]
   public var biases: [[Float]]
   public var tables: [[Float]]
+  /// The model's front scale, when both it and the network have one.
+  public var frontScale: [Float]? = nil
 
   /// Why a model's weights do not fit: the layer (1-based) or embedding column, and how.
   public struct Mismatch: Error, Sendable, CustomStringConvertible {
@@ -58,6 +61,11 @@ public struct WeightTransfer: Sendable {
       }
       transfer.tables.append(t.values)
     }
+    if network.frontScale, theirs.frontScale, let s = model.tensors[Network.frontScaleName],
+      s.shape == [network.input]
+    {
+      transfer.frontScale = s.values
+    }
     return .success(transfer)
   }
 
@@ -67,5 +75,6 @@ public struct WeightTransfer: Sendable {
     for (id, values) in zip(plan.weights, weights) { executor.setValues(id, values) }
     for (id, values) in zip(plan.biases, biases) { executor.setValues(id, values) }
     for (id, values) in zip(plan.embeddings, tables) { executor.setValues(id, values) }
+    if let id = plan.frontScale, let frontScale { executor.setValues(id, frontScale) }
   }
 }

@@ -215,6 +215,10 @@ extension SpecKey where Value == Double {
 }
 
 extension SpecKey where Value == Bool {
+  static let frontScale = boolean(
+    .top, "front_scale", default: false,
+    "a learned scale s of every input, x^0 ⊙ s before layer 1 (RealMLP's front scale), s starting at 1; a parameter like the weights"
+  )
   static let stratify = boolean(
     .data, "stratify", default: false,
     "with validation_split, hold out the same share of every class (classification)")
@@ -333,7 +337,8 @@ public enum SpecKeys {
     [
       SpecKey<Int>.version.info, SpecKey<String>.name.info, SpecKey<String>.description.info,
       SpecKey<Task>.task.info, SpecKey<Int>.input.info, SpecKey<Section>.layers.info,
-      SpecKey<LossValue>.loss.info, SpecKey<Section>.data.info, SpecKey<Section>.training.info,
+      SpecKey<LossValue>.loss.info, SpecKey<Bool>.frontScale.info, SpecKey<Section>.data.info,
+      SpecKey<Section>.training.info,
       SpecKey<Int>.units.info, SpecKey<Activation>.activation.info,
       SpecKey<String>.layerName.info, SpecKey<InitKind>.initializer.info,
       SpecKey<Double>.dropout.info,

@@ -30,6 +30,7 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
   var centered: Bool?
   var labelSmoothing: Double?
   var ema: Double?
+  var frontScale: Bool?
   var inputs: Int
   var hiddenUnits: Int
   var outputs: Int
@@ -42,6 +43,7 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
   enum CodingKeys: String, CodingKey {
     case name, hidden, output, loss, optimizer, inputs, outputs, x, y, initial, steps
     case momentum, alpha, centered, ema
+    case frontScale = "front_scale"
     case learningRate = "learning_rate"
     case weightDecay = "weight_decay"
     case clipNorm = "clip_norm"
@@ -68,6 +70,7 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
     return """
       task: \(loss == "mse" ? "regression" : "classification")
       input: \(inputs)
+      front_scale: \(frontScale ?? false)
       layers:
         - {units: \(hiddenUnits), activation: \(hidden)}
         - {units: \(outputs), activation: \(output)}
@@ -91,7 +94,8 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
     #expect(cases.count { $0.weightDecay > 0 } == 3)
     #expect(cases.contains { $0.loss == "binary_cross_entropy" })
     let torch = KnownAnswerCase.torch()
-    #expect(torch.count == 16 && torch.allSatisfy { $0.steps.count == 3 })
+    #expect(torch.count == 18 && torch.allSatisfy { $0.steps.count == 3 })
+    #expect(torch.count { $0.frontScale == true } == 2, "the front scale against PyTorch")
     #expect(
       torch.filter { $0.ema != nil }.allSatisfy { $0.steps.allSatisfy { $0.averaged != nil } }
         && torch.count { $0.ema != nil } == 2, "averaged weights against AveragedModel")
@@ -117,7 +121,11 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
     let spec = try #require(result.spec, "\(result.diagnostics)")
     let plan = PlanCompiler.compile(spec)
     let executor = Executor(plan: plan, seed: spec.training.seed)
-    let ids = [plan.weights[0], plan.biases[0], plan.weights[1], plan.biases[1]]
+    // The four of W1, b1, W2, b2 start as given; a front scale (the fifth) starts at 1.
+    let ids =
+      [plan.weights[0], plan.biases[0], plan.weights[1], plan.biases[1]]
+      + [plan.frontScale].compactMap { $0 }
+    #expect((plan.frontScale != nil) == (c.frontScale ?? false))
     for (id, values) in zip(ids, c.initial) { executor.setValues(id, values.map(Float.init)) }
     let batch = Dataset(
       features: c.x.map(Float.init), targets: c.y.map(Float.init), inputs: c.inputs,
@@ -127,12 +135,13 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
     let gradientIDs = plan.buffers.filter {
       if case .weightGradient = $0.role { return true }
       if case .biasGradient = $0.role { return true }
-      return false
+      return $0.role == .frontScaleGradient
     }.sorted { $0.offset < $1.offset }.map(\.id)
     for step in c.steps {
       let loss = executor.trainStep(rows: 5, learningRate: Float(spec.training.learningRate))
       #expect(
         abs(loss - step.loss) <= 1e-5 * max(1, abs(step.loss)), "loss \(loss) vs \(step.loss)")
+      #expect(gradientIDs.count == step.gradients.count)
       for (id, expected) in zip(gradientIDs, step.gradients) {
         expectClose(executor.values(id), expected, plan[id].name)
       }

@@ -55,7 +55,32 @@ import Testing
     #expect(model.description.transforms?.columns.first?.numeric?.edges == [-1, 3])
   }
 
+  @Test func aFrontScaleIsRead() throws {
+    var bytes = ModelBytes()
+    bytes.description["front_scale"] = true
+    bytes.tensors["front.scale"] = ([2], [24, 32])
+    bytes.values += [2, 0.5]
+    let model = try Model.decode(bytes.data, file: "m.safetensors")
+    #expect(model.network.frontScale && model.tensors["front.scale"]?.values == [2, 0.5])
+    // x = (1, 0) scaled to (2, 0): z = W·(2, 0) + b = (2 + 0.5, 6 − 0.5).
+    let out = Predictor(model).run([1, 0], rows: 1)
+    let softmax = [2.5, 5.5].map { exp($0) }
+    #expect(abs(Double(out[1]) - softmax[1] / softmax.reduce(0, +)) < 1e-6)
+  }
+
   static let tamperings: [Tampering] = [
+    Tampering(name: "a front scale of the wrong width", expected: "front scale does not match") {
+      $0.description["front_scale"] = true
+      $0.tensors["front.scale"] = ([3], [24, 36])
+      $0.values += [1, 1, 1]
+    },
+    Tampering(name: "a front scale without its flag", expected: "'front.scale' belongs to no") {
+      $0.tensors["front.scale"] = ([2], [24, 32])
+      $0.values += [1, 1]
+    },
+    Tampering(name: "the flag without a front scale", expected: "front scale does not match") {
+      $0.description["front_scale"] = true
+    },
     Tampering(name: "bin edges not increasing", expected: "bin edges that are not strictly") {
       transformed(&$0, edges: [3, -1])
     },
