@@ -163,12 +163,7 @@ extension NodeReader {
           return nil
         }
         t.fill = f.value
-        if t.imputation != .constant {
-          report(
-            Diagnostic(
-              .ignoredSetting, "'\(path).fill' has no effect without 'missing: constant'",
-              at: f.location))
-        }
+        if t.imputation != .constant { ignored("\(path).fill", without: "missing: constant", f) }
       }
       if let n = fields["indicator"] {
         guard let b = bool(n, "\(path).indicator") else { return nil }
@@ -179,20 +174,12 @@ extension NodeReader {
         t.scaling = s.value
       }
       if let n = fields["bins"] {
-        let limit = NumericTransform.maximumBins
-        guard let b = int(n, "\(path).bins"), b.value >= 2, b.value <= limit else {
-          report(
-            Diagnostic(
-              .badSize, "'\(path).bins' must be a whole number from 2 to \(limit)", at: location(n))
-          )
+        guard let b = wholeNumber(n, "\(path).bins", 2...NumericTransform.maximumBins) else {
           return nil
         }
         t.bins = b.value
         if t.scaling != .piecewiseLinear {
-          report(
-            Diagnostic(
-              .ignoredSetting, "'\(path).bins' has no effect without 'scale: piecewise_linear'",
-              at: b.location))
+          ignored("\(path).bins", without: "scale: piecewise_linear", b)
         }
       }
     case .categorical:
@@ -202,20 +189,11 @@ extension NodeReader {
         t.encoding = e.value
       }
       if let n = fields["dim"] {
-        let limit = FeatureTreatment.maxEmbeddingDim
-        guard let d = int(n, "\(path).dim"), d.value >= 1, d.value <= limit else {
-          report(
-            Diagnostic(
-              .badSize, "'\(path).dim' must be a whole number from 1 to \(limit)", at: location(n)))
+        guard let d = wholeNumber(n, "\(path).dim", 1...FeatureTreatment.maxEmbeddingDim) else {
           return nil
         }
         t.dim = d.value
-        if t.encoding != .embedding {
-          report(
-            Diagnostic(
-              .ignoredSetting, "'\(path).dim' has no effect without 'encoding: embedding'",
-              at: d.location))
-        }
+        if t.encoding != .embedding { ignored("\(path).dim", without: "encoding: embedding", d) }
       }
       if let n = fields["missing"] {
         guard let m: Located<CategoricalMissing> = choice(n, "\(path).missing", "missing rule")
@@ -245,5 +223,27 @@ extension NodeReader {
       }
     }
     return ok ? t : nil
+  }
+
+  /// A whole number in `range`, or nil and a located E007.
+  private func wholeNumber(_ node: Node, _ path: String, _ range: ClosedRange<Int>)
+    -> Located<Int>?
+  {
+    guard let value = int(node, path), range.contains(value.value) else {
+      report(
+        Diagnostic(
+          .badSize,
+          "'\(path)' must be a whole number from \(range.lowerBound) to \(range.upperBound)",
+          at: location(node)))
+      return nil
+    }
+    return value
+  }
+
+  /// The warning for a treatment key that the other keys make irrelevant.
+  private func ignored<T>(_ path: String, without needed: String, _ value: Located<T>) {
+    report(
+      Diagnostic(
+        .ignoredSetting, "'\(path)' has no effect without '\(needed)'", at: value.location))
   }
 }
