@@ -51,7 +51,9 @@ def penguins():
 
 def cars():
     from vega_datasets import data
-    return data.cars().drop(columns=["Year"])
+    frame = data.cars()
+    frame["Year"] = frame["Year"].dt.year  # the model year, as a number
+    return frame
 
 
 # (name, loader, target, task, columns dropped: identifiers or restatements of the target)
@@ -225,7 +227,10 @@ def main():
                 else:
                     result = peer(method, train, test, target, task, seed)
                 results.setdefault((name, method), []).append(result)
-        print(f"{name}: done ({len(frame)} rows)", flush=True)
+        # Each table's line as soon as it is done, so a long run shows its results as it goes.
+        means = ", ".join(
+            f"{m} {np.mean([s for s, _ in results[(name, m)]]):.4f}" for m in methods)
+        print(f"{name} ({len(frame)} rows): {means}", flush=True)
     print("\n| table | metric | " + " | ".join(methods) + " |")
     print("|---|---|" + "---|" * len(methods))
     for name, _, _, task, _ in chosen:
