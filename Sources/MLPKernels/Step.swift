@@ -53,6 +53,38 @@ public enum StepOp<Ref> {
   case update(
     UpdateRule, clipping: GradientClipping, parameters: Ref, gradients: Ref, count: Int,
     state: StateSlots<Ref>, average: ParameterAverage<Ref>?)
+  /// An ensemble's batch (B, C) spread into `members` member-major copies (K·B, C), copy m
+  /// × the adapter r_m (K, C) when there is one (the input; targets and loss weights have none).
+  case ensembleSpread(input: Ref, adapter: Ref?, output: Ref, members: Int, columns: Int)
+  /// ∂L/∂r_m = Σ_rows delta_m ⊙ input; with `inputDelta`, ∂L/∂input = Σ_m delta_m ⊙ r_m.
+  case ensembleSpreadBackward(
+    delta: Ref, input: Ref, adapter: Ref, adapterGradient: Ref, inputDelta: Ref?, members: Int,
+    columns: Int)
+  /// The ensemble's prediction: output (B, C) = the mean of the members' input (K·B, C).
+  case ensembleMean(input: Ref, output: Ref, members: Int, columns: Int)
+  /// `op` over every member's rows at once (K·B rows, member-major); a loss returns the
+  /// members' mean.
+  indirect case members(Int, StepOp)
+  /// `op`, a dense layer or its backward, once per member: over member m's rows and its own
+  /// slice of the weight, bias and their gradients (an ensemble's output layers).
+  indirect case eachMember(Int, StepOp)
+
+  /// The op inside the ensemble wrappers (`members`, `eachMember`), or this op.
+  public var innermost: StepOp {
+    switch self {
+    case .members(_, let op), .eachMember(_, let op): op.innermost
+    default: self
+    }
+  }
+
+  /// This op, its innermost op replaced by `f`'s.
+  public func replacingInnermost(_ f: (StepOp) -> StepOp) -> StepOp {
+    switch self {
+    case .members(let k, let op): .members(k, op.replacingInnermost(f))
+    case .eachMember(let k, let op): .eachMember(k, op.replacingInnermost(f))
+    default: f(self)
+    }
+  }
 
   /// The same op over other buffer references.
   public func map<T>(_ f: (Ref) -> T) -> StepOp<T> {
@@ -95,6 +127,39 @@ public enum StepOp<Ref> {
         optimizer, clipping: clipping, parameters: f(p), gradients: f(g), count: n,
         state: state.map(f),
         average: average.map { ParameterAverage(values: f($0.values), decay: $0.decay) })
+    case .ensembleSpread(let x, let r, let y, let k, let c):
+      .ensembleSpread(input: f(x), adapter: r.map(f), output: f(y), members: k, columns: c)
+    case .ensembleSpreadBackward(let d, let x, let r, let dr, let dx, let k, let c):
+      .ensembleSpreadBackward(
+        delta: f(d), input: f(x), adapter: f(r), adapterGradient: f(dr), inputDelta: dx.map(f),
+        members: k, columns: c)
+    case .ensembleMean(let x, let y, let k, let c):
+      .ensembleMean(input: f(x), output: f(y), members: k, columns: c)
+    case .members(let k, let op): .members(k, op.map(f))
+    case .eachMember(let k, let op): .eachMember(k, op.map(f))
+    }
+  }
+}
+
+extension StepOp where Ref == UnsafeMutablePointer<Float> {
+  /// Member m's share of a dense op or its backward over `rows` rows per member: its rows of
+  /// every batch buffer and its slice of the weight, bias and gradients.
+  func member(_ m: Int, rows: Int) -> StepOp {
+    switch self {
+    case .dense(let k, let x, let w, let b, let y, let i, let o, let act, let p, let z):
+      return .dense(
+        layer: k, input: x + m * rows * i, weight: w + m * o * i, bias: b + m * o,
+        output: y + m * rows * o, inputs: i, outputs: o, activation: act, parameter: p,
+        preActivation: z.map { $0 + m * rows * o })
+    case .denseBackward(
+      let k, let d, let x, let w, let dw, let db, let dx, let i, let o, let a, let p, let z):
+      return .denseBackward(
+        layer: k, delta: d + m * rows * o, input: x + m * rows * i, weight: w + m * o * i,
+        weightGradient: dw + m * o * i, biasGradient: db + m * o,
+        inputDelta: dx.map { $0 + m * rows * i }, inputs: i, outputs: o, inputActivation: a,
+        inputParameter: p, inputPreActivation: z.map { $0 + m * rows * i })
+    default:
+      preconditionFailure("only dense layers run once per member")
     }
   }
 }
@@ -181,6 +246,23 @@ public func execute(
         finite[part] = allFinite(p + lo, count: hi - lo)
       }
       return finite.allSatisfy { $0 } ? 0 : 1
+    }
+  case .ensembleSpread(let x, let r, let y, let k, let cols):
+    ensembleSpreadForward(x: x, r: r, y: y, rows: rows, cols: cols, members: k)
+  case .ensembleSpreadBackward(let delta, let x, let r, let dr, let dx, let k, let cols):
+    ensembleSpreadBackward(
+      delta: delta, x: x, r: r, dr: dr, dx: dx, rows: rows, cols: cols, members: k)
+  case .ensembleMean(let x, let y, let k, let cols):
+    ensembleMean(x: x, y: y, rows: rows, cols: cols, members: k)
+  case .members(let k, let inner):
+    return execute(
+      inner, rows: rows * k, step: step, firstRow: firstRow * k, learningRate: learningRate,
+      seed: seed) / Double(k)
+  case .eachMember(let k, let inner):
+    for m in 0..<k {
+      execute(
+        inner.member(m, rows: rows), rows: rows, step: step, firstRow: firstRow,
+        learningRate: learningRate, seed: seed)
     }
   }
   return 0

@@ -80,7 +80,7 @@ public enum Checker {
       ?? PathText.lastComponent(PathText.removingExtension(spec.file))
     let network = Network(
       name: name, task: task, input: input, layers: layers, loss: loss, embeddings: embeddings,
-      frontScale: spec.top[.frontScale]?.value ?? false)
+      frontScale: spec.top[.frontScale]?.value ?? false, members: spec.top[.ensemble]?.value ?? 1)
     let checked = CheckedSpec(
       file: spec.file, text: spec.text, resolvedText: spec.resolvedText ?? spec.text,
       network: network, training: training, data: data)

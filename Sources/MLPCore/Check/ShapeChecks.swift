@@ -170,7 +170,8 @@ extension CheckContext {
       sampleWeights: spec.data?[.classWeights] != nil,
       dropoutLayers: Set(layers.indices.filter { layers[$0].dropout > 0 }.map { $0 + 1 }),
       preActivationLayers: ArenaLayout.preActivationLayers(layers.map(\.activation)),
-      averaged: training.ema != nil, frontScale: spec.top[.frontScale]?.value ?? false)
+      averaged: training.ema != nil, frontScale: spec.top[.frontScale]?.value ?? false,
+      members: spec.top[.ensemble]?.value ?? 1)
     sizing.embeddings = embeddings
     guard sizing.layout(samples: 1) != nil else {
       report(
@@ -221,6 +222,8 @@ struct ArenaSizing {
   var averaged = false
   /// Whether x^0 is scaled by a learned front scale.
   var frontScale = false
+  /// The ensemble's k (1: none).
+  var members = 1
   /// The feature block's embedding tables (known once the training rows are fitted).
   var embeddings: [EmbeddingTable] = []
 
@@ -235,7 +238,7 @@ struct ArenaSizing {
       dropoutLayers: dropoutLayers, preActivationLayers: preActivationLayers, averaged: averaged,
       frontScale: frontScale,
       embeddings: embeddings.map { ($0.tensorName, $0.rows, $0.dim) },
-      loadedColumns: loaded)
+      loadedColumns: loaded, members: members)
   }
 
   /// Bytes of `samples` rows in memory: the floats, and for classification a label (as read

@@ -51,10 +51,13 @@ public struct ModelDescription: Codable, Sendable, Equatable {
   /// True when x^0 is multiplied by the learned `front.scale` tensor before layer 1 (absent
   /// otherwise, so other models' bytes are unchanged).
   public var frontScale: Bool? = nil
+  /// An ensemble's k (TabM-mini): the output layer's tensors lead with k and the adapters are
+  /// `ensemble.adapter` (k, n^0) (absent for a single network).
+  public var ensemble: Int? = nil
 
   enum CodingKeys: String, CodingKey {
     case format, name, task, loss, input, features, layers, targets, classes, standardized
-    case training, spec, transforms
+    case training, spec, transforms, ensemble
     case targetScale = "target_scale"
     case frontScale = "front_scale"
     case mlpcVersion = "mlpc_version"
@@ -80,6 +83,7 @@ extension ModelDescription {
     transforms = spec.data.encoder
     targetScale = scaled ? spec.data.targetScaler : nil
     frontScale = n.frontScale ? true : nil
+    ensemble = n.members > 1 ? n.members : nil
     // A parameter is written as the shortest decimal that reads back as the same Float: 0.3,
     // not 0.30000001192092896.
     layers = n.layers.map { layer in
@@ -117,6 +121,7 @@ extension ModelDescription {
     transforms = try c.decodeIfPresent(FeatureEncoder.self, forKey: .transforms)
     targetScale = try c.decodeIfPresent(TargetScaler.self, forKey: .targetScale)
     frontScale = try c.decodeIfPresent(Bool.self, forKey: .frontScale)
+    ensemble = try c.decodeIfPresent(Int.self, forKey: .ensemble)
     if let sections = try? c.decode([String: [String: SettingValue]].self, forKey: .training) {
       training = sections
     } else {
@@ -237,14 +242,20 @@ public struct Model: Sendable {
     var layers: [CheckedLayer] = []
     var expected: Set<String> = []
     var inputs = d.input
-    for layer in d.layers {
+    let members = d.ensemble ?? 1
+    guard (1...Network.maximumMembers).contains(members) else {
+      throw fail("it has an ensemble of \(members) members")
+    }
+    for (k, layer) in d.layers.enumerated() {
+      // An ensemble's output layer holds one weight and bias per member.
+      let heads = members > 1 && k == d.layers.count - 1 ? [members] : []
       guard let activation = Activation(rawValue: layer.activation) else {
         throw fail(
           "layer \(named(layer.name)) has an unknown activation \(named(layer.activation))")
       }
       guard (1...maximumWidth).contains(layer.units),
-        tensors["\(layer.name).weight"]?.shape == [layer.units, inputs],
-        tensors["\(layer.name).bias"]?.shape == [layer.units]
+        tensors["\(layer.name).weight"]?.shape == heads + [layer.units, inputs],
+        tensors["\(layer.name).bias"]?.shape == heads + [layer.units]
       else { throw fail("layer \(named(layer.name)) does not match its tensors") }
       let parameter = activation.parameter.flatMap { layer.parameters[$0.key] }
       if let parameter, !Float(parameter).isFinite {
@@ -270,6 +281,12 @@ public struct Model: Sendable {
         throw fail("its front scale does not match its \(d.input) inputs")
       }
       expected.insert(Network.frontScaleName)
+    }
+    if members > 1 {
+      guard tensors[Network.adapterName]?.shape == [members, d.input] else {
+        throw fail("its ensemble adapters do not match \(members) members of \(d.input) inputs")
+      }
+      expected.insert(Network.adapterName)
     }
     let outputs = inputs
     switch task {
@@ -310,7 +327,7 @@ public struct Model: Sendable {
     description = d
     network = Network(
       name: d.name, task: task, input: d.input, layers: layers, loss: loss,
-      embeddings: embeddings, frontScale: scaled)
+      embeddings: embeddings, frontScale: scaled, members: members)
     self.tensors = tensors
     if d.standardized {
       guard let mean = tensors["input.mean"]?.values, let std = tensors["input.std"]?.values,

@@ -32,41 +32,55 @@ public struct ArenaLayout: Sendable {
   /// `embeddings` (tensor name, rows, width),
   /// the tables follow the layers' parameters (and their gradients the layers' gradients), a
   /// loaded row has `loadedColumns` columns and x^0 (with ∂L/∂x^0 in training) is a buffer of its
-  /// own. Nil when some size cannot be addressed.
+  /// own. With `members` k > 1 (an ensemble, TabM-mini), the output layer's weight and bias
+  /// hold k members, (k, n^N, n^{N-1}) and (k, n^N), the adapters r (k, n^0) are the last
+  /// parameter, and every batch buffer from layer 1's input on has k·B rows (member-major),
+  /// with the members' averaged x^N in a (B, n^N) buffer of its own.
+  /// Nil when some size cannot be addressed.
   public init?(
     input: Int, layers: [(name: String, units: Int)], batchSize: Int, optimizerSlots: Int?,
     sampleWeights: Bool = false, dropoutLayers: Set<Int> = [],
     preActivationLayers: Set<Int> = [], averaged: Bool = false, frontScale: Bool = false,
     embeddings: [(name: String, rows: Int, dim: Int)] = [],
-    loadedColumns: Int? = nil
+    loadedColumns: Int? = nil, members: Int = 1
   ) {
     let widths = [input] + layers.map(\.units)
     let n = layers.count
-    guard n >= 1, widths.allSatisfy({ $0 >= 1 }), batchSize >= 1,
+    guard n >= 1, widths.allSatisfy({ $0 >= 1 }), batchSize >= 1, members >= 1,
       embeddings.allSatisfy({ $0.rows >= 1 && $0.dim >= 1 }), (loadedColumns ?? 1) >= 1
     else { return nil }
     let training = optimizerSlots != nil
+    let ensemble = members > 1
+    // The output layer's tensors lead with the member axis in an ensemble.
+    let heads = { (k: Int) in ensemble && k == n ? [members] : [] }
     do {
       for k in 1...n {
-        try add("\(layers[k - 1].name).weight", .weight(layer: k), [widths[k], widths[k - 1]])
-        try add("\(layers[k - 1].name).bias", .bias(layer: k), [widths[k]])
+        try add(
+          "\(layers[k - 1].name).weight", .weight(layer: k), heads(k) + [widths[k], widths[k - 1]])
+        try add("\(layers[k - 1].name).bias", .bias(layer: k), heads(k) + [widths[k]])
       }
       for (e, table) in embeddings.enumerated() {
         try add(table.name, .embedding(table: e), [table.rows, table.dim])
       }
       if frontScale { try add(Network.frontScaleName, .frontScale, [widths[0]]) }
+      if ensemble { try add(Network.adapterName, .ensembleAdapter, [members, widths[0]]) }
       let parameterFloats = count
       if let optimizerSlots {
         for k in 1...n {
           let name = layers[k - 1].name
-          try add("\(name).weight.grad", .weightGradient(layer: k), [widths[k], widths[k - 1]])
-          try add("\(name).bias.grad", .biasGradient(layer: k), [widths[k]])
+          try add(
+            "\(name).weight.grad", .weightGradient(layer: k),
+            heads(k) + [widths[k], widths[k - 1]])
+          try add("\(name).bias.grad", .biasGradient(layer: k), heads(k) + [widths[k]])
         }
         for (e, table) in embeddings.enumerated() {
           try add("\(table.name).grad", .embeddingGradient(table: e), [table.rows, table.dim])
         }
         if frontScale {
           try add("\(Network.frontScaleName).grad", .frontScaleGradient, [widths[0]])
+        }
+        if ensemble {
+          try add("\(Network.adapterName).grad", .ensembleAdapterGradient, [members, widths[0]])
         }
         for slot in 0..<optimizerSlots {
           try add("optimizer.state\(slot)", .optimizerState(slot: slot), [parameterFloats])
@@ -86,18 +100,29 @@ public struct ArenaLayout: Sendable {
       }
       if training { try add("target", .target, [batchSize, widths[n]]) }
       if training, sampleWeights { try add("sample_weight", .sampleWeight, [batchSize]) }
-      for k in 1...n {
-        if training, preActivationLayers.contains(k) {
-          try add("\(layers[k - 1].name).z", .preActivation(layer: k), [batchSize, widths[k]])
-        }
-        try add("\(layers[k - 1].name).x", .activation(layer: k), [batchSize, widths[k]])
+      // The members' rows: k copies of the batch from layer 1's input on.
+      let rows = try checkedProduct([members, batchSize])
+      if ensemble {
+        try add("x0.members", .memberInput, [rows, widths[0]])
         if training {
-          try add("\(layers[k - 1].name).delta", .delta(layer: k), [batchSize, widths[k]])
-        }
-        if training, dropoutLayers.contains(k) {
-          try add("\(layers[k - 1].name).mask", .dropoutMask(layer: k), [batchSize, widths[k]])
+          try add("x0.members.delta", .memberInputDelta, [rows, widths[0]])
+          try add("target.members", .memberTarget, [rows, widths[n]])
+          if sampleWeights { try add("sample_weight.members", .memberSampleWeight, [rows]) }
         }
       }
+      for k in 1...n {
+        if training, preActivationLayers.contains(k) {
+          try add("\(layers[k - 1].name).z", .preActivation(layer: k), [rows, widths[k]])
+        }
+        try add("\(layers[k - 1].name).x", .activation(layer: k), [rows, widths[k]])
+        if training {
+          try add("\(layers[k - 1].name).delta", .delta(layer: k), [rows, widths[k]])
+        }
+        if training, dropoutLayers.contains(k) {
+          try add("\(layers[k - 1].name).mask", .dropoutMask(layer: k), [rows, widths[k]])
+        }
+      }
+      if ensemble { try add("output", .ensembleOutput, [batchSize, widths[n]]) }
       _ = try checkedProduct([count, 4])
     } catch {
       return nil

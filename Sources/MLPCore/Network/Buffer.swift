@@ -52,11 +52,26 @@ public enum BufferRole: Hashable, Sendable {
   case optimizerState(slot: Int)
   /// The moving average of the parameters (`training.ema`), parameter-shaped.
   case parameterAverage
+  /// An ensemble's input adapters r (TabM-mini), (k, n^0): member m reads x^0 ⊙ r_m.
+  case ensembleAdapter
+  /// ∂L/∂r, (k, n^0).
+  case ensembleAdapterGradient
+  /// What layer 1 reads in an ensemble: each member's copy of the batch scaled by its adapter,
+  /// member-major, (k·B, n^0); every later batch buffer has k·B rows too.
+  case memberInput
+  /// ∂L/∂(member input), (k·B, n^0).
+  case memberInputDelta
+  /// The batch's targets repeated for every member, (k·B, n^N).
+  case memberTarget
+  /// The rows' loss weights repeated for every member, (k·B).
+  case memberSampleWeight
+  /// The ensemble's prediction: the members' x^N averaged, (B, n^N).
+  case ensembleOutput
 
   /// Whether the buffer is a trainable parameter.
   public var isParameter: Bool {
     switch self {
-    case .weight, .bias, .embedding, .frontScale: true
+    case .weight, .bias, .embedding, .frontScale, .ensembleAdapter: true
     default: false
     }
   }

@@ -71,14 +71,24 @@ public struct Network: Sendable, Equatable {
   /// scale): layer 1 reads x^0 ⊙ s.
   public let frontScale: Bool
 
+  /// The ensemble's size k (TabM-mini; 1: a single network): k members share every layer but
+  /// the output layer, each with its own output layer and input adapter r_m (layer 1 reads
+  /// x^0 ⊙ r_m); they train at once as one batch of k·B rows, and predict the mean of their x^N.
+  public let members: Int
+
   /// The front scale's tensor name in model files.
   public static let frontScaleName = "front.scale"
+  /// The ensemble's input adapters' tensor name in model files.
+  public static let adapterName = "ensemble.adapter"
+  /// The largest ensemble a spec or model file may ask for.
+  public static let maximumMembers = 64
 
   public init(
     name: String, task: Task, input: Int, layers: [CheckedLayer], loss: LossKind,
-    embeddings: [EmbeddingTable] = [], frontScale: Bool = false
+    embeddings: [EmbeddingTable] = [], frontScale: Bool = false, members: Int = 1
   ) {
-    precondition(input >= 1 && !layers.isEmpty)
+    precondition(input >= 1 && !layers.isEmpty && members >= 1)
+    self.members = members
     self.embeddings = embeddings
     self.frontScale = frontScale
     self.name = name

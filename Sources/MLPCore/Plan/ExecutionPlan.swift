@@ -20,6 +20,10 @@ public struct ExecutionPlan: Sendable {
   public let forward: [Op]
   /// The fused loss and output-gradient op (training plans).
   public internal(set) var loss: Op?
+  /// An ensemble's ops around the loss: the targets (and loss weights) spread to every member
+  /// before it, the members' outputs averaged into `output` after it.
+  public internal(set) var beforeLoss: [Op] = []
+  public internal(set) var afterLoss: [Op] = []
   /// denseBackward ops, k = N...1, then the tables' scatter-add (empty in an inference plan).
   public internal(set) var backward: [Op] = []
   public internal(set) var update: Op?
@@ -42,7 +46,7 @@ public struct ExecutionPlan: Sendable {
   /// The loss weight of each row, and each class's weight (training with class weights).
   public internal(set) var sampleWeights: BufferID?
   public internal(set) var classWeights: [Float]?
-  /// x^N
+  /// x^N (an ensemble's: the members' mean)
   public let output: BufferID
   /// W^k and b^k for k = 1...N (index k − 1).
   public let weights: [BufferID]
@@ -51,10 +55,12 @@ public struct ExecutionPlan: Sendable {
   public var embeddings: [BufferID] = []
   /// The learned scale of x^0, when the network has one.
   public var frontScale: BufferID? = nil
+  /// An ensemble's input adapters r (k, n^0).
+  public var adapter: BufferID? = nil
 
-  /// Every parameter tensor: W^k, b^k, the embedding tables, then the front scale.
+  /// Every parameter tensor: W^k, b^k, the embedding tables, the front scale, the adapters.
   public var parameterTensors: [BufferID] {
-    weights + biases + embeddings + [frontScale].compactMap { $0 }
+    weights + biases + embeddings + [frontScale, adapter].compactMap { $0 }
   }
 
   public subscript(_ id: BufferID) -> Buffer { buffers[id.index] }
@@ -64,7 +70,8 @@ public struct ExecutionPlan: Sendable {
 
   /// The ops of one step in order: forward, loss, backward, update.
   public var ops: [Op] {
-    forward + [loss].compactMap { $0 } + backward + [update].compactMap { $0 }
+    forward + beforeLoss + [loss].compactMap { $0 } + afterLoss + backward
+      + [update].compactMap { $0 }
   }
 
   /// Number of trainable parameters (without padding).
@@ -73,11 +80,14 @@ public struct ExecutionPlan: Sendable {
   }
 
   /// Forward and backward FLOPs per full batch for layer k (1-based): multiply-adds count 2.
+  /// An ensemble's layers run over k·B rows.
   public func flops(layer k: Int) -> (forward: Int, backward: Int) {
     let w = network.widths
-    let mac = batchSize * w[k - 1] * w[k]
-    let forward = 2 * mac + 2 * batchSize * w[k]
-    let backward = 2 * mac + batchSize * w[k] + (k > 1 || !network.embeddings.isEmpty ? 2 * mac : 0)
+    let rows = batchSize * network.members
+    let mac = rows * w[k - 1] * w[k]
+    let forward = 2 * mac + 2 * rows * w[k]
+    let passesDown = k > 1 || !network.embeddings.isEmpty || network.members > 1
+    let backward = 2 * mac + rows * w[k] + (passesDown ? 2 * mac : 0)
     return (forward, isTraining ? backward : 0)
   }
 

@@ -29,7 +29,7 @@ public enum PlanCompiler {
       batchSize: batchSize, optimizerSlots: optimizer?.stateSlots, sampleWeights: sampleWeights,
       frontScale: network.frontScale,
       embeddings: network.embeddings.map { ($0.tensorName, $0.rows, $0.dim) },
-      loadedColumns: network.loadedColumns)
+      loadedColumns: network.loadedColumns, members: network.members)
   }
 
   static func compile(
@@ -50,7 +50,7 @@ public enum PlanCompiler {
         dropoutLayers: Set(dropped), preActivationLayers: saving,
         averaged: training != nil && averageDecay != nil, frontScale: network.frontScale,
         embeddings: network.embeddings.map { ($0.tensorName, $0.rows, $0.dim) },
-        loadedColumns: network.loadedColumns)
+        loadedColumns: network.loadedColumns, members: network.members)
     else {
       preconditionFailure("arena size overflows; the checker's E008 should have refused it")
     }
@@ -58,20 +58,29 @@ public enum PlanCompiler {
     let weights = (1...n).map { id(.weight(layer: $0))! }
     let biases = (1...n).map { id(.bias(layer: $0))! }
     let tables = network.embeddings.indices.map { id(.embedding(table: $0))! }
-    // x^0, and what layer 1 reads: x^0 itself, or x^0 ⊙ s with a front scale.
+    // x^0, and what layer 1 reads: x^0 itself, or x^0 ⊙ s with a front scale; in an ensemble,
+    // the members' copies of that, each × its adapter.
     let x0 = id(.embedded) ?? id(.input)!
     let scale = id(.frontScale)
+    let adapter = id(.ensembleAdapter)
+    let spreadFrom = id(.scaledInput) ?? x0
     let activations =
-      [id(.scaledInput) ?? x0] + (1...n).map { id(.activation(layer: $0))! }
+      [id(.memberInput) ?? spreadFrom] + (1...n).map { id(.activation(layer: $0))! }
     // z^k where the layout keeps it (index k; none for x^0).
     let preActivations = [nil] + (1...n).map { id(.preActivation(layer: $0)) }
     let lastParameter: BufferRole =
-      scale != nil
-      ? .frontScale : tables.isEmpty ? .bias(layer: n) : .embedding(table: tables.count - 1)
+      adapter != nil
+      ? .ensembleAdapter
+      : scale != nil
+        ? .frontScale : tables.isEmpty ? .bias(layer: n) : .embedding(table: tables.count - 1)
     let parameters = layout.range(from: .weight(layer: 1), through: lastParameter)!
-    let ops = OpBuilder(buffers: layout.buffers)
+    let members = network.members
+    let ops = OpBuilder(buffers: layout.buffers, members: members)
     let embed = tables.isEmpty ? [] : [ops.embed(network, id(.input)!, x0, tables)]
-    let scaling = scale.map { [ops.frontScale(x0, $0, activations[0])] } ?? []
+    let scaling =
+      (scale.map { [ops.frontScale(x0, $0, spreadFrom)] } ?? [])
+      + (adapter.map { [ops.spread(spreadFrom, $0, activations[0])] } ?? [])
+    let averaging = id(.ensembleOutput).map { [ops.mean(activations[n], $0)] } ?? []
     let fused = training != nil && network.loss.fusesActivation
     let forward = (1...n).flatMap { k in
       let layer = network.layers[k - 1]
@@ -87,26 +96,39 @@ public enum PlanCompiler {
     }
     var plan = ExecutionPlan(
       network: network, batchSize: batch, buffers: layout.buffers,
-      forward: embed + scaling + forward,
+      // The training plan averages the members after the loss (which applies a fused output
+      // activation); the inference plan right after the output layer.
+      forward: embed + scaling + forward + (training == nil ? averaging : []),
       parameters: parameters, arenaCount: layout.count, input: id(.input)!,
-      output: activations[n], weights: weights, biases: biases, embeddings: tables,
-      frontScale: scale)
+      output: id(.ensembleOutput) ?? activations[n], weights: weights, biases: biases,
+      embeddings: tables, frontScale: scale, adapter: adapter)
     guard let (optimizer, clipping) = training else { return plan }
     let deltas = (1...n).map { id(.delta(layer: $0))! }
     // With embeddings, layer 1 also passes ∂L/∂x^0 down, which the tables' scatter-add reads;
     // with a front scale, layer 1 passes ∂L/∂(x^0 ⊙ s) to the scale's backward, which passes
     // ∂L/∂x^0 on when there are tables.
+    // In an ensemble, layer 1 passes ∂L/∂(member input) to the adapters' backward, which passes
+    // the sum over members on.
     let inputDelta = id(.delta(layer: 0))
-    let firstDelta = id(.scaledInputDelta) ?? inputDelta
+    let belowSpread = id(.scaledInputDelta) ?? inputDelta
+    let firstDelta = id(.memberInputDelta) ?? belowSpread
     let output = network.layers[n - 1]
     plan.target = id(.target)
     if weighted {
       plan.sampleWeights = id(.sampleWeight)
       plan.classWeights = classWeights
     }
+    // An ensemble's loss reads every member's copy of the targets and weights.
+    let memberTarget = id(.memberTarget)
+    let memberWeights = id(.memberSampleWeight)
+    plan.beforeLoss =
+      (memberTarget.map { [ops.spread(plan.target!, nil, $0)] } ?? [])
+      + (memberWeights.map { [ops.spread(plan.sampleWeights!, nil, $0)] } ?? [])
+    plan.afterLoss = averaging
     plan.loss = ops.loss(
-      network.loss, activations[n], plan.target!, deltas[n - 1], output.activation,
-      output.parameter, plan.sampleWeights, preActivations[n], labelSmoothing)
+      network.loss, activations[n], memberTarget ?? plan.target!, deltas[n - 1],
+      output.activation, output.parameter, memberWeights ?? plan.sampleWeights,
+      preActivations[n], labelSmoothing)
     plan.backward = (1...n).reversed().flatMap { k in
       let below = k > 1 ? network.layers[k - 2] : nil
       // Below a dropout layer, σ' is applied by its dropoutBackward (after the mask).
@@ -120,15 +142,21 @@ public enum PlanCompiler {
       guard let belowMask, let below else { return [backward] }
       return [
         backward,
-        Op.dropoutBackward(
-          layer: k - 1, delta: deltas[k - 2], output: activations[k - 1], mask: belowMask,
-          columns: below.units, activation: below.activation, parameter: below.parameter,
-          preActivation: preActivations[k - 1]),
+        ops.rows(
+          Op.dropoutBackward(
+            layer: k - 1, delta: deltas[k - 2], output: activations[k - 1], mask: belowMask,
+            columns: below.units, activation: below.activation, parameter: below.parameter,
+            preActivation: preActivations[k - 1])),
       ]
     }
-    if let scale, let firstDelta {
+    if let adapter, let firstDelta {
       plan.backward.append(
-        ops.frontScaleBackward(firstDelta, x0, scale, id(.frontScaleGradient)!, inputDelta))
+        ops.spreadBackward(
+          firstDelta, spreadFrom, adapter, id(.ensembleAdapterGradient)!, belowSpread))
+    }
+    if let scale, let belowSpread {
+      plan.backward.append(
+        ops.frontScaleBackward(belowSpread, x0, scale, id(.frontScaleGradient)!, inputDelta))
     }
     if let inputDelta {
       let gradients = network.embeddings.indices.map { id(.embeddingGradient(table: $0))! }
@@ -137,9 +165,12 @@ public enum PlanCompiler {
     }
     plan.gradients = layout.range(
       from: .weightGradient(layer: 1),
-      through: scale != nil
-        ? .frontScaleGradient
-        : tables.isEmpty ? .biasGradient(layer: n) : .embeddingGradient(table: tables.count - 1))
+      through: adapter != nil
+        ? .ensembleAdapterGradient
+        : scale != nil
+          ? .frontScaleGradient
+          : tables.isEmpty
+            ? .biasGradient(layer: n) : .embeddingGradient(table: tables.count - 1))
     precondition(plan.gradients?.count == parameters.count)
     plan.optimizerState = layout.buffers.filter {
       if case .optimizerState = $0.role { true } else { false }
@@ -169,6 +200,11 @@ public enum PlanCompiler {
 /// Emits ops, verifying operand shapes.
 private struct OpBuilder {
   let buffers: [Buffer]
+  /// The ensemble's k (1: none): ops over batch buffers from layer 1 on run over k·B rows.
+  let members: Int
+
+  /// `op` over every member's rows in an ensemble, else `op`.
+  func rows(_ op: Op) -> Op { members > 1 ? .members(members, op) : op }
 
   func shape(_ id: BufferID) -> [Int] { buffers[id.index].shape }
 
@@ -205,19 +241,59 @@ private struct OpBuilder {
       lookups: lookups(network, grads))
   }
 
+  /// The member axis of a weight: [k] for an ensemble's output layer, else [].
+  func heads(_ w: BufferID) -> [Int] { shape(w).count == 3 ? [shape(w)[0]] : [] }
+
+  /// A layer over every member's rows, or an ensemble's output layer once per member.
+  func layer(_ op: Op, _ w: BufferID) -> Op {
+    heads(w).isEmpty ? rows(op) : .eachMember(members, op)
+  }
+
   func dense(
     _ k: Int, _ x: BufferID, _ w: BufferID, _ b: BufferID, _ y: BufferID, _ act: Activation,
     _ p: Float, _ z: BufferID?
   ) -> Op {
     let (batch, inputs) = (shape(x)[0], shape(x)[1])
-    let outputs = shape(w)[0]
+    let heads = heads(w)
+    let outputs = shape(w)[heads.count]
+    precondition(heads.isEmpty || heads == [members], "dense \(k): members")
     precondition(
-      shape(w) == [outputs, inputs] && shape(b) == [outputs] && shape(y) == [batch, outputs],
-      "dense \(k): shapes")
+      shape(w) == heads + [outputs, inputs] && shape(b) == heads + [outputs]
+        && shape(y) == [batch, outputs], "dense \(k): shapes")
     if let z { precondition(shape(z) == shape(y), "dense \(k): z") }
-    return .dense(
-      layer: k, input: x, weight: w, bias: b, output: y, inputs: inputs, outputs: outputs,
-      activation: act, parameter: p, preActivation: z)
+    return layer(
+      .dense(
+        layer: k, input: x, weight: w, bias: b, output: y, inputs: inputs, outputs: outputs,
+        activation: act, parameter: p, preActivation: z), w)
+  }
+
+  func spread(_ x: BufferID, _ r: BufferID?, _ y: BufferID) -> Op {
+    let columns = shape(x).count == 2 ? shape(x)[1] : 1
+    precondition(
+      shape(y)[0] == members * shape(x)[0]
+        && Array(shape(y).dropFirst()) == Array(shape(x).dropFirst()),
+      "ensemble spread: shapes \(shape(x)) \(shape(y))")
+    if let r { precondition(shape(r) == [members, columns], "ensemble spread: adapter") }
+    return .ensembleSpread(input: x, adapter: r, output: y, members: members, columns: columns)
+  }
+
+  func spreadBackward(
+    _ delta: BufferID, _ x: BufferID, _ r: BufferID, _ dr: BufferID, _ dx: BufferID?
+  ) -> Op {
+    let columns = shape(x)[1]
+    precondition(
+      shape(delta) == [members * shape(x)[0], columns] && shape(r) == [members, columns]
+        && shape(dr) == shape(r), "ensemble spread backward: shapes")
+    if let dx { precondition(shape(dx) == shape(x), "ensemble spread backward: input delta") }
+    return .ensembleSpreadBackward(
+      delta: delta, input: x, adapter: r, adapterGradient: dr, inputDelta: dx, members: members,
+      columns: columns)
+  }
+
+  func mean(_ x: BufferID, _ y: BufferID) -> Op {
+    precondition(
+      shape(x) == [members * shape(y)[0], shape(y)[1]], "ensemble mean: shapes")
+    return .ensembleMean(input: x, output: y, members: members, columns: shape(y)[1])
   }
 
   func frontScale(_ x: BufferID, _ s: BufferID, _ y: BufferID) -> Op {
@@ -240,7 +316,7 @@ private struct OpBuilder {
 
   func dropout(_ k: Int, _ x: BufferID, _ mask: BufferID, _ rate: Float) -> Op {
     precondition(shape(x) == shape(mask), "dropout \(k): shapes")
-    return .dropout(layer: k, output: x, mask: mask, columns: shape(x)[1], rate: rate)
+    return rows(.dropout(layer: k, output: x, mask: mask, columns: shape(x)[1], rate: rate))
   }
 
   func loss(
@@ -254,9 +330,10 @@ private struct OpBuilder {
     precondition(z != nil || !act.savesInput || kind.fusesActivation, "loss: σ' needs z")
     precondition(
       smoothing >= 0 && smoothing <= 1 && (smoothing == 0 || kind != .mse), "loss: label smoothing")
-    return .loss(
-      kind, output: x, target: y, delta: delta, columns: shape(x)[1], activation: act,
-      parameter: p, weights: weights, preActivation: z, labelSmoothing: smoothing)
+    return rows(
+      .loss(
+        kind, output: x, target: y, delta: delta, columns: shape(x)[1], activation: act,
+        parameter: p, weights: weights, preActivation: z, labelSmoothing: smoothing))
   }
 
   func denseBackward(
@@ -264,18 +341,20 @@ private struct OpBuilder {
     _ inputDelta: BufferID?, _ act: Activation, _ p: Float, _ z: BufferID?
   ) -> Op {
     let (batch, inputs) = (shape(x)[0], shape(x)[1])
-    let outputs = shape(w)[0]
+    let heads = heads(w)
+    let outputs = shape(w)[heads.count]
     precondition(
-      shape(delta) == [batch, outputs] && shape(dw) == shape(w) && shape(db) == [outputs],
+      shape(delta) == [batch, outputs] && shape(dw) == shape(w) && shape(db) == heads + [outputs],
       "backward \(k): shapes")
     if let inputDelta {
       precondition(shape(inputDelta) == [batch, inputs], "backward \(k): input delta")
       precondition(z != nil || !act.savesInput, "backward \(k): σ' needs z")
     }
     if let z { precondition(shape(z) == shape(x), "backward \(k): z") }
-    return .denseBackward(
-      layer: k, delta: delta, input: x, weight: w, weightGradient: dw, biasGradient: db,
-      inputDelta: inputDelta, inputs: inputs, outputs: outputs, inputActivation: act,
-      inputParameter: p, inputPreActivation: z)
+    return layer(
+      .denseBackward(
+        layer: k, delta: delta, input: x, weight: w, weightGradient: dw, biasGradient: db,
+        inputDelta: inputDelta, inputs: inputs, outputs: outputs, inputActivation: act,
+        inputParameter: p, inputPreActivation: z), w)
   }
 }

@@ -73,12 +73,15 @@ extension ExecutionPlan {
     var m = ["parameters": 0, "gradients": 0, "optimizer_state": 0, "activations": 0]
     for b in buffers {
       switch b.role {
-      case .weight, .bias, .embedding, .frontScale: m["parameters"]! += 4 * b.count
-      case .weightGradient, .biasGradient, .embeddingGradient, .frontScaleGradient:
+      case .weight, .bias, .embedding, .frontScale, .ensembleAdapter:
+        m["parameters"]! += 4 * b.count
+      case .weightGradient, .biasGradient, .embeddingGradient, .frontScaleGradient,
+        .ensembleAdapterGradient:
         m["gradients"]! += 4 * b.count
       case .optimizerState, .parameterAverage: m["optimizer_state"]! += 4 * b.count
       case .input, .embedded, .target, .sampleWeight, .activation, .preActivation, .delta,
-        .dropoutMask, .scaledInput, .scaledInputDelta:
+        .dropoutMask, .scaledInput, .scaledInputDelta, .memberInput, .memberInputDelta,
+        .memberTarget, .memberSampleWeight, .ensembleOutput:
         m["activations"]! += 4 * b.count
       }
     }
@@ -137,7 +140,8 @@ extension ExecutionPlan {
     for row in layerRows {
       table.append([
         row.name, row.weightShape.map(String.init).joined(separator: "×"),
-        String(row.biasShape[0]), row.activation, grouped(row.parameters),
+        row.biasShape.map(String.init).joined(separator: "×"), row.activation,
+        grouped(row.parameters),
         grouped(row.forwardFlops), grouped(row.backwardFlops),
       ])
     }
@@ -160,9 +164,28 @@ extension ExecutionPlan {
   }
 
   /// One line per op, naming buffers as `%id(name)`.
-  public var opLines: [String] {
+  public var opLines: [String] { ops.map(line) }
+
+  /// The line of one op; an ensemble's wrapped ops say over which rows they run.
+  private func line(_ op: Op) -> String {
     let name = { (id: BufferID) in "\(id)(\(self[id].name))" }
-    return ops.map { op in
+    switch op {
+    case .members(let k, let inner):
+      return line(inner) + " [\(k) members' rows at once]"
+    case .eachMember(let k, let inner):
+      return line(inner) + " [each of \(k) members]"
+    case .ensembleSpread(let x, let r, let y, let k, _):
+      let scaled = r.map { " ⊙ \(name($0))[m]" } ?? ""
+      return "ensemble_spread \(name(y))[m] = \(name(x))\(scaled), m < \(k)"
+    case .ensembleSpreadBackward(let d, let x, let r, let dr, let dx, _, _):
+      let below = dx.map { "; \(name($0)) = Σ_m \(name(d))[m] ⊙ \(name(r))[m]" } ?? ""
+      return "ensemble_spread_backward \(name(dr))[m] = Σ \(name(d))[m] ⊙ \(name(x))\(below)"
+    case .ensembleMean(let x, let y, let k, _):
+      return "ensemble_mean   \(name(y)) = mean of \(k) members' \(name(x))"
+    default:
+      break
+    }
+    return {
       switch op {
       case .embed(let x, let y, _, _, let runs, let lookups):
         let copied = runs.reduce(0) { $0 + $1.count }
@@ -209,8 +232,10 @@ extension ExecutionPlan {
         let averaged =
           average.map { "; \(name($0.values)) ← moving average (decay \($0.decay))" } ?? ""
         return "update          \(optimizer.kind.rawValue) over \(grouped(count)) floats\(averaged)"
+      default:
+        preconditionFailure("handled above")
       }
-    }
+    }()
   }
 }
 

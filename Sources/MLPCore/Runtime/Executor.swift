@@ -27,21 +27,25 @@ public final class Executor {
     prepareGemmWorkspace()  // packing buffers exist before the first step
     boundForward = plan.forward.map(bind)
     boundInference = zip(plan.forward, boundForward).compactMap {
-      if case .dropout = $0.0 { nil } else { $0.1 }
+      if case .dropout = $0.0.innermost { nil } else { $0.1 }
     }
     boundLoss = plan.loss.map(bind)
-    if case .loss(let k, let o, let t, let d, let c, let a, let p, .some, let z, let smoothing)? =
-      boundLoss
-    {
-      unweightedLoss = .loss(
-        k, output: o, target: t, delta: d, columns: c, activation: a, parameter: p, weights: nil,
-        preActivation: z, labelSmoothing: smoothing)
+    if case .loss(_, _, _, _, _, _, _, .some, _, _)? = boundLoss?.innermost {
+      unweightedLoss = boundLoss!.replacingInnermost {
+        guard case .loss(let k, let o, let t, let d, let c, let a, let p, _, let z, let ls) = $0
+        else { return $0 }
+        return .loss(
+          k, output: o, target: t, delta: d, columns: c, activation: a, parameter: p,
+          weights: nil, preActivation: z, labelSmoothing: ls)
+      }
     }
+    boundBeforeLoss = plan.beforeLoss.map(bind)
+    boundAfterLoss = plan.afterLoss.map(bind)
     boundBackward = plan.backward.map(bind)
     boundUpdate = plan.update.map(bind)
     boundAll =
-      boundForward + [boundLoss].compactMap { $0 } + boundBackward
-      + [boundUpdate].compactMap { $0 }
+      boundForward + boundBeforeLoss + [boundLoss].compactMap { $0 } + boundAfterLoss
+      + boundBackward + [boundUpdate].compactMap { $0 }
   }
 
   // The plan's ops with arena pointers in place of buffer ids.
@@ -51,6 +55,9 @@ public final class Executor {
   private var boundLoss: BoundOp?
   /// The loss without class weights, for evaluation (set when the training loss has them).
   private var unweightedLoss: BoundOp?
+  /// An ensemble's target spread before the loss and members' mean after it.
+  private var boundBeforeLoss: [BoundOp] = []
+  private var boundAfterLoss: [BoundOp] = []
   private var boundBackward: [BoundOp] = []
   private var boundUpdate: BoundOp?
   private var boundAll: [BoundOp] = []
@@ -77,18 +84,21 @@ public final class Executor {
   }
 
   /// Glorot-uniform U(±√(6/(fan_in+fan_out))) or He-uniform U(±√(6/fan_in)) weights, drawn in
-  /// layer order, row by row, from SplitMix64(seed); zero biases; then each embedding table
-  /// N(0, 1) row by row (as nn.Embedding starts), its unknown row 0.
+  /// layer order, row by row, from SplitMix64(seed) (an ensemble's output layer member by
+  /// member); zero biases; then each embedding table N(0, 1) row by row (as nn.Embedding
+  /// starts), its unknown row 0; the front scale 1; an ensemble's adapters random signs ±1
+  /// (TabM-mini's start).
   public func initializeParameters(seed: UInt64) {
     var rng = SeededGenerator(seed: seed)
     for (k, layer) in plan.network.layers.enumerated() {
-      let (fanOut, fanIn) = (plan[plan.weights[k]].shape[0], plan[plan.weights[k]].shape[1])
+      let shape = plan[plan.weights[k]].shape
+      let (fanOut, fanIn) = (shape[shape.count - 2], shape[shape.count - 1])
       let limit =
         layer.initializer == .he
         ? (6 / Double(fanIn)).squareRoot() : (6 / Double(fanIn + fanOut)).squareRoot()
       let w = pointer(plan.weights[k])
-      for i in 0..<fanIn * fanOut { w[i] = Float(rng.uniform(-limit, limit)) }
-      pointer(plan.biases[k]).update(repeating: 0, count: fanOut)
+      for i in 0..<plan[plan.weights[k]].count { w[i] = Float(rng.uniform(-limit, limit)) }
+      pointer(plan.biases[k]).update(repeating: 0, count: plan[plan.biases[k]].count)
     }
     for (table, id) in zip(plan.network.embeddings, plan.embeddings) {
       let e = pointer(id)
@@ -98,6 +108,10 @@ public final class Executor {
       }
     }
     if let s = plan.frontScale { pointer(s).update(repeating: 1, count: plan[s].count) }
+    if let r = plan.adapter {
+      let values = pointer(r)
+      for i in 0..<plan[r].count { values[i] = rng.uniform(0, 1) < 0.5 ? -1 : 1 }
+    }
     for range in plan.optimizerState {
       (arena + range.offset).update(repeating: 0, count: range.count)
     }
@@ -229,8 +243,40 @@ public final class Executor {
   /// Σ over rows of the loss, and ∂L/∂z^N (L the mean over `rows`). Leaves x^N in the output.
   /// `weighted`: each row's loss × its class weight, as training minimises (evaluation reports
   /// the plain loss, as Keras does with `class_weight`).
+  /// In an ensemble, the output is the members' averaged x^N, and the loss the members' mean
+  /// when `weighted` (what training minimises) or else the loss of that average (what the
+  /// ensemble predicts, as evaluation reports it).
   public func loss(rows: Int, weighted: Bool = false) -> Double {
-    execute(weighted ? boundLoss! : unweightedLoss ?? boundLoss!, rows: rows, step: step)
+    for op in boundBeforeLoss { execute(op, rows: rows, step: step) }
+    let total = execute(
+      weighted ? boundLoss! : unweightedLoss ?? boundLoss!, rows: rows, step: step)
+    for op in boundAfterLoss { execute(op, rows: rows, step: step) }
+    return plan.network.members > 1 && !weighted ? averagedLoss(rows: rows) : total
+  }
+
+  /// Σ over rows of the loss of the output (the members' average) against the targets, with
+  /// the loss's label smoothing: −Σ y log p, −y log p − (1 − y) log(1 − p), or ½‖y − p‖².
+  private func averagedLoss(rows: Int) -> Double {
+    let (p, y) = (pointer(plan.output), pointer(plan.target!))
+    let cols = plan[plan.output].shape[1]
+    let kind = plan.network.loss
+    var smoothing = 0.0
+    if case .loss(_, _, _, _, _, _, _, _, _, let ls)? = plan.loss?.innermost {
+      smoothing = Double(ls)
+    }
+    let spread = smoothing / Double(kind == .binaryCrossEntropy ? 2 : cols)
+    let tiny = Double(Float.leastNonzeroMagnitude)
+    var total = 0.0
+    for i in 0..<rows * cols {
+      let (pc, yc) = (Double(p[i]), (1 - smoothing) * Double(y[i]) + spread)
+      switch kind {
+      case .mse: total += 0.5 * (yc - pc) * (yc - pc)
+      case .crossEntropy: total -= yc * log(max(pc, tiny))
+      case .binaryCrossEntropy:
+        total -= yc * log(max(pc, tiny)) + (1 - yc) * log(max(1 - pc, tiny))
+      }
+    }
+    return total
   }
 
   /// Writes ∂L/∂W^k and ∂L/∂b^k for k = N…1.

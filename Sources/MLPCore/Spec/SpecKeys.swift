@@ -102,6 +102,10 @@ extension SpecKey where Value == Int {
     "n^0, the number of input features; when written, must equal the data's feature count or encoded width (E011)"
   )
   static let units = integer(.layer, "units", width, code: .badSize, required: true, "n^k")
+  static let ensemble = integer(
+    .top, "ensemble", default: 1, atLeast(1, upTo: Double(Network.maximumMembers)),
+    "k members trained at once (TabM-mini): they share every layer but the output layer; member m reads x^0 ⊙ r_m (its own adapter, random signs ±1 at the start) and has its own output layer; the batch runs as k·B rows, the loss is the members' mean, and predictions average the members' probabilities (classification) or values (regression); 1: a single network"
+  )
   static let samples = integer(
     .data, "samples", shown: "per generator", width, code: .badSize,
     "generator: number of samples")
@@ -337,7 +341,8 @@ public enum SpecKeys {
     [
       SpecKey<Int>.version.info, SpecKey<String>.name.info, SpecKey<String>.description.info,
       SpecKey<Task>.task.info, SpecKey<Int>.input.info, SpecKey<Section>.layers.info,
-      SpecKey<LossValue>.loss.info, SpecKey<Bool>.frontScale.info, SpecKey<Section>.data.info,
+      SpecKey<LossValue>.loss.info, SpecKey<Bool>.frontScale.info, SpecKey<Int>.ensemble.info,
+      SpecKey<Section>.data.info,
       SpecKey<Section>.training.info,
       SpecKey<Int>.units.info, SpecKey<Activation>.activation.info,
       SpecKey<String>.layerName.info, SpecKey<InitKind>.initializer.info,
