@@ -62,6 +62,7 @@ public enum GradientCheck {
       (.table($0), plan.embeddings[$0], .embeddingGradient(table: $0))
     }
     if let s = plan.frontScale { tensors.append((.frontScale, s, .frontScaleGradient)) }
+    if let r = plan.adapter { tensors.append((.adapter, r, .ensembleAdapterGradient)) }
     for (tensor, id, gradientRole) in tensors {
       let gradient = executor.values(plan.buffers.first { $0.role == gradientRole }!.id)
       let count = plan[id].count
@@ -101,6 +102,9 @@ public enum GradientCheck {
 /// The network in Double precision, straight from the definitions:
 /// x^0 ⊙ s with a front scale, z^k = W^k x^{k-1} + b^k, x^k = σ^k(z^k) (⊙ the dropout mask of
 /// its row, if given), L = mean over rows of l(x^N, y) (y smoothed with label smoothing).
+/// An ensemble of k members: member m reads x^0 (⊙ s) ⊙ r_m, shares W^k, b^k for k < N and has
+/// its own W^N, b^N (slice m); L is the mean of l over rows and members, and the prediction the
+/// members' mean x^N.
 public struct ReferenceNetwork: Sendable {
   public var weights: [[Double]]
   public var biases: [[Double]]
@@ -117,7 +121,12 @@ public struct ReferenceNetwork: Sendable {
   public let labelSmoothing: Double
   /// The learned scale of x^0 (empty: none).
   public var frontScale: [Double]
-  /// Per layer, a fixed dropout mask (rows × n^k, row-major) to multiply x^k by, or nil.
+  /// An ensemble's adapters (members × n^0, row-major; empty: a single network).
+  public var adapter: [Double]
+  /// The ensemble's k (1: a single network).
+  public let members: Int
+  /// Per layer, a fixed dropout mask (rows × n^k, row-major; in an ensemble member m's rows
+  /// after the first m·rows) to multiply x^k by, or nil.
   public var masks: [[Double]?] = []
 
   public init(executor: Executor) {
@@ -138,6 +147,8 @@ public struct ReferenceNetwork: Sendable {
       labelSmoothing = 0
     }
     frontScale = plan.frontScale.map { executor.values($0).map(Double.init) } ?? []
+    adapter = plan.adapter.map { executor.values($0).map(Double.init) } ?? []
+    members = plan.network.members
   }
 
   /// A parameter tensor: W^k or b^k (0-based k), embedding table e, or the front scale.
@@ -146,6 +157,7 @@ public struct ReferenceNetwork: Sendable {
     case bias(Int)
     case table(Int)
     case frontScale
+    case adapter
   }
 
   subscript(tensor: Tensor, i: Int) -> Double {
@@ -155,6 +167,7 @@ public struct ReferenceNetwork: Sendable {
       case .bias(let k): biases[k][i]
       case .table(let e): tables[e][i]
       case .frontScale: frontScale[i]
+      case .adapter: adapter[i]
       }
     }
     set {
@@ -163,6 +176,7 @@ public struct ReferenceNetwork: Sendable {
       case .bias(let k): biases[k][i] = newValue
       case .table(let e): tables[e][i] = newValue
       case .frontScale: frontScale[i] = newValue
+      case .adapter: adapter[i] = newValue
       }
     }
   }
@@ -183,27 +197,37 @@ public struct ReferenceNetwork: Sendable {
     return x
   }
 
-  /// x^N for one sample.
+  /// x^N for one sample (an ensemble's: the members' mean).
   public func forward(_ x0: [Double]) -> [Double] {
     var kinks = Hasher()
-    return forward(x0, kinks: &kinks, row: nil)
+    let outputs = (0..<members).map { forward(x0, member: $0, kinks: &kinks, row: nil) }
+    return (0..<widths.last!).map { c in outputs.reduce(0) { $0 + $1[c] } / Double(members) }
   }
 
-  /// x^N, hashing which side of 0 every relu-like pre-activation falls on into `kinks`.
-  func forward(_ x0: [Double], kinks: inout Hasher, row: Int?) -> [Double] {
+  /// Member `member`'s x^N, hashing which side of 0 every relu-like pre-activation falls on
+  /// into `kinks`; `row` (of `rows`) selects the dropout masks' row.
+  func forward(
+    _ x0: [Double], member: Int = 0, kinks: inout Hasher, row: Int?, rows: Int = 0
+  ) -> [Double] {
     var x = frontScale.isEmpty ? x0 : zip(x0, frontScale).map { $0 * $1 }
+    if members > 1 {
+      for c in x.indices { x[c] *= adapter[member * widths[0] + c] }
+    }
     for k in 0..<weights.count {
       let (inputs, outputs) = (widths[k], widths[k + 1])
+      // An ensemble's output layer: this member's slice.
+      let head = members > 1 && k == weights.count - 1 ? member : 0
       var z = [Double](repeating: 0, count: outputs)
       for o in 0..<outputs {
-        var sum = biases[k][o]
-        for i in 0..<inputs { sum += weights[k][o * inputs + i] * x[i] }
+        var sum = biases[k][head * outputs + o]
+        for i in 0..<inputs { sum += weights[k][(head * outputs + o) * inputs + i] * x[i] }
         z[o] = sum
         if activations[k].hasKinkAtZero { kinks.combine(sum > 0) }
       }
       x = activations[k].reference(z, parameter: parameters[k])
       if let row, k < masks.count, let mask = masks[k] {
-        for o in 0..<outputs { x[o] *= mask[row * outputs + o] }
+        let at = (member * rows + row) * outputs
+        for o in 0..<outputs { x[o] *= mask[at + o] }
       }
     }
     return x
@@ -220,20 +244,23 @@ public struct ReferenceNetwork: Sendable {
     var total = 0.0
     var kinks = Hasher()
     for r in 0..<rows {
-      let p = forward(embed(Array(inputs[r * n0..<(r + 1) * n0])), kinks: &kinks, row: r)
-      let classes = Double(lossKind == .binaryCrossEntropy ? 2 : nN)
-      let y = targets[r * nN..<(r + 1) * nN].map {
-        (1 - labelSmoothing) * $0 + labelSmoothing / classes
-      }
-      for (pc, yc) in zip(p, y) {
-        switch lossKind {
-        case .mse: total += 0.5 * (yc - pc) * (yc - pc)
-        case .crossEntropy: total -= yc * log(max(pc, 1e-300))
-        case .binaryCrossEntropy:
-          total -= yc * log(max(pc, 1e-300)) + (1 - yc) * log(max(1 - pc, 1e-300))
+      for m in 0..<members {
+        let p = forward(
+          embed(Array(inputs[r * n0..<(r + 1) * n0])), member: m, kinks: &kinks, row: r, rows: rows)
+        let classes = Double(lossKind == .binaryCrossEntropy ? 2 : nN)
+        let y = targets[r * nN..<(r + 1) * nN].map {
+          (1 - labelSmoothing) * $0 + labelSmoothing / classes
+        }
+        for (pc, yc) in zip(p, y) {
+          switch lossKind {
+          case .mse: total += 0.5 * (yc - pc) * (yc - pc)
+          case .crossEntropy: total -= yc * log(max(pc, 1e-300))
+          case .binaryCrossEntropy:
+            total -= yc * log(max(pc, 1e-300)) + (1 - yc) * log(max(1 - pc, 1e-300))
+          }
         }
       }
     }
-    return (total / Double(rows), kinks.finalize())
+    return (total / Double(rows * members), kinks.finalize())
   }
 }

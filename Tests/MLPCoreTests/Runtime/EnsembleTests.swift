@@ -1,0 +1,153 @@
+// Ensembles (`ensemble: k`, TabM-mini): the plan's shapes and ops, backpropagation through the
+// adapters and the members' output layers against finite differences, and the loss and
+// prediction of the averaged members against an independent double-precision forward pass.
+
+import Foundation
+import MLPCTestSupport
+import MLPCore
+import Testing
+
+struct EnsembleCase: CustomTestStringConvertible, Sendable {
+  var loss: LossKind
+  var extra = ""
+  var training = ""
+  var members = 3
+  var testDescription: String { "\(loss.rawValue) k=\(members) \(extra)\(training)" }
+
+  var spec: String {
+    let data: String
+    let (output, units): (String, Int)
+    switch loss {
+    case .mse:
+      data = "{train: \(Repository.path("Tests/Fixtures/two-targets.csv")), target: [y1, y2]}"
+      (output, units) = ("identity", 2)
+    case .crossEntropy:
+      data = "{generator: blobs, classes: 3, dimensions: 3, samples: 40}"
+      (output, units) = ("softmax", 3)
+    case .binaryCrossEntropy:
+      data = "{generator: blobs, classes: 2, dimensions: 3, samples: 40}"
+      (output, units) = ("sigmoid", 1)
+    }
+    return """
+      task: \(loss == .mse ? "regression" : "classification")
+      input: 3
+      ensemble: \(members)
+      \(extra)
+      layers:
+        - {units: 5, activation: tanh}
+        - {units: 4, activation: gelu}
+        - {units: \(units), activation: \(output)}
+      loss: \(loss.rawValue)
+      data: \(data)
+      training: {batch_size: 6\(training)}
+      """
+  }
+
+  static let all: [EnsembleCase] =
+    [LossKind.mse, .crossEntropy, .binaryCrossEntropy].map { EnsembleCase(loss: $0) } + [
+      EnsembleCase(loss: .crossEntropy, extra: "front_scale: true", members: 2),
+      EnsembleCase(loss: .mse, training: ", ema: 0.9", members: 4),
+    ]
+}
+
+@Suite struct EnsembleTests {
+  @Test(arguments: EnsembleCase.all)
+  func backpropMatchesFiniteDifferences(_ c: EnsembleCase) throws {
+    let result = checkSpec(c.spec)
+    let spec = try #require(result.spec, "\(result.diagnostics)")
+    let plan = PlanCompiler.compile(spec)
+    #expect(plan.adapter != nil && plan.network.members == c.members)
+    let results = GradientCheck.run(
+      Executor(plan: plan, seed: 3), data: spec.data.train, rows: 5, samplesPerTensor: 40)
+    // W and b of three layers, the adapters and, when there is one, the front scale.
+    #expect(results.count == 7 + (plan.frontScale == nil ? 0 : 1))
+    #expect(results.contains { $0.tensor == Network.adapterName })
+    for r in results {
+      #expect(r.checkedElements > 0, "\(r.tensor): nothing checked")
+      #expect(r.worstRelativeError < 1e-3, "\(r.tensor): \(r.worstRelativeError)")
+    }
+  }
+
+  @Test func dropoutMasksOfEveryMemberAreBackpropagated() throws {
+    let c = EnsembleCase(loss: .crossEntropy, members: 3)
+    let spec = try #require(
+      checkSpec(
+        c.spec.replacingOccurrences(
+          of: "activation: gelu}", with: "activation: gelu, dropout: 0.3}")
+      ).spec)
+    let plan = PlanCompiler.compile(spec)
+    let mask = try #require(plan.buffers.first { $0.role == .dropoutMask(layer: 2) })
+    #expect(mask.shape == [18, 4])
+    for r in GradientCheck.run(
+      Executor(plan: plan, seed: 5), data: spec.data.train, rows: 6, samplesPerTensor: 40)
+    {
+      #expect(r.worstRelativeError < 1e-3, "\(r.tensor): \(r.worstRelativeError)")
+    }
+  }
+
+  @Test func planRunsTheMembersAsOneWiderBatch() throws {
+    let spec = try #require(checkSpec(EnsembleCase(loss: .crossEntropy, members: 4).spec).spec)
+    let plan = PlanCompiler.compile(spec)
+    let shape = { (role: BufferRole) in plan.buffers.first { $0.role == role }?.shape }
+    #expect(shape(.memberInput) == [24, 3])
+    #expect(shape(.activation(layer: 1)) == [24, 5])
+    #expect(shape(.delta(layer: 3)) == [24, 3])
+    #expect(shape(.memberTarget) == [24, 3])
+    #expect(shape(.ensembleOutput) == [6, 3])
+    #expect(shape(.weight(layer: 3)) == [4, 3, 4] && shape(.bias(layer: 3)) == [4, 3])
+    #expect(shape(.weight(layer: 2)) == [4, 5] && shape(.ensembleAdapter) == [4, 3])
+    #expect(plan.output == plan.buffers.first { $0.role == .ensembleOutput }!.id)
+    // Parameters: shared 3·5 + 5 + 5·4 + 4, four heads of 4·3 + 3, four adapters of 3.
+    #expect(plan.parameterCount == 44 + 4 * 15 + 12)
+    // k = 4 members cost 4× a single network's FLOPs in every layer.
+    let single = PlanCompiler.compile(
+      try #require(checkSpec(EnsembleCase(loss: .crossEntropy, members: 1).spec).spec))
+    #expect(single.adapter == nil && single.network.members == 1)
+    for k in 1...3 {
+      #expect(plan.flops(layer: k).forward == 4 * single.flops(layer: k).forward)
+    }
+    let inference = PlanCompiler.compileInference(plan.network, batchSize: 6)
+    #expect(inference.output == inference.buffers.first { $0.role == .ensembleOutput }!.id)
+    if case .ensembleMean = inference.forward.last! {
+    } else {
+      Issue.record("the inference plan ends with the members' mean")
+    }
+  }
+
+  /// Evaluation reports the averaged members' loss and metrics, as an independent forward pass
+  /// in double precision computes them.
+  @Test(arguments: [LossKind.mse, .crossEntropy, .binaryCrossEntropy])
+  func evaluationIsTheAveragedPrediction(_ loss: LossKind) throws {
+    let spec = try #require(checkSpec(EnsembleCase(loss: loss, members: 3).spec).spec)
+    let trainer = Trainer(spec)
+    for epoch in 1...3 { _ = try trainer.runEpoch(epoch) }
+    let data = spec.data.train
+    let evaluation = trainer.evaluate(data)
+    let reference = ReferenceNetwork(executor: trainer.executor)
+    var total = 0.0
+    var correct = 0
+    for r in 0..<data.count {
+      let x = data.features[r * data.inputs..<(r + 1) * data.inputs].map(Double.init)
+      let p = reference.forward(x)
+      let y = data.targets[r * data.outputs..<(r + 1) * data.outputs].map(Double.init)
+      for (pc, yc) in zip(p, y) {
+        switch loss {
+        case .mse: total += 0.5 * (yc - pc) * (yc - pc)
+        case .crossEntropy: total -= yc * log(max(pc, 1e-300))
+        case .binaryCrossEntropy: total -= yc * log(pc) + (1 - yc) * log(1 - pc)
+        }
+      }
+      if let labels = data.labels {
+        let predicted = p.count == 1 ? (p[0] >= 0.5 ? 1 : 0) : p.indices.max { p[$0] < p[$1] }!
+        correct += predicted == labels[r] ? 1 : 0
+      }
+    }
+    let expected = total / Double(data.count)
+    #expect(
+      abs(evaluation.loss - expected) < 1e-5 * max(1, expected), "\(evaluation.loss) vs \(expected)"
+    )
+    if data.labels != nil {
+      #expect(evaluation.accuracy == Double(correct) / Double(data.count))
+    }
+  }
+}
