@@ -1,7 +1,9 @@
 // Training steps of tiny networks against values computed independently: by
 // scripts/known_answer.py (numpy, float64, two steps) and, for gradient clipping, by
 // scripts/known_answer_torch.py (PyTorch's clip_grad_value_ / clip_grad_norm_, and its
-// optimizers including Nesterov and AdamW, and its gelu/silu activations, float64, three steps): loss, every gradient and every updated parameter.
+// optimizers including Nesterov and AdamW, and its gelu/silu activations, float64, three steps),
+// and, for ensembles, by scripts/tabm_oracle.py (the `tabm` package's TabM-mini, float64, three
+// steps and the members' averaged prediction): loss, every gradient and every updated parameter.
 
 import Foundation
 import MLPCTestSupport
@@ -31,6 +33,9 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
   var labelSmoothing: Double?
   var ema: Double?
   var frontScale: Bool?
+  /// An ensemble's k, and its averaged prediction on x after the steps.
+  var ensemble: Int?
+  var prediction: [Double]?
   var inputs: Int
   var hiddenUnits: Int
   var outputs: Int
@@ -42,7 +47,7 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
 
   enum CodingKeys: String, CodingKey {
     case name, hidden, output, loss, optimizer, inputs, outputs, x, y, initial, steps
-    case momentum, alpha, centered, ema
+    case momentum, alpha, centered, ema, ensemble, prediction
     case frontScale = "front_scale"
     case learningRate = "learning_rate"
     case weightDecay = "weight_decay"
@@ -54,6 +59,7 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
 
   static func all() -> [KnownAnswerCase] { load("known_answer.json") }
   static func torch() -> [KnownAnswerCase] { load("known_answer_torch.json") }
+  static func tabm() -> [KnownAnswerCase] { load("ensemble_tabm.json") }
 
   static func load(_ name: String) -> [KnownAnswerCase] {
     let data =
@@ -71,6 +77,7 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
       task: \(loss == "mse" ? "regression" : "classification")
       input: \(inputs)
       front_scale: \(frontScale ?? false)
+      ensemble: \(ensemble ?? 1)
       layers:
         - {units: \(hiddenUnits), activation: \(hidden)}
         - {units: \(outputs), activation: \(output)}
@@ -113,19 +120,26 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
       "every optimizer has a known-answer case against PyTorch")
     #expect(torch.contains { $0.optimizer == "rmsprop" && $0.centered == true })
     #expect(torch.count { $0.clipNorm != nil } == 2 && torch.count { $0.clipValue != nil } == 2)
+    let tabm = KnownAnswerCase.tabm()
+    #expect(
+      tabm.count == 3 && tabm.allSatisfy { $0.ensemble ?? 1 > 1 && $0.prediction != nil }
+        && Set(tabm.map(\.loss)) == ["mse", "cross_entropy", "binary_cross_entropy"],
+      "ensembles of every loss against the tabm package")
   }
 
-  @Test(arguments: KnownAnswerCase.all() + KnownAnswerCase.torch())
+  @Test(arguments: KnownAnswerCase.all() + KnownAnswerCase.torch() + KnownAnswerCase.tabm())
   func stepsMatchTheOracle(_ c: KnownAnswerCase) throws {
     let result = checkSpec(c.spec)
     let spec = try #require(result.spec, "\(result.diagnostics)")
     let plan = PlanCompiler.compile(spec)
     let executor = Executor(plan: plan, seed: spec.training.seed)
-    // The four of W1, b1, W2, b2 start as given; a front scale (the fifth) starts at 1.
+    // The four of W1, b1, W2, b2 start as given; a front scale (the fifth) starts at 1; an
+    // ensemble's adapters (the fifth) start as given.
     let ids =
       [plan.weights[0], plan.biases[0], plan.weights[1], plan.biases[1]]
-      + [plan.frontScale].compactMap { $0 }
+      + [plan.frontScale, plan.adapter].compactMap { $0 }
     #expect((plan.frontScale != nil) == (c.frontScale ?? false))
+    #expect(plan.network.members == c.ensemble ?? 1)
     for (id, values) in zip(ids, c.initial) { executor.setValues(id, values.map(Float.init)) }
     let batch = Dataset(
       features: c.x.map(Float.init), targets: c.y.map(Float.init), inputs: c.inputs,
@@ -135,7 +149,7 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
     let gradientIDs = plan.buffers.filter {
       if case .weightGradient = $0.role { return true }
       if case .biasGradient = $0.role { return true }
-      return $0.role == .frontScaleGradient
+      return $0.role == .frontScaleGradient || $0.role == .ensembleAdapterGradient
     }.sorted { $0.offset < $1.offset }.map(\.id)
     for step in c.steps {
       let loss = executor.trainStep(rows: 5, learningRate: Float(spec.training.learningRate))
@@ -146,7 +160,8 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
         expectClose(executor.values(id), expected, plan[id].name)
       }
       for (id, expected) in zip(ids, step.parameters) {
-        expectClose(executor.values(id), expected, plan[id].name)
+        expectClose(
+          executor.values(id), expected, plan[id].name, floor: max(1e-3, c.learningRate / 10))
       }
       if let averaged = step.averaged {
         let values = executor.withAveragedParameters { ids.map { executor.values($0) } }
@@ -159,11 +174,22 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
         }
       }
     }
+    if let prediction = c.prediction {
+      executor.forward(rows: 5)
+      _ = executor.loss(rows: 5)
+      expectClose(
+        Array(executor.values(plan.output).prefix(prediction.count)), prediction, "prediction")
+    }
   }
 
-  func expectClose(_ actual: [Float], _ expected: [Double], _ name: String) {
+  /// Relative differences below 1e-4, of values at least `floor` in size (a parameter's steps
+  /// are of the learning rate's size: one that passes near 0 is compared at that scale).
+  func expectClose(
+    _ actual: [Float], _ expected: [Double], _ name: String, floor: Double = 1e-3
+  ) {
     #expect(actual.count == expected.count)
-    let worst = zip(actual, expected).map { abs(Double($0) - $1) / max(1e-3, abs($1)) }.max() ?? 0
+    let worst =
+      zip(actual, expected).map { abs(Double($0) - $1) / max(floor, abs($1)) }.max() ?? 0
     #expect(worst < 1e-4, "\(name): worst relative difference \(worst)")
   }
 }
