@@ -23,8 +23,8 @@ def load(path):
 
 
 def softmax(z):
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
 
 
 ACTIVATIONS = {
@@ -138,10 +138,17 @@ def forward(meta, tensors, x):
         x = (x - tensors["input.mean"]) / tensors["input.std"]
     if meta.get("front_scale"):
         x = x * tensors["front.scale"]  # the learned scale in front of layer 1
+    members = meta.get("ensemble", 1)
+    if members > 1:  # (k, rows, features): member m reads x ⊙ its adapter r_m
+        x = x[None] * tensors["ensemble.adapter"][:, None, :]
     for layer in meta["layers"]:
-        z = x @ tensors[layer["name"] + ".weight"].T + tensors[layer["name"] + ".bias"]
+        w, b = tensors[layer["name"] + ".weight"], tensors[layer["name"] + ".bias"]
+        if w.ndim == 3:  # an ensemble's output layers, one (out, in) per member
+            z = np.einsum("kri,koi->kro", x, w) + b[:, None, :]
+        else:
+            z = x @ w.T + b
         x = ACTIVATIONS[layer["activation"]](z, layer["parameters"])
-    return x
+    return x.mean(axis=0) if members > 1 else x  # the members' mean
 
 
 def probabilities(out):

@@ -25,6 +25,35 @@ class FrontScale(nn.Module):
         return x * self.scale
 
 
+class EnsembleInput(nn.Module):
+    """x (B, d) ↦ (k, B, d): member m's copy of the rows times its adapter r_m (`ensemble: k`)."""
+
+    def __init__(self, adapter):
+        super().__init__()
+        self.adapter = nn.Parameter(adapter)
+
+    def forward(self, x):
+        return x[None] * self.adapter[:, None, :]
+
+
+class EnsembleLinear(nn.Module):
+    """(k, B, in) ↦ (k, B, out): each member's own output layer, weight (k, out, in)."""
+
+    def __init__(self, weight, bias):
+        super().__init__()
+        self.weight, self.bias = nn.Parameter(weight), nn.Parameter(bias)
+
+    def forward(self, x):
+        return torch.einsum("kri,koi->kro", x, self.weight) + self.bias[:, None, :]
+
+
+class MemberMean(nn.Module):
+    """The members' mean of probabilities or values: (k, B, C) ↦ (B, C)."""
+
+    def forward(self, x):
+        return x.mean(dim=0)
+
+
 class Standardize(nn.Module):
     """x ↦ (x − mean) / std, the inputs as mlpc trained on them."""
 
@@ -45,7 +74,7 @@ ACTIVATIONS = {
     "leaky_relu": lambda p: nn.LeakyReLU(p["negative_slope"]),
     "elu": lambda p: nn.ELU(p["alpha"]),
     "softplus": lambda p: nn.Softplus(),
-    "softmax": lambda p: nn.Softmax(dim=1),
+    "softmax": lambda p: nn.Softmax(dim=-1),
     "gelu": lambda p: nn.GELU(),
     "gelu_tanh": lambda p: nn.GELU(approximate="tanh"),
     "silu": lambda p: nn.SiLU(),
@@ -61,14 +90,22 @@ def load(path):
         modules.append(Standardize(tensors["input.mean"], tensors["input.std"]))
     if meta.get("front_scale"):
         modules.append(FrontScale(tensors["front.scale"]))
+    if meta.get("ensemble", 1) > 1:
+        modules.append(EnsembleInput(tensors["ensemble.adapter"]))
     inputs = meta["input"]
     for layer in meta["layers"]:
-        linear = nn.Linear(inputs, layer["units"])
-        with torch.no_grad():
-            linear.weight.copy_(tensors[layer["name"] + ".weight"])
-            linear.bias.copy_(tensors[layer["name"] + ".bias"])
+        weight, bias = tensors[layer["name"] + ".weight"], tensors[layer["name"] + ".bias"]
+        if weight.dim() == 3:  # an ensemble's output layers
+            linear = EnsembleLinear(weight, bias)
+        else:
+            linear = nn.Linear(inputs, layer["units"])
+            with torch.no_grad():
+                linear.weight.copy_(weight)
+                linear.bias.copy_(bias)
         modules += [linear, ACTIVATIONS[layer["activation"]](layer["parameters"])]
         inputs = layer["units"]
+    if meta.get("ensemble", 1) > 1:
+        modules.append(MemberMean())
     return meta, arrays, nn.Sequential(*modules).eval()
 
 

@@ -211,13 +211,20 @@ import Testing
 }
 
 /// The PyTorch loading recipe of docs/run-output.md (scripts/torch_loader.py) equals mlpc predict
-/// on a standardised model, on a raw-table model with embedding tables, and with PyTorch's own
-/// gelu, tanh-approximated gelu and silu modules in place of mlpc's kernels.
-@Test(arguments: ["iris", "mpg", "iris:gelu", "iris:gelu_tanh", "mpg:silu", "iris:front"])
+/// on a standardised model, on a raw-table model with embedding tables, with PyTorch's own
+/// gelu, tanh-approximated gelu and silu modules in place of mlpc's kernels, and on ensembles.
+@Test(arguments: [
+  "iris", "mpg", "iris:gelu", "iris:gelu_tanh", "mpg:silu", "iris:front", "iris:ensemble",
+  "mpg:ensemble",
+])
 func theTorchRecipeEqualsPredict(_ argument: String) throws {
   let name = String(argument.prefix { $0 != ":" })
   let activation = argument.split(separator: ":").dropFirst().first.map {
-    $0 == "front" ? ["--set", "front_scale=true"] : ["--set", "layers[0].activation=\($0)"]
+    switch $0 {
+    case "front": ["--set", "front_scale=true"]
+    case "ensemble": ["--set", "ensemble=4"]
+    default: ["--set", "layers[0].activation=\($0)"]
+    }
   }
   let docs = try String(
     contentsOfFile: Repository.path("docs/run-output.md"), encoding: .utf8)

@@ -51,6 +51,7 @@ public enum Checker {
     context.fold = fold
     context.diagnostics = parseDiagnostics
     _ = context.checked(.version, in: spec.top)
+    _ = context.checked(.ensemble, in: spec.top)
     let layers = context.checkLayers()
     let loss = context.checkLoss(layers: layers)
     let training = context.checkTraining()

@@ -171,7 +171,8 @@ extension CheckContext {
       dropoutLayers: Set(layers.indices.filter { layers[$0].dropout > 0 }.map { $0 + 1 }),
       preActivationLayers: ArenaLayout.preActivationLayers(layers.map(\.activation)),
       averaged: training.ema != nil, frontScale: spec.top[.frontScale]?.value ?? false,
-      members: spec.top[.ensemble]?.value ?? 1)
+      // Out of range is reported by the key's own check; size what it would be inside.
+      members: min(max(spec.top[.ensemble]?.value ?? 1, 1), Network.maximumMembers))
     sizing.embeddings = embeddings
     guard sizing.layout(samples: 1) != nil else {
       report(

@@ -3,8 +3,11 @@
 // stored) and its activation's ONNX operator, dropout left out (inference). Classification
 // outputs `probabilities`, one column per class (softmax as it is; one sigmoid unit as the pair
 // 1 − p, p, like `mlpc predict --probabilities`); regression outputs `targets`. Class, feature
-// and target names and the spec travel in `metadata_props`. Written with the swift-protobuf
-// messages generated from onnx.proto (Sources/ONNXProto).
+// and target names and the spec travel in `metadata_props`. An ensemble of k members (TabM-mini)
+// runs as one (k, B, ·) tensor: the input times the adapters (k, 1, n^0) by broadcasting, each
+// layer as MatMul with the transposed weights ((k, I, O) for the members' output layers) and
+// Add, the activation over the last axis, then ReduceMean over the members. Written with the
+// swift-protobuf messages generated from onnx.proto (Sources/ONNXProto).
 
 import Foundation
 import ONNXProto
@@ -54,7 +57,18 @@ public enum ONNXExport {
       nodes.append(node("Mul", [current, name], "front.scaled"))
       current = "front.scaled"
     }
+    let members = model.network.members
+    if members > 1 {
+      let name = Network.adapterName
+      guard let r = model.tensors[name], r.values.allSatisfy(\.isFinite) else {
+        throw ExportError(description: "the model has no finite tensor '\(name)'")
+      }
+      graph.initializer.append(tensor(name, [Int64(members), 1, Int64(d.input)], r.values))
+      nodes.append(node("Mul", [current, name], "members.input"))
+      current = "members.input"
+    }
     var widths = [d.input]
+    let n = model.network.layers.count
     for (k, layer) in model.network.layers.enumerated() {
       let (w, b) = (layer.name + ".weight", layer.name + ".bias")
       guard let weight = model.tensors[w], let bias = model.tensors[b] else {
@@ -63,20 +77,45 @@ public enum ONNXExport {
       guard weight.values.allSatisfy(\.isFinite), bias.values.allSatisfy(\.isFinite) else {
         throw ExportError(description: "'\(w)' or '\(b)' holds a NaN or an infinity")
       }
-      graph.initializer += [
-        tensor(w, [Int64(layer.units), Int64(widths[k])], weight.values),
-        tensor(b, [Int64(layer.units)], bias.values),
-      ]
+      let (units, inputs) = (Int64(layer.units), Int64(widths[k]))
       let z = layer.name + ".z"
-      var gemm = node("Gemm", [current, w, b], z)
-      gemm.attribute = [attribute("transB", int: 1)]
-      nodes.append(gemm)
+      if members == 1 {
+        graph.initializer += [
+          tensor(w, [units, inputs], weight.values), tensor(b, [units], bias.values),
+        ]
+        var gemm = node("Gemm", [current, w, b], z)
+        gemm.attribute = [attribute("transB", int: 1)]
+        nodes.append(gemm)
+      } else {
+        // (k, B, I) · Wᵀ: shared (I, O), or each member's own (k, I, O) in the output layer.
+        let heads = k == n - 1 ? members : 1
+        let transposed = (0..<heads).flatMap { m in
+          let at = m * layer.units * widths[k]
+          return (0..<widths[k]).flatMap { i in
+            (0..<layer.units).map { o in weight.values[at + o * widths[k] + i] }
+          }
+        }
+        let lead: [Int64] = k == n - 1 ? [Int64(members)] : []
+        graph.initializer += [
+          tensor(w + ".t", lead + [inputs, units], transposed),
+          tensor(b, lead + (lead.isEmpty ? [] : [1]) + [units], bias.values),
+        ]
+        nodes.append(node("MatMul", [current, w + ".t"], layer.name + ".product"))
+        nodes.append(node("Add", [layer.name + ".product", b], z))
+      }
       let x = layer.name + ".x"
-      let sigma = activation(layer.activation, layer.parameter, z, x)
+      let sigma = activation(layer.activation, layer.parameter, z, x, axis: members > 1 ? -1 : 1)
       nodes += sigma.nodes
       graph.initializer += sigma.constants
       current = x
       widths.append(layer.units)
+    }
+    if members > 1 {
+      // The members' mean: probabilities or values, (B, n^N).
+      var mean = node("ReduceMean", [current], "members.mean")
+      mean.attribute = [attribute("axes", ints: [0]), attribute("keepdims", int: 0)]
+      nodes.append(mean)
+      current = "members.mean"
     }
     let outputs = widths.last!
     if let classes = d.classes {
@@ -160,24 +199,27 @@ public enum ONNXExport {
     return n
   }
 
-  /// An integer or a float attribute.
-  static func attribute(_ name: String, int: Int64? = nil, float: Float? = nil)
-    -> Onnx_AttributeProto
-  {
+  /// An integer, a float or an integer list attribute.
+  static func attribute(
+    _ name: String, int: Int64? = nil, float: Float? = nil, ints: [Int64]? = nil
+  ) -> Onnx_AttributeProto {
     var a = Onnx_AttributeProto()
     a.name = name
     if let int {
       (a.type, a.i) = (.int, int)
     } else if let float {
       (a.type, a.f) = (.float, float)
+    } else if let ints {
+      (a.type, a.ints) = (.ints, ints)
     }
     return a
   }
 
   /// σ from `z` to `x`: its ONNX operator, or for gelu and silu (operators only from opset 20)
   /// the composition of their formulas, with the scalar constants it needs (named after `x`).
+  /// Softmax runs over `axis` (the last of an ensemble's (k, B, C)).
   private static func activation(
-    _ activation: Activation, _ parameter: Float, _ z: String, _ x: String
+    _ activation: Activation, _ parameter: Float, _ z: String, _ x: String, axis: Int64 = 1
   ) -> (nodes: [Onnx_NodeProto], constants: [Onnx_TensorProto]) {
     var constants: [Onnx_TensorProto] = []
     let constant = { (name: String, value: Float) in
@@ -224,7 +266,7 @@ public enum ONNXExport {
       return ([n], [])
     case .softmax:
       var n = node("Softmax", [z], x)
-      n.attribute = [attribute("axis", int: 1)]
+      n.attribute = [attribute("axis", int: axis)]
       return ([n], [])
     }
   }

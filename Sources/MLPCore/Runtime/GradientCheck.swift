@@ -141,7 +141,7 @@ public struct ReferenceNetwork: Sendable {
     activations = plan.network.layers.map(\.activation)
     parameters = plan.network.layers.map { Double($0.parameter) }
     lossKind = plan.network.loss
-    if case .loss(_, _, _, _, _, _, _, _, _, let smoothing)? = plan.loss {
+    if case .loss(_, _, _, _, _, _, _, _, _, let smoothing)? = plan.loss?.innermost {
       labelSmoothing = Double(smoothing)
     } else {
       labelSmoothing = 0

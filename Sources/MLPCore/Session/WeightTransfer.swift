@@ -1,7 +1,8 @@
 // `mlpc run SPEC --init-from RUN_OR_MODEL`: a new run (new optimizer state and schedule) whose
 // weights start from a trained model's, layer by layer in order, each of the same shape; the
 // embedding tables by column name, and the front scale when both have one (a spec's new front
-// scale starts at 1). Checked in full before any run directory exists.
+// scale starts at 1); an ensemble's output layers and adapters from an ensemble of as many
+// members. Checked in full before any run directory exists.
 
 /// A trained model's parameters fitted to a network.
 public struct WeightTransfer: Sendable {
@@ -11,6 +12,8 @@ public struct WeightTransfer: Sendable {
   public var tables: [[Float]]
   /// The model's front scale, when both it and the network have one.
   public var frontScale: [Float]? = nil
+  /// The model's ensemble adapters (both are ensembles of as many members).
+  public var adapter: [Float]? = nil
 
   /// Why a model's weights do not fit: the layer (1-based) or embedding column, and how.
   public struct Mismatch: Error, Sendable, CustomStringConvertible {
@@ -27,6 +30,15 @@ public struct WeightTransfer: Sendable {
           layer: min(theirs.layers.count, network.layers.count) + 1,
           description:
             "the model has \(theirs.layers.count) layers and this spec \(network.layers.count)"))
+    }
+    guard theirs.members == network.members else {
+      let size = { (k: Int) in k == 1 ? "a single network" : "an ensemble of \(k) members" }
+      return .failure(
+        Mismatch(
+          layer: network.layers.count,
+          description:
+            "this spec trains \(size(network.members)) but the model is \(size(theirs.members)): the output layers differ"
+        ))
     }
     var transfer = WeightTransfer(weights: [], biases: [], tables: [])
     let (ours, others) = (network.widths, theirs.widths)
@@ -66,6 +78,11 @@ public struct WeightTransfer: Sendable {
     {
       transfer.frontScale = s.values
     }
+    if network.members > 1, let r = model.tensors[Network.adapterName],
+      r.shape == [network.members, network.input]
+    {
+      transfer.adapter = r.values
+    }
     return .success(transfer)
   }
 
@@ -76,5 +93,6 @@ public struct WeightTransfer: Sendable {
     for (id, values) in zip(plan.biases, biases) { executor.setValues(id, values) }
     for (id, values) in zip(plan.embeddings, tables) { executor.setValues(id, values) }
     if let id = plan.frontScale, let frontScale { executor.setValues(id, frontScale) }
+    if let id = plan.adapter, let adapter { executor.setValues(id, adapter) }
   }
 }

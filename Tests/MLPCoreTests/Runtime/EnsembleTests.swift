@@ -12,7 +12,10 @@ struct EnsembleCase: CustomTestStringConvertible, Sendable {
   var extra = ""
   var training = ""
   var members = 3
-  var testDescription: String { "\(loss.rawValue) k=\(members) \(extra)\(training)" }
+  var smoothing: Double? = nil
+  var testDescription: String {
+    "\(loss.rawValue) k=\(members) \(extra)\(training)\(smoothing.map { " ε=\($0)" } ?? "")"
+  }
 
   var spec: String {
     let data: String
@@ -37,7 +40,7 @@ struct EnsembleCase: CustomTestStringConvertible, Sendable {
         - {units: 5, activation: tanh}
         - {units: 4, activation: gelu}
         - {units: \(units), activation: \(output)}
-      loss: \(loss.rawValue)
+      loss: \(smoothing.map { "{type: \(loss.rawValue), label_smoothing: \($0)}" } ?? loss.rawValue)
       data: \(data)
       training: {batch_size: 6\(training)}
       """
@@ -47,6 +50,8 @@ struct EnsembleCase: CustomTestStringConvertible, Sendable {
     [LossKind.mse, .crossEntropy, .binaryCrossEntropy].map { EnsembleCase(loss: $0) } + [
       EnsembleCase(loss: .crossEntropy, extra: "front_scale: true", members: 2),
       EnsembleCase(loss: .mse, training: ", ema: 0.9", members: 4),
+      EnsembleCase(loss: .crossEntropy, smoothing: 0.1),
+      EnsembleCase(loss: .binaryCrossEntropy, members: 2, smoothing: 0.2),
     ]
 }
 

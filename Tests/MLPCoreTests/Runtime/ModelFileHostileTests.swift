@@ -68,7 +68,52 @@ import Testing
     #expect(abs(Double(out[1]) - softmax[1] / softmax.reduce(0, +)) < 1e-6)
   }
 
+  /// An ensemble of two members: member 0 has bias (0.5, −0.5), W = [[1, 2], [3, 4]] and adapter
+  /// (1, 1); member 1 bias 0, W = 2I and adapter (−1, 1) (`adapter`: the adapter's shape).
+  static func ensemble(_ b: inout ModelBytes, members: Any = 2, adapter: [Any] = [2, 2]) {
+    b.description["ensemble"] = members
+    b.tensors = [
+      "o.bias": ([2, 2], [0, 16]), "o.weight": ([2, 2, 2], [16, 48]),
+      "ensemble.adapter": (adapter, [48, 64]),
+    ]
+    b.values = [0.5, -0.5, 0, 0, 1, 2, 3, 4, 2, 0, 0, 2, 1, 1, -1, 1]
+  }
+
+  @Test func anEnsembleIsRead() throws {
+    var bytes = ModelBytes()
+    Self.ensemble(&bytes)
+    let model = try Model.decode(bytes.data, file: "m.safetensors")
+    #expect(model.network.members == 2)
+    // x = (1, 0): member 0 reads (1, 0), z = (1.5, 2.5); member 1 reads (−1, 0), z = (−2, 0);
+    // the prediction is the mean of their softmax probabilities.
+    let out = Predictor(model).run([1, 0], rows: 1)
+    let softmax = { (z: [Double]) in z.map { exp($0) / z.map(exp).reduce(0, +) } }
+    let (a, b) = (softmax([1.5, 2.5]), softmax([-2, 0]))
+    for c in 0..<2 { #expect(abs(Double(out[c]) - (a[c] + b[c]) / 2) < 1e-6, "\(out)") }
+  }
+
   static let tamperings: [Tampering] = [
+    Tampering(name: "an ensemble of 0 members", expected: "an ensemble of 0 members") {
+      ensemble(&$0, members: 0)
+    },
+    Tampering(name: "an ensemble of 65 members", expected: "an ensemble of 65 members") {
+      ensemble(&$0, members: 65)
+    },
+    Tampering(name: "ensemble adapters of one member", expected: "ensemble adapters do not") {
+      ensemble(&$0, adapter: [1, 4])
+    },
+    Tampering(name: "a 3-member ensemble of 2 outputs", expected: "does not match its tensors") {
+      ensemble(&$0, members: 3)
+    },
+    Tampering(name: "adapters without an ensemble", expected: "'ensemble.adapter' belongs") {
+      $0.tensors["ensemble.adapter"] = ([2, 2], [24, 40])
+      $0.values += [1, 1, 1, 1]
+    },
+    Tampering(name: "an ensemble with one output layer", expected: "does not match its tensors") {
+      $0.description["ensemble"] = 2
+      $0.tensors["ensemble.adapter"] = ([2, 2], [24, 40])
+      $0.values += [1, 1, 1, 1]
+    },
     Tampering(name: "a front scale of the wrong width", expected: "front scale does not match") {
       $0.description["front_scale"] = true
       $0.tensors["front.scale"] = ([3], [24, 36])

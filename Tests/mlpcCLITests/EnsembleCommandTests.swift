@@ -1,0 +1,90 @@
+// `ensemble: k` through the command line, with every other piece of a tabular recipe beside it
+// (embedding tables, piecewise-linear and smooth-clipped columns, a front scale, gelu, label
+// smoothing, averaged weights): `mlpc plan` shows the members' ops, gradcheck passes, the model
+// holds k output layers and the adapters, and predict, ONNX Runtime and the numpy reader agree.
+// (Three steps equal the tabm package's in KnownAnswerTests; gradcheck cases in EnsembleTests.)
+
+import Foundation
+import MLPCTestSupport
+import MLPCore
+import Testing
+
+@Suite struct EnsembleCommandTests {
+  static func write(_ dir: String) throws {
+    var csv = "city,size,weight,kind\n"
+    for i in 0..<240 {
+      let c = (i * 7) % 6
+      let size = Double(i % 9) / 3
+      csv += "c\(c),\(size),\(Double((i * 5) % 11) - 5),\(c % 2 == 0 || size > 2 ? "a" : "b")\n"
+    }
+    try csv.write(toFile: dir + "/d.csv", atomically: true, encoding: .utf8)
+    try """
+    task: classification
+    front_scale: true
+    ensemble: 4
+    layers: [{units: 8, activation: gelu}, {units: 2, activation: softmax}]
+    loss: {type: cross_entropy, label_smoothing: 0.1}
+    data:
+      train: d.csv
+      target: kind
+      features:
+        city: {type: categorical, encoding: embedding, dim: 2}
+        size: {type: numeric, scale: piecewise_linear, bins: 4}
+        weight: {type: numeric, scale: robust_smooth_clip}
+    training: {epochs: 40, optimizer: adam, learning_rate: 0.03, ema: 0.9}
+    """.write(toFile: dir + "/s.yaml", atomically: true, encoding: .utf8)
+  }
+
+  @Test func itIsCheckedTrainedAndAppliedEverywhere() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try Self.write(dir)
+    let plan = try CommandRunner.mlpc(["plan", dir + "/s.yaml"])
+    #expect(plan.status == 0, "\(plan.stderr)")
+    for op in ["ensemble_spread ", "ensemble_mean", "ensemble_spread_backward", "[each of 4"] {
+      #expect(plan.stdout.contains(op), "\(op) in \(plan.stdout)")
+    }
+    let gradcheck = try CommandRunner.mlpc(["gradcheck", dir + "/s.yaml"])
+    #expect(gradcheck.status == 0, "\(gradcheck.stdout)\(gradcheck.stderr)")
+    #expect(gradcheck.stdout.contains(Network.adapterName))
+    let run = try CommandRunner.mlpc(["run", dir + "/s.yaml", "--quiet", "--out", dir + "/run"])
+    #expect(run.status == 0, "\(run.stderr)")
+    let model = try Model.load(dir + "/run")
+    #expect(model.network.members == 4)
+    let adapter = try #require(model.tensors[Network.adapterName])
+    #expect(adapter.shape == [4, model.network.input])
+    #expect(adapter.values.contains { abs($0) != 1 }, "the adapters were trained")
+    #expect(model.tensors["layer2.weight"]?.shape == [4, 2, 8])
+    try "city,size,weight\nc1,1,2\nc2,0.5,-4\nc9,2.9,40\n".write(
+      toFile: dir + "/new.csv", atomically: true, encoding: .utf8)
+    let predicted = try CommandRunner.mlpc([
+      "predict", dir + "/run", dir + "/new.csv", "--probabilities", "--out", dir + "/p.csv",
+    ])
+    #expect(predicted.status == 0, "\(predicted.stderr)")
+    let lines = try String(contentsOfFile: dir + "/p.csv", encoding: .utf8).split(separator: "\n")
+    #expect(lines.count == 4)
+    try RawTableTests.expectExportAndReaderAgree(
+      dir, lines: lines, compared: 1..<3, op: "ReduceMean")
+    // Trained well enough to be an ensemble of useful members.
+    let evaluated = try CommandRunner.mlpc(["evaluate", dir + "/run", dir + "/d.csv"])
+    #expect(
+      evaluated.status == 0 && evaluated.stdout.contains("accuracy 1.0000"), "\(evaluated.stdout)")
+    // --init-from takes an ensemble's weights only into an ensemble of as many members.
+    for members in [1, 2] {
+      let other = try CommandRunner.mlpc([
+        "run", dir + "/s.yaml", "--set", "ensemble=\(members)", "--init-from", dir + "/run",
+        "--quiet", "--out", dir + "/other\(members)",
+      ])
+      #expect(other.status == 1 && other.stderr.contains("but the model is an ensemble of 4"))
+      #expect(!FileManager.default.fileExists(atPath: dir + "/other\(members)"))
+    }
+    let continued = try CommandRunner.mlpc([
+      "run", dir + "/s.yaml", "--init-from", dir + "/run", "--epochs", "1", "--quiet", "--out",
+      dir + "/continued",
+    ])
+    #expect(continued.status == 0, "\(continued.stderr)")
+    let next = try Model.load(dir + "/continued")
+    let moved = zip(next.tensors[Network.adapterName]!.values, adapter.values).map { abs($0 - $1) }
+    #expect(moved.max()! < 0.2, "the adapters start from the model's: \(moved)")
+  }
+}
