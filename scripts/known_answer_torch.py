@@ -89,6 +89,10 @@ def main():
         {"name": "gelu-identity-mse-sgd-front-scale", "hidden": "gelu", "output": "identity",
          "loss": "mse", "optimizer": "sgd", "learning_rate": 0.3, "front_scale": True,
          "inputs": 3, "hidden_units": 5, "outputs": 1},
+        # Weight decay leaves the front scale alone (a parameter group with weight_decay 0).
+        {"name": "relu-softmax-ce-adam-decay-front-scale", "hidden": "relu", "output": "softmax",
+         "loss": "cross_entropy", "optimizer": "adam", "learning_rate": 0.05,
+         "weight_decay": 0.2, "front_scale": True, "inputs": 3, "hidden_units": 4, "outputs": 3},
     ]
     out = []
     for case in cases:
@@ -98,6 +102,8 @@ def main():
         if case.get("front_scale"):
             holder.params.append(torch.nn.Parameter(torch.ones(case["inputs"])))
         params = list(holder.params)
+        # Weight decay for the weights and biases, none for the front scale.
+        groups = [{"params": params[:4]}, {"params": params[4:], "weight_decay": 0.0}]
         averaged = None
         if "ema" in case:
             averaged = torch.optim.swa_utils.AveragedModel(
@@ -105,19 +111,19 @@ def main():
         wd = case.get("weight_decay", 0.0)
         lr = case["learning_rate"]
         if case["optimizer"] == "sgd":
-            optimizer = torch.optim.SGD(params, lr=lr, weight_decay=wd)
+            optimizer = torch.optim.SGD(groups, lr=lr, weight_decay=wd)
         elif case["optimizer"] == "momentum":
-            optimizer = torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=wd)
+            optimizer = torch.optim.SGD(groups, lr=lr, momentum=0.9, weight_decay=wd)
         elif case["optimizer"] == "nesterov":
-            optimizer = torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=wd, nesterov=True)
+            optimizer = torch.optim.SGD(groups, lr=lr, momentum=0.9, weight_decay=wd, nesterov=True)
         elif case["optimizer"] == "rmsprop":
-            optimizer = torch.optim.RMSprop(params, lr=lr, alpha=case.get("alpha", 0.99), eps=1e-8,
+            optimizer = torch.optim.RMSprop(groups, lr=lr, alpha=case.get("alpha", 0.99), eps=1e-8,
                                             weight_decay=wd, momentum=case.get("momentum", 0.0),
                                             centered=case.get("centered", False))
         elif case["optimizer"] == "adamw":
-            optimizer = torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=wd)
+            optimizer = torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=wd)
         else:
-            optimizer = torch.optim.Adam(params, lr=lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=wd)
+            optimizer = torch.optim.Adam(groups, lr=lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=wd)
         xt, yt = torch.tensor(x), torch.tensor(y)
         record = dict(case, weight_decay=wd, x=x.ravel().tolist(), y=y.ravel().tolist(),
                       initial=[p.ravel().tolist() for p in initial], steps=[])

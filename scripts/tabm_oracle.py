@@ -23,9 +23,9 @@ def main():
     torch.set_default_dtype(torch.float64)
     rng = np.random.default_rng(11)
     cases = [
-        {"name": "tabm-mini-k4-tanh-softmax-ce-adam", "hidden": "tanh", "output": "softmax",
+        {"name": "tabm-mini-k4-tanh-softmax-ce-adam-decay", "hidden": "tanh", "output": "softmax",
          "loss": "cross_entropy", "optimizer": "adam", "learning_rate": 0.05, "ensemble": 4,
-         "inputs": 3, "hidden_units": 4, "outputs": 3},
+         "weight_decay": 0.05, "inputs": 3, "hidden_units": 4, "outputs": 3},
         {"name": "tabm-mini-k3-relu-identity-mse-sgd", "hidden": "relu", "output": "identity",
          "loss": "mse", "optimizer": "sgd", "learning_rate": 0.2, "ensemble": 3,
          "inputs": 3, "hidden_units": 5, "outputs": 1},
@@ -63,12 +63,15 @@ def main():
         assert {id(p) for p in params} == {id(p) for p in model.parameters()}, "every parameter"
         wd = case.get("weight_decay", 0.0)
         lr = case["learning_rate"]
+        # Weight decay for the weights and biases, none for the adapters (mlpc leaves its
+        # multiplicative scales undecayed).
+        groups = [{"params": params[:4]}, {"params": params[4:], "weight_decay": 0.0}]
         if case["optimizer"] == "sgd":
-            optimizer = torch.optim.SGD(params, lr=lr, weight_decay=wd)
+            optimizer = torch.optim.SGD(groups, lr=lr, weight_decay=wd)
         elif case["optimizer"] == "adamw":
-            optimizer = torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=wd)
+            optimizer = torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=wd)
         else:
-            optimizer = torch.optim.Adam(params, lr=lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=wd)
+            optimizer = torch.optim.Adam(groups, lr=lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=wd)
         xt, yt = torch.tensor(x), torch.tensor(y)
         mlpc_order = lambda ts: [
             ts[0], ts[1], ts[2].transpose(1, 2), ts[3], ts[4]]

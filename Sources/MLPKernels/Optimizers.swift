@@ -154,6 +154,24 @@ public enum UpdateRule: Sendable {
 
   public var kind: OptimizerKind { optimizer.kind }
 
+  /// The same optimizer with weight decay 0.
+  public var withoutWeightDecay: UpdateRule {
+    switch self {
+    case .sgd(var o):
+      o.weightDecay = 0
+      return .sgd(o)
+    case .momentum(var o):
+      o.weightDecay = 0
+      return .momentum(o)
+    case .adam(var o):
+      o.weightDecay = 0
+      return .adam(o)
+    case .rmsprop(var o):
+      o.weightDecay = 0
+      return .rmsprop(o)
+    }
+  }
+
   /// The optimizer's update of p[range], g[range] and each state slot's range.
   @inline(__always)
   func update(

@@ -185,9 +185,13 @@ public enum PlanCompiler {
     // first buffer and run contiguously (the layout puts them so).
     let firstGradient = id(.weightGradient(layer: 1))!
     precondition(layout.buffers[firstGradient.index].offset == plan.gradients!.offset)
+    // Weight decay shrinks weights, biases and tables, not the multiplicative scales after them
+    // (a front scale, an ensemble's adapters), as recipes leave normalisation gains undecayed.
+    let scales = [scale, adapter].compactMap { $0 }.map { layout.buffers[$0.index].offset }
     plan.update = .update(
       optimizer, clipping: clipping, parameters: weights[0], gradients: firstGradient,
       count: parameters.count,
+      decayed: scales.min().map { $0 - parameters.offset } ?? parameters.count,
       state: StateSlots(
         layout.buffers.filter {
           if case .optimizerState = $0.role { true } else { false }

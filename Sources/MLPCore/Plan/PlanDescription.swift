@@ -91,7 +91,7 @@ extension ExecutionPlan {
 
   /// The optimizer of the update op ("none" in an inference plan).
   var optimizerName: String {
-    if case .update(let optimizer, _, _, _, _, _, _)? = update {
+    if case .update(let optimizer, _, _, _, _, _, _, _)? = update {
       optimizer.kind.rawValue
     } else {
       "none"
@@ -228,7 +228,7 @@ extension ExecutionPlan {
       case .dropoutBackward(let k, let d, let x, let m, _, let act, _, let z):
         return
           "dropout_backward[\(k)] \(name(d)) ⊙= \(name(m)) ⊙ \(act.rawValue)'(\(name(z ?? x)))"
-      case .update(let optimizer, _, _, _, let count, _, let average):
+      case .update(let optimizer, _, _, _, let count, _, _, let average):
         let averaged =
           average.map { "; \(name($0.values)) ← moving average (decay \($0.decay))" } ?? ""
         return "update          \(optimizer.kind.rawValue) over \(grouped(count)) floats\(averaged)"

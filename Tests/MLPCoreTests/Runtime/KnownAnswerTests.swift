@@ -101,8 +101,12 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
     #expect(cases.count { $0.weightDecay > 0 } == 3)
     #expect(cases.contains { $0.loss == "binary_cross_entropy" })
     let torch = KnownAnswerCase.torch()
-    #expect(torch.count == 18 && torch.allSatisfy { $0.steps.count == 3 })
-    #expect(torch.count { $0.frontScale == true } == 2, "the front scale against PyTorch")
+    #expect(torch.count == 19 && torch.allSatisfy { $0.steps.count == 3 })
+    #expect(torch.count { $0.frontScale == true } == 3, "the front scale against PyTorch")
+    #expect(
+      torch.contains { $0.frontScale == true && $0.weightDecay > 0 }
+        && KnownAnswerCase.tabm().contains { $0.weightDecay > 0 },
+      "weight decay leaves the front scale and the adapters alone")
     #expect(
       torch.filter { $0.ema != nil }.allSatisfy { $0.steps.allSatisfy { $0.averaged != nil } }
         && torch.count { $0.ema != nil } == 2, "averaged weights against AveragedModel")
