@@ -64,8 +64,11 @@ def main():
         wd = case.get("weight_decay", 0.0)
         lr = case["learning_rate"]
         # Weight decay for the weights and biases, none for the adapters (mlpc leaves its
-        # multiplicative scales undecayed).
-        groups = [{"params": params[:4]}, {"params": params[4:], "weight_decay": 0.0}]
+        # multiplicative scales undecayed); the ensemble minimises the mean of the members'
+        # regularised losses, so a coupled (L2) decay of the members' own output layers is λ/k.
+        head = wd if case["optimizer"] == "adamw" else wd / k
+        groups = [{"params": params[:2]}, {"params": params[2:4], "weight_decay": head},
+                  {"params": params[4:], "weight_decay": 0.0}]
         if case["optimizer"] == "sgd":
             optimizer = torch.optim.SGD(groups, lr=lr, weight_decay=wd)
         elif case["optimizer"] == "adamw":

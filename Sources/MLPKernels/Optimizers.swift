@@ -154,22 +154,27 @@ public enum UpdateRule: Sendable {
 
   public var kind: OptimizerKind { optimizer.kind }
 
-  /// The same optimizer with weight decay 0.
-  public var withoutWeightDecay: UpdateRule {
+  /// The same optimizer with its weight decay times `factor`.
+  public func scalingWeightDecay(_ factor: Float) -> UpdateRule {
     switch self {
     case .sgd(var o):
-      o.weightDecay = 0
+      o.weightDecay *= factor
       return .sgd(o)
     case .momentum(var o):
-      o.weightDecay = 0
+      o.weightDecay *= factor
       return .momentum(o)
     case .adam(var o):
-      o.weightDecay = 0
+      o.weightDecay *= factor
       return .adam(o)
     case .rmsprop(var o):
-      o.weightDecay = 0
+      o.weightDecay *= factor
       return .rmsprop(o)
     }
+  }
+
+  /// Whether the weight decay is decoupled from the gradient (AdamW's θ ← θ(1 − ηλ)).
+  public var decouplesWeightDecay: Bool {
+    if case .adam(let o) = self { o.decoupled } else { false }
   }
 
   /// The optimizer's update of p[range], g[range] and each state slot's range.

@@ -48,13 +48,13 @@ public enum StepOp<Ref> {
     layer: Int, delta: Ref, output: Ref, mask: Ref, columns: Int, activation: Activation,
     parameter: Float, preActivation: Ref?)
   /// Every parameter ← the optimizer's step over the flat parameter, gradient and state ranges
-  /// (`optimizer.kind.stateSlots` of them), after clipping the gradient; weight decay applies to
-  /// the first `decayed` floats only (the scales after them, a front scale and an ensemble's
-  /// adapters, are not decayed); then, with `average`, the exponential moving average of the
-  /// parameters (decay d) takes the new values in.
+  /// (`optimizer.kind.stateSlots` of them), after clipping the gradient, the weight decay of
+  /// each run of the range times its `decay` factor (runs in order, the last ending at `count`);
+  /// then, with `average`, the exponential moving average of the parameters (decay d) takes the
+  /// new values in.
   case update(
     UpdateRule, clipping: GradientClipping, parameters: Ref, gradients: Ref, count: Int,
-    decayed: Int, state: StateSlots<Ref>, average: ParameterAverage<Ref>?)
+    decay: [DecaySpan], state: StateSlots<Ref>, average: ParameterAverage<Ref>?)
   /// An ensemble's batch (B, C) spread into `members` member-major copies (K·B, C), copy m
   /// × the adapter r_m (K, C) when there is one (the input; targets and loss weights have none).
   case ensembleSpread(input: Ref, adapter: Ref?, output: Ref, members: Int, columns: Int)
@@ -125,10 +125,10 @@ public enum StepOp<Ref> {
         layer: k, delta: f(d), output: f(x), mask: f(m), columns: c, activation: a, parameter: p,
         preActivation: z.map(f))
     case .update(
-      let optimizer, let clipping, let p, let g, let n, let decayed, let state, let average):
+      let optimizer, let clipping, let p, let g, let n, let decay, let state, let average):
       .update(
         optimizer, clipping: clipping, parameters: f(p), gradients: f(g), count: n,
-        decayed: decayed, state: state.map(f),
+        decay: decay, state: state.map(f),
         average: average.map { ParameterAverage(values: f($0.values), decay: $0.decay) })
     case .ensembleSpread(let x, let r, let y, let k, let c):
       .ensembleSpread(input: f(x), adapter: r.map(f), output: f(y), members: k, columns: c)
@@ -234,20 +234,22 @@ public func execute(
       delta: delta, x: x, preActivation: z, mask: mask, rows: rows, cols: cols, activation,
       parameter: p)
   case .update(
-    let optimizer, let clipping, let p, let g, let n, let decayed, let state, let average):
+    let optimizer, let clipping, let p, let g, let n, let decay, let state, let average):
     if clipping.isActive { clipGradient(g, count: n, clipping) }
-    let undecayed = optimizer.withoutWeightDecay
     // Large models update in slices of whole cache lines, one per thread.
     let parts = n >= 1 << 16 ? WorkerPool.shared.count : 1
     return withUnsafeTemporaryAllocation(of: Bool.self, capacity: parts) { finite in
       WorkerPool.shared.run(parts) { part in
         let lo = n * part / parts / 16 * 16
         let hi = part == parts - 1 ? n : n * (part + 1) / parts / 16 * 16
-        let split = min(max(decayed, lo), hi)
-        optimizer.update(
-          p, g, state: state, range: lo..<split, learningRate: learningRate, step: step)
-        undecayed.update(
-          p, g, state: state, range: split..<hi, learningRate: learningRate, step: step)
+        var start = 0
+        for span in decay {
+          let range = max(start, lo)..<min(span.end, hi)
+          start = span.end
+          guard !range.isEmpty else { continue }
+          let rule = span.factor == 1 ? optimizer : optimizer.scalingWeightDecay(span.factor)
+          rule.update(p, g, state: state, range: range, learningRate: learningRate, step: step)
+        }
         if let average {
           averageParameters(
             average.values + lo, p + lo, count: hi - lo, decay: average.decay, step: step)
@@ -275,6 +277,14 @@ public func execute(
     }
   }
   return 0
+}
+
+/// A run of an update's parameter range, up to `end`, whose weight decay is the optimizer's
+/// times `factor`.
+public struct DecaySpan: Sendable, Equatable {
+  public var end: Int
+  public var factor: Float
+  public init(end: Int, factor: Float) { (self.end, self.factor) = (end, factor) }
 }
 
 /// The exponential moving average of the parameters an update keeps: its parameter-shaped

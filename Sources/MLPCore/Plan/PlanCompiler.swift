@@ -187,11 +187,24 @@ public enum PlanCompiler {
     precondition(layout.buffers[firstGradient.index].offset == plan.gradients!.offset)
     // Weight decay shrinks weights, biases and tables, not the multiplicative scales after them
     // (a front scale, an ensemble's adapters), as recipes leave normalisation gains undecayed.
-    let scales = [scale, adapter].compactMap { $0 }.map { layout.buffers[$0.index].offset }
+    // An ensemble minimises the mean of its members' regularised losses, so a coupled (L2)
+    // decay of a member's own output layer is λ/k, as its loss gradient is 1/k of its own.
+    let at = { (id: BufferID) in layout.buffers[id.index].offset - parameters.offset }
+    let scales = [scale, adapter].compactMap { $0 }.map(at).min() ?? parameters.count
+    var decay: [DecaySpan] = []
+    if members > 1, !optimizer.decouplesWeightDecay {
+      let heads = at(weights[n - 1])
+      let afterHeads = tables.first.map(at) ?? scales
+      decay = [
+        DecaySpan(end: heads, factor: 1), DecaySpan(end: afterHeads, factor: 1 / Float(members)),
+      ]
+    }
+    decay += [
+      DecaySpan(end: scales, factor: 1), DecaySpan(end: parameters.count, factor: 0),
+    ]
     plan.update = .update(
       optimizer, clipping: clipping, parameters: weights[0], gradients: firstGradient,
-      count: parameters.count,
-      decayed: scales.min().map { $0 - parameters.offset } ?? parameters.count,
+      count: parameters.count, decay: decay,
       state: StateSlots(
         layout.buffers.filter {
           if case .optimizerState = $0.role { true } else { false }
