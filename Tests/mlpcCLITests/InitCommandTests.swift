@@ -36,7 +36,8 @@ import Testing
     #expect(text.contains("    colour: {type: categorical}  # 3 levels"))
     #expect(text.contains("    size: {type: numeric, missing: median}  # numbers, 7 missing"))
     #expect(text.contains("{units: 2, activation: softmax}  # 2 classes"))
-    #expect(text.contains("  optimizer: adam\n  learning_rate: 0.001\n  weight_decay: 0.01"))
+    #expect(text.contains("  optimizer: adamw\n  learning_rate: 0.002\n  weight_decay: 0.1"))
+    #expect(text.contains("\nensemble: 8  # TabM-mini"))
     let checked = try CommandRunner.mlpc(["check", "--strict", dir + "/s.yaml"])
     #expect(checked.status == 0, "\(checked.stdout)\(checked.stderr)")
     let run = try CommandRunner.mlpc([
