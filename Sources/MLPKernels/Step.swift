@@ -242,13 +242,14 @@ public func execute(
       WorkerPool.shared.run(parts) { part in
         let lo = n * part / parts / 16 * 16
         let hi = part == parts - 1 ? n : n * (part + 1) / parts / 16 * 16
+        // This slice's share of each run of the decay factors.
         var start = 0
         for span in decay {
-          let range = max(start, lo)..<min(span.end, hi)
+          let (from, to) = (max(start, lo), min(span.end, hi))
           start = span.end
-          guard !range.isEmpty else { continue }
+          guard from < to else { continue }
           let rule = span.factor == 1 ? optimizer : optimizer.scalingWeightDecay(span.factor)
-          rule.update(p, g, state: state, range: range, learningRate: learningRate, step: step)
+          rule.update(p, g, state: state, range: from..<to, learningRate: learningRate, step: step)
         }
         if let average {
           averageParameters(

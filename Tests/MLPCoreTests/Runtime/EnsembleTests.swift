@@ -90,6 +90,47 @@ struct EnsembleCase: CustomTestStringConvertible, Sendable {
     }
   }
 
+  /// One SGD step of a network large enough to be updated in slices by the pool's threads: every
+  /// parameter moves by −η(g + f·λθ), f = 1 for the shared weights, 1/k for a member's own output
+  /// layer, 0 for the front scale and the adapters.
+  @Test(arguments: [1, 4])
+  func weightDecayIsSplitByRunsOfTheParameters(_ members: Int) throws {
+    let spec = try #require(
+      checkSpec(
+        """
+        task: classification
+        input: 300
+        ensemble: \(members)
+        front_scale: true
+        layers: [{units: 256, activation: tanh}, {units: 3, activation: softmax}]
+        data: {generator: blobs, classes: 3, dimensions: 300, samples: 40}
+        training: {batch_size: 8, optimizer: sgd, learning_rate: 0.5, weight_decay: 0.3}
+        """
+      ).spec)
+    let plan = PlanCompiler.compile(spec)
+    #expect(plan.parameters.count >= 1 << 16, "large enough to update in slices")
+    let executor = Executor(plan: plan, seed: 2)
+    let before = executor.parameterRegion.map { $0 }
+    executor.loadBatch(spec.data.train, 0..<8)
+    _ = executor.trainStep(rows: 8, learningRate: 0.5)
+    let after = executor.parameterRegion.map { $0 }
+    let gradients = executor.gradientRegion.map { $0 }
+    var factors: [(BufferID, Float)] = [
+      (plan.weights[0], 1), (plan.biases[0], 1), (plan.weights[1], 1 / Float(members)),
+      (plan.biases[1], 1 / Float(members)), (plan.frontScale!, 0),
+    ]
+    if let adapter = plan.adapter { factors.append((adapter, 0)) }
+    for (id, f) in factors {
+      let at = plan[id].offset - plan.parameters.offset
+      var worst: Float = 0
+      for i in at..<at + plan[id].count {
+        let expected = before[i] - 0.5 * (gradients[i] + f * 0.3 * before[i])
+        worst = max(worst, abs(after[i] - expected))
+      }
+      #expect(worst < 1e-6, "\(plan[id].name): \(worst)")
+    }
+  }
+
   @Test func planRunsTheMembersAsOneWiderBatch() throws {
     let spec = try #require(checkSpec(EnsembleCase(loss: .crossEntropy, members: 4).spec).spec)
     let plan = PlanCompiler.compile(spec)
