@@ -69,6 +69,20 @@ import Testing
     let evaluated = try CommandRunner.mlpc(["evaluate", dir + "/run", dir + "/d.csv"])
     #expect(
       evaluated.status == 0 && evaluated.stdout.contains("accuracy 1.0000"), "\(evaluated.stdout)")
+    // Each member alone: four rows; by Jensen's inequality the averaged prediction's
+    // cross-entropy is at most the members' mean.
+    let each = try CommandRunner.mlpc([
+      "evaluate", dir + "/run", dir + "/d.csv", "--members", "--format", "json",
+    ])
+    #expect(each.status == 0, "\(each.stderr)")
+    let json = try #require(
+      try JSONSerialization.jsonObject(with: Data(each.stdout.utf8)) as? [String: Any])
+    let rows = try #require(json["members"] as? [[String: Double]])
+    #expect(rows.count == 4 && rows.allSatisfy { ($0["accuracy"] ?? -1) > 0.5 })
+    let ensembleLoss = try #require(json["loss"] as? Double)
+    #expect(ensembleLoss <= rows.map { $0["loss"]! }.reduce(0, +) / 4 + 1e-9)
+    let text = try CommandRunner.mlpc(["evaluate", dir + "/run", dir + "/d.csv", "--members"])
+    #expect(text.stdout.contains("each member alone:\nmember  loss      accuracy\n1       "))
     // --init-from takes an ensemble's weights only into an ensemble of as many members.
     for members in [1, 2] {
       let other = try CommandRunner.mlpc([
@@ -83,6 +97,15 @@ import Testing
       dir + "/continued",
     ])
     #expect(continued.status == 0, "\(continued.stderr)")
+    let single = try CommandRunner.mlpc([
+      "run", dir + "/s.yaml", "--set", "ensemble=1", "--epochs", "1", "--quiet", "--out",
+      dir + "/single",
+    ])
+    #expect(single.status == 0, "\(single.stderr)")
+    let refused = try CommandRunner.mlpc([
+      "evaluate", dir + "/single", dir + "/d.csv", "--members",
+    ])
+    #expect(refused.status != 0 && refused.stderr.contains("--members applies to an ensemble"))
     let next = try Model.load(dir + "/continued")
     let moved = zip(next.tensors[Network.adapterName]!.values, adapter.values).map { abs($0 - $1) }
     #expect(moved.max()! < 0.2, "the adapters start from the model's: \(moved)")

@@ -16,6 +16,8 @@ public final class Predictor {
   private let missingValues: Set<String>
   /// Output units n^N.
   public var outputs: Int { model.network.layers.last!.units }
+  /// The row `stream` is emitting, within its batch of `rows` (for `memberOutputs`).
+  private var emitting = (row: 0, rows: 0)
 
   /// The most floats the rows of one forward pass may take (256 MB): a wide model's batch is
   /// cut to fit, so a model file cannot make prediction allocate without bound.
@@ -53,6 +55,25 @@ public final class Predictor {
     executor.forward(rows: rows)
     return UnsafeBufferPointer(
       start: executor.pointer(executor.plan.output), count: rows * outputs)
+  }
+
+  /// Each member's own x^N (probabilities or scaled targets, like `run`'s) for the row `stream`
+  /// is emitting; empty for a single network.
+  public func memberOutputs() -> [UnsafeBufferPointer<Float>] {
+    memberOutputs(row: emitting.row, of: emitting.rows)
+  }
+
+  /// Each member's own x^N for row `row` of the last `run` of `rows` rows; empty for a single
+  /// network.
+  public func memberOutputs(row: Int, of rows: Int) -> [UnsafeBufferPointer<Float>] {
+    let (members, plan) = (model.network.members, executor.plan)
+    guard members > 1 else { return [] }
+    precondition(row >= 0 && row < rows && rows <= plan.batchSize)
+    let last = plan.buffers.first { $0.role == .activation(layer: model.network.layers.count) }!
+    let x = executor.pointer(last.id)
+    return (0..<members).map { m in
+      UnsafeBufferPointer(start: x + (m * rows + row) * outputs, count: outputs)
+    }
   }
 
   /// Where the model's features (and the `keep` and `extra` columns) are in `header`; nil, with
@@ -127,6 +148,7 @@ public final class Predictor {
     func flush() {
       let out = run(x, rows: pending.count)
       for (r, record) in pending.enumerated() {
+        emitting = (r, pending.count)
         emit(record, UnsafeBufferPointer(rebasing: out[r * outputs..<(r + 1) * outputs]))
       }
       pending.removeAll(keepingCapacity: true)

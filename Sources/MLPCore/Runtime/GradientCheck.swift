@@ -197,6 +197,12 @@ public struct ReferenceNetwork: Sendable {
     return x
   }
 
+  /// Each member's x^N for one sample (one for a single network).
+  public func memberOutputs(_ x0: [Double]) -> [[Double]] {
+    var kinks = Hasher()
+    return (0..<members).map { forward(x0, member: $0, kinks: &kinks, row: nil) }
+  }
+
   /// x^N for one sample (an ensemble's: the members' mean).
   public func forward(_ x0: [Double]) -> [Double] {
     var kinks = Hasher()

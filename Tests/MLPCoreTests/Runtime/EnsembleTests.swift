@@ -131,6 +131,39 @@ struct EnsembleCase: CustomTestStringConvertible, Sendable {
     }
   }
 
+  /// A model file's ensemble predicts each member's x^N (`mlpc evaluate --members` reports them)
+  /// and their mean, as the double-precision reference computes them from the definitions.
+  @Test(arguments: [LossKind.crossEntropy, .mse])
+  func aSavedEnsemblePredictsEveryMember(_ loss: LossKind) throws {
+    let spec = try #require(checkSpec(EnsembleCase(loss: loss, members: 3).spec).spec)
+    let trainer = Trainer(spec)
+    for epoch in 1...2 { _ = try trainer.runEpoch(epoch) }
+    let model = try Model.decode(Model.encode(spec, trainer.executor), file: "m.safetensors")
+    #expect(model.network.members == 3)
+    let reference = ReferenceNetwork(executor: trainer.executor)
+    let data = spec.data.train
+    let rows = 7
+    let predictor = Predictor(model, batchSize: rows)
+    let out = Array(predictor.run(Array(data.features.prefix(rows * data.inputs)), rows: rows))
+    let n = predictor.outputs
+    var worst = 0.0
+    for r in 0..<rows {
+      let x = data.features[r * data.inputs..<(r + 1) * data.inputs].map(Double.init)
+      let members = reference.memberOutputs(x)
+      let ours = predictor.memberOutputs(row: r, of: rows).map { Array($0) }
+      #expect(ours.count == 3)
+      for (a, b) in zip(ours, members) {
+        for (u, v) in zip(a, b) { worst = max(worst, abs(Double(u) - v)) }
+      }
+      for c in 0..<n {
+        let mean = members.reduce(0) { $0 + $1[c] } / 3
+        worst = max(worst, abs(Double(out[r * n + c]) - mean))
+      }
+    }
+    #expect(worst < 1e-5, "\(worst)")
+    #expect(reference.memberOutputs([1, 2, 3])[0] != reference.memberOutputs([1, 2, 3])[1])
+  }
+
   @Test func planRunsTheMembersAsOneWiderBatch() throws {
     let spec = try #require(checkSpec(EnsembleCase(loss: .crossEntropy, members: 4).spec).spec)
     let plan = PlanCompiler.compile(spec)
