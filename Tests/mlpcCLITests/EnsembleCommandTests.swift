@@ -41,6 +41,7 @@ import Testing
     try Self.write(dir)
     let plan = try CommandRunner.mlpc(["plan", dir + "/s.yaml"])
     #expect(plan.status == 0, "\(plan.stderr)")
+    #expect(plan.stdout.contains("ensemble of 4 (TabM-mini: 128 rows per step)"), "\(plan.stdout)")
     for op in ["ensemble_spread ", "ensemble_mean", "ensemble_spread_backward", "[each of 4"] {
       #expect(plan.stdout.contains(op), "\(op) in \(plan.stdout)")
     }

@@ -117,6 +117,10 @@ extension ExecutionPlan {
     let stepsPerEpoch = steps(samples: samples)
     var out =
       "plan '\(safeText(network.name))': \(network.widths.map(String.init).joined(separator: " → ")), batch \(batchSize), "
+    if network.members > 1 {
+      out +=
+        "ensemble of \(network.members) (TabM-mini: \(network.members * batchSize) rows per step), "
+    }
     out += "loss \(network.loss.rawValue), optimizer \(optimizerName)\n\n"
     if let features {
       var table = [["feature", "transform", "width"]]

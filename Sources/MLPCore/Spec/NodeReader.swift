@@ -173,6 +173,33 @@ final class NodeReader {
     return Located(value, at: kind.location, path: path)
   }
 
+  /// An ensemble's size k, or `{members: k, kind: mini}` (the members' bounds are the key's,
+  /// checked with the other keys'); other kinds of ensemble are not available yet.
+  func ensemble(_ node: Node, _ path: String) -> Located<Int>? {
+    guard case .mapping = node else { return int(node, path) }
+    guard let fields = fields(node, path, allowed: ["members", "kind"]) else { return nil }
+    guard let membersNode = fields["members"] else {
+      missing("members", in: path, at: fields.location, help: "e.g. '{members: 8, kind: mini}'")
+      return nil
+    }
+    if let kindNode = fields["kind"], let kind = string(kindNode, "\(path).kind"),
+      kind.value != "mini"
+    {
+      let later = ["batch_ensemble", "independent"].contains(kind.value)
+      report(
+        Diagnostic(
+          .unknownChoice,
+          later
+            ? "ensemble kind '\(kind.value)' is not available yet"
+            : "unknown ensemble kind '\(kind.value)' for '\(path).kind'",
+          at: kind.location, notes: [DiagnosticNote("expected 'mini' (TabM-mini)")],
+          help: later ? "use 'kind: mini'" : nil))
+      return nil
+    }
+    guard let members = int(membersNode, "\(path).members") else { return nil }
+    return Located(members.value, at: members.location, path: path)
+  }
+
   /// `balanced`, or a mapping of class names to finite weights > 0.
   func classWeights(_ node: Node, _ path: String) -> Located<ClassWeightsValue>? {
     if case .mapping(let mapping) = node {

@@ -38,6 +38,8 @@ public enum SpecValueKind: Sendable, Equatable {
   case classWeights
   /// A loss name, or a mapping with `type` and the loss's options.
   case loss
+  /// An ensemble's size, or a mapping with `members` and `kind`.
+  case ensemble
   /// A name, a list of names, or a mapping from column name to its treatment.
   case features
 

@@ -102,9 +102,11 @@ extension SpecKey where Value == Int {
     "n^0, the number of input features; when written, must equal the data's feature count or encoded width (E011)"
   )
   static let units = integer(.layer, "units", width, code: .badSize, required: true, "n^k")
-  static let ensemble = integer(
-    .top, "ensemble", default: 1, atLeast(1, upTo: Double(Network.maximumMembers)),
-    "k members trained at once (TabM-mini): they share every layer but the output layer; member m reads x^0 ⊙ r_m (its own adapter, random signs ±1 at the start) and has its own output layer; the batch runs as k·B rows, the loss is the members' mean, and predictions average the members' probabilities (classification) or values (regression); 1: a single network"
+  static let ensemble = SpecKey(
+    .top, "ensemble", .ensemble, default: 1, json: "1",
+    bounds: atLeast(1, upTo: Double(Network.maximumMembers)), code: .hyperparameter,
+    "k members trained at once (TabM-mini): they share every layer but the output layer; member m reads x^0 ⊙ r_m (its own adapter, random signs ±1 at the start) and has its own output layer; the batch runs as k·B rows, the loss is the members' mean, and predictions average the members' probabilities (classification) or values (regression); 1: a single network",
+    read: { $2.ensemble($0, $1) }
   )
   static let samples = integer(
     .data, "samples", shown: "per generator", width, code: .badSize,

@@ -85,6 +85,17 @@ public enum SpecSchema {
           "additionalProperties": ["type": "number", "exclusiveMinimum": 0],
         ] as [String: Any],
       ]
+    case .ensemble:
+      let members: [String: Any] = [
+        "type": "integer", "minimum": 1, "maximum": Network.maximumMembers,
+      ]
+      p["oneOf"] = [
+        members,
+        [
+          "type": "object", "required": ["members"], "additionalProperties": false,
+          "properties": ["members": members, "kind": ["enum": ["mini"]]] as [String: Any],
+        ] as [String: Any],
+      ]
     case .loss:
       let names = LossKind.allCases.map(\.rawValue)
       p["oneOf"] = [
@@ -98,7 +109,7 @@ public enum SpecSchema {
         ] as [String: Any],
       ]
     }
-    if let b = key.bounds {
+    if let b = key.bounds, key.kind != .ensemble {
       if let m = b.minimum { p[b.exclusiveMinimum ? "exclusiveMinimum" : "minimum"] = m }
       if let m = b.maximum { p[b.exclusiveMaximum ? "exclusiveMaximum" : "maximum"] = m }
     }
@@ -153,6 +164,7 @@ public enum SpecSchema {
       return LossKind.allCases.map { "`\($0.rawValue)`" }.joined(separator: " \\| ")
         + ", or `{type, label_smoothing}`"
     case .features: return "string, list of strings, or mapping column → treatment"
+    case .ensemble: return "integer 1 to \(Network.maximumMembers), or `{members, kind: mini}`"
     }
   }
 }

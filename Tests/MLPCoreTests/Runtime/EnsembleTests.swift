@@ -164,6 +164,34 @@ struct EnsembleCase: CustomTestStringConvertible, Sendable {
     #expect(reference.memberOutputs([1, 2, 3])[0] != reference.memberOutputs([1, 2, 3])[1])
   }
 
+  /// `ensemble: k` and `ensemble: {members: k, kind: mini}` are the same network; other kinds,
+  /// a missing size and sizes out of range are located errors.
+  @Test func theMappingFormIsReadAndChecked() throws {
+    let spec = { (value: String) in
+      EnsembleCase(loss: .crossEntropy).spec.replacingOccurrences(
+        of: "ensemble: 3", with: "ensemble: \(value)")
+    }
+    for value in ["{members: 5, kind: mini}", "{members: 5}", "5"] {
+      let checked = try #require(checkSpec(spec(value)).spec, "\(value)")
+      #expect(checked.network.members == 5)
+    }
+    let refused: [(String, String, String)] = [
+      ("{members: 5, kind: batch_ensemble}", "E006", "'batch_ensemble' is not available yet"),
+      ("{members: 5, kind: big}", "E006", "unknown ensemble kind 'big'"),
+      ("{kind: mini}", "E005", "'ensemble.members'"),
+      ("{members: 65}", "E017", "'ensemble' must be between 1 and 64"),
+      ("{members: 5, size: 2}", "E003", "'ensemble.size'"),
+      ("0", "E017", "'ensemble' must be between 1 and 64"),
+    ]
+    for (value, code, message) in refused {
+      let result = checkSpec(spec(value))
+      #expect(result.spec == nil, "\(value)")
+      #expect(
+        result.diagnostics.contains { $0.code.rawValue == code && $0.message.contains(message) },
+        "\(value): \(result.diagnostics)")
+    }
+  }
+
   @Test func planRunsTheMembersAsOneWiderBatch() throws {
     let spec = try #require(checkSpec(EnsembleCase(loss: .crossEntropy, members: 4).spec).spec)
     let plan = PlanCompiler.compile(spec)

@@ -30,7 +30,7 @@ import Testing
   @Test(arguments: SpecKeys.all.filter { $0.bounds != nil })
   func boundsAreEnforced(_ key: KeyInfo) throws {
     let b = try #require(key.bounds)
-    let isInteger = key.kind == .integer
+    let isInteger = key.kind == .integer || key.kind == .ensemble  // an ensemble's size
     var outside: [Double] = []
     if let m = b.minimum { outside.append(b.exclusiveMinimum ? m : m - (isInteger ? 1 : 0.5)) }
     if let m = b.maximum { outside.append(b.exclusiveMaximum ? m : m + (isInteger ? 1 : 0.5)) }
