@@ -2,7 +2,7 @@
 # Writes the seed corpus of the FuzzModel target (Fuzz/seeds/FuzzModel/): the model files and
 # latest checkpoints of small shipped specs (a softmax classifier, a sigmoid one, a standardised
 # regression, raw tables with feature transforms and with embedding tables: format 4; one with a
-# front scale and averaged weights), so the fuzzer starts from files
+# front scale and averaged weights; an ensemble), so the fuzzer starts from files
 # mlpc really writes.
 # Usage: scripts/fuzz_seeds.sh [MLPC_BINARY]
 set -euo pipefail
@@ -21,4 +21,7 @@ done
   --set front_scale=true --set training.ema=0.99
 cp "$tmp/front/model.safetensors" "$out/penguins-front-ema-model.safetensors"
 cp "$(ls "$tmp/front"/checkpoints/*.safetensors | tail -1)" "$out/penguins-front-ema-checkpoint.safetensors"
+"$mlpc" run specs/penguins.yaml --quiet --epochs 2 --out "$tmp/ensemble" --set ensemble=4
+cp "$tmp/ensemble/model.safetensors" "$out/penguins-ensemble-model.safetensors"
+cp "$(ls "$tmp/ensemble"/checkpoints/*.safetensors | tail -1)" "$out/penguins-ensemble-checkpoint.safetensors"
 ls -l "$out"

@@ -2,7 +2,8 @@
 # Data-parallel training over MPI, end to end (the MPI package trait; Debian's libopenmpi-dev and
 # openmpi-bin): `mpirun -n N mlpc run` against a single process on the shipped digits spec
 # (N = 1 byte for byte, N = 2 and 3 within 1e-4 relative, the ranks' weights identical; also with
-# dropout, AdamW, a schedule and early stopping on a validation split), an
+# dropout, AdamW, a schedule and early stopping on a validation split; embedding tables; an
+# ensemble), an
 # interrupted run resumed with the same and with another N against the uninterrupted one, and a
 # killed rank ending the job within seconds with a message naming it.
 set -euo pipefail
@@ -41,6 +42,12 @@ grep -q "encoding: embedding" "$out/embedded.yaml" || { echo "no embedding in th
 "${mpirun[@]}" -n 2 "$mlpc" run "$out/embedded.yaml" --epochs 3 --quiet \
   --out "$out/emb2" > /dev/null
 python3 scripts/compare_models.py "$out/emb1" "$out/emb2" --tolerance 1e-4
+
+echo "-- an ensemble (TabM-mini): each rank's rows spread to the members, gradients summed"
+"$mlpc" run "$spec" --epochs 1 --quiet --set ensemble=4 --out "$out/ens1" > /dev/null
+"${mpirun[@]}" -n 2 "$mlpc" run "$spec" --epochs 1 --quiet --set ensemble=4 \
+  --out "$out/ens2" > /dev/null
+python3 scripts/compare_models.py "$out/ens1" "$out/ens2" --tolerance 1e-4
 
 # Starts `mpirun -n N` training for many epochs into $out/NAME and sends SIGTERM to mpirun once
 # an epoch is written (metrics lines are flushed every 0.2 s: it stops a few epochs later).

@@ -142,26 +142,19 @@ import Testing
     defer { try? FileManager.default.removeItem(atPath: dir) }
     var csv = "member,spend,kind\n"
     for i in 0..<60 { csv += "\(i % 2 == 0 ? "yes" : "no"),\(i % 7),\(i % 2 == 0 ? "a" : "b")\n" }
-    try csv.write(toFile: dir + "/d.csv", atomically: true, encoding: .utf8)
-    try """
-    task: classification
-    layers: [{units: 2, activation: softmax}]
-    data: {train: d.csv, target: kind, features: {member: boolean, spend: numeric}}
-    training: {epochs: 30, optimizer: adam, learning_rate: 0.05}
-    """.write(toFile: dir + "/s.yaml", atomically: true, encoding: .utf8)
-    let plan = try CommandRunner.mlpc(["plan", dir + "/s.yaml"])
-    #expect(plan.stdout.contains("boolean: 1 for 'yes'") && plan.stdout.contains("2 → 2"))
-    let run = try CommandRunner.mlpc(["run", dir + "/s.yaml", "--quiet", "--out", dir + "/run"])
-    #expect(run.status == 0, "\(run.stderr)")
-    try "member,spend\nyes,1\nno,2\nmaybe,3\n".write(
-      toFile: dir + "/new.csv", atomically: true, encoding: .utf8)
-    let predicted = try CommandRunner.mlpc([
-      "predict", dir + "/run", dir + "/new.csv", "--probabilities", "--out", dir + "/p.csv",
-    ])
-    #expect(predicted.status == 0, "\(predicted.stderr)")
+    let trained = try Self.trainAndPredict(
+      dir, csv: csv,
+      spec: """
+        task: classification
+        layers: [{units: 2, activation: softmax}]
+        data: {train: d.csv, target: kind, features: {member: boolean, spend: numeric}}
+        training: {epochs: 30, optimizer: adam, learning_rate: 0.05}
+        """, newRows: "member,spend\nyes,1\nno,2\nmaybe,3\n")
+    #expect(trained.plan.contains("boolean: 1 for 'yes'") && trained.plan.contains("2 → 2"))
     #expect(
-      predicted.stderr.contains("'member' holds a level never seen in training (first: 'maybe')"))
-    let lines = try String(contentsOfFile: dir + "/p.csv", encoding: .utf8).split(separator: "\n")
+      trained.predictErrors.contains(
+        "'member' holds a level never seen in training (first: 'maybe')"))
+    let lines = trained.lines
     #expect(lines.count == 4 && lines[1].hasPrefix("a,") && lines[2].hasPrefix("b,"))
     try Self.expectExportAndReaderAgree(dir, lines: lines, compared: 1..<2, op: "LabelEncoder")
   }
@@ -285,6 +278,62 @@ import Testing
     #expect(lines.count == 6 && lines[1].hasPrefix("in,") && lines[5].hasPrefix("in,"))
     try Self.expectExportAndReaderAgree(
       dir, lines: lines, compared: 1..<3, op: "Max Min Mul Softmax Sqrt")
+  }
+
+  /// What `trainAndPredict` saw.
+  struct Trained {
+    var plan: String
+    var gradcheck: String
+    var model: Model
+    /// The lines of `dir`/p.csv, the header first.
+    var lines: [Substring]
+    var predictErrors: String
+  }
+
+  /// `csv` as `dir`/d.csv and `spec` as `dir`/s.yaml: planned, gradient-checked (when asked),
+  /// trained into `dir`/run, and asked for the probabilities of `newRows` (`dir`/new.csv) into
+  /// `dir`/p.csv.
+  static func trainAndPredict(
+    _ dir: String, csv: String, spec: String, newRows: String, gradcheck: Bool = false
+  ) throws -> Trained {
+    try csv.write(toFile: dir + "/d.csv", atomically: true, encoding: .utf8)
+    try spec.write(toFile: dir + "/s.yaml", atomically: true, encoding: .utf8)
+    let plan = try CommandRunner.mlpc(["plan", dir + "/s.yaml"])
+    #expect(plan.status == 0, "\(plan.stderr)")
+    var checked = ""
+    if gradcheck {
+      let result = try CommandRunner.mlpc(["gradcheck", dir + "/s.yaml"])
+      #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+      checked = result.stdout
+    }
+    let run = try CommandRunner.mlpc(["run", dir + "/s.yaml", "--quiet", "--out", dir + "/run"])
+    #expect(run.status == 0, "\(run.stderr)")
+    try newRows.write(toFile: dir + "/new.csv", atomically: true, encoding: .utf8)
+    let predicted = try CommandRunner.mlpc([
+      "predict", dir + "/run", dir + "/new.csv", "--probabilities", "--out", dir + "/p.csv",
+    ])
+    #expect(predicted.status == 0, "\(predicted.stderr)")
+    let lines = try String(contentsOfFile: dir + "/p.csv", encoding: .utf8).split(separator: "\n")
+    return Trained(
+      plan: plan.stdout, gradcheck: checked, model: try Model.load(dir + "/run"), lines: lines,
+      predictErrors: predicted.stderr)
+  }
+
+  /// `trainAndPredict` on a mixed table (a six-level category `city`, two numbers, a label
+  /// `kind` the city's parity decides) with gradcheck, predicting three rows (one of an unseen
+  /// city).
+  static func trainMixedTable(_ dir: String, spec: String) throws -> Trained {
+    var csv = "city,size,weight,kind\n"
+    for i in 0..<240 {
+      let c = (i * 7) % 6
+      csv +=
+        "c\(c),\(Double(i % 9) / 3),\(Double((i * 5) % 11) - 5),\(c % 2 == 0 ? "even" : "odd")\n"
+    }
+    let trained = try trainAndPredict(
+      dir, csv: csv, spec: spec, newRows: "city,size,weight\nc1,1,2\nc2,0.5,-4\nc9,2,40\n",
+      gradcheck: true)
+    #expect(trained.lines.count == 4)
+    return trained
   }
 
   /// The run in `dir`/run exported: ONNX Runtime (using `op`) and the numpy reader equal
