@@ -13,8 +13,10 @@ struct EnsembleCase: CustomTestStringConvertible, Sendable {
   var training = ""
   var members = 3
   var smoothing: Double? = nil
+  var weights = false
   var testDescription: String {
     "\(loss.rawValue) k=\(members) \(extra)\(training)\(smoothing.map { " ε=\($0)" } ?? "")"
+      + (weights ? " class weights" : "")
   }
 
   var spec: String {
@@ -41,7 +43,7 @@ struct EnsembleCase: CustomTestStringConvertible, Sendable {
         - {units: 4, activation: gelu}
         - {units: \(units), activation: \(output)}
       loss: \(smoothing.map { "{type: \(loss.rawValue), label_smoothing: \($0)}" } ?? loss.rawValue)
-      data: \(data)
+      data: \(weights ? String(data.dropLast()) + ", class_weights: {'0': 1, '1': 2, '2': 1}}" : data)
       training: {batch_size: 6\(training)}
       """
   }
@@ -52,6 +54,9 @@ struct EnsembleCase: CustomTestStringConvertible, Sendable {
       EnsembleCase(loss: .mse, training: ", ema: 0.9", members: 4),
       EnsembleCase(loss: .crossEntropy, smoothing: 0.1),
       EnsembleCase(loss: .binaryCrossEntropy, members: 2, smoothing: 0.2),
+      // Class weights: every member's rows weighed by their class's weight.
+      EnsembleCase(
+        loss: .crossEntropy, extra: "", training: ", epochs: 1", members: 3, weights: true),
     ]
 }
 
@@ -129,6 +134,35 @@ struct EnsembleCase: CustomTestStringConvertible, Sendable {
       }
       #expect(worst < 1e-6, "\(plan[id].name): \(worst)")
     }
+  }
+
+  /// Class weights weigh every member's copy of a row: with class 1 weighing 2, the gradient of
+  /// a batch is the unweighted gradient of the batch with class 1's rows twice, rescaled from its
+  /// B′ rows to the B rows.
+  @Test(arguments: [1, 3])
+  func classWeightsWeighEveryMembersRows(_ members: Int) throws {
+    let weighted = try #require(
+      checkSpec(EnsembleCase(loss: .crossEntropy, members: members, weights: true).spec).spec)
+    let plain = try #require(
+      checkSpec(EnsembleCase(loss: .crossEntropy, members: members).spec).spec)
+    let data = weighted.data.train
+    let labels = try #require(data.labels)
+    let rows = Array(0..<6)
+    let doubled = rows.flatMap { labels[$0] == 1 ? [$0, $0] : [$0] }
+    try #require(doubled.count > rows.count && doubled.count <= 12)
+    let a = Executor(plan: PlanCompiler.compile(weighted), seed: 4)
+    a.loadBatch(data, rows)
+    _ = a.computeGradients(rows: rows.count)
+    let b = Executor(plan: PlanCompiler.compile(plain, batchSize: 12), seed: 4)
+    #expect(a.parameterRegion.elementsEqual(b.parameterRegion))
+    b.loadBatch(data, doubled)
+    _ = b.computeGradients(rows: doubled.count)
+    var worst: Float = 0
+    for (x, y) in zip(a.gradientRegion, b.gradientRegion) {
+      let (u, v) = (x * Float(rows.count), y * Float(doubled.count))
+      worst = max(worst, abs(u - v) / max(abs(v), 1e-3))
+    }
+    #expect(worst < 1e-4, "\(worst)")
   }
 
   /// A model file's ensemble predicts each member's x^N (`mlpc evaluate --members` reports them)
