@@ -25,8 +25,13 @@ public final class Predictor {
 
   /// The batch actually used for `batchSize` rows asked for, at most `rows` when the rows are
   /// known to be fewer, and within `maximumBatchFloats`.
+  /// An ensemble's k members each keep their own rows from layer 1's input on.
   public static func batchSize(_ batchSize: Int, for network: Network, rows: Int? = nil) -> Int {
-    let perRow = network.layers.reduce(network.input + network.loadedColumns) { $0 + $1.units }
+    let members = network.members
+    let perMember = network.layers.reduce(members > 1 ? network.input : 0) { $0 + $1.units }
+    let perRow =
+      network.input + network.loadedColumns + members * perMember
+      + (members > 1 ? network.layers.last!.units : 0)
     return max(1, min(batchSize, rows ?? batchSize, maximumBatchFloats / perRow))
   }
 

@@ -244,6 +244,11 @@ import Testing
         CheckedLayer(name: "o", units: 2, activation: .softmax, parameter: nil),
       ], loss: .crossEntropy)
     #expect(Predictor.batchSize(512, for: wide) == 3)
+    // An ensemble of 4: each member's rows of 2 + 2^24 + 2 floats, 4 + 2 + 2 more: one row.
+    let members = Network(
+      name: "w", task: .classification, input: 2, layers: wide.layers, loss: .crossEntropy,
+      members: 4)
+    #expect(Predictor.batchSize(512, for: members) == 1)
   }
 
   @Test func metadataIsBoundedAndEscapedInErrors() throws {
