@@ -38,6 +38,12 @@ import Testing
       #expect(plan.contains(op), "\(op) in \(plan)")
     }
     #expect(gradcheck.contains(Network.adapterName))
+    let planJSON = try CommandRunner.mlpc(["plan", dir + "/s.yaml", "--format", "json"])
+    // The plan's document, before the checker's.
+    let document = planJSON.stdout.components(separatedBy: "\n}\n").first.map { $0 + "\n}" }
+    let record =
+      try JSONSerialization.jsonObject(with: Data((document ?? "").utf8)) as? [String: Any]
+    #expect(record?["members"] as? Int == 4 && record?["batch_size"] as? Int == 32)
     #expect(model.network.members == 4)
     let adapter = try #require(model.tensors[Network.adapterName])
     #expect(adapter.shape == [4, model.network.input])

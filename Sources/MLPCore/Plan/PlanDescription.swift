@@ -34,6 +34,8 @@ public struct PlanReport: Encodable, Sendable {
   public var name: String
   public var widths: [Int]
   public var batchSize: Int
+  /// The ensemble's k (1: a single network); every batch buffer from layer 1 on has k·B rows.
+  public var members: Int
   public var loss: String
   public var optimizer: String
   public var layers: [PlanLayerRow]
@@ -46,7 +48,7 @@ public struct PlanReport: Encodable, Sendable {
   public var buffers: [BufferRow]
 
   enum CodingKeys: String, CodingKey {
-    case name, widths, loss, optimizer, layers, parameters, ops, buffers
+    case name, widths, loss, optimizer, layers, parameters, ops, buffers, members
     case batchSize = "batch_size"
     case memoryBytes = "memory_bytes"
     case flopsPerStep = "flops_per_step"
@@ -102,7 +104,7 @@ extension ExecutionPlan {
   public func report(samples: Int) -> PlanReport {
     let stepsPerEpoch = steps(samples: samples)
     return PlanReport(
-      name: network.name, widths: network.widths, batchSize: batchSize,
+      name: network.name, widths: network.widths, batchSize: batchSize, members: network.members,
       loss: network.loss.rawValue, optimizer: optimizerName, layers: layerRows,
       parameters: parameterCount, memoryBytes: memory, flopsPerStep: flopsPerStep,
       stepsPerEpoch: stepsPerEpoch, flopsPerEpoch: flopsPerStep * stepsPerEpoch, ops: opLines,
