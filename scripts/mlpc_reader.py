@@ -67,9 +67,18 @@ def uniform(v, quantiles):
     return 0.5 * (np.interp(v, q, refs) - np.interp(-v, -q[::-1], -refs[::-1]))
 
 
+def periodic(v, name, settings, tensors):
+    """A periodic embedding of the scaled value v: ReLU(W [cos 2πf·v, sin 2πf·v] + b)."""
+    prefix = "periodic.lite" if settings["lite"] else name + ".periodic"
+    angles = 2 * math.pi * v * np.asarray(tensors[name + ".periodic.frequencies"], dtype=float)
+    features = np.concatenate([np.cos(angles), np.sin(angles)])
+    z = np.asarray(tensors[prefix + ".weight"]) @ features + np.asarray(tensors[prefix + ".bias"])
+    return list(np.maximum(z, 0))
+
+
 def encode(meta, rows, tensors):
     """The input matrix of raw rows (dicts by column name): the model's feature transforms
-    (format 4, embedding tables from tensors), or the feature columns as numbers."""
+    (format 4, embedding tables and periodic embeddings from tensors), or the feature columns as numbers."""
     t = meta.get("transforms")
     if t is None:
         return np.array([[float(row[name]) for name in meta["features"]] for row in rows])
@@ -98,6 +107,8 @@ def encode(meta, rows, tensors):
                     x.extend(piecewise_linear(value, n["edges"]))
                 else:
                     x.append(value)
+                if n.get("periodic"):
+                    x.extend(periodic(x.pop(), column["name"], n["periodic"], tensors))
                 if n["indicator"]:
                     x.append(1.0 if cell in missing else 0.0)
             else:

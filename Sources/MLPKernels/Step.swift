@@ -15,6 +15,18 @@ public enum StepOp<Ref> {
   /// ∂L/∂E for every table (lookups name the gradient tables), scattered from delta = ∂L/∂x^0.
   case embedBackward(
     delta: Ref, input: Ref, inputs: Int, outputs: Int, lookups: [EmbeddingLookup<Ref>])
+  /// Periodic embeddings of numeric columns into x^0 (B, outputs) from the loaded rows (B,
+  /// inputs): each lookup's [cos 2πf·x, sin 2πf·x] kept in `features` (B, width), its columns
+  /// of x^0 ReLU(v·Wᵀ + b).
+  case periodic(
+    input: Ref, output: Ref, features: Ref, inputs: Int, outputs: Int, width: Int,
+    lookups: [PeriodicLookup<Ref>])
+  /// ∂L/∂f, ∂L/∂W, ∂L/∂b of every periodic embedding (`gradients` name them), from
+  /// delta = ∂L/∂x^0 (its embedded columns × ReLU' in place); `featuresDelta` (B, width) is
+  /// scratch for ∂L/∂v.
+  case periodicBackward(
+    delta: Ref, input: Ref, output: Ref, features: Ref, featuresDelta: Ref, inputs: Int,
+    outputs: Int, width: Int, lookups: [PeriodicLookup<Ref>], gradients: [PeriodicLookup<Ref>])
   /// The learned front scale: output (B, C) = input (B, C) ⊙ scale (C).
   case frontScale(input: Ref, scale: Ref, output: Ref, columns: Int)
   /// ∂L/∂s = Σ_rows delta ⊙ input; with `inputDelta`, ∂L/∂input = delta ⊙ scale.
@@ -98,6 +110,14 @@ public enum StepOp<Ref> {
     case .embedBackward(let d, let x, let i, let o, let lookups):
       .embedBackward(
         delta: f(d), input: f(x), inputs: i, outputs: o, lookups: lookups.map { $0.map(f) })
+    case .periodic(let x, let y, let v, let i, let o, let w, let lookups):
+      .periodic(
+        input: f(x), output: f(y), features: f(v), inputs: i, outputs: o, width: w,
+        lookups: lookups.map { $0.map(f) })
+    case .periodicBackward(let d, let x, let y, let v, let dv, let i, let o, let w, let l, let g):
+      .periodicBackward(
+        delta: f(d), input: f(x), output: f(y), features: f(v), featuresDelta: f(dv), inputs: i,
+        outputs: o, width: w, lookups: l.map { $0.map(f) }, gradients: g.map { $0.map(f) })
     case .frontScale(let x, let s, let y, let c):
       .frontScale(input: f(x), scale: f(s), output: f(y), columns: c)
     case .frontScaleBackward(let d, let x, let s, let ds, let dx, let c):
@@ -189,6 +209,16 @@ public func execute(
   case .embedBackward(let delta, let x, let inputs, let outputs, let lookups):
     embedBackward(
       delta: delta, x: x, rows: rows, inputs: inputs, outputs: outputs, lookups: lookups)
+  case .periodic(let x, let y, let v, let inputs, let outputs, let width, let lookups):
+    periodicForward(
+      x: x, y: y, v: v, rows: rows, inputs: inputs, outputs: outputs, width: width,
+      lookups: lookups)
+  case .periodicBackward(
+    let delta, let x, let y, let v, let dv, let inputs, let outputs, let width, let lookups,
+    let gradients):
+    periodicBackward(
+      delta: delta, x: x, y: y, v: v, dv: dv, rows: rows, inputs: inputs, outputs: outputs,
+      width: width, lookups: lookups, gradients: gradients)
   case .frontScale(let x, let s, let y, let cols):
     frontScaleForward(x: x, s: s, y: y, rows: rows, cols: cols)
   case .frontScaleBackward(let delta, let x, let s, let ds, let dx, let cols):

@@ -61,11 +61,13 @@ public enum Checker {
     // Without `input`, n^0 is what the data gives (its columns, or their encoded width); the
     // embedding tables are sized once the training rows have been fitted.
     let embeddings = data?.encoder?.embeddings ?? []
-    if spec.top[.input] == nil || !embeddings.isEmpty, let layers, let data {
+    let periodic = data?.encoder?.periodicEmbeddings ?? []
+    let embeds = !embeddings.isEmpty || !periodic.isEmpty
+    if spec.top[.input] == nil || embeds, let layers, let data {
       context.checkArena(
         layers: layers, training: training, input: data.encoder?.width ?? data.train.inputs,
-        embeddings: embeddings)
-      if !embeddings.isEmpty, let at = spec.data?[.features]?.location ?? spec.data?.location {
+        embeddings: embeddings, periodic: periodic)
+      if embeds, let at = spec.data?[.features]?.location ?? spec.data?.location {
         _ = context.checkMemory(
           samples: data.train.count, floatsPerSample: data.train.inputs + data.train.outputs,
           labels: data.train.labels != nil, source: "the training rows", at: at)
@@ -81,7 +83,8 @@ public enum Checker {
       ?? PathText.lastComponent(PathText.removingExtension(spec.file))
     let network = Network(
       name: name, task: task, input: input, layers: layers, loss: loss, embeddings: embeddings,
-      frontScale: spec.top[.frontScale]?.value ?? false, members: spec.top[.ensemble]?.value ?? 1)
+      periodic: periodic, frontScale: spec.top[.frontScale]?.value ?? false,
+      members: spec.top[.ensemble]?.value ?? 1)
     let checked = CheckedSpec(
       file: spec.file, text: spec.text, resolvedText: spec.resolvedText ?? spec.text,
       network: network, training: training, data: data)

@@ -87,7 +87,9 @@ extension CheckContext {
     if let written = data[.classWeights] {
       prepared.classWeights = checkClassWeights(written, prepared)
     }
-    if value(.standardize, in: data), prepared.encoder?.embeddings.isEmpty == false {
+    if value(.standardize, in: data),
+      prepared.encoder.map({ !$0.embeddings.isEmpty || !$0.periodicEmbeddings.isEmpty }) == true
+    {
       // Loaded rows hold embedding codes, which scaling would destroy; the features' own
       // `scale` settings scale the numeric columns.
       report(

@@ -160,7 +160,7 @@ extension CheckContext {
   /// `checkMemory(samples:…)` can add the data once its size is known.
   mutating func checkArena(
     layers: [CheckedLayer], training: TrainingConfig, input: Int? = nil,
-    embeddings: [EmbeddingTable] = []
+    embeddings: [EmbeddingTable] = [], periodic: [PeriodicEmbedding] = []
   ) {
     guard let input = input ?? spec.top[.input]?.value, input >= 1 else { return }
     var sizing = ArenaSizing(
@@ -174,6 +174,7 @@ extension CheckContext {
       // Out of range is reported by the key's own check; size what it would be inside.
       members: min(max(spec.top[.ensemble]?.value ?? 1, 1), Network.maximumMembers))
     sizing.embeddings = embeddings
+    sizing.periodic = periodic
     guard sizing.layout(samples: 1) != nil else {
       report(
         Diagnostic(
@@ -227,10 +228,13 @@ struct ArenaSizing {
   var members = 1
   /// The feature block's embedding tables (known once the training rows are fitted).
   var embeddings: [EmbeddingTable] = []
+  /// The feature block's periodic embeddings (known once the training rows are fitted).
+  var periodic: [PeriodicEmbedding] = []
 
   /// The layout the plan compiler will use for a training set of `samples` rows.
   func layout(samples: Int) -> ArenaLayout? {
-    let loaded = input - embeddings.reduce(0) { $0 + $1.dim - 1 }
+    let loaded =
+      input - embeddings.reduce(0) { $0 + $1.dim - 1 } - periodic.reduce(0) { $0 + $1.dim - 1 }
     guard loaded >= 1 else { return nil }
     return ArenaLayout(
       input: input, layers: layers,
@@ -239,7 +243,8 @@ struct ArenaSizing {
       dropoutLayers: dropoutLayers, preActivationLayers: preActivationLayers, averaged: averaged,
       frontScale: frontScale,
       embeddings: embeddings.map { ($0.tensorName, $0.rows, $0.dim) },
-      loadedColumns: loaded, members: members)
+      periodic: PeriodicEmbedding.tensors(periodic).map { ($0.name, $0.shape) },
+      periodicWidth: PeriodicEmbedding.width(periodic), loadedColumns: loaded, members: members)
   }
 
   /// Bytes of `samples` rows in memory: the floats, and for classification a label (as read

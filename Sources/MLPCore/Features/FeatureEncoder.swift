@@ -42,7 +42,7 @@ public struct FeatureEncoder: Codable, Sendable, Equatable {
     /// Columns in a loaded row.
     public var width: Int { numeric?.width ?? categorical?.width ?? 0 }
     /// Columns in x^0.
-    public var inputWidth: Int { numeric?.width ?? categorical?.inputWidth ?? 0 }
+    public var inputWidth: Int { numeric?.inputWidth ?? categorical?.inputWidth ?? 0 }
 
     /// The transform in words, for `mlpc plan`: "median fill, standard", "one-hot 3 + other".
     public var transformText: String {
@@ -51,8 +51,12 @@ public struct FeatureEncoder: Codable, Sendable, Equatable {
           n.fill.map { "fill " + String(format: "%g", $0) }
           ?? "no missing"
         let bins = n.scaling == .piecewiseLinear ? " (\(n.valueWidth) bins)" : ""
+        let periodic =
+          n.periodic.map {
+            ", periodic \($0.frequencies) → \($0.dim)\($0.lite ? " lite" : "")"
+          } ?? ""
         return
-          "numeric: \(fill)\(n.indicator ? " + indicator" : ""), \(n.scaling.rawValue)\(bins)"
+          "numeric: \(fill)\(n.indicator ? " + indicator" : ""), \(n.scaling.rawValue)\(bins)\(periodic)"
       }
       guard let c = categorical else { return "" }
       if c.binary { return "boolean: 1 for '\(c.levels[1])'" }
@@ -95,6 +99,23 @@ public struct FeatureEncoder: Codable, Sendable, Equatable {
     return tables
   }
 
+  /// The periodic embeddings of the numeric columns that have one, placed in loaded rows and
+  /// in x^0.
+  public var periodicEmbeddings: [PeriodicEmbedding] {
+    var (column, offset) = (0, 0)
+    var list: [PeriodicEmbedding] = []
+    for c in columns {
+      if let p = c.numeric?.periodic {
+        list.append(
+          PeriodicEmbedding(
+            name: c.name, frequencies: p.frequencies, dim: p.dim, sigma: p.sigma, lite: p.lite,
+            column: column, offset: offset))
+      }
+      (column, offset) = (column + c.width, offset + c.inputWidth)
+    }
+    return list
+  }
+
   /// The names of the encoded inputs: a numeric column's name (and `name_missing` for its
   /// indicator), `name=level` per level of a categorical one (`name=(missing)`, `name=(other)`).
   public var encodedNames: [String] {
@@ -134,7 +155,9 @@ public struct FeatureEncoder: Codable, Sendable, Equatable {
           indicator: treatment.indicator, scaling: treatment.scaling,
           bins: treatment.bins ?? NumericTransform.defaultBins)
         {
-        case .success(let t): column.numeric = t
+        case .success(var t):
+          t.periodic = treatment.periodic
+          column.numeric = t
         case .failure(var p):
           p.column = j
           return .failure(p)

@@ -37,6 +37,11 @@ public struct FeatureTreatment: Sendable, Equatable {
     case numeric, categorical, boolean, ignore
   }
 
+  /// Numeric embeddings: none (the scaled value is a column of x^0), or periodic (PLR).
+  public enum NumericEmbedding: String, CaseIterable, Sendable {
+    case none, periodic
+  }
+
   /// Categorical encodings: one 0/1 column per level, or a learned table (a layer of the plan).
   public enum Encoding: String, CaseIterable, Sendable {
     case oneHot = "one_hot"
@@ -53,6 +58,8 @@ public struct FeatureTreatment: Sendable, Equatable {
   public var scaling: Scaling = .standard
   /// Bins of a piecewise-linear encoding (nil: `NumericTransform.defaultBins`).
   public var bins: Int?
+  /// A numeric column's periodic embedding (`embedding: periodic`), if any.
+  public var periodic: PeriodicSettings?
   public var categoricalMissing: CategoricalMissing = .category
   public var minFrequency: Double?
   public var maxCategories: Int?
@@ -66,7 +73,11 @@ public struct FeatureTreatment: Sendable, Equatable {
   /// The keys a treatment of each kind may have.
   static func keys(_ kind: Kind) -> [String] {
     switch kind {
-    case .numeric: ["type", "missing", "fill", "indicator", "scale", "bins"]
+    case .numeric:
+      [
+        "type", "missing", "fill", "indicator", "scale", "bins", "embedding", "frequencies",
+        "dim", "sigma", "lite",
+      ]
     case .categorical: ["type", "encoding", "dim", "missing", "min_frequency", "max_categories"]
     case .boolean, .ignore: ["type"]
     }
@@ -102,6 +113,24 @@ extension NodeReader {
         continue
       }
       list.append((name, treatment))
+    }
+    // Lite columns share one linear layer, so they need the same frequencies and width.
+    let lite = list.filter { $0.treatment.periodic?.lite == true }
+    if let first = lite.first?.treatment.periodic {
+      for (name, t) in lite.dropFirst()
+      where t.periodic!.frequencies != first.frequencies || t.periodic!.dim != first.dim {
+        report(
+          Diagnostic(
+            .conflict,
+            "'\(path).\(name.value)' is a lite periodic embedding with \(t.periodic!.frequencies) frequencies and dim \(t.periodic!.dim), but '\(lite[0].name.value)' has \(first.frequencies) and \(first.dim)",
+            at: t.location ?? name.location,
+            notes: [
+              DiagnosticNote(
+                "lite periodic embeddings share one linear layer, so every lite column needs the same 'frequencies' and 'dim'"
+              )
+            ]))
+        ok = false
+      }
     }
     return ok ? Located(.treatments(list), at: location(node), path: path) : nil
   }
@@ -182,6 +211,7 @@ extension NodeReader {
           ignored("\(path).bins", without: "scale: piecewise_linear", b)
         }
       }
+      guard periodic(fields, path, into: &t) else { return nil }
     case .categorical:
       if let n = fields["encoding"] {
         guard let e: Located<FeatureTreatment.Encoding> = choice(n, "\(path).encoding", "encoding")
@@ -223,6 +253,88 @@ extension NodeReader {
       }
     }
     return ok ? t : nil
+  }
+
+  /// A numeric column's `embedding` and its options into `t.periodic`; false after a located
+  /// error.
+  private func periodic(_ fields: Fields, _ path: String, into t: inout FeatureTreatment) -> Bool {
+    var embedding = FeatureTreatment.NumericEmbedding.none
+    if let n = fields["embedding"] {
+      guard
+        let e: Located<FeatureTreatment.NumericEmbedding> = choice(
+          n, "\(path).embedding", "numeric embedding")
+      else { return false }
+      embedding = e.value
+      if e.value == .periodic, t.scaling == .piecewiseLinear {
+        report(
+          Diagnostic(
+            .conflict,
+            "'\(path).embedding: periodic' embeds one number per row, but 'scale: piecewise_linear' makes one per bin",
+            at: e.location,
+            notes: [
+              DiagnosticNote(
+                "use one of them: another 'scale' with the periodic embedding, or no embedding")
+            ]))
+        return false
+      }
+    }
+    var settings = PeriodicSettings()
+    let options: [(String, (Node) -> Bool)] = [
+      (
+        "frequencies",
+        {
+          guard
+            let k = self.wholeNumber(
+              $0, "\(path).frequencies", 1...PeriodicSettings.maximumFrequencies)
+          else { return false }
+          settings.frequencies = k.value
+          return true
+        }
+      ),
+      (
+        "dim",
+        {
+          guard let d = self.wholeNumber($0, "\(path).dim", 1...PeriodicSettings.maximumDim) else {
+            return false
+          }
+          settings.dim = d.value
+          return true
+        }
+      ),
+      (
+        "sigma",
+        {
+          guard let v = self.double($0, "\(path).sigma"), v.value.isFinite, v.value > 0 else {
+            self.report(
+              Diagnostic(
+                .hyperparameter, "'\(path).sigma' must be a number above 0", at: self.location($0)))
+            return false
+          }
+          settings.sigma = v.value
+          return true
+        }
+      ),
+      (
+        "lite",
+        {
+          guard let b = self.bool($0, "\(path).lite") else { return false }
+          settings.lite = b.value
+          return true
+        }
+      ),
+    ]
+    for (key, read) in options {
+      guard let n = fields[key] else { continue }
+      guard read(n) else { return false }
+      if embedding != .periodic {
+        report(
+          Diagnostic(
+            .ignoredSetting, "'\(path).\(key)' has no effect without 'embedding: periodic'",
+            at: location(n)))
+      }
+    }
+    if embedding == .periodic { t.periodic = settings }
+    return true
   }
 
   /// A whole number in `range`, or nil and a located E007.

@@ -21,6 +21,31 @@
 
 import Foundation
 
+/// A numeric column's periodic embedding (`embedding: periodic`): K frequencies, the width D
+/// of its embedding, σ of the frequencies' initialisation, and whether its linear layer is the
+/// one shared by every lite column (`rtdl_num_embeddings`' PeriodicEmbeddings).
+public struct PeriodicSettings: Codable, Sendable, Equatable {
+  public var frequencies: Int
+  public var dim: Int
+  public var sigma: Double
+  public var lite: Bool
+
+  public init(
+    frequencies: Int = Self.defaultFrequencies, dim: Int = Self.defaultDim,
+    sigma: Double = Self.defaultSigma, lite: Bool = false
+  ) {
+    (self.frequencies, self.dim, self.sigma, self.lite) = (frequencies, dim, sigma, lite)
+  }
+
+  /// `rtdl_num_embeddings`' defaults: 48 frequencies, 24 columns, σ = 0.01.
+  public static let defaultFrequencies = 48
+  public static let defaultDim = 24
+  public static let defaultSigma = 0.01
+  /// The most frequencies and columns a spec may ask for.
+  public static let maximumFrequencies = 1024
+  public static let maximumDim = 1024
+}
+
 /// How missing numeric cells are filled.
 public enum Imputation: String, Codable, Sendable, CaseIterable {
   case error, mean, median, constant
@@ -58,11 +83,15 @@ public struct NumericTransform: Codable, Sendable, Equatable {
   public var quantiles: [Double]?
   /// The bin edges e_0 < … < e_T (piecewise-linear encoding): T columns.
   public var edges: [Double]?
+  /// The periodic embedding the scaled value feeds (a layer of the plan), if any.
+  public var periodic: PeriodicSettings?
 
   /// The columns of the value: one, or one per bin.
   public var valueWidth: Int { scaling == .piecewiseLinear ? max(1, (edges?.count ?? 2) - 1) : 1 }
-  /// The columns this feature takes in the input matrix.
+  /// The columns this feature takes in a loaded row.
   public var width: Int { valueWidth + (indicator ? 1 : 0) }
+  /// The columns this feature takes in x^0: a periodic embedding's in place of the value.
+  public var inputWidth: Int { (periodic?.dim ?? valueWidth) + (indicator ? 1 : 0) }
 
   /// Bins of the piecewise-linear encoding when a spec names none (rtdl_num_embeddings' default).
   public static let defaultBins = 48

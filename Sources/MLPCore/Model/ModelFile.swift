@@ -275,6 +275,13 @@ public struct Model: Sendable {
       }
       expected.insert(e.tensorName)
     }
+    let periodic = d.transforms?.periodicEmbeddings ?? []
+    for p in PeriodicEmbedding.tensors(periodic) {
+      guard tensors[p.name]?.shape == p.shape else {
+        throw fail("periodic embedding tensor \(named(p.name)) does not match its feature")
+      }
+      expected.insert(p.name)
+    }
     let scaled = d.frontScale == true
     if scaled {
       guard tensors[Network.frontScaleName]?.shape == [d.input] else {
@@ -327,7 +334,7 @@ public struct Model: Sendable {
     description = d
     network = Network(
       name: d.name, task: task, input: d.input, layers: layers, loss: loss,
-      embeddings: embeddings, frontScale: scaled, members: members)
+      embeddings: embeddings, periodic: periodic, frontScale: scaled, members: members)
     self.tensors = tensors
     if d.standardized {
       guard let mean = tensors["input.mean"]?.values, let std = tensors["input.std"]?.values,
@@ -375,6 +382,16 @@ public struct Model: Sendable {
         {
           throw fail("\(shown) has bin edges that are not strictly increasing, or too far apart")
         }
+        if let p = n.periodic {
+          guard (1...PeriodicSettings.maximumFrequencies).contains(p.frequencies),
+            (1...PeriodicSettings.maximumDim).contains(p.dim), p.sigma.isFinite, p.sigma > 0,
+            n.scaling != .piecewiseLinear
+          else {
+            throw fail(
+              "\(shown) has a periodic embedding with frequencies or width outside 1…\(PeriodicSettings.maximumDim), a σ ≤ 0, or bins"
+            )
+          }
+        }
       case (nil, let k?):
         let all = k.levels + k.infrequent
         guard Set(all).count == all.count, all.count <= maximumWidth,
@@ -389,6 +406,12 @@ public struct Model: Sendable {
         }
       default: throw fail("\(shown) has no transform, or two")
       }
+    }
+    let lite = t.columns.compactMap { $0.numeric?.periodic }.filter(\.lite)
+    if let first = lite.first,
+      lite.contains(where: { $0.frequencies != first.frequencies || $0.dim != first.dim })
+    {
+      throw fail("its lite periodic embeddings share a linear layer but differ in size")
     }
     guard t.width == input else {
       throw fail("its feature transforms are \(t.width) wide for \(input) inputs")

@@ -6,7 +6,8 @@
 // the "other" column, or past the end, which OneHot turns into zeros) followed by OneHot;
 // quantile scaling as knot counting, Gather and interpolation; a piecewise-linear encoding as
 // Sub/Div against the bin edges and Max/Min for its clipping; RealMLP's robust scaling and smooth
-// clipping as Sub/Div, then Mul/Add/Sqrt/Div. The blocks are concatenated into
+// clipping as Sub/Div, then Mul/Add/Sqrt/Div; a periodic embedding as Mul, Cos/Sin, Concat,
+// MatMul, Add and Relu. The blocks are concatenated into
 // the network's input.
 
 import Foundation
@@ -102,7 +103,15 @@ extension ONNXExport {
         var narrow = node("Cast", ["\(prefix).double"], "\(prefix).value")
         narrow.attribute = [attribute("to", int: Int64(Onnx_TensorProto.DataType.float.rawValue))]
         nodes.append(narrow)
-        blocks.append("\(prefix).value")
+        if let settings = n.periodic {
+          let built = try periodicNodes(
+            "\(prefix).value", column.name, settings, tables, prefix: prefix)
+          nodes += built.nodes
+          initializers += built.initializers
+          blocks.append("\(prefix).periodic")
+        } else {
+          blocks.append("\(prefix).value")
+        }
         if n.indicator {
           var cast = node("Cast", ["\(prefix).missing"], "\(prefix).indicator")
           cast.attribute = [attribute("to", int: Int64(Onnx_TensorProto.DataType.float.rawValue))]
@@ -179,6 +188,49 @@ extension ONNXExport {
     concat.attribute = [attribute("axis", int: 1)]
     nodes.append(concat)
     return (nodes, initializers, inputs)
+  }
+
+  /// A periodic embedding of the scaled value `x` (batch, 1), as mlpc computes it: t = 2π·x,
+  /// v = [cos(t·f), sin(t·f)] (batch, 2K), ReLU(v·Wᵀ + b) (batch, D). Output
+  /// "<prefix>.periodic".
+  static func periodicNodes(
+    _ x: String, _ column: String, _ settings: PeriodicSettings, _ tensors: [String: NamedTensor],
+    prefix p: String
+  ) throws(ExportError) -> (nodes: [Onnx_NodeProto], initializers: [Onnx_TensorProto]) {
+    let e = PeriodicEmbedding(
+      name: column, frequencies: settings.frequencies, dim: settings.dim, sigma: settings.sigma,
+      lite: settings.lite, column: 0, offset: 0)
+    let (k, d) = (e.frequencies, e.dim)
+    func finite(_ name: String, _ shape: [Int]) throws(ExportError) -> [Float] {
+      guard let t = tensors[name], t.shape == shape, t.values.allSatisfy(\.isFinite) else {
+        throw ExportError(description: "the model has no finite tensor '\(name)'")
+      }
+      return t.values
+    }
+    let f = try finite(e.frequenciesName, [k])
+    let w = try finite(e.weightName, [d, 2 * k])
+    let b = try finite(e.biasName, [d])
+    // Wᵀ (2K, D) for MatMul.
+    let wt = (0..<2 * k).flatMap { i in (0..<d).map { j in w[j * 2 * k + i] } }
+    let initializers = [
+      tensor("\(p).two_pi", [1], [2 * Float.pi]),
+      tensor("\(p).frequencies", [1, Int64(k)], f),
+      tensor("\(p).weight_t", [Int64(2 * k), Int64(d)], wt),
+      tensor("\(p).bias", [Int64(d)], b),
+    ]
+    var concat = node("Concat", ["\(p).cos", "\(p).sin"], "\(p).features")
+    concat.attribute = [attribute("axis", int: 1)]
+    let nodes = [
+      node("Mul", [x, "\(p).two_pi"], "\(p).turns"),
+      node("Mul", ["\(p).turns", "\(p).frequencies"], "\(p).angles"),
+      node("Cos", ["\(p).angles"], "\(p).cos"),
+      node("Sin", ["\(p).angles"], "\(p).sin"),
+      concat,
+      node("MatMul", ["\(p).features", "\(p).weight_t"], "\(p).product"),
+      node("Add", ["\(p).product", "\(p).bias"], "\(p).linear"),
+      node("Relu", ["\(p).linear"], "\(p).periodic"),
+    ]
+    return (nodes, initializers)
   }
 
   /// QuantileTransformer's uniform map of `x` through the quantiles `q`, as mlpc computes it: the

@@ -32,7 +32,9 @@ public struct ArenaLayout: Sendable {
   /// `embeddings` (tensor name, rows, width),
   /// the tables follow the layers' parameters (and their gradients the layers' gradients), a
   /// loaded row has `loadedColumns` columns and x^0 (with ∂L/∂x^0 in training) is a buffer of its
-  /// own. With `members` k > 1 (an ensemble, TabM-mini), the output layer's weight and bias
+  /// own. With `periodic` tensors (name, shape), they follow the tables (their gradients the
+  /// tables' gradients), and the batch's periodic features (with their delta in training) are
+  /// a (B, `periodicWidth`) buffer. With `members` k > 1 (an ensemble, TabM-mini), the output layer's weight and bias
   /// hold k members, (k, n^N, n^{N-1}) and (k, n^N), the adapters r (k, n^0) are the last
   /// parameter, and every batch buffer from layer 1's input on has k·B rows (member-major),
   /// with the members' averaged x^N in a (B, n^N) buffer of its own.
@@ -42,13 +44,17 @@ public struct ArenaLayout: Sendable {
     sampleWeights: Bool = false, dropoutLayers: Set<Int> = [],
     preActivationLayers: Set<Int> = [], averaged: Bool = false, frontScale: Bool = false,
     embeddings: [(name: String, rows: Int, dim: Int)] = [],
+    periodic: [(name: String, shape: [Int])] = [], periodicWidth: Int = 0,
     loadedColumns: Int? = nil, members: Int = 1
   ) {
     let widths = [input] + layers.map(\.units)
     let n = layers.count
     guard n >= 1, widths.allSatisfy({ $0 >= 1 }), batchSize >= 1, members >= 1,
-      embeddings.allSatisfy({ $0.rows >= 1 && $0.dim >= 1 }), (loadedColumns ?? 1) >= 1
+      embeddings.allSatisfy({ $0.rows >= 1 && $0.dim >= 1 }), (loadedColumns ?? 1) >= 1,
+      periodic.allSatisfy({ $0.shape.allSatisfy { $0 >= 1 } }),
+      periodic.isEmpty == (periodicWidth == 0), periodicWidth >= 0
     else { return nil }
+    let expands = !embeddings.isEmpty || !periodic.isEmpty
     let training = optimizerSlots != nil
     let ensemble = members > 1
     // The output layer's tensors lead with the member axis in an ensemble.
@@ -61,6 +67,9 @@ public struct ArenaLayout: Sendable {
       }
       for (e, table) in embeddings.enumerated() {
         try add(table.name, .embedding(table: e), [table.rows, table.dim])
+      }
+      for (t, tensor) in periodic.enumerated() {
+        try add(tensor.name, .periodic(tensor: t), tensor.shape)
       }
       if frontScale { try add(Network.frontScaleName, .frontScale, [widths[0]]) }
       if ensemble { try add(Network.adapterName, .ensembleAdapter, [members, widths[0]]) }
@@ -76,6 +85,9 @@ public struct ArenaLayout: Sendable {
         for (e, table) in embeddings.enumerated() {
           try add("\(table.name).grad", .embeddingGradient(table: e), [table.rows, table.dim])
         }
+        for (t, tensor) in periodic.enumerated() {
+          try add("\(tensor.name).grad", .periodicGradient(tensor: t), tensor.shape)
+        }
         if frontScale {
           try add("\(Network.frontScaleName).grad", .frontScaleGradient, [widths[0]])
         }
@@ -87,12 +99,18 @@ public struct ArenaLayout: Sendable {
         }
         if averaged { try add("parameters.average", .parameterAverage, [parameterFloats]) }
       }
-      if embeddings.isEmpty {
+      if !expands {
         try add("input", .input, [batchSize, widths[0]])
       } else {
         try add("input", .input, [batchSize, loadedColumns ?? widths[0]])
         try add("x0", .embedded, [batchSize, widths[0]])
         if training { try add("x0.delta", .delta(layer: 0), [batchSize, widths[0]]) }
+      }
+      if periodicWidth > 0 {
+        try add("x0.periodic", .periodicFeatures, [batchSize, periodicWidth])
+        if training {
+          try add("x0.periodic.delta", .periodicFeaturesDelta, [batchSize, periodicWidth])
+        }
       }
       if frontScale {
         try add("x0.scaled", .scaledInput, [batchSize, widths[0]])

@@ -18,6 +18,14 @@ public enum BufferRole: Hashable, Sendable {
   case embedding(table: Int)
   /// ∂L/∂E for table e, same shape.
   case embeddingGradient(table: Int)
+  /// Tensor t of the periodic embeddings (`Network.periodicTensors` order).
+  case periodic(tensor: Int)
+  /// Its gradient, same shape.
+  case periodicGradient(tensor: Int)
+  /// The periodic embeddings' [cos 2πf·x, sin 2πf·x] for the batch, (B, Σ 2K).
+  case periodicFeatures
+  /// ∂L/∂ of those (scratch of the backward pass), (B, Σ 2K).
+  case periodicFeaturesDelta
   /// The learned front scale s, (n^0).
   case frontScale
   /// ∂L/∂s, (n^0).
@@ -71,7 +79,17 @@ public enum BufferRole: Hashable, Sendable {
   /// Whether the buffer is a trainable parameter.
   public var isParameter: Bool {
     switch self {
-    case .weight, .bias, .embedding, .frontScale, .ensembleAdapter: true
+    case .weight, .bias, .embedding, .periodic, .frontScale, .ensembleAdapter: true
+    default: false
+    }
+  }
+
+  /// Whether the buffer is a parameter's gradient.
+  public var isGradient: Bool {
+    switch self {
+    case .weightGradient, .biasGradient, .embeddingGradient, .periodicGradient,
+      .frontScaleGradient, .ensembleAdapterGradient:
+      true
     default: false
     }
   }

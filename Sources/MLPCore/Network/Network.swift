@@ -55,6 +55,79 @@ public struct EmbeddingTable: Sendable, Equatable {
   public static func tensorName(column: String) -> String { "\(column).embedding" }
 }
 
+/// A periodic embedding of one numeric feature column (`embedding: periodic`; PLR, Gorishniy et
+/// al. 2022): its scaled value x in column `column` of a loaded row becomes
+/// ReLU(W·[cos 2πf·x, sin 2πf·x] + b), `dim` columns of x^0 from `offset` on, with K
+/// `frequencies` f (drawn N(0, σ²) truncated at ±3σ) and its own linear layer W (dim, 2K),
+/// b (dim), or with `lite` one W and b shared by every lite column.
+public struct PeriodicEmbedding: Sendable, Equatable {
+  /// The feature column's name.
+  public var name: String
+  public var frequencies: Int
+  public var dim: Int
+  /// σ of the frequencies' initialisation.
+  public var sigma: Double
+  public var lite: Bool
+  /// Where the value is in a loaded row, and where the embedding goes in x^0.
+  public var column: Int
+  public var offset: Int
+
+  public init(
+    name: String, frequencies: Int, dim: Int, sigma: Double, lite: Bool, column: Int, offset: Int
+  ) {
+    (self.name, self.frequencies, self.dim, self.sigma) = (name, frequencies, dim, sigma)
+    (self.lite, self.column, self.offset) = (lite, column, offset)
+  }
+
+  /// The tensors' names in model files.
+  public var frequenciesName: String { "\(name).periodic.frequencies" }
+  public var weightName: String { lite ? "periodic.lite.weight" : "\(name).periodic.weight" }
+  public var biasName: String { lite ? "periodic.lite.bias" : "\(name).periodic.bias" }
+}
+
+extension PeriodicEmbedding {
+  /// The parameter tensors of `list`: each distinct linear layer's weight (dim, 2K) and bias
+  /// (dim) in column order, then every column's frequencies (K), which are not decayed (so they
+  /// lie at the end, before the other undecayed scales).
+  public static func tensors(_ list: [PeriodicEmbedding]) -> [PeriodicTensor] {
+    var linear: [PeriodicTensor] = []
+    var seen: Set<String> = []
+    for p in list where seen.insert(p.weightName).inserted {
+      linear.append(
+        PeriodicTensor(
+          name: p.weightName, shape: [p.dim, 2 * p.frequencies],
+          kind: .weight(inputs: 2 * p.frequencies)))
+      linear.append(
+        PeriodicTensor(name: p.biasName, shape: [p.dim], kind: .bias(inputs: 2 * p.frequencies)))
+    }
+    return linear
+      + list.map {
+        PeriodicTensor(
+          name: $0.frequenciesName, shape: [$0.frequencies], kind: .frequencies(sigma: $0.sigma))
+      }
+  }
+
+  /// The columns of the periodic features buffer of `list`: 2K each.
+  public static func width(_ list: [PeriodicEmbedding]) -> Int {
+    list.reduce(0) { $0 + 2 * $1.frequencies }
+  }
+}
+
+/// A parameter tensor of the periodic embeddings, and what it is.
+public struct PeriodicTensor: Sendable, Equatable {
+  public enum Kind: Sendable, Equatable {
+    /// Frequencies, drawn N(0, σ²) truncated at ±3σ; not decayed.
+    case frequencies(sigma: Double)
+    /// A linear layer's weight or bias over `inputs` = 2K values, drawn U(±1/√(2K)) as
+    /// `rtdl_num_embeddings` does.
+    case weight(inputs: Int)
+    case bias(inputs: Int)
+  }
+  public var name: String
+  public var shape: [Int]
+  public var kind: Kind
+}
+
 /// What a plan is compiled from: the network alone, without training settings or data, so a
 /// plan can also come from a trained model's description.
 public struct Network: Sendable, Equatable {
@@ -67,6 +140,8 @@ public struct Network: Sendable, Equatable {
   public let loss: LossKind
   /// The embedding tables of the feature block, in column order (empty: x^0 is the loaded row).
   public let embeddings: [EmbeddingTable]
+  /// The periodic embeddings of numeric columns, in column order.
+  public let periodic: [PeriodicEmbedding]
   /// Whether a learned scale s (n^0) multiplies x^0 before the first layer (RealMLP's front
   /// scale): layer 1 reads x^0 ⊙ s.
   public let frontScale: Bool
@@ -85,9 +160,11 @@ public struct Network: Sendable, Equatable {
 
   public init(
     name: String, task: Task, input: Int, layers: [CheckedLayer], loss: LossKind,
-    embeddings: [EmbeddingTable] = [], frontScale: Bool = false, members: Int = 1
+    embeddings: [EmbeddingTable] = [], periodic: [PeriodicEmbedding] = [],
+    frontScale: Bool = false, members: Int = 1
   ) {
     precondition(input >= 1 && !layers.isEmpty && members >= 1)
+    self.periodic = periodic
     self.members = members
     self.embeddings = embeddings
     self.frontScale = frontScale
@@ -101,14 +178,31 @@ public struct Network: Sendable, Equatable {
   /// n^0, n^1, ..., n^N
   public var widths: [Int] { [input] + layers.map(\.units) }
 
-  /// Columns of a loaded row: n^0 with each embedding's width replaced by its one code.
-  public var loadedColumns: Int { input - embeddings.reduce(0) { $0 + $1.dim - 1 } }
+  /// Columns of a loaded row: n^0 with each embedding's width replaced by its one code or value.
+  public var loadedColumns: Int {
+    input - embeddings.reduce(0) { $0 + $1.dim - 1 } - periodic.reduce(0) { $0 + $1.dim - 1 }
+  }
+
+  /// Whether x^0 is built from the loaded rows (tables or periodic embeddings), rather than
+  /// being the loaded rows.
+  public var embedsInput: Bool { !embeddings.isEmpty || !periodic.isEmpty }
+
+  /// The periodic embeddings' parameter tensors: each distinct linear layer's weight (dim, 2K)
+  /// and bias (dim) in column order, then every column's frequencies (K), which are not decayed
+  /// (so they lie at the end, before the other undecayed scales).
+  public var periodicTensors: [PeriodicTensor] { PeriodicEmbedding.tensors(periodic) }
+
+  /// The columns of the periodic features buffer: 2K per periodic embedding.
+  public var periodicWidth: Int { PeriodicEmbedding.width(periodic) }
 
   /// The plain columns between the embedded ones, as runs from a loaded row into x^0.
   public var plainRuns: [ColumnRun] {
     var runs: [ColumnRun] = []
     var (from, to) = (0, 0)
-    for e in embeddings.sorted(by: { $0.column < $1.column }) {
+    let embedded =
+      embeddings.map { (column: $0.column, offset: $0.offset, dim: $0.dim) }
+      + periodic.map { (column: $0.column, offset: $0.offset, dim: $0.dim) }
+    for e in embedded.sorted(by: { $0.column < $1.column }) {
       if e.column > from { runs.append(ColumnRun(from: from, to: to, count: e.column - from)) }
       (from, to) = (e.column + 1, e.offset + e.dim)
     }

@@ -53,14 +53,17 @@ public struct ExecutionPlan: Sendable {
   public let biases: [BufferID]
   /// The embedding tables, in `network.embeddings` order.
   public var embeddings: [BufferID] = []
+  /// The periodic embeddings' tensors, in `network.periodicTensors` order.
+  public var periodic: [BufferID] = []
   /// The learned scale of x^0, when the network has one.
   public var frontScale: BufferID? = nil
   /// An ensemble's input adapters r (k, n^0).
   public var adapter: BufferID? = nil
 
-  /// Every parameter tensor: W^k, b^k, the embedding tables, the front scale, the adapters.
+  /// Every parameter tensor: W^k, b^k, the embedding tables, the periodic embeddings' tensors,
+  /// the front scale, the adapters.
   public var parameterTensors: [BufferID] {
-    weights + biases + embeddings + [frontScale, adapter].compactMap { $0 }
+    weights + biases + embeddings + periodic + [frontScale, adapter].compactMap { $0 }
   }
 
   public subscript(_ id: BufferID) -> Buffer { buffers[id.index] }
@@ -86,16 +89,24 @@ public struct ExecutionPlan: Sendable {
     let rows = batchSize * network.members
     let mac = rows * w[k - 1] * w[k]
     let forward = 2 * mac + 2 * rows * w[k]
-    let passesDown = k > 1 || !network.embeddings.isEmpty || network.members > 1
+    let passesDown = k > 1 || network.embedsInput || network.members > 1
     let backward = 2 * mac + rows * w[k] + (passesDown ? 2 * mac : 0)
     return (forward, isTraining ? backward : 0)
+  }
+
+  /// Forward and backward FLOPs per full batch of the periodic embeddings: each column's
+  /// linear layer (multiply-adds count 2) and its 2K sines and cosines (counted 1 each).
+  public var periodicFlops: (forward: Int, backward: Int) {
+    let mac = network.periodic.reduce(0) { $0 + batchSize * $1.dim * 2 * $1.frequencies }
+    let features = batchSize * network.periodicWidth
+    return (2 * mac + features, isTraining ? 4 * mac + 3 * features : 0)
   }
 
   /// FLOPs of one full step (forward, backward and update).
   public var flopsPerStep: Int {
     (1...network.layers.count).reduce(0) {
       $0 + flops(layer: $1).forward + flops(layer: $1).backward
-    } + (isTraining ? 4 * parameterCount : 0)
+    } + periodicFlops.forward + periodicFlops.backward + (isTraining ? 4 * parameterCount : 0)
   }
 
   /// Steps of an epoch over `samples` rows (the last may be partial).

@@ -29,7 +29,9 @@ public enum PlanCompiler {
       batchSize: batchSize, optimizerSlots: optimizer?.stateSlots, sampleWeights: sampleWeights,
       frontScale: network.frontScale,
       embeddings: network.embeddings.map { ($0.tensorName, $0.rows, $0.dim) },
-      loadedColumns: network.loadedColumns, members: network.members)
+      periodic: network.periodicTensors.map { ($0.name, $0.shape) },
+      periodicWidth: network.periodicWidth, loadedColumns: network.loadedColumns,
+      members: network.members)
   }
 
   static func compile(
@@ -50,7 +52,9 @@ public enum PlanCompiler {
         dropoutLayers: Set(dropped), preActivationLayers: saving,
         averaged: training != nil && averageDecay != nil, frontScale: network.frontScale,
         embeddings: network.embeddings.map { ($0.tensorName, $0.rows, $0.dim) },
-        loadedColumns: network.loadedColumns, members: network.members)
+        periodic: network.periodicTensors.map { ($0.name, $0.shape) },
+        periodicWidth: network.periodicWidth, loadedColumns: network.loadedColumns,
+        members: network.members)
     else {
       preconditionFailure("arena size overflows; the checker's E008 should have refused it")
     }
@@ -68,15 +72,17 @@ public enum PlanCompiler {
       [id(.memberInput) ?? spreadFrom] + (1...n).map { id(.activation(layer: $0))! }
     // z^k where the layout keeps it (index k; none for x^0).
     let preActivations = [nil] + (1...n).map { id(.preActivation(layer: $0)) }
-    let lastParameter: BufferRole =
-      adapter != nil
-      ? .ensembleAdapter
-      : scale != nil
-        ? .frontScale : tables.isEmpty ? .bias(layer: n) : .embedding(table: tables.count - 1)
+    let periodic = network.periodicTensors.indices.map { id(.periodic(tensor: $0))! }
+    let lastParameter = layout.buffers.last { $0.role.isParameter }!.role
     let parameters = layout.range(from: .weight(layer: 1), through: lastParameter)!
     let members = network.members
     let ops = OpBuilder(buffers: layout.buffers, members: members)
-    let embed = tables.isEmpty ? [] : [ops.embed(network, id(.input)!, x0, tables)]
+    let embed =
+      network.embedsInput ? [ops.embed(network, id(.input)!, x0, tables)] : []
+    let periodicLookups = ops.periodicLookups(network, periodic)
+    let embedPeriodic =
+      network.periodic.isEmpty
+      ? [] : [ops.periodic(network, id(.input)!, x0, id(.periodicFeatures)!, periodicLookups)]
     let scaling =
       (scale.map { [ops.frontScale(x0, $0, spreadFrom)] } ?? [])
       + (adapter.map { [ops.spread(spreadFrom, $0, activations[0])] } ?? [])
@@ -98,10 +104,10 @@ public enum PlanCompiler {
       network: network, batchSize: batch, buffers: layout.buffers,
       // The training plan averages the members after the loss (which applies a fused output
       // activation); the inference plan right after the output layer.
-      forward: embed + scaling + forward + (training == nil ? averaging : []),
+      forward: embed + embedPeriodic + scaling + forward + (training == nil ? averaging : []),
       parameters: parameters, arenaCount: layout.count, input: id(.input)!,
       output: id(.ensembleOutput) ?? activations[n], weights: weights, biases: biases,
-      embeddings: tables, frontScale: scale, adapter: adapter)
+      embeddings: tables, periodic: periodic, frontScale: scale, adapter: adapter)
     guard let (optimizer, clipping) = training else { return plan }
     let deltas = (1...n).map { id(.delta(layer: $0))! }
     // With embeddings, layer 1 also passes ∂L/∂x^0 down, which the tables' scatter-add reads;
@@ -158,19 +164,21 @@ public enum PlanCompiler {
       plan.backward.append(
         ops.frontScaleBackward(belowSpread, x0, scale, id(.frontScaleGradient)!, inputDelta))
     }
-    if let inputDelta {
+    if let inputDelta, !tables.isEmpty {
       let gradients = network.embeddings.indices.map { id(.embeddingGradient(table: $0))! }
       plan.backward.append(
         ops.embedBackward(network, inputDelta, id(.input)!, gradients))
     }
+    if let inputDelta, !periodic.isEmpty {
+      let gradients = ops.periodicLookups(
+        network, network.periodicTensors.indices.map { id(.periodicGradient(tensor: $0))! })
+      plan.backward.append(
+        ops.periodicBackward(
+          network, inputDelta, id(.input)!, x0, id(.periodicFeatures)!,
+          id(.periodicFeaturesDelta)!, periodicLookups, gradients))
+    }
     plan.gradients = layout.range(
-      from: .weightGradient(layer: 1),
-      through: adapter != nil
-        ? .ensembleAdapterGradient
-        : scale != nil
-          ? .frontScaleGradient
-          : tables.isEmpty
-            ? .biasGradient(layer: n) : .embeddingGradient(table: tables.count - 1))
+      from: .weightGradient(layer: 1), through: layout.buffers.last { $0.role.isGradient }!.role)
     precondition(plan.gradients?.count == parameters.count)
     plan.optimizerState = layout.buffers.filter {
       if case .optimizerState = $0.role { true } else { false }
@@ -185,16 +193,23 @@ public enum PlanCompiler {
     // first buffer and run contiguously (the layout puts them so).
     let firstGradient = id(.weightGradient(layer: 1))!
     precondition(layout.buffers[firstGradient.index].offset == plan.gradients!.offset)
-    // Weight decay shrinks weights, biases and tables, not the multiplicative scales after them
+    // Weight decay shrinks weights, biases, tables and the periodic embeddings' linear layers,
+    // not the multiplicative scales after them
     // (a front scale, an ensemble's adapters), as recipes leave normalisation gains undecayed.
     // An ensemble minimises the mean of its members' regularised losses, so a coupled (L2)
     // decay of a member's own output layer is λ/k, as its loss gradient is 1/k of its own.
     let at = { (id: BufferID) in layout.buffers[id.index].offset - parameters.offset }
-    let scales = [scale, adapter].compactMap { $0 }.map(at).min() ?? parameters.count
+    // The periodic embeddings' frequencies are scales of their inputs too, left undecayed as in
+    // TabM's reference code; they follow the periodic linear layers.
+    let frequencies = zip(network.periodicTensors, periodic).compactMap { t, id in
+      if case .frequencies = t.kind { id } else { nil }
+    }
+    let scales =
+      (frequencies + [scale, adapter].compactMap { $0 }).map(at).min() ?? parameters.count
     var decay: [DecaySpan] = []
     if members > 1, !optimizer.decouplesWeightDecay {
       let heads = at(weights[n - 1])
-      let afterHeads = tables.first.map(at) ?? scales
+      let afterHeads = (tables + periodic).first.map(at) ?? scales
       decay = [
         DecaySpan(end: heads, factor: 1), DecaySpan(end: afterHeads, factor: 1 / Float(members)),
       ]
@@ -242,7 +257,8 @@ private struct OpBuilder {
       inputs == network.loadedColumns && shape(y) == [batch, network.input], "embed: shapes")
     let runs = network.plainRuns
     precondition(
-      runs.reduce(0) { $0 + $1.count } + network.embeddings.reduce(0) { $0 + $1.dim } == outputs,
+      runs.reduce(0) { $0 + $1.count } + network.embeddings.reduce(0) { $0 + $1.dim }
+        + network.periodic.reduce(0) { $0 + $1.dim } == outputs,
       "embed: every column of x^0 filled once")
     return .embed(
       input: x, output: y, inputs: inputs, outputs: outputs, runs: runs,
@@ -256,6 +272,51 @@ private struct OpBuilder {
     return .embedBackward(
       delta: delta, input: x, inputs: shape(x)[1], outputs: network.input,
       lookups: lookups(network, grads))
+  }
+
+  /// The periodic lookups of `network` over `tensors` (its periodic tensors or their gradients,
+  /// in `periodicTensors` order).
+  func periodicLookups(_ network: Network, _ tensors: [BufferID]) -> [PeriodicLookup<BufferID>] {
+    let named = Dictionary(
+      uniqueKeysWithValues: zip(network.periodicTensors.map(\.name), tensors))
+    var at = 0
+    return network.periodic.map { p in
+      let (f, w, b) = (named[p.frequenciesName]!, named[p.weightName]!, named[p.biasName]!)
+      precondition(
+        shape(f) == [p.frequencies] && shape(w) == [p.dim, 2 * p.frequencies]
+          && shape(b) == [p.dim], "periodic '\(p.name)': tensor shapes")
+      precondition(
+        p.column < network.loadedColumns && p.offset + p.dim <= network.input,
+        "periodic '\(p.name)': columns")
+      defer { at += 2 * p.frequencies }
+      return PeriodicLookup(
+        column: p.column, frequencies: f, weight: w, bias: b, count: p.frequencies, dim: p.dim,
+        at: at, offset: p.offset)
+    }
+  }
+
+  func periodic(
+    _ network: Network, _ x: BufferID, _ y: BufferID, _ v: BufferID,
+    _ lookups: [PeriodicLookup<BufferID>]
+  ) -> Op {
+    let batch = shape(x)[0]
+    precondition(
+      shape(x) == [batch, network.loadedColumns] && shape(y) == [batch, network.input]
+        && shape(v) == [batch, network.periodicWidth], "periodic: shapes")
+    return .periodic(
+      input: x, output: y, features: v, inputs: shape(x)[1], outputs: network.input,
+      width: network.periodicWidth, lookups: lookups)
+  }
+
+  func periodicBackward(
+    _ network: Network, _ delta: BufferID, _ x: BufferID, _ y: BufferID, _ v: BufferID,
+    _ dv: BufferID, _ lookups: [PeriodicLookup<BufferID>], _ gradients: [PeriodicLookup<BufferID>]
+  ) -> Op {
+    precondition(shape(delta) == shape(y) && shape(dv) == shape(v), "periodic backward: shapes")
+    return .periodicBackward(
+      delta: delta, input: x, output: y, features: v, featuresDelta: dv, inputs: shape(x)[1],
+      outputs: network.input, width: network.periodicWidth, lookups: lookups,
+      gradients: gradients)
   }
 
   /// The member axis of a weight: [k] for an ensemble's output layer, else [].

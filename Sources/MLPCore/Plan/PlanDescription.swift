@@ -75,15 +75,16 @@ extension ExecutionPlan {
     var m = ["parameters": 0, "gradients": 0, "optimizer_state": 0, "activations": 0]
     for b in buffers {
       switch b.role {
-      case .weight, .bias, .embedding, .frontScale, .ensembleAdapter:
+      case .weight, .bias, .embedding, .periodic, .frontScale, .ensembleAdapter:
         m["parameters"]! += 4 * b.count
-      case .weightGradient, .biasGradient, .embeddingGradient, .frontScaleGradient,
-        .ensembleAdapterGradient:
+      case .weightGradient, .biasGradient, .embeddingGradient, .periodicGradient,
+        .frontScaleGradient, .ensembleAdapterGradient:
         m["gradients"]! += 4 * b.count
       case .optimizerState, .parameterAverage: m["optimizer_state"]! += 4 * b.count
       case .input, .embedded, .target, .sampleWeight, .activation, .preActivation, .delta,
         .dropoutMask, .scaledInput, .scaledInputDelta, .memberInput, .memberInputDelta,
-        .memberTarget, .memberSampleWeight, .ensembleOutput:
+        .memberTarget, .memberSampleWeight, .ensembleOutput, .periodicFeatures,
+        .periodicFeaturesDelta:
         m["activations"]! += 4 * b.count
       }
     }
@@ -142,6 +143,24 @@ extension ExecutionPlan {
       }
       out += render(table, rightAligned: [2, 3]) + "\n"
     }
+    if !network.periodic.isEmpty {
+      var table = [["periodic", "frequencies", "linear", "params", "fwd FLOPs", "bwd FLOPs"]]
+      var counted: Set<String> = []
+      let flops = periodicFlops
+      let total = max(1, network.periodic.reduce(0) { $0 + $1.dim * 2 * $1.frequencies })
+      for p in network.periodic {
+        // A shared (lite) linear layer's parameters are counted with its first column.
+        let linear = counted.insert(p.weightName).inserted ? p.dim * (2 * p.frequencies + 1) : 0
+        let share = { (f: Int) in f * p.dim * 2 * p.frequencies / total }
+        table.append([
+          safeText(p.name, limit: 40), String(p.frequencies),
+          "\(2 * p.frequencies)→\(p.dim)\(p.lite ? " (lite, shared)" : "")",
+          grouped(p.frequencies + linear), grouped(share(flops.forward)),
+          grouped(share(flops.backward)),
+        ])
+      }
+      out += render(table, rightAligned: [1, 3, 4, 5]) + "\n"
+    }
     var table = [["layer", "W", "b", "activation", "params", "fwd FLOPs", "bwd FLOPs"]]
     for row in layerRows {
       table.append([
@@ -196,8 +215,16 @@ extension ExecutionPlan {
       case .embed(let x, let y, _, _, let runs, let lookups):
         let copied = runs.reduce(0) { $0 + $1.count }
         return
-          "embed           \(name(y)) = \(copied) columns of \(name(x)) + "
-          + lookups.map { "\(name($0.table))[code]" }.joined(separator: " + ")
+          "embed           \(name(y)) = \(copied) columns of \(name(x))"
+          + lookups.map { " + \(name($0.table))[code]" }.joined()
+      case .periodic(let x, let y, let v, _, _, _, let lookups):
+        return "periodic        \(name(v)) = [cos, sin](2π f·\(name(x))); \(name(y)) += "
+          + lookups.map { "relu(\(name(v)) · \(name($0.weight))ᵀ + \(name($0.bias)))" }
+          .joined(separator: " | ")
+      case .periodicBackward(let d, _, _, _, let dv, _, _, _, _, let g):
+        return "periodic_backward \(name(dv)) = \(name(d)) · W; "
+          + g.map { "\(name($0.frequencies)), \(name($0.weight)), \(name($0.bias))" }
+          .joined(separator: "; ") + " += from \(name(d))"
       case .embedBackward(let d, _, _, _, let lookups):
         return "embed_backward  "
           + lookups.map { "\(name($0.table))[code] += \(name(d))" }.joined(separator: "; ")

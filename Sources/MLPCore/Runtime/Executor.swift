@@ -86,7 +86,8 @@ public final class Executor {
   /// Glorot-uniform U(±√(6/(fan_in+fan_out))) or He-uniform U(±√(6/fan_in)) weights, drawn in
   /// layer order, row by row, from SplitMix64(seed) (an ensemble's output layer member by
   /// member); zero biases; then each embedding table N(0, 1) row by row (as nn.Embedding
-  /// starts), its unknown row 0; the front scale 1; an ensemble's adapters random signs ±1
+  /// starts), its unknown row 0; the periodic embeddings' frequencies N(0, σ²) truncated at
+  /// ±3σ and their linear layers U(±1/√(2K)) (as `rtdl_num_embeddings`); the front scale 1; an ensemble's adapters random signs ±1
   /// (TabM-mini's start).
   public func initializeParameters(seed: UInt64) {
     var rng = SeededGenerator(seed: seed)
@@ -105,6 +106,21 @@ public final class Executor {
       for i in 0..<table.rows * table.dim { e[i] = Float(rng.normal()) }
       if table.unknownRow {
         (e + (table.rows - 1) * table.dim).update(repeating: 0, count: table.dim)
+      }
+    }
+    for (tensor, id) in zip(plan.network.periodicTensors, plan.periodic) {
+      let values = pointer(id)
+      switch tensor.kind {
+      case .frequencies(let sigma):
+        // N(0, σ²) truncated at ±3σ, as `rtdl_num_embeddings` draws them (by rejection).
+        for i in 0..<plan[id].count {
+          var z = rng.normal()
+          while abs(z) > 3 { z = rng.normal() }
+          values[i] = Float(sigma * z)
+        }
+      case .weight(let inputs), .bias(let inputs):
+        let limit = 1 / Double(inputs).squareRoot()
+        for i in 0..<plan[id].count { values[i] = Float(rng.uniform(-limit, limit)) }
       }
     }
     if let s = plan.frontScale { pointer(s).update(repeating: 1, count: plan[s].count) }

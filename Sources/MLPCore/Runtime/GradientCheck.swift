@@ -61,6 +61,9 @@ public enum GradientCheck {
     tensors += plan.embeddings.indices.map {
       (.table($0), plan.embeddings[$0], .embeddingGradient(table: $0))
     }
+    tensors += plan.periodic.indices.map {
+      (.periodic($0), plan.periodic[$0], .periodicGradient(tensor: $0))
+    }
     if let s = plan.frontScale { tensors.append((.frontScale, s, .frontScaleGradient)) }
     if let r = plan.adapter { tensors.append((.adapter, r, .ensembleAdapterGradient)) }
     for (tensor, id, gradientRole) in tensors {
@@ -111,6 +114,10 @@ public struct ReferenceNetwork: Sendable {
   /// The embedding tables (rows × dim, row-major), and how a loaded row becomes x^0.
   public var tables: [[Double]]
   public let embeddings: [EmbeddingTable]
+  /// The periodic embeddings' tensors (`Network.periodicTensors` order), and the embeddings.
+  public var periodicValues: [[Double]]
+  public let periodic: [PeriodicEmbedding]
+  let periodicIndex: [String: Int]
   let loadedColumns: Int
   let runs: [ColumnRun]
   public let widths: [Int]
@@ -135,6 +142,10 @@ public struct ReferenceNetwork: Sendable {
     biases = plan.biases.map { executor.values($0).map(Double.init) }
     tables = plan.embeddings.map { executor.values($0).map(Double.init) }
     embeddings = plan.network.embeddings
+    periodicValues = plan.periodic.map { executor.values($0).map(Double.init) }
+    periodic = plan.network.periodic
+    periodicIndex = Dictionary(
+      uniqueKeysWithValues: plan.network.periodicTensors.enumerated().map { ($1.name, $0) })
     loadedColumns = plan.network.loadedColumns
     runs = plan.network.plainRuns
     widths = plan.network.widths
@@ -156,6 +167,7 @@ public struct ReferenceNetwork: Sendable {
     case weight(Int)
     case bias(Int)
     case table(Int)
+    case periodic(Int)
     case frontScale
     case adapter
   }
@@ -166,6 +178,7 @@ public struct ReferenceNetwork: Sendable {
       case .weight(let k): weights[k][i]
       case .bias(let k): biases[k][i]
       case .table(let e): tables[e][i]
+      case .periodic(let t): periodicValues[t][i]
       case .frontScale: frontScale[i]
       case .adapter: adapter[i]
       }
@@ -175,6 +188,7 @@ public struct ReferenceNetwork: Sendable {
       case .weight(let k): weights[k][i] = newValue
       case .bias(let k): biases[k][i] = newValue
       case .table(let e): tables[e][i] = newValue
+      case .periodic(let t): periodicValues[t][i] = newValue
       case .frontScale: frontScale[i] = newValue
       case .adapter: adapter[i] = newValue
       }
@@ -184,7 +198,14 @@ public struct ReferenceNetwork: Sendable {
   /// x^0 of one loaded row: its plain columns, and each code's table row (a code outside the
   /// table selects the last row).
   public func embed(_ row: [Double]) -> [Double] {
-    guard !embeddings.isEmpty else { return row }
+    var kinks = Hasher()
+    return embed(row, kinks: &kinks)
+  }
+
+  /// x^0 of one loaded row, hashing the side of 0 of every periodic embedding's ReLU into
+  /// `kinks`. A periodic column's value x becomes ReLU(W·[cos 2πf·x, sin 2πf·x] + b).
+  func embed(_ row: [Double], kinks: inout Hasher) -> [Double] {
+    guard !embeddings.isEmpty || !periodic.isEmpty else { return row }
     var x = [Double](repeating: 0, count: widths[0])
     for run in runs {
       for c in 0..<run.count { x[run.to + c] = row[run.from + c] }
@@ -193,6 +214,21 @@ public struct ReferenceNetwork: Sendable {
       let code = row[e.column]
       let r = code >= 0 && code < Double(e.rows) ? Int(code) : e.rows - 1
       for c in 0..<e.dim { x[e.offset + c] = table[r * e.dim + c] }
+    }
+    for p in periodic {
+      let f = periodicValues[periodicIndex[p.frequenciesName]!]
+      let w = periodicValues[periodicIndex[p.weightName]!]
+      let b = periodicValues[periodicIndex[p.biasName]!]
+      let k = p.frequencies
+      let v =
+        (0..<k).map { cos(2 * Double.pi * f[$0] * row[p.column]) }
+        + (0..<k).map { sin(2 * Double.pi * f[$0] * row[p.column]) }
+      for j in 0..<p.dim {
+        var z = b[j]
+        for i in 0..<2 * k { z += w[j * 2 * k + i] * v[i] }
+        kinks.combine(z > 0)
+        x[p.offset + j] = max(0, z)
+      }
     }
     return x
   }
@@ -252,7 +288,8 @@ public struct ReferenceNetwork: Sendable {
     for r in 0..<rows {
       for m in 0..<members {
         let p = forward(
-          embed(Array(inputs[r * n0..<(r + 1) * n0])), member: m, kinks: &kinks, row: r, rows: rows)
+          embed(Array(inputs[r * n0..<(r + 1) * n0]), kinks: &kinks), member: m, kinks: &kinks,
+          row: r, rows: rows)
         let classes = Double(lossKind == .binaryCrossEntropy ? 2 : nN)
         let y = targets[r * nN..<(r + 1) * nN].map {
           (1 - labelSmoothing) * $0 + labelSmoothing / classes

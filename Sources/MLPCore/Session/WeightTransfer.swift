@@ -1,6 +1,6 @@
 // `mlpc run SPEC --init-from RUN_OR_MODEL`: a new run (new optimizer state and schedule) whose
 // weights start from a trained model's, layer by layer in order, each of the same shape; the
-// embedding tables by column name, and the front scale when both have one (a spec's new front
+// embedding tables and periodic embeddings by name, and the front scale when both have one (a spec's new front
 // scale starts at 1); an ensemble's output layers and adapters from an ensemble of as many
 // members. Checked in full before any run directory exists.
 
@@ -10,6 +10,8 @@ public struct WeightTransfer: Sendable {
   public var weights: [[Float]]
   public var biases: [[Float]]
   public var tables: [[Float]]
+  /// The periodic embeddings' tensors, in `Network.periodicTensors` order.
+  public var periodic: [[Float]] = []
   /// The model's front scale, when both it and the network have one.
   public var frontScale: [Float]? = nil
   /// The model's ensemble adapters (both are ensembles of as many members).
@@ -73,6 +75,20 @@ public struct WeightTransfer: Sendable {
       }
       transfer.tables.append(t.values)
     }
+    for p in network.periodicTensors {
+      guard let t = model.tensors[p.name], t.shape == p.shape else {
+        let found = model.tensors[p.name].map {
+          "\($0.shape.map(String.init).joined(separator: "×"))"
+        }
+        return .failure(
+          Mismatch(
+            layer: nil,
+            description:
+              "the periodic embedding tensor '\(p.name)' is \(p.shape.map(String.init).joined(separator: "×")) here but "
+              + (found.map { "the model's is \($0)" } ?? "the model has none")))
+      }
+      transfer.periodic.append(t.values)
+    }
     if network.frontScale, theirs.frontScale, let s = model.tensors[Network.frontScaleName],
       s.shape == [network.input]
     {
@@ -92,6 +108,7 @@ public struct WeightTransfer: Sendable {
     for (id, values) in zip(plan.weights, weights) { executor.setValues(id, values) }
     for (id, values) in zip(plan.biases, biases) { executor.setValues(id, values) }
     for (id, values) in zip(plan.embeddings, tables) { executor.setValues(id, values) }
+    for (id, values) in zip(plan.periodic, periodic) { executor.setValues(id, values) }
     if let id = plan.frontScale, let frontScale { executor.setValues(id, frontScale) }
     if let id = plan.adapter, let adapter { executor.setValues(id, adapter) }
   }
