@@ -1,5 +1,6 @@
 // `ensemble: k` through the command line, with every other piece of a tabular recipe beside it
-// (embedding tables, piecewise-linear and smooth-clipped columns, a front scale, gelu, label
+// (embedding tables, piecewise-linear and smooth-clipped columns, a periodic embedding, a front
+// scale, gelu, label
 // smoothing, averaged weights): `mlpc plan` shows the members' ops, gradcheck passes, the model
 // holds k output layers and the adapters, and predict, ONNX Runtime and the numpy reader agree.
 // (Three steps equal the tabm package's in KnownAnswerTests; gradcheck cases in EnsembleTests.)
@@ -22,7 +23,7 @@ import Testing
       features:
         city: {type: categorical, encoding: embedding, dim: 2}
         size: {type: numeric, scale: piecewise_linear, bins: 4}
-        weight: {type: numeric, scale: robust_smooth_clip}
+        weight: {type: numeric, scale: robust_smooth_clip, embedding: periodic, frequencies: 4, dim: 3, sigma: 0.3}
     training: {epochs: 40, optimizer: adam, learning_rate: 0.03, ema: 0.9}
     """
 
@@ -38,6 +39,7 @@ import Testing
       #expect(plan.contains(op), "\(op) in \(plan)")
     }
     #expect(gradcheck.contains(Network.adapterName))
+    #expect(gradcheck.contains("weight.periodic.frequencies"))
     let planJSON = try CommandRunner.mlpc(["plan", dir + "/s.yaml", "--format", "json"])
     // The plan's document, before the checker's.
     let document = planJSON.stdout.components(separatedBy: "\n}\n").first.map { $0 + "\n}" }

@@ -92,6 +92,94 @@ import Testing
     for c in 0..<2 { #expect(abs(Double(out[c]) - (a[c] + b[c]) / 2) < 1e-6, "\(out)") }
   }
 
+  /// Format 4 whose x has a periodic embedding of one frequency f = 0.125 and width 1
+  /// (W = (1, 0.5), b = 0.25), y standard; `settings` and `tensors` may be changed.
+  static func periodic(
+    _ b: inout ModelBytes, settings: [String: Any] = [:], scaling: String = "standard",
+    yPeriodic: [String: Any]? = nil
+  ) {
+    transformed(&b, scaling: scaling, edges: scaling == "piecewise_linear" ? [0, 1] : nil)
+    var p: [String: Any] = ["frequencies": 1, "dim": 1, "sigma": 0.01, "lite": false]
+    for (k, v) in settings { p[k] = v }
+    var transforms = b.description["transforms"] as! [String: Any]
+    var columns = transforms["columns"] as! [[String: Any]]
+    var x = columns[0]["numeric"] as! [String: Any]
+    x["periodic"] = p
+    columns[0]["numeric"] = x
+    if let yPeriodic {
+      var y = columns[1]["numeric"] as! [String: Any]
+      y["periodic"] = yPeriodic
+      columns[1]["numeric"] = y
+    }
+    transforms["columns"] = columns
+    b.description["transforms"] = transforms
+    b.tensors["x.periodic.weight"] = ([1, 2], [24, 32])
+    b.tensors["x.periodic.bias"] = ([1], [32, 36])
+    b.tensors["x.periodic.frequencies"] = ([1], [36, 40])
+    b.values += [1, 0.5, 0.25, 0.125]
+  }
+
+  @Test func aPeriodicEmbeddingIsRead() throws {
+    var bytes = ModelBytes()
+    Self.periodic(&bytes)
+    let model = try Model.decode(bytes.data, file: "m.safetensors")
+    #expect(model.network.periodic.map(\.name) == ["x"])
+    // x = 1: angle 2π·0.125 = π/4, e = relu(cos π/4 + 0.5 sin π/4 + 0.25); x^0 = (e, 0);
+    // z = W·x^0 + b = (e + 0.5, 3e − 0.5).
+    let e = 1.5 * (0.5 as Double).squareRoot() + 0.25
+    let out = Predictor(model).run([1, 0], rows: 1)
+    let z = [e + 0.5, 3 * e - 0.5].map { exp($0) }
+    #expect(abs(Double(out[1]) - z[1] / z.reduce(0, +)) < 1e-6, "\(out)")
+  }
+
+  static let periodicTamperings: [Tampering] = [
+    Tampering(name: "periodic with no frequencies", expected: "has a periodic embedding with") {
+      periodic(&$0, settings: ["frequencies": 0])
+    },
+    Tampering(name: "periodic with σ < 0", expected: "has a periodic embedding with") {
+      periodic(&$0, settings: ["sigma": -1])
+    },
+    Tampering(name: "periodic of a huge width", expected: "has a periodic embedding with") {
+      periodic(&$0, settings: ["dim": 1 << 40])
+    },
+    Tampering(name: "periodic over bins", expected: "has a periodic embedding with") {
+      periodic(&$0, scaling: "piecewise_linear")
+    },
+    Tampering(name: "a periodic weight of the wrong shape", expected: "does not match its feature")
+    {
+      periodic(&$0)
+      $0.tensors["x.periodic.weight"] = ([2, 1], [24, 32])
+    },
+    Tampering(name: "periodic frequencies missing", expected: "'x.periodic.frequencies'") {
+      periodic(&$0)
+      $0.tensors["x.periodic.frequencies"] = nil
+      $0.values.removeLast()
+    },
+    Tampering(name: "periodic tensors without an embedding", expected: "belongs to no layer") {
+      transformed(&$0, scaling: "standard", edges: nil)
+      $0.tensors["x.periodic.bias"] = ([1], [24, 28])
+      $0.values += [1]
+    },
+    Tampering(name: "lite embeddings of two sizes", expected: "differ in size") {
+      periodic(
+        &$0, settings: ["lite": true],
+        yPeriodic: ["frequencies": 2, "dim": 1, "sigma": 0.01, "lite": true])
+    },
+    Tampering(name: "periodic frequencies that are not finite", expected: "not finite") {
+      periodic(&$0)
+      $0.values[$0.values.count - 1] = .nan
+    },
+  ]
+
+  @Test(arguments: periodicTamperings) func aTamperedPeriodicEmbeddingIsRefused(_ t: Tampering)
+    throws
+  {
+    var bytes = ModelBytes()
+    t.change(&bytes)
+    let message = try #require(Self.error(bytes), "the tampered file was read as a model")
+    #expect(message.contains(t.expected), "\(message)")
+  }
+
   static let tamperings: [Tampering] = [
     Tampering(name: "an ensemble of 0 members", expected: "an ensemble of 0 members") {
       ensemble(&$0, members: 0)
