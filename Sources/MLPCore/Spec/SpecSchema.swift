@@ -60,9 +60,16 @@ public enum SpecSchema {
           "scale": ["enum": Scaling.allCases.map(\.rawValue)],
           "bins": ["type": "integer", "minimum": 2, "maximum": NumericTransform.maximumBins],
           "encoding": ["enum": FeatureTreatment.Encoding.allCases.map(\.rawValue)],
+          // A categorical table's width, or a periodic embedding's (at most 1024).
           "dim": [
             "type": "integer", "minimum": 1, "maximum": FeatureTreatment.maxEmbeddingDim,
           ],
+          "embedding": ["enum": FeatureTreatment.NumericEmbedding.allCases.map(\.rawValue)],
+          "frequencies": [
+            "type": "integer", "minimum": 1, "maximum": PeriodicSettings.maximumFrequencies,
+          ],
+          "sigma": ["type": "number", "exclusiveMinimum": 0],
+          "lite": ["type": "boolean"],
           "min_frequency": ["type": "number", "exclusiveMinimum": 0],
           "max_categories": ["type": "integer", "minimum": 1],
         ] as [String: Any],
