@@ -150,11 +150,11 @@ def forward(meta, tensors, x):
     if meta.get("front_scale"):
         x = x * tensors["front.scale"]  # the learned scale in front of layer 1
     members = meta.get("ensemble", 1)
-    if members > 1:  # (k, rows, features): member m reads x ⊙ its adapter r_m
-        x = x[None] * tensors["ensemble.adapter"][:, None, :]
+    if members > 1:  # (k, rows, features): member m reads x ⊙ its adapter r_m (TabM-mini)
+        x = x[None] * tensors.get("ensemble.adapter", np.ones((members, 1)))[:, None, :]
     for layer in meta["layers"]:
         w, b = tensors[layer["name"] + ".weight"], tensors[layer["name"] + ".bias"]
-        if w.ndim == 3:  # an ensemble's output layers, one (out, in) per member
+        if w.ndim == 3:  # the members' own layers, one (out, in) per member
             z = np.einsum("kri,koi->kro", x, w) + b[:, None, :]
         else:
             z = x @ w.T + b

@@ -37,7 +37,7 @@ class EnsembleInput(nn.Module):
 
 
 class EnsembleLinear(nn.Module):
-    """(k, B, in) ↦ (k, B, out): each member's own output layer, weight (k, out, in)."""
+    """(k, B, in) ↦ (k, B, out): each member's own layer, weight (k, out, in)."""
 
     def __init__(self, weight, bias):
         super().__init__()
@@ -90,12 +90,13 @@ def load(path):
         modules.append(Standardize(tensors["input.mean"], tensors["input.std"]))
     if meta.get("front_scale"):
         modules.append(FrontScale(tensors["front.scale"]))
-    if meta.get("ensemble", 1) > 1:
-        modules.append(EnsembleInput(tensors["ensemble.adapter"]))
+    members = meta.get("ensemble", 1)
+    if members > 1:  # independent members (no adapters) read the rows as they are
+        modules.append(EnsembleInput(tensors.get("ensemble.adapter", torch.ones(members, 1))))
     inputs = meta["input"]
     for layer in meta["layers"]:
         weight, bias = tensors[layer["name"] + ".weight"], tensors[layer["name"] + ".bias"]
-        if weight.dim() == 3:  # an ensemble's output layers
+        if weight.dim() == 3:  # the members' own layers
             linear = EnsembleLinear(weight, bias)
         else:
             linear = nn.Linear(inputs, layer["units"])

@@ -23,15 +23,16 @@ func ensembleSpreadForward(
   }
 }
 
-/// dr (K, C) = Σ_i delta_{m,i} ⊙ x_i per member (overwritten); dx (R, C) = Σ_m delta_{m,i} ⊙ r_m
-/// when given.
+/// With adapters r: dr (K, C) = Σ_i delta_{m,i} ⊙ x_i per member (overwritten); dx (R, C) =
+/// Σ_m delta_{m,i} ⊙ r_m when given (Σ_m delta_{m,i} without adapters: independent members).
 func ensembleSpreadBackward(
-  delta: UnsafePointer<Float>, x: UnsafePointer<Float>, r: UnsafePointer<Float>,
-  dr: UnsafeMutablePointer<Float>, dx: UnsafeMutablePointer<Float>?, rows: Int, cols: Int,
+  delta: UnsafePointer<Float>, x: UnsafePointer<Float>, r: UnsafePointer<Float>?,
+  dr: UnsafeMutablePointer<Float>?, dx: UnsafeMutablePointer<Float>?, rows: Int, cols: Int,
   members: Int
 ) {
-  dr.update(repeating: 0, count: members * cols)
+  if let dr { dr.update(repeating: 0, count: members * cols) }
   for m in 0..<members {
+    guard let dr else { break }
     let (dm, drm) = (delta + m * rows * cols, dr + m * cols)
     for i in 0..<rows {
       let (di, xi) = (dm + i * cols, x + i * cols)
@@ -41,7 +42,12 @@ func ensembleSpreadBackward(
   guard let dx else { return }
   dx.update(repeating: 0, count: rows * cols)
   for m in 0..<members {
-    let (dm, rm) = (delta + m * rows * cols, r + m * cols)
+    let dm = delta + m * rows * cols
+    guard let r else {
+      for j in 0..<rows * cols { dx[j] += dm[j] }
+      continue
+    }
+    let rm = r + m * cols
     for i in 0..<rows {
       let (di, out) = (dm + i * cols, dx + i * cols)
       for c in 0..<cols { out[c] += di[c] * rm[c] }

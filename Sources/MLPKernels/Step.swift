@@ -70,9 +70,10 @@ public enum StepOp<Ref> {
   /// An ensemble's batch (B, C) spread into `members` member-major copies (K·B, C), copy m
   /// × the adapter r_m (K, C) when there is one (the input; targets and loss weights have none).
   case ensembleSpread(input: Ref, adapter: Ref?, output: Ref, members: Int, columns: Int)
-  /// ∂L/∂r_m = Σ_rows delta_m ⊙ input; with `inputDelta`, ∂L/∂input = Σ_m delta_m ⊙ r_m.
+  /// ∂L/∂r_m = Σ_rows delta_m ⊙ input; with `inputDelta`, ∂L/∂input = Σ_m delta_m ⊙ r_m (without
+  /// adapters, independent members: Σ_m delta_m).
   case ensembleSpreadBackward(
-    delta: Ref, input: Ref, adapter: Ref, adapterGradient: Ref, inputDelta: Ref?, members: Int,
+    delta: Ref, input: Ref, adapter: Ref?, adapterGradient: Ref?, inputDelta: Ref?, members: Int,
     columns: Int)
   /// The ensemble's prediction: output (B, C) = the mean of the members' input (K·B, C).
   case ensembleMean(input: Ref, output: Ref, members: Int, columns: Int)
@@ -154,7 +155,8 @@ public enum StepOp<Ref> {
       .ensembleSpread(input: f(x), adapter: r.map(f), output: f(y), members: k, columns: c)
     case .ensembleSpreadBackward(let d, let x, let r, let dr, let dx, let k, let c):
       .ensembleSpreadBackward(
-        delta: f(d), input: f(x), adapter: f(r), adapterGradient: f(dr), inputDelta: dx.map(f),
+        delta: f(d), input: f(x), adapter: r.map(f), adapterGradient: dr.map(f),
+        inputDelta: dx.map(f),
         members: k, columns: c)
     case .ensembleMean(let x, let y, let k, let c):
       .ensembleMean(input: f(x), output: f(y), members: k, columns: c)

@@ -98,4 +98,30 @@ import Testing
     let moved = zip(next.tensors[Network.adapterName]!.values, adapter.values).map { abs($0 - $1) }
     #expect(moved.max()! < 0.2, "the adapters start from the model's: \(moved)")
   }
+
+  /// `kind: independent`: every layer the members' own, no adapters; planned, gradient-checked,
+  /// exported and read back like TabM-mini, and never a start for a TabM-mini run.
+  @Test func independentMembersTrainAndApplyEverywhere() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let spec = Self.spec.replacingOccurrences(
+      of: "ensemble: 4", with: "ensemble: {members: 3, kind: independent}")
+    let trained = try RawTableTests.trainMixedTable(dir, spec: spec)
+    #expect(
+      trained.plan.contains("ensemble of 3 (independent: 96 rows per step)"), "\(trained.plan)")
+    #expect(trained.plan.contains("[each of 3 members]"))
+    #expect(!trained.gradcheck.contains(Network.adapterName))
+    let model = trained.model
+    #expect(model.network.ensembleKind == .independent && model.tensors[Network.adapterName] == nil)
+    #expect(model.tensors["layer1.weight"]?.shape == [3, 8, model.network.input])
+    try RawTableTests.expectExportAndReaderAgree(
+      dir, lines: trained.lines, compared: 1..<3, op: "ReduceMean")
+    let refused = try CommandRunner.mlpc([
+      "run", dir + "/s.yaml", "--set", "ensemble=3", "--init-from", dir + "/run", "--quiet",
+      "--out", dir + "/mini",
+    ])
+    #expect(
+      refused.status == 1 && refused.stderr.contains("but the model's kind is 'independent'"),
+      "\(refused.stderr)")
+  }
 }

@@ -84,7 +84,8 @@ public enum Checker {
     let network = Network(
       name: name, task: task, input: input, layers: layers, loss: loss, embeddings: embeddings,
       periodic: periodic, frontScale: spec.top[.frontScale]?.value ?? false,
-      members: spec.top[.ensemble]?.value ?? 1)
+      members: spec.top[.ensemble]?.value.members ?? 1,
+      ensembleKind: spec.top[.ensemble]?.value.kind ?? .mini)
     let checked = CheckedSpec(
       file: spec.file, text: spec.text, resolvedText: spec.resolvedText ?? spec.text,
       network: network, training: training, data: data)
@@ -126,9 +127,11 @@ struct CheckContext {
     -> Bool
   {
     guard let bounds = info.bounds else { return true }
-    let number: Double? = (value as? Int).map(Double.init) ?? value as? Double
+    let number: Double? =
+      (value as? Int).map(Double.init) ?? (value as? EnsembleValue).map { Double($0.members) }
+      ?? value as? Double
     guard let number else { return true }
-    let range = bounds.describe(integer: value is Int)
+    let range = bounds.describe(integer: value is Int || value is EnsembleValue)
     if !bounds.contains(number) {
       report(
         Diagnostic(

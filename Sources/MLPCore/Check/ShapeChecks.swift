@@ -172,7 +172,8 @@ extension CheckContext {
       preActivationLayers: ArenaLayout.preActivationLayers(layers.map(\.activation)),
       averaged: training.ema != nil, frontScale: spec.top[.frontScale]?.value ?? false,
       // Out of range is reported by the key's own check; size what it would be inside.
-      members: min(max(spec.top[.ensemble]?.value ?? 1, 1), Network.maximumMembers))
+      members: min(max(spec.top[.ensemble]?.value.members ?? 1, 1), Network.maximumMembers),
+      ensembleKind: spec.top[.ensemble]?.value.kind ?? .mini)
     sizing.embeddings = embeddings
     sizing.periodic = periodic
     guard sizing.layout(samples: 1) != nil else {
@@ -226,6 +227,8 @@ struct ArenaSizing {
   var frontScale = false
   /// The ensemble's k (1: none).
   var members = 1
+  /// How the members share the network.
+  var ensembleKind = EnsembleKind.mini
   /// The feature block's embedding tables (known once the training rows are fitted).
   var embeddings: [EmbeddingTable] = []
   /// The feature block's periodic embeddings (known once the training rows are fitted).
@@ -244,7 +247,8 @@ struct ArenaSizing {
       frontScale: frontScale,
       embeddings: embeddings.map { ($0.tensorName, $0.rows, $0.dim) },
       periodic: PeriodicEmbedding.tensors(periodic).map { ($0.name, $0.shape) },
-      periodicWidth: PeriodicEmbedding.width(periodic), loadedColumns: loaded, members: members)
+      periodicWidth: PeriodicEmbedding.width(periodic), loadedColumns: loaded, members: members,
+      ensembleKind: ensembleKind)
   }
 
   /// Bytes of `samples` rows in memory: the floats, and for classification a label (as read

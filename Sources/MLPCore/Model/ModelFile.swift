@@ -54,10 +54,14 @@ public struct ModelDescription: Codable, Sendable, Equatable {
   /// An ensemble's k (TabM-mini): the output layer's tensors lead with k and the adapters are
   /// `ensemble.adapter` (k, n^0) (absent for a single network).
   public var ensemble: Int? = nil
+  /// How the members share the network when it is not TabM-mini: `independent` (every layer's
+  /// tensors lead with k, no adapters); absent for TabM-mini and single networks.
+  public var ensembleKind: String? = nil
 
   enum CodingKeys: String, CodingKey {
     case format, name, task, loss, input, features, layers, targets, classes, standardized
     case training, spec, transforms, ensemble
+    case ensembleKind = "ensemble_kind"
     case targetScale = "target_scale"
     case frontScale = "front_scale"
     case mlpcVersion = "mlpc_version"
@@ -84,6 +88,7 @@ extension ModelDescription {
     targetScale = scaled ? spec.data.targetScaler : nil
     frontScale = n.frontScale ? true : nil
     ensemble = n.members > 1 ? n.members : nil
+    ensembleKind = n.members > 1 && n.ensembleKind != .mini ? n.ensembleKind.rawValue : nil
     // A parameter is written as the shortest decimal that reads back as the same Float: 0.3,
     // not 0.30000001192092896.
     layers = n.layers.map { layer in
@@ -122,6 +127,7 @@ extension ModelDescription {
     targetScale = try c.decodeIfPresent(TargetScaler.self, forKey: .targetScale)
     frontScale = try c.decodeIfPresent(Bool.self, forKey: .frontScale)
     ensemble = try c.decodeIfPresent(Int.self, forKey: .ensemble)
+    ensembleKind = try c.decodeIfPresent(String.self, forKey: .ensembleKind)
     if let sections = try? c.decode([String: [String: SettingValue]].self, forKey: .training) {
       training = sections
     } else {
@@ -246,9 +252,17 @@ public struct Model: Sendable {
     guard (1...Network.maximumMembers).contains(members) else {
       throw fail("it has an ensemble of \(members) members")
     }
+    guard let kind = EnsembleKind(rawValue: d.ensembleKind ?? "mini"),
+      d.ensembleKind == nil || members > 1
+    else {
+      throw fail(
+        "it has an ensemble kind \(named(d.ensembleKind ?? "")) (known: mini, independent), or one without members"
+      )
+    }
+    let own = Network.memberLayers(members: members, kind: kind, layers: d.layers.count)
     for (k, layer) in d.layers.enumerated() {
-      // An ensemble's output layer holds one weight and bias per member.
-      let heads = members > 1 && k == d.layers.count - 1 ? [members] : []
+      // An ensemble's own layers hold one weight and bias per member.
+      let heads = own.contains(k + 1) ? [members] : []
       guard let activation = Activation(rawValue: layer.activation) else {
         throw fail(
           "layer \(named(layer.name)) has an unknown activation \(named(layer.activation))")
@@ -289,7 +303,7 @@ public struct Model: Sendable {
       }
       expected.insert(Network.frontScaleName)
     }
-    if members > 1 {
+    if members > 1, kind == .mini {
       guard tensors[Network.adapterName]?.shape == [members, d.input] else {
         throw fail("its ensemble adapters do not match \(members) members of \(d.input) inputs")
       }
@@ -334,7 +348,8 @@ public struct Model: Sendable {
     description = d
     network = Network(
       name: d.name, task: task, input: d.input, layers: layers, loss: loss,
-      embeddings: embeddings, periodic: periodic, frontScale: scaled, members: members)
+      embeddings: embeddings, periodic: periodic, frontScale: scaled, members: members,
+      ensembleKind: kind)
     self.tensors = tensors
     if d.standardized {
       guard let mean = tensors["input.mean"]?.values, let std = tensors["input.std"]?.values,

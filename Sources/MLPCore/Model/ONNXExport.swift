@@ -5,7 +5,8 @@
 // 1 − p, p, like `mlpc predict --probabilities`); regression outputs `targets`. Class, feature
 // and target names and the spec travel in `metadata_props`. An ensemble of k members (TabM-mini)
 // runs as one (k, B, ·) tensor: the input times the adapters (k, 1, n^0) by broadcasting, each
-// layer as MatMul with the transposed weights ((k, I, O) for the members' output layers) and
+// layer as MatMul with the transposed weights ((k, I, O) for the members' own layers: the output
+// layer, or every layer of independent members, whose first MatMul broadcasts the input) and
 // Add, the activation over the last axis, then ReduceMean over the members. Written with the
 // swift-protobuf messages generated from onnx.proto (Sources/ONNXProto).
 
@@ -58,7 +59,7 @@ public enum ONNXExport {
       current = "front.scaled"
     }
     let members = model.network.members
-    if members > 1 {
+    if model.network.hasAdapters {
       let name = Network.adapterName
       guard let r = model.tensors[name], r.values.allSatisfy(\.isFinite) else {
         throw ExportError(description: "the model has no finite tensor '\(name)'")
@@ -68,7 +69,7 @@ public enum ONNXExport {
       current = "members.input"
     }
     var widths = [d.input]
-    let n = model.network.layers.count
+    let own = model.network.memberLayers
     for (k, layer) in model.network.layers.enumerated() {
       let (w, b) = (layer.name + ".weight", layer.name + ".bias")
       guard let weight = model.tensors[w], let bias = model.tensors[b] else {
@@ -87,15 +88,16 @@ public enum ONNXExport {
         gemm.attribute = [attribute("transB", int: 1)]
         nodes.append(gemm)
       } else {
-        // (k, B, I) · Wᵀ: shared (I, O), or each member's own (k, I, O) in the output layer.
-        let heads = k == n - 1 ? members : 1
+        // (k, B, I) · Wᵀ: shared (I, O), or each member's own (k, I, O) (the output layer of
+        // TabM-mini; every layer of independent members, the first broadcasting (B, I) to k).
+        let heads = own.contains(k + 1) ? members : 1
         let transposed = (0..<heads).flatMap { m in
           let at = m * layer.units * widths[k]
           return (0..<widths[k]).flatMap { i in
             (0..<layer.units).map { o in weight.values[at + o * widths[k] + i] }
           }
         }
-        let lead: [Int64] = k == n - 1 ? [Int64(members)] : []
+        let lead: [Int64] = heads > 1 ? [Int64(members)] : []
         graph.initializer += [
           tensor(w + ".t", lead + [inputs, units], transposed),
           tensor(b, lead + (lead.isEmpty ? [] : [1]) + [units], bias.values),

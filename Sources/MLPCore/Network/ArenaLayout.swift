@@ -45,7 +45,7 @@ public struct ArenaLayout: Sendable {
     preActivationLayers: Set<Int> = [], averaged: Bool = false, frontScale: Bool = false,
     embeddings: [(name: String, rows: Int, dim: Int)] = [],
     periodic: [(name: String, shape: [Int])] = [], periodicWidth: Int = 0,
-    loadedColumns: Int? = nil, members: Int = 1
+    loadedColumns: Int? = nil, members: Int = 1, ensembleKind: EnsembleKind = .mini
   ) {
     let widths = [input] + layers.map(\.units)
     let n = layers.count
@@ -57,8 +57,11 @@ public struct ArenaLayout: Sendable {
     let expands = !embeddings.isEmpty || !periodic.isEmpty
     let training = optimizerSlots != nil
     let ensemble = members > 1
-    // The output layer's tensors lead with the member axis in an ensemble.
-    let heads = { (k: Int) in ensemble && k == n ? [members] : [] }
+    // The members' own layers' tensors lead with the member axis (an ensemble's output layer;
+    // every layer of independent members).
+    let own = Network.memberLayers(members: members, kind: ensembleKind, layers: n)
+    let heads = { (k: Int) in own.contains(k) ? [members] : [] }
+    let adapters = ensemble && ensembleKind == .mini
     do {
       for k in 1...n {
         try add(
@@ -72,7 +75,7 @@ public struct ArenaLayout: Sendable {
         try add(tensor.name, .periodic(tensor: t), tensor.shape)
       }
       if frontScale { try add(Network.frontScaleName, .frontScale, [widths[0]]) }
-      if ensemble { try add(Network.adapterName, .ensembleAdapter, [members, widths[0]]) }
+      if adapters { try add(Network.adapterName, .ensembleAdapter, [members, widths[0]]) }
       let parameterFloats = count
       if let optimizerSlots {
         for k in 1...n {
@@ -91,7 +94,7 @@ public struct ArenaLayout: Sendable {
         if frontScale {
           try add("\(Network.frontScaleName).grad", .frontScaleGradient, [widths[0]])
         }
-        if ensemble {
+        if adapters {
           try add("\(Network.adapterName).grad", .ensembleAdapterGradient, [members, widths[0]])
         }
         for slot in 0..<optimizerSlots {

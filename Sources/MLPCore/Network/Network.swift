@@ -128,6 +128,28 @@ public struct PeriodicTensor: Sendable, Equatable {
   public var kind: Kind
 }
 
+/// How an ensemble's members share the network.
+public enum EnsembleKind: String, Sendable, CaseIterable, Codable {
+  /// TabM-mini: every layer shared but the output layer; member m reads x^0 ⊙ r_m.
+  case mini
+  /// k separate networks: every layer the members' own, no adapters.
+  case independent
+}
+
+/// The `ensemble` key: k members and how they share the network.
+public struct EnsembleValue: Sendable, Equatable, CustomStringConvertible {
+  public var members: Int
+  public var kind: EnsembleKind
+
+  public init(members: Int, kind: EnsembleKind = .mini) {
+    (self.members, self.kind) = (members, kind)
+  }
+
+  public var description: String {
+    kind == .mini ? String(members) : "{members: \(members), kind: \(kind.rawValue)}"
+  }
+}
+
 /// What a plan is compiled from: the network alone, without training settings or data, so a
 /// plan can also come from a trained model's description.
 public struct Network: Sendable, Equatable {
@@ -150,6 +172,8 @@ public struct Network: Sendable, Equatable {
   /// the output layer, each with its own output layer and input adapter r_m (layer 1 reads
   /// x^0 ⊙ r_m); they train at once as one batch of k·B rows, and predict the mean of their x^N.
   public let members: Int
+  /// How the members share the network (with `members` > 1).
+  public let ensembleKind: EnsembleKind
 
   /// The front scale's tensor name in model files.
   public static let frontScaleName = "front.scale"
@@ -161,8 +185,9 @@ public struct Network: Sendable, Equatable {
   public init(
     name: String, task: Task, input: Int, layers: [CheckedLayer], loss: LossKind,
     embeddings: [EmbeddingTable] = [], periodic: [PeriodicEmbedding] = [],
-    frontScale: Bool = false, members: Int = 1
+    frontScale: Bool = false, members: Int = 1, ensembleKind: EnsembleKind = .mini
   ) {
+    self.ensembleKind = ensembleKind
     precondition(input >= 1 && !layers.isEmpty && members >= 1)
     self.periodic = periodic
     self.members = members
@@ -177,6 +202,21 @@ public struct Network: Sendable, Equatable {
 
   /// n^0, n^1, ..., n^N
   public var widths: [Int] { [input] + layers.map(\.units) }
+
+  /// The layers (1-based) whose weight and bias are each member's own: the output layer of a
+  /// TabM-mini ensemble, every layer of independent members, none of a single network.
+  public var memberLayers: Set<Int> {
+    Self.memberLayers(members: members, kind: ensembleKind, layers: layers.count)
+  }
+
+  /// `memberLayers` of `layers` layers.
+  public static func memberLayers(members: Int, kind: EnsembleKind, layers: Int) -> Set<Int> {
+    guard members > 1 else { return [] }
+    return kind == .independent ? Set(1...layers) : [layers]
+  }
+
+  /// Whether the members read x^0 through adapters r_m (TabM-mini).
+  public var hasAdapters: Bool { members > 1 && ensembleKind == .mini }
 
   /// Columns of a loaded row: n^0 with each embedding's width replaced by its one code or value.
   public var loadedColumns: Int {

@@ -89,7 +89,7 @@ public struct ExecutionPlan: Sendable {
     let rows = batchSize * network.members
     let mac = rows * w[k - 1] * w[k]
     let forward = 2 * mac + 2 * rows * w[k]
-    let passesDown = k > 1 || network.embedsInput || network.members > 1
+    let passesDown = k > 1 || network.embedsInput || network.hasAdapters || network.frontScale
     let backward = 2 * mac + rows * w[k] + (passesDown ? 2 * mac : 0)
     return (forward, isTraining ? backward : 0)
   }

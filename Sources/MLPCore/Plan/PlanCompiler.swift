@@ -31,7 +31,7 @@ public enum PlanCompiler {
       embeddings: network.embeddings.map { ($0.tensorName, $0.rows, $0.dim) },
       periodic: network.periodicTensors.map { ($0.name, $0.shape) },
       periodicWidth: network.periodicWidth, loadedColumns: network.loadedColumns,
-      members: network.members)
+      members: network.members, ensembleKind: network.ensembleKind)
   }
 
   static func compile(
@@ -54,7 +54,7 @@ public enum PlanCompiler {
         embeddings: network.embeddings.map { ($0.tensorName, $0.rows, $0.dim) },
         periodic: network.periodicTensors.map { ($0.name, $0.shape) },
         periodicWidth: network.periodicWidth, loadedColumns: network.loadedColumns,
-        members: network.members)
+        members: network.members, ensembleKind: network.ensembleKind)
     else {
       preconditionFailure("arena size overflows; the checker's E008 should have refused it")
     }
@@ -85,7 +85,7 @@ public enum PlanCompiler {
       ? [] : [ops.periodic(network, id(.input)!, x0, id(.periodicFeatures)!, periodicLookups)]
     let scaling =
       (scale.map { [ops.frontScale(x0, $0, spreadFrom)] } ?? [])
-      + (adapter.map { [ops.spread(spreadFrom, $0, activations[0])] } ?? [])
+      + (members > 1 ? [ops.spread(spreadFrom, adapter, activations[0])] : [])
     let averaging = id(.ensembleOutput).map { [ops.mean(activations[n], $0)] } ?? []
     let fused = training != nil && network.loss.fusesActivation
     let forward = (1...n).flatMap { k in
@@ -117,7 +117,9 @@ public enum PlanCompiler {
     // the sum over members on.
     let inputDelta = id(.delta(layer: 0))
     let belowSpread = id(.scaledInputDelta) ?? inputDelta
-    let firstDelta = id(.memberInputDelta) ?? belowSpread
+    // Independent members with nothing below x^0 to learn pass nothing down.
+    let firstDelta =
+      network.hasAdapters || belowSpread != nil ? id(.memberInputDelta) ?? belowSpread : nil
     let output = network.layers[n - 1]
     plan.target = id(.target)
     if weighted {
@@ -155,10 +157,10 @@ public enum PlanCompiler {
             preActivation: preActivations[k - 1])),
       ]
     }
-    if let adapter, let firstDelta {
+    if members > 1, let firstDelta {
       plan.backward.append(
         ops.spreadBackward(
-          firstDelta, spreadFrom, adapter, id(.ensembleAdapterGradient)!, belowSpread))
+          firstDelta, spreadFrom, adapter, id(.ensembleAdapterGradient), belowSpread))
     }
     if let scale, let belowSpread {
       plan.backward.append(
@@ -197,7 +199,7 @@ public enum PlanCompiler {
     // not the multiplicative scales after them
     // (a front scale, an ensemble's adapters), as recipes leave normalisation gains undecayed.
     // An ensemble minimises the mean of its members' regularised losses, so a coupled (L2)
-    // decay of a member's own output layer is λ/k, as its loss gradient is 1/k of its own.
+    // decay of a member's own layers is λ/k, as their loss gradient is 1/k of their own.
     let at = { (id: BufferID) in layout.buffers[id.index].offset - parameters.offset }
     // The periodic embeddings' frequencies are scales of their inputs too, left undecayed as in
     // TabM's reference code; they follow the periodic linear layers.
@@ -208,7 +210,9 @@ public enum PlanCompiler {
       (frequencies + [scale, adapter].compactMap { $0 }).map(at).min() ?? parameters.count
     var decay: [DecaySpan] = []
     if members > 1, !optimizer.decouplesWeightDecay {
-      let heads = at(weights[n - 1])
+      // The members' own layers lead the range: from the output layer on (TabM-mini), or from
+      // the first (independent members).
+      let heads = network.ensembleKind == .independent ? 0 : at(weights[n - 1])
       let afterHeads = (tables + periodic).first.map(at) ?? scales
       decay = [
         DecaySpan(end: heads, factor: 1), DecaySpan(end: afterHeads, factor: 1 / Float(members)),
@@ -356,12 +360,16 @@ private struct OpBuilder {
   }
 
   func spreadBackward(
-    _ delta: BufferID, _ x: BufferID, _ r: BufferID, _ dr: BufferID, _ dx: BufferID?
+    _ delta: BufferID, _ x: BufferID, _ r: BufferID?, _ dr: BufferID?, _ dx: BufferID?
   ) -> Op {
     let columns = shape(x)[1]
     precondition(
-      shape(delta) == [members * shape(x)[0], columns] && shape(r) == [members, columns]
-        && shape(dr) == shape(r), "ensemble spread backward: shapes")
+      shape(delta) == [members * shape(x)[0], columns] && (r == nil) == (dr == nil),
+      "ensemble spread backward: shapes")
+    if let r, let dr {
+      precondition(
+        shape(r) == [members, columns] && shape(dr) == shape(r), "ensemble spread backward: r")
+    }
     if let dx { precondition(shape(dx) == shape(x), "ensemble spread backward: input delta") }
     return .ensembleSpreadBackward(
       delta: delta, input: x, adapter: r, adapterGradient: dr, inputDelta: dx, members: members,

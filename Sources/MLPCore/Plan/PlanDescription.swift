@@ -122,7 +122,7 @@ extension ExecutionPlan {
       "plan '\(safeText(network.name))': \(network.widths.map(String.init).joined(separator: " → ")), batch \(batchSize), "
     if network.members > 1 {
       out +=
-        "ensemble of \(network.members) (TabM-mini: \(network.members * batchSize) rows per step), "
+        "ensemble of \(network.members) (\(network.ensembleKind == .mini ? "TabM-mini" : "independent"): \(network.members * batchSize) rows per step), "
     }
     out += "loss \(network.loss.rawValue), optimizer \(optimizerName)\n\n"
     if let features {
@@ -203,8 +203,11 @@ extension ExecutionPlan {
       let scaled = r.map { " ⊙ \(name($0))[m]" } ?? ""
       return "ensemble_spread \(name(y))[m] = \(name(x))\(scaled), m < \(k)"
     case .ensembleSpreadBackward(let d, let x, let r, let dr, let dx, _, _):
-      let below = dx.map { "; \(name($0)) = Σ_m \(name(d))[m] ⊙ \(name(r))[m]" } ?? ""
-      return "ensemble_spread_backward \(name(dr))[m] = Σ \(name(d))[m] ⊙ \(name(x))\(below)"
+      let scaled = r.map { " ⊙ \(name($0))[m]" } ?? ""
+      let below = dx.map { "\(name($0)) = Σ_m \(name(d))[m]\(scaled)" }
+      let adapters = dr.map { "\(name($0))[m] = Σ \(name(d))[m] ⊙ \(name(x))" }
+      return "ensemble_spread_backward "
+        + [adapters, below].compactMap { $0 }.joined(separator: "; ")
     case .ensembleMean(let x, let y, let k, _):
       return "ensemble_mean   \(name(y)) = mean of \(k) members' \(name(x))"
     default:

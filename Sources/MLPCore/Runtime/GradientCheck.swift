@@ -128,10 +128,13 @@ public struct ReferenceNetwork: Sendable {
   public let labelSmoothing: Double
   /// The learned scale of x^0 (empty: none).
   public var frontScale: [Double]
-  /// An ensemble's adapters (members × n^0, row-major; empty: a single network).
+  /// An ensemble's adapters (members × n^0, row-major; empty: a single network or independent
+  /// members).
   public var adapter: [Double]
   /// The ensemble's k (1: a single network).
   public let members: Int
+  /// The layers (1-based) whose tensors are each member's own.
+  public let memberLayers: Set<Int>
   /// Per layer, a fixed dropout mask (rows × n^k, row-major; in an ensemble member m's rows
   /// after the first m·rows) to multiply x^k by, or nil.
   public var masks: [[Double]?] = []
@@ -160,6 +163,7 @@ public struct ReferenceNetwork: Sendable {
     frontScale = plan.frontScale.map { executor.values($0).map(Double.init) } ?? []
     adapter = plan.adapter.map { executor.values($0).map(Double.init) } ?? []
     members = plan.network.members
+    memberLayers = plan.network.memberLayers
   }
 
   /// A parameter tensor: W^k or b^k (0-based k), embedding table e, or the front scale.
@@ -252,13 +256,13 @@ public struct ReferenceNetwork: Sendable {
     _ x0: [Double], member: Int = 0, kinks: inout Hasher, row: Int?, rows: Int = 0
   ) -> [Double] {
     var x = frontScale.isEmpty ? x0 : zip(x0, frontScale).map { $0 * $1 }
-    if members > 1 {
+    if !adapter.isEmpty {
       for c in x.indices { x[c] *= adapter[member * widths[0] + c] }
     }
     for k in 0..<weights.count {
       let (inputs, outputs) = (widths[k], widths[k + 1])
       // An ensemble's output layer: this member's slice.
-      let head = members > 1 && k == weights.count - 1 ? member : 0
+      let head = memberLayers.contains(k + 1) ? member : 0
       var z = [Double](repeating: 0, count: outputs)
       for o in 0..<outputs {
         var sum = biases[k][head * outputs + o]

@@ -2,7 +2,7 @@
 // weights start from a trained model's, layer by layer in order, each of the same shape; the
 // embedding tables and periodic embeddings by name, and the front scale when both have one (a spec's new front
 // scale starts at 1); an ensemble's output layers and adapters from an ensemble of as many
-// members. Checked in full before any run directory exists.
+// members of the same kind. Checked in full before any run directory exists.
 
 /// A trained model's parameters fitted to a network.
 public struct WeightTransfer: Sendable {
@@ -40,6 +40,14 @@ public struct WeightTransfer: Sendable {
           layer: network.layers.count,
           description:
             "this spec trains \(size(network.members)) but the model is \(size(theirs.members)): the output layers differ"
+        ))
+    }
+    guard network.members == 1 || theirs.ensembleKind == network.ensembleKind else {
+      return .failure(
+        Mismatch(
+          layer: 1,
+          description:
+            "this spec trains an ensemble of kind '\(network.ensembleKind.rawValue)' but the model's kind is '\(theirs.ensembleKind.rawValue)': their layers are shared differently"
         ))
     }
     var transfer = WeightTransfer(weights: [], biases: [], tables: [])

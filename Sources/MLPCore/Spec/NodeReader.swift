@@ -173,31 +173,45 @@ final class NodeReader {
     return Located(value, at: kind.location, path: path)
   }
 
-  /// An ensemble's size k, or `{members: k, kind: mini}` (the members' bounds are the key's,
-  /// checked with the other keys'); other kinds of ensemble are not available yet.
-  func ensemble(_ node: Node, _ path: String) -> Located<Int>? {
-    guard case .mapping = node else { return int(node, path) }
+  /// An ensemble's size k (TabM-mini), or `{members: k, kind: mini | independent}` (the
+  /// members' bounds are the key's, checked with the other keys'); `batch_ensemble` is not
+  /// available yet.
+  func ensemble(_ node: Node, _ path: String) -> Located<EnsembleValue>? {
+    guard case .mapping = node else {
+      return int(node, path).map {
+        Located(EnsembleValue(members: $0.value), at: $0.location, path: path)
+      }
+    }
     guard let fields = fields(node, path, allowed: ["members", "kind"]) else { return nil }
     guard let membersNode = fields["members"] else {
       missing("members", in: path, at: fields.location, help: "e.g. '{members: 8, kind: mini}'")
       return nil
     }
-    if let kindNode = fields["kind"], let kind = string(kindNode, "\(path).kind"),
-      kind.value != "mini"
-    {
-      let later = ["batch_ensemble", "independent"].contains(kind.value)
-      report(
-        Diagnostic(
-          .unknownChoice,
-          later
-            ? "ensemble kind '\(kind.value)' is not available yet"
-            : "unknown ensemble kind '\(kind.value)' for '\(path).kind'",
-          at: kind.location, notes: [DiagnosticNote("expected 'mini' (TabM-mini)")],
-          help: later ? "use 'kind: mini'" : nil))
-      return nil
+    var kind = EnsembleKind.mini
+    if let kindNode = fields["kind"] {
+      guard let written = string(kindNode, "\(path).kind") else { return nil }
+      guard let known = EnsembleKind(rawValue: written.value) else {
+        let later = written.value == "batch_ensemble"
+        report(
+          Diagnostic(
+            .unknownChoice,
+            later
+              ? "ensemble kind 'batch_ensemble' is not available yet"
+              : "unknown ensemble kind '\(written.value)' for '\(path).kind'",
+            at: written.location,
+            notes: [
+              DiagnosticNote(
+                "expected 'mini' (TabM-mini: shared layers, own output layers) or 'independent' (k separate networks)"
+              )
+            ],
+            help: later ? "use 'kind: mini'" : nil))
+        return nil
+      }
+      kind = known
     }
     guard let members = int(membersNode, "\(path).members") else { return nil }
-    return Located(members.value, at: members.location, path: path)
+    return Located(
+      EnsembleValue(members: members.value, kind: kind), at: members.location, path: path)
   }
 
   /// `balanced`, or a mapping of class names to finite weights > 0.

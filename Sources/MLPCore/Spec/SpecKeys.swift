@@ -102,12 +102,6 @@ extension SpecKey where Value == Int {
     "n^0, the number of input features; when written, must equal the data's feature count or encoded width (E011)"
   )
   static let units = integer(.layer, "units", width, code: .badSize, required: true, "n^k")
-  static let ensemble = SpecKey(
-    .top, "ensemble", .ensemble, default: 1, json: "1",
-    bounds: atLeast(1, upTo: Double(Network.maximumMembers)), code: .hyperparameter,
-    "k members trained at once (TabM-mini): they share every layer but the output layer; member m reads x^0 ⊙ r_m (its own adapter, random signs ±1 at the start) and has its own output layer; the batch runs as k·B rows, the loss is the members' mean, and predictions average the members' probabilities (classification) or values (regression); 1: a single network",
-    read: { $2.ensemble($0, $1) }
-  )
   static let samples = integer(
     .data, "samples", shown: "per generator", width, code: .badSize,
     "generator: number of samples")
@@ -148,6 +142,15 @@ extension SpecKey where Value == Int {
   static let seed = integer(
     .training, "seed", default: 0, atLeast(0),
     "seeds initialisation, shuffling, validation split and generators")
+}
+
+extension SpecKey where Value == EnsembleValue {
+  static let ensemble = SpecKey(
+    .top, "ensemble", .ensemble, default: EnsembleValue(members: 1), json: "1",
+    bounds: atLeast(1, upTo: Double(Network.maximumMembers)), code: .hyperparameter,
+    "k members trained at once (TabM-mini): they share every layer but the output layer; member m reads x^0 ⊙ r_m (its own adapter, random signs ±1 at the start) and has its own output layer; the batch runs as k·B rows, the loss is the members' mean, and predictions average the members' probabilities (classification) or values (regression); `{members: k, kind: independent}`: k separate networks (every layer the members' own, no adapters) trained at once the same way; 1: a single network",
+    read: { $2.ensemble($0, $1) }
+  )
 }
 
 extension SpecKey where Value == Double {
@@ -344,7 +347,8 @@ public enum SpecKeys {
     [
       SpecKey<Int>.version.info, SpecKey<String>.name.info, SpecKey<String>.description.info,
       SpecKey<Task>.task.info, SpecKey<Int>.input.info, SpecKey<Section>.layers.info,
-      SpecKey<LossValue>.loss.info, SpecKey<Bool>.frontScale.info, SpecKey<Int>.ensemble.info,
+      SpecKey<LossValue>.loss.info, SpecKey<Bool>.frontScale.info,
+      SpecKey<EnsembleValue>.ensemble.info,
       SpecKey<Section>.data.info,
       SpecKey<Section>.training.info,
       SpecKey<Int>.units.info, SpecKey<Activation>.activation.info,

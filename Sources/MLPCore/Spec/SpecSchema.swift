@@ -100,7 +100,9 @@ public enum SpecSchema {
         members,
         [
           "type": "object", "required": ["members"], "additionalProperties": false,
-          "properties": ["members": members, "kind": ["enum": ["mini"]]] as [String: Any],
+          "properties": [
+            "members": members, "kind": ["enum": EnsembleKind.allCases.map(\.rawValue)],
+          ] as [String: Any],
         ] as [String: Any],
       ]
     case .loss:
@@ -171,7 +173,9 @@ public enum SpecSchema {
       return LossKind.allCases.map { "`\($0.rawValue)`" }.joined(separator: " \\| ")
         + ", or `{type, label_smoothing}`"
     case .features: return "string, list of strings, or mapping column → treatment"
-    case .ensemble: return "integer 1 to \(Network.maximumMembers), or `{members, kind: mini}`"
+    case .ensemble:
+      return
+        "integer 1 to \(Network.maximumMembers), or `{members, kind}` (kind `mini` or `independent`)"
     }
   }
 }

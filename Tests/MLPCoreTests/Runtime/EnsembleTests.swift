@@ -14,8 +14,10 @@ struct EnsembleCase: CustomTestStringConvertible, Sendable {
   var members = 3
   var smoothing: Double? = nil
   var weights = false
+  /// `independent` members (nil: TabM-mini, written `ensemble: k`).
+  var kind: String? = nil
   var testDescription: String {
-    "\(loss.rawValue) k=\(members) \(extra)\(training)\(smoothing.map { " ε=\($0)" } ?? "")"
+    "\(loss.rawValue) k=\(members) \(kind ?? "") \(extra)\(training)\(smoothing.map { " ε=\($0)" } ?? "")"
       + (weights ? " class weights" : "")
   }
 
@@ -36,7 +38,7 @@ struct EnsembleCase: CustomTestStringConvertible, Sendable {
     return """
       task: \(loss == .mse ? "regression" : "classification")
       input: 3
-      ensemble: \(members)
+      ensemble: \(kind.map { "{members: \(members), kind: \($0)}" } ?? String(members))
       \(extra)
       layers:
         - {units: 5, activation: tanh}
@@ -57,6 +59,11 @@ struct EnsembleCase: CustomTestStringConvertible, Sendable {
       // Class weights: every member's rows weighed by their class's weight.
       EnsembleCase(
         loss: .crossEntropy, extra: "", training: ", epochs: 1", members: 3, weights: true),
+      // Independent members: every layer each member's own, no adapters; with a front scale
+      // below them, ∂L/∂x^0 is the sum over the members.
+      EnsembleCase(loss: .mse, members: 3, kind: "independent"),
+      EnsembleCase(
+        loss: .crossEntropy, extra: "front_scale: true", members: 2, kind: "independent"),
     ]
 }
 
@@ -66,12 +73,14 @@ struct EnsembleCase: CustomTestStringConvertible, Sendable {
     let result = checkSpec(c.spec)
     let spec = try #require(result.spec, "\(result.diagnostics)")
     let plan = PlanCompiler.compile(spec)
-    #expect(plan.adapter != nil && plan.network.members == c.members)
+    let independent = c.kind == "independent"
+    #expect((plan.adapter == nil) == independent && plan.network.members == c.members)
+    #expect(plan.weights.allSatisfy { plan[$0].shape.count == 3 } == independent)
     let results = GradientCheck.run(
       Executor(plan: plan, seed: 3), data: spec.data.train, rows: 5, samplesPerTensor: 40)
-    // W and b of three layers, the adapters and, when there is one, the front scale.
-    #expect(results.count == 7 + (plan.frontScale == nil ? 0 : 1))
-    #expect(results.contains { $0.tensor == Network.adapterName })
+    // W and b of three layers, the adapters (TabM-mini) and, when there is one, the front scale.
+    #expect(results.count == (independent ? 6 : 7) + (plan.frontScale == nil ? 0 : 1))
+    #expect(results.contains { $0.tensor == Network.adapterName } == !independent)
     for r in results {
       #expect(r.checkedElements > 0, "\(r.tensor): nothing checked")
       #expect(r.worstRelativeError < 1e-3, "\(r.tensor): \(r.worstRelativeError)")
@@ -98,14 +107,14 @@ struct EnsembleCase: CustomTestStringConvertible, Sendable {
   /// One SGD step of a network large enough to be updated in slices by the pool's threads: every
   /// parameter moves by −η(g + f·λθ), f = 1 for the shared weights, 1/k for a member's own output
   /// layer, 0 for the front scale and the adapters.
-  @Test(arguments: [1, 4])
-  func weightDecayIsSplitByRunsOfTheParameters(_ members: Int) throws {
+  @Test(arguments: [(1, "mini"), (4, "mini"), (4, "independent")])
+  func weightDecayIsSplitByRunsOfTheParameters(_ members: Int, _ kind: String) throws {
     let spec = try #require(
       checkSpec(
         """
         task: classification
         input: 300
-        ensemble: \(members)
+        ensemble: {members: \(members), kind: \(kind)}
         front_scale: true
         layers: [{units: 256, activation: tanh}, {units: 3, activation: softmax}]
         data: {generator: blobs, classes: 3, dimensions: 300, samples: 40}
@@ -120,8 +129,10 @@ struct EnsembleCase: CustomTestStringConvertible, Sendable {
     _ = executor.trainStep(rows: 8, learningRate: 0.5)
     let after = executor.parameterRegion.map { $0 }
     let gradients = executor.gradientRegion.map { $0 }
+    // Independent members own every layer: each decayed λ/k.
+    let first: Float = kind == "independent" ? 1 / Float(members) : 1
     var factors: [(BufferID, Float)] = [
-      (plan.weights[0], 1), (plan.biases[0], 1), (plan.weights[1], 1 / Float(members)),
+      (plan.weights[0], first), (plan.biases[0], first), (plan.weights[1], 1 / Float(members)),
       (plan.biases[1], 1 / Float(members)), (plan.frontScale!, 0),
     ]
     if let adapter = plan.adapter { factors.append((adapter, 0)) }
@@ -207,8 +218,11 @@ struct EnsembleCase: CustomTestStringConvertible, Sendable {
     }
     for value in ["{members: 5, kind: mini}", "{members: 5}", "5"] {
       let checked = try #require(checkSpec(spec(value)).spec, "\(value)")
-      #expect(checked.network.members == 5)
+      #expect(checked.network.members == 5 && checked.network.ensembleKind == .mini)
     }
+    let independent = try #require(checkSpec(spec("{members: 5, kind: independent}")).spec)
+    #expect(independent.network.ensembleKind == .independent)
+    #expect(independent.network.memberLayers == [1, 2, 3] && !independent.network.hasAdapters)
     let refused: [(String, String, String)] = [
       ("{members: 5, kind: batch_ensemble}", "E006", "'batch_ensemble' is not available yet"),
       ("{members: 5, kind: big}", "E006", "unknown ensemble kind 'big'"),
@@ -289,6 +303,63 @@ struct EnsembleCase: CustomTestStringConvertible, Sendable {
     )
     if data.labels != nil {
       #expect(evaluation.accuracy == Double(correct) / Double(data.count))
+    }
+  }
+}
+
+/// Independent members are separate networks: the ensemble's loss is the mean of theirs, so with
+/// SGD at k·η each member's parameters after three steps equal those of a single network
+/// trained alone at η from that member's start, and the ensemble predicts their mean.
+@Suite struct IndependentMemberTests {
+  @Test(arguments: [LossKind.mse, .crossEntropy])
+  func eachMemberTrainsAsASingleNetwork(_ loss: LossKind) throws {
+    let c = EnsembleCase(loss: loss, training: ", optimizer: sgd", members: 3, kind: "independent")
+    let ensembleSpec = try #require(checkSpec(c.spec).spec)
+    let singleSpec = try #require(
+      checkSpec(c.spec.replacingOccurrences(of: "{members: 3, kind: independent}", with: "1"))
+        .spec)
+    let (rate, rows) = (Float(0.05), 6)
+    let data = ensembleSpec.data.train
+    let ensemble = Executor(plan: PlanCompiler.compile(ensembleSpec), seed: 7)
+    let plan = ensemble.plan
+    let start = plan.weights.map { ensemble.values($0) } + plan.biases.map { ensemble.values($0) }
+    ensemble.loadBatch(data, 0..<rows)
+    for _ in 0..<3 { _ = ensemble.trainStep(rows: rows, learningRate: 3 * rate) }
+    // The ensemble's prediction after the steps, for the batch, by an inference plan.
+    let predict = { (executor: Executor) -> [Float] in
+      let trained = executor.plan
+      let inference = Executor(
+        plan: PlanCompiler.compileInference(trained.network, batchSize: rows), seed: 1)
+      for (to, from) in zip(inference.plan.parameterTensors, trained.parameterTensors) {
+        inference.setValues(to, executor.values(from))
+      }
+      inference.loadBatch(data, 0..<rows)
+      inference.forward(rows: rows)
+      return inference.values(inference.plan.output)
+    }
+    let predicted = predict(ensemble)
+    var memberOutputs: [[Float]] = []
+    for m in 0..<3 {
+      let single = Executor(plan: PlanCompiler.compile(singleSpec), seed: 1)
+      let tensors = single.plan.weights + single.plan.biases
+      for (id, values) in zip(tensors, start) {
+        let n = single.plan[id].count
+        single.setValues(id, Array(values[m * n..<(m + 1) * n]))
+      }
+      single.loadBatch(data, 0..<rows)
+      for _ in 0..<3 { _ = single.trainStep(rows: rows, learningRate: rate) }
+      for (id, ours) in zip(tensors, plan.weights + plan.biases) {
+        let n = single.plan[id].count
+        let member = Array(ensemble.values(ours)[m * n..<(m + 1) * n])
+        let worst = zip(member, single.values(id)).map { abs($0 - $1) }.max()!
+        #expect(worst < 1e-5, "member \(m) \(single.plan[id].name): \(worst)")
+      }
+      memberOutputs.append(predict(single))
+    }
+    let width = plan.network.layers.last!.units
+    for i in 0..<rows * width {
+      let mean = memberOutputs.reduce(0) { $0 + $1[i] } / 3
+      #expect(abs(predicted[i] - mean) < 1e-5, "output \(i)")
     }
   }
 }

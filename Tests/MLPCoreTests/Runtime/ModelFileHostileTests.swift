@@ -180,6 +180,51 @@ import Testing
     #expect(message.contains(t.expected), "\(message)")
   }
 
+  /// `ensemble(_:)` as independent members: no adapters, member 1 reads x as it is.
+  static func independent(_ b: inout ModelBytes) {
+    ensemble(&b)
+    b.description["ensemble_kind"] = "independent"
+    b.tensors["ensemble.adapter"] = nil
+    b.values.removeLast(4)
+  }
+
+  @Test func independentMembersAreRead() throws {
+    var bytes = ModelBytes()
+    Self.independent(&bytes)
+    let model = try Model.decode(bytes.data, file: "m.safetensors")
+    #expect(model.network.members == 2 && model.network.ensembleKind == .independent)
+    // x = (1, 0): member 0's z = (1.5, 2.5), member 1's z = 2I·(1, 0) = (2, 0).
+    let out = Predictor(model).run([1, 0], rows: 1)
+    let softmax = { (z: [Double]) in z.map { exp($0) / z.map(exp).reduce(0, +) } }
+    let (a, b) = (softmax([1.5, 2.5]), softmax([2, 0]))
+    for c in 0..<2 { #expect(abs(Double(out[c]) - (a[c] + b[c]) / 2) < 1e-6, "\(out)") }
+  }
+
+  static let kindTamperings: [Tampering] = [
+    Tampering(name: "an unknown ensemble kind", expected: "ensemble kind 'bagged'") {
+      ensemble(&$0)
+      $0.description["ensemble_kind"] = "bagged"
+    },
+    Tampering(name: "an ensemble kind without members", expected: "one without members") {
+      $0.description["ensemble_kind"] = "independent"
+    },
+    Tampering(name: "independent members with adapters", expected: "'ensemble.adapter' belongs") {
+      ensemble(&$0)
+      $0.description["ensemble_kind"] = "independent"
+    },
+    Tampering(name: "TabM-mini without adapters", expected: "ensemble adapters do not match") {
+      independent(&$0)
+      $0.description["ensemble_kind"] = nil
+    },
+  ]
+
+  @Test(arguments: kindTamperings) func aTamperedEnsembleKindIsRefused(_ t: Tampering) throws {
+    var bytes = ModelBytes()
+    t.change(&bytes)
+    let message = try #require(Self.error(bytes), "the tampered file was read as a model")
+    #expect(message.contains(t.expected), "\(message)")
+  }
+
   static let tamperings: [Tampering] = [
     Tampering(name: "an ensemble of 0 members", expected: "an ensemble of 0 members") {
       ensemble(&$0, members: 0)

@@ -1,0 +1,85 @@
+"""Changes to `mlpc init`'s spec, one at a time, on bench/recipe.py's development tables (not the
+benchmark's): for each table and seed 1-5, `mlpc init` writes its spec for a 75/25 split's
+training part (its own validation split and early stopping inside), the change is applied, and
+the test score is the run's. Prints each table's mean per change and a Markdown row per change.
+Usage: python bench/init_variants.py [--mlpc BINARY] CHANGE ...   ("" is the spec as written;
+plr, plr-lite, plr-s0.1, plr-k16-d8 … put `embedding: periodic` with those options on every
+numeric column; ple, ple16, rsc, front, smooth, nosplit, nosplit100, patience50, split10, wide,
+three, dropout, k16 as below.)"""
+import sys, tempfile, json, os, re, subprocess, numpy as np
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import recipe
+from sklearn.model_selection import train_test_split
+MLPC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".build", "release", "mlpc")
+if len(sys.argv) > 2 and sys.argv[1] == "--mlpc":
+    MLPC = sys.argv[2]
+    del sys.argv[1:3]
+
+
+def variant(text, v):
+    if v.startswith("plr"):
+        options = "embedding: periodic"
+        for part in v.split("-")[1:]:
+            if part == "lite":
+                options += ", lite: true"
+            elif part[0] in "skd":
+                key = {"s": "sigma", "k": "frequencies", "d": "dim"}[part[0]]
+                options += f", {key}: {part[1:]}"
+        return re.sub(r"\{type: numeric", "{type: numeric, " + options, text)
+    if v == "ple":
+        return re.sub(r"\{type: numeric", "{type: numeric, scale: piecewise_linear", text)
+    if v == "rsc":
+        return re.sub(r"\{type: numeric", "{type: numeric, scale: robust_smooth_clip", text)
+    if v == "front":
+        return text.replace("ensemble: 8", "front_scale: true\nensemble: 8")
+    if v == "ple16":
+        return re.sub(r"\{type: numeric", "{type: numeric, scale: piecewise_linear, bins: 16", text)
+    if v == "smooth":
+        return text.replace("\nlayers:", "\nloss: {type: cross_entropy, label_smoothing: 0.1}\nlayers:") if "classification" in text else text
+    if v == "nosplit":
+        text = re.sub(r"  validation_split: 0.2\n(  stratify: true\n)?", "", text)
+        return re.sub(r"  early_stopping: .*\n", "", text)
+    if v == "nosplit100":
+        return variant(text, "nosplit").replace("epochs: 200", "epochs: 100")
+    if v == "patience50":
+        return text.replace("patience: 20", "patience: 50")
+    if v == "split10":
+        return text.replace("validation_split: 0.2", "validation_split: 0.1")
+    if v == "wide":
+        def dbl(m): return "{units: %d, activation: relu}" % (2 * int(m.group(1)))
+        return re.sub(r"\{units: (\d+), activation: relu\}", dbl, text)
+    if v == "three":
+        m = re.search(r"  - \{units: (\d+), activation: relu\}\n", text)
+        return text.replace(m.group(0), m.group(0) * 2, 1)
+    if v == "dropout":
+        return text.replace("activation: relu}", "activation: relu, dropout: 0.1}")
+    if v == "k16":
+        return text.replace("ensemble: 8", "ensemble: 16")
+    return text
+
+
+vs = sys.argv[1:]
+means = {v: [] for v in vs}
+for name, target, task, drop in recipe.DEVELOPMENT:
+    frame = recipe.table(name, target, drop)
+    res = {v: [] for v in vs}
+    for seed in [1, 2, 3, 4, 5]:
+        train, test = train_test_split(frame, test_size=0.25, random_state=seed, stratify=frame[target] if task == "classification" else None)
+        with tempfile.TemporaryDirectory() as folder:
+            train.to_csv(os.path.join(folder, "train.csv"), index=False)
+            test.to_csv(os.path.join(folder, "test.csv"), index=False)
+            text = subprocess.run([MLPC, "init", os.path.join(folder, "train.csv"), "--target", target, "--task", task], capture_output=True, text=True, check=True).stdout
+            text = text.replace("  target:", f"  test: {os.path.join(folder, 'test.csv')}\n  target:", 1)
+            text = text.replace("  epochs: 200", f"  epochs: 200\n  seed: {seed}")
+            for v in vs:
+                open(os.path.join(folder, "s.yaml"), "w").write(variant(text, v))
+                r = subprocess.run([MLPC, "run", os.path.join(folder, "s.yaml"), "--quiet", "--force", "--out", os.path.join(folder, "run")], capture_output=True, text=True)
+                if r.returncode != 0:
+                    print(name, v, "FAILED", r.stderr[:300]); res[v].append(np.nan); continue
+                t = json.load(open(os.path.join(folder, "run", "summary.json")))["test"]
+                res[v].append(t["accuracy"] if task == "classification" else t["r2"])
+    for v in vs: means[v].append(np.nanmean(res[v]))
+    print(name, " | ".join(f"{v} {np.nanmean(res[v]):.4f}±{np.nanstd(res[v]):.4f}" for v in vs), flush=True)
+print()
+for v in vs:
+    print(f"| {v} | " + " | ".join(f"{m:.4f}" for m in means[v]) + f" | {np.mean(means[v]):.4f} |")
