@@ -4,8 +4,8 @@ training part (its own validation split and early stopping inside), the change i
 the test score is the run's. Prints each table's mean per change and a Markdown row per change.
 Usage: python bench/init_variants.py [--mlpc BINARY] CHANGE ...   ("" is the spec as written;
 plr, plr-lite, plr-s0.1, plr-k16-d8 … put `embedding: periodic` with those options on every
-numeric column; ple, ple16, rsc, front, smooth, nosplit, nosplit100, patience50, split10, wide,
-three, dropout, k16 as below.)"""
+numeric column; tabm and independent the other kinds of ensemble; ple, ple16, rsc, front,
+smooth, nosplit, nosplit100, patience50, split10, wide, three, dropout, k16 as below.)"""
 import sys, tempfile, json, os, re, subprocess, numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import recipe
@@ -53,6 +53,10 @@ def variant(text, v):
         return text.replace(m.group(0), m.group(0) * 2, 1)
     if v == "dropout":
         return text.replace("activation: relu}", "activation: relu, dropout: 0.1}")
+    if v == "tabm":
+        return text.replace("ensemble: 8", "ensemble: {members: 8, kind: batch_ensemble}")
+    if v == "independent":
+        return text.replace("ensemble: 8", "ensemble: {members: 8, kind: independent}")
     if v == "k16":
         return text.replace("ensemble: 8", "ensemble: 16")
     return text

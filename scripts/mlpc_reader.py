@@ -153,9 +153,14 @@ def forward(meta, tensors, x):
     if members > 1:  # (k, rows, features): member m reads x ⊙ its adapter r_m (TabM-mini)
         x = x[None] * tensors.get("ensemble.adapter", np.ones((members, 1)))[:, None, :]
     for layer in meta["layers"]:
-        w, b = tensors[layer["name"] + ".weight"], tensors[layer["name"] + ".bias"]
+        name = layer["name"]
+        w, b = tensors[name + ".weight"], tensors[name + ".bias"]
         if w.ndim == 3:  # the members' own layers, one (out, in) per member
             z = np.einsum("kri,koi->kro", x, w) + b[:, None, :]
+        elif name + ".output_scale" in tensors:  # TabM: (x ⊙ r_m) Wᵀ ⊙ s_m + b_m
+            if name + ".input_scale" in tensors:
+                x = x * tensors[name + ".input_scale"][:, None, :]
+            z = (x @ w.T) * tensors[name + ".output_scale"][:, None, :] + b[:, None, :]
         else:
             z = x @ w.T + b
         x = ACTIVATIONS[layer["activation"]](z, layer["parameters"])

@@ -47,6 +47,19 @@ class EnsembleLinear(nn.Module):
         return torch.einsum("kri,koi->kro", x, self.weight) + self.bias[:, None, :]
 
 
+class BatchEnsembleLinear(nn.Module):
+    """(k, B, in) ↦ (k, B, out): TabM's layer (x ⊙ r_m) Wᵀ ⊙ s_m + b_m, W shared, r (k, in)
+    (all ones for the first layer, whose r is the adapter in front), s and b (k, out)."""
+
+    def __init__(self, weight, r, s, bias):
+        super().__init__()
+        self.weight, self.r, self.s = nn.Parameter(weight), nn.Parameter(r), nn.Parameter(s)
+        self.bias = nn.Parameter(bias)
+
+    def forward(self, x):
+        return (x * self.r[:, None, :]) @ self.weight.T * self.s[:, None, :] + self.bias[:, None, :]
+
+
 class MemberMean(nn.Module):
     """The members' mean of probabilities or values: (k, B, C) ↦ (B, C)."""
 
@@ -98,6 +111,10 @@ def load(path):
         weight, bias = tensors[layer["name"] + ".weight"], tensors[layer["name"] + ".bias"]
         if weight.dim() == 3:  # the members' own layers
             linear = EnsembleLinear(weight, bias)
+        elif layer["name"] + ".output_scale" in tensors:  # TabM's BatchEnsemble layers
+            s = tensors[layer["name"] + ".output_scale"]
+            r = tensors.get(layer["name"] + ".input_scale", torch.ones(s.shape[0], inputs))
+            linear = BatchEnsembleLinear(weight, r, s, bias)
         else:
             linear = nn.Linear(inputs, layer["units"])
             with torch.no_grad():

@@ -51,6 +51,20 @@ public enum StepOp<Ref> {
     layer: Int, delta: Ref, input: Ref, weight: Ref, weightGradient: Ref, biasGradient: Ref,
     inputDelta: Ref?, inputs: Int, outputs: Int, inputActivation: Activation,
     inputParameter: Float, inputPreActivation: Ref?)
+  /// A BatchEnsemble layer over `members` member-major copies of the rows: x^k =
+  /// σ((x ⊙ r_m)·Wᵀ ⊙ s_m + b_m), r (K, I) absent for layer 1, s and b (K, O); `scaled` (K·B, I)
+  /// and `product` (K·B, O) keep x ⊙ r_m and the product for the backward pass.
+  case batchEnsemble(
+    layer: Int, input: Ref, inputScale: Ref?, scaled: Ref, weight: Ref, product: Ref,
+    outputScale: Ref, bias: Ref, output: Ref, preActivation: Ref?, members: Int, inputs: Int,
+    outputs: Int, activation: Activation, parameter: Float)
+  /// Its gradients from delta = ∂L/∂z^k: W, s, b, r (when the layer has one) and, with
+  /// `inputDelta`, ∂L/∂x^{k-1} ⊙ σ^{k-1}' (σ' from the input or `inputPreActivation`).
+  case batchEnsembleBackward(
+    layer: Int, delta: Ref, input: Ref, inputScale: Ref?, scaled: Ref, weight: Ref, product: Ref,
+    outputScale: Ref, inputScaleGradient: Ref?, weightGradient: Ref, outputScaleGradient: Ref,
+    biasGradient: Ref, inputDelta: Ref?, members: Int, inputs: Int, outputs: Int,
+    inputActivation: Activation, inputParameter: Float, inputPreActivation: Ref?)
   /// Training only: draws layer k's mask (seeded by the step) and multiplies its output by it.
   case dropout(layer: Int, output: Ref, mask: Ref, columns: Int, rate: Float)
   /// delta ← delta ⊙ mask ⊙ σ^k'(z^k), σ' from z^k (`preActivation`) when the activation saves
@@ -139,6 +153,22 @@ public enum StepOp<Ref> {
         layer: k, delta: f(d), input: f(x), weight: f(w), weightGradient: f(dw),
         biasGradient: f(db), inputDelta: dx.map(f), inputs: i, outputs: o, inputActivation: a,
         inputParameter: p, inputPreActivation: z.map(f))
+    case .batchEnsemble(
+      let k, let x, let r, let u, let w, let p, let s, let b, let y, let z, let n, let i, let o,
+      let act, let a):
+      .batchEnsemble(
+        layer: k, input: f(x), inputScale: r.map(f), scaled: f(u), weight: f(w), product: f(p),
+        outputScale: f(s), bias: f(b), output: f(y), preActivation: z.map(f), members: n,
+        inputs: i, outputs: o, activation: act, parameter: a)
+    case .batchEnsembleBackward(
+      let k, let d, let x, let r, let u, let w, let p, let s, let dr, let dw, let ds, let db,
+      let dx, let n, let i, let o, let act, let a, let z):
+      .batchEnsembleBackward(
+        layer: k, delta: f(d), input: f(x), inputScale: r.map(f), scaled: f(u), weight: f(w),
+        product: f(p), outputScale: f(s), inputScaleGradient: dr.map(f), weightGradient: f(dw),
+        outputScaleGradient: f(ds), biasGradient: f(db), inputDelta: dx.map(f), members: n,
+        inputs: i, outputs: o, inputActivation: act, inputParameter: a,
+        inputPreActivation: z.map(f))
     case .dropout(let k, let x, let m, let c, let rate):
       .dropout(layer: k, output: f(x), mask: f(m), columns: c, rate: rate)
     case .dropoutBackward(let k, let d, let x, let m, let c, let a, let p, let z):
@@ -257,6 +287,19 @@ public func execute(
     denseBackward(
       delta: delta, x: x, saved: z ?? x, w: w, dW: dW, db: db, dx: dx, rows: rows,
       inputs: inputs, outputs: outputs, activation, parameter: p)
+  case .batchEnsemble(
+    _, let x, let r, let u, let w, let p, let s, let b, let y, let z, let members, let inputs,
+    let outputs, let activation, let parameter):
+    batchEnsembleForward(
+      x: x, r: r, u: u, w: w, p: p, s: s, b: b, y: y, z: z, rows: rows, members: members,
+      inputs: inputs, outputs: outputs, activation, parameter: parameter)
+  case .batchEnsembleBackward(
+    _, let delta, let x, let r, let u, let w, let p, let s, let dr, let dW, let ds, let db,
+    let dx, let members, let inputs, let outputs, let activation, let parameter, let z):
+    batchEnsembleBackward(
+      delta: delta, x: x, saved: z ?? x, r: r, u: u, w: w, p: p, s: s, dr: dr, dW: dW, ds: ds,
+      db: db, dx: dx, rows: rows, members: members, inputs: inputs, outputs: outputs, activation,
+      parameter: parameter)
   case .dropout(let layer, let x, let mask, let cols, let rate):
     dropoutForward(
       x, mask: mask, count: rows * cols, rate: rate, seed: seed, layer: layer, step: step,

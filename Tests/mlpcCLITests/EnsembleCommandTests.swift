@@ -124,4 +124,40 @@ import Testing
       refused.status == 1 && refused.stderr.contains("but the model's kind is 'independent'"),
       "\(refused.stderr)")
   }
+
+  /// `kind: batch_ensemble` (TabM): BatchEnsemble hidden layers with their scales, planned,
+  /// gradient-checked, exported (ONNX Runtime and the numpy reader agree), continued with
+  /// --init-from (the scales carried over).
+  @Test func tabmTrainsAndAppliesEverywhere() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let spec = Self.spec.replacingOccurrences(
+      of: "ensemble: 4", with: "ensemble: {members: 3, kind: batch_ensemble}")
+    let trained = try RawTableTests.trainMixedTable(dir, spec: spec)
+    #expect(
+      trained.plan.contains("ensemble of 3 (TabM, BatchEnsemble layers: 96 rows per step)"),
+      "\(trained.plan)")
+    #expect(
+      trained.plan.contains("batch_ensemble[1]")
+        && trained.plan.contains("batch_ensemble_backward[1]"))
+    #expect(
+      trained.gradcheck.contains("layer1.output_scale")
+        && trained.gradcheck.contains(Network.adapterName))
+    let model = trained.model
+    #expect(model.network.ensembleKind == .batchEnsemble)
+    #expect(model.tensors["layer1.weight"]?.shape == [8, model.network.input])
+    #expect(model.tensors["layer1.bias"]?.shape == [3, 8])
+    let scale = try #require(model.tensors["layer1.output_scale"])
+    #expect(scale.shape == [3, 8] && scale.values.contains { $0 != 1 }, "the scales were trained")
+    try RawTableTests.expectExportAndReaderAgree(
+      dir, lines: trained.lines, compared: 1..<3, op: "ReduceMean")
+    let continued = try CommandRunner.mlpc([
+      "run", dir + "/s.yaml", "--init-from", dir + "/run", "--epochs", "1", "--quiet", "--out",
+      dir + "/continued", "--set", "training.learning_rate=0.0000001",
+    ])
+    #expect(continued.status == 0, "\(continued.stderr)")
+    let next = try Model.load(dir + "/continued")
+    let moved = zip(next.tensors["layer1.output_scale"]!.values, scale.values).map { abs($0 - $1) }
+    #expect(moved.max()! < 1e-4, "the scales start from the model's: \(moved)")
+  }
 }

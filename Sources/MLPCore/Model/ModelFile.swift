@@ -55,7 +55,9 @@ public struct ModelDescription: Codable, Sendable, Equatable {
   /// `ensemble.adapter` (k, n^0) (absent for a single network).
   public var ensemble: Int? = nil
   /// How the members share the network when it is not TabM-mini: `independent` (every layer's
-  /// tensors lead with k, no adapters); absent for TabM-mini and single networks.
+  /// tensors lead with k, no adapters) or `batch_ensemble` (TabM: hidden layers with a bias per
+  /// member and the scales `NAME.input_scale`, `NAME.output_scale`); absent for TabM-mini and
+  /// single networks.
   public var ensembleKind: String? = nil
 
   enum CodingKeys: String, CodingKey {
@@ -256,21 +258,36 @@ public struct Model: Sendable {
       d.ensembleKind == nil || members > 1
     else {
       throw fail(
-        "it has an ensemble kind \(named(d.ensembleKind ?? "")) (known: mini, independent), or one without members"
+        "it has an ensemble kind \(named(d.ensembleKind ?? "")) (known: mini, independent, batch_ensemble), or one without members"
       )
     }
     let own = Network.memberLayers(members: members, kind: kind, layers: d.layers.count)
+    let batchEnsemble = Network.batchEnsembleLayers(
+      members: members, kind: kind, layers: d.layers.count)
     for (k, layer) in d.layers.enumerated() {
-      // An ensemble's own layers hold one weight and bias per member.
+      // An ensemble's own layers hold one weight and bias per member; a BatchEnsemble layer a
+      // shared weight, a bias per member, and its scales.
       let heads = own.contains(k + 1) ? [members] : []
+      let biasHeads = batchEnsemble.contains(k + 1) ? [members] : heads
       guard let activation = Activation(rawValue: layer.activation) else {
         throw fail(
           "layer \(named(layer.name)) has an unknown activation \(named(layer.activation))")
       }
       guard (1...maximumWidth).contains(layer.units),
         tensors["\(layer.name).weight"]?.shape == heads + [layer.units, inputs],
-        tensors["\(layer.name).bias"]?.shape == heads + [layer.units]
+        tensors["\(layer.name).bias"]?.shape == biasHeads + [layer.units]
       else { throw fail("layer \(named(layer.name)) does not match its tensors") }
+      if batchEnsemble.contains(k + 1) {
+        let scales =
+          (k > 0 ? [(Network.inputScaleName(layer.name), inputs)] : [])
+          + [(Network.outputScaleName(layer.name), layer.units)]
+        for (name, width) in scales {
+          guard tensors[name]?.shape == [members, width] else {
+            throw fail("layer \(named(layer.name)) does not match its member scales")
+          }
+          expected.insert(name)
+        }
+      }
       let parameter = activation.parameter.flatMap { layer.parameters[$0.key] }
       if let parameter, !Float(parameter).isFinite {
         throw fail("layer \(named(layer.name)) has an activation parameter that is not finite")
@@ -303,7 +320,7 @@ public struct Model: Sendable {
       }
       expected.insert(Network.frontScaleName)
     }
-    if members > 1, kind == .mini {
+    if members > 1, kind != .independent {
       guard tensors[Network.adapterName]?.shape == [members, d.input] else {
         throw fail("its ensemble adapters do not match \(members) members of \(d.input) inputs")
       }

@@ -6,7 +6,8 @@
 // and target names and the spec travel in `metadata_props`. An ensemble of k members (TabM-mini)
 // runs as one (k, B, ·) tensor: the input times the adapters (k, 1, n^0) by broadcasting, each
 // layer as MatMul with the transposed weights ((k, I, O) for the members' own layers: the output
-// layer, or every layer of independent members, whose first MatMul broadcasts the input) and
+// layer, or every layer of independent members, whose first MatMul broadcasts the input; TabM's
+// BatchEnsemble layers multiply by their scales (k, 1, ·) around a shared MatMul) and
 // Add, the activation over the last axis, then ReduceMean over the members. Written with the
 // swift-protobuf messages generated from onnx.proto (Sources/ONNXProto).
 
@@ -98,12 +99,37 @@ public enum ONNXExport {
           }
         }
         let lead: [Int64] = heads > 1 ? [Int64(members)] : []
+        // A BatchEnsemble layer (TabM): x ⊙ r_m (after the first), the shared product ⊙ s_m,
+        // and each member's bias, all (k, 1, ·) broadcast over the rows.
+        let batchEnsemble = model.network.batchEnsembleLayers.contains(k + 1)
+        let biasLead: [Int64] = batchEnsemble ? [Int64(members)] : lead
         graph.initializer += [
           tensor(w + ".t", lead + [inputs, units], transposed),
-          tensor(b, lead + (lead.isEmpty ? [] : [1]) + [units], bias.values),
+          tensor(b, biasLead + (biasLead.isEmpty ? [] : [1]) + [units], bias.values),
         ]
-        nodes.append(node("MatMul", [current, w + ".t"], layer.name + ".product"))
-        nodes.append(node("Add", [layer.name + ".product", b], z))
+        var input = current
+        var product = layer.name + ".product"
+        if batchEnsemble {
+          let (r, s) = (Network.inputScaleName(layer.name), Network.outputScaleName(layer.name))
+          if k > 0 {
+            guard let values = model.tensors[r]?.values, values.allSatisfy(\.isFinite) else {
+              throw ExportError(description: "the model has no finite tensor '\(r)'")
+            }
+            graph.initializer.append(tensor(r, [Int64(members), 1, inputs], values))
+            nodes.append(node("Mul", [current, r], layer.name + ".scaled"))
+            input = layer.name + ".scaled"
+          }
+          guard let values = model.tensors[s]?.values, values.allSatisfy(\.isFinite) else {
+            throw ExportError(description: "the model has no finite tensor '\(s)'")
+          }
+          graph.initializer.append(tensor(s, [Int64(members), 1, units], values))
+          nodes.append(node("MatMul", [input, w + ".t"], product))
+          nodes.append(node("Mul", [product, s], layer.name + ".scaled_product"))
+          product = layer.name + ".scaled_product"
+        } else {
+          nodes.append(node("MatMul", [input, w + ".t"], product))
+        }
+        nodes.append(node("Add", [product, b], z))
       }
       let x = layer.name + ".x"
       let sigma = activation(layer.activation, layer.parameter, z, x, axis: members > 1 ? -1 : 1)

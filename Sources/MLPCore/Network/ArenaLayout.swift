@@ -61,12 +61,16 @@ public struct ArenaLayout: Sendable {
     // every layer of independent members).
     let own = Network.memberLayers(members: members, kind: ensembleKind, layers: n)
     let heads = { (k: Int) in own.contains(k) ? [members] : [] }
-    let adapters = ensemble && ensembleKind == .mini
+    let adapters = ensemble && ensembleKind != .independent
+    // BatchEnsemble layers: a shared W, the members' own biases and scales.
+    let batchEnsemble = Network.batchEnsembleLayers(
+      members: members, kind: ensembleKind, layers: n)
+    let biasHeads = { (k: Int) in batchEnsemble.contains(k) ? [members] : heads(k) }
     do {
       for k in 1...n {
         try add(
           "\(layers[k - 1].name).weight", .weight(layer: k), heads(k) + [widths[k], widths[k - 1]])
-        try add("\(layers[k - 1].name).bias", .bias(layer: k), heads(k) + [widths[k]])
+        try add("\(layers[k - 1].name).bias", .bias(layer: k), biasHeads(k) + [widths[k]])
       }
       for (e, table) in embeddings.enumerated() {
         try add(table.name, .embedding(table: e), [table.rows, table.dim])
@@ -76,6 +80,14 @@ public struct ArenaLayout: Sendable {
       }
       if frontScale { try add(Network.frontScaleName, .frontScale, [widths[0]]) }
       if adapters { try add(Network.adapterName, .ensembleAdapter, [members, widths[0]]) }
+      for k in batchEnsemble.sorted() {
+        let name = layers[k - 1].name
+        if k > 1 {
+          try add(
+            Network.inputScaleName(name), .memberInputScale(layer: k), [members, widths[k - 1]])
+        }
+        try add(Network.outputScaleName(name), .memberOutputScale(layer: k), [members, widths[k]])
+      }
       let parameterFloats = count
       if let optimizerSlots {
         for k in 1...n {
@@ -83,7 +95,7 @@ public struct ArenaLayout: Sendable {
           try add(
             "\(name).weight.grad", .weightGradient(layer: k),
             heads(k) + [widths[k], widths[k - 1]])
-          try add("\(name).bias.grad", .biasGradient(layer: k), heads(k) + [widths[k]])
+          try add("\(name).bias.grad", .biasGradient(layer: k), biasHeads(k) + [widths[k]])
         }
         for (e, table) in embeddings.enumerated() {
           try add("\(table.name).grad", .embeddingGradient(table: e), [table.rows, table.dim])
@@ -96,6 +108,17 @@ public struct ArenaLayout: Sendable {
         }
         if adapters {
           try add("\(Network.adapterName).grad", .ensembleAdapterGradient, [members, widths[0]])
+        }
+        for k in batchEnsemble.sorted() {
+          let name = layers[k - 1].name
+          if k > 1 {
+            try add(
+              Network.inputScaleName(name) + ".grad", .memberInputScaleGradient(layer: k),
+              [members, widths[k - 1]])
+          }
+          try add(
+            Network.outputScaleName(name) + ".grad", .memberOutputScaleGradient(layer: k),
+            [members, widths[k]])
         }
         for slot in 0..<optimizerSlots {
           try add("optimizer.state\(slot)", .optimizerState(slot: slot), [parameterFloats])
@@ -132,6 +155,11 @@ public struct ArenaLayout: Sendable {
         }
       }
       for k in 1...n {
+        if batchEnsemble.contains(k) {
+          try add(
+            "\(layers[k - 1].name).scaled", .memberScaledInput(layer: k), [rows, widths[k - 1]])
+          try add("\(layers[k - 1].name).product", .memberProduct(layer: k), [rows, widths[k]])
+        }
         if training, preActivationLayers.contains(k) {
           try add("\(layers[k - 1].name).z", .preActivation(layer: k), [rows, widths[k]])
         }

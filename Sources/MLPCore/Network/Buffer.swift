@@ -64,6 +64,15 @@ public enum BufferRole: Hashable, Sendable {
   case ensembleAdapter
   /// ∂L/∂r, (k, n^0).
   case ensembleAdapterGradient
+  /// A BatchEnsemble layer's input scales r (k, n^{k-1}) (layers after the first) and output
+  /// scales s (k, n^k), and their gradients.
+  case memberInputScale(layer: Int)
+  case memberOutputScale(layer: Int)
+  case memberInputScaleGradient(layer: Int)
+  case memberOutputScaleGradient(layer: Int)
+  /// A BatchEnsemble layer's x^{k-1} ⊙ r_m (k·B, n^{k-1}) and its product (k·B, n^k).
+  case memberScaledInput(layer: Int)
+  case memberProduct(layer: Int)
   /// What layer 1 reads in an ensemble: each member's copy of the batch scaled by its adapter,
   /// member-major, (k·B, n^0); every later batch buffer has k·B rows too.
   case memberInput
@@ -79,7 +88,9 @@ public enum BufferRole: Hashable, Sendable {
   /// Whether the buffer is a trainable parameter.
   public var isParameter: Bool {
     switch self {
-    case .weight, .bias, .embedding, .periodic, .frontScale, .ensembleAdapter: true
+    case .weight, .bias, .embedding, .periodic, .frontScale, .ensembleAdapter, .memberInputScale,
+      .memberOutputScale:
+      true
     default: false
     }
   }
@@ -88,7 +99,8 @@ public enum BufferRole: Hashable, Sendable {
   public var isGradient: Bool {
     switch self {
     case .weightGradient, .biasGradient, .embeddingGradient, .periodicGradient,
-      .frontScaleGradient, .ensembleAdapterGradient:
+      .frontScaleGradient, .ensembleAdapterGradient, .memberInputScaleGradient,
+      .memberOutputScaleGradient:
       true
     default: false
     }

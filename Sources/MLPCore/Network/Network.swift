@@ -134,6 +134,9 @@ public enum EnsembleKind: String, Sendable, CaseIterable, Codable {
   case mini
   /// k separate networks: every layer the members' own, no adapters.
   case independent
+  /// TabM: BatchEnsemble hidden layers (a shared W, each member's input scale r, output scale s
+  /// and bias; layer 1's r is the adapter in front of it) and the members' own output layers.
+  case batchEnsemble = "batch_ensemble"
 }
 
 /// The `ensemble` key: k members and how they share the network.
@@ -215,8 +218,24 @@ public struct Network: Sendable, Equatable {
     return kind == .independent ? Set(1...layers) : [layers]
   }
 
-  /// Whether the members read x^0 through adapters r_m (TabM-mini).
-  public var hasAdapters: Bool { members > 1 && ensembleKind == .mini }
+  /// Whether the members read x^0 through adapters r_m (TabM-mini, and TabM's first r).
+  public var hasAdapters: Bool { members > 1 && ensembleKind != .independent }
+
+  /// The BatchEnsemble layers (1-based): every hidden layer of TabM, none otherwise.
+  public var batchEnsembleLayers: Set<Int> {
+    Self.batchEnsembleLayers(members: members, kind: ensembleKind, layers: layers.count)
+  }
+
+  /// `batchEnsembleLayers` of `layers` layers.
+  public static func batchEnsembleLayers(members: Int, kind: EnsembleKind, layers: Int)
+    -> Set<Int>
+  {
+    members > 1 && kind == .batchEnsemble && layers > 1 ? Set(1..<layers) : []
+  }
+
+  /// A BatchEnsemble layer's input scale r (layers after the first) and output scale s names.
+  public static func inputScaleName(_ layer: String) -> String { "\(layer).input_scale" }
+  public static func outputScaleName(_ layer: String) -> String { "\(layer).output_scale" }
 
   /// Columns of a loaded row: n^0 with each embedding's width replaced by its one code or value.
   public var loadedColumns: Int {

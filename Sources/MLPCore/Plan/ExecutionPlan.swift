@@ -59,11 +59,14 @@ public struct ExecutionPlan: Sendable {
   public var frontScale: BufferID? = nil
   /// An ensemble's input adapters r (k, n^0).
   public var adapter: BufferID? = nil
+  /// The BatchEnsemble layers' input and output scales (TabM), in layer order.
+  public var memberScales: [BufferID] = []
 
   /// Every parameter tensor: W^k, b^k, the embedding tables, the periodic embeddings' tensors,
   /// the front scale, the adapters.
   public var parameterTensors: [BufferID] {
     weights + biases + embeddings + periodic + [frontScale, adapter].compactMap { $0 }
+      + memberScales
   }
 
   public subscript(_ id: BufferID) -> Buffer { buffers[id.index] }

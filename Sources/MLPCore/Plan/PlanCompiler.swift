@@ -92,9 +92,16 @@ public enum PlanCompiler {
       let layer = network.layers[k - 1]
       // The fused losses apply the output activation themselves, from the logits.
       let activation = k == n && fused ? .identity : layer.activation
-      let dense = ops.dense(
-        k, activations[k - 1], weights[k - 1], biases[k - 1], activations[k], activation,
-        layer.parameter, preActivations[k])
+      let dense =
+        network.batchEnsembleLayers.contains(k)
+        ? ops.batchEnsemble(
+          k, activations[k - 1], id(.memberInputScale(layer: k)),
+          id(.memberScaledInput(layer: k))!, weights[k - 1], id(.memberProduct(layer: k))!,
+          id(.memberOutputScale(layer: k))!, biases[k - 1], activations[k], activation,
+          layer.parameter, preActivations[k])
+        : ops.dense(
+          k, activations[k - 1], weights[k - 1], biases[k - 1], activations[k], activation,
+          layer.parameter, preActivations[k])
       guard let mask = id(.dropoutMask(layer: k)) else { return [dense] }
       return [
         dense, ops.dropout(k, activations[k], mask, layer.dropout),
@@ -107,7 +114,13 @@ public enum PlanCompiler {
       forward: embed + embedPeriodic + scaling + forward + (training == nil ? averaging : []),
       parameters: parameters, arenaCount: layout.count, input: id(.input)!,
       output: id(.ensembleOutput) ?? activations[n], weights: weights, biases: biases,
-      embeddings: tables, periodic: periodic, frontScale: scale, adapter: adapter)
+      embeddings: tables, periodic: periodic, frontScale: scale, adapter: adapter,
+      memberScales: layout.buffers.filter {
+        switch $0.role {
+        case .memberInputScale, .memberOutputScale: true
+        default: false
+        }
+      }.map(\.id))
     guard let (optimizer, clipping) = training else { return plan }
     let deltas = (1...n).map { id(.delta(layer: $0))! }
     // With embeddings, layer 1 also passes ∂L/∂x^0 down, which the tables' scatter-add reads;
@@ -141,12 +154,22 @@ public enum PlanCompiler {
       let below = k > 1 ? network.layers[k - 2] : nil
       // Below a dropout layer, σ' is applied by its dropoutBackward (after the mask).
       let belowMask = k > 1 ? id(.dropoutMask(layer: k - 1)) : nil
-      let backward = ops.denseBackward(
-        k, deltas[k - 1], activations[k - 1], weights[k - 1], id(.weightGradient(layer: k))!,
-        id(.biasGradient(layer: k))!, k > 1 ? deltas[k - 2] : firstDelta,
+      let (act, p, z) = (
         belowMask == nil ? below?.activation ?? .identity : .identity,
         belowMask == nil ? below?.parameter ?? 0 : 0,
-        belowMask == nil ? preActivations[k - 1] : nil)
+        belowMask == nil ? preActivations[k - 1] : nil
+      )
+      let backward =
+        network.batchEnsembleLayers.contains(k)
+        ? ops.batchEnsembleBackward(
+          k, deltas[k - 1], activations[k - 1], id(.memberInputScale(layer: k)),
+          id(.memberScaledInput(layer: k))!, weights[k - 1], id(.memberProduct(layer: k))!,
+          id(.memberOutputScale(layer: k))!, id(.memberInputScaleGradient(layer: k)),
+          id(.weightGradient(layer: k))!, id(.memberOutputScaleGradient(layer: k))!,
+          id(.biasGradient(layer: k))!, k > 1 ? deltas[k - 2] : firstDelta, act, p, z)
+        : ops.denseBackward(
+          k, deltas[k - 1], activations[k - 1], weights[k - 1], id(.weightGradient(layer: k))!,
+          id(.biasGradient(layer: k))!, k > 1 ? deltas[k - 2] : firstDelta, act, p, z)
       guard let belowMask, let below else { return [backward] }
       return [
         backward,
@@ -196,31 +219,38 @@ public enum PlanCompiler {
     let firstGradient = id(.weightGradient(layer: 1))!
     precondition(layout.buffers[firstGradient.index].offset == plan.gradients!.offset)
     // Weight decay shrinks weights, biases, tables and the periodic embeddings' linear layers,
-    // not the multiplicative scales after them
-    // (a front scale, an ensemble's adapters), as recipes leave normalisation gains undecayed.
-    // An ensemble minimises the mean of its members' regularised losses, so a coupled (L2)
-    // decay of a member's own layers is λ/k, as their loss gradient is 1/k of their own.
-    let at = { (id: BufferID) in layout.buffers[id.index].offset - parameters.offset }
-    // The periodic embeddings' frequencies are scales of their inputs too, left undecayed as in
-    // TabM's reference code; they follow the periodic linear layers.
-    let frequencies = zip(network.periodicTensors, periodic).compactMap { t, id in
-      if case .frequencies = t.kind { id } else { nil }
+    // not the multiplicative scales, as recipes leave normalisation gains undecayed. An ensemble
+    // minimises the mean of its members' regularised losses, so a coupled (L2) decay of a
+    // member's own tensors is λ/k, as their loss gradient is 1/k of their own.
+    // Each parameter tensor's decay factor, in layout order, merged into runs. The multiplicative
+    // scales (front scale, adapters, a BatchEnsemble layer's r and s, the periodic embeddings'
+    // frequencies, which TabM's reference code leaves undecayed too) get 0. Under a coupled
+    // (L2) decay, a member's own tensor (a weight with a member axis, a bias with one) gets 1/k.
+    let frequencies = Set(
+      zip(network.periodicTensors, periodic).compactMap { t, id in
+        if case .frequencies = t.kind { id } else { nil }
+      })
+    let coupled = members > 1 && !optimizer.decouplesWeightDecay
+    let factor = { (b: Buffer) -> Float in
+      switch b.role {
+      case .frontScale, .ensembleAdapter, .memberInputScale, .memberOutputScale: return 0
+      case .periodic: return frequencies.contains(b.id) ? 0 : 1
+      case .weight where b.shape.count == 3, .bias where b.shape.count == 2:
+        return coupled ? 1 / Float(members) : 1
+      default: return 1
+      }
     }
-    let scales =
-      (frequencies + [scale, adapter].compactMap { $0 }).map(at).min() ?? parameters.count
+    let tensors = layout.buffers.filter(\.role.isParameter)
     var decay: [DecaySpan] = []
-    if members > 1, !optimizer.decouplesWeightDecay {
-      // The members' own layers lead the range: from the output layer on (TabM-mini), or from
-      // the first (independent members).
-      let heads = network.ensembleKind == .independent ? 0 : at(weights[n - 1])
-      let afterHeads = (tables + periodic).first.map(at) ?? scales
-      decay = [
-        DecaySpan(end: heads, factor: 1), DecaySpan(end: afterHeads, factor: 1 / Float(members)),
-      ]
+    for (i, b) in tensors.enumerated() {
+      let end =
+        i + 1 < tensors.count ? tensors[i + 1].offset - parameters.offset : parameters.count
+      if decay.last?.factor == factor(b) {
+        decay[decay.count - 1].end = end
+      } else {
+        decay.append(DecaySpan(end: end, factor: factor(b)))
+      }
     }
-    decay += [
-      DecaySpan(end: scales, factor: 1), DecaySpan(end: parameters.count, factor: 0),
-    ]
     plan.update = .update(
       optimizer, clipping: clipping, parameters: weights[0], gradients: firstGradient,
       count: parameters.count, decay: decay,
@@ -321,6 +351,48 @@ private struct OpBuilder {
       delta: delta, input: x, output: y, features: v, featuresDelta: dv, inputs: shape(x)[1],
       outputs: network.input, width: network.periodicWidth, lookups: lookups,
       gradients: gradients)
+  }
+
+  func batchEnsemble(
+    _ k: Int, _ x: BufferID, _ r: BufferID?, _ u: BufferID, _ w: BufferID, _ p: BufferID,
+    _ s: BufferID, _ b: BufferID, _ y: BufferID, _ act: Activation, _ a: Float, _ z: BufferID?
+  ) -> Op {
+    let (rows, inputs) = (shape(x)[0], shape(x)[1])
+    let outputs = shape(w)[0]
+    precondition(
+      shape(w) == [outputs, inputs] && shape(b) == [members, outputs]
+        && shape(s) == [members, outputs] && shape(u) == [rows, inputs]
+        && shape(p) == [rows, outputs] && shape(y) == [rows, outputs]
+        && rows % members == 0, "batch ensemble \(k): shapes")
+    if let r { precondition(shape(r) == [members, inputs], "batch ensemble \(k): r") }
+    if let z { precondition(shape(z) == shape(y), "batch ensemble \(k): z") }
+    return .batchEnsemble(
+      layer: k, input: x, inputScale: r, scaled: u, weight: w, product: p, outputScale: s,
+      bias: b, output: y, preActivation: z, members: members, inputs: inputs, outputs: outputs,
+      activation: act, parameter: a)
+  }
+
+  func batchEnsembleBackward(
+    _ k: Int, _ delta: BufferID, _ x: BufferID, _ r: BufferID?, _ u: BufferID, _ w: BufferID,
+    _ p: BufferID, _ s: BufferID, _ dr: BufferID?, _ dw: BufferID, _ ds: BufferID,
+    _ db: BufferID, _ dx: BufferID?, _ act: Activation, _ a: Float, _ z: BufferID?
+  ) -> Op {
+    let inputs = shape(x)[1]
+    let outputs = shape(w)[0]
+    precondition(
+      shape(delta) == shape(p) && shape(dw) == shape(w) && shape(ds) == shape(s)
+        && shape(db) == [members, outputs] && (r == nil) == (dr == nil),
+      "batch ensemble backward \(k): shapes")
+    if let r, let dr { precondition(shape(dr) == shape(r), "batch ensemble backward \(k): dr") }
+    if let dx {
+      precondition(shape(dx) == shape(x), "batch ensemble backward \(k): input delta")
+      precondition(z != nil || !act.savesInput, "batch ensemble backward \(k): σ' needs z")
+    }
+    return .batchEnsembleBackward(
+      layer: k, delta: delta, input: x, inputScale: r, scaled: u, weight: w, product: p,
+      outputScale: s, inputScaleGradient: dr, weightGradient: dw, outputScaleGradient: ds,
+      biasGradient: db, inputDelta: dx, members: members, inputs: inputs, outputs: outputs,
+      inputActivation: act, inputParameter: a, inputPreActivation: z)
   }
 
   /// The member axis of a weight: [k] for an ensemble's output layer, else [].

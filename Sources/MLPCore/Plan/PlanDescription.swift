@@ -75,16 +75,18 @@ extension ExecutionPlan {
     var m = ["parameters": 0, "gradients": 0, "optimizer_state": 0, "activations": 0]
     for b in buffers {
       switch b.role {
-      case .weight, .bias, .embedding, .periodic, .frontScale, .ensembleAdapter:
+      case .weight, .bias, .embedding, .periodic, .frontScale, .ensembleAdapter,
+        .memberInputScale, .memberOutputScale:
         m["parameters"]! += 4 * b.count
       case .weightGradient, .biasGradient, .embeddingGradient, .periodicGradient,
-        .frontScaleGradient, .ensembleAdapterGradient:
+        .frontScaleGradient, .ensembleAdapterGradient, .memberInputScaleGradient,
+        .memberOutputScaleGradient:
         m["gradients"]! += 4 * b.count
       case .optimizerState, .parameterAverage: m["optimizer_state"]! += 4 * b.count
       case .input, .embedded, .target, .sampleWeight, .activation, .preActivation, .delta,
         .dropoutMask, .scaledInput, .scaledInputDelta, .memberInput, .memberInputDelta,
         .memberTarget, .memberSampleWeight, .ensembleOutput, .periodicFeatures,
-        .periodicFeaturesDelta:
+        .periodicFeaturesDelta, .memberScaledInput, .memberProduct:
         m["activations"]! += 4 * b.count
       }
     }
@@ -121,8 +123,14 @@ extension ExecutionPlan {
     var out =
       "plan '\(safeText(network.name))': \(network.widths.map(String.init).joined(separator: " → ")), batch \(batchSize), "
     if network.members > 1 {
+      let kindName =
+        switch network.ensembleKind {
+        case .mini: "TabM-mini"
+        case .independent: "independent"
+        case .batchEnsemble: "TabM, BatchEnsemble layers"
+        }
       out +=
-        "ensemble of \(network.members) (\(network.ensembleKind == .mini ? "TabM-mini" : "independent"): \(network.members * batchSize) rows per step), "
+        "ensemble of \(network.members) (\(kindName): \(network.members * batchSize) rows per step), "
     }
     out += "loss \(network.loss.rawValue), optimizer \(optimizerName)\n\n"
     if let features {
@@ -257,6 +265,25 @@ extension ExecutionPlan {
         if let dx {
           let from = z.map { "(\(name($0)))" } ?? ""
           line += "; \(name(dx)) = (\(name(d)) · \(name(w))) ⊙ \(act.rawValue)'\(from)"
+        }
+        return line
+      case .batchEnsemble(
+        let k, let x, let r, let u, let w, let p, let s, let b, let y, let z, let n, _, _, let act,
+        _):
+        let scaled = r.map { "\(name(u)) = \(name(x)) ⊙ \(name($0))[m]; " } ?? ""
+        let read = r == nil ? name(x) : name(u)
+        let pre = z.map { "\(name($0)) = " } ?? ""
+        return "batch_ensemble[\(k)] \(scaled)\(name(p)) = \(read) · \(name(w))ᵀ; "
+          + "\(name(y)) = \(act.rawValue)(\(pre)\(name(p)) ⊙ \(name(s))[m] + \(name(b))[m]), m < \(n)"
+      case .batchEnsembleBackward(
+        let k, let d, let x, _, _, let w, let p, _, let dr, let dw, let ds, let db, let dx, _, _, _,
+        let act, _, let z):
+        var line =
+          "batch_ensemble_backward[\(k)] \(name(ds))[m] = Σ \(name(d)) ⊙ \(name(p)); \(name(db))[m] = Σ \(name(d)); \(name(dw)) = (\(name(d)) ⊙ s)ᵀ · u"
+        if let dr { line += "; \(name(dr))[m] = Σ ((\(name(d)) ⊙ s) · \(name(w))) ⊙ \(name(x))" }
+        if let dx {
+          let from = z.map { "(\(name($0)))" } ?? ""
+          line += "; \(name(dx)) = ((\(name(d)) ⊙ s) · \(name(w))) ⊙ r ⊙ \(act.rawValue)'\(from)"
         }
         return line
       case .dropout(let k, let x, let m, _, let p):

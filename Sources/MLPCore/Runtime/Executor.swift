@@ -124,6 +124,7 @@ public final class Executor {
       }
     }
     if let s = plan.frontScale { pointer(s).update(repeating: 1, count: plan[s].count) }
+    for s in plan.memberScales { pointer(s).update(repeating: 1, count: plan[s].count) }
     if let r = plan.adapter {
       let values = pointer(r)
       for i in 0..<plan[r].count { values[i] = rng.uniform(0, 1) < 0.5 ? -1 : 1 }

@@ -65,6 +65,13 @@ public enum GradientCheck {
       (.periodic($0), plan.periodic[$0], .periodicGradient(tensor: $0))
     }
     if let s = plan.frontScale { tensors.append((.frontScale, s, .frontScaleGradient)) }
+    for k in plan.network.batchEnsembleLayers.sorted() {
+      if let r = plan.buffers.first(where: { $0.role == .memberInputScale(layer: k) }) {
+        tensors.append((.inputScale(k - 1), r.id, .memberInputScaleGradient(layer: k)))
+      }
+      let s = plan.buffers.first { $0.role == .memberOutputScale(layer: k) }!
+      tensors.append((.outputScale(k - 1), s.id, .memberOutputScaleGradient(layer: k)))
+    }
     if let r = plan.adapter { tensors.append((.adapter, r, .ensembleAdapterGradient)) }
     for (tensor, id, gradientRole) in tensors {
       let gradient = executor.values(plan.buffers.first { $0.role == gradientRole }!.id)
@@ -135,6 +142,10 @@ public struct ReferenceNetwork: Sendable {
   public let members: Int
   /// The layers (1-based) whose tensors are each member's own.
   public let memberLayers: Set<Int>
+  /// Per layer (0-based), a BatchEnsemble layer's input scales r (members × inputs; empty for
+  /// the first, whose r is the adapter) and output scales s (members × outputs); nil otherwise.
+  public var inputScales: [[Double]?]
+  public var outputScales: [[Double]?]
   /// Per layer, a fixed dropout mask (rows × n^k, row-major; in an ensemble member m's rows
   /// after the first m·rows) to multiply x^k by, or nil.
   public var masks: [[Double]?] = []
@@ -164,6 +175,16 @@ public struct ReferenceNetwork: Sendable {
     adapter = plan.adapter.map { executor.values($0).map(Double.init) } ?? []
     members = plan.network.members
     memberLayers = plan.network.memberLayers
+    let scale = { (role: BufferRole) in
+      plan.buffers.first { $0.role == role }.map { executor.values($0.id).map(Double.init) }
+    }
+    let ensembleLayers = plan.network.batchEnsembleLayers
+    inputScales = (1...plan.network.layers.count).map {
+      ensembleLayers.contains($0) ? scale(.memberInputScale(layer: $0)) ?? [] : nil
+    }
+    outputScales = (1...plan.network.layers.count).map {
+      ensembleLayers.contains($0) ? scale(.memberOutputScale(layer: $0)) : nil
+    }
   }
 
   /// A parameter tensor: W^k or b^k (0-based k), embedding table e, or the front scale.
@@ -172,6 +193,8 @@ public struct ReferenceNetwork: Sendable {
     case bias(Int)
     case table(Int)
     case periodic(Int)
+    case inputScale(Int)
+    case outputScale(Int)
     case frontScale
     case adapter
   }
@@ -183,6 +206,8 @@ public struct ReferenceNetwork: Sendable {
       case .bias(let k): biases[k][i]
       case .table(let e): tables[e][i]
       case .periodic(let t): periodicValues[t][i]
+      case .inputScale(let k): inputScales[k]![i]
+      case .outputScale(let k): outputScales[k]![i]
       case .frontScale: frontScale[i]
       case .adapter: adapter[i]
       }
@@ -193,6 +218,8 @@ public struct ReferenceNetwork: Sendable {
       case .bias(let k): biases[k][i] = newValue
       case .table(let e): tables[e][i] = newValue
       case .periodic(let t): periodicValues[t][i] = newValue
+      case .inputScale(let k): inputScales[k]![i] = newValue
+      case .outputScale(let k): outputScales[k]![i] = newValue
       case .frontScale: frontScale[i] = newValue
       case .adapter: adapter[i] = newValue
       }
@@ -263,10 +290,17 @@ public struct ReferenceNetwork: Sendable {
       let (inputs, outputs) = (widths[k], widths[k + 1])
       // An ensemble's output layer: this member's slice.
       let head = memberLayers.contains(k + 1) ? member : 0
+      // A BatchEnsemble layer: x ⊙ r_m, the shared product ⊙ s_m, plus b_m.
+      if let r = inputScales[k], !r.isEmpty {
+        for i in 0..<inputs { x[i] *= r[member * inputs + i] }
+      }
+      let s = outputScales[k]
+      let bias = s == nil ? head : member
       var z = [Double](repeating: 0, count: outputs)
       for o in 0..<outputs {
-        var sum = biases[k][head * outputs + o]
+        var sum = 0.0
         for i in 0..<inputs { sum += weights[k][(head * outputs + o) * inputs + i] * x[i] }
+        sum = sum * (s?[member * outputs + o] ?? 1) + biases[k][bias * outputs + o]
         z[o] = sum
         if activations[k].hasKinkAtZero { kinks.combine(sum > 0) }
       }

@@ -16,6 +16,9 @@ public struct WeightTransfer: Sendable {
   public var frontScale: [Float]? = nil
   /// The model's ensemble adapters (both are ensembles of as many members).
   public var adapter: [Float]? = nil
+  /// The BatchEnsemble layers' scales (both are TabM ensembles of as many members), in layer
+  /// order.
+  public var memberScales: [[Float]] = []
 
   /// Why a model's weights do not fit: the layer (1-based) or embedding column, and how.
   public struct Mismatch: Error, Sendable, CustomStringConvertible {
@@ -102,6 +105,19 @@ public struct WeightTransfer: Sendable {
     {
       transfer.frontScale = s.values
     }
+    for k in network.batchEnsembleLayers.sorted() {
+      let theirName = theirs.layers[k - 1].name
+      let scales =
+        (k > 1 ? [(Network.inputScaleName(theirName), ours[k - 1])] : [])
+        + [(Network.outputScaleName(theirName), ours[k])]
+      for (name, width) in scales {
+        guard let t = model.tensors[name], t.shape == [network.members, width] else {
+          return .failure(
+            Mismatch(layer: k, description: "the model has no tensor '\(name)' of its shape"))
+        }
+        transfer.memberScales.append(t.values)
+      }
+    }
     if network.members > 1, let r = model.tensors[Network.adapterName],
       r.shape == [network.members, network.input]
     {
@@ -119,5 +135,6 @@ public struct WeightTransfer: Sendable {
     for (id, values) in zip(plan.periodic, periodic) { executor.setValues(id, values) }
     if let id = plan.frontScale, let frontScale { executor.setValues(id, frontScale) }
     if let id = plan.adapter, let adapter { executor.setValues(id, adapter) }
+    for (id, values) in zip(plan.memberScales, memberScales) { executor.setValues(id, values) }
   }
 }

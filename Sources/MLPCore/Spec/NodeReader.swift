@@ -173,9 +173,8 @@ final class NodeReader {
     return Located(value, at: kind.location, path: path)
   }
 
-  /// An ensemble's size k (TabM-mini), or `{members: k, kind: mini | independent}` (the
-  /// members' bounds are the key's, checked with the other keys'); `batch_ensemble` is not
-  /// available yet.
+  /// An ensemble's size k (TabM-mini), or `{members: k, kind: mini | independent |
+  /// batch_ensemble}` (the members' bounds are the key's, checked with the other keys').
   func ensemble(_ node: Node, _ path: String) -> Located<EnsembleValue>? {
     guard case .mapping = node else {
       return int(node, path).map {
@@ -191,20 +190,15 @@ final class NodeReader {
     if let kindNode = fields["kind"] {
       guard let written = string(kindNode, "\(path).kind") else { return nil }
       guard let known = EnsembleKind(rawValue: written.value) else {
-        let later = written.value == "batch_ensemble"
         report(
           Diagnostic(
-            .unknownChoice,
-            later
-              ? "ensemble kind 'batch_ensemble' is not available yet"
-              : "unknown ensemble kind '\(written.value)' for '\(path).kind'",
+            .unknownChoice, "unknown ensemble kind '\(written.value)' for '\(path).kind'",
             at: written.location,
             notes: [
               DiagnosticNote(
-                "expected 'mini' (TabM-mini: shared layers, own output layers) or 'independent' (k separate networks)"
+                "expected 'mini' (TabM-mini: shared layers, own output layers), 'batch_ensemble' (TabM: BatchEnsemble layers) or 'independent' (k separate networks)"
               )
-            ],
-            help: later ? "use 'kind: mini'" : nil))
+            ]))
         return nil
       }
       kind = known

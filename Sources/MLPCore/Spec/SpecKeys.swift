@@ -148,7 +148,7 @@ extension SpecKey where Value == EnsembleValue {
   static let ensemble = SpecKey(
     .top, "ensemble", .ensemble, default: EnsembleValue(members: 1), json: "1",
     bounds: atLeast(1, upTo: Double(Network.maximumMembers)), code: .hyperparameter,
-    "k members trained at once (TabM-mini): they share every layer but the output layer; member m reads x^0 ⊙ r_m (its own adapter, random signs ±1 at the start) and has its own output layer; the batch runs as k·B rows, the loss is the members' mean, and predictions average the members' probabilities (classification) or values (regression); `{members: k, kind: independent}`: k separate networks (every layer the members' own, no adapters) trained at once the same way; 1: a single network",
+    "k members trained at once (TabM-mini): they share every layer but the output layer; member m reads x^0 ⊙ r_m (its own adapter, random signs ±1 at the start) and has its own output layer; the batch runs as k·B rows, the loss is the members' mean, and predictions average the members' probabilities (classification) or values (regression); `{members: k, kind: batch_ensemble}`: TabM, whose hidden layers are BatchEnsemble layers (a shared W; member m's input scale r_m, output scale s_m and bias b_m: (x ⊙ r_m)·Wᵀ ⊙ s_m + b_m, r of the first layer being the adapter); `{members: k, kind: independent}`: k separate networks (every layer the members' own, no adapters) trained at once the same way; 1: a single network",
     read: { $2.ensemble($0, $1) }
   )
 }

@@ -175,7 +175,7 @@ public enum SpecSchema {
     case .features: return "string, list of strings, or mapping column → treatment"
     case .ensemble:
       return
-        "integer 1 to \(Network.maximumMembers), or `{members, kind}` (kind `mini` or `independent`)"
+        "integer 1 to \(Network.maximumMembers), or `{members, kind}` (kind `mini`, `batch_ensemble` or `independent`)"
     }
   }
 }

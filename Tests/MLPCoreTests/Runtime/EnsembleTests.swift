@@ -64,6 +64,12 @@ struct EnsembleCase: CustomTestStringConvertible, Sendable {
       EnsembleCase(loss: .mse, members: 3, kind: "independent"),
       EnsembleCase(
         loss: .crossEntropy, extra: "front_scale: true", members: 2, kind: "independent"),
+      // TabM: BatchEnsemble hidden layers (r after the first, s, the members' biases).
+      EnsembleCase(loss: .mse, members: 3, kind: "batch_ensemble"),
+      EnsembleCase(loss: .binaryCrossEntropy, members: 2, kind: "batch_ensemble"),
+      EnsembleCase(
+        loss: .crossEntropy, extra: "front_scale: true", training: ", ema: 0.9", members: 3,
+        kind: "batch_ensemble"),
     ]
 }
 
@@ -78,8 +84,10 @@ struct EnsembleCase: CustomTestStringConvertible, Sendable {
     #expect(plan.weights.allSatisfy { plan[$0].shape.count == 3 } == independent)
     let results = GradientCheck.run(
       Executor(plan: plan, seed: 3), data: spec.data.train, rows: 5, samplesPerTensor: 40)
-    // W and b of three layers, the adapters (TabM-mini) and, when there is one, the front scale.
-    #expect(results.count == (independent ? 6 : 7) + (plan.frontScale == nil ? 0 : 1))
+    // W and b of three layers, the adapters (TabM-mini), when there is one the front scale, and
+    // TabM's s of both hidden layers and r of the second.
+    let scales = c.kind == "batch_ensemble" ? 3 : 0
+    #expect(results.count == (independent ? 6 : 7) + (plan.frontScale == nil ? 0 : 1) + scales)
     #expect(results.contains { $0.tensor == Network.adapterName } == !independent)
     for r in results {
       #expect(r.checkedElements > 0, "\(r.tensor): nothing checked")
@@ -107,7 +115,7 @@ struct EnsembleCase: CustomTestStringConvertible, Sendable {
   /// One SGD step of a network large enough to be updated in slices by the pool's threads: every
   /// parameter moves by −η(g + f·λθ), f = 1 for the shared weights, 1/k for a member's own output
   /// layer, 0 for the front scale and the adapters.
-  @Test(arguments: [(1, "mini"), (4, "mini"), (4, "independent")])
+  @Test(arguments: [(1, "mini"), (4, "mini"), (4, "independent"), (4, "batch_ensemble")])
   func weightDecayIsSplitByRunsOfTheParameters(_ members: Int, _ kind: String) throws {
     let spec = try #require(
       checkSpec(
@@ -129,13 +137,18 @@ struct EnsembleCase: CustomTestStringConvertible, Sendable {
     _ = executor.trainStep(rows: 8, learningRate: 0.5)
     let after = executor.parameterRegion.map { $0 }
     let gradients = executor.gradientRegion.map { $0 }
-    // Independent members own every layer: each decayed λ/k.
+    // Independent members own every layer: each decayed λ/k; TabM's hidden layers share W but
+    // not b (λ/k), and their scales s are not decayed.
     let first: Float = kind == "independent" ? 1 / Float(members) : 1
+    let firstBias: Float = kind == "batch_ensemble" ? 1 / Float(members) : first
     var factors: [(BufferID, Float)] = [
-      (plan.weights[0], first), (plan.biases[0], first), (plan.weights[1], 1 / Float(members)),
+      (plan.weights[0], first), (plan.biases[0], firstBias),
+      (plan.weights[1], 1 / Float(members)),
       (plan.biases[1], 1 / Float(members)), (plan.frontScale!, 0),
     ]
     if let adapter = plan.adapter { factors.append((adapter, 0)) }
+    factors += plan.memberScales.map { ($0, 0) }
+    #expect(plan.memberScales.count == (kind == "batch_ensemble" ? 1 : 0))
     for (id, f) in factors {
       let at = plan[id].offset - plan.parameters.offset
       var worst: Float = 0
@@ -224,7 +237,6 @@ struct EnsembleCase: CustomTestStringConvertible, Sendable {
     #expect(independent.network.ensembleKind == .independent)
     #expect(independent.network.memberLayers == [1, 2, 3] && !independent.network.hasAdapters)
     let refused: [(String, String, String)] = [
-      ("{members: 5, kind: batch_ensemble}", "E006", "'batch_ensemble' is not available yet"),
       ("{members: 5, kind: big}", "E006", "unknown ensemble kind 'big'"),
       ("{kind: mini}", "E005", "'ensemble.members'"),
       ("{members: 65}", "E017", "'ensemble' must be between 1 and 64"),

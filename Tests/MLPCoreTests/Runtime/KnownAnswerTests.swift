@@ -35,6 +35,8 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
   var frontScale: Bool?
   /// An ensemble's k, and its averaged prediction on x after the steps.
   var ensemble: Int?
+  /// `independent` or `batch_ensemble` (nil: TabM-mini).
+  var ensembleKind: String?
   var prediction: [Double]?
   var inputs: Int
   var hiddenUnits: Int
@@ -49,6 +51,7 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
     case name, hidden, output, loss, optimizer, inputs, outputs, x, y, initial, steps
     case momentum, alpha, centered, ema, ensemble, prediction
     case frontScale = "front_scale"
+    case ensembleKind = "ensemble_kind"
     case learningRate = "learning_rate"
     case weightDecay = "weight_decay"
     case clipNorm = "clip_norm"
@@ -77,7 +80,7 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
       task: \(loss == "mse" ? "regression" : "classification")
       input: \(inputs)
       front_scale: \(frontScale ?? false)
-      ensemble: \(ensemble ?? 1)
+      ensemble: \(ensembleKind.map { "{members: \(ensemble ?? 1), kind: \($0)}" } ?? String(ensemble ?? 1))
       layers:
         - {units: \(hiddenUnits), activation: \(hidden)}
         - {units: \(outputs), activation: \(output)}
@@ -126,9 +129,12 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
     #expect(torch.count { $0.clipNorm != nil } == 2 && torch.count { $0.clipValue != nil } == 2)
     let tabm = KnownAnswerCase.tabm()
     #expect(
-      tabm.count == 3 && tabm.allSatisfy { $0.ensemble ?? 1 > 1 && $0.prediction != nil }
+      tabm.count == 6 && tabm.allSatisfy { $0.ensemble ?? 1 > 1 && $0.prediction != nil }
         && Set(tabm.map(\.loss)) == ["mse", "cross_entropy", "binary_cross_entropy"],
       "ensembles of every loss against the tabm package")
+    #expect(
+      Set(tabm.compactMap(\.ensembleKind)) == ["batch_ensemble", "independent"],
+      "TabM and TabM-packed beside TabM-mini")
   }
 
   @Test(arguments: KnownAnswerCase.all() + KnownAnswerCase.torch() + KnownAnswerCase.tabm())
@@ -138,10 +144,10 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
     let plan = PlanCompiler.compile(spec)
     let executor = Executor(plan: plan, seed: spec.training.seed)
     // The four of W1, b1, W2, b2 start as given; a front scale (the fifth) starts at 1; an
-    // ensemble's adapters (the fifth) start as given.
+    // ensemble's adapters (the fifth) and TabM's output scales (the sixth) start as given.
     let ids =
       [plan.weights[0], plan.biases[0], plan.weights[1], plan.biases[1]]
-      + [plan.frontScale, plan.adapter].compactMap { $0 }
+      + [plan.frontScale, plan.adapter].compactMap { $0 } + plan.memberScales
     #expect((plan.frontScale != nil) == (c.frontScale ?? false))
     #expect(plan.network.members == c.ensemble ?? 1)
     for (id, values) in zip(ids, c.initial) { executor.setValues(id, values.map(Float.init)) }
@@ -153,6 +159,7 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
     let gradientIDs = plan.buffers.filter {
       if case .weightGradient = $0.role { return true }
       if case .biasGradient = $0.role { return true }
+      if case .memberOutputScaleGradient = $0.role { return true }
       return $0.role == .frontScaleGradient || $0.role == .ensembleAdapterGradient
     }.sorted { $0.offset < $1.offset }.map(\.id)
     for step in c.steps {
@@ -160,8 +167,9 @@ struct KnownAnswerCase: Decodable, CustomTestStringConvertible, Sendable {
       #expect(
         abs(loss - step.loss) <= 1e-5 * max(1, abs(step.loss)), "loss \(loss) vs \(step.loss)")
       #expect(gradientIDs.count == step.gradients.count)
+      // Gradients sum float32 terms of size ~1: elements near 0 are compared to 1e-6.
       for (id, expected) in zip(gradientIDs, step.gradients) {
-        expectClose(executor.values(id), expected, plan[id].name)
+        expectClose(executor.values(id), expected, plan[id].name, floor: 1e-2)
       }
       for (id, expected) in zip(ids, step.parameters) {
         expectClose(

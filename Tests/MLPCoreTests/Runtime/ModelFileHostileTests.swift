@@ -200,6 +200,40 @@ import Testing
     for c in 0..<2 { #expect(abs(Double(out[c]) - (a[c] + b[c]) / 2) < 1e-6, "\(out)") }
   }
 
+  /// TabM of two members (`batch_ensemble`): a BatchEnsemble hidden layer h (W = I, member
+  /// biases (0, 0) and (1, 1), output scales (1, 1) and (2, 2)), adapters of ones, and output
+  /// layers I and 2I without bias.
+  static func tabm(_ b: inout ModelBytes, scale: [Any] = [2, 2]) {
+    b.description["ensemble"] = 2
+    b.description["ensemble_kind"] = "batch_ensemble"
+    b.description["layers"] = [
+      ["name": "h", "units": 2, "activation": "relu", "parameters": [:]],
+      ["name": "o", "units": 2, "activation": "softmax", "parameters": [:]],
+    ]
+    b.tensors = [
+      "h.weight": ([2, 2], [0, 16]), "h.bias": ([2, 2], [16, 32]),
+      "h.output_scale": (scale, [32, 48]), "ensemble.adapter": ([2, 2], [48, 64]),
+      "o.weight": ([2, 2, 2], [64, 96]), "o.bias": ([2, 2], [96, 112]),
+    ]
+    b.values =
+      [1, 0, 0, 1] + [0, 0, 1, 1] + [1, 1, 2, 2] + [1, 1, 1, 1] + [1, 0, 0, 1, 2, 0, 0, 2]
+      + [0, 0, 0, 0]
+  }
+
+  @Test func aTabMIsRead() throws {
+    var bytes = ModelBytes()
+    Self.tabm(&bytes)
+    let model = try Model.decode(bytes.data, file: "m.safetensors")
+    #expect(
+      model.network.ensembleKind == .batchEnsemble && model.network.batchEnsembleLayers == [1])
+    // x = (1, 0): member 0's hidden z = (1, 0), logits (1, 0); member 1's hidden
+    // z = (1, 0) ⊙ (2, 2) + (1, 1) = (3, 1), logits 2·(3, 1) = (6, 2).
+    let out = Predictor(model).run([1, 0], rows: 1)
+    let softmax = { (z: [Double]) in z.map { exp($0) / z.map(exp).reduce(0, +) } }
+    let (a, b) = (softmax([1, 0]), softmax([6, 2]))
+    for c in 0..<2 { #expect(abs(Double(out[c]) - (a[c] + b[c]) / 2) < 1e-6, "\(out)") }
+  }
+
   static let kindTamperings: [Tampering] = [
     Tampering(name: "an unknown ensemble kind", expected: "ensemble kind 'bagged'") {
       ensemble(&$0)
@@ -211,6 +245,21 @@ import Testing
     Tampering(name: "independent members with adapters", expected: "'ensemble.adapter' belongs") {
       ensemble(&$0)
       $0.description["ensemble_kind"] = "independent"
+    },
+    Tampering(name: "TabM with scales of one member", expected: "its member scales") {
+      tabm(&$0, scale: [1, 4])
+    },
+    Tampering(name: "TabM without its scales", expected: "its member scales") {
+      tabm(&$0)
+      $0.tensors["h.output_scale"] = nil
+      $0.tensors["ensemble.adapter"] = ([2, 2], [32, 48])
+      $0.tensors["o.weight"] = ([2, 2, 2], [48, 80])
+      $0.tensors["o.bias"] = ([2, 2], [80, 96])
+      $0.values.removeLast(4)
+    },
+    Tampering(name: "TabM with a shared hidden bias", expected: "'h' does not match its tensors") {
+      tabm(&$0)
+      $0.tensors["h.bias"] = ([4], [16, 32])
     },
     Tampering(name: "TabM-mini without adapters", expected: "ensemble adapters do not match") {
       independent(&$0)
