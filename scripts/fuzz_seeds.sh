@@ -2,8 +2,8 @@
 # Writes the seed corpus of the FuzzModel target (Fuzz/seeds/FuzzModel/): the model files and
 # latest checkpoints of small shipped specs (a softmax classifier, a sigmoid one, a standardised
 # regression, raw tables with feature transforms and with embedding tables: format 4; one with a
-# front scale and averaged weights; an ensemble), so the fuzzer starts from files
-# mlpc really writes.
+# front scale and averaged weights; an ensemble; TabM over a periodic embedding), so the fuzzer
+# starts from files mlpc really writes.
 # Usage: scripts/fuzz_seeds.sh [MLPC_BINARY]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,4 +24,10 @@ cp "$(ls "$tmp/front"/checkpoints/*.safetensors | tail -1)" "$out/penguins-front
 "$mlpc" run specs/penguins.yaml --quiet --epochs 2 --out "$tmp/ensemble" --set ensemble=4
 cp "$tmp/ensemble/model.safetensors" "$out/penguins-ensemble-model.safetensors"
 cp "$(ls "$tmp/ensemble"/checkpoints/*.safetensors | tail -1)" "$out/penguins-ensemble-checkpoint.safetensors"
+sed -e 's/^input: 11$/ensemble: {members: 3, kind: batch_ensemble}/' \
+  -e 's/    bill_length_mm: {type: numeric, missing: median}/    bill_length_mm: {type: numeric, missing: median, embedding: periodic, frequencies: 4, dim: 3}/' \
+  -e 's|data/penguins.csv|'"$PWD"'/specs/data/penguins.csv|' specs/penguins.yaml > "$tmp/tabm.yaml"
+"$mlpc" run "$tmp/tabm.yaml" --quiet --epochs 2 --out "$tmp/tabm"
+cp "$tmp/tabm/model.safetensors" "$out/penguins-tabm-periodic-model.safetensors"
+cp "$(ls "$tmp/tabm"/checkpoints/*.safetensors | tail -1)" "$out/penguins-tabm-periodic-checkpoint.safetensors"
 ls -l "$out"

@@ -3,7 +3,7 @@
 # openmpi-bin): `mpirun -n N mlpc run` against a single process on the shipped digits spec
 # (N = 1 byte for byte, N = 2 and 3 within 1e-4 relative, the ranks' weights identical; also with
 # dropout, AdamW, a schedule and early stopping on a validation split; embedding tables; an
-# ensemble), an
+# ensemble; TabM over a periodic embedding), an
 # interrupted run resumed with the same and with another N against the uninterrupted one, and a
 # killed rank ending the job within seconds with a message naming it.
 set -euo pipefail
@@ -48,6 +48,17 @@ echo "-- an ensemble (TabM-mini): each rank's rows spread to the members, gradie
 "${mpirun[@]}" -n 2 "$mlpc" run "$spec" --epochs 1 --quiet --set ensemble=4 \
   --out "$out/ens2" > /dev/null
 python3 scripts/compare_models.py "$out/ens1" "$out/ens2" --tolerance 1e-4
+
+echo "-- TabM (batch_ensemble) over a periodic embedding: the members' scales, biases and the"
+echo "   frequencies summed over the ranks like the rest"
+sed -e 's/^input: 11$/ensemble: {members: 3, kind: batch_ensemble}/' \
+  -e 's/    bill_length_mm: {type: numeric, missing: median}/    bill_length_mm: {type: numeric, missing: median, embedding: periodic, frequencies: 8, dim: 4, sigma: 0.1}/' \
+  -e 's|data/penguins.csv|'"$PWD"'/specs/data/penguins.csv|' specs/penguins.yaml > "$out/tabm.yaml"
+grep -q "kind: batch_ensemble" "$out/tabm.yaml" && grep -q "embedding: periodic" "$out/tabm.yaml" \
+  || { echo "no TabM or periodic embedding in the spec"; exit 1; }
+"$mlpc" run "$out/tabm.yaml" --epochs 3 --quiet --out "$out/tabm1" > /dev/null
+"${mpirun[@]}" -n 2 "$mlpc" run "$out/tabm.yaml" --epochs 3 --quiet --out "$out/tabm2" > /dev/null
+python3 scripts/compare_models.py "$out/tabm1" "$out/tabm2" --tolerance 1e-4
 
 # Starts `mpirun -n N` training for many epochs into $out/NAME and sends SIGTERM to mpirun once
 # an epoch is written (metrics lines are flushed every 0.2 s: it stops a few epochs later).
