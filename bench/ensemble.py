@@ -3,8 +3,9 @@ TabM-mini in PyTorch, same network (20 inputs, 3 hidden layers of 256 relu units
 batch 256, Adam, float32, in one run. mlpc's step is `mlpc bench`'s median (after its warm-up);
 PyTorch's the median of 60 steps (forward, loss over the k·B member rows, backward, Adam) after
 10 warm-up steps, with as many threads as mlpc's pool. Prints a markdown table: step time,
-its growth over k = 1, and mlpc / PyTorch.
-Usage: bench/.venv-tabular/bin/python bench/ensemble.py [path/to/release/mlpc]"""
+its growth over k = 1, and mlpc / PyTorch. `--kind batch_ensemble` compares mlpc's TabM with the
+package's `arch_type='tabm'`, `--kind independent` its k separate networks with 'tabm-packed'.
+Usage: bench/.venv-tabular/bin/python bench/ensemble.py [--kind KIND] [path/to/release/mlpc]"""
 import json
 import os
 import statistics
@@ -18,6 +19,8 @@ import torch
 import torch.nn.functional as F
 
 MEMBERS = [1, 2, 4, 8, 16, 32]
+KIND = "mini"
+ARCH = {"mini": "tabm-mini", "batch_ensemble": "tabm", "independent": "tabm-packed"}
 INPUTS, WIDTH, BLOCKS, BATCH, CLASSES = 20, 256, 3, 256, 2
 
 
@@ -25,7 +28,7 @@ def spec(k):
     layers = ", ".join(["{units: %d, activation: relu}" % WIDTH] * BLOCKS)
     return f"""task: classification
 input: {INPUTS}
-ensemble: {k}
+ensemble: {{members: {k}, kind: {KIND}}}
 layers: [{layers}, {{units: {CLASSES}, activation: softmax}}]
 loss: cross_entropy
 data: {{generator: blobs, classes: {CLASSES}, dimensions: {INPUTS}, samples: 4096}}
@@ -46,7 +49,7 @@ def mlpc_step(binary, k, folder):
 def torch_step(k, threads):
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    model = tabm.TabM.make(n_num_features=INPUTS, d_out=CLASSES, k=k, arch_type="tabm-mini",
+    model = tabm.TabM.make(n_num_features=INPUTS, d_out=CLASSES, k=k, arch_type=ARCH[KIND],
                            n_blocks=BLOCKS, d_block=WIDTH, dropout=0.0, activation="ReLU")
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     x = torch.randn(BATCH, INPUTS)
@@ -65,7 +68,12 @@ def torch_step(k, threads):
 
 
 def main():
-    binary = sys.argv[1] if len(sys.argv) > 1 else ".build/release/mlpc"
+    global KIND
+    args = sys.argv[1:]
+    if args[:1] == ["--kind"]:
+        KIND = args[1]
+        args = args[2:]
+    binary = args[0] if args else ".build/release/mlpc"
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         for k in MEMBERS:
@@ -73,7 +81,8 @@ def main():
             theirs = torch_step(k, record["threads"])
             rows.append((k, ours, theirs))
             print(f"k={k}: mlpc {ours * 1e3:.3f} ms, PyTorch tabm {theirs * 1e3:.3f} ms", flush=True)
-    print(f"\nCPU: {record['cpu']}, kernels {record['kernel_isa']}, {record['threads']} threads;"
+    print(f"\nkind {KIND} (tabm arch_type {ARCH[KIND]!r});"
+          f" CPU: {record['cpu']}, kernels {record['kernel_isa']}, {record['threads']} threads;"
           f" torch {torch.__version__}, tabm {getattr(tabm, '__version__', '?')}\n")
     print("| k | mlpc step (ms) | × k=1 | tabm (PyTorch) step (ms) | × k=1 | mlpc / PyTorch |")
     print("|---|---|---|---|---|---|")
