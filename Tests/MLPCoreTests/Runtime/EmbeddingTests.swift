@@ -8,7 +8,10 @@ import Testing
 
 @testable import MLPCore
 
-struct EmbeddingCase: Decodable, Sendable, CustomTestStringConvertible {
+/// Three training steps of a small network computed by PyTorch (float64) from given parameters
+/// and a batch of loaded rows: the fixture format of scripts/embedding_torch.py and
+/// scripts/periodic_torch.py.
+struct TorchStepsCase: Decodable, Sendable, CustomTestStringConvertible {
   struct Step: Decodable, Sendable {
     var loss: Double
     var gradients: [[Double]]
@@ -31,11 +34,65 @@ struct EmbeddingCase: Decodable, Sendable, CustomTestStringConvertible {
     case weightDecay = "weight_decay"
   }
 
-  static func all() -> [EmbeddingCase] {
+  /// The cases of Tests/Fixtures/`file`.
+  static func load(_ file: String) -> [TorchStepsCase] {
     let data =
-      FileManager.default.contents(
-        atPath: Repository.path("Tests/Fixtures/embedding_torch.json")) ?? Data()
-    return (try? JSONDecoder().decode([EmbeddingCase].self, from: data)) ?? []
+      FileManager.default.contents(atPath: Repository.path("Tests/Fixtures/" + file)) ?? Data()
+    return (try? JSONDecoder().decode([TorchStepsCase].self, from: data)) ?? []
+  }
+
+  /// The batch of loaded rows (`inputs` columns, `outputs` targets).
+  func batch(inputs: Int, outputs: Int) -> Dataset {
+    Dataset(
+      features: loaded.map(Float.init), targets: y.map(Float.init), inputs: inputs,
+      outputs: outputs, labels: nil)
+  }
+}
+
+/// Within 1e-4 of the expected values relative to their size, or to `floor` for values nearer 0.
+func expectClose(
+  _ actual: [Float], _ expected: [Double], _ name: String, floor: Double = 1e-3
+) {
+  #expect(actual.count == expected.count)
+  let worst = zip(actual, expected).map { abs(Double($0) - $1) / max(floor, abs($1)) }.max() ?? 0
+  #expect(worst < 1e-4, "\(name): worst relative difference \(worst)")
+}
+
+extension TorchStepsCase {
+  static func embeddings() -> [TorchStepsCase] { load("embedding_torch.json") }
+
+  /// Trains `network` on the case's batch (`inputs` loaded columns, `outputs` targets) for its
+  /// steps, from its initial values of the parameter tensors `tensors` names (the fixture's
+  /// order); each step's loss, the gradients of those tensors and the tensors themselves equal
+  /// the fixture's (within 1e-4 relative, or `floor` × 1e-4 near 0).
+  func expectStepsMatch(
+    _ network: Network, inputs: Int, outputs: Int, floor: Double = 1e-3,
+    tensors: (ExecutionPlan) -> [BufferID]
+  ) throws {
+    let training = try updateRule(optimizer, learningRate, weightDecay)
+    let plan = PlanCompiler.compile(
+      network, batchSize: rows, training: (training.updateRule, training.clipping))
+    let executor = Executor(plan: plan, seed: 1)
+    let ids = tensors(plan)
+    for (id, values) in zip(ids, initial) { executor.setValues(id, values.map(Float.init)) }
+    // A parameter's gradient lies at the same place in the gradient range.
+    let gradients = ids.map { id in
+      plan.buffers.first {
+        $0.role.isGradient
+          && $0.offset - plan.gradients!.offset == plan[id].offset - plan.parameters.offset
+      }!.id
+    }
+    executor.loadBatch(batch(inputs: inputs, outputs: outputs), 0..<rows)
+    for step in steps {
+      let loss = executor.trainStep(rows: rows, learningRate: Float(learningRate))
+      #expect(abs(loss - step.loss) <= 1e-5 * max(1, abs(step.loss)), "\(loss) vs \(step.loss)")
+      for (id, expected) in zip(gradients, step.gradients) {
+        expectClose(executor.values(id), expected, plan[id].name, floor: floor)
+      }
+      for (id, expected) in zip(ids, step.parameters) {
+        expectClose(executor.values(id), expected, plan[id].name, floor: floor)
+      }
+    }
   }
 }
 
@@ -113,10 +170,8 @@ func updateRule(_ optimizer: String, _ η: Double, _ λ: Double) throws -> Train
     let plan = PlanCompiler.compile(
       embeddedNetwork(), batchSize: 6, training: (training.updateRule, training.clipping))
     let executor = Executor(plan: plan, seed: 5)
-    let c = try #require(EmbeddingCase.all().first)
-    let data = Dataset(
-      features: c.loaded.map(Float.init), targets: c.y.map(Float.init), inputs: 4, outputs: 3,
-      labels: nil)
+    let c = try #require(TorchStepsCase.embeddings().first)
+    let data = c.batch(inputs: 4, outputs: 3)
     let results = GradientCheck.run(executor, data: data, rows: 6)
     #expect(results.map(\.tensor).suffix(2) == ["a.embedding", "b.embedding"])
     for r in results {
@@ -126,42 +181,15 @@ func updateRule(_ optimizer: String, _ η: Double, _ λ: Double) throws -> Train
   }
 
   @Test func fixtureIsPresent() {
-    let cases = EmbeddingCase.all()
+    let cases = TorchStepsCase.embeddings()
     #expect(cases.map(\.optimizer) == ["adam", "adamw"])
     #expect(cases.allSatisfy { $0.steps.count == 3 && $0.initial.count == 6 })
   }
 
-  @Test(arguments: EmbeddingCase.all())
-  func stepsMatchPyTorchsEmbedding(_ c: EmbeddingCase) throws {
-    let training = try updateRule(c.optimizer, c.learningRate, c.weightDecay)
-    let plan = PlanCompiler.compile(
-      embeddedNetwork(), batchSize: c.rows, training: (training.updateRule, training.clipping))
-    let executor = Executor(plan: plan, seed: 1)
-    let ids = [plan.weights[0], plan.biases[0], plan.weights[1], plan.biases[1]] + plan.embeddings
-    for (id, values) in zip(ids, c.initial) { executor.setValues(id, values.map(Float.init)) }
-    let gradients = [
-      BufferRole.weightGradient(layer: 1), .biasGradient(layer: 1), .weightGradient(layer: 2),
-      .biasGradient(layer: 2), .embeddingGradient(table: 0), .embeddingGradient(table: 1),
-    ].map { role in plan.buffers.first { $0.role == role }!.id }
-    let batch = Dataset(
-      features: c.loaded.map(Float.init), targets: c.y.map(Float.init), inputs: 4, outputs: 3,
-      labels: nil)
-    executor.loadBatch(batch, 0..<c.rows)
-    for step in c.steps {
-      let loss = executor.trainStep(rows: c.rows, learningRate: Float(c.learningRate))
-      #expect(abs(loss - step.loss) <= 1e-5 * max(1, abs(step.loss)), "\(loss) vs \(step.loss)")
-      for (id, expected) in zip(gradients, step.gradients) {
-        expectClose(executor.values(id), expected, plan[id].name)
-      }
-      for (id, expected) in zip(ids, step.parameters) {
-        expectClose(executor.values(id), expected, plan[id].name)
-      }
+  @Test(arguments: TorchStepsCase.embeddings())
+  func stepsMatchPyTorchsEmbedding(_ c: TorchStepsCase) throws {
+    try c.expectStepsMatch(embeddedNetwork(), inputs: 4, outputs: 3) { plan in
+      (0..<2).flatMap { [plan.weights[$0], plan.biases[$0]] } + plan.embeddings
     }
-  }
-
-  func expectClose(_ actual: [Float], _ expected: [Double], _ name: String) {
-    #expect(actual.count == expected.count)
-    let worst = zip(actual, expected).map { abs(Double($0) - $1) / max(1e-3, abs($1)) }.max() ?? 0
-    #expect(worst < 1e-4, "\(name): worst relative difference \(worst)")
   }
 }

@@ -10,35 +10,8 @@ import Testing
 
 @testable import MLPCore
 
-struct PeriodicCase: Decodable, Sendable, CustomTestStringConvertible {
-  struct Step: Decodable, Sendable {
-    var loss: Double
-    var gradients: [[Double]]
-    var parameters: [[Double]]
-  }
-  var optimizer: String
-  var learningRate: Double
-  var weightDecay: Double
-  var rows: Int
-  var loaded: [Double]
-  var y: [Double]
-  var initial: [[Double]]
-  var steps: [Step]
-
-  var testDescription: String { optimizer }
-
-  enum CodingKeys: String, CodingKey {
-    case optimizer, rows, loaded, y, initial, steps
-    case learningRate = "learning_rate"
-    case weightDecay = "weight_decay"
-  }
-
-  static func all() -> [PeriodicCase] {
-    let data =
-      FileManager.default.contents(
-        atPath: Repository.path("Tests/Fixtures/periodic_torch.json")) ?? Data()
-    return (try? JSONDecoder().decode([PeriodicCase].self, from: data)) ?? []
-  }
+extension TorchStepsCase {
+  static func periodic() -> [TorchStepsCase] { load("periodic_torch.json") }
 }
 
 /// [periodic a (K 3 → 4), lite periodic b (K 2 → 3), number c, lite periodic d (K 2 → 3)] →
@@ -142,10 +115,8 @@ func periodicNetwork(members: Int = 1) -> Network {
       periodicNetwork(members: members), batchSize: 6,
       training: (training.updateRule, training.clipping))
     let executor = Executor(plan: plan, seed: 5)
-    let c = try #require(PeriodicCase.all().first)
-    let data = Dataset(
-      features: c.loaded.map(Float.init), targets: c.y.map(Float.init), inputs: 4, outputs: 3,
-      labels: nil)
+    let c = try #require(TorchStepsCase.periodic().first)
+    let data = c.batch(inputs: 4, outputs: 3)
     let results = GradientCheck.run(executor, data: data, rows: 6)
     let names = Set(results.map(\.tensor))
     #expect(names.isSuperset(of: plan.network.periodicTensors.map(\.name)))
@@ -156,47 +127,17 @@ func periodicNetwork(members: Int = 1) -> Network {
   }
 
   @Test func fixtureIsPresent() {
-    let cases = PeriodicCase.all()
+    let cases = TorchStepsCase.periodic()
     #expect(cases.map(\.optimizer) == ["adam", "adamw"])
     #expect(cases.allSatisfy { $0.steps.count == 3 && $0.initial.count == 11 })
   }
 
-  @Test(arguments: PeriodicCase.all())
-  func stepsMatchRtdlPeriodicEmbeddings(_ c: PeriodicCase) throws {
-    let training = try updateRule(c.optimizer, c.learningRate, c.weightDecay)
-    let plan = PlanCompiler.compile(
-      periodicNetwork(), batchSize: c.rows, training: (training.updateRule, training.clipping))
-    let executor = Executor(plan: plan, seed: 1)
-    let ids = [plan.weights[0], plan.biases[0], plan.weights[1], plan.biases[1]] + plan.periodic
-    for (id, values) in zip(ids, c.initial) { executor.setValues(id, values.map(Float.init)) }
-    let gradients =
-      [
-        BufferRole.weightGradient(layer: 1), .biasGradient(layer: 1), .weightGradient(layer: 2),
-        .biasGradient(layer: 2),
-      ] + plan.periodic.indices.map { BufferRole.periodicGradient(tensor: $0) }
-    let gradientIDs = gradients.map { role in plan.buffers.first { $0.role == role }!.id }
-    let batch = Dataset(
-      features: c.loaded.map(Float.init), targets: c.y.map(Float.init), inputs: 4, outputs: 3,
-      labels: nil)
-    executor.loadBatch(batch, 0..<c.rows)
-    for step in c.steps {
-      let loss = executor.trainStep(rows: c.rows, learningRate: Float(c.learningRate))
-      #expect(abs(loss - step.loss) <= 1e-5 * max(1, abs(step.loss)), "\(loss) vs \(step.loss)")
-      for (id, expected) in zip(gradientIDs, step.gradients) {
-        expectClose(executor.values(id), expected, plan[id].name)
-      }
-      for (id, expected) in zip(ids, step.parameters) {
-        expectClose(executor.values(id), expected, plan[id].name)
-      }
+  @Test(arguments: TorchStepsCase.periodic())
+  func stepsMatchRtdlPeriodicEmbeddings(_ c: TorchStepsCase) throws {
+    // Float32 sums of a few terms of size 1 round at ~1e-7: values near 0 within 1e-6.
+    try c.expectStepsMatch(periodicNetwork(), inputs: 4, outputs: 3, floor: 1e-2) { plan in
+      (0..<2).flatMap { [plan.weights[$0], plan.biases[$0]] } + plan.periodic
     }
-  }
-
-  /// Within 1e-4 relative, or 1e-6 absolute for elements near 0 (float32 sums of a few terms
-  /// of size 1 round at ~1e-7).
-  func expectClose(_ actual: [Float], _ expected: [Double], _ name: String) {
-    #expect(actual.count == expected.count)
-    let worst = zip(actual, expected).map { abs(Double($0) - $1) / max(1e-2, abs($1)) }.max() ?? 0
-    #expect(worst < 1e-4, "\(name): worst relative difference \(worst)")
   }
 
   @Test func specKeysAreChecked() throws {
