@@ -13,14 +13,25 @@ struct ResumeCase: CustomTestStringConvertible, Sendable {
   var shuffle: Bool
   /// Stop inside epoch 2 after this many steps; nil: at the end of epoch 2.
   var step: Int?
+  /// The `ensemble` key's value (TabM's scales and the members' own layers resume too).
+  var ensemble = "1"
   var testDescription: String {
     "\(optimizer) shuffle \(shuffle) stop \(step.map { "at step \($0)" } ?? "at epoch end")"
+      + (ensemble == "1" ? "" : " ensemble \(ensemble)")
   }
 
-  static let all = ["sgd", "momentum", "adam"].flatMap { o in
-    [true, false].flatMap { s in [nil, 1, 7].map { ResumeCase(optimizer: o, shuffle: s, step: $0) }
-    }
-  }
+  static let all =
+    ["sgd", "momentum", "adam"].flatMap { o in
+      [true, false].flatMap { s in
+        [nil, 1, 7].map { ResumeCase(optimizer: o, shuffle: s, step: $0) }
+      }
+    } + [
+      ResumeCase(optimizer: "adam", shuffle: true, step: 7, ensemble: "3"),
+      ResumeCase(
+        optimizer: "adam", shuffle: true, step: 7, ensemble: "{members: 3, kind: batch_ensemble}"),
+      ResumeCase(
+        optimizer: "sgd", shuffle: true, step: 1, ensemble: "{members: 2, kind: independent}"),
+    ]
 }
 
 @Suite struct ResumeTests {
@@ -31,6 +42,7 @@ struct ResumeCase: CustomTestStringConvertible, Sendable {
         """
         task: classification
         input: 2
+        ensemble: \(c.ensemble)
         layers: [{units: 6, activation: tanh}, {units: 3, activation: softmax}]
         data: {generator: blobs, samples: 90}
         training: {epochs: 4, batch_size: 8, optimizer: \(c.optimizer), shuffle: \(c.shuffle), seed: 9}
