@@ -8,7 +8,8 @@ pytabkit's TabM-D and RealMLP-TD run for the same epochs, on bench/tabular.py's 
               `training.epochs` E; the wall time of `mlpc run` (process start, CSV reading and
               the transforms' fitting, the E epochs, the model file written)
   torch-tabm  tabm.TabM.make(arch_type='tabm-mini', k=8, n_blocks=2, d_block=64) on the same
-              n^0 (from `mlpc plan`), AdamW 0.002 with weight decay 0.1, batch 32, E epochs of
+              n^0 (from `mlpc plan`), AdamW 0.002 with weight decay 0.1, the spec's batch size
+              (`mlpc init` picks 32 for small tables, more for large ones), E epochs of
               shuffled mini-batches, the loss over the k·B member rows; the training loop alone
               (no data reading or preprocessing: random inputs of the encoded width)
   tabm-d      pytabkit TabM_D (its default network, batch 256 and PLR-free numerics), n_epochs E,
@@ -41,7 +42,10 @@ def mlpc_fit(binary, train, target, epochs, folder):
     text = subprocess.run([binary, "init", path, "--target", target], check=True,
                           capture_output=True, text=True).stdout
     lines = []
+    batch = 32
     for line in text.splitlines():
+        if line.startswith("  batch_size:"):
+            batch = int(line.split(":")[1].split("#")[0])
         if line.startswith("  validation_split:") or line.startswith("  stratify:") \
                 or line.startswith("  early_stopping:"):
             continue
@@ -59,10 +63,10 @@ def mlpc_fit(binary, train, target, epochs, folder):
     start = time.perf_counter()
     subprocess.run([binary, "run", spec, "--quiet", "--force", "--out",
                     os.path.join(folder, "run")], check=True, capture_output=True)
-    return time.perf_counter() - start, widths
+    return time.perf_counter() - start, widths, batch
 
 
-def torch_fit(widths, rows, task, epochs):
+def torch_fit(widths, rows, task, epochs, size):
     import tabm
     torch.manual_seed(0)
     n0, hidden, out = widths[0], widths[1:-1], widths[-1]
@@ -75,8 +79,8 @@ def torch_fit(widths, rows, task, epochs):
     start = time.perf_counter()
     for _ in range(epochs):
         order = torch.randperm(rows)
-        for i in range(0, rows, 32):
-            batch = order[i:i + 32]
+        for i in range(0, rows, size):
+            batch = order[i:i + size]
             optimizer.zero_grad()
             z = model(x[batch]).flatten(0, 1)  # (B·k, out)
             if task == "classification":
@@ -126,14 +130,14 @@ def main():
             frame, test_size=0.25, random_state=1,
             stratify=frame[target] if task == "classification" else None)
         with tempfile.TemporaryDirectory() as folder:
-            ours, widths = mlpc_fit(args.mlpc, train, target, args.epochs, folder)
+            ours, widths, batch = mlpc_fit(args.mlpc, train, target, args.epochs, folder)
         times = {}
         for method in methods:
             if method == "torch-tabm":
-                times[method] = torch_fit(widths, len(train), task, args.epochs)
+                times[method] = torch_fit(widths, len(train), task, args.epochs, batch)
             else:
                 times[method] = pytabkit_fit(method, train, test, target, task, args.epochs)
-        print(f"{name}: {len(train)} rows, widths {widths}, mlpc {ours:.2f} s, "
+        print(f"{name}: {len(train)} rows, widths {widths}, batch {batch}, mlpc {ours:.2f} s, "
               + ", ".join(f"{m} {t:.2f} s" for m, t in times.items()), flush=True)
         rows.append((name, len(train), ours, times))
     print(f"\n{args.epochs} epochs; {platform.processor() or platform.machine()}, torch "
