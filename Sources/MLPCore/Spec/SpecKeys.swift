@@ -184,7 +184,7 @@ extension SpecKey where Value == Double {
     "the least change that counts as an improvement")
   static let weightDecay = number(
     .training, "weight_decay", default: 0, atLeast(0), float: true,
-    "λ: adds λθ to the gradient of every weight, bias and embedding table (L2); with `adamw`, decays them by ηλ directly; the multiplicative scales (`front_scale`, an ensemble's adapters) are not decayed"
+    "λ: adds λθ to the gradient of every weight, bias and embedding table (L2); with `adamw`, decays them by ηλ directly; the multiplicative scales (`front_scale`, an ensemble's adapters, TabM's input and output scales, periodic embeddings' frequencies) are not decayed, and a coupled decay of an ensemble member's own tensors is λ/k"
   )
   static let ema = number(
     .training, "ema", shown: "off",
