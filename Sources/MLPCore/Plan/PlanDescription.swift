@@ -63,9 +63,13 @@ extension ExecutionPlan {
     network.layers.enumerated().map { i, layer in
       let (w, b) = (self[weights[i]], self[biases[i]])
       let f = flops(layer: i + 1)
+      // A BatchEnsemble layer's scales are its parameters too.
+      let scales = buffers.filter {
+        $0.role == .memberInputScale(layer: i + 1) || $0.role == .memberOutputScale(layer: i + 1)
+      }.reduce(0) { $0 + $1.count }
       return PlanLayerRow(
         name: layer.name, weightShape: w.shape, biasShape: b.shape,
-        activation: layer.activation.rawValue, parameters: w.count + b.count,
+        activation: layer.activation.rawValue, parameters: w.count + b.count + scales,
         forwardFlops: f.forward, backwardFlops: f.backward)
     }
   }
