@@ -236,8 +236,7 @@ struct ArenaSizing {
 
   /// The layout the plan compiler will use for a training set of `samples` rows.
   func layout(samples: Int) -> ArenaLayout? {
-    let loaded =
-      input - embeddings.reduce(0) { $0 + $1.dim - 1 } - periodic.reduce(0) { $0 + $1.dim - 1 }
+    let loaded = Network.loadedColumns(input: input, embeddings: embeddings, periodic: periodic)
     guard loaded >= 1 else { return nil }
     return ArenaLayout(
       input: input, layers: layers,

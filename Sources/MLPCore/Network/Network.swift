@@ -87,8 +87,8 @@ public struct PeriodicEmbedding: Sendable, Equatable {
 
 extension PeriodicEmbedding {
   /// The parameter tensors of `list`: each distinct linear layer's weight (dim, 2K) and bias
-  /// (dim) in column order, then every column's frequencies (K), which are not decayed (so they
-  /// lie at the end, before the other undecayed scales).
+  /// (dim) in column order, then every column's frequencies (K) (not decayed: the update's decay
+  /// factors are set per tensor).
   public static func tensors(_ list: [PeriodicEmbedding]) -> [PeriodicTensor] {
     var linear: [PeriodicTensor] = []
     var seen: Set<String> = []
@@ -239,6 +239,13 @@ public struct Network: Sendable, Equatable {
 
   /// Columns of a loaded row: n^0 with each embedding's width replaced by its one code or value.
   public var loadedColumns: Int {
+    Self.loadedColumns(input: input, embeddings: embeddings, periodic: periodic)
+  }
+
+  /// `loadedColumns` of n^0 = `input` with these embeddings.
+  public static func loadedColumns(
+    input: Int, embeddings: [EmbeddingTable], periodic: [PeriodicEmbedding]
+  ) -> Int {
     input - embeddings.reduce(0) { $0 + $1.dim - 1 } - periodic.reduce(0) { $0 + $1.dim - 1 }
   }
 
@@ -247,8 +254,7 @@ public struct Network: Sendable, Equatable {
   public var embedsInput: Bool { !embeddings.isEmpty || !periodic.isEmpty }
 
   /// The periodic embeddings' parameter tensors: each distinct linear layer's weight (dim, 2K)
-  /// and bias (dim) in column order, then every column's frequencies (K), which are not decayed
-  /// (so they lie at the end, before the other undecayed scales).
+  /// and bias (dim) in column order, then every column's frequencies (K).
   public var periodicTensors: [PeriodicTensor] { PeriodicEmbedding.tensors(periodic) }
 
   /// The columns of the periodic features buffer: 2K per periodic embedding.

@@ -87,8 +87,8 @@ public final class Executor {
   /// layer order, row by row, from SplitMix64(seed) (an ensemble's output layer member by
   /// member); zero biases; then each embedding table N(0, 1) row by row (as nn.Embedding
   /// starts), its unknown row 0; the periodic embeddings' frequencies N(0, σ²) truncated at
-  /// ±3σ and their linear layers U(±1/√(2K)) (as `rtdl_num_embeddings`); the front scale 1; an ensemble's adapters random signs ±1
-  /// (TabM-mini's start).
+  /// ±3σ and their linear layers U(±1/√(2K)) (as `rtdl_num_embeddings`); the front scale and
+  /// TabM's scales 1; an ensemble's adapters random signs ±1 (TabM-mini's start).
   public func initializeParameters(seed: UInt64) {
     var rng = SeededGenerator(seed: seed)
     for (k, layer) in plan.network.layers.enumerated() {

@@ -71,34 +71,30 @@ public struct WeightTransfer: Sendable {
       transfer.weights.append(w.values)
       transfer.biases.append(b.values)
     }
+    // The model's tensor `name`, of the shape this spec gives `what`.
+    func values(_ name: String, _ shape: [Int], _ what: String, layer: Int? = nil)
+      -> Result<[Float], Mismatch>
+    {
+      if let t = model.tensors[name], t.shape == shape { return .success(t.values) }
+      let size = { (shape: [Int]) in shape.map(String.init).joined(separator: "×") }
+      return .failure(
+        Mismatch(
+          layer: layer,
+          description: "\(what) is \(size(shape)) here but "
+            + (model.tensors[name].map { "the model's is \(size($0.shape))" }
+              ?? "the model has none")))
+    }
     for e in network.embeddings {
-      let name = e.tensorName
-      guard let t = model.tensors[name], t.shape == [e.rows, e.dim] else {
-        let found = model.tensors[name].map {
-          "\($0.shape.map(String.init).joined(separator: "×"))"
-        }
-        return .failure(
-          Mismatch(
-            layer: nil,
-            description:
-              "the embedding of '\(e.name)' is \(e.rows)×\(e.dim) here but "
-              + (found.map { "the model's is \($0)" } ?? "the model has none")))
+      switch values(e.tensorName, [e.rows, e.dim], "the embedding of '\(e.name)'") {
+      case .success(let v): transfer.tables.append(v)
+      case .failure(let m): return .failure(m)
       }
-      transfer.tables.append(t.values)
     }
     for p in network.periodicTensors {
-      guard let t = model.tensors[p.name], t.shape == p.shape else {
-        let found = model.tensors[p.name].map {
-          "\($0.shape.map(String.init).joined(separator: "×"))"
-        }
-        return .failure(
-          Mismatch(
-            layer: nil,
-            description:
-              "the periodic embedding tensor '\(p.name)' is \(p.shape.map(String.init).joined(separator: "×")) here but "
-              + (found.map { "the model's is \($0)" } ?? "the model has none")))
+      switch values(p.name, p.shape, "the periodic embedding tensor '\(p.name)'") {
+      case .success(let v): transfer.periodic.append(v)
+      case .failure(let m): return .failure(m)
       }
-      transfer.periodic.append(t.values)
     }
     if network.frontScale, theirs.frontScale, let s = model.tensors[Network.frontScaleName],
       s.shape == [network.input]
@@ -111,11 +107,10 @@ public struct WeightTransfer: Sendable {
         (k > 1 ? [(Network.inputScaleName(theirName), ours[k - 1])] : [])
         + [(Network.outputScaleName(theirName), ours[k])]
       for (name, width) in scales {
-        guard let t = model.tensors[name], t.shape == [network.members, width] else {
-          return .failure(
-            Mismatch(layer: k, description: "the model has no tensor '\(name)' of its shape"))
+        switch values(name, [network.members, width], "the member scale '\(name)'", layer: k) {
+        case .success(let v): transfer.memberScales.append(v)
+        case .failure(let m): return .failure(m)
         }
-        transfer.memberScales.append(t.values)
       }
     }
     if network.members > 1, let r = model.tensors[Network.adapterName],
