@@ -25,12 +25,17 @@ public final class Predictor {
 
   /// The batch actually used for `batchSize` rows asked for, at most `rows` when the rows are
   /// known to be fewer, and within `maximumBatchFloats`.
-  /// An ensemble's k members each keep their own rows from layer 1's input on.
+  /// An ensemble's k members each keep their own rows from layer 1's input on; periodic
+  /// embeddings keep their sines and cosines.
   public static func batchSize(_ batchSize: Int, for network: Network, rows: Int? = nil) -> Int {
     let members = network.members
-    let perMember = network.layers.reduce(members > 1 ? network.input : 0) { $0 + $1.units }
+    let widths = network.widths
+    // TabM's BatchEnsemble layers keep their scaled input and their product besides.
+    let perMember =
+      network.layers.reduce(members > 1 ? network.input : 0) { $0 + $1.units }
+      + network.batchEnsembleLayers.reduce(0) { $0 + widths[$1 - 1] + widths[$1] }
     let perRow =
-      network.input + network.loadedColumns + members * perMember
+      network.input + network.loadedColumns + network.periodicWidth + members * perMember
       + (members > 1 ? network.layers.last!.units : 0)
     return max(1, min(batchSize, rows ?? batchSize, maximumBatchFloats / perRow))
   }

@@ -431,6 +431,19 @@ import Testing
       name: "w", task: .classification, input: 2, layers: wide.layers, loss: .crossEntropy,
       members: 4)
     #expect(Predictor.batchSize(512, for: members) == 1)
+    // TabM of 2 over a layer of 2^22: each member's rows of 2 + 2^22 + 2 floats and, in its
+    // BatchEnsemble layer, the scaled input and the product (2 + 2^22): 3 rows, where TabM-mini's
+    // members without them fit 7.
+    let narrower = [
+      CheckedLayer(name: "h", units: 1 << 22, activation: .relu, parameter: nil),
+      CheckedLayer(name: "o", units: 2, activation: .softmax, parameter: nil),
+    ]
+    for (kind, rows) in [(EnsembleKind.batchEnsemble, 3), (.mini, 7)] {
+      let network = Network(
+        name: "w", task: .classification, input: 2, layers: narrower, loss: .crossEntropy,
+        members: 2, ensembleKind: kind)
+      #expect(Predictor.batchSize(512, for: network) == rows, "\(kind)")
+    }
   }
 
   @Test func metadataIsBoundedAndEscapedInErrors() throws {
