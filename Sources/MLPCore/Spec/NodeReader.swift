@@ -198,7 +198,10 @@ final class NodeReader {
               DiagnosticNote(
                 "expected 'mini' (TabM-mini: shared layers, own output layers), 'batch_ensemble' (TabM: BatchEnsemble layers) or 'independent' (k separate networks)"
               )
-            ]))
+            ],
+            help: closest(to: written.value, in: EnsembleKind.allCases.map(\.rawValue)).map {
+              "did you mean '\($0)'?"
+            }))
         return nil
       }
       kind = known

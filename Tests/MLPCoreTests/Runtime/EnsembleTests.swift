@@ -239,6 +239,8 @@ struct EnsembleCase: CustomTestStringConvertible, Sendable {
       let checked = try #require(checkSpec(spec(value)).spec, "\(value)")
       #expect(checked.network.members == 5 && checked.network.ensembleKind == .mini)
     }
+    let typo = checkSpec(spec("{members: 5, kind: batch_ensembel}")).diagnostics
+    #expect(typo.contains { $0.help == "did you mean 'batch_ensemble'?" }, "\(typo)")
     let independent = try #require(checkSpec(spec("{members: 5, kind: independent}")).spec)
     #expect(independent.network.ensembleKind == .independent)
     #expect(independent.network.memberLayers == [1, 2, 3] && !independent.network.hasAdapters)
