@@ -24,6 +24,9 @@ func kernelFlags(_ level: String, preferring width: Int = 256) -> [SwiftSetting]
   ]
 }
 
+/// Dependencies of `mlpc serve` only, built with the Serve trait.
+let serve = TargetDependencyCondition.when(traits: ["Serve"])
+
 let package = Package(
   name: "mlpc",
   platforms: [.macOS(.v15)],
@@ -42,12 +45,21 @@ let package = Package(
       name: "OpenBLAS",
       description:
         "Link the system OpenBLAS (libopenblas-dev) as a second GEMM backend and test oracle"),
-    .default(enabledTraits: []),
+    .trait(
+      name: "Serve",
+      description:
+        "mlpc serve: models behind HTTP (Hummingbird, Prometheus metrics); on by default, off in the OpenBLAS and MPI builds (`--traits` replaces the defaults)"
+    ),
+    .default(enabledTraits: ["Serve"]),
   ],
   dependencies: [
     .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+    .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+    .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
   ],
   targets: [
     .systemLibrary(
@@ -93,10 +105,21 @@ let package = Package(
       name: "ONNXProto",
       dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
       exclude: ["onnx.proto"]),
+    // The HTTP server of `mlpc serve` (the Serve trait; compiled empty without it).
+    .target(
+      name: "MLPServe",
+      dependencies: [
+        "MLPCore",
+        .product(name: "Hummingbird", package: "hummingbird", condition: serve),
+        .product(name: "Prometheus", package: "swift-prometheus", condition: serve),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle", condition: serve),
+        .product(name: "Logging", package: "swift-log", condition: serve),
+      ]),
     .executableTarget(
       name: "mlpc",
       dependencies: [
         "MLPCore",
+        .target(name: "MLPServe", condition: serve),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
@@ -109,6 +132,11 @@ let package = Package(
       name: "MLPKernelsTests",
       dependencies: ["MLPKernels", "MLPKernelsAVX512", "MLPThreads", "CThreads", "MLPCore"]),
     .testTarget(name: "mlpcCLITests", dependencies: ["mlpc", "MLPCTestSupport"]),
+    .testTarget(
+      name: "MLPServeTests",
+      dependencies: [
+        "MLPCore", "MLPCTestSupport", .target(name: "MLPServe", condition: serve),
+      ]),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -15,7 +15,7 @@ struct MLPCCommand: ParsableCommand {
     subcommands: [
       Check.self, Plan.self, Run.self, Predict.self, Evaluate.self, CurvesCommand.self,
       Sweep.self, Export.self, Gradcheck.self, Bench.self, Schema.self, Init.self,
-    ])
+    ] + serveCommands)
 
   /// The most command-line arguments taken: the argument parser's time grows with the square of
   /// their number, so ten thousand `--set` flags would take minutes before anything is read.
@@ -32,9 +32,10 @@ struct MLPCCommand: ParsableCommand {
       if let unknown = unknownCommand(CommandLine.arguments.dropFirst()) { throw unknown }
       var command = try parseAsRoot()
       // Commands that run kernels refuse a kernel setting they cannot honour.
-      let computes: [any ParsableCommand.Type] = [
-        Run.self, Sweep.self, Bench.self, Predict.self, Evaluate.self, Gradcheck.self,
-      ]
+      let computes: [any ParsableCommand.Type] =
+        [
+          Run.self, Sweep.self, Bench.self, Predict.self, Evaluate.self, Gradcheck.self,
+        ] + serveCommands
       if computes.contains(where: { type(of: command) == $0 }),
         let problem = GemmBackend.environmentProblem ?? KernelISA.environmentProblem
           ?? WorkerPool.environmentProblem

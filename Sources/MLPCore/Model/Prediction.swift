@@ -267,43 +267,97 @@ public final class Predictor {
     }
   }
 
+  /// How this model's outputs read.
+  public var reading: OutputReading { OutputReading(model) }
+
   /// The columns `cells(_:probabilities:)` fills: the predicted class (and one probability per
   /// class), or one value per regression target.
   public func outputColumns(probabilities: Bool) -> [String] {
-    guard let classes else { return model.description.targets }
-    return ["predicted"] + (probabilities ? classes.map { "p_\($0)" } : [])
+    reading.outputColumns(probabilities: probabilities)
   }
 
-  /// A row's output as text cells, in `outputColumns` order; `threshold`: the probability from
-  /// which one sigmoid unit predicts the second class (default 0.5, the trainer's rule).
+  /// A row's output as text cells, in `outputColumns` order (`OutputReading.cells`).
   public func cells(_ out: UnsafeBufferPointer<Float>, probabilities: Bool, threshold: Float = 0.5)
     -> [String]
   {
-    guard let classes else { return targetValues(out).map { "\($0)" } }
-    let p = classProbabilities(out)
-    var best = out.count == 1 && out[0] >= threshold ? 1 : 0
-    for c in 1..<p.count where out.count > 1 && p[c] > p[best] { best = c }
-    return [classes[best]] + (probabilities ? p.map { "\($0)" } : [])
+    reading.cells(out, probabilities: probabilities, threshold: threshold)
   }
 
   /// A regression row's outputs in the targets' own units (inverting the target scaling).
   public func targetValues(_ out: UnsafeBufferPointer<Float>) -> [Float] {
-    guard let t = model.description.targetScale else { return Array(out) }
+    reading.targetValues(out)
+  }
+
+  /// Probabilities of every class: softmax outputs as they are, one sigmoid unit as (1 − p, p).
+  public func classProbabilities(_ out: UnsafeBufferPointer<Float>) -> [Float] {
+    reading.classProbabilities(out)
+  }
+
+  /// Whether the model is a classifier with one sigmoid unit (a decision threshold applies).
+  public var hasOneSigmoidUnit: Bool { reading.hasOneSigmoidUnit }
+
+  /// Class names in output order (classification).
+  public var classes: [String]? { reading.classes }
+}
+
+/// How a model's outputs x^N read: class names and probabilities, or regression targets in
+/// their own units. A value, usable from any thread (the server formats replies with it while
+/// the predictor runs elsewhere).
+public struct OutputReading: Sendable {
+  /// Class names in output order (classification), else nil.
+  public let classes: [String]?
+  /// The regression targets' names.
+  public let targets: [String]
+  /// Output units n^N.
+  public let outputs: Int
+  private let targetScale: TargetScaler?
+
+  public init(_ model: Model) {
+    outputs = model.network.layers.last!.units
+    targets = model.description.targets
+    targetScale = model.description.targetScale
+    classes =
+      model.network.task == .classification
+      ? model.description.classes ?? (0..<max(2, outputs)).map(String.init) : nil
+  }
+
+  /// Whether the model is a classifier with one sigmoid unit (a decision threshold applies).
+  public var hasOneSigmoidUnit: Bool { classes != nil && outputs == 1 }
+
+  /// The columns `cells(_:probabilities:)` fills: the predicted class (and one probability per
+  /// class), or one value per regression target.
+  public func outputColumns(probabilities: Bool) -> [String] {
+    guard let classes else { return targets }
+    return ["predicted"] + (probabilities ? classes.map { "p_\($0)" } : [])
+  }
+
+  /// The predicted class's index; `threshold`: the probability from which one sigmoid unit
+  /// predicts the second class (default 0.5, the trainer's rule), else the most probable class
+  /// (the first of equals).
+  public func predictedClass(_ out: UnsafeBufferPointer<Float>, threshold: Float = 0.5) -> Int {
+    if out.count == 1 { return out[0] >= threshold ? 1 : 0 }
+    var best = 0
+    for c in 1..<out.count where out[c] > out[best] { best = c }
+    return best
+  }
+
+  /// A row's output as text cells, in `outputColumns` order.
+  public func cells(_ out: UnsafeBufferPointer<Float>, probabilities: Bool, threshold: Float = 0.5)
+    -> [String]
+  {
+    guard let classes else { return targetValues(out).map { "\($0)" } }
+    let best = predictedClass(out, threshold: threshold)
+    return [classes[best]] + (probabilities ? classProbabilities(out).map { "\($0)" } : [])
+  }
+
+  /// A regression row's outputs in the targets' own units (inverting the target scaling).
+  public func targetValues(_ out: UnsafeBufferPointer<Float>) -> [Float] {
+    guard let t = targetScale else { return Array(out) }
     return out.indices.map { Float(t.inverse(Double(out[$0]), $0)) }
   }
 
   /// Probabilities of every class: softmax outputs as they are, one sigmoid unit as (1 − p, p).
   public func classProbabilities(_ out: UnsafeBufferPointer<Float>) -> [Float] {
     out.count == 1 ? [1 - out[0], out[0]] : Array(out)
-  }
-
-  /// Whether the model is a classifier with one sigmoid unit (a decision threshold applies).
-  public var hasOneSigmoidUnit: Bool { classes != nil && outputs == 1 }
-
-  /// Class names in output order (classification).
-  public var classes: [String]? {
-    guard model.network.task == .classification else { return nil }
-    return model.description.classes
-      ?? (0..<max(2, outputs)).map(String.init)
   }
 }

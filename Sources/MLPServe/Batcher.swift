@@ -1,0 +1,136 @@
+// Micro-batching: requests for one model queue their encoded rows; one thread per model takes
+// every row waiting (up to `maxBatch`, after waiting at most `maxDelay` for more to arrive), runs
+// them through the model's inference-only plan in one forward pass (on the kernels' worker pool
+// when the batch is big enough), and hands each request its own rows of x^N. A row's outputs do
+// not depend on the rows beside it (each output row is its own dot products), so batched and
+// unbatched answers are identical (tested).
+
+import Foundation
+import MLPCore
+
+/// One model's queue of rows and the thread that runs them.
+public final class Batcher: @unchecked Sendable {
+  private struct Job {
+    let x: [Float]
+    let rows: Int
+    let arrived: UInt64
+    let done: CheckedContinuation<[Float], Never>
+  }
+
+  /// The most rows run in one forward pass.
+  public let maxBatch: Int
+  /// How long the first waiting request may wait for others, in nanoseconds (0: never; rows
+  /// that arrive while a batch runs still form the next batch).
+  public let maxDelay: UInt64
+  /// Called after each forward pass with its rows (for the batch-size histogram).
+  private let observe: @Sendable (Int) -> Void
+
+  private let condition = NSCondition()
+  private var queue: [Job] = []
+  private var head = 0
+  private var queuedRows = 0
+  private var stopping = false
+  private var thread: Thread?
+  // Touched by the batching thread only.
+  private let predictor: Predictor
+  private let inputs: Int
+  private let outputs: Int
+
+  public init(
+    _ model: Model, maxBatch: Int, maxDelayMicroseconds: Int,
+    observe: @escaping @Sendable (Int) -> Void = { _ in }
+  ) {
+    self.maxBatch = max(1, maxBatch)
+    maxDelay = UInt64(max(0, maxDelayMicroseconds)) * 1000
+    self.observe = observe
+    predictor = Predictor(model, batchSize: self.maxBatch)
+    inputs = model.network.loadedColumns
+    outputs = model.network.layers.last!.units
+    let thread = Thread { [unowned self] in self.loop() }
+    thread.name = "mlpc-batch-\(model.description.name)"
+    self.thread = thread
+    thread.start()
+  }
+
+  /// x^N for `rows` encoded rows `x` (rows × the model's loaded columns), row after row.
+  public func run(_ x: [Float], rows: Int) async -> [Float] {
+    precondition(x.count == rows * inputs)
+    if rows == 0 { return [] }
+    return await withCheckedContinuation { done in
+      condition.lock()
+      queue.append(Job(x: x, rows: rows, arrived: DispatchTime.now().uptimeNanoseconds, done: done))
+      queuedRows += rows
+      condition.signal()
+      condition.unlock()
+    }
+  }
+
+  /// Ends the thread once the queue is empty.
+  public func stop() {
+    condition.lock()
+    stopping = true
+    condition.signal()
+    condition.unlock()
+  }
+
+  private func loop() {
+    condition.lock()
+    while true {
+      while head == queue.count, !stopping { condition.wait() }
+      if head == queue.count {
+        condition.unlock()
+        return
+      }
+      if maxDelay > 0 {
+        let deadline = queue[head].arrived + maxDelay
+        while queuedRows < maxBatch, !stopping {
+          let now = DispatchTime.now().uptimeNanoseconds
+          if now >= deadline { break }
+          _ = condition.wait(until: Date(timeIntervalSinceNow: Double(deadline - now) / 1e9))
+        }
+      }
+      var jobs: [Job] = [queue[head]]
+      var rows = queue[head].rows
+      head += 1
+      while head < queue.count, rows + queue[head].rows <= maxBatch {
+        rows += queue[head].rows
+        jobs.append(queue[head])
+        head += 1
+      }
+      queuedRows -= rows
+      if head > 1024, head * 2 > queue.count {
+        queue.removeFirst(head)
+        head = 0
+      }
+      condition.unlock()
+      let out = forward(jobs, rows: rows)
+      var at = 0
+      for job in jobs {
+        job.done.resume(returning: Array(out[at..<at + job.rows * outputs]))
+        at += job.rows * outputs
+      }
+      observe(rows)
+      condition.lock()
+    }
+  }
+
+  /// The jobs' rows through the plan, as many at a time as it takes.
+  private func forward(_ jobs: [Job], rows: Int) -> [Float] {
+    var x = jobs.count == 1 ? jobs[0].x : []
+    if jobs.count > 1 {
+      x.reserveCapacity(rows * inputs)
+      for job in jobs { x += job.x }
+    }
+    let batch = predictor.executor.plan.batchSize
+    var out = [Float](repeating: 0, count: rows * outputs)
+    var done = 0
+    while done < rows {
+      let n = min(batch, rows - done)
+      let chunk = done == 0 && n == rows ? x : Array(x[done * inputs..<(done + n) * inputs])
+      let y = predictor.run(chunk, rows: n)
+      for i in 0..<n * outputs { out[done * outputs + i] = y[i] }
+      done += n
+    }
+    return out
+  }
+}

@@ -1,0 +1,328 @@
+// A model being served: its rows read from JSON by column name or position through the model's
+// own feature transforms (the same rules as `mlpc predict` applies to a CSV cell), its batcher,
+// and its answers written back as JSON. Every refusal names the field it is about.
+
+import Foundation
+import MLPCore
+
+/// A request the server refuses: the HTTP status, what is wrong, and the field (a JSON path such
+/// as `instances[2].sepal_length`) when one is to blame.
+public struct ServeError: Error, Sendable, Equatable {
+  public var status: Int
+  public var message: String
+  public var field: String?
+
+  public init(_ status: Int, _ message: String, field: String? = nil) {
+    (self.status, self.message, self.field) = (status, message, field)
+  }
+
+  static func bad(_ message: String, field: String? = nil) -> ServeError {
+    ServeError(400, message, field: field)
+  }
+
+  /// The error body: `{"error": "...", "field": "..."}`.
+  public var json: String {
+    var w = JSONWriter()
+    w.raw("{")
+    w.key("error")
+    w.string(message)
+    if let field {
+      w.raw(",")
+      w.key("field")
+      w.string(field)
+    }
+    w.raw("}")
+    return w.text
+  }
+}
+
+/// How a request asks for outputs.
+public struct ReplyOptions: Sendable {
+  public var probabilities = false
+  public init(probabilities: Bool = false) { self.probabilities = probabilities }
+}
+
+/// A loaded model with its batcher.
+public final class ServedModel: Sendable {
+  public let name: String
+  public let path: String
+  public let model: Model
+  public let reading: OutputReading
+  /// The raw feature columns, in the model's order.
+  public let features: [String]
+  /// Per feature column, whether it holds category names (strings).
+  public let categorical: [Bool]
+  /// Whether a missing value (null) is accepted: the model holds feature transforms.
+  public let acceptsMissing: Bool
+  let batcher: Batcher
+  private let missingValues: Set<String>
+  private let featureIndex: [String: Int]
+
+  public init(
+    name: String, path: String, model: Model, maxBatch: Int, maxDelayMicroseconds: Int,
+    observe: @escaping @Sendable (Int) -> Void = { _ in }
+  ) {
+    self.name = name
+    self.path = path
+    self.model = model
+    reading = OutputReading(model)
+    features = model.description.features
+    let encoder = model.description.transforms
+    categorical = features.indices.map { encoder?.columns[$0].categorical != nil }
+    acceptsMissing = encoder != nil
+    missingValues = Set(encoder?.missingValues ?? [])
+    featureIndex = Dictionary(features.enumerated().map { ($1, $0) }) { a, _ in a }
+    batcher = Batcher(
+      model, maxBatch: maxBatch, maxDelayMicroseconds: maxDelayMicroseconds, observe: observe)
+  }
+
+  /// Encoded floats per row (the plan's input width).
+  public var inputWidth: Int { model.network.loadedColumns }
+
+  /// x^N for encoded rows.
+  public func predict(_ x: [Float], rows: Int) async -> [Float] {
+    await batcher.run(x, rows: rows)
+  }
+
+  // MARK: Reading rows
+
+  /// Rows being read from a request, encoded as the model's input.
+  public struct Rows {
+    public var x: [Float] = []
+    public var count = 0
+  }
+
+  /// The feature named `name`, or a 400 that suggests the nearest name.
+  func column(_ name: String, field: String) throws(ServeError) -> Int {
+    if let k = featureIndex[name] { return k }
+    let hint = nearestName(name, in: features).map { "; did you mean '\($0)'?" } ?? ""
+    throw .bad(
+      "unknown feature '\(safeText(name, limit: 80))' (model '\(self.name)' reads \(features.count) features)\(hint)",
+      field: field)
+  }
+
+  /// Appends one row given as values per feature column (nil: the column was not given).
+  func append(
+    _ values: [JSONValue?], to rows: inout Rows, field: String, name: (Int) -> String
+  ) throws(ServeError) {
+    if let k = values.firstIndex(where: { $0 == nil }) {
+      throw .bad("missing feature '\(features[k])'", field: field)
+    }
+    let start = rows.x.count
+    rows.x += repeatElement(0, count: inputWidth)
+    if let encoder = model.description.transforms {
+      var cells: [RawCell] = []
+      cells.reserveCapacity(values.count)
+      for (k, v) in values.enumerated() {
+        cells.append(try cell(v!, column: k, field: name(k)))
+      }
+      let result = rows.x.withUnsafeMutableBufferPointer {
+        encoder.encode(cells, into: UnsafeMutableBufferPointer(rebasing: $0[start...]))
+      }
+      if case .failure(let p) = result {
+        throw .bad(
+          "feature '\(features[p.column ?? 0])': \(p.description)", field: name(p.column ?? 0))
+      }
+    } else {
+      for (k, v) in values.enumerated() {
+        rows.x[start + k] = try number(v!, column: k, field: name(k))
+      }
+    }
+    rows.count += 1
+  }
+
+  /// A number cell as `mlpc predict` reads one: decimal text rounded to single precision.
+  private func float(_ text: String) -> Float? {
+    guard let d = Double(text), Float(d).isFinite else { return nil }
+    return Float(d)
+  }
+
+  private func number(_ v: JSONValue, column k: Int, field: String) throws(ServeError) -> Float {
+    guard case .number(let text) = v else {
+      throw .bad(
+        "feature '\(features[k])' must be a number, found \(v.kind)"
+          + (v == .null ? " (this model has no transforms for missing values)" : ""),
+        field: field)
+    }
+    guard let x = float(text) else {
+      throw .bad(
+        "feature '\(features[k])': \(text.prefix(40)) is outside single precision's range (±3.4e38)",
+        field: field)
+    }
+    return x
+  }
+
+  private func cell(_ v: JSONValue, column k: Int, field: String) throws(ServeError) -> RawCell {
+    switch v {
+    case .null: return categorical[k] ? .text(nil) : .number(nil)
+    case .string(let s):
+      let text = s.trimmingCharacters(in: CharacterSet(charactersIn: " \t"))
+      if missingValues.contains(text) { return categorical[k] ? .text(nil) : .number(nil) }
+      if categorical[k] { return .text(text) }
+      throw .bad(
+        "feature '\(features[k])' must be a number or null, found a string ('\(safeText(s, limit: 40))')",
+        field: field)
+    case .number(let text):
+      if categorical[k] { return .text(text) }
+      guard let x = float(text) else {
+        throw .bad(
+          "feature '\(features[k])': \(text.prefix(40)) is outside single precision's range (±3.4e38)",
+          field: field)
+      }
+      return .number(Double(x))
+    default:
+      throw .bad(
+        "feature '\(features[k])' must be \(categorical[k] ? "a string" : "a number") or null, found \(v.kind)",
+        field: field)
+    }
+  }
+
+  /// Reads `instances`: records by column name, or arrays in the model's column order.
+  public func rows(instances: JSONValue, field: String, maxRows: Int) throws(ServeError) -> Rows {
+    guard case .array(let items) = instances else {
+      throw .bad("'\(field)' must be an array of rows, found \(instances.kind)", field: field)
+    }
+    try check(count: items.count, maxRows: maxRows, field: field)
+    var rows = Rows()
+    rows.x.reserveCapacity(items.count * inputWidth)
+    for (i, item) in items.enumerated() {
+      let at = "\(field)[\(i)]"
+      switch item {
+      case .object(let members):
+        var values = [JSONValue?](repeating: nil, count: features.count)
+        for (key, value) in members {
+          let k = try column(key, field: "\(at).\(key)")
+          values[k] = value
+        }
+        try append(values, to: &rows, field: at) { "\(at).\(self.features[$0])" }
+      case .array(let cells):
+        guard cells.count == features.count else {
+          throw .bad(
+            "a row given as an array must hold the model's \(features.count) features in order (\(features.prefix(6).joined(separator: ", "))\(features.count > 6 ? ", …" : "")), found \(cells.count) values",
+            field: at)
+        }
+        try append(cells, to: &rows, field: at) { "\(at)[\($0)]" }
+      default:
+        throw .bad(
+          "a row must be an object of features by name or an array of \(features.count) values, found \(item.kind)",
+          field: at)
+      }
+    }
+    return rows
+  }
+
+  /// Reads pandas' `split` orientation: `{"columns": [...], "data": [[...], ...]}`.
+  public func rows(split: JSONValue, field: String, maxRows: Int) throws(ServeError) -> Rows {
+    guard case .object = split else {
+      throw .bad("'\(field)' must be an object with 'columns' and 'data'", field: field)
+    }
+    guard case .array(let names)? = split["columns"] else {
+      throw .bad("'\(field).columns' must be an array of column names", field: "\(field).columns")
+    }
+    guard case .array(let data)? = split["data"] else {
+      throw .bad("'\(field).data' must be an array of rows", field: "\(field).data")
+    }
+    var order: [Int] = []
+    var seen = Set<Int>()
+    for (j, n) in names.enumerated() {
+      guard case .string(let name) = n else {
+        throw .bad(
+          "a column name must be a string, found \(n.kind)", field: "\(field).columns[\(j)]")
+      }
+      let k = try column(name, field: "\(field).columns[\(j)]")
+      guard seen.insert(k).inserted else {
+        throw .bad("column '\(name)' is named twice", field: "\(field).columns[\(j)]")
+      }
+      order.append(k)
+    }
+    try check(count: data.count, maxRows: maxRows, field: "\(field).data")
+    var rows = Rows()
+    rows.x.reserveCapacity(data.count * inputWidth)
+    for (i, item) in data.enumerated() {
+      let at = "\(field).data[\(i)]"
+      guard case .array(let cells) = item, cells.count == order.count else {
+        throw .bad("each row must be an array of \(order.count) values, one per column", field: at)
+      }
+      var values = [JSONValue?](repeating: nil, count: features.count)
+      for (j, k) in order.enumerated() { values[k] = cells[j] }
+      try append(values, to: &rows, field: at) { k in "\(at)[\(order.firstIndex(of: k) ?? k)]" }
+    }
+    return rows
+  }
+
+  func check(count: Int, maxRows: Int, field: String) throws(ServeError) {
+    if count == 0 { throw .bad("no rows to predict", field: field) }
+    if count > maxRows {
+      throw ServeError(
+        413, "\(count) rows in one request; the server takes at most \(maxRows) (--max-rows)",
+        field: field)
+    }
+  }
+
+  // MARK: Writing answers
+
+  /// Writes one row's answer: the class name (or, with probabilities, an object with the class
+  /// and its probabilities), or the target value (an object of targets when there are several).
+  func writePrediction(
+    _ out: UnsafeBufferPointer<Float>, options: ReplyOptions, into w: inout JSONWriter
+  )
+    throws(ServeError)
+  {
+    guard out.allSatisfy(\.isFinite) else {
+      throw ServeError(422, "the model's output is not finite for these values")
+    }
+    if let classes = reading.classes {
+      let best = reading.predictedClass(out)
+      guard options.probabilities else {
+        w.string(classes[best])
+        return
+      }
+      w.raw("{")
+      w.key("class")
+      w.string(classes[best])
+      w.raw(",")
+      w.key("probabilities")
+      w.raw("{")
+      for (c, p) in reading.classProbabilities(out).enumerated() {
+        if c > 0 { w.raw(",") }
+        w.key(classes[c])
+        w.number(p)
+      }
+      w.raw("}}")
+      return
+    }
+    let values = reading.targetValues(out)
+    guard values.allSatisfy(\.isFinite) else {
+      throw ServeError(422, "the model's output is not finite for these values")
+    }
+    if values.count == 1 {
+      w.number(values[0])
+      return
+    }
+    w.raw("{")
+    for (t, v) in values.enumerated() {
+      if t > 0 { w.raw(",") }
+      w.key(reading.targets[t])
+      w.number(v)
+    }
+    w.raw("}")
+  }
+
+  /// `{"predictions": [...]}` for rows of x^N.
+  public func predictionsJSON(_ y: [Float], rows: Int, options: ReplyOptions) throws(ServeError)
+    -> String
+  {
+    let n = reading.outputs
+    var w = JSONWriter()
+    w.raw("{\"predictions\":[")
+    for r in 0..<rows {
+      if r > 0 { w.raw(",") }
+      try y.withUnsafeBufferPointer { (p) throws(ServeError) in
+        try writePrediction(
+          UnsafeBufferPointer(rebasing: p[r * n..<(r + 1) * n]), options: options, into: &w)
+      }
+    }
+    w.raw("]}")
+    return w.text
+  }
+}

@@ -1,0 +1,3 @@
+#if Serve
+  import MLPServe
+#endif
