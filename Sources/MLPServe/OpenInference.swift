@@ -146,7 +146,7 @@ extension ServedModel {
     }
     // One tensor per feature column, [rows] or [rows, 1].
     var columns = [[JSONValue]?](repeating: nil, count: features.count)
-    var where_ = [Int](repeating: 0, count: features.count)
+    var tensorOf = [Int](repeating: 0, count: features.count)
     var count: Int?
     for (t, tensor) in tensors.enumerated() {
       let k = try column(names[t], field: "inputs[\(t)].name")
@@ -165,7 +165,7 @@ extension ServedModel {
       }
       count = shape[0]
       columns[k] = data
-      where_[k] = t
+      tensorOf[k] = t
     }
     if let k = columns.firstIndex(where: { $0 == nil }) {
       throw .bad("missing feature '\(features[k])': no tensor of that name", field: "inputs")
@@ -174,7 +174,7 @@ extension ServedModel {
     var rows = Rows()
     for r in 0..<count! {
       try append(columns.map { $0![r] }, to: &rows, field: "inputs") {
-        "inputs[\(where_[$0])].data[\(r)]"
+        "inputs[\(tensorOf[$0])].data[\(r)]"
       }
     }
     return rows
