@@ -136,6 +136,7 @@ let package = Package(
       name: "MLPServeTests",
       dependencies: [
         "MLPCore", "MLPCTestSupport", .target(name: "MLPServe", condition: serve),
+        .product(name: "Yams", package: "Yams"),
       ]),
   ],
   swiftLanguageModes: [.v6]

@@ -46,7 +46,8 @@ public final class Batcher: @unchecked Sendable {
     predictor = Predictor(model, batchSize: self.maxBatch)
     inputs = model.network.loadedColumns
     outputs = model.network.layers.last!.units
-    let thread = Thread { [unowned self] in self.loop() }
+    // The thread keeps the batcher alive until `stop()`.
+    let thread = Thread { self.loop() }
     thread.name = "mlpc-batch-\(model.description.name)"
     self.thread = thread
     thread.start()
@@ -114,20 +115,24 @@ public final class Batcher: @unchecked Sendable {
     }
   }
 
-  /// The jobs' rows through the plan, as many at a time as it takes.
+  /// The jobs' rows through the plan, a full batch at a time: rows past the requests' are
+  /// zeros, so every forward pass multiplies the same shapes, whatever was batched together.
   private func forward(_ jobs: [Job], rows: Int) -> [Float] {
-    var x = jobs.count == 1 ? jobs[0].x : []
-    if jobs.count > 1 {
-      x.reserveCapacity(rows * inputs)
-      for job in jobs { x += job.x }
-    }
     let batch = predictor.executor.plan.batchSize
+    var x = [Float](repeating: 0, count: ((rows + batch - 1) / batch) * batch * inputs)
+    var at = 0
+    for job in jobs {
+      x.withUnsafeMutableBufferPointer { p in
+        _ = UnsafeMutableBufferPointer(rebasing: p[at..<at + job.x.count]).initialize(from: job.x)
+      }
+      at += job.x.count
+    }
     var out = [Float](repeating: 0, count: rows * outputs)
     var done = 0
     while done < rows {
       let n = min(batch, rows - done)
-      let chunk = done == 0 && n == rows ? x : Array(x[done * inputs..<(done + n) * inputs])
-      let y = predictor.run(chunk, rows: n)
+      let chunk = Array(x[done * inputs..<(done + batch) * inputs])
+      let y = predictor.run(chunk, rows: batch)
       for i in 0..<n * outputs { out[done * outputs + i] = y[i] }
       done += n
     }

@@ -76,6 +76,9 @@ public final class ServedModel: Sendable {
       model, maxBatch: maxBatch, maxDelayMicroseconds: maxDelayMicroseconds, observe: observe)
   }
 
+  /// Ends the model's batching thread once its queue is empty.
+  public func stop() { batcher.stop() }
+
   /// Encoded floats per row (the plan's input width).
   public var inputWidth: Int { model.network.loadedColumns }
 

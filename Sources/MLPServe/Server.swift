@@ -405,7 +405,7 @@
 
     /// Serves until stopped; then stops every model's batcher.
     public func run() async throws {
-      defer { for m in state.models { m.batcher.stop() } }
+      defer { for m in state.models { m.stop() } }
       try await group.run()
     }
 
