@@ -24,6 +24,7 @@ public struct HTTPReply: Sendable {
 
 public struct HTTPClientError: Error, CustomStringConvertible, Sendable {
   public var description: String
+  public init(description: String) { self.description = description }
 }
 
 public enum HTTPClient {
