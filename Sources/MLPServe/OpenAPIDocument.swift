@@ -361,6 +361,7 @@ public enum OpenAPIDocument {
                },
                "data": {
                 "type": "array",
+                "minItems": 1,
                 "items": {
                  "type": "array",
                  "items": {
@@ -375,6 +376,7 @@ public enum OpenAPIDocument {
              },
              "dataframe_records": {
               "type": "array",
+              "minItems": 1,
               "items": {
                "type": "object",
                "additionalProperties": {
@@ -537,6 +539,7 @@ public enum OpenAPIDocument {
        },
        "Rows": {
         "type": "array",
+        "minItems": 1,
         "items": {
          "oneOf": [
           {

@@ -11,6 +11,8 @@ public struct ServeError: Error, Sendable, Equatable {
   public var status: Int
   public var message: String
   public var field: String?
+  /// The methods a path takes, for a 405.
+  public var allow: [String] = []
 
   public init(_ status: Int, _ message: String, field: String? = nil) {
     (self.status, self.message, self.field) = (status, message, field)

@@ -133,6 +133,7 @@
     static func error(_ e: ServeError) -> Response {
       var response = json(e.status, e.json)
       if e.status == 401 { response.headers[.wwwAuthenticate] = "Bearer" }
+      if !e.allow.isEmpty { response.headers[.allow] = e.allow.joined(separator: ", ") }
       return response
     }
 
@@ -181,8 +182,10 @@
         allowed.append(route.method)
       }
       if !allowed.isEmpty {
-        throw ServeError(
+        var e = ServeError(
           405, "\(method) is not allowed here; use \(allowed.joined(separator: " or "))")
+        e.allow = allowed
+        throw e
       }
       throw ServeError(404, "no route \(safeText(path, limit: 100)); see GET /openapi.json")
     }

@@ -326,6 +326,8 @@
           r.status == status && found, "\(method) \(path) \(body ?? ""): \(r.status) \(r.body)")
         #expect(r.headers["content-type"] == "application/json")
       }
+      let wrongMethod = try await server.request("PUT", "/v1/models/m:predict")
+      #expect(wrongMethod.status == 405 && wrongMethod.headers["allow"] == "POST")
       let csv = try await server.request(
         "POST", "/invocations", body: "x,y\n1,2\n", headers: ["Content-Type": "text/csv"])
       #expect(csv.status == 415)
