@@ -60,6 +60,7 @@ let package = Package(
     .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
   ],
   targets: [
     .systemLibrary(
@@ -114,6 +115,8 @@ let package = Package(
         .product(name: "Prometheus", package: "swift-prometheus", condition: serve),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle", condition: serve),
         .product(name: "Logging", package: "swift-log", condition: serve),
+        .product(name: "NIOCore", package: "swift-nio", condition: serve),
+        .product(name: "NIOPosix", package: "swift-nio", condition: serve),
       ]),
     .executableTarget(
       name: "mlpc",

@@ -30,8 +30,10 @@ public final class Batcher: @unchecked Sendable {
   private var head = 0
   private var queuedRows = 0
   private var stopping = false
+  /// Whether a thread is running the predictor (the batching thread, or a request inline).
+  private var busy = false
   private var thread: Thread?
-  // Touched by the batching thread only.
+  // Used by one thread at a time (`busy`).
   private let predictor: Predictor
   private let inputs: Int
   private let outputs: Int
@@ -54,9 +56,13 @@ public final class Batcher: @unchecked Sendable {
   }
 
   /// x^N for `rows` encoded rows `x` (rows × the model's loaded columns), row after row.
+  /// With no delay asked for, a request that finds the model idle and fits one forward pass
+  /// runs it on its own thread (no hand-over to the batching thread and back); requests that
+  /// arrive meanwhile queue, and are batched.
   public func run(_ x: [Float], rows: Int) async -> [Float] {
     precondition(x.count == rows * inputs)
     if rows == 0 { return [] }
+    if let out = inline(x, rows: rows) { return out }
     return await withCheckedContinuation { done in
       condition.lock()
       queue.append(Job(x: x, rows: rows, arrived: DispatchTime.now().uptimeNanoseconds, done: done))
@@ -64,6 +70,24 @@ public final class Batcher: @unchecked Sendable {
       condition.signal()
       condition.unlock()
     }
+  }
+
+  /// The rows' outputs computed on this thread, if the model is idle, no delay was asked for,
+  /// and they fit one forward pass; nil otherwise.
+  private func inline(_ x: [Float], rows: Int) -> [Float]? {
+    guard maxDelay == 0, rows <= predictor.executor.plan.batchSize else { return nil }
+    condition.lock()
+    let idle = !busy && head == queue.count && !stopping
+    if idle { busy = true }
+    condition.unlock()
+    guard idle else { return nil }
+    let out = forward([x], rows: rows)
+    condition.lock()
+    busy = false
+    if head < queue.count { condition.signal() }
+    condition.unlock()
+    observe(rows)
+    return out
   }
 
   /// Ends the thread once the queue is empty.
@@ -77,7 +101,7 @@ public final class Batcher: @unchecked Sendable {
   private func loop() {
     condition.lock()
     while true {
-      while head == queue.count, !stopping { condition.wait() }
+      while head == queue.count && !stopping || busy { condition.wait() }
       if head == queue.count {
         condition.unlock()
         return
@@ -103,8 +127,9 @@ public final class Batcher: @unchecked Sendable {
         queue.removeFirst(head)
         head = 0
       }
+      busy = true
       condition.unlock()
-      let out = forward(jobs, rows: rows)
+      let out = forward(jobs.map(\.x), rows: rows)
       var at = 0
       for job in jobs {
         job.done.resume(returning: Array(out[at..<at + job.rows * outputs]))
@@ -112,20 +137,21 @@ public final class Batcher: @unchecked Sendable {
       }
       observe(rows)
       condition.lock()
+      busy = false
     }
   }
 
   /// The jobs' rows through the plan, a full batch at a time: rows past the requests' are
   /// zeros, so every forward pass multiplies the same shapes, whatever was batched together.
-  private func forward(_ jobs: [Job], rows: Int) -> [Float] {
+  private func forward(_ jobs: [[Float]], rows: Int) -> [Float] {
     let batch = predictor.executor.plan.batchSize
     var x = [Float](repeating: 0, count: ((rows + batch - 1) / batch) * batch * inputs)
     var at = 0
     for job in jobs {
       x.withUnsafeMutableBufferPointer { p in
-        _ = UnsafeMutableBufferPointer(rebasing: p[at..<at + job.x.count]).initialize(from: job.x)
+        _ = UnsafeMutableBufferPointer(rebasing: p[at..<at + job.count]).initialize(from: job)
       }
-      at += job.x.count
+      at += job.count
     }
     var out = [Float](repeating: 0, count: rows * outputs)
     var done = 0

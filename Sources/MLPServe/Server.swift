@@ -9,7 +9,16 @@
   import Hummingbird
   import Logging
   import MLPCore
+  import NIOCore
+  import NIOPosix
   import ServiceLifecycle
+
+  /// Makes NIO's event loops run Swift concurrency's tasks too, so a request's handler runs on
+  /// the thread that read it instead of waking another (call before any task starts; false if
+  /// it is too late). A request then costs one thread, not two.
+  public func runTasksOnEventLoops() -> Bool {
+    NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+  }
 
   /// How the server listens and what it accepts.
   public struct ServeConfiguration: Sendable {

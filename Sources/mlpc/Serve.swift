@@ -114,6 +114,8 @@
       }
 
       func run() throws {
+        // Before any task starts (the server's handlers then run on the threads that read).
+        let onLoops = runTasksOnEventLoops()
         var token: String?
         if let tokenFile {
           guard let data = FileManager.default.contents(atPath: tokenFile),
@@ -168,7 +170,8 @@
         let server = InferenceServer(state: state) { port in
           let base = "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
           Console.err(
-            "mlpc serve: listening on \(base) (port \(port)); models: \(names.joined(separator: ", "))\n"
+            (onLoops ? "" : "mlpc serve: tasks run on Swift's default executor\n")
+              + "mlpc serve: listening on \(base) (port \(port)); models: \(names.joined(separator: ", "))\n"
               + "  try: curl \(base)/v2/models/\(names[0])\n")
         }
         let failure = Failure()
