@@ -90,6 +90,13 @@ public final class Batcher: @unchecked Sendable {
     return out
   }
 
+  /// Requests waiting for a forward pass.
+  public var waiting: Int {
+    condition.lock()
+    defer { condition.unlock() }
+    return queue.count - head
+  }
+
   /// Ends the thread once the queue is empty.
   public func stop() {
     condition.lock()

@@ -78,6 +78,9 @@ public final class ServedModel: Sendable {
       model, maxBatch: maxBatch, maxDelayMicroseconds: maxDelayMicroseconds, observe: observe)
   }
 
+  /// Requests waiting for a forward pass.
+  public var waitingRequests: Int { batcher.waiting }
+
   /// Ends the model's batching thread once its queue is empty.
   public func stop() { batcher.stop() }
 
