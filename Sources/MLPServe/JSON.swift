@@ -57,6 +57,8 @@ public enum JSONValue: Sendable, Equatable {
 public struct JSONSyntaxError: Error, Sendable, CustomStringConvertible {
   public var message: String
   public var offset: Int
+  /// The body holds more values than the parser was allowed to read.
+  public var tooManyValues = false
   public var description: String { "malformed JSON at byte \(offset): \(message)" }
 }
 
@@ -65,9 +67,15 @@ public struct JSONParser {
   public static let maximumDepth = 64
   private let bytes: [UInt8]
   private var i = 0
+  /// Values that may still be read: a parsed value takes tens of bytes for each byte of text,
+  /// so a server bounds their number by what the request can hold.
+  private var budget: Int
 
-  public static func parse(_ bytes: [UInt8]) throws(JSONSyntaxError) -> JSONValue {
-    var p = JSONParser(bytes: bytes)
+  /// The value of `bytes`, reading at most `maximumValues` values.
+  public static func parse(_ bytes: [UInt8], maximumValues: Int = .max) throws(JSONSyntaxError)
+    -> JSONValue
+  {
+    var p = JSONParser(bytes: bytes, budget: maximumValues)
     p.skipSpace()
     let value = try p.value(depth: 0)
     p.skipSpace()
@@ -75,7 +83,7 @@ public struct JSONParser {
     return value
   }
 
-  private init(bytes: [UInt8]) { self.bytes = bytes }
+  private init(bytes: [UInt8], budget: Int) { (self.bytes, self.budget) = (bytes, budget) }
 
   private func error(_ message: String) -> JSONSyntaxError {
     JSONSyntaxError(message: message, offset: i)
@@ -103,6 +111,12 @@ public struct JSONParser {
       throw error("nested deeper than \(Self.maximumDepth) levels")
     }
     guard i < bytes.count else { throw error("unexpected end of the body") }
+    budget -= 1
+    guard budget >= 0 else {
+      var e = error("more values than the request may hold")
+      e.tooManyValues = true
+      throw e
+    }
     switch bytes[i] {
     case UInt8(ascii: "{"):
       i += 1

@@ -211,8 +211,10 @@
       return m
     }
 
-    /// The body as JSON, within --max-body.
-    func body(_ request: inout Request) async throws -> JSONValue {
+    /// The body as JSON, within --max-body, holding at most the values of --max-rows rows of
+    /// `model` (and the request's few other members): a parsed value takes far more memory
+    /// than its text, so this bounds what a request can make the server hold.
+    func body(_ request: inout Request, for model: ServedModel) async throws -> JSONValue {
       let limit = state.configuration.maxBody
       if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
         throw ServeError(413, bodyLimitMessage)
@@ -220,9 +222,19 @@
       let buffer = try await request.body.collect(upTo: limit)
       let bytes = Array(buffer.readableBytesView)
       if bytes.isEmpty { throw ServeError.bad("the body is empty; send a JSON object") }
+      let rows = state.configuration.maxRows
+      let values = rows.multipliedReportingOverflow(by: model.features.count + 2)
       do {
-        return try JSONParser.parse(bytes)
+        return try JSONParser.parse(
+          bytes,
+          maximumValues: values.overflow
+            ? .max : values.partialValue + 4 * model.features.count + 64)
       } catch {
+        if error.tooManyValues {
+          throw ServeError(
+            413,
+            "the body holds more values than \(rows) rows of model '\(model.name)' (--max-rows)")
+        }
         throw ServeError.bad(error.description)
       }
     }
@@ -281,7 +293,7 @@
           body: .init(byteBuffer: buffer))
       case "/v2/models/{name}/infer":
         let m = try model(name)
-        let body = try await body(&request)
+        let body = try await body(&request, for: m)
         try Self.members(body, known: ["id", "inputs", "outputs", "parameters"])
         guard let inputs = body["inputs"] else {
           throw ServeError.bad("the body needs 'inputs', an array of tensors", field: "inputs")
@@ -299,7 +311,7 @@
         return Self.json(200, try m.inferJSON(y, rows: rows.count, outputs: outputs, id: id))
       case "/v1/models/{name}:predict":
         let m = try model(name)
-        let body = try await body(&request)
+        let body = try await body(&request, for: m)
         try Self.members(body, known: ["instances", "probabilities"])
         var options = ReplyOptions()
         if let p = body["probabilities"] {
@@ -327,7 +339,7 @@
           throw ServeError(
             415, "send JSON (Content-Type: application/json), found '\(safeText(type, limit: 60))'")
         }
-        let body = try await body(&request)
+        let body = try await body(&request, for: m)
         let formats = ["dataframe_split", "dataframe_records", "instances", "inputs"]
         try Self.members(body, known: formats + ["params"])
         let given = formats.filter { body[$0] != nil }

@@ -326,6 +326,12 @@
           r.status == status && found, "\(method) \(path) \(body ?? ""): \(r.status) \(r.body)")
         #expect(r.headers["content-type"] == "application/json")
       }
+      // A body of many small values is refused before it is held as parsed values.
+      let many =
+        #"{"instances":[["# + Array(repeating: "1", count: 100).joined(separator: ",") + "]]}"
+      let tooMany = try await server.request("POST", "/v1/models/m:predict", body: many)
+      #expect(tooMany.status == 413, "\(tooMany.body)")
+      #expect((tooMany.json["error"] as? String ?? "").contains("more values than 3 rows"))
       let wrongMethod = try await server.request("PUT", "/v1/models/m:predict")
       #expect(wrongMethod.status == 405 && wrongMethod.headers["allow"] == "POST")
       let csv = try await server.request(
