@@ -5,6 +5,7 @@
 // compact JSON text.
 
 import Foundation
+import MLPCore
 
 /// A parsed JSON value. Numbers keep their text.
 public enum JSONValue: Sendable, Equatable {
@@ -296,22 +297,7 @@ public struct JSONWriter {
 
   public mutating func raw(_ s: String) { text += s }
 
-  public mutating func string(_ s: String) {
-    text += "\""
-    for u in s.unicodeScalars {
-      switch u {
-      case "\"": text += "\\\""
-      case "\\": text += "\\\\"
-      case "\n": text += "\\n"
-      case "\r": text += "\\r"
-      case "\t": text += "\\t"
-      case _ where u.value < 0x20:
-        text += "\\u00" + (u.value < 16 ? "0" : "") + String(u.value, radix: 16)
-      default: text.unicodeScalars.append(u)
-      }
-    }
-    text += "\""
-  }
+  public mutating func string(_ s: String) { text += Safetensors.jsonString(s) }
 
   /// A finite number as Swift prints it (the shortest text that reads back to the same Float,
   /// as `mlpc predict` writes it).

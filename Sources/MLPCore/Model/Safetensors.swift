@@ -157,7 +157,8 @@ public enum Safetensors {
     return (tensors.sorted { $0.name < $1.name }, metadata)
   }
 
-  private static func jsonString(_ s: String) -> String {
+  /// `s` as a JSON string literal (quotes, backslashes and control characters escaped).
+  public static func jsonString(_ s: String) -> String {
     var out = "\""
     for scalar in s.unicodeScalars {
       switch scalar {
