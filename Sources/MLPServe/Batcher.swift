@@ -32,7 +32,6 @@ public final class Batcher: @unchecked Sendable {
   private var stopping = false
   /// Whether a thread is running the predictor (the batching thread, or a request inline).
   private var busy = false
-  private var thread: Thread?
   // Used by one thread at a time (`busy`).
   private let predictor: Predictor
   private let inputs: Int
@@ -51,7 +50,6 @@ public final class Batcher: @unchecked Sendable {
     // The thread keeps the batcher alive until `stop()`.
     let thread = Thread { self.loop() }
     thread.name = "mlpc-batch-\(model.description.name)"
-    self.thread = thread
     thread.start()
   }
 

@@ -121,7 +121,7 @@ extension ServedModel {
       names.append(name)
     }
     // One tensor holding every feature, [rows, features].
-    if names == ["input"], featureIndex(names[0]) == nil {
+    if names == ["input"], featureIndex["input"] == nil {
       guard takesOneTensor else {
         throw .bad(
           "model '\(name)' has category columns: send one tensor per feature column, named by the column (GET /v2/models/\(name) lists them)",
@@ -179,8 +179,6 @@ extension ServedModel {
     }
     return rows
   }
-
-  private func featureIndex(_ name: String) -> Int? { features.firstIndex(of: name) }
 
   /// The names of the outputs a v2 request asks for (`outputs: [{"name": ...}]`), all if none.
   public func requestedOutputs(_ request: JSONValue) throws(ServeError) -> [String] {

@@ -58,7 +58,8 @@ public final class ServedModel: Sendable {
   public let acceptsMissing: Bool
   let batcher: Batcher
   private let missingValues: Set<String>
-  private let featureIndex: [String: Int]
+  /// Each feature's column.
+  let featureIndex: [String: Int]
 
   public init(
     name: String, path: String, model: Model, maxBatch: Int, maxDelayMicroseconds: Int,
@@ -139,9 +140,14 @@ public final class ServedModel: Sendable {
     rows.count += 1
   }
 
-  /// A number cell as `mlpc predict` reads one: decimal text rounded to single precision.
-  private func float(_ text: String) -> Float? {
-    guard let d = Double(text), Float(d).isFinite else { return nil }
+  /// A number cell as `mlpc predict` reads one: decimal text rounded to single precision; a
+  /// 400 beyond its range.
+  private func float(_ text: String, column k: Int, field: String) throws(ServeError) -> Float {
+    guard let d = Double(text), Float(d).isFinite else {
+      throw .bad(
+        "feature '\(features[k])': \(text.prefix(40)) is outside single precision's range (±3.4e38)",
+        field: field)
+    }
     return Float(d)
   }
 
@@ -152,12 +158,7 @@ public final class ServedModel: Sendable {
           + (v == .null ? " (this model has no transforms for missing values)" : ""),
         field: field)
     }
-    guard let x = float(text) else {
-      throw .bad(
-        "feature '\(features[k])': \(text.prefix(40)) is outside single precision's range (±3.4e38)",
-        field: field)
-    }
-    return x
+    return try float(text, column: k, field: field)
   }
 
   private func cell(_ v: JSONValue, column k: Int, field: String) throws(ServeError) -> RawCell {
@@ -172,12 +173,7 @@ public final class ServedModel: Sendable {
         field: field)
     case .number(let text):
       if categorical[k] { return .text(text) }
-      guard let x = float(text) else {
-        throw .bad(
-          "feature '\(features[k])': \(text.prefix(40)) is outside single precision's range (±3.4e38)",
-          field: field)
-      }
-      return .number(Double(x))
+      return .number(Double(try float(text, column: k, field: field)))
     default:
       throw .bad(
         "feature '\(features[k])' must be \(categorical[k] ? "a string" : "a number") or null, found \(v.kind)",
