@@ -72,6 +72,8 @@ struct InterruptCase: CustomTestStringConvertible, Sendable {
     #expect(a == b, "\(summary?["status"] ?? "")")
     let lines = EpochReport.lines(ofFile: dir + "/cut/metrics.jsonl").map(\.epoch)
     #expect(lines == Array(1...12))
+    // The TensorBoard series goes on from the interruption: each epoch once, equal to its line.
+    try expectTensorBoardEqualsMetrics(dir + "/cut", status: "success")
   }
 
   /// A run killed outright (SIGKILL: no chance to save) leaves its staging directory with the
@@ -97,6 +99,9 @@ struct InterruptCase: CustomTestStringConvertible, Sendable {
     let a = try Data(contentsOf: URL(fileURLWithPath: dir + "/full/model.safetensors"))
     let b = try Data(contentsOf: URL(fileURLWithPath: dir + "/cut/model.safetensors"))
     #expect(a == b)
+    // Epochs trained after the last checkpoint were written by the killed run and again by the
+    // resumed one: the event file holds each once.
+    try expectTensorBoardEqualsMetrics(dir + "/cut", status: "success")
     let left = try FileManager.default.contentsOfDirectory(atPath: dir).filter {
       $0.contains(".staging-")
     }

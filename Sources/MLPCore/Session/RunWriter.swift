@@ -30,6 +30,12 @@ final class RunWriter {
   /// more than a W2 epoch's steps), and always before a checkpoint and when training ends.
   private var pending = Data()
   private var lastFlush = Date()
+  /// The run's TensorBoard event file (nil with `training.tensorboard: false`), and its
+  /// records not written yet (written with the metrics lines).
+  private var events: (handle: FileHandle, name: String)?
+  private var pendingEvents: [UInt8] = []
+  /// The name of the event file, when the run writes one.
+  var eventFileName: String? { events?.name }
 
   init(_ run: RunDirectory) throws(SessionError) {
     self.run = run
@@ -42,6 +48,10 @@ final class RunWriter {
 
   func append(_ report: EpochReport, now: Date) throws(SessionError) {
     pending.append(contentsOf: (report.metricsLine + "\n").utf8)
+    if events != nil {
+      pendingEvents += TensorBoardEvent.scalars(
+        TrackedMetrics.of(report), step: report.epoch, wallTime: now.timeIntervalSince1970)
+    }
     if now.timeIntervalSince(lastFlush) >= 0.2 || pending.count >= 1 << 16 {
       try flushMetrics(now: now)
     }
@@ -50,13 +60,74 @@ final class RunWriter {
   /// Writes the pending metrics lines.
   func flushMetrics(now: Date = Date()) throws(SessionError) {
     lastFlush = now
-    guard !pending.isEmpty else { return }
-    do { try metrics.write(contentsOf: pending) } catch {
-      throw SessionError(
-        "cannot write '\(run.file("metrics.jsonl"))': \(causeInWords(error))"
-          + " (the run is resumable from its last checkpoint)")
+    if !pending.isEmpty {
+      do { try metrics.write(contentsOf: pending) } catch {
+        throw SessionError(
+          "cannot write '\(run.file("metrics.jsonl"))': \(causeInWords(error))"
+            + " (the run is resumable from its last checkpoint)")
+      }
+      pending.removeAll(keepingCapacity: true)
     }
-    pending.removeAll(keepingCapacity: true)
+    if let events, !pendingEvents.isEmpty {
+      do { try events.handle.write(contentsOf: pendingEvents) } catch {
+        throw SessionError(
+          "cannot write '\(run.file(events.name))': \(causeInWords(error))"
+            + " (the run is resumable from its last checkpoint)")
+      }
+      pendingEvents.removeAll(keepingCapacity: true)
+    }
+  }
+
+  /// Opens the run's TensorBoard event file. A new run's starts with the file version, the
+  /// settings as text and the HParams session start; a resumed run's (`keepingBefore`: the
+  /// first epoch it runs) keeps its first wall time and its epochs before that one, so the
+  /// series continues without duplicates, and gets the settings as they are now.
+  func openEvents(_ spec: CheckedSpec, keepingBefore first: Int?) throws(SessionError) {
+    let now = Date().timeIntervalSince1970
+    let existing = ((try? FileManager.default.contentsOfDirectory(atPath: run.staging)) ?? [])
+      .filter { $0.hasPrefix("events.out.tfevents.") }.sorted()
+    var name = existing.first
+    var version = TensorBoardEvent.fileVersion(wallTime: now)
+    var kept: [UInt8] = []
+    if let old = name, let first,
+      let bytes = try? RegularFile.contents(run.file(old), followingLinks: false, limit: 1 << 31)
+        .get()
+    {
+      let header = [
+        TensorBoardEvent.settingsTag, TensorBoardEvent.sessionStartTag,
+        TensorBoardEvent.sessionEndTag,
+      ]
+      for record in TFRecord.records([UInt8](bytes)) {
+        guard let event = TensorBoardEvent.inspect(record) else { continue }
+        if event.fileVersion {
+          version = TFRecord.frame(Array(record))
+        } else if event.step >= 1, event.step < first, !event.tags.contains(where: header.contains)
+        {
+          kept += TFRecord.frame(Array(record))
+        }
+      }
+    }
+    if name == nil {
+      let host = ProcessInfo.processInfo.hostName.filter { $0.isLetter || $0.isNumber || $0 == "-" }
+      name = "events.out.tfevents.\(Int(now)).\(host.isEmpty ? "host" : host).mlpc"
+    }
+    guard let name else { return }
+    let text = TensorBoardEvent.text(TensorBoardEvent.settingsTag, spec.resolvedText, wallTime: now)
+    let start = TensorBoardEvent.sessionStart(
+      TrackedSettings.of(spec), group: "", wallTime: now)
+    try write(Data(version + text + start + kept), name)
+    let path = run.file(name)
+    let fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC)
+    guard fd >= 0 else { throw SessionError(FileWriteError(path, errno: errno).description) }
+    events = (FileHandle(fileDescriptor: fd, closeOnDealloc: true), name)
+  }
+
+  /// Ends the HParams session of the event file (after `epoch`, with `status`).
+  func endEvents(_ status: TensorBoardEvent.Status, epoch: Int) throws(SessionError) {
+    guard events != nil else { return }
+    pendingEvents += TensorBoardEvent.sessionEnd(
+      status, step: epoch, wallTime: Date().timeIntervalSince1970)
+    try flushMetrics()
   }
 
   /// Keeps the metrics lines of epochs before `epoch` (a resumed run writes the rest again);

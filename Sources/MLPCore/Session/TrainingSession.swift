@@ -88,6 +88,7 @@ public final class TrainingSession {
       configuration.initFrom = initial?.from
       configuration.fold = fold.map { "\($0.index + 1)/\($0.count)" }
       try writer?.write(record: configuration, "config.json")
+      if spec.training.tensorboard { try writer?.openEvents(spec, keepingBefore: nil) }
     } catch {
       directory?.abandon()
       throw error
@@ -183,6 +184,7 @@ public final class TrainingSession {
       restartedPatience = checkpoint.epoch - 1
     }
     earlier = try writer?.truncateMetrics(before: checkpoint.epoch) ?? []
+    if spec.training.tensorboard { try writer?.openEvents(spec, keepingBefore: checkpoint.epoch) }
     if !changes.isEmpty || total != config.epochs {
       config.epochs = total
       try writer?.write(record: config, "config.json")
@@ -298,6 +300,7 @@ public final class TrainingSession {
         trainer.executor.firstNonFiniteTensor().map { "parameter '\($0)' became NaN or infinite" }
         ?? "loss became NaN or infinite"
       if let writer {
+        try writer.endEvents(.failure, epoch: summary.epochsCompleted)
         try writer.write(record: outcome.summary, "summary.json")
         try commit()
       }
@@ -337,9 +340,16 @@ public final class TrainingSession {
     let drawn = CurveRun(
       label: spec.name, epochs: curves, bestEpoch: outcome.summary.bestEpoch, stoppedEpoch: stopped)
     try writer.write(Data(Curves.svg([drawn]).utf8), "curves.svg")
+    // An interrupted session goes on when the run is resumed.
+    if case .interrupted = ending {
+    } else {
+      try writer.endEvents(.success, epoch: outcome.summary.epochsCompleted)
+    }
     try commit()
     try collective { try world.barrier() }
-    outcome.files = ["model.safetensors", "metrics.jsonl", "summary.json", "curves.svg"]
+    outcome.files =
+      ["model.safetensors", "metrics.jsonl", "summary.json", "curves.svg"]
+      + (writer.eventFileName.map { [$0] } ?? [])
     return outcome
   }
 

@@ -241,6 +241,10 @@ extension SpecKey where Value == Bool {
     "RMSprop: divide by the estimated variance of the gradient instead of its mean square")
   static let shuffle = boolean(
     .training, "shuffle", default: true, "reshuffle the training samples every epoch")
+  static let tensorboard = boolean(
+    .training, "tensorboard", default: true,
+    "write TensorBoard event files (events.out.tfevents.*) into the run: every metric per epoch, the settings, the HParams session"
+  )
   static let restoreBest = boolean(
     .earlyStopping, "restore_best", default: true,
     "save the best epoch's weights as the model, not the last epoch's")
@@ -372,6 +376,7 @@ public enum SpecKeys {
       SpecKey<Double>.alpha.info, SpecKey<Bool>.centered.info,
       SpecKey<Double>.weightDecay.info, SpecKey<Double>.ema.info, SpecKey<Double>.clipNorm.info,
       SpecKey<Double>.clipValue.info, SpecKey<Int>.seed.info, SpecKey<Bool>.shuffle.info,
+      SpecKey<Bool>.tensorboard.info,
       SpecKey<Section>.checkpoint.info, SpecKey<Section>.earlyStopping.info,
       SpecKey<Int>.checkpointEvery.info, SpecKey<Int>.checkpointKeep.info,
       SpecKey<MonitoredMetric>.monitor.info, SpecKey<MonitorMode>.mode.info,

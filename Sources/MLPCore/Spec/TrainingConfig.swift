@@ -151,6 +151,8 @@ public struct TrainingConfig: Sendable, Equatable {
   public var clipValue: Double?
   public var seed: UInt64 = 0
   public var shuffle = false
+  /// Whether the run writes TensorBoard event files.
+  public var tensorboard = true
   /// `training.checkpoint`: write a checkpoint every so many epochs, keep the latest few.
   public var checkpoint: CheckpointSchedule?
   public var earlyStopping: EarlyStopping?
@@ -178,6 +180,7 @@ public struct TrainingConfig: Sendable, Equatable {
       KeyBinding(.ema, optional: \.ema),
       KeyBinding(.clipNorm, optional: \.clipNorm), KeyBinding(.clipValue, optional: \.clipValue),
       KeyBinding(.seed, \.seed, convert: { UInt64($0) }), KeyBinding(.shuffle, \.shuffle),
+      KeyBinding(.tensorboard, \.tensorboard),
     ]
   }()
 
