@@ -24,6 +24,8 @@ extension MLPCCommand {
     @Option(help: "Output file (default: model.onnx in the run directory, or beside the model).")
     var out: String?
 
+    @OptionGroup var tracking: TrackingArguments
+
     func run() throws {
       let loaded: Model
       do { loaded = try Model.load(model) } catch { throw CleanError(error.description) }
@@ -48,6 +50,12 @@ extension MLPCCommand {
       Console.out(
         "wrote \(safeText(path)) (ONNX opset \(ONNXExport.opset), \(bytes.count) bytes; \(inputs), output '\(loaded.description.classes == nil ? "targets" : "probabilities")')\n"
       )
+      // A run tracked in MLflow gets its export as an artifact too.
+      if directory, let options = try tracking.options(experiment: loaded.description.name),
+        MLflowTracker.upload(path, as: "model.onnx", toRunIn: model, options: options) == true
+      {
+        Console.out("uploaded model.onnx to MLflow run at \(options.server.uri)\n")
+      }
     }
   }
 }

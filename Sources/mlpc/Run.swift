@@ -68,6 +68,8 @@ extension MLPCCommand {
 
     @OptionGroup var output: OutputOptions
 
+    @OptionGroup var tracking: TrackingArguments
+
     func validate() throws {
       if logEvery < 1 { throw ValidationError("--log-every must be at least 1") }
       if let epochs, epochs < 1 || epochs > 10_000_000 {
@@ -137,6 +139,7 @@ extension MLPCCommand {
             fold: foldIndex)
         }
       }
+      if world.isRoot { session.tracking = try tracking.options(experiment: session.spec.name) }
       StopRequest.install()
       // An exit code (interrupted, diverged) is reached by every rank together, after a
       // barrier: MPI is finalised. A failure on one rank ends it without finalising, and mpirun

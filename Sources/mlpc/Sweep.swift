@@ -74,6 +74,8 @@ extension MLPCCommand {
 
     @OptionGroup var output: OutputOptions
 
+    @OptionGroup var tracking: TrackingArguments
+
     func validate() throws {
       if grid.isEmpty == search.isEmpty {
         throw ValidationError(
@@ -178,12 +180,26 @@ extension MLPCCommand {
       }
       let name = runs[0].spec.name
       let folder = out ?? RunDirectory.firstFree(defaultRunDirectory(spec, name + "-sweep"))
+      let trackingOptions = try tracking.options(experiment: name)
       try prepare(folder)
       Console.out("sweep of \(runs.count) runs into \(safeText(folder))\n")
       StopRequest.install()
-      let sweep = MLPCore.Sweep(
+      var sweep = MLPCore.Sweep(
         names: names, paths: paths, runs: runs, specPath: spec, folder: folder, epochs: nil,
         ranking: ranking)
+      // The sweep is an MLflow run whose params are its axes; each run is a child of it.
+      let parent = trackingOptions.flatMap { options in
+        MLflowTracker.start(
+          options, spec: runs[0].spec, specPath: spec, name: PathText.lastComponent(folder),
+          runDirectory: folder, existing: nil,
+          params: sweepParams(paths: paths, combinations: combinations, fixed: fixed),
+          extraTags: [("mlpc.sweep", "\(runs.count) runs")])
+      }
+      sweep.tracking = trackingOptions.map {
+        var child = $0
+        child.parentRunID = parent?.record.runID
+        return child
+      }
       let table =
         jobs > 1
         ? try parallel(sweep)
@@ -202,6 +218,7 @@ extension MLPCCommand {
       } catch { throw CleanError(error.description) }
       Console.out(table.text)
       Console.out("wrote \(safeText(folder))/sweep.csv, sweep.json\n")
+      parent?.finish(StopRequest.requested ? .killed : .finished, directory: folder)
       if StopRequest.requested { throw ExitCode(StopRequest.exitStatus) }
     }
 
@@ -242,6 +259,10 @@ extension MLPCCommand {
           pending = pending.dropFirst()
           let run = sweep.runs[task.run]
           var arguments = ["run", spec, "--out", task.directory, "--quiet"]
+          if let tracking = sweep.tracking {
+            arguments += ["--mlflow", tracking.server.uri]
+            if let parent = tracking.parentRunID { arguments += ["--mlflow-parent", parent] }
+          }
           for o in run.overrides { arguments += ["--set", o.text] }
           if let k = task.fold { arguments += ["--fold", "\(k + 1)/\(run.folds.count)"] }
           let process = Process()
@@ -292,6 +313,24 @@ extension MLPCCommand {
       rows.sort(by: ranking.better)
       if !failures.isEmpty, rows.isEmpty { throw ExitCode.failure }
       return SweepTable(axes: sweep.paths, rows: rows, ranking: ranking)
+    }
+
+    /// The params of a sweep's MLflow run: each axis's values (`sweep.PATH`) and each `--set`
+    /// for every run (`set.PATH`).
+    private func sweepParams(paths: [String], combinations: [[String]], fixed: [SpecOverride])
+      -> [(String, String)]
+    {
+      var out: [(String, String)] = []
+      for (i, path) in paths.enumerated() {
+        var values: [String] = []
+        for c in combinations where !values.contains(c[i]) { values.append(c[i]) }
+        out.append(("sweep." + path, values.joined(separator: ", ")))
+      }
+      for o in fixed {
+        let parts = o.text.split(separator: "=", maxSplits: 1).map(String.init)
+        out.append(("set." + parts[0], parts.count > 1 ? parts[1] : ""))
+      }
+      return out
     }
 
     /// Whether `folder` is a sweep's: it has the sweep's table, or holds only runs (a sweep

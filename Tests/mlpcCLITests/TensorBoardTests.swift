@@ -4,8 +4,9 @@
 
 import Foundation
 import MLPCTestSupport
-import MLPCore
 import Testing
+
+@testable import MLPCore
 
 /// Checks the event files of `run` against its metrics.jsonl with TensorBoard's reader; `status`
 /// is the HParams session's end (success, failure) or `running`.
@@ -81,5 +82,22 @@ private func eventFiles(_ run: String) -> [String] {
     }
     #expect(runs.count == 2)
     for run in runs { try expectTensorBoardEqualsMetrics(dir + "/sweep/" + run, status: "success") }
+  }
+}
+
+@Suite struct EventFramingTests {
+  /// CRC-32C's check value (RFC 3720's "123456789") and a frame's masked CRCs, as TensorFlow's
+  /// record writer computes them.
+  @Test func crcAndFraming() {
+    #expect(CRC32C.checksum(Array("123456789".utf8)) == 0xE306_9283)
+    #expect(CRC32C.checksum([UInt8](repeating: 0, count: 32)) == 0x8A91_36AA)
+    let frame = TFRecord.frame(Array("abc".utf8))
+    #expect(frame.count == 8 + 4 + 3 + 4)
+    #expect(TFRecord.records(frame + frame).count == 2)
+    // A torn or corrupted last record is dropped, the ones before it kept.
+    #expect(TFRecord.records(frame + frame.dropLast(2)).count == 1)
+    var corrupt = frame + frame
+    corrupt[frame.count + 13] ^= 1
+    #expect(TFRecord.records(corrupt).count == 1)
   }
 }

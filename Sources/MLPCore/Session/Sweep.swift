@@ -95,6 +95,8 @@ public struct Sweep {
   public var epochs: Int?
   /// How runs are ranked (nil: `SweepRanking(spec)`).
   public var ranking: SweepRanking?
+  /// MLflow tracking of each run (as children of the sweep's run).
+  public var tracking: TrackingOptions?
 
   public init(axes: [GridAxis], runs: [SweepRun], specPath: String, folder: String, epochs: Int?) {
     self.init(
@@ -153,6 +155,7 @@ public struct Sweep {
         let session = try TrainingSession(
           spec, specPath: specPath, directory: directory, epochs: epochs,
           overrides: run.overrides, fold: run.folds.isEmpty ? nil : (k, specs.count))
+        session.tracking = tracking
         var events = SessionEvents()
         events.shouldStop = shouldStop
         let outcome = try session.train(events)

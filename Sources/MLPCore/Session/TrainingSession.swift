@@ -61,6 +61,10 @@ public final class TrainingSession {
   /// On resuming a run that had stopped early: the epoch it stopped at, from which patience
   /// counts again.
   public private(set) var restartedPatience: Int?
+  /// Where to track the run in MLflow (set before `train`; rank 0 tracks).
+  public var tracking: TrackingOptions?
+  /// The MLflow run while training.
+  private var mlflow: MLflowTracker?
 
   /// A new run of `spec` into `directory` (nil on ranks other than 0) for `epochs` in all
   /// (default: the spec's).
@@ -199,8 +203,12 @@ public final class TrainingSession {
     var last: EpochReport?
     var nextEpoch = first
     do {
+      try startTracking()
       try trainEpochs(events, ending: &ending, last: &last, nextEpoch: &nextEpoch)
-    } catch { throw keepingWhatWasWritten(error) }
+    } catch {
+      mlflow?.finish(.failed, directory: nil)
+      throw keepingWhatWasWritten(error)
+    }
     events.saving()
     reserve.release()
     var summary = RunSummary(
@@ -209,8 +217,26 @@ public final class TrainingSession {
       parameters: trainer.plan.parameterCount, trainSamples: spec.data.train.count)
     summary.lastEpoch = last
     do {
-      return try finish(ending, summary, nextEpoch: nextEpoch)
-    } catch { throw keepingWhatWasWritten(error) }
+      let outcome = try finish(ending, summary, nextEpoch: nextEpoch)
+      mlflow?.finish(TrackedStatus(ending), directory: outcome.directory)
+      return outcome
+    } catch {
+      mlflow?.finish(.failed, directory: nil)
+      throw keepingWhatWasWritten(error)
+    }
+  }
+
+  /// Creates the run's MLflow run (or continues the one in its mlflow.json) and records it.
+  private func startTracking() throws(SessionError) {
+    guard let tracking, let writer, let directory else { return }
+    let existing =
+      (try? RegularFile.contents(
+        writer.run.file(MLflowRunRecord.fileName), followingLinks: false, limit: 1 << 16
+      ).get()).flatMap { JSONRecord.decode(MLflowRunRecord.self, from: $0) }
+    mlflow = MLflowTracker.start(
+      tracking, spec: spec, specPath: specPath, name: PathText.lastComponent(directory.path),
+      runDirectory: directory.path, existing: existing)
+    if let record = mlflow?.record { try writer.write(record: record, MLflowRunRecord.fileName) }
   }
 
   /// After a failed write (a full disk, say): what was written, checkpoints included, is moved
@@ -256,6 +282,7 @@ public final class TrainingSession {
         reports = reports.enumerated().filter { $0.0 % 2 == 0 || $0.0 == 1999 }.map(\.1)
       }
       events.epoch(report)
+      mlflow?.log(report)
       last = report
       if tracker?.observe(report, executor: trainer.executor) == true {
         ending = .earlyStopped(bestEpoch: tracker?.bestEpoch)
