@@ -115,9 +115,9 @@ public final class MLflowClient: @unchecked Sendable {
   func call(_ method: String, _ path: String, json: [String: Any]? = nil, body: Data? = nil)
     -> Result<[String: Any], TrackingFailure>
   {
-    let where_ = "MLflow at \(server.uri)"
+    let place = "MLflow at \(server.uri)"
     guard let url = URL(string: server.uri + path) else {
-      return .failure(TrackingFailure(description: "\(where_): cannot form a URL for \(path)"))
+      return .failure(TrackingFailure(description: "\(place): cannot form a URL for \(path)"))
     }
     var request = URLRequest(url: url, timeoutInterval: timeout)
     request.httpMethod = method
@@ -132,7 +132,7 @@ public final class MLflowClient: @unchecked Sendable {
       request.setValue(authorization, forHTTPHeaderField: "Authorization")
     }
     request.setValue("mlpc/\(mlpcVersion)", forHTTPHeaderField: "User-Agent")
-    var last = TrackingFailure(description: "\(where_): no answer")
+    var last = TrackingFailure(description: "\(place): no answer")
     for attempt in 0..<attempts {
       if attempt > 0 { Thread.sleep(forTimeInterval: 0.5 * Double(attempt * attempt)) }
       let reply = Reply()
@@ -146,7 +146,7 @@ public final class MLflowClient: @unchecked Sendable {
       done.wait()
       if let error = reply.error {
         last = TrackingFailure(
-          description: "\(where_): \(method) \(path.prefix(80)): \(error.localizedDescription)")
+          description: "\(place): \(method) \(path.prefix(80)): \(error.localizedDescription)")
         continue
       }
       let object =
@@ -156,7 +156,7 @@ public final class MLflowClient: @unchecked Sendable {
         .compactMap { $0 }.joined(separator: ": ")
       last = TrackingFailure(
         description:
-          "\(where_): \(method) \(path.prefix(80)) answered \(reply.status)"
+          "\(place): \(method) \(path.prefix(80)) answered \(reply.status)"
           + (message.isEmpty ? "" : " (\(safeText(message, limit: 300)))"),
         notFound: reply.status == 404)
       if reply.status < 500, reply.status != 429 { break }
