@@ -195,6 +195,11 @@ extension MLPCCommand {
           params: sweepParams(paths: paths, combinations: combinations, fixed: fixed),
           extraTags: [("mlpc.sweep", "\(runs.count) runs")])
       }
+      if let record = parent?.record {
+        try? AtomicFile.write(
+          Data((JSONRecord.document(record) + "\n").utf8),
+          to: PathText.join(folder, MLflowRunRecord.fileName))
+      }
       sweep.tracking = trackingOptions.map {
         var child = $0
         child.parentRunID = parent?.record.runID
@@ -339,8 +344,9 @@ extension MLPCCommand {
       if FileManager.default.fileExists(atPath: folder + "/sweep.json") { return true }
       let entries = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? ["?"]
       return entries.allSatisfy { entry in
+        if entry == MLflowRunRecord.fileName { return true }
         // A run's lock and staging directories are hidden; any other hidden file is the user's.
-        entry.hasPrefix(".")
+        return entry.hasPrefix(".")
           ? entry.hasSuffix(".lock") || entry.contains(".staging-")
           : FileManager.default.fileExists(atPath: folder + "/" + entry + "/config.json")
       }

@@ -214,14 +214,20 @@ public final class MLflowClient: @unchecked Sendable {
     }
   }
 
-  /// An existing run's status and artifact URI.
-  public func getRun(_ id: String) -> Result<(status: String, artifactURI: String), TrackingFailure>
-  {
+  /// An existing run's status, artifact URI, and the step of its latest `metric`.
+  public func getRun(_ id: String, metric: String = "train/loss") -> Result<
+    (status: String, artifactURI: String, lastStep: Int?), TrackingFailure
+  > {
     call("GET", "/api/2.0/mlflow/runs/get?run_id=\(id)").flatMap { o in
-      guard let info = (o["run"] as? [String: Any])?["info"] as? [String: Any] else {
+      guard let run = o["run"] as? [String: Any], let info = run["info"] as? [String: Any] else {
         return .failure(TrackingFailure(description: "MLflow at \(server.uri): no run \(id)"))
       }
-      return .success((info["status"] as? String ?? "", info["artifact_uri"] as? String ?? ""))
+      let metrics = ((run["data"] as? [String: Any])?["metrics"] as? [[String: Any]]) ?? []
+      let step = metrics.first { $0["key"] as? String == metric }.flatMap {
+        ($0["step"] as? Int) ?? ($0["step"] as? String).flatMap { Int($0) }
+      }
+      return .success(
+        (info["status"] as? String ?? "", info["artifact_uri"] as? String ?? "", step))
     }
   }
 

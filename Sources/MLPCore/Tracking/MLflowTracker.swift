@@ -59,6 +59,9 @@ public final class MLflowTracker: @unchecked Sendable {
   private var pending: [MLflowMetric] = []
   private var scheduled = false
   private var failed = false
+  /// Epochs up to this one are in the MLflow run already (a run killed outright logged epochs
+  /// past its last checkpoint; the resumed run trains them again, to the same values).
+  private var loggedThrough = 0
 
   private init(
     client: MLflowClient, warn: @escaping @Sendable (String) -> Void, record: MLflowRunRecord,
@@ -86,8 +89,10 @@ public final class MLflowTracker: @unchecked Sendable {
         if case .failure(let f) = client.updateRun(existing.runID, status: "RUNNING") {
           return fail(f)
         }
-        return MLflowTracker(
+        let tracker = MLflowTracker(
           client: client, warn: options.warn, record: existing, artifactURI: run.artifactURI)
+        tracker.loggedThrough = run.lastStep ?? 0
+        return tracker
       case .failure(let f) where f.notFound:
         options.warn(
           "MLflow at \(options.server.uri) has no run \(existing.runID) any more; the resumed run is tracked as a new one"
@@ -167,6 +172,7 @@ public final class MLflowTracker: @unchecked Sendable {
 
   /// Queues the metrics of an epoch (sent in batches, on the tracker's queue).
   public func log(_ report: EpochReport, at time: Date = Date()) {
+    guard report.epoch > loggedThrough else { return }
     let timestamp = Int(time.timeIntervalSince1970 * 1000)
     let metrics = TrackedMetrics.of(report).map {
       MLflowMetric(key: $0.tag, value: $0.value, timestamp: timestamp, step: report.epoch)
