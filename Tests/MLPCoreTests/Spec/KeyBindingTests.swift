@@ -77,7 +77,8 @@ import Testing
 
   /// Keys whose effect two epochs of training cannot show, and where it is tested instead.
   static let notInTwoEpochs: Set<String> = [
-    "epochs"  // the run's length: RunCommandTests, ResumeTests
+    "epochs",  // the run's length: RunCommandTests, ResumeTests
+    "tensorboard",  // what the run writes, not how it trains: TensorBoardTests
   ]
 
   /// Weights after two epochs with `overrides`, as the model would hold them (the moving
