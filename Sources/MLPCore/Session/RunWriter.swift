@@ -34,6 +34,7 @@ final class RunWriter {
   /// records not written yet (written with the metrics lines).
   private var events: (handle: FileHandle, name: String)?
   private var pendingEvents: [UInt8] = []
+  private let epochEvents = EpochEventEncoder()
   /// The name of the event file, when the run writes one.
   var eventFileName: String? { events?.name }
 
@@ -49,8 +50,7 @@ final class RunWriter {
   func append(_ report: EpochReport, now: Date) throws(SessionError) {
     pending.append(contentsOf: (report.metricsLine + "\n").utf8)
     if events != nil {
-      pendingEvents += TensorBoardEvent.scalars(
-        TrackedMetrics.of(report), step: report.epoch, wallTime: now.timeIntervalSince1970)
+      epochEvents.encode(report, wallTime: now.timeIntervalSince1970, into: &pendingEvents)
     }
     if now.timeIntervalSince(lastFlush) >= 0.2 || pending.count >= 1 << 16 {
       try flushMetrics(now: now)
