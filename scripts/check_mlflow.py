@@ -75,7 +75,10 @@ def main():
                 fail(f"{run_dir}: {key} logged twice at epoch {m.step}")
             got[m.step] = m.value
         if set(got) != set(by_epoch):
-            fail(f"{run_dir}: {key} at epochs {sorted(got)[:5]}…, metrics.jsonl {sorted(by_epoch)[:5]}…")
+            extra = sorted(set(got) - set(by_epoch))[:10]
+            missing = sorted(set(by_epoch) - set(got))[:10]
+            fail(f"{run_dir}: {key} in MLflow at epochs not in metrics.jsonl {extra}, "
+                 f"missing at {missing}")
         for e, value in by_epoch.items():
             if not math.isclose(got[e], value, rel_tol=1e-12, abs_tol=0):
                 fail(f"{run_dir}: {key} at epoch {e} is {got[e]}, metrics.jsonl {value}")

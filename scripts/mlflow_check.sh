@@ -65,7 +65,7 @@ check "$work/sweep2" FINISHED --no-metrics
 for run in "$work"/sweep2/0*; do check "$run" FINISHED --parent "$work/sweep2"; done
 
 echo "-- SIGTERM: KILLED with what was trained; --resume continues the same MLflow run"
-"$mlpc" run specs/digits.yaml --quiet --epochs 400 --out "$work/cut" > /dev/null 2>&1 &
+"$mlpc" run specs/digits.yaml --quiet --epochs 100000 --out "$work/cut" > /dev/null 2>&1 &
 pid=$!
 wait_epochs "$work/cut" 3
 kill -TERM "$pid"
@@ -73,20 +73,28 @@ set +e; wait "$pid"; status=$?; set -e
 [ "$status" -eq 143 ] || { echo "expected exit 143 after SIGTERM, got $status"; exit 1; }
 check "$work/cut" KILLED
 first=$(python3 -c "import json; print(json.load(open('$work/cut/mlflow.json'))['run_id'])")
-"$mlpc" run --resume "$work/cut" --quiet --epochs 20 > /dev/null
+trained=$(wc -l < "$work/cut/metrics.jsonl")
+"$mlpc" run --resume "$work/cut" --quiet --epochs $((trained + 3)) > /dev/null
 second=$(python3 -c "import json; print(json.load(open('$work/cut/mlflow.json'))['run_id'])")
 [ "$first" = "$second" ] || { echo "resume started another MLflow run"; exit 1; }
 check "$work/cut" FINISHED
 
 echo "-- SIGKILL: the MLflow run stays RUNNING; --resume finishes it, each epoch logged once"
-"$mlpc" run specs/digits.yaml --quiet --epochs 30 --set "training.checkpoint={every: 2}" \
+"$mlpc" run specs/digits.yaml --quiet --epochs 100000 --set "training.checkpoint={every: 2}" \
   --out "$work/killed" > /dev/null 2>&1 &
 pid=$!
 wait_epochs "$work/killed" 5
 kill -KILL "$pid"
 wait "$pid" 2> /dev/null || true
-"$mlpc" run --resume "$work/killed" --quiet > /dev/null 2>&1
+staged=$(ls -d "$work"/.killed.staging-* | head -1)
+trained=$(wc -l < "$staged/metrics.jsonl")
+"$mlpc" run --resume "$work/killed" --quiet --epochs $((trained + 3)) > /dev/null 2>&1
 check "$work/killed" FINISHED
+
+echo "-- a diverged run: FAILED"
+"$mlpc" run specs/sine.yaml --quiet --set training.learning_rate=1e30 --out "$work/diverged" > /dev/null 2>&1 \
+  && { echo "the run did not diverge"; exit 1; }
+check "$work/diverged" FAILED
 
 echo "-- the server stops mid-run: training completes and warns"
 "$mlpc" run specs/digits.yaml --quiet --epochs 300 --out "$work/down" > /dev/null 2> "$work/down.err" &

@@ -30,6 +30,10 @@ final class RunWriter {
   /// more than a W2 epoch's steps), and always before a checkpoint and when training ends.
   private var pending = Data()
   private var lastFlush = Date()
+  /// The epochs of `pending`, and who hears of them once they are written (MLflow tracking, so
+  /// that it never holds an epoch metrics.jsonl does not).
+  private var pendingReports: [(EpochReport, Date)] = []
+  var written: (([(EpochReport, Date)]) -> Void)?
   /// The run's TensorBoard event file (nil with `training.tensorboard: false`), and its
   /// records not written yet (written with the metrics lines).
   private var events: (handle: FileHandle, name: String)?
@@ -49,6 +53,7 @@ final class RunWriter {
 
   func append(_ report: EpochReport, now: Date) throws(SessionError) {
     pending.append(contentsOf: (report.metricsLine + "\n").utf8)
+    if written != nil { pendingReports.append((report, now)) }
     if events != nil {
       epochEvents.encode(report, wallTime: now.timeIntervalSince1970, into: &pendingEvents)
     }
@@ -67,6 +72,10 @@ final class RunWriter {
             + " (the run is resumable from its last checkpoint)")
       }
       pending.removeAll(keepingCapacity: true)
+      if let written, !pendingReports.isEmpty {
+        written(pendingReports)
+        pendingReports.removeAll(keepingCapacity: true)
+      }
     }
     if let events, !pendingEvents.isEmpty {
       do { try events.handle.write(contentsOf: pendingEvents) } catch {

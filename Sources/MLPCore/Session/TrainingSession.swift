@@ -236,7 +236,13 @@ public final class TrainingSession {
     mlflow = MLflowTracker.start(
       tracking, spec: spec, specPath: specPath, name: PathText.lastComponent(directory.path),
       runDirectory: directory.path, existing: existing)
-    if let record = mlflow?.record { try writer.write(record: record, MLflowRunRecord.fileName) }
+    if let mlflow {
+      try writer.write(record: mlflow.record, MLflowRunRecord.fileName)
+      // A resumed run's earlier epochs that the MLflow run lacks (a run killed outright may not
+      // have sent its last ones; a run tracked for the first time has none).
+      for report in earlier { mlflow.log(report) }
+      writer.written = { reports in for (r, time) in reports { mlflow.log(r, at: time) } }
+    }
   }
 
   /// After a failed write (a full disk, say): what was written, checkpoints included, is moved
@@ -282,7 +288,6 @@ public final class TrainingSession {
         reports = reports.enumerated().filter { $0.0 % 2 == 0 || $0.0 == 1999 }.map(\.1)
       }
       events.epoch(report)
-      mlflow?.log(report)
       last = report
       if tracker?.observe(report, executor: trainer.executor) == true {
         ending = .earlyStopped(bestEpoch: tracker?.bestEpoch)
