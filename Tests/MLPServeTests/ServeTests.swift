@@ -518,10 +518,16 @@
         return all
       }
       // Stop while requests wait in the batcher (however slowly a loaded machine starts them).
-      var held = 0
-      for _ in 0..<4000 where held == 0 {
-        held = server.server.state.models[0].waitingRequests
-        if held == 0 { try await _Concurrency.Task.sleep(for: .milliseconds(5)) }
+      // Watched from a thread of its own: a task's sleep may not resume within the batcher's
+      // second while other tests' blocking work holds the concurrency pool.
+      let state = server.server.state
+      let held = try await HTTPClient.onThread {
+        var held = 0
+        for _ in 0..<20000 where held == 0 {
+          held = state.models[0].waitingRequests
+          if held == 0 { usleep(1000) }
+        }
+        return held
       }
       #expect(held > 0)
       try await server.stop()
