@@ -82,6 +82,12 @@ private func eventFiles(_ run: String) -> [String] {
     }
     #expect(runs.count == 2)
     for run in runs { try expectTensorBoardEqualsMetrics(dir + "/sweep/" + run, status: "success") }
+    // TensorBoard itself, asked through its HParams plugin's API (what the HParams tab shows).
+    guard let python = CommandRunner.pythonWith(["tensorboard"]) else { return }
+    let tab = try CommandRunner.run(
+      python, [Repository.path("scripts/check_hparams.py"), dir + "/sweep"])
+    #expect(tab.status == 0, "\(tab.stderr)")
+    #expect(tab.stdout.contains("lists 2 sessions"))
   }
 }
 
