@@ -504,37 +504,46 @@
         $0.maxBatch = 9
       }
       let port = server.port
-      async let replies = withThrowingTaskGroup(of: Int.self) { group in
-        for _ in 0..<8 {
-          group.addTask {
-            // -1: the connection was refused (sent after the stop; not a lost request).
-            (try? await HTTPClient.request(
-              port: port, "POST", "/v1/models/m:predict", body: #"{"instances":[[1,2]]}"#
+      // The clients and the watcher are threads of their own: none waits for the concurrency
+      // pool, which other tests' blocking work may hold for many seconds on a loaded machine.
+      let statuses = Mutex<[Int]>([])
+      let clients = DispatchGroup()
+      for _ in 0..<8 {
+        clients.enter()
+        let thread = Thread {
+          // -1: the connection was refused (sent after the stop; not a lost request).
+          let status =
+            (try? HTTPClient.requestBlocking(
+              port: port, "POST", "/v1/models/m:predict", body: #"{"instances":[[1,2]]}"#,
+              timeout: 120
             ).status) ?? -1
-          }
+          statuses.withLock { $0.append(status) }
+          clients.leave()
         }
-        var all: [Int] = []
-        for try await s in group { all.append(s) }
-        return all
+        thread.start()
       }
-      // Stop while requests wait in the batcher (however slowly a loaded machine starts them).
-      // Watched from a thread of its own: a task's sleep may not resume within the batcher's
-      // second while other tests' blocking work holds the concurrency pool.
+      // Stop while requests wait in the batcher, however slowly a loaded machine gets them
+      // there; if every client is answered first, nothing was ever held and the test fails.
       let state = server.server.state
       let held = try await HTTPClient.onThread {
         var held = 0
-        for _ in 0..<20000 where held == 0 {
+        let deadline = Date().addingTimeInterval(300)
+        while held == 0 && Date() < deadline {
           held = state.models[0].waitingRequests
-          if held == 0 { usleep(1000) }
+          if held == 0 && clients.wait(timeout: .now() + .milliseconds(1)) == .success { break }
         }
         return held
       }
       #expect(held > 0)
       try await server.stop()
-      let statuses = try await replies
+      let answered = try await HTTPClient.onThread {
+        clients.wait()
+        return statuses.withLock { $0 }
+      }
       // Every request that was held got its answer; none got anything but 200.
-      #expect(statuses.filter { $0 == 200 }.count >= held, "\(held) held: \(statuses)")
-      #expect(statuses.allSatisfy { $0 == 200 || $0 == -1 }, "\(statuses)")
+      #expect(answered.count == 8)
+      #expect(answered.filter { $0 == 200 }.count >= held, "\(held) held: \(answered)")
+      #expect(answered.allSatisfy { $0 == 200 || $0 == -1 }, "\(answered)")
       // Nothing listens any more.
       #expect(throws: (any Error).self) { try HTTPClient.connect(port: port, timeout: 1) }
     }
