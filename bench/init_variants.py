@@ -5,7 +5,8 @@ the test score is the run's. Prints each table's mean per change and a Markdown 
 Usage: python bench/init_variants.py [--mlpc BINARY] CHANGE ...   ("" is the spec as written;
 plr, plr-lite, plr-s0.1, plr-k16-d8 … put `embedding: periodic` with those options on every
 numeric column; tabm and independent the other kinds of ensemble; ple, ple16, rsc, front,
-smooth, nosplit, nosplit100, patience50, split10, wide, three, dropout, k16 as below.)"""
+smooth, nosplit, nosplit100, refit (the epoch count early stopping
+chose, then every training row; refit1.25 for 1.25 times as many epochs), patience50, split10, wide, three, dropout, k16 as below.)"""
 import sys, tempfile, json, os, re, subprocess, numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import recipe
@@ -76,7 +77,16 @@ for name, target, task, drop in recipe.DEVELOPMENT:
             text = text.replace("  target:", f"  test: {os.path.join(folder, 'test.csv')}\n  target:", 1)
             text = text.replace("  epochs: 200", f"  epochs: 200\n  seed: {seed}")
             for v in vs:
-                open(os.path.join(folder, "s.yaml"), "w").write(variant(text, v))
+                written = variant(text, v)
+                if v.startswith("refit"):
+                    # Early stopping on the validation split picks the epoch count, then a new
+                    # network trains on every training row (validation split included) for it.
+                    open(os.path.join(folder, "s.yaml"), "w").write(text)
+                    subprocess.run([MLPC, "run", os.path.join(folder, "s.yaml"), "--quiet", "--force", "--out", os.path.join(folder, "run")], capture_output=True, text=True, check=True)
+                    best = json.load(open(os.path.join(folder, "run", "summary.json")))["best_epoch"]
+                    scale = float(v[5:]) if len(v) > 5 else 1.0
+                    written = variant(text, "nosplit").replace("epochs: 200", f"epochs: {max(1, round(best * scale))}")
+                open(os.path.join(folder, "s.yaml"), "w").write(written)
                 r = subprocess.run([MLPC, "run", os.path.join(folder, "s.yaml"), "--quiet", "--force", "--out", os.path.join(folder, "run")], capture_output=True, text=True)
                 if r.returncode != 0:
                     print(name, v, "FAILED", r.stderr[:300]); res[v].append(np.nan); continue
