@@ -70,8 +70,8 @@ func epochLine(_ r: EpochReport, epochs: Int, rate: Double?) -> String {
 /// and ETA on a terminal; on a pipe, a line every `periodSeconds` inside long epochs.
 final class ProgressDisplay {
   let quiet: Bool
-  let epochs: Int
-  let steps: Int
+  var epochs: Int
+  var steps: Int
   let logEvery: Int
   let terminal = isatty(2) == 1
   let started = Date()

@@ -29,6 +29,15 @@ func train(_ session: TrainingSession, quiet: Bool, logEvery: Int = 1) throws {
   var events = SessionEvents()
   events.step = { progress.step(epoch: $0, step: $1) }
   events.epoch = { progress.epoch($0) }
+  events.refitting = { epochs, rows, steps in
+    progress.finish()
+    (progress.epochs, progress.steps) = (session.total, steps)
+    if !quiet, world.isRoot {
+      Console.out(
+        "training again from the start on all \(rows) rows (training and validation) for \(epochs) epochs, the best epoch's number (early_stopping.refit)\n"
+      )
+    }
+  }
   events.shouldStop = { StopRequest.requested }
   events.saving = {
     progress.finish()
@@ -66,6 +75,13 @@ func report(_ outcome: RunOutcome) throws {
 /// How a finished run ended, for the last line: completed, or stopped early (when, why, and
 /// which epoch's weights the model holds).
 func endingLine(_ ending: Ending, _ s: RunSummary) -> String {
+  if let after = s.refitAfter {
+    let first =
+      s.stoppedBecause.map { "early stopped at epoch \(after): \($0)" }
+      ?? "completed \(after) epochs"
+    return first
+      + "; the model trained again on \(s.refitSamples ?? 0) rows for \(s.bestEpoch ?? 0) epochs, the best epoch's number (refit)"
+  }
   let holds =
     s.restoredEpoch.map { "the model holds epoch \($0), the best (restore_best)" }
     ?? "the model holds the last epoch, \(s.epochsCompleted)"

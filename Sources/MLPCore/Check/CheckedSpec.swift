@@ -44,3 +44,24 @@ public struct CheckedSpec: Sendable {
     ArenaLayout.rows(batchSize: training.batchSize, samples: data.train.count)
   }
 }
+
+extension CheckedSpec {
+  /// What `early_stopping.refit` trains once early stopping has chosen `epochs`: the same network
+  /// from the same start (the seed), on the training rows followed by the validation rows, for
+  /// `epochs` epochs, with neither validation rows nor early stopping. The transforms stay those
+  /// fitted on the training split, so the model's inputs mean what they meant.
+  func refitted(epochs: Int) -> CheckedSpec {
+    var training = self.training
+    training.epochs = epochs
+    training.earlyStopping = nil
+    training.schedule.cosineEpochs = max(1, epochs - training.schedule.warmupEpochs)
+    var data = self.data
+    if let validation = data.validation {
+      data.train = data.train.appending(validation)
+      data.validation = nil
+    }
+    return CheckedSpec(
+      file: file, text: text, resolvedText: resolvedText, network: network, training: training,
+      data: data)
+  }
+}

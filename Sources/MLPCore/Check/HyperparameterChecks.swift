@@ -81,11 +81,34 @@ extension CheckContext {
     if let stopping = config.earlyStopping, let e = spec.earlyStopping {
       checkMonitor(
         stopping.monitor, at: e[.monitor]?.location ?? e.location, task: task, data: data)
+      if stopping.refit { checkRefit(config, e) }
     }
     if config.schedule.kind == .plateau, let s = spec.schedule {
       checkMonitor(
         config.schedule.monitor, at: s[.scheduleMonitor]?.location ?? s.location, task: task,
         data: data)
+    }
+  }
+
+  /// `refit` gives the validation rows back to training once early stopping has chosen the
+  /// epochs: it needs a validation metric to choose them by, and nothing of the second training
+  /// may watch the validation rows.
+  private mutating func checkRefit(_ config: TrainingConfig, _ e: SpecSectionValues) {
+    let at = e.values["refit"]?.location ?? e.location
+    let monitor = config.earlyStopping?.monitor ?? .validationLoss
+    if monitor.split != .validation {
+      report(
+        Diagnostic(
+          .conflict,
+          "'refit' trains again for the epochs early stopping chose on the validation rows, but it watches '\(monitor.rawValue)'",
+          at: at, help: "monitor a validation metric, e.g. 'monitor: validation_loss'"))
+    }
+    if config.schedule.kind == .plateau, config.schedule.monitor.split == .validation {
+      report(
+        Diagnostic(
+          .conflict,
+          "'refit' trains without validation rows, which the 'plateau' schedule watches ('\(config.schedule.monitor.rawValue)')",
+          at: at, help: "use another schedule, or let the plateau schedule watch 'train_loss'"))
     }
   }
 

@@ -23,6 +23,15 @@ public struct Dataset: Sendable {
     self.labels = labels
   }
 
+  /// This set's rows followed by `other`'s (of the same columns).
+  public func appending(_ other: Dataset) -> Dataset {
+    precondition(other.inputs == inputs && other.outputs == outputs)
+    let labels = self.labels.flatMap { l in other.labels.map { l + $0 } }
+    return Dataset(
+      features: features + other.features, targets: targets + other.targets, inputs: inputs,
+      outputs: outputs, labels: labels)
+  }
+
   /// Builds a classification set with one-hot targets for `labels` in 0..<classes.
   public static func classification(features: [Float], inputs: Int, labels: [Int], classes: Int)
     -> Dataset

@@ -43,6 +43,10 @@ public struct RunSummary: Sendable {
   public var stoppedBecause: String?
   /// The epoch whose weights the model holds when `restore_best` put them back (nil: the last).
   public var restoredEpoch: Int?
+  /// With `early_stopping.refit`, once the second training has begun: the epoch of the first
+  /// after which it began (its epochs follow, `best_epoch` of them), and the rows it trains on.
+  public var refitAfter: Int?
+  public var refitSamples: Int?
   /// Why a diverged run stopped: the parameter (or the loss) that became NaN or infinite.
   public var divergedBecause: String?
   /// With MPI: the number of processes, and whether their weights were equal at the end.
@@ -75,6 +79,8 @@ extension RunSummary: Codable {
     case stoppedBecause = "stopped_because"
     case restoredEpoch = "restored_epoch"
     case divergedBecause = "diverged_because"
+    case refitAfter = "refit_after"
+    case refitSamples = "refit_samples"
     case ranksIdentical = "ranks_identical"
   }
 
@@ -96,6 +102,8 @@ extension RunSummary: Codable {
     try put(stoppedBecause, .stoppedBecause)
     try put(restoredEpoch, .restoredEpoch)
     try put(divergedBecause, .divergedBecause)
+    try put(refitAfter, .refitAfter)
+    try put(refitSamples, .refitSamples)
     try put(ranks, .ranks)
     try put(ranksIdentical, .ranksIdentical)
     for (split, evaluation) in evaluations {
@@ -121,6 +129,8 @@ extension RunSummary: Codable {
     stoppedBecause = try get(.stoppedBecause)
     restoredEpoch = try get(.restoredEpoch)
     divergedBecause = try get(.divergedBecause)
+    refitAfter = try get(.refitAfter)
+    refitSamples = try get(.refitSamples)
     ranks = try get(.ranks)
     ranksIdentical = try get(.ranksIdentical)
     for split in Split.allCases {

@@ -20,6 +20,10 @@ public struct Checkpoint: Sendable, Equatable {
   public var best: Executor.Snapshot? = nil
   /// The `plateau` schedule's record.
   public var plateau: LearningRateScheduler.PlateauState? = nil
+  /// With `early_stopping.refit`, once the second training has begun: the epochs of the first,
+  /// after which the second's are numbered (its epoch e is the run's epoch refitAfter + e, and
+  /// `epoch` is the run's). `bestEpoch` is then the number of epochs it trains.
+  public var refitAfter: Int? = nil
 
   public init(epoch: Int, steps: Int, epochLoss: Double, state: Executor.Snapshot) {
     (self.epoch, self.steps, self.epochLoss, self.state) = (epoch, steps, epochLoss, state)
@@ -39,6 +43,7 @@ public struct Checkpoint: Sendable, Equatable {
     var bestValue: Double?
     var bestStep: Int?
     var plateau: LearningRateScheduler.PlateauState?
+    var refitAfter: Int?
   }
 
   public func encode() -> Data {
@@ -49,7 +54,7 @@ public struct Checkpoint: Sendable, Equatable {
     let header = Header(
       epoch: epoch, steps: steps, epochLoss: epochLoss, optimizerStep: state.step,
       bestEpoch: bestEpoch, bestValue: bestValue, bestStep: best?.step,
-      plateau: plateau)
+      plateau: plateau, refitAfter: refitAfter)
     let json = String(decoding: (try? JSONEncoder().encode(header)) ?? Data(), as: UTF8.self)
     return Safetensors.encode(tensors, metadata: ["format": "mlpc-checkpoint-1", "mlpc": json])
   }
@@ -67,6 +72,7 @@ public struct Checkpoint: Sendable, Equatable {
       state: Executor.Snapshot(values: state.values, step: header.optimizerStep))
     (c.bestEpoch, c.bestValue) = (header.bestEpoch, header.bestValue)
     c.plateau = header.plateau
+    c.refitAfter = header.refitAfter
     if let best = tensors.first(where: { $0.name == "best" }) {
       c.best = Executor.Snapshot(values: best.values, step: header.bestStep ?? 0)
     }

@@ -1,6 +1,8 @@
 // One run of a checked spec, new or resumed: the epoch loop with its stops (end, early stopping,
 // a stop request, divergence), checkpoints, agreement between MPI ranks, and the files written
-// when it ends. The metrics in the summary are always those of the weights that were saved.
+// when it ends. The metrics in the summary are always those of the weights that were saved (with
+// `early_stopping.refit`, but for the validation rows it trained on: those are the best epoch's of
+// the first training, which chose the epochs).
 // Printing, signals and exit codes are the caller's: it hears of progress through
 // `SessionEvents` and gets a typed `RunOutcome` back.
 //
@@ -21,6 +23,9 @@ public struct SessionEvents {
   public var shouldStop: () -> Bool = { false }
   /// Called once training has stopped, before the run is written.
   public var saving: () -> Void = {}
+  /// With `early_stopping.refit`, when the second training begins: its epochs, rows and steps
+  /// per epoch.
+  public var refitting: (_ epochs: Int, _ rows: Int, _ steps: Int) -> Void = { _, _, _ in }
 
   public init() {}
 }
@@ -43,9 +48,11 @@ public final class TrainingSession {
   let directory: RunDirectory?
   let writer: RunWriter?
   let world = World.shared
-  public let trainer: Trainer
-  /// Epochs of the run in all.
-  public let total: Int
+  /// The trainer of the first training, then (with `early_stopping.refit`) of the second.
+  public private(set) var trainer: Trainer
+  /// Epochs of the run in all (with `early_stopping.refit`, once the second training has begun,
+  /// the first's epochs and the second's).
+  public private(set) var total: Int
   /// The first epoch to run (1, or the checkpoint's epoch when resuming).
   public let first: Int
   var tracker: EarlyStoppingTracker?
@@ -65,6 +72,13 @@ public final class TrainingSession {
   public var tracking: TrackingOptions?
   /// The MLflow run while training.
   private var mlflow: MLflowTracker?
+  /// With `early_stopping.refit`, once the second training has begun: the epochs of the first.
+  /// The second's epoch e is the run's epoch `refitAfter + e`.
+  public private(set) var refitAfter: Int?
+  /// The validation metrics of the first training's best epoch, once the second has begun.
+  var selection: Evaluation?
+  /// The first training's best epoch so far in this session, with its validation metrics.
+  private var bestSeen: (epoch: Int, validation: Evaluation?)?
 
   /// A new run of `spec` into `directory` (nil on ranks other than 0) for `epochs` in all
   /// (default: the spec's).
@@ -75,6 +89,12 @@ public final class TrainingSession {
   ) throws(SessionError) {
     (self.spec, self.specPath, self.directory) = (spec, specPath, directory)
     self.overrides = overrides
+    if initial != nil, spec.training.earlyStopping?.refit == true {
+      directory?.abandon()
+      throw SessionError(
+        "--init-from does not go with 'training.early_stopping.refit': the second training starts from the spec's seed, not from the weights given",
+        help: "set 'training.early_stopping.refit: false' to start from trained weights")
+    }
     trainer = Trainer(spec)
     initial?.weights.apply(to: trainer.executor)
     total = epochs ?? spec.training.epochs
@@ -156,6 +176,27 @@ public final class TrainingSession {
       throw fail(SessionError("'\(path)' has no checkpoint to resume from"))
     }
     total = epochs ?? config.epochs
+    var refitted = spec
+    if let after = checkpoint.refitAfter {
+      // The second training of `early_stopping.refit`: its epochs were chosen by the first.
+      guard let refitEpochs = checkpoint.bestEpoch, spec.training.earlyStopping?.refit == true,
+        after >= 1, refitEpochs >= 1, refitEpochs <= after, checkpoint.epoch > after
+      else {
+        throw fail(
+          SessionError(
+            "'\(path)': its latest checkpoint is of a second training (early_stopping.refit) that this spec does not ask for; the run is left as it was"
+          ))
+      }
+      guard epochs == nil, changes.isEmpty else {
+        throw fail(
+          SessionError(
+            "'\(path)' stopped early after epoch \(after) and is training again on every row for \(refitEpochs) epochs (early_stopping.refit): resume it without --epochs or --set"
+          ))
+      }
+      total = after + refitEpochs
+      refitted = spec.refitted(epochs: refitEpochs)
+      refitAfter = after
+    }
     // A run whose epochs all finished but whose model could not be written (a full disk) is
     // resumed to write it.
     let saved = directory.map {
@@ -163,14 +204,26 @@ public final class TrainingSession {
     }
     let unsaved = try collective { try world.broadcast(saved) }?.first == 0
     guard checkpoint.epoch <= total || (checkpoint.epoch == total + 1 && unsaved) else {
+      if refitAfter != nil {
+        throw fail(
+          SessionError(
+            "'\(path)' has finished: it stopped early and trained again on every row (early_stopping.refit); start a new run, or one from its weights with --init-from"
+          ))
+      }
       throw fail(
         SessionError(
           "'\(path)' has trained \(checkpoint.epoch - 1) epochs; give --epochs above that to continue"
         ))
     }
     // Everything is checked before the run directory is touched.
-    trainer = Trainer(spec)
-    if let problem = trainer.problem(with: checkpoint) {
+    trainer = Trainer(refitted)
+    // The trainer counts the second training's epochs from 1.
+    var local = checkpoint
+    if let refitAfter {
+      local.epoch -= refitAfter
+      (local.bestEpoch, local.bestValue, local.best) = (nil, nil, nil)
+    }
+    if let problem = trainer.problem(with: local) {
       throw fail(
         SessionError(
           "'\(path)': its latest checkpoint \(problem); the run is left as it was",
@@ -178,16 +231,19 @@ public final class TrainingSession {
     }
     writer = try directory.map { d throws(SessionError) in try RunWriter(d) }
     reserve = try SaveReserve(for: trainer.plan)
-    trainer.restore(checkpoint)
+    trainer.restore(local)
     first = checkpoint.epoch
     tracker = spec.training.earlyStopping.map { EarlyStoppingTracker($0, resuming: checkpoint) }
     // A run that had stopped early counts its patience again from where it stopped, so that
     // more epochs (or more patience) continue it instead of stopping after one.
-    if tracker?.wouldStop(after: checkpoint.epoch - 1) == true {
+    if refitAfter == nil, tracker?.wouldStop(after: checkpoint.epoch - 1) == true {
       tracker?.countPatience(from: checkpoint.epoch - 1)
       restartedPatience = checkpoint.epoch - 1
     }
     earlier = try writer?.truncateMetrics(before: checkpoint.epoch) ?? []
+    if refitAfter != nil {
+      selection = earlier.last { $0.epoch == checkpoint.bestEpoch }?.validation
+    }
     if spec.training.tensorboard { try writer?.openEvents(spec, keepingBefore: checkpoint.epoch) }
     if !changes.isEmpty || total != config.epochs {
       config.epochs = total
@@ -205,6 +261,17 @@ public final class TrainingSession {
     do {
       try startTracking()
       try trainEpochs(events, ending: &ending, last: &last, nextEpoch: &nextEpoch)
+      if refitAfter == nil, spec.training.earlyStopping?.refit == true,
+        let epochs = tracker?.bestEpoch
+      {
+        switch ending {
+        case .completed, .earlyStopped:
+          try beginRefit(after: nextEpoch - 1, epochs: epochs, events)
+          ending = .completed
+          try trainEpochs(events, ending: &ending, last: &last, nextEpoch: &nextEpoch)
+        case .interrupted, .diverged: break
+        }
+      }
     } catch {
       mlflow?.finish(.failed, directory: nil)
       throw keepingWhatWasWritten(error)
@@ -215,6 +282,10 @@ public final class TrainingSession {
       name: spec.name, spec: specPath, status: ending.status, epochsPlanned: total,
       epochsCompleted: nextEpoch - 1, seconds: Date().timeIntervalSince(started),
       parameters: trainer.plan.parameterCount, trainSamples: spec.data.train.count)
+    if let refitAfter {
+      summary.refitAfter = refitAfter
+      summary.refitSamples = spec.data.train.count + (spec.data.validation?.count ?? 0)
+    }
     summary.lastEpoch = last
     do {
       let outcome = try finish(ending, summary, nextEpoch: nextEpoch)
@@ -266,16 +337,21 @@ public final class TrainingSession {
   private func trainEpochs(
     _ events: SessionEvents, ending: inout Ending, last: inout EpochReport?, nextEpoch: inout Int
   ) throws(SessionError) {
-    epochs: for epoch in first...max(first, total) where epoch <= total {
-      let report: EpochReport
+    // The second training of `early_stopping.refit` counts its epochs from 1 after the first's.
+    let offset = refitAfter ?? 0
+    let start = nextEpoch
+    epochs: for epoch in start...max(start, total) where epoch <= total {
+      var report: EpochReport
       do {
         report = try trainer.reportedEpoch(
-          epoch, validation: spec.data.validation, test: spec.data.test,
-          shouldStop: events.shouldStop, progress: { events.step(epoch, $0) })
+          epoch - offset, validation: refitAfter == nil ? spec.data.validation : nil,
+          test: spec.data.test, shouldStop: events.shouldStop,
+          progress: { events.step(epoch, $0) })
+        report.epoch = epoch
       } catch {
         switch error {
-        case .interrupted(let e, let s): ending = .interrupted(epoch: e, step: s)
-        case .nonFinite(let e, let s): ending = .diverged(epoch: e, step: s)
+        case .interrupted(let e, let s): ending = .interrupted(epoch: e + offset, step: s)
+        case .nonFinite(let e, let s): ending = .diverged(epoch: e + offset, step: s)
         case .communication(let message): throw SessionError(message)
         }
         break epochs
@@ -289,7 +365,9 @@ public final class TrainingSession {
       }
       events.epoch(report)
       last = report
-      if tracker?.observe(report, executor: trainer.executor) == true {
+      let stop = refitAfter == nil && tracker?.observe(report, executor: trainer.executor) == true
+      if refitAfter == nil, tracker?.bestEpoch == epoch { bestSeen = (epoch, report.validation) }
+      if stop {
         ending = .earlyStopped(bestEpoch: tracker?.bestEpoch)
         break
       }
@@ -305,11 +383,34 @@ public final class TrainingSession {
     try writer?.flushMetrics()
   }
 
-  /// The checkpoint of the state now, with the early-stopping record.
+  /// The checkpoint of the state now, with the early-stopping record (in the second training of
+  /// `early_stopping.refit`, the best epoch and value alone: the best weights were the first's).
   private func checkpoint(nextEpoch: Int) -> Checkpoint {
-    var c = trainer.checkpoint(nextEpoch: nextEpoch)
-    tracker?.save(into: &c)
+    guard let refitAfter else {
+      var c = trainer.checkpoint(nextEpoch: nextEpoch)
+      tracker?.save(into: &c)
+      return c
+    }
+    var c = trainer.checkpoint(nextEpoch: nextEpoch - refitAfter)
+    c.epoch += refitAfter
+    c.refitAfter = refitAfter
+    (c.bestEpoch, c.bestValue) = (tracker?.bestEpoch, tracker?.bestValue)
     return c
+  }
+
+  /// `early_stopping.refit`: a new trainer from the same start on the training and validation
+  /// rows for the best epoch's number of epochs, numbered after the first training's `after`.
+  /// Its first checkpoint is written at once, so that a resume goes on with it.
+  private func beginRefit(after: Int, epochs: Int, _ events: SessionEvents) throws(SessionError) {
+    selection =
+      bestSeen?.epoch == epochs
+      ? bestSeen?.validation : earlier.last { $0.epoch == epochs }?.validation
+    trainer = Trainer(spec.refitted(epochs: epochs))
+    (refitAfter, total) = (after, after + epochs)
+    events.refitting(
+      epochs, spec.data.train.count + (spec.data.validation?.count ?? 0), trainer.stepsPerEpoch)
+    try writer?.checkpoint(
+      checkpoint(nextEpoch: after + 1), keep: spec.training.checkpoint?.keep ?? 1)
   }
 
   private func finish(_ ending: Ending, _ summary: RunSummary, nextEpoch: Int)
@@ -350,12 +451,16 @@ public final class TrainingSession {
     if let tracker, let bestEpoch = tracker.bestEpoch {
       outcome.summary.bestEpoch = bestEpoch
       outcome.summary.best = (tracker.rule.monitor, tracker.bestValue)
-      if let best = tracker.best {
+      if refitAfter == nil, let best = tracker.best {
         trainer.executor.restore(best)
         outcome.summary.restoredEpoch = bestEpoch
       }
     }
     if case .earlyStopped = ending, let rule = tracker?.rule {
+      outcome.summary.stoppedBecause =
+        "'\(rule.monitor.rawValue)' did not improve for \(rule.patience) epochs"
+    }
+    if let refitAfter, let rule = tracker?.rule, refitAfter < spec.training.epochs {
       outcome.summary.stoppedBecause =
         "'\(rule.monitor.rawValue)' did not improve for \(rule.patience) epochs"
     }
@@ -368,7 +473,7 @@ public final class TrainingSession {
     try writer.write(model, "model.safetensors")
     try writer.write(record: outcome.summary, "summary.json")
     let stopped: Int? =
-      if case .earlyStopped = ending { outcome.summary.epochsCompleted } else { nil }
+      if case .earlyStopped = ending { outcome.summary.epochsCompleted } else { refitAfter }
     let drawn = CurveRun(
       label: spec.name, epochs: curves, bestEpoch: outcome.summary.bestEpoch, stoppedEpoch: stopped)
     try writer.write(Data(Curves.svg([drawn]).utf8), "curves.svg")
@@ -396,10 +501,15 @@ public final class TrainingSession {
     return value[0] > 0
   }
 
-  /// Metrics of the weights being saved, on every split.
+  /// Metrics of the weights being saved, on every split (after a refit, the validation rows'
+  /// are those of the first training's best epoch: the saved weights trained on those rows).
   private func finalEvaluation() -> [Split: Evaluation] {
     var out = [Split.train: trainer.evaluate(spec.data.train)]
-    if let v = spec.data.validation { out[.validation] = trainer.evaluate(v) }
+    if refitAfter != nil {
+      if let selection { out[.validation] = selection }
+    } else if let v = spec.data.validation {
+      out[.validation] = trainer.evaluate(v)
+    }
     if let t = spec.data.test { out[.test] = trainer.evaluate(t) }
     return out
   }

@@ -248,6 +248,10 @@ extension SpecKey where Value == Bool {
   static let restoreBest = boolean(
     .earlyStopping, "restore_best", default: true,
     "save the best epoch's weights as the model, not the last epoch's")
+  static let refit = boolean(
+    .earlyStopping, "refit", default: false,
+    "once stopped, train a new network from the same start on the training and validation rows for the best epoch's number of epochs, and save it as the model"
+  )
 }
 
 extension SpecKey where Value == String {
@@ -381,6 +385,7 @@ public enum SpecKeys {
       SpecKey<Int>.checkpointEvery.info, SpecKey<Int>.checkpointKeep.info,
       SpecKey<MonitoredMetric>.monitor.info, SpecKey<MonitorMode>.mode.info,
       SpecKey<Int>.patience.info, SpecKey<Double>.minDelta.info, SpecKey<Bool>.restoreBest.info,
+      SpecKey<Bool>.refit.info,
       SpecKey<Section>.schedule.info, SpecKey<ScheduleKind>.scheduleType.info,
       SpecKey<Int>.stepSize.info, SpecKey<Double>.gamma.info,
       SpecKey<Double>.minLearningRate.info, SpecKey<Int>.warmupEpochs.info,

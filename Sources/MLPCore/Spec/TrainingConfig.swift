@@ -22,6 +22,8 @@ public struct EarlyStopping: Sendable, Equatable {
   public var patience = 0
   public var minDelta = 0.0
   public var restoreBest = false
+  /// Train again on the training and validation rows for the best epoch's number of epochs.
+  public var refit = false
 
   /// The table's defaults.
   public init() { for b in Self.bindings { b.assign(&self, nil) } }
@@ -33,7 +35,7 @@ public struct EarlyStopping: Sendable, Equatable {
   public static let bindings: [KeyBinding<EarlyStopping>] = [
     KeyBinding(.monitor, \.monitor), KeyBinding(.mode, \.mode),
     KeyBinding(.patience, \.patience), KeyBinding(.minDelta, \.minDelta),
-    KeyBinding(.restoreBest, \.restoreBest),
+    KeyBinding(.restoreBest, \.restoreBest), KeyBinding(.refit, \.refit),
   ]
 }
 
