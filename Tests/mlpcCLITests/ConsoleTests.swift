@@ -296,6 +296,54 @@ extension ProvenanceTests {
   }
 }
 
+@Suite struct RefitCommandTests {
+  /// `early_stopping.refit`: a line when the second training begins, epoch lines numbered on
+  /// without validation metrics, the last line saying what the model is; --init-from and a
+  /// changed length are refused with the reason, leaving nothing behind.
+  @Test func aRefitSaysWhatItTrainsAndRefusesWhatItCannotDo() throws {
+    let dir = try stoppingTable(
+      """
+        epochs: 2000
+        checkpoint: {every: 2}
+        early_stopping: {monitor: validation_loss, patience: 4, refit: true}
+      """)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let run = try CommandRunner.mlpc(["run", dir + "/s.yaml", "--out", dir + "/run"])
+    #expect(run.status == 0, "\(run.stderr)")
+    let summary =
+      try JSONSerialization.jsonObject(
+        with: Data(contentsOf: URL(fileURLWithPath: dir + "/run/summary.json"))) as? [String: Any]
+    let after = try #require(summary?["refit_after"] as? Int)
+    let best = try #require(summary?["best_epoch"] as? Int)
+    #expect(summary?["refit_samples"] as? Int == 80 && summary?["train_samples"] as? Int == 60)
+    let lines = run.stdout.split(separator: "\n").map(String.init)
+    #expect(
+      lines.contains(
+        "training again from the start on all 80 rows (training and validation) for \(best) epochs, the best epoch's number (early_stopping.refit)"
+      ), "\(lines)")
+    #expect(
+      lines.last
+        == "early stopped at epoch \(after): 'validation_loss' did not improve for 4 epochs; the model trained again on 80 rows for \(best) epochs, the best epoch's number (refit)",
+      "\(lines.suffix(3))")
+    let epochLines = lines.filter { $0.hasPrefix("epoch ") }
+    #expect(epochLines.count == after + best)
+    #expect(
+      epochLines[after].contains(" \(after + 1)/\(after + best) "), "\(epochLines[after])")
+    #expect(epochLines.prefix(after).allSatisfy { $0.contains("validation_loss") })
+    #expect(epochLines.dropFirst(after).allSatisfy { !$0.contains("validation_loss") })
+
+    // A finished refit is not continued, and --init-from does not go with it.
+    let again = try CommandRunner.mlpc(
+      ["run", "--resume", dir + "/run", "--epochs", "3000", "--quiet"])
+    #expect(again.status == 1 && again.stderr.contains("early_stopping.refit"), "\(again.stderr)")
+    let from = try CommandRunner.mlpc(
+      ["run", dir + "/s.yaml", "--out", dir + "/from", "--init-from", dir + "/run", "--quiet"])
+    #expect(from.status == 1 && from.stderr.contains("--init-from does not go with"))
+    let left = try FileManager.default.contentsOfDirectory(atPath: dir)
+    #expect(!left.contains { $0.contains("from") }, "\(left)")
+  }
+}
+
 /// On a pipe (no progress bar), a line inside a long epoch says the run is alive.
 @Test func aPipeGetsALineInsideLongEpochs() {
   final class Lines: @unchecked Sendable { var all: [String] = [] }
