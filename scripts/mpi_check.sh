@@ -60,6 +60,20 @@ grep -q "kind: batch_ensemble" "$out/tabm.yaml" && grep -q "embedding: periodic"
 "${mpirun[@]}" -n 2 "$mlpc" run "$out/tabm.yaml" --epochs 3 --quiet --out "$out/tabm2" > /dev/null
 python3 scripts/compare_models.py "$out/tabm1" "$out/tabm2" --tolerance 1e-4
 
+echo "-- early_stopping.refit: the second training, on the training and validation rows, shared"
+echo "   by the ranks like the first (with ample patience both pick the same best epoch)"
+refit=(--epochs 3 --quiet --set data.validation_split=0.2 --set training.early_stopping.patience=50
+  --set training.early_stopping.refit=true)
+"$mlpc" run "$spec" "${refit[@]}" --out "$out/refit1" > /dev/null
+"${mpirun[@]}" -n 2 "$mlpc" run "$spec" "${refit[@]}" --out "$out/refit2" > /dev/null
+python3 - "$out/refit1" "$out/refit2" << 'PY'
+import json, sys
+s = [json.load(open(f"{run}/summary.json")) for run in sys.argv[1:]]
+assert all(x.get("refit_after") == 3 and x["epochs_completed"] == 3 + x["best_epoch"] for x in s), s
+assert s[0]["best_epoch"] == s[1]["best_epoch"], s
+PY
+python3 scripts/compare_models.py "$out/refit1" "$out/refit2" --tolerance 1e-4
+
 # Starts `mpirun -n N` training for many epochs into $out/NAME and sends SIGTERM to mpirun once
 # an epoch is written (metrics lines are flushed every 0.2 s: it stops a few epochs later).
 interrupt() {
