@@ -77,6 +77,8 @@ public final class TrainingSession {
   public private(set) var refitAfter: Int?
   /// The validation metrics of the first training's best epoch, once the second has begun.
   var selection: Evaluation?
+  /// Whether the first training stopped early (once the second has begun).
+  private var firstStoppedEarly = false
   /// The first training's best epoch so far in this session, with its validation metrics.
   private var bestSeen: (epoch: Int, validation: Evaluation?)?
 
@@ -196,6 +198,7 @@ public final class TrainingSession {
       total = after + refitEpochs
       refitted = spec.refitted(epochs: refitEpochs)
       refitAfter = after
+      firstStoppedEarly = after < config.epochs
     }
     // A run whose epochs all finished but whose model could not be written (a full disk) is
     // resumed to write it.
@@ -245,7 +248,8 @@ public final class TrainingSession {
       selection = earlier.last { $0.epoch == checkpoint.bestEpoch }?.validation
     }
     if spec.training.tensorboard { try writer?.openEvents(spec, keepingBefore: checkpoint.epoch) }
-    if !changes.isEmpty || total != config.epochs {
+    // (A second training's length is its first's best epoch: config.json keeps the first's.)
+    if refitAfter == nil, !changes.isEmpty || total != config.epochs {
       config.epochs = total
       try writer?.write(record: config, "config.json")
       try writer?.write(Data(spec.resolvedText.utf8), "spec.resolved.yaml")
@@ -266,6 +270,7 @@ public final class TrainingSession {
       {
         switch ending {
         case .completed, .earlyStopped:
+          if case .earlyStopped = ending { firstStoppedEarly = true }
           try beginRefit(after: nextEpoch - 1, epochs: epochs, events)
           ending = .completed
           try trainEpochs(events, ending: &ending, last: &last, nextEpoch: &nextEpoch)
@@ -460,7 +465,7 @@ public final class TrainingSession {
       outcome.summary.stoppedBecause =
         "'\(rule.monitor.rawValue)' did not improve for \(rule.patience) epochs"
     }
-    if let refitAfter, let rule = tracker?.rule, refitAfter < spec.training.epochs {
+    if refitAfter != nil, firstStoppedEarly, let rule = tracker?.rule {
       outcome.summary.stoppedBecause =
         "'\(rule.monitor.rawValue)' did not improve for \(rule.patience) epochs"
     }

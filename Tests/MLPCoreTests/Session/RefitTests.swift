@@ -104,6 +104,14 @@ import Testing
     _ = try Self.run(unrefit, into: dir + "/first")
     let first = try Self.tensors(dir + "/first")
     #expect(first != refit)
+
+    // A first training that runs all its epochs (2 here) is refitted too, and did not stop early.
+    let short = try TrainingSession(
+      spec, specPath: spec.file, directory: try RunDirectory(dir + "/short", existing: .refuse),
+      epochs: 2
+    ).train()
+    #expect(short.summary.refitAfter == 2 && short.summary.stoppedBecause == nil)
+    #expect(short.summary.epochsCompleted == 2 + (short.summary.bestEpoch ?? 0))
   }
 
   /// Stopped inside the second training (at its start, and after two of its epochs) and resumed:
@@ -146,6 +154,14 @@ import Testing
         RunSummary.self,
         from: try Data(contentsOf: URL(fileURLWithPath: dir + "/whole/summary.json"))))
     #expect(resumed.summary.evaluations == whole.evaluations)
+    #expect(resumed.summary.stoppedBecause != nil)
+    #expect(resumed.summary.stoppedBecause == whole.stoppedBecause)
+    // config.json keeps the run's asked-for epochs.
+    let config = try #require(
+      JSONRecord.decode(
+        RunConfiguration.self,
+        from: try Data(contentsOf: URL(fileURLWithPath: dir + "/run/config.json"))))
+    #expect(config.epochs == 40)
 
     // A finished refit cannot be continued: there is nothing left of its epochs to train.
     #expect(throws: SessionError.self) {
