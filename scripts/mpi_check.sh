@@ -8,8 +8,10 @@
 # killed rank ending the job within seconds with a message naming it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-swift build --traits MPI --scratch-path .build-mpi --product mlpc
-mlpc=$PWD/.build-mpi/debug/mlpc
+# A build folder of its own unless MLPC_MPI_SCRATCH names one (CI reuses its dependencies' build).
+scratch=${MLPC_MPI_SCRATCH:-.build-mpi}
+swift build --traits MPI --scratch-path "$scratch" --product mlpc
+mlpc=$PWD/$scratch/debug/mlpc
 mpirun=(mpirun --oversubscribe)
 if [ "$(id -u)" -eq 0 ]; then mpirun+=(--allow-run-as-root); fi
 out=$(mktemp -d)
