@@ -77,6 +77,8 @@ public final class TrainingSession {
   public private(set) var refitAfter: Int?
   /// The validation metrics of the first training's best epoch, once the second has begun.
   var selection: Evaluation?
+  /// The rows of `early_stopping.refit`'s second training: the training and validation rows.
+  private var refitRows: Int { spec.data.train.count + (spec.data.validation?.count ?? 0) }
   /// Whether the first training stopped early (once the second has begun).
   private var firstStoppedEarly = false
   /// The first training's best epoch so far in this session, with its validation metrics.
@@ -289,7 +291,7 @@ public final class TrainingSession {
       parameters: trainer.plan.parameterCount, trainSamples: spec.data.train.count)
     if let refitAfter {
       summary.refitAfter = refitAfter
-      summary.refitSamples = spec.data.train.count + (spec.data.validation?.count ?? 0)
+      summary.refitSamples = refitRows
     }
     summary.lastEpoch = last
     do {
@@ -413,7 +415,7 @@ public final class TrainingSession {
     trainer = Trainer(spec.refitted(epochs: epochs))
     (refitAfter, total) = (after, after + epochs)
     events.refitting(
-      epochs, spec.data.train.count + (spec.data.validation?.count ?? 0), trainer.stepsPerEpoch)
+      epochs, refitRows, trainer.stepsPerEpoch)
     try writer?.checkpoint(
       checkpoint(nextEpoch: after + 1), keep: spec.training.checkpoint?.keep ?? 1)
   }
@@ -461,11 +463,9 @@ public final class TrainingSession {
         outcome.summary.restoredEpoch = bestEpoch
       }
     }
-    if case .earlyStopped = ending, let rule = tracker?.rule {
-      outcome.summary.stoppedBecause =
-        "'\(rule.monitor.rawValue)' did not improve for \(rule.patience) epochs"
-    }
-    if refitAfter != nil, firstStoppedEarly, let rule = tracker?.rule {
+    // (After a refit, the run ends completed; its first training may have stopped early.)
+    let stoppedEarly: Bool = if case .earlyStopped = ending { true } else { firstStoppedEarly }
+    if stoppedEarly, let rule = tracker?.rule {
       outcome.summary.stoppedBecause =
         "'\(rule.monitor.rawValue)' did not improve for \(rule.patience) epochs"
     }
