@@ -159,10 +159,11 @@ public enum HTTPClient {
     return HTTPReply(status: status, headers: headers, body: String(decoding: body, as: UTF8.self))
   }
 
-  /// One request on its own connection, blocking.
+  /// One request on its own connection, blocking. The default timeout is long: a loaded test
+  /// machine may not run the server for many seconds, and a test that hangs still fails.
   public static func requestBlocking(
     port: Int, _ method: String, _ path: String, body: String? = nil,
-    headers: [String: String] = [:], timeout: Double = 30
+    headers: [String: String] = [:], timeout: Double = 300
   ) throws -> HTTPReply {
     let fd = try connect(port: port, timeout: timeout)
     defer { close(fd) }
@@ -173,7 +174,7 @@ public enum HTTPClient {
   /// One request, run on a thread of its own (off the concurrency pool).
   public static func request(
     port: Int, _ method: String, _ path: String, body: String? = nil,
-    headers: [String: String] = [:], timeout: Double = 30
+    headers: [String: String] = [:], timeout: Double = 300
   ) async throws -> HTTPReply {
     try await onThread {
       try requestBlocking(port: port, method, path, body: body, headers: headers, timeout: timeout)

@@ -23,6 +23,9 @@
       var c = ServeConfiguration()
       c.port = 0
       c.accessLog = false
+      // Connections stay open as long as the clients wait (a loaded test machine may not run
+      // the server for many seconds); the read-timeout test sets its own.
+      c.readTimeout = 300
       configure(&c)
       let metrics = ServeMetrics(models: models.map(\.0))
       let served = models.map { name, model in
@@ -48,7 +51,7 @@
 
     func request(
       _ method: String, _ path: String, body: String? = nil, headers: [String: String] = [:],
-      timeout: Double = 30
+      timeout: Double = 300
     ) async throws -> HTTPReply {
       try await HTTPClient.request(
         port: port, method, path, body: body, headers: headers, timeout: timeout)
