@@ -2,11 +2,14 @@
 benchmark's): for each table and seed 1-5, `mlpc init` writes its spec for a 75/25 split's
 training part (its own validation split and early stopping inside), the change is applied, and
 the test score is the run's. Prints each table's mean per change and a Markdown row per change.
-Usage: python bench/init_variants.py [--mlpc BINARY] CHANGE ...   ("" is the spec as written;
+Usage: python bench/init_variants.py [--mlpc BINARY] [--skewed] CHANGE ...   ("" is the spec as written;
 plr, plr-lite, plr-s0.1, plr-k16-d8 … put `embedding: periodic` with those options on every
 numeric column; tabm and independent the other kinds of ensemble; ple, ple16, rsc, front,
 smooth, nosplit, nosplit100, refit (the epoch count early stopping
-chose, then every training row; refit1.25 for 1.25 times as many epochs), patience50, split10, wide, three, dropout, k16 as below.)"""
+chose, then every training row; refit1.25 for 1.25 times as many epochs), patience50, split10, wide, three, dropout, k16 as below;
+cosine adds a cosine schedule (over the epochs early stopping chose, for the refit); batch128 and
+the like change the batch size; log scales a regression target by ln(1 + y) (`data.target_scale: log`).)
+--skewed runs recipe.SKEWED's tables (positive, skewed regression targets) instead."""
 import sys, tempfile, json, os, re, subprocess, numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import recipe
@@ -15,6 +18,10 @@ MLPC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".build", 
 if len(sys.argv) > 2 and sys.argv[1] == "--mlpc":
     MLPC = sys.argv[2]
     del sys.argv[1:3]
+TABLES = recipe.DEVELOPMENT
+if len(sys.argv) > 1 and sys.argv[1] == "--skewed":
+    TABLES = recipe.SKEWED
+    del sys.argv[1]
 
 
 def variant(text, v):
@@ -58,6 +65,12 @@ def variant(text, v):
         return text.replace("ensemble: 8", "ensemble: {members: 8, kind: batch_ensemble}")
     if v == "independent":
         return text.replace("ensemble: 8", "ensemble: {members: 8, kind: independent}")
+    if v == "cosine":
+        return re.sub(r"(  batch_size: \d+\n)", r"\1  schedule: {type: cosine}\n", text)
+    if v.startswith("batch"):
+        return re.sub(r"  batch_size: \d+\n", f"  batch_size: {v[5:]}\n", text)
+    if v == "log" and "task: regression" in text:
+        return text.replace("  target:", "  target_scale: log\n  target:", 1)
     if v == "k16":
         return text.replace("ensemble: 8", "ensemble: 16")
     return text
@@ -65,7 +78,7 @@ def variant(text, v):
 
 vs = sys.argv[1:]
 means = {v: [] for v in vs}
-for name, target, task, drop in recipe.DEVELOPMENT:
+for name, target, task, drop in TABLES:
     frame = recipe.table(name, target, drop)
     res = {v: [] for v in vs}
     for seed in [1, 2, 3, 4, 5]:

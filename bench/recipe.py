@@ -26,6 +26,15 @@ DEVELOPMENT = [
     ("mpg", "hwy", "regression", ["cty"]),
     ("Males", "wage", "regression", ["nr"]),
 ]
+# Regression tables whose target is positive and skewed (wages, prices, earnings): the development
+# tables for how `mlpc init` scales such a target (`bench/init_variants.py --skewed`).
+SKEWED = [
+    ("SLID", "wages", "regression", []),
+    ("Wages1", "wage", "regression", []),
+    ("PSID", "earnings", "regression", ["intnum", "persnum"]),
+    ("Journals", "libprice", "regression", ["title"]),
+    ("Computers", "price", "regression", []),
+]
 CANDIDATES = ["", ", weight_decay: 0.0001", ", weight_decay: 0.001", ", weight_decay: 0.01"]
 
 

@@ -4,6 +4,7 @@
 
 #if Serve
   import Prometheus
+  import Synchronization
 
   /// The server's metrics.
   public final class ServeMetrics: Sendable {
@@ -23,15 +24,34 @@
       MetricNameDescriptor(namespace: "mlpc", metricName: name, unitName: unit, helpText: help)
     }
 
+    /// The registry's metrics for what has been seen, found once: looking one up in the registry
+    /// builds its name and takes the registry's lock, and this runs on every request.
+    private struct Seen {
+      struct Answer: Hashable {
+        var route: String
+        var status: Int
+      }
+      var requests: [Answer: Counter] = [:]
+      var durations: [String: DurationHistogram] = [:]
+      var models: [String: (rows: Counter, batches: ValueHistogram)] = [:]
+    }
+    private let seen = Mutex(Seen())
+
     public init(models: [String]) {
       registry.makeGauge(
         descriptor: descriptor("models", "loaded", "Models being served"), labels: []
       ).set(Double(models.count))
       for m in models {
         // Present from the start, so a scrape before the first request sees every model.
-        _ = rowsCounter(m)
-        _ = batchHistogram(m)
+        _ = modelMetrics(m)
       }
+    }
+
+    private func modelMetrics(_ model: String) -> (rows: Counter, batches: ValueHistogram) {
+      if let known = seen.withLock({ $0.models[model] }) { return known }
+      let made = (rows: rowsCounter(model), batches: batchHistogram(model))
+      seen.withLock { $0.models[model] = made }
+      return made
     }
 
     private func rowsCounter(_ model: String) -> Counter {
@@ -48,21 +68,32 @@
 
     /// One request answered.
     public func request(route: String, status: Int, duration: Duration) {
-      registry.makeCounter(
-        descriptor: descriptor("http_requests", "total", "HTTP requests by route and status"),
-        labels: [("route", route), ("status", String(status))]
-      ).increment()
-      registry.makeDurationHistogram(
-        descriptor: descriptor(
-          "http_request_duration", "seconds", "Time from request to response, by route"),
-        labels: [("route", route)], buckets: Self.latencyBuckets
-      ).record(duration)
+      let answer = Seen.Answer(route: route, status: status)
+      var (counter, histogram) = seen.withLock { ($0.requests[answer], $0.durations[route]) }
+      if counter == nil {
+        let made = registry.makeCounter(
+          descriptor: descriptor("http_requests", "total", "HTTP requests by route and status"),
+          labels: [("route", route), ("status", String(status))])
+        seen.withLock { $0.requests[answer] = made }
+        counter = made
+      }
+      if histogram == nil {
+        let made = registry.makeDurationHistogram(
+          descriptor: descriptor(
+            "http_request_duration", "seconds", "Time from request to response, by route"),
+          labels: [("route", route)], buckets: Self.latencyBuckets)
+        seen.withLock { $0.durations[route] = made }
+        histogram = made
+      }
+      counter?.increment()
+      histogram?.record(duration)
     }
 
     /// One forward pass of `rows` rows.
     public func batch(model: String, rows: Int) {
-      batchHistogram(model).record(Double(rows))
-      rowsCounter(model).increment(by: Int64(rows))
+      let m = modelMetrics(model)
+      m.batches.record(Double(rows))
+      m.rows.increment(by: Int64(rows))
     }
 
     /// The text format.

@@ -64,6 +64,28 @@
     Route(method: "GET", path: "/metrics", open: false),
   ]
 
+  /// A segment of a route's path template.
+  enum TemplateSegment: Sendable {
+    case literal([UInt8])
+    /// `{name}`: a model's name.
+    case name
+    /// `{name}:predict`.
+    case nameThenPredict
+  }
+
+  let predictSuffix = Array(":predict".utf8)
+
+  /// Each route's path template, split into segments once.
+  let routeTemplates: [[TemplateSegment]] = serveRoutes.map { route in
+    route.path.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map {
+      switch $0 {
+      case "{name}": .name
+      case "{name}:predict": .nameThenPredict
+      default: .literal(Array($0.utf8))
+      }
+    }
+  }
+
   /// The models, limits and metrics every request sees.
   public final class ServeState: Sendable {
     public let models: [ServedModel]
@@ -158,37 +180,53 @@
       return difference == 0
     }
 
-    /// The route for a method and path, with the `{name}` segment, or a 404/405.
+    /// The request's path as sent, without its query: what `request.uri.path` gives for the
+    /// usual origin-form target, without parsing the target as a URL on every request.
+    static func path(of request: Request) -> String {
+      guard let target = request.head.path, target.utf8.first == UInt8(ascii: "/") else {
+        return request.uri.path
+      }
+      guard
+        let end = target.utf8.firstIndex(where: {
+          $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#")
+        })
+      else { return target }
+      return String(target[..<end])
+    }
+
+    /// The route for a method and path, with the `{name}` segment, or a 404/405. Compares bytes
+    /// against the templates split once (`routeTemplates`): it runs on every request.
     static func match(_ method: String, _ path: String) throws(ServeError) -> (Route, String?) {
-      let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+      let bytes = Array(path.utf8)
+      let parts = bytes.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+        .dropFirst()
       var allowed: [String] = []
-      for route in serveRoutes {
-        let template = route.path.split(separator: "/", omittingEmptySubsequences: false)
-          .dropFirst()
+      routes: for (route, template) in zip(serveRoutes, routeTemplates) {
         guard template.count == parts.count else { continue }
-        var name: String?
-        var matches = true
+        var name: ArraySlice<UInt8>?
         for (t, p) in zip(template, parts) {
-          if t == "{name}" {
-            guard !p.isEmpty else {
-              matches = false
-              break
-            }
-            name = String(p)
-          } else if t == "{name}:predict" {
-            guard p.hasSuffix(":predict"), p.count > 8 else {
-              matches = false
-              break
-            }
-            name = String(p.dropLast(8))
-          } else if t != p {
-            matches = false
-            break
+          switch t {
+          case .name:
+            guard !p.isEmpty else { continue routes }
+            name = p
+          case .nameThenPredict:
+            guard p.count > predictSuffix.count,
+              p.suffix(predictSuffix.count).elementsEqual(predictSuffix)
+            else { continue routes }
+            name = p.dropLast(predictSuffix.count)
+          case .literal(let l):
+            guard l.elementsEqual(p) else { continue routes }
           }
         }
-        guard matches else { continue }
-        if route.method == method { return (route, name?.removingPercentEncoding ?? name) }
-        allowed.append(route.method)
+        guard route.method == method else {
+          allowed.append(route.method)
+          continue
+        }
+        guard let name else { return (route, nil) }
+        let text = String(decoding: name, as: UTF8.self)
+        return (
+          route, name.contains(UInt8(ascii: "%")) ? text.removingPercentEncoding ?? text : text
+        )
       }
       if !allowed.isEmpty {
         var e = ServeError(
@@ -253,7 +291,7 @@
     }
 
     func handle(_ request: inout Request, route routeName: inout String) async throws -> Response {
-      let (route, name) = try Self.match(request.method.rawValue, request.uri.path)
+      let (route, name) = try Self.match(request.method.rawValue, Self.path(of: request))
       routeName = route.path
       if let token = state.configuration.token, !route.open,
         !Self.tokenMatches(request.headers[.authorization], token)

@@ -218,6 +218,16 @@
       let after = try await server.request("GET", "/metrics")
       #expect(after.body.contains(#"mlpc_rows_predicted_total{model="m"} 2"#), "\(after.body)")
       #expect(after.body.contains(#"mlpc_batch_rows_count{model="m"} 1"#))
+      // A query is not part of the path; a name may be percent-encoded ('%6D' is 'm'); every
+      // answer adds to its route's series (the server finds each series once, then keeps it).
+      #expect(try await server.request("GET", "/v2/models/m?verbose=1").status == 200)
+      #expect(try await server.request("GET", "/v2/models/%6D").json["name"] as? String == "m")
+      let again = try await server.request("GET", "/metrics").body
+      #expect(
+        again.contains(#"mlpc_http_requests_total{route="/v2/models/{name}",status="200"} 3"#))
+      #expect(
+        again.contains(#"mlpc_http_request_duration_seconds_count{route="/v2/models/{name}"} 3"#),
+        "\(again)")
       try await server.stop()
     }
 
