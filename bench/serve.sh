@@ -2,7 +2,8 @@
 # `mlpc serve` against FastAPI + uvicorn + ONNX Runtime serving the same model (exported by
 # `mlpc export`), measured with wrk on loopback in one run: requests/s and p50/p99 latency for
 # single-row and 64-row requests at 1, 16 and 64 connections; mlpc's p99 at 80 % of its own
-# highest rate (wrk paced by a per-connection delay); the in-process forward pass of one row.
+# highest rate (wrk paced by a per-connection delay) and at rates held by bench/rate_load.c
+# (open loop, as wrk2); the in-process forward pass of one row.
 # Both servers are pinned to the same CPUs (CPUS, default all) with as many worker processes as
 # CPUs for the peer; both get the same request bodies, and their answers are checked equal first.
 # Usage: bench/serve.sh            (DURATION=5 seconds per point; SPEC=specs/iris.yaml)
@@ -97,6 +98,13 @@ PY
 )
 paced=$(python3 -c "print(max(1, round(0.8 * $best * 0.0012)))")
 run mlpc 18471 one "$paced" 1
+# A rate held exactly (bench/rate_load.c, open loop as wrk2: latency from when a request was due):
+# 20, 40, 60 and 80 % of the highest single-row rate, 16 connections, 10 s after 2 s.
+cc -O2 -o "$work/rate_load" bench/rate_load.c
+for share in 20 40 60 80; do
+  "$work/rate_load" 18471 "/v1/models/$name:predict" "$work/one.json" \
+    "$(python3 -c "print(round($best * $share / 100))")" 16 10 2 > "$work/held-$share" || true
+done
 "$mlpc" bench --predict "$work/model" --rows 1,64 > "$work/inprocess.txt"
 "$venv/bin/python" - "$work/model/model.onnx" > "$work/ort.txt" << 'PY'
 import sys, timeit, json
@@ -131,6 +139,8 @@ for body, rows in (("one", 1), ("b64", 64)):
         print(f"| {rows} | {c} | {m[0]:,.0f} | {m[1]:.2f} / {m[2]:.2f} | {p[0]:,.0f} | {p[1]:.2f} / {p[2]:.2f} | {m[0] / p[0]:.1f}× |")
 r = read(f"wrk-mlpc-one-{paced}-paced")
 print(f"\nmlpc paced toward 80 % of its highest single-row rate ({paced} connections, 1 ms apart): {r[0]:,.0f} req/s, p50 {r[1]:.2f} ms, p99 {r[2]:.2f} ms")
+for share in (20, 40, 60, 80):
+    print(f"held at {share} % of it (bench/rate_load.c, 16 connections): " + open(f"{work}/held-{share}").read().strip())
 print(open(f"{work}/inprocess.txt").read().rstrip())
 print(open(f"{work}/ort.txt").read().rstrip())
 PY
