@@ -102,20 +102,21 @@ public final class ServedModel: Sendable {
   }
 
   /// The feature named `name`, or a 400 that suggests the nearest name.
-  func column(_ name: String, field: String) throws(ServeError) -> Int {
+  func column(_ name: String, field: @autoclosure () -> String) throws(ServeError) -> Int {
     if let k = featureIndex[name] { return k }
     let hint = nearestName(name, in: features).map { "; did you mean '\($0)'?" } ?? ""
     throw .bad(
       "unknown feature '\(safeText(name, limit: 80))' (model '\(self.name)' reads \(features.count) features)\(hint)",
-      field: field)
+      field: field())
   }
 
   /// Appends one row given as values per feature column (nil: the column was not given).
   func append(
-    _ values: [JSONValue?], to rows: inout Rows, field: String, name: (Int) -> String
+    _ values: [JSONValue?], to rows: inout Rows, field: @autoclosure () -> String,
+    name: (Int) -> String
   ) throws(ServeError) {
     if let k = values.firstIndex(where: { $0 == nil }) {
-      throw .bad("missing feature '\(features[k])'", field: field)
+      throw .bad("missing feature '\(features[k])'", field: field())
     }
     let start = rows.x.count
     rows.x += repeatElement(0, count: inputWidth)
@@ -142,26 +143,32 @@ public final class ServedModel: Sendable {
 
   /// A number cell as `mlpc predict` reads one: decimal text rounded to single precision; a
   /// 400 beyond its range.
-  private func float(_ text: String, column k: Int, field: String) throws(ServeError) -> Float {
+  private func float(_ text: String, column k: Int, field: @autoclosure () -> String)
+    throws(ServeError) -> Float
+  {
     guard let d = Double(text), Float(d).isFinite else {
       throw .bad(
         "feature '\(features[k])': \(text.prefix(40)) is outside single precision's range (±3.4e38)",
-        field: field)
+        field: field())
     }
     return Float(d)
   }
 
-  private func number(_ v: JSONValue, column k: Int, field: String) throws(ServeError) -> Float {
+  private func number(_ v: JSONValue, column k: Int, field: @autoclosure () -> String)
+    throws(ServeError) -> Float
+  {
     guard case .number(let text) = v else {
       throw .bad(
         "feature '\(features[k])' must be a number, found \(v.kind)"
           + (v == .null ? " (this model has no transforms for missing values)" : ""),
-        field: field)
+        field: field())
     }
-    return try float(text, column: k, field: field)
+    return try float(text, column: k, field: field())
   }
 
-  private func cell(_ v: JSONValue, column k: Int, field: String) throws(ServeError) -> RawCell {
+  private func cell(_ v: JSONValue, column k: Int, field: @autoclosure () -> String)
+    throws(ServeError) -> RawCell
+  {
     switch v {
     case .null: return categorical[k] ? .text(nil) : .number(nil)
     case .string(let s):
@@ -170,14 +177,14 @@ public final class ServedModel: Sendable {
       if categorical[k] { return .text(text) }
       throw .bad(
         "feature '\(features[k])' must be a number or null, found a string ('\(safeText(s, limit: 40))')",
-        field: field)
+        field: field())
     case .number(let text):
       if categorical[k] { return .text(text) }
-      return .number(Double(try float(text, column: k, field: field)))
+      return .number(Double(try float(text, column: k, field: field())))
     default:
       throw .bad(
         "feature '\(features[k])' must be \(categorical[k] ? "a string" : "a number") or null, found \(v.kind)",
-        field: field)
+        field: field())
     }
   }
 
@@ -190,26 +197,26 @@ public final class ServedModel: Sendable {
     var rows = Rows()
     rows.x.reserveCapacity(items.count * inputWidth)
     for (i, item) in items.enumerated() {
-      let at = "\(field)[\(i)]"
+      let at = { "\(field)[\(i)]" }  // built only for an error
       switch item {
       case .object(let members):
         var values = [JSONValue?](repeating: nil, count: features.count)
         for (key, value) in members {
-          let k = try column(key, field: "\(at).\(key)")
+          let k = try column(key, field: "\(at()).\(key)")
           values[k] = value
         }
-        try append(values, to: &rows, field: at) { "\(at).\(self.features[$0])" }
+        try append(values, to: &rows, field: at()) { "\(at()).\(self.features[$0])" }
       case .array(let cells):
         guard cells.count == features.count else {
           throw .bad(
             "a row given as an array must hold the model's \(features.count) features in order (\(features.prefix(6).joined(separator: ", "))\(features.count > 6 ? ", …" : "")), found \(cells.count) values",
-            field: at)
+            field: at())
         }
-        try append(cells, to: &rows, field: at) { "\(at)[\($0)]" }
+        try append(cells, to: &rows, field: at()) { "\(at())[\($0)]" }
       default:
         throw .bad(
           "a row must be an object of features by name or an array of \(features.count) values, found \(item.kind)",
-          field: at)
+          field: at())
       }
     }
     return rows
@@ -243,13 +250,14 @@ public final class ServedModel: Sendable {
     var rows = Rows()
     rows.x.reserveCapacity(data.count * inputWidth)
     for (i, item) in data.enumerated() {
-      let at = "\(field).data[\(i)]"
+      let at = { "\(field).data[\(i)]" }  // built only for an error
       guard case .array(let cells) = item, cells.count == order.count else {
-        throw .bad("each row must be an array of \(order.count) values, one per column", field: at)
+        throw .bad(
+          "each row must be an array of \(order.count) values, one per column", field: at())
       }
       var values = [JSONValue?](repeating: nil, count: features.count)
       for (j, k) in order.enumerated() { values[k] = cells[j] }
-      try append(values, to: &rows, field: at) { k in "\(at)[\(order.firstIndex(of: k) ?? k)]" }
+      try append(values, to: &rows, field: at()) { k in "\(at())[\(order.firstIndex(of: k) ?? k)]" }
     }
     return rows
   }
