@@ -238,6 +238,14 @@ public struct JSONParser {
       i += 1
     }
     guard i < bytes.count else { throw error("unterminated string") }
+    if bytes[i] == UInt8(ascii: "\"") {  // no escapes: the text is the bytes as they are
+      guard let text = String(validating: bytes[start..<i], as: UTF8.self) else {
+        i = start
+        throw error("a string that is not valid UTF-8")
+      }
+      i += 1
+      return text
+    }
     var out = [UInt8](bytes[start..<i])
     while bytes[i] != UInt8(ascii: "\"") {
       let c = bytes[i]
@@ -297,7 +305,16 @@ public struct JSONWriter {
 
   public mutating func raw(_ s: String) { text += s }
 
-  public mutating func string(_ s: String) { text += Safetensors.jsonString(s) }
+  public mutating func string(_ s: String) {
+    // Most strings (class and feature names) need no escaping: written as they are.
+    if s.utf8.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
+      text += "\""
+      text += s
+      text += "\""
+    } else {
+      text += Safetensors.jsonString(s)
+    }
+  }
 
   /// A finite number as Swift prints it (the shortest text that reads back to the same Float,
   /// as `mlpc predict` writes it).

@@ -591,6 +591,22 @@
       #expect(try parse(w.text) == v)
     }
 
+    /// Strings are escaped only where JSON needs it, and the same way whether or not they
+    /// need it (the writer's fast path for plain names against the general escaper).
+    @Test func writesStringsAsJSONDoes() throws {
+      let cases: [(String, String)] = [
+        ("setosa", #""setosa""#), ("", #""""#), ("Adélie 🐧", #""Adélie 🐧""#),
+        ("a\"b", #""a\"b""#), (#"a\b"#, #""a\\b""#), ("a\nb\t", #""a\nb\t""#),
+        ("\u{1}\u{7F}", #""\u0001\#u{7F}""#),
+      ]
+      for (value, text) in cases {
+        var w = JSONWriter()
+        w.string(value)
+        #expect(w.text == text, "\(value)")
+        #expect(try parse(w.text) == .string(value))
+      }
+    }
+
     @Test func saysWhereMalformedTextGoesWrong() {
       let cases: [(String, Int, String)] = [
         ("{\"a\":1,}", 7, "quoted member name"), ("[1 2]", 3, "',' or ']'"),
@@ -614,7 +630,15 @@
           Array(String(repeating: "[", count: 65).utf8)
             + Array(String(repeating: "]", count: 65).utf8))
       }
-      #expect(throws: JSONSyntaxError.self) { try JSONParser.parse([0x22, 0xFF, 0x22]) }
+      // Not UTF-8, with and without an escape before it: located at the string's first byte.
+      for bytes: [UInt8] in [[0x22, 0xFF, 0x22], [0x22, 0x5C, 0x6E, 0xFF, 0x22]] {
+        do {
+          _ = try JSONParser.parse(bytes)
+          Issue.record("\(bytes) parsed")
+        } catch {
+          #expect(error.offset == 1 && error.message.contains("UTF-8"), "\(error)")
+        }
+      }
       let deep = String(repeating: "[", count: 63) + String(repeating: "]", count: 63)
       #expect((try? parse(deep)) != nil)
     }
