@@ -7,8 +7,8 @@
 # Both servers are pinned to the same CPUs (CPUS, default all) with as many worker processes as
 # CPUs for the peer; both get the same request bodies, and their answers are checked equal first.
 # Usage: bench/serve.sh            (DURATION=5 seconds per point; SPEC=specs/iris.yaml)
-# Needs wrk (Debian) and a Python venv it makes in $VENV (fastapi, uvicorn[standard],
-# onnxruntime, onnx, numpy, pinned below).
+# Needs wrk (Debian), a C compiler (cc, for bench/rate_load.c) and a Python venv it makes in
+# $VENV (fastapi, uvicorn[standard], onnxruntime, onnx, numpy, pinned below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${DURATION:-5}
