@@ -305,16 +305,7 @@ public struct JSONWriter {
 
   public mutating func raw(_ s: String) { text += s }
 
-  public mutating func string(_ s: String) {
-    // Most strings (class and feature names) need no escaping: written as they are.
-    if s.utf8.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
-      text += "\""
-      text += s
-      text += "\""
-    } else {
-      text += Safetensors.jsonString(s)
-    }
-  }
+  public mutating func string(_ s: String) { text += Safetensors.jsonString(s) }
 
   /// A finite number as Swift prints it (the shortest text that reads back to the same Float,
   /// as `mlpc predict` writes it).

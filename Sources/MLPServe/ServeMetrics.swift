@@ -47,11 +47,18 @@
       }
     }
 
-    private func modelMetrics(_ model: String) -> (rows: Counter, batches: ValueHistogram) {
-      if let known = seen.withLock({ $0.models[model] }) { return known }
-      let made = (rows: rowsCounter(model), batches: batchHistogram(model))
-      seen.withLock { $0.models[model] = made }
+    /// The metric under `key` in `table`, made by `make` the first time.
+    private func once<Key: Hashable, Metric: Sendable>(
+      _ table: WritableKeyPath<Seen, [Key: Metric]>, _ key: Key, _ make: () -> Metric
+    ) -> Metric {
+      if let known = seen.withLock({ $0[keyPath: table][key] }) { return known }
+      let made = make()  // the registry gives a second maker the same metric
+      seen.withLock { $0[keyPath: table][key] = made }
       return made
+    }
+
+    private func modelMetrics(_ model: String) -> (rows: Counter, batches: ValueHistogram) {
+      once(\.models, model) { (rows: rowsCounter(model), batches: batchHistogram(model)) }
     }
 
     private func rowsCounter(_ model: String) -> Counter {
@@ -68,25 +75,17 @@
 
     /// One request answered.
     public func request(route: String, status: Int, duration: Duration) {
-      let answer = Seen.Answer(route: route, status: status)
-      var (counter, histogram) = seen.withLock { ($0.requests[answer], $0.durations[route]) }
-      if counter == nil {
-        let made = registry.makeCounter(
+      once(\.requests, Seen.Answer(route: route, status: status)) {
+        registry.makeCounter(
           descriptor: descriptor("http_requests", "total", "HTTP requests by route and status"),
           labels: [("route", route), ("status", String(status))])
-        seen.withLock { $0.requests[answer] = made }
-        counter = made
-      }
-      if histogram == nil {
-        let made = registry.makeDurationHistogram(
+      }.increment()
+      once(\.durations, route) {
+        registry.makeDurationHistogram(
           descriptor: descriptor(
             "http_request_duration", "seconds", "Time from request to response, by route"),
           labels: [("route", route)], buckets: Self.latencyBuckets)
-        seen.withLock { $0.durations[route] = made }
-        histogram = made
-      }
-      counter?.increment()
-      histogram?.record(duration)
+      }.record(duration)
     }
 
     /// One forward pass of `rows` rows.

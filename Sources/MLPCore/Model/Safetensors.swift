@@ -159,6 +159,10 @@ public enum Safetensors {
 
   /// `s` as a JSON string literal (quotes, backslashes and control characters escaped).
   public static func jsonString(_ s: String) -> String {
+    // Most strings (names) need no escaping: quoted as they are.
+    if s.utf8.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
+      return "\"" + s + "\""
+    }
     var out = "\""
     for scalar in s.unicodeScalars {
       switch scalar {
