@@ -159,11 +159,15 @@ public enum HTTPClient {
     return HTTPReply(status: status, headers: headers, body: String(decoding: body, as: UTF8.self))
   }
 
-  /// One request on its own connection, blocking. The default timeout is long: a loaded test
-  /// machine may not run the server for many seconds, and a test that hangs still fails.
+  /// How long a test waits for a server before it fails. Long: an in-process server's handlers
+  /// run on the concurrency pool, which a test run on a 2-CPU machine may keep busy with other
+  /// tests' synchronous work for minutes; a test that hangs still fails.
+  public static let patience: Double = 1200
+
+  /// One request on its own connection, blocking, waiting up to `timeout` seconds.
   public static func requestBlocking(
     port: Int, _ method: String, _ path: String, body: String? = nil,
-    headers: [String: String] = [:], timeout: Double = 300
+    headers: [String: String] = [:], timeout: Double = patience
   ) throws -> HTTPReply {
     let fd = try connect(port: port, timeout: timeout)
     defer { close(fd) }
@@ -174,7 +178,7 @@ public enum HTTPClient {
   /// One request, run on a thread of its own (off the concurrency pool).
   public static func request(
     port: Int, _ method: String, _ path: String, body: String? = nil,
-    headers: [String: String] = [:], timeout: Double = 300
+    headers: [String: String] = [:], timeout: Double = patience
   ) async throws -> HTTPReply {
     try await onThread {
       try requestBlocking(port: port, method, path, body: body, headers: headers, timeout: timeout)

@@ -23,9 +23,9 @@
       var c = ServeConfiguration()
       c.port = 0
       c.accessLog = false
-      // Connections stay open as long as the clients wait (a loaded test machine may not run
-      // the server for many seconds); the read-timeout test sets its own.
-      c.readTimeout = 300
+      // Connections stay open as long as the clients wait (see `HTTPClient.patience`); the
+      // read-timeout test sets its own.
+      c.readTimeout = HTTPClient.patience
       configure(&c)
       let metrics = ServeMetrics(models: models.map(\.0))
       let served = models.map { name, model in
@@ -51,7 +51,7 @@
 
     func request(
       _ method: String, _ path: String, body: String? = nil, headers: [String: String] = [:],
-      timeout: Double = 300
+      timeout: Double = HTTPClient.patience
     ) async throws -> HTTPReply {
       try await HTTPClient.request(
         port: port, method, path, body: body, headers: headers, timeout: timeout)
@@ -413,9 +413,9 @@
         for i in 0..<64 {
           group.addTask {
             try await HTTPClient.onThread {
-              // A loaded machine may take seconds to serve 64 threads; the timeout only bounds a
+              // A loaded machine may take minutes to serve 64 threads; the timeout only bounds a
               // hang.
-              let fd = try HTTPClient.connect(port: port, timeout: 60)
+              let fd = try HTTPClient.connect(port: port, timeout: HTTPClient.patience)
               defer { close(fd) }
               if i % 2 == 0 {
                 HTTPClient.send(
@@ -530,7 +530,7 @@
           let status =
             (try? HTTPClient.requestBlocking(
               port: port, "POST", "/v1/models/m:predict", body: #"{"instances":[[1,2]]}"#,
-              timeout: 120
+              timeout: HTTPClient.patience
             ).status) ?? -1
           statuses.withLock { $0.append(status) }
           clients.leave()
@@ -542,7 +542,7 @@
       let state = server.server.state
       let held = try await HTTPClient.onThread {
         var held = 0
-        let deadline = Date().addingTimeInterval(300)
+        let deadline = Date().addingTimeInterval(HTTPClient.patience)
         while held == 0 && Date() < deadline {
           held = state.models[0].waitingRequests
           if held == 0 && clients.wait(timeout: .now() + .milliseconds(1)) == .success { break }
