@@ -61,6 +61,8 @@ let package = Package(
     .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+    .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+    .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
   ],
   targets: [
     .systemLibrary(
@@ -117,6 +119,9 @@ let package = Package(
         .product(name: "Logging", package: "swift-log", condition: serve),
         .product(name: "NIOCore", package: "swift-nio", condition: serve),
         .product(name: "NIOPosix", package: "swift-nio", condition: serve),
+        .product(name: "HummingbirdCore", package: "hummingbird", condition: serve),
+        .product(name: "NIOHTTPTypes", package: "swift-nio-extras", condition: serve),
+        .product(name: "HTTPTypes", package: "swift-http-types", condition: serve),
       ]),
     .executableTarget(
       name: "mlpc",

@@ -59,8 +59,7 @@ public final class Batcher: @unchecked Sendable {
   /// arrive meanwhile queue, and are batched.
   public func run(_ x: [Float], rows: Int) async -> [Float] {
     precondition(x.count == rows * inputs)
-    if rows == 0 { return [] }
-    if let out = inline(x, rows: rows) { return out }
+    if let out = now(x, rows: rows) { return out }
     return await withCheckedContinuation { done in
       condition.lock()
       queue.append(Job(x: x, rows: rows, arrived: DispatchTime.now().uptimeNanoseconds, done: done))
@@ -72,7 +71,9 @@ public final class Batcher: @unchecked Sendable {
 
   /// The rows' outputs computed on this thread, if the model is idle, no delay was asked for,
   /// and they fit one forward pass; nil otherwise.
-  private func inline(_ x: [Float], rows: Int) -> [Float]? {
+  func now(_ x: [Float], rows: Int) -> [Float]? {
+    precondition(x.count == rows * inputs)
+    if rows == 0 { return [] }
     guard maxDelay == 0, rows <= predictor.executor.plan.batchSize else { return nil }
     condition.lock()
     let idle = !busy && head == queue.count && !stopping

@@ -93,6 +93,12 @@ public final class ServedModel: Sendable {
     await batcher.run(x, rows: rows)
   }
 
+  /// x^N for encoded rows computed on this thread, if the model is idle, no batching delay was
+  /// asked for and the rows fit one forward pass; nil otherwise (then `predict`).
+  public func predictNow(_ x: [Float], rows: Int) -> [Float]? {
+    batcher.now(x, rows: rows)
+  }
+
   // MARK: Reading rows
 
   /// Rows being read from a request, encoded as the model's input.
