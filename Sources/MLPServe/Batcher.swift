@@ -30,10 +30,14 @@ public final class Batcher: @unchecked Sendable {
   private var head = 0
   private var queuedRows = 0
   private var stopping = false
-  /// Whether a thread is running the predictor (the batching thread, or a request inline).
-  private var busy = false
-  // Used by one thread at a time (`busy`).
+  // The batching thread's.
   private let predictor: Predictor
+  /// Predictors for requests run on their own threads, each used by one thread at a time;
+  /// made when first needed, at most `inlineMost` (one per core: the server's event loops).
+  private var spares: [Predictor] = []
+  private var made = 0
+  private let inlineMost = max(1, ProcessInfo.processInfo.activeProcessorCount)
+  private let model: Model
   private let inputs: Int
   private let outputs: Int
 
@@ -45,6 +49,7 @@ public final class Batcher: @unchecked Sendable {
     maxDelay = UInt64(max(0, maxDelayMicroseconds)) * 1000
     self.observe = observe
     predictor = Predictor(model, batchSize: self.maxBatch)
+    self.model = model
     inputs = model.network.loadedColumns
     outputs = model.network.layers.last!.units
     // The thread keeps the batcher alive until `stop()`.
@@ -54,9 +59,9 @@ public final class Batcher: @unchecked Sendable {
   }
 
   /// x^N for `rows` encoded rows `x` (rows × the model's loaded columns), row after row.
-  /// With no delay asked for, a request that finds the model idle and fits one forward pass
-  /// runs it on its own thread (no hand-over to the batching thread and back); requests that
-  /// arrive meanwhile queue, and are batched.
+  /// With no delay asked for, a request that finds no request queued and fits one forward pass
+  /// runs it on its own thread (no hand-over to the batching thread and back), with a predictor
+  /// of its own while one is free; requests that arrive when none is queue, and are batched.
   public func run(_ x: [Float], rows: Int) async -> [Float] {
     precondition(x.count == rows * inputs)
     if let out = now(x, rows: rows) { return out }
@@ -69,21 +74,26 @@ public final class Batcher: @unchecked Sendable {
     }
   }
 
-  /// The rows' outputs computed on this thread, if the model is idle, no delay was asked for,
-  /// and they fit one forward pass; nil otherwise.
+  /// The rows' outputs computed on this thread, if no request is queued, no delay was asked
+  /// for, they fit one forward pass and a predictor is free; nil otherwise.
   func now(_ x: [Float], rows: Int) -> [Float]? {
     precondition(x.count == rows * inputs)
     if rows == 0 { return [] }
     guard maxDelay == 0, rows <= predictor.executor.plan.batchSize else { return nil }
     condition.lock()
-    let idle = !busy && head == queue.count && !stopping
-    if idle { busy = true }
+    guard head == queue.count, !stopping else {
+      condition.unlock()
+      return nil
+    }
+    var free = spares.popLast()
+    let make = free == nil && made < inlineMost
+    if make { made += 1 }
     condition.unlock()
-    guard idle else { return nil }
-    let out = forward([x], rows: rows)
+    if make { free = Predictor(model, batchSize: maxBatch) }
+    guard let free else { return nil }
+    let out = forward([x], rows: rows, on: free)
     condition.lock()
-    busy = false
-    if head < queue.count { condition.signal() }
+    spares.append(free)
     condition.unlock()
     observe(rows)
     return out
@@ -107,7 +117,7 @@ public final class Batcher: @unchecked Sendable {
   private func loop() {
     condition.lock()
     while true {
-      while head == queue.count && !stopping || busy { condition.wait() }
+      while head == queue.count && !stopping { condition.wait() }
       if head == queue.count {
         condition.unlock()
         return
@@ -133,9 +143,8 @@ public final class Batcher: @unchecked Sendable {
         queue.removeFirst(head)
         head = 0
       }
-      busy = true
       condition.unlock()
-      let out = forward(jobs.map(\.x), rows: rows)
+      let out = forward(jobs.map(\.x), rows: rows, on: predictor)
       var at = 0
       for job in jobs {
         job.done.resume(returning: Array(out[at..<at + job.rows * outputs]))
@@ -143,13 +152,12 @@ public final class Batcher: @unchecked Sendable {
       }
       observe(rows)
       condition.lock()
-      busy = false
     }
   }
 
   /// The jobs' rows through the plan, a full batch at a time: rows past the requests' are
   /// zeros, so every forward pass multiplies the same shapes, whatever was batched together.
-  private func forward(_ jobs: [[Float]], rows: Int) -> [Float] {
+  private func forward(_ jobs: [[Float]], rows: Int, on predictor: Predictor) -> [Float] {
     let batch = predictor.executor.plan.batchSize
     var x = [Float](repeating: 0, count: ((rows + batch - 1) / batch) * batch * inputs)
     var at = 0
