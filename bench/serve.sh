@@ -25,7 +25,9 @@ fi
 swift build -c release --product mlpc > /dev/null
 mlpc=$PWD/.build/release/mlpc
 work=$(mktemp -d)
-trap 'kill $mlpc_pid $peer_pid 2> /dev/null || true; rm -rf "$work"' EXIT
+# uvicorn's worker processes outlive a killed master (and then spin): stop them first.
+trap 'pkill -P "${peer_pid:-0}" 2> /dev/null; kill $mlpc_pid $peer_pid 2> /dev/null || true
+  wait 2> /dev/null; rm -rf "$work"' EXIT
 "$mlpc" run "$spec" --quiet --out "$work/model" > /dev/null
 "$mlpc" export "$work/model" > /dev/null
 name=$(sed -n 's/^name: *//p' "$spec")
