@@ -50,6 +50,36 @@
     }
   }
 
+  /// The `Date` header's text (RFC 9110's IMF-fixdate, as Hummingbird sends it), made once a
+  /// second.
+  struct HTTPDate {
+    private var second: time_t = -1
+    private var text = ""
+
+    mutating func now() -> String {
+      let t = time(nil)
+      if t != second {
+        second = t
+        text = Self.text(t)
+      }
+      return text
+    }
+
+    static let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+    static let months = [
+      "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ]
+
+    static func text(_ t: time_t) -> String {
+      var t = t
+      var parts = tm()
+      gmtime_r(&t, &parts)
+      func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+      return
+        "\(days[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(months[Int(parts.tm_mon)]) \(parts.tm_year + 1900) \(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) GMT"
+    }
+  }
+
   extension ServeResponder {
     /// A prediction answered on this thread, or nil when it has to wait for its model (the
     /// model is busy, or the rows do not fit one forward pass): then `respond` answers it.
@@ -99,6 +129,7 @@
     /// Requests handed on to Hummingbird and not yet answered.
     private var handedOn = 0
     private var unflushed = false
+    private var date = HTTPDate()
 
     init(responder: ServeResponder) { self.responder = responder }
 
@@ -156,7 +187,9 @@
         context.fireChannelRead(wrapInboundOut(.end(nil)))
         return
       }
-      context.write(wrapOutboundOut(.head(reply.head)), promise: nil)
+      var head = reply.head
+      head.headerFields[.date] = date.now()
+      context.write(wrapOutboundOut(.head(head)), promise: nil)
       context.write(wrapOutboundOut(.body(reply.body)), promise: nil)
       if request.close {
         let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
