@@ -108,11 +108,13 @@
         let (a, aDated) = try await dated(lane, path, body, headers)
         let (b, bDated) = try await dated(general, path, body, headers)
         #expect(a.status == b.status && a.body == b.body, "\(path) \(body): \(a) against \(b)")
-        // The same headers, both dated now.
+        // The same headers, both dated; the lane's with the second it answered in
+        // (Hummingbird's date comes from a cache a task refreshes each second, which the test
+        // run's busy concurrency pool may leave seconds behind, so only its presence is checked).
         #expect(
           a.headers.filter { $0.key != "date" } == b.headers.filter { $0.key != "date" },
           "\(path) \(body): \(a.headers) against \(b.headers)")
-        #expect(aDated && bDated, "\(a.headers) \(b.headers)")
+        #expect(aDated && b.headers["date"] != nil, "\(a.headers) \(b.headers) \(bDated)")
       }
       // Every one of them was answered in the lane by the one server, none by the other.
       #expect(lane.server.state.fastLaneAnswers == requests.count)
