@@ -93,8 +93,9 @@ public final class ServedModel: Sendable {
     await batcher.run(x, rows: rows)
   }
 
-  /// x^N for encoded rows computed on this thread, if the model is idle, no batching delay was
-  /// asked for and the rows fit one forward pass; nil otherwise (then `predict`).
+  /// x^N for encoded rows computed on this thread, if no request waits for the model, no
+  /// batching delay was asked for, the rows fit one forward pass and a plan is free; nil
+  /// otherwise (then `predict`).
   public func predictNow(_ x: [Float], rows: Int) -> [Float]? {
     batcher.now(x, rows: rows)
   }
