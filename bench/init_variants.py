@@ -8,8 +8,10 @@ numeric column; tabm and independent the other kinds of ensemble; ple, ple16, rs
 smooth, nosplit, nosplit100, refit (the epoch count early stopping
 chose, then every training row; refit1.25 for 1.25 times as many epochs), patience50, split10, wide, three, dropout, k16 as below;
 cosine adds a cosine schedule (over the epochs early stopping chose, for the refit); batch128 and
-the like change the batch size; log scales a regression target by ln(1 + y) (`data.target_scale: log`).)
---skewed runs recipe.SKEWED's tables (positive, skewed regression targets) instead."""
+the like change the batch size; pick:A/B runs A and B and keeps the one whose best epoch had the
+lower validation loss ("pick:/ple": as written or piecewise-linear numbers); log scales a regression target by ln(1 + y) (`data.target_scale: log`).)
+--skewed runs recipe.SKEWED's tables (positive, skewed regression targets) instead; --numeric
+recipe.NUMERIC's (numbers with a smooth, strong signal)."""
 import sys, tempfile, json, os, re, subprocess, numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import recipe
@@ -21,6 +23,9 @@ if len(sys.argv) > 2 and sys.argv[1] == "--mlpc":
 TABLES = recipe.DEVELOPMENT
 if len(sys.argv) > 1 and sys.argv[1] == "--skewed":
     TABLES = recipe.SKEWED
+    del sys.argv[1]
+if len(sys.argv) > 1 and sys.argv[1] == "--numeric":
+    TABLES = recipe.NUMERIC
     del sys.argv[1]
 
 
@@ -77,6 +82,7 @@ def variant(text, v):
 
 
 vs = sys.argv[1:]
+picks = {}
 means = {v: [] for v in vs}
 for name, target, task, drop in TABLES:
     frame = recipe.table(name, target, drop)
@@ -99,6 +105,20 @@ for name, target, task, drop in TABLES:
                     best = json.load(open(os.path.join(folder, "run", "summary.json")))["best_epoch"]
                     scale = float(v[5:]) if len(v) > 5 else 1.0
                     written = variant(text, "nosplit").replace("epochs: 200", f"epochs: {max(1, round(best * scale))}")
+                if v.startswith("pick:"):
+                    # Both changes as written, then the one whose best epoch had the lower
+                    # validation loss (what a trial on the validation split would choose).
+                    scores = []
+                    for w in v[5:].split("/"):
+                        open(os.path.join(folder, "s.yaml"), "w").write(variant(text, w))
+                        subprocess.run([MLPC, "run", os.path.join(folder, "s.yaml"), "--quiet", "--force", "--out", os.path.join(folder, "run")], capture_output=True, text=True, check=True)
+                        summary = json.load(open(os.path.join(folder, "run", "summary.json")))
+                        t = summary["test"]
+                        scores.append((summary["validation"]["loss"], t["accuracy"] if task == "classification" else t["r2"], w))
+                    best = min(scores)
+                    picks.setdefault(v, []).append(best[2] or "as written")
+                    res[v].append(best[1])
+                    continue
                 open(os.path.join(folder, "s.yaml"), "w").write(written)
                 r = subprocess.run([MLPC, "run", os.path.join(folder, "s.yaml"), "--quiet", "--force", "--out", os.path.join(folder, "run")], capture_output=True, text=True)
                 if r.returncode != 0:
@@ -107,6 +127,9 @@ for name, target, task, drop in TABLES:
                 res[v].append(t["accuracy"] if task == "classification" else t["r2"])
     for v in vs: means[v].append(np.nanmean(res[v]))
     print(name, " | ".join(f"{v} {np.nanmean(res[v]):.4f}±{np.nanstd(res[v]):.4f}" for v in vs), flush=True)
+    for v, chosen in picks.items():
+        print(f"  {v} chose: {', '.join(chosen)}", flush=True)
+    picks.clear()
 print()
 for v in vs:
     print(f"| {v} | " + " | ".join(f"{m:.4f}" for m in means[v]) + f" | {np.mean(means[v]):.4f} |")

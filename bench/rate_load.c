@@ -5,6 +5,8 @@
 //
 // Usage: rate_load PORT PATH BODY_FILE RATE CONNECTIONS SECONDS [WARMUP_SECONDS]
 //   BODY_FILE "-" sends GET PATH without a body; otherwise POST PATH with the file as JSON.
+//   RATE_LOAD_TRACE=FILE also writes one line per measured request: when it was due (ms from the
+//   start of the measured seconds) and its latency (ms), to see whether slow answers cluster.
 // Prints one line: the rate asked, the rate answered over the measured seconds, the latency
 // percentiles (p50, p90, p99, p99.9, max in ms) of the requests due in those seconds, and the
 // count of answers that were not 2xx or connections lost.
@@ -137,6 +139,7 @@ int main(int argc, char **argv) {
   int64_t stop = measure_from + (int64_t)(seconds * 1e9);
   size_t capacity = (size_t)(rate * seconds * 1.1) + 16, measured = 0;
   int64_t *latencies = malloc(capacity * sizeof *latencies);
+  int64_t *dues = malloc(capacity * sizeof *dues);
   long failures = 0, answered_in_window = 0;
   int64_t k = 0;  // the next request to send
   int outstanding = 0;
@@ -192,6 +195,7 @@ int main(int argc, char **argv) {
       if (x->busy && complete(x->buffer, x->used, &ok)) {
         if (!ok) failures++;
         if (x->due >= measure_from && x->due < stop && measured < capacity) {
+          dues[measured] = x->due - measure_from;
           latencies[measured++] = now - x->due;
           answered_in_window++;
         }
@@ -203,6 +207,17 @@ int main(int argc, char **argv) {
   if (measured == 0) {
     fprintf(stderr, "no answers\n");
     return 1;
+  }
+  const char *trace = getenv("RATE_LOAD_TRACE");
+  if (trace && *trace) {
+    FILE *f = fopen(trace, "w");
+    if (!f) {
+      perror(trace);
+      return 2;
+    }
+    for (size_t i = 0; i < measured; i++)
+      fprintf(f, "%.3f %.3f\n", dues[i] / 1e6, latencies[i] / 1e6);
+    fclose(f);
   }
   qsort(latencies, measured, sizeof *latencies, compare);
 #define AT(q) (latencies[(size_t)((q) * (double)(measured - 1))] / 1e6)

@@ -35,6 +35,13 @@ SKEWED = [
     ("Journals", "libprice", "regression", ["title"]),
     ("Computers", "price", "regression", []),
 ]
+# Tables whose numbers carry a smooth, strong signal (prices, sales, house values): the
+# development tables for numerical embeddings (`bench/init_variants.py --numeric`).
+NUMERIC = [
+    ("Boston", "medv", "regression", []),
+    ("Cigar", "sales", "regression", []),
+    ("MedExp", "med", "regression", []),
+]
 CANDIDATES = ["", ", weight_decay: 0.0001", ", weight_decay: 0.001", ", weight_decay: 0.01"]
 
 

@@ -1,5 +1,7 @@
 // `mlpc init DATA.csv --target COL`: a first spec for a table, printed or written to --out, so
 // that `mlpc init data.csv --target y > spec.yaml && mlpc run spec.yaml` works on a raw table.
+// Unless --no-trial, the spec is first trained with its numbers standardized and piecewise-linear
+// (validation split only) and the better is written (`SpecTrial`).
 
 import ArgumentParser
 import Foundation
@@ -26,6 +28,12 @@ extension MLPCCommand {
 
     @Option(help: "Field delimiter of the CSV file.")
     var delimiter = ","
+
+    @Flag(
+      help:
+        "Write numbers standardized without training: skip the trial that trains the spec with numbers standardized and piecewise-linear and keeps the one with the lower validation loss."
+    )
+    var noTrial = false
 
     func validate() throws {
       if delimiter.utf8.count != 1 { throw ValidationError("--delimiter must be one character") }
@@ -56,12 +64,28 @@ extension MLPCCommand {
       let file = canonicalPath(data)
       let dataPath = file.hasPrefix(folder + "/") ? String(file.dropFirst(folder.count + 1)) : file
       let name = PathText.lastComponent(PathText.removingExtension(data))
-      let text: String
+      var texts: [String] = []
       do {
-        text = try SpecTemplate.write(
-          reader: reader, dataPath: dataPath, target: target, task: task, name: name)
+        for numbers in SpecTemplate.Numbers.allCases {
+          texts.append(
+            try SpecTemplate.write(
+              reader: reader, dataPath: dataPath, target: target, task: task, name: name,
+              numbers: numbers))
+        }
       } catch {
         throw CleanError("cannot write a spec for '\(safeText(data))': \(error.description)")
+      }
+      var text = texts[0]
+      if !noTrial, texts[1] != texts[0] {
+        // The spec's folder resolves the data path, as when the spec is run from there.
+        let file = folder + "/" + (out.map { PathText.lastComponent($0) } ?? "\(name).yaml")
+        Console.err(
+          "mlpc init: training the spec with numbers standardized and piecewise-linear to keep the one with the lower validation loss (--no-trial skips this)\n"
+        )
+        let (chosen, results) = SpecTrial.choose(texts, file: file)
+        text = SpecTrial.annotated(
+          texts[chosen], chosen: chosen, results: results,
+          labels: SpecTemplate.Numbers.allCases.map(\.rawValue))
       }
       guard let out else {
         Console.out(text)

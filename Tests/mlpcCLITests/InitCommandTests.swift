@@ -1,6 +1,7 @@
 // `mlpc init`: a first spec for a raw table that checks and trains as written: the task from the
 // target, each column's inferred treatment (identifiers and constants ignored), the data path
-// relative to the spec; clear errors for a misspelt target, and no spec replaced.
+// relative to the spec; clear errors for a misspelt target, and no spec replaced; the trial that
+// keeps the numbers' treatment with the lower validation loss, checked against runs of both.
 
 import Foundation
 import MLPCTestSupport
@@ -25,10 +26,11 @@ import Testing
     defer { try? FileManager.default.removeItem(atPath: dir) }
     try Self.table(dir)
     let written = try CommandRunner.mlpc([
-      "init", dir + "/data/t.csv", "--target", "label", "--out", dir + "/s.yaml",
+      "init", dir + "/data/t.csv", "--target", "label", "--out", dir + "/s.yaml", "--no-trial",
     ])
     #expect(written.status == 0, "\(written.stderr)")
     let text = try String(contentsOfFile: dir + "/s.yaml", encoding: .utf8)
+    #expect(!text.contains("trial"), "\(text)")
     #expect(text.contains("task: classification"))
     #expect(text.contains("  train: data/t.csv\n"), "\(text)")
     #expect(text.contains("    id: ignore  # a different value in every row: an identifier"))
@@ -77,7 +79,7 @@ import Testing
     for i in 0..<240 { csv += "\(i + 1),city\(i % 60),\(i % 7),\(i % 60 < 30 ? "a" : "b")\n" }
     try csv.write(toFile: dir + "/t.csv", atomically: true, encoding: .utf8)
     let written = try CommandRunner.mlpc([
-      "init", dir + "/t.csv", "--target", "label", "--out", dir + "/s.yaml",
+      "init", dir + "/t.csv", "--target", "label", "--out", dir + "/s.yaml", "--no-trial",
     ])
     #expect(written.status == 0, "\(written.stderr)")
     let text = try String(contentsOfFile: dir + "/s.yaml", encoding: .utf8)
@@ -103,5 +105,85 @@ import Testing
     #expect(said.contains("column 'row' holds whole numbers rising in every row"), "\(said)")
     #expect(said.contains("column 'city' has 60 levels") && said.contains("'encoding: embedding'"))
     #expect(!said.contains("column 'count' holds whole numbers rising"))
+  }
+
+  /// The validation loss of `spec`'s best epoch, from a run of it without refit.
+  static func validationLoss(_ spec: String, _ run: String) throws -> Double? {
+    let result = try CommandRunner.mlpc([
+      "run", spec, "--quiet", "--out", run, "--set", "training.early_stopping.refit=false",
+    ])
+    guard result.status == 0 else { return nil }
+    let summary =
+      try JSONSerialization.jsonObject(
+        with: Data(contentsOf: URL(fileURLWithPath: run + "/summary.json"))) as? [String: Any]
+    return (summary?["validation"] as? [String: Any])?["loss"] as? Double
+  }
+
+  @Test func theTrialKeepsTheNumbersWithTheLowerValidationLoss() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    // `code` is a category written as a number (as a state's or a region's code often is): the
+    // target jumps from code to code, which bins fit and one standardized number does not.
+    var csv = "code,x,y\n"
+    var generator = SeededGenerator(seed: 7)
+    let level = (0..<24).map { _ in Double.random(in: -3...3, using: &generator) }
+    for i in 0..<240 {
+      let code = i % 24
+      let x = Double.random(in: -1...1, using: &generator)
+      let y = level[code] + 0.5 * x + Double.random(in: -0.1...0.1, using: &generator)
+      csv += "\(code),\(x),\(y)\n"
+    }
+    try csv.write(toFile: dir + "/t.csv", atomically: true, encoding: .utf8)
+    let written = try CommandRunner.mlpc([
+      "init", dir + "/t.csv", "--target", "y", "--out", dir + "/s.yaml",
+    ])
+    #expect(written.status == 0, "\(written.stderr)")
+    #expect(written.stderr.contains("--no-trial skips this"), "\(written.stderr)")
+    let text = try String(contentsOfFile: dir + "/s.yaml", encoding: .utf8)
+    // Both candidates, run on their own (as `mlpc run` runs them, which also shows that both
+    // check and train): the spec written is the one with the lower loss.
+    let plain = try CommandRunner.mlpc([
+      "init", dir + "/t.csv", "--target", "y", "--out", dir + "/plain.yaml", "--no-trial",
+    ])
+    #expect(plain.status == 0, "\(plain.stderr)")
+    let plainText = try String(contentsOfFile: dir + "/plain.yaml", encoding: .utf8)
+    #expect(plainText.contains("    code: {type: numeric, missing: median}  # numbers"))
+    let binnedText = plainText.replacingOccurrences(
+      of: "{type: numeric, missing: median}",
+      with: "{type: numeric, missing: median, scale: piecewise_linear}")
+    try binnedText.write(toFile: dir + "/binned.yaml", atomically: true, encoding: .utf8)
+    let plainLoss = try #require(try Self.validationLoss(dir + "/plain.yaml", dir + "/plain"))
+    let binnedLoss = try #require(try Self.validationLoss(dir + "/binned.yaml", dir + "/binned"))
+    // On this table the bins win by far (a check that the test can tell the two apart).
+    #expect(binnedLoss < plainLoss / 2, "binned \(binnedLoss), standardized \(plainLoss)")
+    let comment =
+      "  # numbers piecewise-linear (validation loss \(SpecTrial.formatted(binnedLoss))) over "
+      + "standardized (validation loss \(SpecTrial.formatted(plainLoss))): mlpc init's trial\n"
+    #expect(
+      text == binnedText.replacingOccurrences(of: "  features:\n", with: comment + "  features:\n"),
+      "\(text)")
+  }
+
+  @Test func theTrialNeedsNumbersAndLosesNothingWhenACandidateFails() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    // No numeric column: nothing to try, the spec is written at once.
+    var csv = "colour,label\n"
+    for i in 0..<60 { csv += "\(["red", "blue", "green"][i % 3]),\(i % 3 == 0 ? "a" : "b")\n" }
+    try csv.write(toFile: dir + "/t.csv", atomically: true, encoding: .utf8)
+    let written = try CommandRunner.mlpc(["init", dir + "/t.csv", "--target", "label"])
+    #expect(written.status == 0, "\(written.stderr)")
+    #expect(!written.stderr.contains("trial") && !written.stdout.contains("trial"))
+    // A candidate that fails loses to one that trains; when neither trains, the first is kept.
+    let good = SpecTrial.choose(["not: [a spec", "neither"], file: dir + "/s.yaml")
+    #expect(good.chosen == 0)
+    #expect(good.results.allSatisfy { $0.loss == nil })
+    let annotated = SpecTrial.annotated(
+      "name: t\ndata:\n  features:\n    a: x\n", chosen: 1,
+      results: [.failed("diverged in epoch 3"), .loss(0.25)], labels: ["first", "second"])
+    #expect(
+      annotated
+        == "name: t\ndata:\n  # numbers second (validation loss 0.25) over first (diverged in epoch 3): mlpc init's trial\n  features:\n    a: x\n"
+    )
   }
 }

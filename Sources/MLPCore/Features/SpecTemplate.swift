@@ -16,11 +16,21 @@ public enum SpecTemplate {
     public var description: String
   }
 
+  /// How the spec treats its numeric columns.
+  public enum Numbers: String, Sendable, CaseIterable {
+    /// Standardized (the numeric default).
+    case standardized
+    /// Piecewise-linear encoding over quantile bins (`scale: piecewise_linear`).
+    case piecewiseLinear = "piecewise-linear"
+  }
+
   /// The spec's text for `data` (the path the spec names, relative to the spec's folder) read
-  /// from `reader`, predicting `target`; `task` forces the task.
+  /// from `reader`, predicting `target`; `task` forces the task; `numbers` is the numeric
+  /// columns' treatment (the network's size follows the table's columns either way).
   public static func write(
     reader: CSVReader, dataPath: String, target: String, task forced: Task? = nil,
-    name: String, missing: Set<String> = Set(defaultMissingValues)
+    name: String, missing: Set<String> = Set(defaultMissingValues),
+    numbers: Numbers = .standardized
   ) throws(Problem) -> String {
     var diagnostics: [Diagnostic] = []
     let header = reader.header(diagnostics: &diagnostics)
@@ -83,8 +93,9 @@ public enum SpecTemplate {
       } else if s.looksLikeIdentifier(rows: rows) {
         featureLines.append(key + "ignore  # a different value in every row: an identifier")
       } else if s.isNumeric {
+        let scale = numbers == .piecewiseLinear ? ", scale: piecewise_linear" : ""
         featureLines.append(
-          key + "{type: numeric, missing: median}  # numbers\(missingNote)")
+          key + "{type: numeric, missing: median\(scale)}  # numbers\(missingNote)")
         width += 1
       } else {
         // Many levels: a learned table (the 999 most frequent levels and "other") instead of a
