@@ -5,7 +5,9 @@
 // validation split with early stopping, and settings that train well without tuning (an
 // ensemble of 8 (TabM-mini) trained with AdamW at 0.002 and weight decay 0.1, the raw-table recipe
 // bench/recipe.py chose on development tables, then trained again on every row for the epochs
-// early stopping chose: `refit`, chosen by bench/init_variants.py on the same tables).
+// early stopping chose: `refit`, chosen by bench/init_variants.py on the same tables). The
+// numbers are standardized or piecewise-linear (`Numbers`): `mlpc init` writes both and keeps
+// the one a trial on the validation split prefers (`SpecTrial`).
 
 import Foundation
 
