@@ -82,10 +82,17 @@ extension MLPCCommand {
         Console.err(
           "mlpc init: training the spec with numbers standardized and piecewise-linear to keep the one with the lower validation loss (--no-trial skips this)\n"
         )
-        let (chosen, results) = SpecTrial.choose(texts, file: file)
+        let labels = SpecTemplate.Numbers.allCases.map(\.rawValue)
+        let (chosen, results) = SpecTrial.choose(texts, file: file) { i, result, seconds in
+          let said =
+            switch result {
+            case .loss(let loss): "validation loss \(SpecTrial.formatted(loss))"
+            case .failed(let why): safeText(why)
+            }
+          Console.err("  numbers \(labels[i]): \(said) (\(String(format: "%.1f", seconds)) s)\n")
+        }
         text = SpecTrial.annotated(
-          texts[chosen], chosen: chosen, results: results,
-          labels: SpecTemplate.Numbers.allCases.map(\.rawValue))
+          texts[chosen], chosen: chosen, results: results, labels: labels)
       }
       guard let out else {
         Console.out(text)

@@ -159,6 +159,14 @@ import Testing
     let comment =
       "  # numbers piecewise-linear (validation loss \(SpecTrial.formatted(binnedLoss))) over "
       + "standardized (validation loss \(SpecTrial.formatted(plainLoss))): mlpc init's trial\n"
+    // Standard error tells of each candidate as it ends.
+    #expect(
+      written.stderr.contains(
+        "  numbers standardized: validation loss \(SpecTrial.formatted(plainLoss)) ("),
+      "\(written.stderr)")
+    #expect(
+      written.stderr.contains(
+        "  numbers piecewise-linear: validation loss \(SpecTrial.formatted(binnedLoss)) ("))
     #expect(
       text == binnedText.replacingOccurrences(of: "  features:\n", with: comment + "  features:\n"),
       "\(text)")

@@ -21,8 +21,17 @@ public enum SpecTrial {
   /// Each candidate's result and the index of the one chosen (the first with the lowest
   /// validation loss; the first candidate when none trained). `file` names the spec in
   /// locations and resolves its data paths, as if the text were saved there.
-  public static func choose(_ texts: [String], file: String) -> (chosen: Int, results: [Result]) {
-    let results = texts.map { trial($0, file: file) }
+  /// `reported` hears of each candidate as it ends, with the seconds it took.
+  public static func choose(
+    _ texts: [String], file: String,
+    reported: (_ index: Int, _ result: Result, _ seconds: Double) -> Void = { _, _, _ in }
+  ) -> (chosen: Int, results: [Result]) {
+    var results: [Result] = []
+    for (i, text) in texts.enumerated() {
+      let start = Date()
+      results.append(trial(text, file: file))
+      reported(i, results[i], Date().timeIntervalSince(start))
+    }
     var chosen = 0
     for (i, result) in results.enumerated() {
       guard let loss = result.loss else { continue }
