@@ -74,9 +74,12 @@ import Testing
     let dir = Repository.temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: dir) }
     // `row` counts up (an identifier that parses as numbers); `city` has 60 levels; `count` is
-    // whole numbers that repeat, which stays a feature.
-    var csv = "row,city,count,label\n"
-    for i in 0..<240 { csv += "\(i + 1),city\(i % 60),\(i % 7),\(i % 60 < 30 ? "a" : "b")\n" }
+    // whole numbers that repeat, which stays a feature; `bird` repeats some of its names but
+    // most are seen once (an identifier with repeats).
+    var csv = "row,city,count,bird,label\n"
+    for i in 0..<240 {
+      csv += "\(i + 1),city\(i % 60),\(i % 7),N\(i * 2 / 3)A,\(i % 60 < 30 ? "a" : "b")\n"
+    }
     try csv.write(toFile: dir + "/t.csv", atomically: true, encoding: .utf8)
     let written = try CommandRunner.mlpc([
       "init", dir + "/t.csv", "--target", "label", "--out", dir + "/s.yaml", "--no-trial",
@@ -88,6 +91,10 @@ import Testing
       text.contains("    city: {type: categorical, encoding: embedding, max_categories: 1000}"),
       "\(text)")
     #expect(text.contains("    count: {type: numeric, missing: median}"))
+    #expect(
+      text.contains(
+        "    bird: ignore  # 160 levels in 240 cells, most seen once: an identifier or free text"),
+      "\(text)")
     let checked = try CommandRunner.mlpc(["check", "--strict", dir + "/s.yaml"])
     #expect(checked.status == 0, "\(checked.stdout)\(checked.stderr)")
     let run = try CommandRunner.mlpc([

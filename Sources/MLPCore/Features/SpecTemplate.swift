@@ -1,7 +1,8 @@
 // `mlpc init`: a first spec for a CSV file, from one survey of its columns: the task from the
 // target (numbers with many distinct values: regression; otherwise classification), every other
 // column as a feature with its inferred treatment and a comment saying why (type, missing cells,
-// levels), identifiers and constant columns ignored, a network sized for the table, a
+// levels), identifiers (also text whose cells are mostly unique) and constant columns ignored, a
+// network sized for the table, a
 // validation split with early stopping, and settings that train well without tuning (an
 // ensemble of 8 (TabM-mini) trained with AdamW at 0.002 and weight decay 0.1, the raw-table recipe
 // bench/recipe.py chose on development tables, then trained again on every row for the epochs
@@ -94,6 +95,13 @@ public enum SpecTemplate {
         featureLines.append(key + "ignore  # one value in every row")
       } else if s.looksLikeIdentifier(rows: rows) {
         featureLines.append(key + "ignore  # a different value in every row: an identifier")
+      } else if !s.isNumeric, !s.manyLevels, s.present >= 20, s.levels.count * 2 > s.present {
+        // Most cells unique: an identifier with repeats or free text, whose levels are mostly
+        // seen once in training and not at all in new rows.
+        featureLines.append(
+          key
+            + "ignore  # \(s.levels.count) levels in \(s.present) cells, most seen once: an identifier or free text"
+        )
       } else if s.isNumeric {
         let scale = numbers == .piecewiseLinear ? ", scale: piecewise_linear" : ""
         featureLines.append(
