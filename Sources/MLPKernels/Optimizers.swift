@@ -304,7 +304,25 @@ func adamUpdate(
   let c2 = 1 - Float(pow(Double(b2), Double(t)))
   let stepSize = lr / c1
   let invC2 = 1 / c2
-  for i in 0..<count {
+  // Eight at a time, written out: the compiler leaves the loop below scalar (four pointers it
+  // cannot prove apart), and a square root and a division per element then cost 3 ns each.
+  // The operations and their order are the same, so the results are too.
+  typealias V = SIMD8<Float>
+  let vector = count / 8 * 8
+  var i = 0
+  while i < vector {
+    let (pi, gi) = (UnsafeMutableRawPointer(p + i), UnsafeRawPointer(g + i))
+    let (mi, vi) = (UnsafeMutableRawPointer(m + i), UnsafeMutableRawPointer(v + i))
+    let pv = pi.loadUnaligned(as: V.self)
+    let grad = gi.loadUnaligned(as: V.self) + wd * pv
+    let mv = b1 * mi.loadUnaligned(as: V.self) + (1 - b1) * grad
+    let vv = b2 * vi.loadUnaligned(as: V.self) + (1 - b2) * grad * grad
+    mi.storeBytes(of: mv, as: V.self)
+    vi.storeBytes(of: vv, as: V.self)
+    pi.storeBytes(of: pv - stepSize * mv / ((vv * invC2).squareRoot() + eps), as: V.self)
+    i += 8
+  }
+  for i in vector..<count {
     let grad = g[i] + wd * p[i]
     m[i] = b1 * m[i] + (1 - b1) * grad
     v[i] = b2 * v[i] + (1 - b2) * grad * grad
