@@ -64,9 +64,10 @@ extension MLPCCommand {
       let file = canonicalPath(data)
       let dataPath = file.hasPrefix(folder + "/") ? String(file.dropFirst(folder.count + 1)) : file
       let name = PathText.lastComponent(PathText.removingExtension(data))
+      // Without the trial only the standardized spec is needed (each text is a pass over the file).
       var texts: [String] = []
       do {
-        for numbers in SpecTemplate.Numbers.allCases {
+        for numbers in noTrial ? [.standardized] : SpecTemplate.Numbers.allCases {
           texts.append(
             try SpecTemplate.write(
               reader: reader, dataPath: dataPath, target: target, task: task, name: name,
@@ -76,7 +77,7 @@ extension MLPCCommand {
         throw CleanError("cannot write a spec for '\(safeText(data))': \(error.description)")
       }
       var text = texts[0]
-      if !noTrial, texts[1] != texts[0] {
+      if texts.count > 1, texts[1] != texts[0] {
         // The spec's folder resolves the data path, as when the spec is run from there.
         let file = folder + "/" + (out.map { PathText.lastComponent($0) } ?? "\(name).yaml")
         Console.err(
