@@ -146,10 +146,19 @@ public struct ArenaLayout: Sendable {
       if training, sampleWeights { try add("sample_weight", .sampleWeight, [batchSize]) }
       // The members' rows: k copies of the batch from layer 1's input on.
       let rows = try checkedProduct([members, batchSize])
+      let adapted = Network.adaptsInFirstLayer(members: members, kind: ensembleKind, layers: n)
       if ensemble {
-        try add("x0.members", .memberInput, [rows, widths[0]])
+        if adapted {
+          let shape = [members, widths[1], widths[0]]
+          try add("\(layers[0].name).weight.members", .memberWeight, shape)
+          if training {
+            try add("\(layers[0].name).members.delta_x", .memberWeightProduct, shape)
+          }
+        } else {
+          try add("x0.members", .memberInput, [rows, widths[0]])
+          if training { try add("x0.members.delta", .memberInputDelta, [rows, widths[0]]) }
+        }
         if training {
-          try add("x0.members.delta", .memberInputDelta, [rows, widths[0]])
           try add("target.members", .memberTarget, [rows, widths[n]])
           if sampleWeights { try add("sample_weight.members", .memberSampleWeight, [rows]) }
         }

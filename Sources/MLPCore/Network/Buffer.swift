@@ -78,6 +78,10 @@ public enum BufferRole: Hashable, Sendable {
   case memberInput
   /// ∂L/∂(member input), (k·B, n^0).
   case memberInputDelta
+  /// TabM-mini's first layer folds the adapters into its weight instead: each member's
+  /// W^1 ⊙ r_m (k, n^1, n^0), and each member's δ_mᵀ · x^0 in the backward pass (k, n^1, n^0).
+  case memberWeight
+  case memberWeightProduct
   /// The batch's targets repeated for every member, (k·B, n^N).
   case memberTarget
   /// The rows' loss weights repeated for every member, (k·B).

@@ -92,7 +92,11 @@ public struct ExecutionPlan: Sendable {
     let rows = batchSize * network.members
     let mac = rows * w[k - 1] * w[k]
     let forward = 2 * mac + 2 * rows * w[k]
-    let passesDown = k > 1 || network.embedsInput || network.hasAdapters || network.frontScale
+    // TabM-mini's adapted layer 1 takes ∂L/∂r from its weight gradient's per-member products,
+    // not from ∂L/∂x^0.
+    let passesDown =
+      k > 1 || network.embedsInput || network.frontScale
+      || (network.hasAdapters && !network.adaptsInFirstLayer)
     let backward = 2 * mac + rows * w[k] + (passesDown ? 2 * mac : 0)
     return (forward, isTraining ? backward : 0)
   }

@@ -264,7 +264,9 @@ struct EnsembleCase: CustomTestStringConvertible, Sendable {
     let spec = try #require(checkSpec(EnsembleCase(loss: .crossEntropy, members: 4).spec).spec)
     let plan = PlanCompiler.compile(spec)
     let shape = { (role: BufferRole) in plan.buffers.first { $0.role == role }?.shape }
-    #expect(shape(.memberInput) == [24, 3])
+    // Layer 1 reads x^0 through each member's W ⊙ r_m: no scaled copies of the batch.
+    #expect(shape(.memberInput) == nil && shape(.memberWeight) == [4, 5, 3])
+    #expect(shape(.memberWeightProduct) == [4, 5, 3])
     #expect(shape(.activation(layer: 1)) == [24, 5])
     #expect(shape(.delta(layer: 3)) == [24, 3])
     #expect(shape(.memberTarget) == [24, 3])
