@@ -1,45 +1,25 @@
-// TabM-mini's first layer with the members' adapters folded into its weight, forward and
-// backward side by side. Member m computes z_m = (x ⊙ r_m) · Wᵀ + b = x · (W ⊙ r_m)ᵀ + b, so the
-// batch is multiplied by each member's scaled weight instead of being copied k times, scaled,
-// and multiplied as k·R rows; and the backward pass needs no product for ∂L/∂(x ⊙ r_m): with
-// G_m = δ_mᵀ · x, ∂L/∂W = Σ_m G_m ⊙ r_m and ∂L/∂r_m = Σ_o G_m ⊙ W (one product per member
-// instead of two over all rows). R = rows in the batch, I = inputs, O = outputs, K = members;
-// member-major buffers hold member m's rows at m·R..<(m + 1)·R.
+// The backward pass of TabM-mini's first layer, whose members read x ⊙ r_m (the adapters r_m,
+// spread by ensembleSpreadForward) through one shared W. Written out as the dense layer's
+// backward over the k·R member rows and then the spread's, it takes two products of k·R rows
+// (∂L/∂W and ∂L/∂(x ⊙ r_m)), the second only to reduce it to ∂L/∂r. Here one product's worth
+// does both: with G_m = δ_mᵀ · x per member (O, I), ∂L/∂W = Σ_m G_m ⊙ r_m and
+// ∂L/∂r_m = Σ_o G_m ⊙ W, each a pass over k·O·I values.
+// R = rows in the batch, I = inputs, O = outputs, K = members; member-major buffers hold member
+// m's rows at m·R..<(m + 1)·R.
 // The products are abandonable (Gemm.swift): these run on the executor's arena, which is freed
 // only after WorkerPool.quiesce().
 
 import MLPThreads
 
-/// wm (K, O, I) = W ⊙ r_m; y (K·R, O) member-major = σ(x (R, I) · wm_mᵀ + b), with z kept in `z`
-/// (K·R, O) when given.
-func adaptedDenseForward(
-  x: UnsafePointer<Float>, r: UnsafePointer<Float>, wm: UnsafeMutablePointer<Float>,
-  w: UnsafePointer<Float>, b: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
-  z: UnsafeMutablePointer<Float>?, rows: Int, members: Int, inputs: Int, outputs: Int,
-  _ activation: Activation, parameter: Float
-) {
-  eachMember(members, work: rows * inputs * outputs) { m, threads in
-    let wmm = wm + m * outputs * inputs
-    scaleColumns(w, by: r + m * inputs, into: wmm, rows: outputs, cols: inputs)
-    gemm(
-      .nt, m: rows, n: outputs, k: inputs, x, lda: inputs, wmm, ldb: inputs,
-      y + m * rows * outputs, ldc: outputs, accumulate: false, threads: threads,
-      abandonable: true)
-  }
-  biasActivationForward(
-    y, bias: b, preActivation: z, rows: members * rows, cols: outputs, activation,
-    parameter: parameter)
-}
-
-/// From delta (K·R, O) = ∂L/∂z: g (K, O, I) = G_m = delta_mᵀ · x (scratch), dW (O, I) =
-/// Σ_m G_m ⊙ r_m, dr (K, I) = Σ_o G_m ⊙ W, db (O) = Σ_rows delta; dx (R, I) = Σ_m delta_m · wm_m
-/// when given (x^0 has no activation below it). wm is the forward pass's. Gradients are
-/// overwritten.
+/// From delta (K·R, O) = ∂L/∂z and x (R, I), the rows before the adapters: g (K, O, I) = G_m
+/// (scratch), dW (O, I) = Σ_m G_m ⊙ r_m, dr (K, I) = Σ_o G_m ⊙ W, db (O) = Σ_rows delta; with dx
+/// (R, I), ∂L/∂x = Σ_m (delta_m · W) ⊙ r_m = Σ_m delta_m · wm_m, wm (K, O, I) = W ⊙ r_m built in
+/// its scratch (x has no activation below it). Gradients are overwritten.
 func adaptedDenseBackward(
   delta: UnsafePointer<Float>, x: UnsafePointer<Float>, r: UnsafePointer<Float>,
-  w: UnsafePointer<Float>, wm: UnsafePointer<Float>, dW: UnsafeMutablePointer<Float>,
-  db: UnsafeMutablePointer<Float>, dr: UnsafeMutablePointer<Float>,
-  g: UnsafeMutablePointer<Float>, dx: UnsafeMutablePointer<Float>?, rows: Int, members: Int,
+  w: UnsafePointer<Float>, dW: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>,
+  dr: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>,
+  wm: UnsafeMutablePointer<Float>?, dx: UnsafeMutablePointer<Float>?, rows: Int, members: Int,
   inputs: Int, outputs: Int
 ) {
   eachMember(members, work: rows * inputs * outputs) { m, threads in
@@ -52,6 +32,10 @@ func adaptedDenseBackward(
     drm.update(repeating: 0, count: inputs)
     for o in 0..<outputs {
       multiplyAdd(gm + o * inputs, w + o * inputs, into: drm, count: inputs)
+    }
+    if let wm {
+      scaleColumns(
+        w, by: r + m * inputs, into: wm + m * outputs * inputs, rows: outputs, cols: inputs)
     }
   }
   columnSums(delta, rows: members * rows, cols: outputs, into: db)
@@ -67,7 +51,7 @@ func adaptedDenseBackward(
     }
   }
   if parts > 1 { WorkerPool.shared.run(parts, sum) } else { sum(0) }
-  guard let dx else { return }
+  guard let dx, let wm else { return }
   for m in 0..<members {
     gemm(
       .nn, m: rows, n: inputs, k: outputs, delta + m * rows * outputs, lda: outputs,

@@ -65,18 +65,13 @@ public enum StepOp<Ref> {
     outputScale: Ref, inputScaleGradient: Ref?, weightGradient: Ref, outputScaleGradient: Ref,
     biasGradient: Ref, inputDelta: Ref?, members: Int, inputs: Int, outputs: Int,
     inputActivation: Activation, inputParameter: Float, inputPreActivation: Ref?)
-  /// TabM-mini's first layer, the adapters folded into its weight: member m's rows of output
-  /// (K·B, O) are σ(input (B, I) · (W ⊙ r_m)ᵀ + b), r the adapter (K, I), with W ⊙ r_m kept in
-  /// `memberWeights` (K, O, I) for the backward pass and z in `preActivation` when given.
-  case adaptedDense(
-    layer: Int, input: Ref, adapter: Ref, memberWeights: Ref, weight: Ref, bias: Ref,
-    output: Ref, preActivation: Ref?, members: Int, inputs: Int, outputs: Int,
-    activation: Activation, parameter: Float)
-  /// Its gradients from delta = ∂L/∂z (K·B, O): with G_m = delta_mᵀ · input in
-  /// `memberGradients` (K, O, I), ∂L/∂W = Σ_m G_m ⊙ r_m, ∂L/∂r_m = Σ_o G_m ⊙ W, ∂L/∂b = Σ delta,
-  /// and with `inputDelta`, ∂L/∂input = Σ_m delta_m · (W ⊙ r_m).
+  /// TabM-mini's layer 1 backward (over its members' rows of input ⊙ r_m), with input (B, I)
+  /// the rows before the adapters r (K, I): from delta = ∂L/∂z (K·B, O), with G_m =
+  /// delta_mᵀ · input in `memberGradients` (K, O, I), ∂L/∂W = Σ_m G_m ⊙ r_m,
+  /// ∂L/∂r_m = Σ_o G_m ⊙ W, ∂L/∂b = Σ delta; with `inputDelta`, ∂L/∂input =
+  /// Σ_m delta_m · (W ⊙ r_m), W ⊙ r_m built in `memberWeights` (K, O, I).
   case adaptedDenseBackward(
-    layer: Int, delta: Ref, input: Ref, adapter: Ref, memberWeights: Ref, weight: Ref,
+    layer: Int, delta: Ref, input: Ref, adapter: Ref, memberWeights: Ref?, weight: Ref,
     weightGradient: Ref, biasGradient: Ref, adapterGradient: Ref, memberGradients: Ref,
     inputDelta: Ref?, members: Int, inputs: Int, outputs: Int)
   /// Training only: draws layer k's mask (seeded by the step) and multiplies its output by it.
@@ -183,18 +178,11 @@ public enum StepOp<Ref> {
         outputScaleGradient: f(ds), biasGradient: f(db), inputDelta: dx.map(f), members: n,
         inputs: i, outputs: o, inputActivation: act, inputParameter: a,
         inputPreActivation: z.map(f))
-    case .adaptedDense(
-      let k, let x, let r, let wm, let w, let b, let y, let z, let n, let i, let o, let act,
-      let a):
-      .adaptedDense(
-        layer: k, input: f(x), adapter: f(r), memberWeights: f(wm), weight: f(w), bias: f(b),
-        output: f(y), preActivation: z.map(f), members: n, inputs: i, outputs: o,
-        activation: act, parameter: a)
     case .adaptedDenseBackward(
       let k, let d, let x, let r, let wm, let w, let dw, let db, let dr, let g, let dx, let n,
       let i, let o):
       .adaptedDenseBackward(
-        layer: k, delta: f(d), input: f(x), adapter: f(r), memberWeights: f(wm), weight: f(w),
+        layer: k, delta: f(d), input: f(x), adapter: f(r), memberWeights: wm.map(f), weight: f(w),
         weightGradient: f(dw), biasGradient: f(db), adapterGradient: f(dr),
         memberGradients: f(g), inputDelta: dx.map(f), members: n, inputs: i, outputs: o)
     case .dropout(let k, let x, let m, let c, let rate):
@@ -328,17 +316,11 @@ public func execute(
       delta: delta, x: x, saved: z ?? x, r: r, u: u, w: w, p: p, s: s, dr: dr, dW: dW, ds: ds,
       db: db, dx: dx, rows: rows, members: members, inputs: inputs, outputs: outputs, activation,
       parameter: parameter)
-  case .adaptedDense(
-    _, let x, let r, let wm, let w, let b, let y, let z, let members, let inputs, let outputs,
-    let activation, let parameter):
-    adaptedDenseForward(
-      x: x, r: r, wm: wm, w: w, b: b, y: y, z: z, rows: rows, members: members, inputs: inputs,
-      outputs: outputs, activation, parameter: parameter)
   case .adaptedDenseBackward(
     _, let delta, let x, let r, let wm, let w, let dW, let db, let dr, let g, let dx, let members,
     let inputs, let outputs):
     adaptedDenseBackward(
-      delta: delta, x: x, r: r, w: w, wm: wm, dW: dW, db: db, dr: dr, g: g, dx: dx, rows: rows,
+      delta: delta, x: x, r: r, w: w, dW: dW, db: db, dr: dr, g: g, wm: wm, dx: dx, rows: rows,
       members: members, inputs: inputs, outputs: outputs)
   case .dropout(let layer, let x, let mask, let cols, let rate):
     dropoutForward(

@@ -35,7 +35,7 @@ import Testing
       trained.plan, trained.gradcheck, trained.model, trained.lines
     )
     #expect(plan.contains("ensemble of 4 (TabM-mini: 128 rows per step)"), "\(plan)")
-    for op in ["adapted_dense[1] ", "ensemble_mean", "adapted_dense_backward[1] ", "[each of 4"] {
+    for op in ["ensemble_spread ", "ensemble_mean", "adapted_dense_backward[1] ", "[each of 4"] {
       #expect(plan.contains(op), "\(op) in \(plan)")
     }
     #expect(gradcheck.contains(Network.adapterName))

@@ -148,15 +148,17 @@ public struct ArenaLayout: Sendable {
       let rows = try checkedProduct([members, batchSize])
       let adapted = Network.adaptsInFirstLayer(members: members, kind: ensembleKind, layers: n)
       if ensemble {
-        if adapted {
+        try add("x0.members", .memberInput, [rows, widths[0]])
+        if training, adapted {
+          // Layer 1's backward takes ∂L/∂r from per-member products; W ⊙ r_m only when
+          // something below x^0 learns (∂L/∂x^0 is then needed).
           let shape = [members, widths[1], widths[0]]
-          try add("\(layers[0].name).weight.members", .memberWeight, shape)
-          if training {
-            try add("\(layers[0].name).members.delta_x", .memberWeightProduct, shape)
+          try add("\(layers[0].name).members.delta_x", .memberWeightProduct, shape)
+          if expands || frontScale {
+            try add("\(layers[0].name).weight.members", .memberWeight, shape)
           }
-        } else {
-          try add("x0.members", .memberInput, [rows, widths[0]])
-          if training { try add("x0.members.delta", .memberInputDelta, [rows, widths[0]]) }
+        } else if training {
+          try add("x0.members.delta", .memberInputDelta, [rows, widths[0]])
         }
         if training {
           try add("target.members", .memberTarget, [rows, widths[n]])

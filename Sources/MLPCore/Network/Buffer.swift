@@ -78,8 +78,9 @@ public enum BufferRole: Hashable, Sendable {
   case memberInput
   /// ∂L/∂(member input), (k·B, n^0).
   case memberInputDelta
-  /// TabM-mini's first layer folds the adapters into its weight instead: each member's
-  /// W^1 ⊙ r_m (k, n^1, n^0), and each member's δ_mᵀ · x^0 in the backward pass (k, n^1, n^0).
+  /// TabM-mini's layer 1 backward takes ∂L/∂r from each member's δ_mᵀ · x^0 (k, n^1, n^0),
+  /// `memberWeightProduct`, instead of from ∂L/∂(member input); and, when ∂L/∂x^0 is needed,
+  /// each member's W^1 ⊙ r_m (k, n^1, n^0), `memberWeight`.
   case memberWeight
   case memberWeightProduct
   /// The batch's targets repeated for every member, (k·B, n^N).

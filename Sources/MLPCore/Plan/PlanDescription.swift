@@ -291,16 +291,14 @@ extension ExecutionPlan {
           line += "; \(name(dx)) = ((\(name(d)) ⊙ s) · \(name(w))) ⊙ r ⊙ \(act.rawValue)'\(from)"
         }
         return line
-      case .adaptedDense(
-        let k, let x, let r, let wm, let w, let b, let y, let z, let n, _, _, let act, _):
-        let pre = z.map { "\(name($0)) = " } ?? ""
-        return "adapted_dense[\(k)] \(name(wm))[m] = \(name(w)) ⊙ \(name(r))[m]; "
-          + "\(name(y))[m] = \(act.rawValue)(\(pre)\(name(x)) · \(name(wm))[m]ᵀ + \(name(b))), m < \(n)"
       case .adaptedDenseBackward(
         let k, let d, let x, _, let wm, let w, let dw, let db, let dr, let g, let dx, _, _, _):
         var line =
           "adapted_dense_backward[\(k)] \(name(g))[m] = \(name(d))[m]ᵀ · \(name(x)); \(name(dw)) = Σ_m \(name(g))[m] ⊙ r[m]; \(name(dr))[m] = Σ \(name(g))[m] ⊙ \(name(w)); \(name(db)) = Σ \(name(d))"
-        if let dx { line += "; \(name(dx)) = Σ_m \(name(d))[m] · \(name(wm))[m]" }
+        if let dx, let wm {
+          line +=
+            "; \(name(wm))[m] = \(name(w)) ⊙ r[m]; \(name(dx)) = Σ_m \(name(d))[m] · \(name(wm))[m]"
+        }
         return line
       case .dropout(let k, let x, let m, _, let p):
         return "dropout[\(k)]      \(name(x)) ⊙= \(name(m)) (p \(p), drawn per step)"

@@ -264,9 +264,17 @@ struct EnsembleCase: CustomTestStringConvertible, Sendable {
     let spec = try #require(checkSpec(EnsembleCase(loss: .crossEntropy, members: 4).spec).spec)
     let plan = PlanCompiler.compile(spec)
     let shape = { (role: BufferRole) in plan.buffers.first { $0.role == role }?.shape }
-    // Layer 1 reads x^0 through each member's W ⊙ r_m: no scaled copies of the batch.
-    #expect(shape(.memberInput) == nil && shape(.memberWeight) == [4, 5, 3])
-    #expect(shape(.memberWeightProduct) == [4, 5, 3])
+    #expect(shape(.memberInput) == [24, 3])
+    // Layer 1's backward takes ∂L/∂r from each member's δ_mᵀ · x^0, not from ∂L/∂(x^0 ⊙ r_m);
+    // nothing below x^0 learns, so neither ∂L/∂x^0 nor W ⊙ r_m is needed.
+    #expect(shape(.memberWeightProduct) == [4, 5, 3] && shape(.memberInputDelta) == nil)
+    #expect(shape(.memberWeight) == nil)
+    if case .adaptedDenseBackward(_, _, _, _, nil, _, _, _, _, _, nil, 4, 3, 5) = plan.backward
+      .last
+    {
+    } else {
+      Issue.record("layer 1's backward comes last: \(plan.opLines.last ?? "")")
+    }
     #expect(shape(.activation(layer: 1)) == [24, 5])
     #expect(shape(.delta(layer: 3)) == [24, 3])
     #expect(shape(.memberTarget) == [24, 3])
