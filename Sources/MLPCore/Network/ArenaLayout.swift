@@ -146,7 +146,8 @@ public struct ArenaLayout: Sendable {
       if training, sampleWeights { try add("sample_weight", .sampleWeight, [batchSize]) }
       // The members' rows: k copies of the batch from layer 1's input on.
       let rows = try checkedProduct([members, batchSize])
-      let adapted = Network.adaptsInFirstLayer(members: members, kind: ensembleKind, layers: n)
+      let adapted = Network.learnsAdaptersInFirstLayer(
+        members: members, kind: ensembleKind, layers: n)
       if ensemble {
         try add("x0.members", .memberInput, [rows, widths[0]])
         if training, adapted {

@@ -221,14 +221,16 @@ public struct Network: Sendable, Equatable {
   /// Whether the members read x^0 through adapters r_m (TabM-mini, and TabM's first r).
   public var hasAdapters: Bool { members > 1 && ensembleKind != .independent }
 
-  /// Whether layer 1 reads x^0 through the adapters itself (TabM-mini with hidden layers: its
-  /// weight is shared, so member m multiplies x^0 by W^1 ⊙ r_m instead of a scaled copy of x^0).
-  public var adaptsInFirstLayer: Bool {
-    Self.adaptsInFirstLayer(members: members, kind: ensembleKind, layers: layers.count)
+  /// Whether layer 1's backward pass takes ∂L/∂r itself (TabM-mini with hidden layers: W^1 is
+  /// shared, so ∂L/∂r_m = Σ_o (δ_mᵀ · x^0) ⊙ W^1, per member, instead of from ∂L/∂(x^0 ⊙ r_m)).
+  public var learnsAdaptersInFirstLayer: Bool {
+    Self.learnsAdaptersInFirstLayer(members: members, kind: ensembleKind, layers: layers.count)
   }
 
-  /// `adaptsInFirstLayer` of `layers` layers.
-  public static func adaptsInFirstLayer(members: Int, kind: EnsembleKind, layers: Int) -> Bool {
+  /// `learnsAdaptersInFirstLayer` of `layers` layers.
+  public static func learnsAdaptersInFirstLayer(members: Int, kind: EnsembleKind, layers: Int)
+    -> Bool
+  {
     members > 1 && kind == .mini && layers > 1
   }
 

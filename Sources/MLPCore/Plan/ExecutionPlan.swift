@@ -96,7 +96,7 @@ public struct ExecutionPlan: Sendable {
     // not from ∂L/∂x^0.
     let passesDown =
       k > 1 || network.embedsInput || network.frontScale
-      || (network.hasAdapters && !network.adaptsInFirstLayer)
+      || (network.hasAdapters && !network.learnsAdaptersInFirstLayer)
     let backward = 2 * mac + rows * w[k] + (passesDown ? 2 * mac : 0)
     return (forward, isTraining ? backward : 0)
   }

@@ -77,7 +77,7 @@ public enum PlanCompiler {
     let parameters = layout.range(from: .weight(layer: 1), through: lastParameter)!
     let members = network.members
     // TabM-mini's layer 1 backward takes ∂L/∂r from per-member products itself.
-    let adapted = network.adaptsInFirstLayer
+    let adapted = network.learnsAdaptersInFirstLayer
     let ops = OpBuilder(buffers: layout.buffers, members: members)
     let embed =
       network.embedsInput ? [ops.embed(network, id(.input)!, x0, tables)] : []
