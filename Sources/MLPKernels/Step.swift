@@ -65,13 +65,23 @@ public enum StepOp<Ref> {
     outputScale: Ref, inputScaleGradient: Ref?, weightGradient: Ref, outputScaleGradient: Ref,
     biasGradient: Ref, inputDelta: Ref?, members: Int, inputs: Int, outputs: Int,
     inputActivation: Activation, inputParameter: Float, inputPreActivation: Ref?)
+  /// TabM-mini's layer 1 over inputs that may be runs of ones and zeros: member m's rows of
+  /// output (K·B, O) are σ((input (B, I) ⊙ r_m) · Wᵀ + b), rows that are runs from their terms
+  /// (AdaptedDense.swift), the others through their copies ⊙ r_m in `copies` (K·B, I) and one
+  /// product; z kept in `preActivation` when given.
+  case adaptedDense(
+    layer: Int, input: Ref, adapter: Ref, weight: Ref, bias: Ref, copies: Ref,
+    runs: RunScratch<Ref>, output: Ref, preActivation: Ref?, members: Int, inputs: Int,
+    outputs: Int, activation: Activation, parameter: Float)
   /// TabM-mini's layer 1 backward (over its members' rows of input ⊙ r_m), with input (B, I)
   /// the rows before the adapters r (K, I): from delta = ∂L/∂z (K·B, O), with G_m =
   /// delta_mᵀ · input in `memberGradients` (K, O, I), ∂L/∂W = Σ_m G_m ⊙ r_m,
   /// ∂L/∂r_m = Σ_o G_m ⊙ W, ∂L/∂b = Σ delta; with `inputDelta`, ∂L/∂input =
-  /// Σ_m delta_m · (W ⊙ r_m), W ⊙ r_m built in `memberWeights` (K, O, I).
+  /// Σ_m delta_m · (W ⊙ r_m), W ⊙ r_m built in `memberWeights` (K, O, I). With `runs` (after
+  /// `adaptedDense`), the rows that are runs take their terms, and `copies` is scratch.
   case adaptedDenseBackward(
     layer: Int, delta: Ref, input: Ref, adapter: Ref, memberWeights: Ref?, weight: Ref,
+    runs: RunScratch<Ref>?, copies: Ref?,
     weightGradient: Ref, biasGradient: Ref, adapterGradient: Ref, memberGradients: Ref,
     inputDelta: Ref?, members: Int, inputs: Int, outputs: Int)
   /// Training only: draws layer k's mask (seeded by the step) and multiplies its output by it.
@@ -178,11 +188,19 @@ public enum StepOp<Ref> {
         outputScaleGradient: f(ds), biasGradient: f(db), inputDelta: dx.map(f), members: n,
         inputs: i, outputs: o, inputActivation: act, inputParameter: a,
         inputPreActivation: z.map(f))
+    case .adaptedDense(
+      let k, let x, let r, let w, let b, let u, let runs, let y, let z, let n, let i, let o,
+      let act, let a):
+      .adaptedDense(
+        layer: k, input: f(x), adapter: f(r), weight: f(w), bias: f(b), copies: f(u),
+        runs: runs.map(f), output: f(y), preActivation: z.map(f), members: n, inputs: i,
+        outputs: o, activation: act, parameter: a)
     case .adaptedDenseBackward(
-      let k, let d, let x, let r, let wm, let w, let dw, let db, let dr, let g, let dx, let n,
-      let i, let o):
+      let k, let d, let x, let r, let wm, let w, let runs, let u, let dw, let db, let dr, let g,
+      let dx, let n, let i, let o):
       .adaptedDenseBackward(
         layer: k, delta: f(d), input: f(x), adapter: f(r), memberWeights: wm.map(f), weight: f(w),
+        runs: runs.map { $0.map(f) }, copies: u.map(f),
         weightGradient: f(dw), biasGradient: f(db), adapterGradient: f(dr),
         memberGradients: f(g), inputDelta: dx.map(f), members: n, inputs: i, outputs: o)
     case .dropout(let k, let x, let m, let c, let rate):
@@ -316,12 +334,18 @@ public func execute(
       delta: delta, x: x, saved: z ?? x, r: r, u: u, w: w, p: p, s: s, dr: dr, dW: dW, ds: ds,
       db: db, dx: dx, rows: rows, members: members, inputs: inputs, outputs: outputs, activation,
       parameter: parameter)
+  case .adaptedDense(
+    _, let x, let r, let w, let b, let u, let runs, let y, let z, let members, let inputs,
+    let outputs, let activation, let parameter):
+    adaptedDenseForward(
+      x: x, r: r, w: w, b: b, u: u, runs: runs, y: y, z: z, rows: rows, members: members,
+      inputs: inputs, outputs: outputs, activation, parameter: parameter)
   case .adaptedDenseBackward(
-    _, let delta, let x, let r, let wm, let w, let dW, let db, let dr, let g, let dx, let members,
-    let inputs, let outputs):
+    _, let delta, let x, let r, let wm, let w, let runs, let u, let dW, let db, let dr, let g,
+    let dx, let members, let inputs, let outputs):
     adaptedDenseBackward(
-      delta: delta, x: x, r: r, w: w, dW: dW, db: db, dr: dr, g: g, wm: wm, dx: dx, rows: rows,
-      members: members, inputs: inputs, outputs: outputs)
+      delta: delta, x: x, r: r, w: w, dW: dW, db: db, dr: dr, g: g, wm: wm, dx: dx, runs: runs,
+      u: u, rows: rows, members: members, inputs: inputs, outputs: outputs)
   case .dropout(let layer, let x, let mask, let cols, let rate):
     dropoutForward(
       x, mask: mask, count: rows * cols, rate: rate, seed: seed, layer: layer, step: step,

@@ -87,3 +87,168 @@ import Testing
     #expect(dW2 == dWs && db2 == dbs && dr2 == drs)
   }
 }
+
+/// Layer 1 over rows that are runs of ones and zeros (piecewise-linear bins, one-hot codes), with
+/// rows that are not mixed in: forward and backward against the naive double-precision
+/// computation, and each row's output the same bits whatever it is batched with.
+@Suite struct AdaptedRunsTests {
+  /// Rows of `groups` piecewise-linear groups of `bins` (ones, a fraction, zeros; below the
+  /// first edge a negative first value, above the last a last value over 1), then a one-hot
+  /// group; every `denseEvery`-th row of random values instead (0: none).
+  static func rows(
+    _ n: Int, groups: Int, bins: Int, codes: Int, denseEvery: Int, rng: inout SeededGenerator
+  ) -> [Float] {
+    let width = groups * bins + codes
+    var x = [Float](repeating: 0, count: n * width)
+    for i in 0..<n {
+      let row = i * width
+      if denseEvery > 0 && i % denseEvery == denseEvery - 1 {
+        for j in 0..<width { x[row + j] = Float(rng.uniform(-2, 2)) }
+        continue
+      }
+      for g in 0..<groups {
+        let at = row + g * bins
+        let t = Int(rng.uniform(0, Double(bins)))
+        for j in 0..<t { x[at + j] = 1 }
+        switch (g + i) % 5 {
+        case 0 where t == 0: x[at] = Float(rng.uniform(-1, 0))  // below the first edge
+        case 1:
+          x[at + bins - 1] = 1
+          for j in 0..<bins { x[at + j] = 1 }
+          x[at + bins - 1] = 1.5
+        default: x[at + t] = Float(rng.uniform(0, 1))
+        }
+      }
+      x[row + groups * bins + Int(rng.uniform(0, Double(codes)))] = 1
+    }
+    return x
+  }
+
+  struct Case: CustomTestStringConvertible, Sendable {
+    var rows: Int
+    var members: Int
+    var groups: Int
+    var bins: Int
+    var outputs: Int
+    var denseEvery: Int
+    var inputs: Int { groups * bins + 5 }
+    var testDescription: String {
+      "R \(rows), K \(members), \(inputs) → \(outputs), dense rows every \(denseEvery)"
+    }
+  }
+
+  static let cases = [
+    Case(rows: 9, members: 3, groups: 3, bins: 24, outputs: 32, denseEvery: 4),
+    Case(rows: 9, members: 2, groups: 3, bins: 24, outputs: 33, denseEvery: 0),
+    Case(rows: 64, members: 8, groups: 6, bins: 41, outputs: 64, denseEvery: 0),
+    Case(rows: 50, members: 8, groups: 6, bins: 41, outputs: 64, denseEvery: 7),
+  ]
+
+  @Test(arguments: cases)
+  func forwardAndBackwardMatchTheScaledCopies(_ c: Case) {
+    let (R, K, I, O) = (c.rows, c.members, c.inputs, c.outputs)
+    #expect(runsPay(inputs: I, outputs: O))
+    var rng = SeededGenerator(seed: UInt64(R * 31 + K * 7 + I + O * 1009))
+    let x = Self.rows(
+      R, groups: c.groups, bins: c.bins, codes: 5, denseEvery: c.denseEvery, rng: &rng)
+    let draw = { (n: Int) in (0..<n).map { _ in Float(rng.uniform(-1, 1)) } }
+    let (r, w, b, delta) = (draw(K * I), draw(O * I), draw(O), draw(K * R * O))
+    var z = [Double](repeating: 0, count: K * R * O)
+    var dW = [Double](repeating: 0, count: O * I)
+    var dr = [Double](repeating: 0, count: K * I)
+    var dx = [Double](repeating: 0, count: R * I)
+    var db = [Double](repeating: 0, count: O)
+    // |terms| of each sum, for the tolerance.
+    var scale = [Double](repeating: 0, count: K * R * O)
+    for m in 0..<K {
+      for i in 0..<R {
+        for o in 0..<O {
+          var s = Double(b[o])
+          let d = Double(delta[(m * R + i) * O + o])
+          db[o] += d
+          for j in 0..<I {
+            let u = Double(x[i * I + j]) * Double(r[m * I + j])
+            s += u * Double(w[o * I + j])
+            scale[(m * R + i) * O + o] += abs(u * Double(w[o * I + j]))
+            dW[o * I + j] += d * u
+            let du = d * Double(w[o * I + j])
+            dr[m * I + j] += du * Double(x[i * I + j])
+            dx[i * I + j] += du * Double(r[m * I + j])
+          }
+          z[(m * R + i) * O + o] = s
+        }
+      }
+    }
+    var u = [Float](repeating: .nan, count: K * R * I)
+    var terms = [Float](repeating: .nan, count: R * I)
+    var wt = [Float](repeating: .nan, count: I * O)
+    var prefix = [Float](repeating: .nan, count: K * I * O)
+    var y = [Float](repeating: .nan, count: K * R * O)
+    var zs = [Float](repeating: .nan, count: K * R * O)
+    var g = [Float](repeating: .nan, count: K * O * I)
+    var wm = [Float](repeating: .nan, count: K * O * I)
+    var (dWs, dbs, drs, dxs) = (
+      [Float](repeating: .nan, count: O * I), [Float](repeating: .nan, count: O),
+      [Float](repeating: .nan, count: K * I), [Float](repeating: .nan, count: R * I)
+    )
+    terms.withUnsafeMutableBufferPointer { t in
+      wt.withUnsafeMutableBufferPointer { wt in
+        prefix.withUnsafeMutableBufferPointer { p in
+          let runs = RunScratch(
+            terms: t.baseAddress!, transposed: wt.baseAddress!, prefix: p.baseAddress!)
+          adaptedDenseForward(
+            x: x, r: r, w: w, b: b, u: &u, runs: runs, y: &y, z: &zs, rows: R, members: K,
+            inputs: I, outputs: O, .relu, parameter: 0)
+          adaptedDenseBackward(
+            delta: delta, x: x, r: r, w: w, dW: &dWs, db: &dbs, dr: &drs, g: &g, wm: &wm,
+            dx: &dxs, runs: runs, u: &u, rows: R, members: K, inputs: I, outputs: O)
+        }
+      }
+    }
+    let structured = (0..<R).filter { i in
+      terms.withUnsafeBufferPointer { runTerms($0.baseAddress!, row: i, inputs: I) != nil }
+    }.count
+    #expect(structured == (c.denseEvery == 0 ? R : R - R / c.denseEvery), "rows of runs")
+    for j in 0..<K * R * O {
+      let tolerance = 1e-5 * (scale[j] + abs(z[j])) + 1e-6
+      #expect(abs(Double(zs[j]) - z[j]) <= tolerance, "z[\(j)]: \(zs[j]) against \(z[j])")
+      #expect(abs(Double(y[j]) - max(0, z[j])) <= tolerance, "y[\(j)]")
+    }
+    for (name, ours, reference, depth) in [
+      ("dW", dWs, dW, K * R), ("db", dbs, db, K * R), ("dr", drs, dr, R * O),
+      ("dx", dxs, dx, K * O),
+    ] {
+      for j in reference.indices {
+        #expect(
+          abs(Double(ours[j]) - reference[j]) <= 1e-5 * Double(depth) * 2 + 1e-5
+            * abs(reference[j]),
+          "\(name)[\(j)]: \(ours[j]) against \(reference[j])")
+      }
+    }
+    // A row's output is the same bits alone among rows of runs and among rows that are not.
+    if c.denseEvery > 0 {
+      let runsOnly = (0..<R).filter { i in !(i % c.denseEvery == c.denseEvery - 1) }
+      let x2 = runsOnly.flatMap { Array(x[$0 * I..<($0 + 1) * I]) }
+      let R2 = runsOnly.count
+      var y2 = [Float](repeating: .nan, count: K * R2 * O)
+      var u2 = [Float](repeating: .nan, count: K * R2 * I)
+      terms.withUnsafeMutableBufferPointer { t in
+        wt.withUnsafeMutableBufferPointer { wt in
+          prefix.withUnsafeMutableBufferPointer { p in
+            adaptedDenseForward(
+              x: x2, r: r, w: w, b: b, u: &u2,
+              runs: RunScratch(
+                terms: t.baseAddress!, transposed: wt.baseAddress!, prefix: p.baseAddress!),
+              y: &y2, z: nil, rows: R2, members: K, inputs: I, outputs: O, .relu, parameter: 0)
+          }
+        }
+      }
+      for m in 0..<K {
+        for (k, i) in runsOnly.enumerated() {
+          let (a, b) = ((m * R + i) * O, (m * R2 + k) * O)
+          #expect(Array(y[a..<a + O]) == Array(y2[b..<b + O]), "member \(m), row \(i)")
+        }
+      }
+    }
+  }
+}

@@ -150,6 +150,11 @@ public struct ArenaLayout: Sendable {
         members: members, kind: ensembleKind, layers: n)
       if ensemble {
         try add("x0.members", .memberInput, [rows, widths[0]])
+        if adapted, runsPay(inputs: widths[0], outputs: widths[1]) {
+          try add("x0.runs", .runTerms, [batchSize, widths[0]])
+          try add("\(layers[0].name).weight.t", .runTransposed, [widths[0], widths[1]])
+          try add("\(layers[0].name).members.prefix", .runPrefix, [members, widths[0], widths[1]])
+        }
         if training, adapted {
           // Layer 1's backward takes ∂L/∂r from per-member products; W ⊙ r_m only when
           // something below x^0 learns (∂L/∂x^0 is then needed).

@@ -83,6 +83,11 @@ public enum BufferRole: Hashable, Sendable {
   /// each member's W^1 ⊙ r_m (k, n^1, n^0), `memberWeight`.
   case memberWeight
   case memberWeightProduct
+  /// TabM-mini's layer 1 over inputs that may be runs of ones and zeros (AdaptedDense.swift):
+  /// each row's terms (B, n^0), W^1ᵀ (n^0, n^1), each member's prefix sums (k, n^0, n^1).
+  case runTerms
+  case runTransposed
+  case runPrefix
   /// The batch's targets repeated for every member, (k·B, n^N).
   case memberTarget
   /// The rows' loss weights repeated for every member, (k·B).

@@ -78,6 +78,11 @@ public enum PlanCompiler {
     let members = network.members
     // TabM-mini's layer 1 backward takes ∂L/∂r from per-member products itself.
     let adapted = network.learnsAdaptersInFirstLayer
+    // ... and, when its inputs are wide enough, reads the rows that are runs of ones and zeros
+    // as a few terms each (AdaptedDense.swift).
+    let runs = id(.runTerms).map {
+      RunScratch(terms: $0, transposed: id(.runTransposed)!, prefix: id(.runPrefix)!)
+    }
     let ops = OpBuilder(buffers: layout.buffers, members: members)
     let embed =
       network.embedsInput ? [ops.embed(network, id(.input)!, x0, tables)] : []
@@ -87,7 +92,7 @@ public enum PlanCompiler {
       ? [] : [ops.periodic(network, id(.input)!, x0, id(.periodicFeatures)!, periodicLookups)]
     let scaling =
       (scale.map { [ops.frontScale(x0, $0, spreadFrom)] } ?? [])
-      + (members > 1 ? [ops.spread(spreadFrom, adapter, activations[0])] : [])
+      + (members > 1 && runs == nil ? [ops.spread(spreadFrom, adapter, activations[0])] : [])
     let averaging = id(.ensembleOutput).map { [ops.mean(activations[n], $0)] } ?? []
     let fused = training != nil && network.loss.fusesActivation
     let forward = (1...n).flatMap { k in
@@ -95,15 +100,19 @@ public enum PlanCompiler {
       // The fused losses apply the output activation themselves, from the logits.
       let activation = k == n && fused ? .identity : layer.activation
       let dense =
-        network.batchEnsembleLayers.contains(k)
-        ? ops.batchEnsemble(
-          k, activations[k - 1], id(.memberInputScale(layer: k)),
-          id(.memberScaledInput(layer: k))!, weights[k - 1], id(.memberProduct(layer: k))!,
-          id(.memberOutputScale(layer: k))!, biases[k - 1], activations[k], activation,
-          layer.parameter, preActivations[k])
-        : ops.dense(
-          k, activations[k - 1], weights[k - 1], biases[k - 1], activations[k], activation,
-          layer.parameter, preActivations[k])
+        k == 1 && runs != nil
+        ? ops.adaptedDense(
+          spreadFrom, adapter!, weights[0], biases[0], activations[0], runs!, activations[1],
+          activation, layer.parameter, preActivations[1])
+        : network.batchEnsembleLayers.contains(k)
+          ? ops.batchEnsemble(
+            k, activations[k - 1], id(.memberInputScale(layer: k)),
+            id(.memberScaledInput(layer: k))!, weights[k - 1], id(.memberProduct(layer: k))!,
+            id(.memberOutputScale(layer: k))!, biases[k - 1], activations[k], activation,
+            layer.parameter, preActivations[k])
+          : ops.dense(
+            k, activations[k - 1], weights[k - 1], biases[k - 1], activations[k], activation,
+            layer.parameter, preActivations[k])
       guard let mask = id(.dropoutMask(layer: k)) else { return [dense] }
       return [
         dense, ops.dropout(k, activations[k], mask, layer.dropout),
@@ -164,7 +173,8 @@ public enum PlanCompiler {
       let backward =
         k == 1 && adapted
         ? ops.adaptedDenseBackward(
-          deltas[0], spreadFrom, adapter!, id(.memberWeight), weights[0],
+          deltas[0], spreadFrom, adapter!, id(.memberWeight), weights[0], runs,
+          runs == nil ? nil : activations[0],
           id(.weightGradient(layer: 1))!, id(.biasGradient(layer: 1))!,
           id(.ensembleAdapterGradient)!, id(.memberWeightProduct)!, belowSpread)
         : network.batchEnsembleLayers.contains(k)
@@ -428,8 +438,28 @@ private struct OpBuilder {
         activation: act, parameter: p, preActivation: z), w)
   }
 
+  func adaptedDense(
+    _ x: BufferID, _ r: BufferID, _ w: BufferID, _ b: BufferID, _ u: BufferID,
+    _ runs: RunScratch<BufferID>, _ y: BufferID, _ act: Activation, _ a: Float, _ z: BufferID?
+  ) -> Op {
+    let (batch, inputs) = (shape(x)[0], shape(x)[1])
+    let outputs = shape(w)[0]
+    precondition(
+      shape(w) == [outputs, inputs] && shape(b) == [outputs] && shape(r) == [members, inputs]
+        && shape(u) == [members * batch, inputs] && shape(y) == [members * batch, outputs]
+        && shape(runs.terms) == [batch, inputs] && shape(runs.transposed) == [inputs, outputs]
+        && shape(runs.prefix) == [members, inputs, outputs],
+      "adapted dense 1: shapes")
+    if let z { precondition(shape(z) == shape(y), "adapted dense 1: z") }
+    return .adaptedDense(
+      layer: 1, input: x, adapter: r, weight: w, bias: b, copies: u, runs: runs, output: y,
+      preActivation: z, members: members, inputs: inputs, outputs: outputs, activation: act,
+      parameter: a)
+  }
+
   func adaptedDenseBackward(
     _ delta: BufferID, _ x: BufferID, _ r: BufferID, _ wm: BufferID?, _ w: BufferID,
+    _ runs: RunScratch<BufferID>?, _ u: BufferID?,
     _ dw: BufferID, _ db: BufferID, _ dr: BufferID, _ g: BufferID, _ dx: BufferID?
   ) -> Op {
     let (batch, inputs) = (shape(x)[0], shape(x)[1])
@@ -444,8 +474,8 @@ private struct OpBuilder {
         shape(dx) == shape(x) && shape(wm) == shape(g), "adapted dense backward 1: input delta")
     }
     return .adaptedDenseBackward(
-      layer: 1, delta: delta, input: x, adapter: r, memberWeights: wm, weight: w,
-      weightGradient: dw, biasGradient: db, adapterGradient: dr, memberGradients: g,
+      layer: 1, delta: delta, input: x, adapter: r, memberWeights: wm, weight: w, runs: runs,
+      copies: u, weightGradient: dw, biasGradient: db, adapterGradient: dr, memberGradients: g,
       inputDelta: dx, members: members, inputs: inputs, outputs: outputs)
   }
 

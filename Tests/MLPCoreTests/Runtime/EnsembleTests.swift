@@ -260,6 +260,54 @@ struct EnsembleCase: CustomTestStringConvertible, Sendable {
     }
   }
 
+  /// Layer 1 over inputs that are runs of ones and zeros (piecewise-linear bins, one-hot codes)
+  /// takes them as terms (AdaptedDense.swift): its gradients, the adapters' included, match
+  /// central differences over a batch of such rows with one row that is not.
+  @Test(arguments: ["relu", "gelu"])
+  func rowsOfRunsBackpropagateAndPredictAlike(_ activation: String) throws {
+    let spec = try #require(
+      checkSpec(
+        """
+        task: classification
+        input: 77
+        ensemble: 3
+        layers:
+          - {units: 40, activation: \(activation)}
+          - {units: 6, activation: tanh}
+          - {units: 3, activation: softmax}
+        data: {generator: blobs, classes: 3, dimensions: 77, samples: 40}
+        training: {batch_size: 8}
+        """
+      ).spec)
+    let plan = PlanCompiler.compile(spec)
+    #expect(plan.buffers.contains { $0.role == .runTerms })
+    #expect(plan.opLines.contains { $0.hasPrefix("adapted_dense[1]") })
+    #expect(!plan.opLines.contains { $0.hasPrefix("ensemble_spread") && $0.contains("x0") })
+    // Three groups of 24 bins (ones, a fraction, zeros) and a one-hot group of 5; row 3 dense.
+    var rng = SeededGenerator(seed: 5)
+    var features = [Float](repeating: 0, count: 8 * 77)
+    for i in 0..<8 {
+      for g in 0..<3 {
+        let t = Int(rng.uniform(1, 23))
+        for j in 0..<t { features[i * 77 + g * 24 + j] = 1 }
+        features[i * 77 + g * 24 + t] = Float(rng.uniform(0.1, 0.9))
+      }
+      features[i * 77 + 72 + i % 5] = 1
+      if i == 3 { for j in 0..<77 { features[i * 77 + j] = Float(rng.uniform(-1, 1)) } }
+    }
+    let labels = (0..<8).map { $0 % 3 }
+    let targets = labels.flatMap { l in (0..<3).map { $0 == l ? Float(1) : 0 } }
+    let data = Dataset(
+      features: features, targets: targets, inputs: 77, outputs: 3, labels: labels)
+    let results = GradientCheck.run(
+      Executor(plan: plan, seed: 3), data: data, rows: 8, samplesPerTensor: 60)
+    #expect(results.contains { $0.tensor == Network.adapterName })
+    for r in results {
+      #expect(r.checkedElements > 0, "\(r.tensor): nothing checked")
+      #expect(r.worstRelativeError < 1e-3, "\(r.tensor): \(r.worstRelativeError)")
+    }
+  }
+
   @Test func planRunsTheMembersAsOneWiderBatch() throws {
     let spec = try #require(checkSpec(EnsembleCase(loss: .crossEntropy, members: 4).spec).spec)
     let plan = PlanCompiler.compile(spec)
@@ -269,7 +317,8 @@ struct EnsembleCase: CustomTestStringConvertible, Sendable {
     // nothing below x^0 learns, so neither ∂L/∂x^0 nor W ⊙ r_m is needed.
     #expect(shape(.memberWeightProduct) == [4, 5, 3] && shape(.memberInputDelta) == nil)
     #expect(shape(.memberWeight) == nil)
-    if case .adaptedDenseBackward(_, _, _, _, nil, _, _, _, _, _, nil, 4, 3, 5) = plan.backward
+    if case .adaptedDenseBackward(_, _, _, _, nil, _, nil, nil, _, _, _, _, nil, 4, 3, 5) = plan
+      .backward
       .last
     {
     } else {
