@@ -229,9 +229,9 @@ import Testing
     if c.denseEvery > 0 {
       let runsOnly = (0..<R).filter { i in !(i % c.denseEvery == c.denseEvery - 1) }
       let x2 = runsOnly.flatMap { Array(x[$0 * I..<($0 + 1) * I]) }
-      let R2 = runsOnly.count
-      var y2 = [Float](repeating: .nan, count: K * R2 * O)
-      var u2 = [Float](repeating: .nan, count: K * R2 * I)
+      let rows2 = runsOnly.count
+      var y2 = [Float](repeating: .nan, count: K * rows2 * O)
+      var u2 = [Float](repeating: .nan, count: K * rows2 * I)
       terms.withUnsafeMutableBufferPointer { t in
         wt.withUnsafeMutableBufferPointer { wt in
           prefix.withUnsafeMutableBufferPointer { p in
@@ -239,13 +239,13 @@ import Testing
               x: x2, r: r, w: w, b: b, u: &u2,
               runs: RunScratch(
                 terms: t.baseAddress!, transposed: wt.baseAddress!, prefix: p.baseAddress!),
-              y: &y2, z: nil, rows: R2, members: K, inputs: I, outputs: O, .relu, parameter: 0)
+              y: &y2, z: nil, rows: rows2, members: K, inputs: I, outputs: O, .relu, parameter: 0)
           }
         }
       }
       for m in 0..<K {
         for (k, i) in runsOnly.enumerated() {
-          let (a, b) = ((m * R + i) * O, (m * R2 + k) * O)
+          let (a, b) = ((m * R + i) * O, (m * rows2 + k) * O)
           #expect(Array(y[a..<a + O]) == Array(y2[b..<b + O]), "member \(m), row \(i)")
         }
       }
