@@ -217,7 +217,8 @@ func term(_ t: UnsafeRawPointer, _ k: Int) -> (first: Int, last: Int, value: Flo
 }
 
 /// The scratch of the path for runs: the rows' terms (R, I), Wᵀ (I, O) (in the backward pass
-/// Σ_m r_m ⊙ G_mᵀ), and each member's prefix sums P_m (K, I, O) (in the backward pass G_mᵀ).
+/// Σ_m r_m ⊙ G_mᵀ), and each member's prefix sums P_m (K, 2, I, O: I·O doubles each; in the
+/// backward pass G_mᵀ, in doubles too).
 public struct RunScratch<Ref> {
   public var terms: Ref
   public var transposed: Ref
@@ -264,10 +265,15 @@ func adaptedDenseForward(
     transpose(w, rows: O, cols: I, into: runs.transposed)
     let wt = UnsafePointer(runs.transposed)
     eachMember(members, work: rows * I * O / 8) { m, _ in
-      let (rm, p) = (r + m * I, runs.prefix + m * I * O)
-      scaleRow(wt, by: rm[0], into: p, count: O)
+      // In double precision: a run's sum is a difference of two sums over every column before
+      // it, which in single precision would cost short runs most of their digits.
+      let rm = r + m * I
+      let p = UnsafeMutableRawPointer(runs.prefix + m * 2 * I * O).bindMemory(
+        to: Double.self, capacity: I * O)
+      for c in 0..<O { p[c] = Double(wt[c]) * Double(rm[0]) }
       for j in 1..<I {
-        prefixRow(p + (j - 1) * O, wt + j * O, by: rm[j], into: p + j * O, count: O)
+        let (previous, row, out, f) = (p + (j - 1) * O, wt + j * O, p + j * O, Double(rm[j]))
+        for c in 0..<O { out[c] = previous[c] + Double(row[c]) * f }
       }
       for i in 0..<rows {
         guard let (t, n) = runTerms(runs.terms, row: i, inputs: I) else { continue }
@@ -292,7 +298,12 @@ func adaptedRunsBackward(
   let (I, O) = (inputs, outputs)
   let wt = UnsafePointer(runs.transposed)
   eachMember(members, work: rows * I * O / 8) { m, _ in
-    let (g, dm, drm) = (runs.prefix + m * I * O, delta + m * rows * O, dr + m * I)
+    // In double precision: a column's sum is a difference of sums over every run that starts
+    // before it, which in single precision leaves columns few rows reach (a number's top bins)
+    // with errors as large as their gradient.
+    let g = UnsafeMutableRawPointer(runs.prefix + m * 2 * I * O).bindMemory(
+      to: Double.self, capacity: I * O)
+    let (dm, drm) = (delta + m * rows * O, dr + m * I)
     g.update(repeating: 0, count: I * O)
     // The runs as a difference array, summed; then the single values.
     for i in 0..<rows {
@@ -300,19 +311,28 @@ func adaptedRunsBackward(
       for k in 0..<n {
         let (s, e, _) = term(t, k)
         guard s < e else { continue }
-        addRow(dm + i * O, into: g + s * O, count: O)
-        if e + 1 < I { subtractRow(dm + i * O, from: g + (e + 1) * O, count: O) }
+        let d = dm + i * O
+        for c in 0..<O { g[s * O + c] += Double(d[c]) }
+        if e + 1 < I { for c in 0..<O { g[(e + 1) * O + c] -= Double(d[c]) } }
       }
     }
-    for j in 1..<I { addRow(g + (j - 1) * O, into: g + j * O, count: O) }
+    for j in 1..<I {
+      for c in 0..<O { g[j * O + c] += g[(j - 1) * O + c] }
+    }
     for i in 0..<rows {
       guard let (t, n) = runTerms(runs.terms, row: i, inputs: I) else { continue }
       for k in 0..<n {
         let (s, e, v) = term(t, k)
-        if s == e { multiplyAddRow(dm + i * O, by: v, into: g + s * O, count: O) }
+        guard s == e else { continue }
+        let d = dm + i * O
+        for c in 0..<O { g[s * O + c] += Double(v) * Double(d[c]) }
       }
     }
-    for j in 0..<I { drm[j] += dotRow(g + j * O, wt + j * O, count: O) }
+    for j in 0..<I {
+      var sum = 0.0
+      for c in 0..<O { sum += g[j * O + c] * Double(wt[j * O + c]) }
+      drm[j] += Float(sum)
+    }
   }
   // Σ_m r_m ⊙ G_mᵀ into the transposed scratch (Wᵀ is no longer needed), then into dW.
   let dWT = runs.transposed
@@ -322,7 +342,9 @@ func adaptedRunsBackward(
       let row = dWT + j * O
       row.update(repeating: 0, count: O)
       for m in 0..<members {
-        multiplyAddRow(runs.prefix + (m * I + j) * O, by: r[m * I + j], into: row, count: O)
+        let g = UnsafeRawPointer(runs.prefix + m * 2 * I * O).assumingMemoryBound(to: Double.self)
+        let rj = Double(r[m * I + j])
+        for c in 0..<O { row[c] += Float(g[j * O + c] * rj) }
       }
     }
   }
@@ -334,58 +356,64 @@ func adaptedRunsBackward(
 }
 
 /// out (O) = Σ of a row's terms: a run s < e adds P[e] − P[s − 1] (P[−1] = 0), a value v at s
-/// adds v · r[s] · Wᵀ[s]; 32 outputs at a time summed in registers over all the terms.
+/// adds v · r[s] · Wᵀ[s]; summed in double precision, 16 outputs at a time in registers.
 @inline(__always)
 private func sumTerms(
-  _ t: UnsafeRawPointer, _ n: Int, prefix p: UnsafePointer<Float>, wt: UnsafePointer<Float>,
+  _ t: UnsafeRawPointer, _ n: Int, prefix p: UnsafePointer<Double>, wt: UnsafePointer<Float>,
   r: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int
 ) {
-  typealias V = SIMD8<Float>
+  typealias D = SIMD4<Double>
+  @inline(__always) func load(_ q: UnsafePointer<Double>) -> D {
+    UnsafeRawPointer(q).loadUnaligned(as: D.self)
+  }
+  @inline(__always) func widen(_ q: UnsafePointer<Float>) -> D {
+    D(UnsafeRawPointer(q).loadUnaligned(as: SIMD4<Float>.self))
+  }
   var c = 0
   while c < count {
-    if c + 32 <= count {
-      var (a0, a1, a2, a3) = (V(), V(), V(), V())
+    if c + 16 <= count {
+      var (a0, a1, a2, a3) = (D(), D(), D(), D())
       for k in 0..<n {
         let (s, e, v) = term(t, k)
         if s < e {
           let hi = p + e * count + c
-          a0 += load8(hi)
-          a1 += load8(hi + 8)
-          a2 += load8(hi + 16)
-          a3 += load8(hi + 24)
+          a0 += load(hi)
+          a1 += load(hi + 4)
+          a2 += load(hi + 8)
+          a3 += load(hi + 12)
           if s > 0 {
             let lo = p + (s - 1) * count + c
-            a0 -= load8(lo)
-            a1 -= load8(lo + 8)
-            a2 -= load8(lo + 16)
-            a3 -= load8(lo + 24)
+            a0 -= load(lo)
+            a1 -= load(lo + 4)
+            a2 -= load(lo + 8)
+            a3 -= load(lo + 12)
           }
         } else {
-          let (row, f) = (wt + s * count + c, v * r[s])
-          a0 += load8(row) * f
-          a1 += load8(row + 8) * f
-          a2 += load8(row + 16) * f
-          a3 += load8(row + 24) * f
+          let (row, f) = (wt + s * count + c, Double(v) * Double(r[s]))
+          a0 += widen(row) * f
+          a1 += widen(row + 4) * f
+          a2 += widen(row + 8) * f
+          a3 += widen(row + 12) * f
         }
       }
       let o = UnsafeMutableRawPointer(out + c)
-      o.storeBytes(of: a0, as: V.self)
-      o.storeBytes(of: a1, toByteOffset: 32, as: V.self)
-      o.storeBytes(of: a2, toByteOffset: 64, as: V.self)
-      o.storeBytes(of: a3, toByteOffset: 96, as: V.self)
-      c += 32
+      o.storeBytes(of: SIMD4<Float>(a0), as: SIMD4<Float>.self)
+      o.storeBytes(of: SIMD4<Float>(a1), toByteOffset: 16, as: SIMD4<Float>.self)
+      o.storeBytes(of: SIMD4<Float>(a2), toByteOffset: 32, as: SIMD4<Float>.self)
+      o.storeBytes(of: SIMD4<Float>(a3), toByteOffset: 48, as: SIMD4<Float>.self)
+      c += 16
       continue
     }
-    var a: Float = 0
+    var a = 0.0
     for k in 0..<n {
       let (s, e, v) = term(t, k)
       if s < e {
         a += p[e * count + c] - (s > 0 ? p[(s - 1) * count + c] : 0)
       } else {
-        a += wt[s * count + c] * (v * r[s])
+        a += Double(wt[s * count + c]) * (Double(v) * Double(r[s]))
       }
     }
-    out[c] = a
+    out[c] = Float(a)
     c += 1
   }
 }
@@ -407,92 +435,4 @@ private func transpose(
     }
     i = ie
   }
-}
-
-@inline(__always)
-private func scaleRow(
-  _ a: UnsafePointer<Float>, by s: Float, into out: UnsafeMutablePointer<Float>, count: Int
-) {
-  for c in 0..<count { out[c] = a[c] * s }
-}
-
-/// out = previous + a · s.
-@inline(__always)
-private func prefixRow(
-  _ previous: UnsafePointer<Float>, _ a: UnsafePointer<Float>, by s: Float,
-  into out: UnsafeMutablePointer<Float>, count: Int
-) {
-  var c = 0
-  while c + 8 <= count {
-    UnsafeMutableRawPointer(out + c).storeBytes(
-      of: load8(previous + c) + load8(a + c) * s, as: SIMD8<Float>.self)
-    c += 8
-  }
-  while c < count {
-    out[c] = previous[c] + a[c] * s
-    c += 1
-  }
-}
-
-@inline(__always)
-private func addRow(_ a: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int) {
-  var c = 0
-  while c + 8 <= count {
-    UnsafeMutableRawPointer(out + c).storeBytes(
-      of: load8(out + c) + load8(a + c), as: SIMD8<Float>.self)
-    c += 8
-  }
-  while c < count {
-    out[c] += a[c]
-    c += 1
-  }
-}
-
-@inline(__always)
-private func subtractRow(
-  _ a: UnsafePointer<Float>, from out: UnsafeMutablePointer<Float>, count: Int
-) {
-  var c = 0
-  while c + 8 <= count {
-    UnsafeMutableRawPointer(out + c).storeBytes(
-      of: load8(out + c) - load8(a + c), as: SIMD8<Float>.self)
-    c += 8
-  }
-  while c < count {
-    out[c] -= a[c]
-    c += 1
-  }
-}
-
-/// out += a · s.
-@inline(__always)
-private func multiplyAddRow(
-  _ a: UnsafePointer<Float>, by s: Float, into out: UnsafeMutablePointer<Float>, count: Int
-) {
-  var c = 0
-  while c + 8 <= count {
-    UnsafeMutableRawPointer(out + c).storeBytes(
-      of: load8(out + c) + load8(a + c) * s, as: SIMD8<Float>.self)
-    c += 8
-  }
-  while c < count {
-    out[c] += a[c] * s
-    c += 1
-  }
-}
-
-@inline(__always)
-private func dotRow(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
-  var s = SIMD8<Float>()
-  var c = 0
-  while c + 8 <= count {
-    s += load8(a + c) * load8(b + c)
-    c += 8
-  }
-  var sum = s.sum()
-  while c < count {
-    sum += a[c] * b[c]
-    c += 1
-  }
-  return sum
 }

@@ -158,6 +158,10 @@ import Testing
     var dr = [Double](repeating: 0, count: K * I)
     var dx = [Double](repeating: 0, count: R * I)
     var db = [Double](repeating: 0, count: O)
+    // |terms| of each gradient's sum, for its tolerance.
+    var (dWScale, drScale) = (
+      [Double](repeating: 0, count: O * I), [Double](repeating: 0, count: K * I)
+    )
     // |terms| of each sum, for the tolerance.
     var scale = [Double](repeating: 0, count: K * R * O)
     for m in 0..<K {
@@ -171,8 +175,10 @@ import Testing
             s += u * Double(w[o * I + j])
             scale[(m * R + i) * O + o] += abs(u * Double(w[o * I + j]))
             dW[o * I + j] += d * u
+            dWScale[o * I + j] += abs(d * u)
             let du = d * Double(w[o * I + j])
             dr[m * I + j] += du * Double(x[i * I + j])
+            drScale[m * I + j] += abs(du * Double(x[i * I + j]))
             dx[i * I + j] += du * Double(r[m * I + j])
           }
           z[(m * R + i) * O + o] = s
@@ -182,7 +188,7 @@ import Testing
     var u = [Float](repeating: .nan, count: K * R * I)
     var terms = [Float](repeating: .nan, count: R * I)
     var wt = [Float](repeating: .nan, count: I * O)
-    var prefix = [Float](repeating: .nan, count: K * I * O)
+    var prefix = [Float](repeating: .nan, count: K * 2 * I * O)
     var y = [Float](repeating: .nan, count: K * R * O)
     var zs = [Float](repeating: .nan, count: K * R * O)
     var g = [Float](repeating: .nan, count: K * O * I)
@@ -213,6 +219,15 @@ import Testing
       let tolerance = 1e-5 * (scale[j] + abs(z[j])) + 1e-6
       #expect(abs(Double(zs[j]) - z[j]) <= tolerance, "z[\(j)]: \(zs[j]) against \(z[j])")
       #expect(abs(Double(y[j]) - max(0, z[j])) <= tolerance, "y[\(j)]")
+    }
+    // Each weight's and adapter's gradient to a few units in the last place of the sum of its
+    // terms' magnitudes: small gradients (a number's top bins, which few rows reach) included.
+    for (name, ours, reference, scale) in [("dW", dWs, dW, dWScale), ("dr", drs, dr, drScale)] {
+      for j in reference.indices {
+        #expect(
+          abs(Double(ours[j]) - reference[j]) <= 1e-6 * scale[j] + 1e-9,
+          "\(name)[\(j)]: \(ours[j]) against \(reference[j]) (terms' magnitude \(scale[j]))")
+      }
     }
     for (name, ours, reference, depth) in [
       ("dW", dWs, dW, K * R), ("db", dbs, db, K * R), ("dr", drs, dr, R * O),
