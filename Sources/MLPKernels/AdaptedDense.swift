@@ -143,14 +143,22 @@ private func multiplyAdd(
 }
 
 // Inputs made of runs of ones and zeros (piecewise-linear bins, one-hot codes). A row of x^0 is
-// then a few terms: a run of ones over columns s...e, or one value v at column s. Member m's
-// z = Σ_j x_j · r_m[j] · W[:, j] takes, per run, a difference of two prefix sums P_m[j] =
-// Σ_{j' ≤ j} r_m[j'] · Wᵀ[j'] (rows of Wᵀ, (I, O)), and per value v · r_m[s] · Wᵀ[s]: a few
-// vector additions per row instead of I. Backward, G_mᵀ[j] = Σ_i x_ij · δ_m[i] is a prefix sum
-// of the runs' starts and ends (a difference array) plus the values. Rows with more terms than
-// I / 8 stay with the product. Which path a row takes depends on that row alone, and either
-// path's result on that row alone, so a row's prediction never depends on the rows batched with
-// it.
+// then a few terms: a run of ones over columns s...e, or one value v at column s. Cut at the
+// edges of blocks of 16 columns, a row is a few pieces, each inside one block: a head (from the
+// block's first column), a tail (to its last), an inner run, or a value; the pieces are sorted
+// by block once per batch. Member m's z = Σ_j x_j · r_m[j] · W[:, j] is then, block by block, a
+// few vector additions per row instead of I: with the block's rows of r_m ⊙ Wᵀ summed from its
+// first column (P) and from its last (S), a head at ...b adds P[b], a tail at a... S[a], an
+// inner run P[b] − P[a − 1], a value v · r_m[a] · Wᵀ[a]. Backward, G_mᵀ[j] = Σ_i x_ij · δ_m[i]
+// takes each head's δ at its last column summed backward through the block, each tail's at its
+// first summed forward, the inner runs column by column and v · δ for the values: every sum of
+// its own terms only (a difference of sums over other rows, as a difference array would take,
+// leaves the columns few rows reach, a number's top bins, with errors as large as their
+// gradients in single precision), within a few units in the last place of the sum of its terms'
+// magnitudes, as the product's are. Each block's G_mᵀ then gives its columns of ∂L/∂r_m and of
+// ∂L/∂W while it is in the first-level cache. Rows with more terms than I / 8 stay with the
+// product. Which path a row takes depends on that row alone, and either path's result on that
+// row alone, so a row's prediction never depends on the rows batched with it.
 
 /// Whether a layer of `inputs` × `outputs` takes the path for runs: wide enough that terms pay,
 /// and products wide enough that a row's result from the product never depends on how many
@@ -216,26 +224,102 @@ func term(_ t: UnsafeRawPointer, _ k: Int) -> (first: Int, last: Int, value: Flo
   )
 }
 
-/// The scratch of the path for runs: the rows' terms (R, I), Wᵀ (I, O) (in the backward pass
-/// Σ_m r_m ⊙ G_mᵀ), and each member's prefix sums P_m (K, 2, I, O: I·O doubles each; in the
-/// backward pass G_mᵀ, in doubles too).
+/// The scratch of the path for runs: the rows' terms (R, I), Wᵀ (I, O), and the pieces (R, I).
 public struct RunScratch<Ref> {
   public var terms: Ref
   public var transposed: Ref
-  public var prefix: Ref
-  public init(terms: Ref, transposed: Ref, prefix: Ref) {
-    (self.terms, self.transposed, self.prefix) = (terms, transposed, prefix)
+  public var pieces: Ref
+  public init(terms: Ref, transposed: Ref, pieces: Ref) {
+    (self.terms, self.transposed, self.pieces) = (terms, transposed, pieces)
   }
   public func map<T>(_ f: (Ref) -> T) -> RunScratch<T> {
-    RunScratch<T>(terms: f(terms), transposed: f(transposed), prefix: f(prefix))
+    RunScratch<T>(terms: f(terms), transposed: f(transposed), pieces: f(pieces))
   }
 }
 
 extension RunScratch: Sendable where Ref: Sendable {}
 
+/// Columns per block.
+private let runBlock = 16
+
+/// A piece of a row inside one block: a head (columns from the block's first to b), a tail
+/// (from a to the block's last), an inner run (a...b), or a value v at a.
+private enum PieceKind: Int { case head, tail, inner, value }
+
+/// The pieces of the rows of runs, sorted by block and kind (so that the loops over them take
+/// no unpredictable branches): words 0...4·nb of `pieces` hold where each (block, kind) starts,
+/// the pieces follow, 3 words each (row, a, b or the value's bits). A row has at most I / 8 +
+/// I / 16 pieces (a run's pieces lie in the blocks it crosses), so they fit in R · I words.
+private func sortPieces(
+  terms: UnsafePointer<Float>, rows: Int, inputs: Int, into pieces: UnsafeMutablePointer<Float>
+) {
+  let blocks = (inputs + runBlock - 1) / runBlock
+  let words = UnsafeMutableRawPointer(pieces).bindMemory(to: Int32.self, capacity: rows * inputs)
+  let base = 4 * blocks + 1
+  @inline(__always) func each(_ visit: (Int, Int, Int, Int32) -> Void) {
+    for i in 0..<rows {
+      guard let (t, n) = runTerms(terms, row: i, inputs: inputs) else { continue }
+      for k in 0..<n {
+        let (first, last, v) = term(t, k)
+        if first == last {
+          visit(
+            4 * (first / runBlock) + PieceKind.value.rawValue, i, first,
+            Int32(bitPattern: v.bitPattern))
+          continue
+        }
+        var a = first
+        while a <= last {
+          let start = a / runBlock * runBlock
+          let end = min(start + runBlock, inputs) - 1
+          let b = min(end, last)
+          let kind: PieceKind = a == start ? .head : b == end ? .tail : .inner
+          visit(4 * (a / runBlock) + kind.rawValue, i, a, Int32(b))
+          a = end + 1
+        }
+      }
+    }
+  }
+  // Counts, their running sums, then the pieces in place.
+  words.update(repeating: 0, count: base)
+  var total = 0
+  each { key, _, _, _ in
+    words[key + 1] += 1
+    total += 1
+  }
+  precondition(base + 3 * total <= rows * inputs, "pieces of runs: scratch too small")
+  for key in 0..<4 * blocks { words[key + 1] += words[key] }
+  withUnsafeTemporaryAllocation(of: Int32.self, capacity: 4 * blocks) { next in
+    for key in 0..<4 * blocks { next[key] = words[key] }
+    each { key, i, a, b in
+      let at = base + 3 * Int(next[key])
+      next[key] += 1
+      words[at] = Int32(i)
+      words[at + 1] = Int32(a)
+      words[at + 2] = b
+    }
+  }
+}
+
+/// The pieces of one kind in one block: visit(row, a, b, value) for each, in row order.
+@inline(__always)
+private func eachPiece(
+  _ pieces: UnsafePointer<Float>, block: Int, _ kind: PieceKind, blocks: Int,
+  _ visit: (Int, Int, Int, Float) -> Void
+) {
+  let words = UnsafeRawPointer(pieces).assumingMemoryBound(to: Int32.self)
+  let base = 4 * blocks + 1
+  let key = 4 * block + kind.rawValue
+  for p in Int(words[key])..<Int(words[key + 1]) {
+    let at = base + 3 * p
+    let b = words[at + 2]
+    visit(Int(words[at]), Int(words[at + 1]), Int(b), Float(bitPattern: UInt32(bitPattern: b)))
+  }
+}
+
 /// TabM-mini's layer 1 forward: y (K·R, O) member-major = σ((x ⊙ r_m) · Wᵀ + b), z kept when
-/// given. Rows that are runs take their terms; the others are spread into u (K·R, I) as
-/// x ⊙ r_m (the runs' rows zero) and multiplied by W in one product of K·R rows.
+/// given. Rows that are runs take their pieces; the others are spread into u (K·R, I) as
+/// x ⊙ r_m (the runs' rows zero, so the product leaves theirs zero) and multiplied by W in one
+/// product of K·R rows.
 func adaptedDenseForward(
   x: UnsafePointer<Float>, r: UnsafePointer<Float>, w: UnsafePointer<Float>,
   b: UnsafePointer<Float>, u: UnsafeMutablePointer<Float>,
@@ -260,24 +344,39 @@ func adaptedDenseForward(
     gemm(
       .nt, m: members * rows, n: O, k: I, u, lda: I, w, ldb: I, y, ldc: O, accumulate: false,
       abandonable: true)
+  } else {
+    y.update(repeating: 0, count: members * rows * O)
   }
   if structured > 0 {
+    sortPieces(terms: runs.terms, rows: rows, inputs: I, into: runs.pieces)
     transpose(w, rows: O, cols: I, into: runs.transposed)
-    let wt = UnsafePointer(runs.transposed)
+    let (wt, pieces) = (UnsafePointer(runs.transposed), UnsafePointer(runs.pieces))
+    let blocks = (I + runBlock - 1) / runBlock
     eachMember(members, work: rows * I * O / 8) { m, _ in
-      // In double precision: a run's sum is a difference of two sums over every column before
-      // it, which in single precision would cost short runs most of their digits.
       let rm = r + m * I
-      let p = UnsafeMutableRawPointer(runs.prefix + m * 2 * I * O).bindMemory(
-        to: Double.self, capacity: I * O)
-      for c in 0..<O { p[c] = Double(wt[c]) * Double(rm[0]) }
-      for j in 1..<I {
-        let (previous, row, out, f) = (p + (j - 1) * O, wt + j * O, p + j * O, Double(rm[j]))
-        for c in 0..<O { out[c] = previous[c] + Double(row[c]) * f }
-      }
-      for i in 0..<rows {
-        guard let (t, n) = runTerms(runs.terms, row: i, inputs: I) else { continue }
-        sumTerms(t, n, prefix: p, wt: wt, r: rm, into: y + (m * rows + i) * O, count: O)
+      let ym = y + m * rows * O
+      withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * runBlock * O) { buffer in
+        let (p, s) = (buffer.baseAddress!, buffer.baseAddress! + runBlock * O)
+        for block in 0..<blocks {
+          // P and S over the block's rows of r_m ⊙ Wᵀ.
+          let start = block * runBlock
+          let width = min(runBlock, I - start)
+          let w0 = wt + start * O
+          runningSums(w0, scales: rm + start, into: p, rows: width, count: O, backward: false)
+          runningSums(w0, scales: rm + start, into: s, rows: width, count: O, backward: true)
+          eachPiece(pieces, block: block, .head, blocks: blocks) { i, _, b, _ in
+            addRow(p + (b - start) * O, into: ym + i * O, count: O)
+          }
+          eachPiece(pieces, block: block, .tail, blocks: blocks) { i, a, _, _ in
+            addRow(s + (a - start) * O, into: ym + i * O, count: O)
+          }
+          eachPiece(pieces, block: block, .inner, blocks: blocks) { i, a, b, _ in
+            addDifference(p + (b - start) * O, p + (a - 1 - start) * O, into: ym + i * O, count: O)
+          }
+          eachPiece(pieces, block: block, .value, blocks: blocks) { i, a, _, v in
+            scaleAddRow(w0 + (a - start) * O, by: v * rm[a], into: ym + i * O, count: O)
+          }
+        }
       }
     }
   }
@@ -287,8 +386,9 @@ func adaptedDenseForward(
 }
 
 /// The runs' rows' share of layer 1's backward, after `adaptedDenseBackward` has taken the
-/// other rows' (or zeroed dW and dr when there are none): G_mᵀ (in runs.prefix) from the terms,
-/// dr_m += Σ_o G_m ⊙ W, dW += Σ_m G_m ⊙ r_m (through runs.transposed, which held Wᵀ).
+/// other rows' (or zeroed dW and dr when there are none), from the forward pass's pieces and Wᵀ:
+/// block by block (the blocks spread over the pool), each member's G_mᵀ over the block, then
+/// dr_m += Σ_o G_m ⊙ W and dW += Σ_m G_m ⊙ r_m over its columns.
 func adaptedRunsBackward(
   delta: UnsafePointer<Float>, r: UnsafePointer<Float>,
   runs: RunScratch<UnsafeMutablePointer<Float>>,
@@ -296,124 +396,172 @@ func adaptedRunsBackward(
   inputs: Int, outputs: Int
 ) {
   let (I, O) = (inputs, outputs)
-  let wt = UnsafePointer(runs.transposed)
-  eachMember(members, work: rows * I * O / 8) { m, _ in
-    // In double precision: a column's sum is a difference of sums over every run that starts
-    // before it, which in single precision leaves columns few rows reach (a number's top bins)
-    // with errors as large as their gradient.
-    let g = UnsafeMutableRawPointer(runs.prefix + m * 2 * I * O).bindMemory(
-      to: Double.self, capacity: I * O)
-    let (dm, drm) = (delta + m * rows * O, dr + m * I)
-    g.update(repeating: 0, count: I * O)
-    // The runs as a difference array, summed; then the single values.
-    for i in 0..<rows {
-      guard let (t, n) = runTerms(runs.terms, row: i, inputs: I) else { continue }
-      for k in 0..<n {
-        let (s, e, _) = term(t, k)
-        guard s < e else { continue }
-        let d = dm + i * O
-        for c in 0..<O { g[s * O + c] += Double(d[c]) }
-        if e + 1 < I { for c in 0..<O { g[(e + 1) * O + c] -= Double(d[c]) } }
-      }
-    }
-    for j in 1..<I {
-      for c in 0..<O { g[j * O + c] += g[(j - 1) * O + c] }
-    }
-    for i in 0..<rows {
-      guard let (t, n) = runTerms(runs.terms, row: i, inputs: I) else { continue }
-      for k in 0..<n {
-        let (s, e, v) = term(t, k)
-        guard s == e else { continue }
-        let d = dm + i * O
-        for c in 0..<O { g[s * O + c] += Double(v) * Double(d[c]) }
-      }
-    }
-    for j in 0..<I {
-      var sum = 0.0
-      for c in 0..<O { sum += g[j * O + c] * Double(wt[j * O + c]) }
-      drm[j] += Float(sum)
-    }
-  }
-  // Σ_m r_m ⊙ G_mᵀ into the transposed scratch (Wᵀ is no longer needed), then into dW.
-  let dWT = runs.transposed
-  let parts = I * O * members >= 1 << 16 ? min(WorkerPool.shared.count, I) : 1
-  let sum = { (part: Int) in
-    for j in I * part / parts..<I * (part + 1) / parts {
-      let row = dWT + j * O
-      row.update(repeating: 0, count: O)
-      for m in 0..<members {
-        let g = UnsafeRawPointer(runs.prefix + m * 2 * I * O).assumingMemoryBound(to: Double.self)
-        let rj = Double(r[m * I + j])
-        for c in 0..<O { row[c] += Float(g[j * O + c] * rj) }
+  let (wt, pieces) = (UnsafePointer(runs.transposed), UnsafePointer(runs.pieces))
+  let blocks = (I + runBlock - 1) / runBlock
+  let parts = rows * I * O * members >= 1 << 20 ? min(WorkerPool.shared.count, blocks) : 1
+  let work = { (part: Int) in
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: 3 * runBlock * O) { buffer in
+      // g: G_mᵀ over the block, first the tails' δ at their first columns summed forward; h: the
+      // heads' δ at their last columns summed backward; sum: Σ_m r_m ⊙ G_mᵀ.
+      let g = buffer.baseAddress!
+      let (h, sum) = (g + runBlock * O, g + 2 * runBlock * O)
+      for block in blocks * part / parts..<blocks * (part + 1) / parts {
+        let start = block * runBlock
+        let width = min(runBlock, I - start)
+        sum.update(repeating: 0, count: width * O)
+        for m in 0..<members {
+          let dm = delta + m * rows * O
+          g.update(repeating: 0, count: width * O)
+          h.update(repeating: 0, count: width * O)
+          eachPiece(pieces, block: block, .head, blocks: blocks) { i, _, b, _ in
+            addRow(dm + i * O, into: h + (b - start) * O, count: O)
+          }
+          eachPiece(pieces, block: block, .tail, blocks: blocks) { i, a, _, _ in
+            addRow(dm + i * O, into: g + (a - start) * O, count: O)
+          }
+          runningSums(g, scales: nil, into: g, rows: width, count: O, backward: false)
+          runningSums(h, scales: nil, into: h, rows: width, count: O, backward: true)
+          addRow(h, into: g, count: width * O)
+          eachPiece(pieces, block: block, .inner, blocks: blocks) { i, a, b, _ in
+            for j in a...b { addRow(dm + i * O, into: g + (j - start) * O, count: O) }
+          }
+          eachPiece(pieces, block: block, .value, blocks: blocks) { i, a, _, v in
+            scaleAddRow(dm + i * O, by: v, into: g + (a - start) * O, count: O)
+          }
+          let (rm, drm) = (r + m * I + start, dr + m * I + start)
+          for j in 0..<width {
+            drm[j] += dot(g + j * O, wt + (start + j) * O, count: O)
+            scaleAddRow(g + j * O, by: rm[j], into: sum + j * O, count: O)
+          }
+        }
+        for o in 0..<O {
+          let row = dW + o * I + start
+          for j in 0..<width { row[j] += sum[j * O + o] }
+        }
       }
     }
   }
-  if parts > 1 { WorkerPool.shared.run(parts, sum) } else { sum(0) }
-  for o in 0..<O {
-    let row = dW + o * I
-    for j in 0..<I { row[j] += dWT[j * O + o] }
+  if parts > 1 { WorkerPool.shared.run(parts, work) } else { work(0) }
+}
+
+/// out[j] (`rows` rows of `count`) = Σ of a[j'] · scales[j'] (1 without scales) for j' from row 0
+/// to j (from the last row back to j when `backward`), the running sums held in registers 32
+/// values at a time; out may be a.
+@inline(__always)
+private func runningSums(
+  _ a: UnsafePointer<Float>, scales: UnsafePointer<Float>?, into out: UnsafeMutablePointer<Float>,
+  rows: Int, count: Int, backward: Bool
+) {
+  typealias V = SIMD8<Float>
+  @inline(__always) func row(_ k: Int) -> Int { backward ? rows - 1 - k : k }
+  var c = 0
+  while c + 32 <= count {
+    var (s0, s1, s2, s3) = (V(), V(), V(), V())
+    for k in 0..<rows {
+      let j = row(k)
+      let (q, o) = (a + j * count + c, UnsafeMutableRawPointer(out + j * count + c))
+      if let scales {
+        let f = scales[j]
+        s0 += load8(q) * f
+        s1 += load8(q + 8) * f
+        s2 += load8(q + 16) * f
+        s3 += load8(q + 24) * f
+      } else {
+        s0 += load8(q)
+        s1 += load8(q + 8)
+        s2 += load8(q + 16)
+        s3 += load8(q + 24)
+      }
+      o.storeBytes(of: s0, as: V.self)
+      o.storeBytes(of: s1, toByteOffset: 32, as: V.self)
+      o.storeBytes(of: s2, toByteOffset: 64, as: V.self)
+      o.storeBytes(of: s3, toByteOffset: 96, as: V.self)
+    }
+    c += 32
+  }
+  while c < count {
+    var s: Float = 0
+    for k in 0..<rows {
+      let j = row(k)
+      s += a[j * count + c] * (scales?[j] ?? 1)
+      out[j * count + c] = s
+    }
+    c += 1
   }
 }
 
-/// out (O) = Σ of a row's terms: a run s < e adds P[e] − P[s − 1] (P[−1] = 0), a value v at s
-/// adds v · r[s] · Wᵀ[s]; summed in double precision, 16 outputs at a time in registers.
+/// out += a − b, `count` values.
 @inline(__always)
-private func sumTerms(
-  _ t: UnsafeRawPointer, _ n: Int, prefix p: UnsafePointer<Double>, wt: UnsafePointer<Float>,
-  r: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int
+private func addDifference(
+  _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>,
+  count: Int
 ) {
-  typealias D = SIMD4<Double>
-  @inline(__always) func load(_ q: UnsafePointer<Double>) -> D {
-    UnsafeRawPointer(q).loadUnaligned(as: D.self)
-  }
-  @inline(__always) func widen(_ q: UnsafePointer<Float>) -> D {
-    D(UnsafeRawPointer(q).loadUnaligned(as: SIMD4<Float>.self))
-  }
   var c = 0
+  while c + 8 <= count {
+    UnsafeMutableRawPointer(out + c).storeBytes(
+      of: load8(out + c) + (load8(a + c) - load8(b + c)), as: SIMD8<Float>.self)
+    c += 8
+  }
   while c < count {
-    if c + 16 <= count {
-      var (a0, a1, a2, a3) = (D(), D(), D(), D())
-      for k in 0..<n {
-        let (s, e, v) = term(t, k)
-        if s < e {
-          let hi = p + e * count + c
-          a0 += load(hi)
-          a1 += load(hi + 4)
-          a2 += load(hi + 8)
-          a3 += load(hi + 12)
-          if s > 0 {
-            let lo = p + (s - 1) * count + c
-            a0 -= load(lo)
-            a1 -= load(lo + 4)
-            a2 -= load(lo + 8)
-            a3 -= load(lo + 12)
-          }
-        } else {
-          let (row, f) = (wt + s * count + c, Double(v) * Double(r[s]))
-          a0 += widen(row) * f
-          a1 += widen(row + 4) * f
-          a2 += widen(row + 8) * f
-          a3 += widen(row + 12) * f
-        }
-      }
-      let o = UnsafeMutableRawPointer(out + c)
-      o.storeBytes(of: SIMD4<Float>(a0), as: SIMD4<Float>.self)
-      o.storeBytes(of: SIMD4<Float>(a1), toByteOffset: 16, as: SIMD4<Float>.self)
-      o.storeBytes(of: SIMD4<Float>(a2), toByteOffset: 32, as: SIMD4<Float>.self)
-      o.storeBytes(of: SIMD4<Float>(a3), toByteOffset: 48, as: SIMD4<Float>.self)
-      c += 16
-      continue
-    }
-    var a = 0.0
-    for k in 0..<n {
-      let (s, e, v) = term(t, k)
-      if s < e {
-        a += p[e * count + c] - (s > 0 ? p[(s - 1) * count + c] : 0)
-      } else {
-        a += Double(wt[s * count + c]) * (Double(v) * Double(r[s]))
-      }
-    }
-    out[c] = Float(a)
+    out[c] += a[c] - b[c]
+    c += 1
+  }
+}
+
+/// out += a, `count` values.
+@inline(__always)
+private func addRow(
+  _ a: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int
+) {
+  var c = 0
+  while c + 32 <= count {
+    let o = UnsafeMutableRawPointer(out + c)
+    let (x0, x1) = (load8(out + c) + load8(a + c), load8(out + c + 8) + load8(a + c + 8))
+    let (x2, x3) = (
+      load8(out + c + 16) + load8(a + c + 16), load8(out + c + 24) + load8(a + c + 24)
+    )
+    o.storeBytes(of: x0, as: SIMD8<Float>.self)
+    o.storeBytes(of: x1, toByteOffset: 32, as: SIMD8<Float>.self)
+    o.storeBytes(of: x2, toByteOffset: 64, as: SIMD8<Float>.self)
+    o.storeBytes(of: x3, toByteOffset: 96, as: SIMD8<Float>.self)
+    c += 32
+  }
+  while c + 8 <= count {
+    UnsafeMutableRawPointer(out + c).storeBytes(
+      of: load8(out + c) + load8(a + c), as: SIMD8<Float>.self)
+    c += 8
+  }
+  while c < count {
+    out[c] += a[c]
+    c += 1
+  }
+}
+
+/// out += a · f, `count` values.
+@inline(__always)
+private func scaleAddRow(
+  _ a: UnsafePointer<Float>, by f: Float, into out: UnsafeMutablePointer<Float>, count: Int
+) {
+  var c = 0
+  while c + 32 <= count {
+    let o = UnsafeMutableRawPointer(out + c)
+    let (x0, x1) = (load8(out + c) + load8(a + c) * f, load8(out + c + 8) + load8(a + c + 8) * f)
+    let (x2, x3) = (
+      load8(out + c + 16) + load8(a + c + 16) * f, load8(out + c + 24) + load8(a + c + 24) * f
+    )
+    o.storeBytes(of: x0, as: SIMD8<Float>.self)
+    o.storeBytes(of: x1, toByteOffset: 32, as: SIMD8<Float>.self)
+    o.storeBytes(of: x2, toByteOffset: 64, as: SIMD8<Float>.self)
+    o.storeBytes(of: x3, toByteOffset: 96, as: SIMD8<Float>.self)
+    c += 32
+  }
+  while c + 8 <= count {
+    UnsafeMutableRawPointer(out + c).storeBytes(
+      of: load8(out + c) + load8(a + c) * f, as: SIMD8<Float>.self)
+    c += 8
+  }
+  while c < count {
+    out[c] += a[c] * f
     c += 1
   }
 }

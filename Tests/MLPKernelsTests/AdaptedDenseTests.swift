@@ -188,7 +188,7 @@ import Testing
     var u = [Float](repeating: .nan, count: K * R * I)
     var terms = [Float](repeating: .nan, count: R * I)
     var wt = [Float](repeating: .nan, count: I * O)
-    var prefix = [Float](repeating: .nan, count: K * 2 * I * O)
+    var pieces = [Float](repeating: .nan, count: R * I)
     var y = [Float](repeating: .nan, count: K * R * O)
     var zs = [Float](repeating: .nan, count: K * R * O)
     var g = [Float](repeating: .nan, count: K * O * I)
@@ -199,9 +199,9 @@ import Testing
     )
     terms.withUnsafeMutableBufferPointer { t in
       wt.withUnsafeMutableBufferPointer { wt in
-        prefix.withUnsafeMutableBufferPointer { p in
+        pieces.withUnsafeMutableBufferPointer { p in
           let runs = RunScratch(
-            terms: t.baseAddress!, transposed: wt.baseAddress!, prefix: p.baseAddress!)
+            terms: t.baseAddress!, transposed: wt.baseAddress!, pieces: p.baseAddress!)
           adaptedDenseForward(
             x: x, r: r, w: w, b: b, u: &u, runs: runs, y: &y, z: &zs, rows: R, members: K,
             inputs: I, outputs: O, .relu, parameter: 0)
@@ -249,11 +249,11 @@ import Testing
       var u2 = [Float](repeating: .nan, count: K * rows2 * I)
       terms.withUnsafeMutableBufferPointer { t in
         wt.withUnsafeMutableBufferPointer { wt in
-          prefix.withUnsafeMutableBufferPointer { p in
+          pieces.withUnsafeMutableBufferPointer { p in
             adaptedDenseForward(
               x: x2, r: r, w: w, b: b, u: &u2,
               runs: RunScratch(
-                terms: t.baseAddress!, transposed: wt.baseAddress!, prefix: p.baseAddress!),
+                terms: t.baseAddress!, transposed: wt.baseAddress!, pieces: p.baseAddress!),
               y: &y2, z: nil, rows: rows2, members: K, inputs: I, outputs: O, .relu, parameter: 0)
           }
         }

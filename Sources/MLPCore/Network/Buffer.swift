@@ -84,10 +84,10 @@ public enum BufferRole: Hashable, Sendable {
   case memberWeight
   case memberWeightProduct
   /// TabM-mini's layer 1 over inputs that may be runs of ones and zeros (AdaptedDense.swift):
-  /// each row's terms (B, n^0), W^1ᵀ (n^0, n^1), each member's prefix sums (k, n^0, n^1).
+  /// each row's terms (B, n^0), W^1ᵀ (n^0, n^1), the rows' pieces sorted by block (B, n^0).
   case runTerms
   case runTransposed
-  case runPrefix
+  case runPieces
   /// The batch's targets repeated for every member, (k·B, n^N).
   case memberTarget
   /// The rows' loss weights repeated for every member, (k·B).

@@ -81,7 +81,7 @@ public enum PlanCompiler {
     // ... and, when its inputs are wide enough, reads the rows that are runs of ones and zeros
     // as a few terms each (AdaptedDense.swift).
     let runs = id(.runTerms).map {
-      RunScratch(terms: $0, transposed: id(.runTransposed)!, prefix: id(.runPrefix)!)
+      RunScratch(terms: $0, transposed: id(.runTransposed)!, pieces: id(.runPieces)!)
     }
     let ops = OpBuilder(buffers: layout.buffers, members: members)
     let embed =
@@ -448,7 +448,7 @@ private struct OpBuilder {
       shape(w) == [outputs, inputs] && shape(b) == [outputs] && shape(r) == [members, inputs]
         && shape(u) == [members * batch, inputs] && shape(y) == [members * batch, outputs]
         && shape(runs.terms) == [batch, inputs] && shape(runs.transposed) == [inputs, outputs]
-        && shape(runs.prefix) == [members, 2, inputs, outputs],
+        && shape(runs.pieces) == [batch, inputs],
       "adapted dense 1: shapes")
     if let z { precondition(shape(z) == shape(y), "adapted dense 1: z") }
     return .adaptedDense(

@@ -89,7 +89,7 @@ extension ExecutionPlan {
       case .optimizerState, .parameterAverage: m["optimizer_state"]! += 4 * b.count
       case .input, .embedded, .target, .sampleWeight, .activation, .preActivation, .delta,
         .dropoutMask, .scaledInput, .scaledInputDelta, .memberInput, .memberInputDelta,
-        .memberWeight, .memberWeightProduct, .runTerms, .runTransposed, .runPrefix,
+        .memberWeight, .memberWeightProduct, .runTerms, .runTransposed, .runPieces,
         .memberTarget, .memberSampleWeight, .ensembleOutput, .periodicFeatures,
         .periodicFeaturesDelta, .memberScaledInput, .memberProduct:
         m["activations"]! += 4 * b.count
@@ -295,7 +295,7 @@ extension ExecutionPlan {
         let k, let x, let r, let w, let b, let u, _, let y, let z, let n, _, _, let act, _):
         let pre = z.map { "\(name($0)) = " } ?? ""
         return
-          "adapted_dense[\(k)] \(name(y))[m] = \(act.rawValue)(\(pre)(\(name(x)) ⊙ \(name(r))[m]) · \(name(w))ᵀ + \(name(b))), m < \(n): rows of runs from prefix sums, the others through \(name(u))"
+          "adapted_dense[\(k)] \(name(y))[m] = \(act.rawValue)(\(pre)(\(name(x)) ⊙ \(name(r))[m]) · \(name(w))ᵀ + \(name(b))), m < \(n): rows of runs from their pieces by blocks of 16 columns, the others through \(name(u))"
       case .adaptedDenseBackward(
         let k, let d, let x, _, let wm, let w, _, _, let dw, let db, let dr, let g, let dx, _, _, _):
         var line =
