@@ -173,9 +173,26 @@ public func runsPay(inputs: Int, outputs: Int) -> Bool {
 func scanRuns(
   _ x: UnsafePointer<Float>, rows: Int, inputs: Int, into terms: UnsafeMutablePointer<Float>
 ) -> Int {
+  // Rows are independent: large batches scan on the pool's threads.
+  let pool = WorkerPool.shared
+  let parts = rows * inputs >= 1 << 13 ? min(pool.count, rows) : 1
+  return withUnsafeTemporaryAllocation(of: Int.self, capacity: parts) { counts in
+    let scan = { (part: Int) in
+      counts[part] = scanRows(
+        x, rows: rows * part / parts..<rows * (part + 1) / parts, inputs: inputs, into: terms)
+    }
+    if parts > 1 { pool.run(parts, scan) } else { scan(0) }
+    return counts.reduce(0, +)
+  }
+}
+
+private func scanRows(
+  _ x: UnsafePointer<Float>, rows: Range<Int>, inputs: Int,
+  into terms: UnsafeMutablePointer<Float>
+) -> Int {
   let cap = inputs / 8
   var count = 0
-  for i in 0..<rows {
+  for i in rows {
     let row = x + i * inputs
     let t = UnsafeMutableRawPointer(terms + i * inputs)
     var n = 0
@@ -246,16 +263,29 @@ private let runBlock = 16
 /// (from a to the block's last), an inner run (a...b), or a value v at a.
 private enum PieceKind: Int { case head, tail, inner, value }
 
-/// The pieces of the rows of runs, sorted by block and kind (so that the loops over them take
-/// no unpredictable branches): words 0...4·nb of `pieces` hold where each (block, kind) starts,
-/// the pieces follow, 3 words each (row, a, b or the value's bits). A row has at most I / 8 +
-/// I / 16 pieces (a run's pieces lie in the blocks it crosses), so they fit in R · I words.
+/// A piece's key: its block, its kind, and its column in the block (b for a head, a for the
+/// others).
+@inline(__always)
+private func pieceKey(block: Int, _ kind: PieceKind, column: Int) -> Int {
+  (4 * block + kind.rawValue) * runBlock + column % runBlock
+}
+
+/// Rows of scratch the pieces need beyond the batch's (for the keys' offsets).
+public let runPieceRows = 8
+
+/// The pieces of the rows of runs, sorted by key (so that the loops over them take no
+/// unpredictable branches, and a column's pieces are together): words 0...64·nb of `pieces`
+/// hold where each key's pieces start, the pieces follow, 3 words each (row, a, b or the
+/// value's bits). A row has at most I / 8 + I / 16 pieces (a run's pieces lie in the blocks it
+/// crosses), so they fit in (R + runPieceRows) · I words.
 private func sortPieces(
   terms: UnsafePointer<Float>, rows: Int, inputs: Int, into pieces: UnsafeMutablePointer<Float>
 ) {
   let blocks = (inputs + runBlock - 1) / runBlock
-  let words = UnsafeMutableRawPointer(pieces).bindMemory(to: Int32.self, capacity: rows * inputs)
-  let base = 4 * blocks + 1
+  let keys = 4 * runBlock * blocks
+  let capacity = (rows + runPieceRows) * inputs
+  let words = UnsafeMutableRawPointer(pieces).bindMemory(to: Int32.self, capacity: capacity)
+  let base = keys + 1
   @inline(__always) func each(_ visit: (Int, Int, Int, Int32) -> Void) {
     for i in 0..<rows {
       guard let (t, n) = runTerms(terms, row: i, inputs: inputs) else { continue }
@@ -263,7 +293,7 @@ private func sortPieces(
         let (first, last, v) = term(t, k)
         if first == last {
           visit(
-            4 * (first / runBlock) + PieceKind.value.rawValue, i, first,
+            pieceKey(block: first / runBlock, .value, column: first), i, first,
             Int32(bitPattern: v.bitPattern))
           continue
         }
@@ -273,7 +303,8 @@ private func sortPieces(
           let end = min(start + runBlock, inputs) - 1
           let b = min(end, last)
           let kind: PieceKind = a == start ? .head : b == end ? .tail : .inner
-          visit(4 * (a / runBlock) + kind.rawValue, i, a, Int32(b))
+          visit(
+            pieceKey(block: a / runBlock, kind, column: kind == .head ? b : a), i, a, Int32(b))
           a = end + 1
         }
       }
@@ -286,10 +317,10 @@ private func sortPieces(
     words[key + 1] += 1
     total += 1
   }
-  precondition(base + 3 * total <= rows * inputs, "pieces of runs: scratch too small")
-  for key in 0..<4 * blocks { words[key + 1] += words[key] }
-  withUnsafeTemporaryAllocation(of: Int32.self, capacity: 4 * blocks) { next in
-    for key in 0..<4 * blocks { next[key] = words[key] }
+  precondition(base + 3 * total <= capacity, "pieces of runs: scratch too small")
+  for key in 0..<keys { words[key + 1] += words[key] }
+  withUnsafeTemporaryAllocation(of: Int32.self, capacity: keys) { next in
+    for key in 0..<keys { next[key] = words[key] }
     each { key, i, a, b in
       let at = base + 3 * Int(next[key])
       next[key] += 1
@@ -300,20 +331,29 @@ private func sortPieces(
   }
 }
 
-/// The pieces of one kind in one block: visit(row, a, b, value) for each, in row order.
+/// The pieces with keys from..<to: visit(row, a, b, value) for each, in key and then row order.
+@inline(__always)
+private func eachPiece(
+  _ pieces: UnsafePointer<Float>, keys from: Int, _ to: Int, blocks: Int,
+  _ visit: (Int, Int, Int, Float) -> Void
+) {
+  let words = UnsafeRawPointer(pieces).assumingMemoryBound(to: Int32.self)
+  let base = 4 * runBlock * blocks + 1
+  for p in Int(words[from])..<Int(words[to]) {
+    let at = base + 3 * p
+    let b = words[at + 2]
+    visit(Int(words[at]), Int(words[at + 1]), Int(b), Float(bitPattern: UInt32(bitPattern: b)))
+  }
+}
+
+/// The pieces of one kind in one block.
 @inline(__always)
 private func eachPiece(
   _ pieces: UnsafePointer<Float>, block: Int, _ kind: PieceKind, blocks: Int,
   _ visit: (Int, Int, Int, Float) -> Void
 ) {
-  let words = UnsafeRawPointer(pieces).assumingMemoryBound(to: Int32.self)
-  let base = 4 * blocks + 1
-  let key = 4 * block + kind.rawValue
-  for p in Int(words[key])..<Int(words[key + 1]) {
-    let at = base + 3 * p
-    let b = words[at + 2]
-    visit(Int(words[at]), Int(words[at + 1]), Int(b), Float(bitPattern: UInt32(bitPattern: b)))
-  }
+  let first = pieceKey(block: block, kind, column: 0)
+  eachPiece(pieces, keys: first, first + runBlock, blocks: blocks, visit)
 }
 
 /// TabM-mini's layer 1 forward: y (K·R, O) member-major = σ((x ⊙ r_m) · Wᵀ + b), z kept when
@@ -400,33 +440,37 @@ func adaptedRunsBackward(
   let blocks = (I + runBlock - 1) / runBlock
   let parts = rows * I * O * members >= 1 << 20 ? min(WorkerPool.shared.count, blocks) : 1
   let work = { (part: Int) in
-    withUnsafeTemporaryAllocation(of: Float.self, capacity: 3 * runBlock * O) { buffer in
-      // g: G_mᵀ over the block, first the tails' δ at their first columns summed forward; h: the
-      // heads' δ at their last columns summed backward; sum: Σ_m r_m ⊙ G_mᵀ.
-      let g = buffer.baseAddress!
-      let (h, sum) = (g + runBlock * O, g + 2 * runBlock * O)
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * runBlock * O) { buffer in
+      // g: G_mᵀ over the block; sum: Σ_m r_m ⊙ G_mᵀ.
+      let (g, sum) = (buffer.baseAddress!, buffer.baseAddress! + runBlock * O)
       for block in blocks * part / parts..<blocks * (part + 1) / parts {
         let start = block * runBlock
         let width = min(runBlock, I - start)
         sum.update(repeating: 0, count: width * O)
         for m in 0..<members {
           let dm = delta + m * rows * O
-          g.update(repeating: 0, count: width * O)
-          h.update(repeating: 0, count: width * O)
-          eachPiece(pieces, block: block, .head, blocks: blocks) { i, _, b, _ in
-            addRow(dm + i * O, into: h + (b - start) * O, count: O)
+          // The heads, tails and values 32 outputs at a time in registers, then the rest.
+          var c = 0
+          while c + 32 <= O {
+            blockGradient(
+              SIMD32<Float>.self, dm + c, g + c, stride: O, pieces: pieces, block: block,
+              blocks: blocks, width: width)
+            c += 32
           }
-          eachPiece(pieces, block: block, .tail, blocks: blocks) { i, a, _, _ in
-            addRow(dm + i * O, into: g + (a - start) * O, count: O)
+          while c + 8 <= O {
+            blockGradient(
+              SIMD8<Float>.self, dm + c, g + c, stride: O, pieces: pieces, block: block,
+              blocks: blocks, width: width)
+            c += 8
           }
-          runningSums(g, scales: nil, into: g, rows: width, count: O, backward: false)
-          runningSums(h, scales: nil, into: h, rows: width, count: O, backward: true)
-          addRow(h, into: g, count: width * O)
+          while c < O {
+            blockGradient(
+              Float.self, dm + c, g + c, stride: O, pieces: pieces, block: block,
+              blocks: blocks, width: width)
+            c += 1
+          }
           eachPiece(pieces, block: block, .inner, blocks: blocks) { i, a, b, _ in
             for j in a...b { addRow(dm + i * O, into: g + (j - start) * O, count: O) }
-          }
-          eachPiece(pieces, block: block, .value, blocks: blocks) { i, a, _, v in
-            scaleAddRow(dm + i * O, by: v, into: g + (a - start) * O, count: O)
           }
           let (rm, drm) = (r + m * I + start, dr + m * I + start)
           for j in 0..<width {
@@ -442,6 +486,59 @@ func adaptedRunsBackward(
     }
   }
   if parts > 1 { WorkerPool.shared.run(parts, work) } else { work(0) }
+}
+
+/// A few outputs' lanes: one Float, or a SIMD vector of them.
+private protocol Lanes {
+  static var zero: Self { get }
+  static func + (a: Self, b: Self) -> Self
+  static func * (a: Self, b: Float) -> Self
+}
+
+extension Float: Lanes {}
+extension SIMD8: Lanes where Scalar == Float {}
+extension SIMD32: Lanes where Scalar == Float {}
+
+@inline(__always)
+private func load<V: Lanes>(_ p: UnsafePointer<Float>) -> V {
+  UnsafeRawPointer(p).loadUnaligned(as: V.self)
+}
+
+@inline(__always)
+private func store<V: Lanes>(_ v: V, _ p: UnsafeMutablePointer<Float>) {
+  UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
+}
+
+/// One block's G_mᵀ (`width` rows at g, `stride` apart) over V's lanes of the outputs, from the
+/// heads (their δ rows, at dm + row · stride, summed from the block's last column back), the
+/// tails (summed from its first forward) and the values; the inner runs are the caller's.
+@inline(__always)
+private func blockGradient<V: Lanes>(
+  _: V.Type, _ dm: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>, stride: Int,
+  pieces: UnsafePointer<Float>, block: Int, blocks: Int, width: Int
+) {
+  let start = block * runBlock
+  var heads = V.zero
+  for j in Swift.stride(from: width - 1, through: 0, by: -1) {
+    let key = pieceKey(block: block, .head, column: start + j)
+    eachPiece(pieces, keys: key, key + 1, blocks: blocks) { i, _, _, _ in
+      heads = heads + load(dm + i * stride)
+    }
+    store(heads, g + j * stride)
+  }
+  var tails = V.zero
+  for j in 0..<width {
+    let key = pieceKey(block: block, .tail, column: start + j)
+    eachPiece(pieces, keys: key, key + 1, blocks: blocks) { i, _, _, _ in
+      tails = tails + load(dm + i * stride)
+    }
+    var sum: V = load(g + j * stride) + tails
+    let value = pieceKey(block: block, .value, column: start + j)
+    eachPiece(pieces, keys: value, value + 1, blocks: blocks) { i, _, _, v in
+      sum = sum + (load(dm + i * stride) as V) * v
+    }
+    store(sum, g + j * stride)
+  }
 }
 
 /// out[j] (`rows` rows of `count`) = Σ of a[j'] · scales[j'] (1 without scales) for j' from row 0

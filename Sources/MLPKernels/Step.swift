@@ -357,8 +357,9 @@ public func execute(
   case .update(
     let optimizer, let clipping, let p, let g, let n, let decay, let state, let average):
     if clipping.isActive { clipGradient(g, count: n, clipping) }
-    // Large models update in slices of whole cache lines, one per thread.
-    let parts = n >= 1 << 16 ? WorkerPool.shared.count : 1
+    // Models of 16,384 parameters or more update in slices of whole cache lines, one per
+    // thread (each value's update is the same whichever thread makes it).
+    let parts = n >= 1 << 14 ? WorkerPool.shared.count : 1
     return withUnsafeTemporaryAllocation(of: Bool.self, capacity: parts) { finite in
       WorkerPool.shared.run(parts) { part in
         let lo = n * part / parts / 16 * 16

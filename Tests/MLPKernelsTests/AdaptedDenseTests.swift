@@ -140,6 +140,8 @@ import Testing
   static let cases = [
     Case(rows: 9, members: 3, groups: 3, bins: 24, outputs: 32, denseEvery: 4),
     Case(rows: 9, members: 2, groups: 3, bins: 24, outputs: 33, denseEvery: 0),
+    // Outputs in lanes of 32, of 8 and one by one.
+    Case(rows: 11, members: 3, groups: 3, bins: 17, outputs: 45, denseEvery: 5),
     Case(rows: 64, members: 8, groups: 6, bins: 41, outputs: 64, denseEvery: 0),
     Case(rows: 50, members: 8, groups: 6, bins: 41, outputs: 64, denseEvery: 7),
   ]
@@ -188,7 +190,7 @@ import Testing
     var u = [Float](repeating: .nan, count: K * R * I)
     var terms = [Float](repeating: .nan, count: R * I)
     var wt = [Float](repeating: .nan, count: I * O)
-    var pieces = [Float](repeating: .nan, count: R * I)
+    var pieces = [Float](repeating: .nan, count: (R + runPieceRows) * I)
     var y = [Float](repeating: .nan, count: K * R * O)
     var zs = [Float](repeating: .nan, count: K * R * O)
     var g = [Float](repeating: .nan, count: K * O * I)

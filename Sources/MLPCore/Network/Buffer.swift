@@ -84,7 +84,7 @@ public enum BufferRole: Hashable, Sendable {
   case memberWeight
   case memberWeightProduct
   /// TabM-mini's layer 1 over inputs that may be runs of ones and zeros (AdaptedDense.swift):
-  /// each row's terms (B, n^0), W^1ᵀ (n^0, n^1), the rows' pieces sorted by block (B, n^0).
+  /// each row's terms (B, n^0), W^1ᵀ (n^0, n^1), the rows' pieces sorted by block, column and kind (B + 8, n^0).
   case runTerms
   case runTransposed
   case runPieces
