@@ -201,11 +201,16 @@ private func scanRows(
     while j < inputs {
       let v = row[j]
       if v == 0 {
+        // Zeros and ones eight at a time first: piecewise-linear rows are long runs of both.
         j += 1
+        while j + 8 <= inputs && load8(row + j) == SIMD8(repeating: 0) { j += 8 }
         continue
       }
       var e = j
-      if v == 1 { while e + 1 < inputs && row[e + 1] == 1 { e += 1 } }
+      if v == 1 {
+        while e + 9 <= inputs && load8(row + e + 1) == SIMD8(repeating: 1) { e += 8 }
+        while e + 1 < inputs && row[e + 1] == 1 { e += 1 }
+      }
       if n == cap {
         fits = false
         break
@@ -453,7 +458,7 @@ func adaptedRunsBackward(
           var c = 0
           while c + 32 <= O {
             blockGradient(
-              SIMD32<Float>.self, dm + c, g + c, stride: O, pieces: pieces, block: block,
+              Lanes32.self, dm + c, g + c, stride: O, pieces: pieces, block: block,
               blocks: blocks, width: width)
             c += 32
           }
@@ -497,7 +502,6 @@ private protocol Lanes {
 
 extension Float: Lanes {}
 extension SIMD8: Lanes where Scalar == Float {}
-extension SIMD32: Lanes where Scalar == Float {}
 
 @inline(__always)
 private func load<V: Lanes>(_ p: UnsafePointer<Float>) -> V {
@@ -511,33 +515,53 @@ private func store<V: Lanes>(_ v: V, _ p: UnsafeMutablePointer<Float>) {
 
 /// One block's G_mᵀ (`width` rows at g, `stride` apart) over V's lanes of the outputs, from the
 /// heads (their δ rows, at dm + row · stride, summed from the block's last column back), the
-/// tails (summed from its first forward) and the values; the inner runs are the caller's.
+/// tails (summed from its first forward) and the values; the inner runs are the caller's. The
+/// sums stay in registers (no closures: a captured sum would live in memory).
 @inline(__always)
 private func blockGradient<V: Lanes>(
   _: V.Type, _ dm: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>, stride: Int,
   pieces: UnsafePointer<Float>, block: Int, blocks: Int, width: Int
 ) {
+  let words = UnsafeRawPointer(pieces).assumingMemoryBound(to: Int32.self)
+  let base = 4 * runBlock * blocks + 1
   let start = block * runBlock
-  var heads = V.zero
+  let (heads, tails, values) = (
+    pieceKey(block: block, .head, column: start), pieceKey(block: block, .tail, column: start),
+    pieceKey(block: block, .value, column: start)
+  )
+  var sum = V.zero
   for j in Swift.stride(from: width - 1, through: 0, by: -1) {
-    let key = pieceKey(block: block, .head, column: start + j)
-    eachPiece(pieces, keys: key, key + 1, blocks: blocks) { i, _, _, _ in
-      heads = heads + load(dm + i * stride)
-    }
-    store(heads, g + j * stride)
-  }
-  var tails = V.zero
-  for j in 0..<width {
-    let key = pieceKey(block: block, .tail, column: start + j)
-    eachPiece(pieces, keys: key, key + 1, blocks: blocks) { i, _, _, _ in
-      tails = tails + load(dm + i * stride)
-    }
-    var sum: V = load(g + j * stride) + tails
-    let value = pieceKey(block: block, .value, column: start + j)
-    eachPiece(pieces, keys: value, value + 1, blocks: blocks) { i, _, _, v in
-      sum = sum + (load(dm + i * stride) as V) * v
+    for p in Int(words[heads + j])..<Int(words[heads + j + 1]) {
+      sum = sum + load(dm + Int(words[base + 3 * p]) * stride)
     }
     store(sum, g + j * stride)
+  }
+  sum = V.zero
+  for j in 0..<width {
+    for p in Int(words[tails + j])..<Int(words[tails + j + 1]) {
+      sum = sum + load(dm + Int(words[base + 3 * p]) * stride)
+    }
+    var column: V = load(g + j * stride) + sum
+    for p in Int(words[values + j])..<Int(words[values + j + 1]) {
+      let v = Float(bitPattern: UInt32(bitPattern: words[base + 3 * p + 2]))
+      column = column + (load(dm + Int(words[base + 3 * p]) * stride) as V) * v
+    }
+    store(column, g + j * stride)
+  }
+}
+
+/// 32 lanes as four vectors of 8.
+private struct Lanes32: Lanes {
+  var a: SIMD8<Float>
+  var b: SIMD8<Float>
+  var c: SIMD8<Float>
+  var d: SIMD8<Float>
+  static var zero: Lanes32 { Lanes32(a: .zero, b: .zero, c: .zero, d: .zero) }
+  @inline(__always) static func + (x: Lanes32, y: Lanes32) -> Lanes32 {
+    Lanes32(a: x.a + y.a, b: x.b + y.b, c: x.c + y.c, d: x.d + y.d)
+  }
+  @inline(__always) static func * (x: Lanes32, f: Float) -> Lanes32 {
+    Lanes32(a: x.a * f, b: x.b * f, c: x.c * f, d: x.d * f)
   }
 }
 
