@@ -201,16 +201,11 @@ private func scanRows(
     while j < inputs {
       let v = row[j]
       if v == 0 {
-        // Zeros and ones eight at a time first: piecewise-linear rows are long runs of both.
         j += 1
-        while j + 8 <= inputs && load8(row + j) == SIMD8(repeating: 0) { j += 8 }
         continue
       }
       var e = j
-      if v == 1 {
-        while e + 9 <= inputs && load8(row + e + 1) == SIMD8(repeating: 1) { e += 8 }
-        while e + 1 < inputs && row[e + 1] == 1 { e += 1 }
-      }
+      if v == 1 { while e + 1 < inputs && row[e + 1] == 1 { e += 1 } }
       if n == cap {
         fits = false
         break
