@@ -560,12 +560,12 @@ private struct Lanes32: Lanes {
   }
 }
 
-/// out[j] (`rows` rows of `count`) = Σ of a[j'] · scales[j'] (1 without scales) for j' from row 0
+/// out[j] (`rows` rows of `count`) = Σ of a[j'] · scales[j'] for j' from row 0
 /// to j (from the last row back to j when `backward`), the running sums held in registers 32
 /// values at a time; out may be a.
 @inline(__always)
 private func runningSums(
-  _ a: UnsafePointer<Float>, scales: UnsafePointer<Float>?, into out: UnsafeMutablePointer<Float>,
+  _ a: UnsafePointer<Float>, scales: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>,
   rows: Int, count: Int, backward: Bool
 ) {
   typealias V = SIMD8<Float>
@@ -576,18 +576,11 @@ private func runningSums(
     for k in 0..<rows {
       let j = row(k)
       let (q, o) = (a + j * count + c, UnsafeMutableRawPointer(out + j * count + c))
-      if let scales {
-        let f = scales[j]
-        s0 += load8(q) * f
-        s1 += load8(q + 8) * f
-        s2 += load8(q + 16) * f
-        s3 += load8(q + 24) * f
-      } else {
-        s0 += load8(q)
-        s1 += load8(q + 8)
-        s2 += load8(q + 16)
-        s3 += load8(q + 24)
-      }
+      let f = scales[j]
+      s0 += load8(q) * f
+      s1 += load8(q + 8) * f
+      s2 += load8(q + 16) * f
+      s3 += load8(q + 24) * f
       o.storeBytes(of: s0, as: V.self)
       o.storeBytes(of: s1, toByteOffset: 32, as: V.self)
       o.storeBytes(of: s2, toByteOffset: 64, as: V.self)
@@ -599,7 +592,7 @@ private func runningSums(
     var s: Float = 0
     for k in 0..<rows {
       let j = row(k)
-      s += a[j * count + c] * (scales?[j] ?? 1)
+      s += a[j * count + c] * scales[j]
       out[j * count + c] = s
     }
     c += 1
