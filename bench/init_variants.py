@@ -8,7 +8,8 @@ numeric column; tabm and independent the other kinds of ensemble; ple, ple16, rs
 smooth, nosplit, nosplit100, refit (the epoch count early stopping
 chose, then every training row; refit1.25 for 1.25 times as many epochs), patience50, split10, wide, three, dropout, k16 as below;
 cosine adds a cosine schedule (over the epochs early stopping chose, for the refit); batch128 and
-the like change the batch size; pick:A/B runs A and B and keeps the one whose best epoch had the
+the like change the batch size; ema10 (ema5, ema20 …) averages the weights over a horizon of
+ten (five, twenty …) epochs' steps; pick:A/B runs A and B and keeps the one whose best epoch had the
 lower validation loss ("pick:/ple": as written or piecewise-linear numbers); log scales a regression target by ln(1 + y) (`data.target_scale: log`).)
 --skewed runs recipe.SKEWED's tables (positive, skewed regression targets) instead; --numeric
 recipe.NUMERIC's (numbers with a smooth, strong signal)."""
@@ -76,11 +77,21 @@ def variant(text, v):
         return re.sub(r"  batch_size: \d+\n", f"  batch_size: {v[5:]}\n", text)
     if v == "log" and "task: regression" in text:
         return text.replace("  target:", "  target_scale: log\n  target:", 1)
+    if v.startswith("ema") and v[3:]:
+        # Averaged weights over a horizon of N epochs' steps: d = 1 - 1/(N * steps per epoch),
+        # the steps counted on the rows that train (the validation split held out).
+        rows = ROWS[0]
+        split = float(re.search(r"validation_split: ([0-9.]+)", text).group(1)) if "validation_split" in text else 0.0
+        batch = int(re.search(r"batch_size: (\d+)", text).group(1))
+        steps = -(-round(rows * (1 - split)) // batch)
+        decay = round(1 - 1 / (float(v[3:]) * steps), 6)
+        return re.sub(r"(  batch_size: \d+\n)", rf"\1  ema: {decay}\n", text)
     if v == "k16":
         return text.replace("ensemble: 8", "ensemble: 16")
     return text
 
 
+ROWS = [0]  # the training file's rows, for the variants that depend on them
 vs = sys.argv[1:]
 picks = {}
 means = {v: [] for v in vs}
@@ -91,6 +102,7 @@ for name, target, task, drop in TABLES:
         train, test = train_test_split(frame, test_size=0.25, random_state=seed, stratify=frame[target] if task == "classification" else None)
         with tempfile.TemporaryDirectory() as folder:
             train.to_csv(os.path.join(folder, "train.csv"), index=False)
+            ROWS[0] = len(train)
             test.to_csv(os.path.join(folder, "test.csv"), index=False)
             text = subprocess.run([MLPC, "init", os.path.join(folder, "train.csv"), "--target", target, "--task", task], capture_output=True, text=True, check=True).stdout
             text = text.replace("  target:", f"  test: {os.path.join(folder, 'test.csv')}\n  target:", 1)

@@ -39,6 +39,9 @@ import Testing
     #expect(text.contains("    size: {type: numeric, missing: median}  # numbers, 7 missing"))
     #expect(text.contains("{units: 2, activation: softmax}  # 2 classes"))
     #expect(text.contains("  optimizer: adamw\n  learning_rate: 0.002\n  weight_decay: 0.1"))
+    // 64 training rows in batches of 32: two steps per epoch, averaged over ten epochs' steps.
+    #expect(
+      text.contains("\n  ema: 0.950000  # averaged weights over about 10 epochs' steps"), "\(text)")
     #expect(text.contains("\nensemble: 8  # TabM-mini"))
     let checked = try CommandRunner.mlpc(["check", "--strict", dir + "/s.yaml"])
     #expect(checked.status == 0, "\(checked.stdout)\(checked.stderr)")
