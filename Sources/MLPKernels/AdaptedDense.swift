@@ -388,8 +388,14 @@ func adaptedDenseForward(
     y.update(repeating: 0, count: members * rows * O)
   }
   if structured > 0 {
-    sortPieces(terms: runs.terms, rows: rows, inputs: I, into: runs.pieces)
-    transpose(w, rows: O, cols: I, into: runs.transposed)
+    // The pieces' sort and Wᵀ are independent: one on each of two threads when there are two.
+    WorkerPool.shared.run(2) { part in
+      if part == 0 {
+        sortPieces(terms: runs.terms, rows: rows, inputs: I, into: runs.pieces)
+      } else {
+        transpose(w, rows: O, cols: I, into: runs.transposed)
+      }
+    }
     let (wt, pieces) = (UnsafePointer(runs.transposed), UnsafePointer(runs.pieces))
     let blocks = (I + runBlock - 1) / runBlock
     eachMember(members, work: rows * I * O / 8) { m, _ in
@@ -438,7 +444,9 @@ func adaptedRunsBackward(
   let (I, O) = (inputs, outputs)
   let (wt, pieces) = (UnsafePointer(runs.transposed), UnsafePointer(runs.pieces))
   let blocks = (I + runBlock - 1) / runBlock
-  let parts = rows * I * O * members >= 1 << 20 ? min(WorkerPool.shared.count, blocks) : 1
+  // Blocks hold different numbers of pieces (a number's bins, one-hot codes), so a few parts
+  // per thread, claimed as threads come free, share the work out evenly.
+  let parts = rows * I * O * members >= 1 << 20 ? min(4 * WorkerPool.shared.count, blocks) : 1
   let work = { (part: Int) in
     withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * runBlock * O) { buffer in
       // g: G_mᵀ over the block; sum: Σ_m r_m ⊙ G_mᵀ.

@@ -8,6 +8,7 @@
 import Foundation
 import MLPKernelsAVX512
 @_exported import MLPKernelsGeneric
+import MLPThreads
 
 /// The kernels' instruction set.
 public enum KernelISA: String, Sendable, CaseIterable {
@@ -93,6 +94,20 @@ enum BlockedKernel: Int, Sendable {
 /// Names this module's (x86-64-v3) instances of the MLPKernelsGeneric generics.
 enum Baseline: InstructionSet {}
 
+/// Row-wise passes over at least this many values split their rows over the pool (a row's
+/// result is the same on any thread).
+let rowSplitValues = 1 << 14
+
+/// body(rows) over `rows` rows of `cols` values: in one range, or split among the pool's
+/// threads when there are at least `rowSplitValues` values.
+@inline(__always)
+func splittingRows(_ rows: Int, cols: Int, _ body: (Range<Int>) -> Void) {
+  let pool = WorkerPool.shared
+  let parts = rows * cols >= rowSplitValues ? min(pool.count, rows) : 1
+  guard parts > 1 else { return body(0..<rows) }
+  pool.run(parts) { part in body(rows * part / parts..<rows * (part + 1) / parts) }
+}
+
 /// y[r, c] = σ(y[r, c] + bias[c]) on the selected ISA, keeping z = y + bias in
 /// `preActivation` when given.
 @inline(__always)
@@ -101,14 +116,17 @@ func biasActivationForward(
   preActivation: UnsafeMutablePointer<Float>?, rows: Int, cols: Int, _ activation: Activation,
   parameter: Float
 ) {
-  if KernelISA.wideElementwise {
-    biasActivationForwardAVX512(
-      y, bias: bias, preActivation: preActivation, rows: rows, cols: cols, activation,
-      parameter: parameter)
-  } else {
-    biasActivationForward(
-      Baseline.self, y, bias: bias, preActivation: preActivation, rows: rows, cols: cols,
-      activation, parameter: parameter)
+  splittingRows(rows, cols: cols) { range in
+    let (y, z) = (y + range.lowerBound * cols, preActivation.map { $0 + range.lowerBound * cols })
+    if KernelISA.wideElementwise {
+      biasActivationForwardAVX512(
+        y, bias: bias, preActivation: z, rows: range.count, cols: cols, activation,
+        parameter: parameter)
+    } else {
+      biasActivationForward(
+        Baseline.self, y, bias: bias, preActivation: z, rows: range.count, cols: cols,
+        activation, parameter: parameter)
+    }
   }
 }
 
@@ -119,11 +137,15 @@ func activationBackward(
   _ g: UnsafeMutablePointer<Float>, saved: UnsafePointer<Float>, rows: Int, cols: Int,
   _ activation: Activation, parameter: Float
 ) {
-  if KernelISA.wideElementwise {
-    activationBackwardAVX512(
-      g, saved: saved, rows: rows, cols: cols, activation, parameter: parameter)
-  } else {
-    activationBackward(
-      Baseline.self, g, saved: saved, rows: rows, cols: cols, activation, parameter: parameter)
+  splittingRows(rows, cols: cols) { range in
+    let (g, saved) = (g + range.lowerBound * cols, saved + range.lowerBound * cols)
+    if KernelISA.wideElementwise {
+      activationBackwardAVX512(
+        g, saved: saved, rows: range.count, cols: cols, activation, parameter: parameter)
+    } else {
+      activationBackward(
+        Baseline.self, g, saved: saved, rows: range.count, cols: cols, activation,
+        parameter: parameter)
+    }
   }
 }

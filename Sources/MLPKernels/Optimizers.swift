@@ -99,16 +99,13 @@ public struct Adam: Optimizer {
     _ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>,
     state: StateSlots<UnsafeMutablePointer<Float>>, count: Int, learningRate: Float, step: Int
   ) {
-    var l2 = weightDecay
-    if decoupled {
-      adamwDecay(p, count: count, lr: learningRate, wd: weightDecay)
-      l2 = 0
-    }
+    // AdamW's decoupled decay p ← p(1 − ηλ) is taken in Adam's own pass over p (each value
+    // decayed, then updated, as torch.optim.AdamW does in two passes: the same operations in
+    // the same order, so the same results, with one pass over the parameters fewer).
     adamUpdate(
       p, g, state.first!, state.second!, count: count, step: step, lr: learningRate,
-      wd: l2,
-      b1: beta1,
-      b2: beta2, eps: epsilon)
+      wd: decoupled ? 0 : weightDecay, decay: decoupled ? 1 - learningRate * weightDecay : 1,
+      b1: beta1, b2: beta2, eps: epsilon)
   }
 }
 
@@ -287,18 +284,12 @@ func nesterovUpdate(
   }
 }
 
-/// AdamW's decoupled decay (Loshchilov & Hutter, torch.optim.AdamW): p ← p(1 − ηλ), before Adam
-/// on the raw g.
-func adamwDecay(_ p: UnsafeMutablePointer<Float>, count: Int, lr: Float, wd: Float) {
-  let decay = 1 - lr * wd
-  for i in 0..<count { p[i] *= decay }
-}
-
-/// Adam (Kingma & Ba) at step t ≥ 1.
+/// Adam (Kingma & Ba) at step t ≥ 1, with L2 decay `wd` (added to the gradient) and each
+/// parameter first multiplied by `decay` (AdamW's decoupled decay 1 − ηλ; 1 for Adam).
 func adamUpdate(
   _ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>,
-  _ v: UnsafeMutablePointer<Float>, count: Int, step t: Int, lr: Float, wd: Float, b1: Float,
-  b2: Float, eps: Float
+  _ v: UnsafeMutablePointer<Float>, count: Int, step t: Int, lr: Float, wd: Float,
+  decay: Float = 1, b1: Float, b2: Float, eps: Float
 ) {
   let c1 = 1 - Float(pow(Double(b1), Double(t)))
   let c2 = 1 - Float(pow(Double(b2), Double(t)))
@@ -313,7 +304,7 @@ func adamUpdate(
   while i < vector {
     let (pi, gi) = (UnsafeMutableRawPointer(p + i), UnsafeRawPointer(g + i))
     let (mi, vi) = (UnsafeMutableRawPointer(m + i), UnsafeMutableRawPointer(v + i))
-    let pv = pi.loadUnaligned(as: V.self)
+    let pv = pi.loadUnaligned(as: V.self) * decay  // × 1 leaves every value as it is
     let grad = gi.loadUnaligned(as: V.self) + wd * pv
     let mv = b1 * mi.loadUnaligned(as: V.self) + (1 - b1) * grad
     let vv = b2 * vi.loadUnaligned(as: V.self) + (1 - b2) * grad * grad
@@ -323,6 +314,7 @@ func adamUpdate(
     i += 8
   }
   for i in vector..<count {
+    p[i] *= decay
     let grad = g[i] + wd * p[i]
     m[i] = b1 * m[i] + (1 - b1) * grad
     v[i] = b2 * v[i] + (1 - b2) * grad * grad

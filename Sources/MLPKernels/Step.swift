@@ -233,6 +233,15 @@ public enum StepOp<Ref> {
 extension StepOp where Ref == UnsafeMutablePointer<Float> {
   /// Member m's share of a dense op or its backward over `rows` rows per member: its rows of
   /// every batch buffer and its slice of the weight, bias and gradients.
+  /// A member's layer's inputs × outputs (what `member` takes: dense layers), 0 for other ops.
+  var memberWidths: Int {
+    switch self {
+    case .dense(_, _, _, _, _, let i, let o, _, _, _): i * o
+    case .denseBackward(_, _, _, _, _, _, _, let i, let o, _, _, _): i * o
+    default: 0
+    }
+  }
+
   func member(_ m: Int, rows: Int) -> StepOp {
     switch self {
     case .dense(let k, let x, let w, let b, let y, let i, let o, let act, let p, let z):
@@ -393,10 +402,17 @@ public func execute(
       inner, rows: rows * k, step: step, firstRow: firstRow * k, learningRate: learningRate,
       seed: seed) / Double(k)
   case .eachMember(let k, let inner):
-    for m in 0..<k {
-      execute(
+    // Each member's layer reads and writes its own rows and parameters: with enough work, the
+    // members spread over the pool (their products then run on one thread each).
+    let each = { (m: Int) in
+      _ = execute(
         inner.member(m, rows: rows), rows: rows, step: step, firstRow: firstRow,
         learningRate: learningRate, seed: seed)
+    }
+    if k * rows * inner.memberWidths >= 1 << 15 {
+      WorkerPool.shared.run(k, each)
+    } else {
+      for m in 0..<k { each(m) }
     }
   }
   return 0

@@ -157,4 +157,44 @@ import Testing
       print("\(name): worst difference from PyTorch: value \(worst.value), σ' \(worst.derivative)")
     }
   }
+
+  /// The selected ISA's epilogues split a batch of 2^14 values or more over the pool's threads
+  /// by rows: each row's values are the same bits as that row alone gives (one row, never split).
+  @Test(arguments: [Activation.relu, .softmax, .gelu])
+  func splitEpiloguesEqualTheRowsAlone(_ activation: Activation) {
+    var rng = SeededGenerator(seed: 5)
+    let (rows, cols) = (700, 40)
+    #expect(rows * cols >= rowSplitValues)
+    let p: Float = activation.parameter.map { Float($0.defaultValue) } ?? 0
+    let z = (0..<rows * cols).map { _ in Float(rng.uniform(-6, 6)) }
+    let bias = (0..<cols).map { _ in Float(rng.uniform(-1, 1)) }
+    let g = (0..<rows * cols).map { _ in Float(rng.uniform(-1, 1)) }
+    func epilogues(rowsAtOnce: Int) -> (y: [Float], kept: [Float], d: [Float]) {
+      var (y, d) = (z, g)
+      var kept = [Float](repeating: 0, count: rows * cols)
+      y.withUnsafeMutableBufferPointer { y in
+        kept.withUnsafeMutableBufferPointer { k in
+          d.withUnsafeMutableBufferPointer { d in
+            for first in stride(from: 0, to: rows, by: rowsAtOnce) {
+              let (n, at) = (min(rowsAtOnce, rows - first), first * cols)
+              biasActivationForward(
+                y.baseAddress! + at, bias: bias, preActivation: k.baseAddress! + at, rows: n,
+                cols: cols, activation, parameter: p)
+              let saved = activation.savesInput ? k.baseAddress! + at : y.baseAddress! + at
+              activationBackward(
+                d.baseAddress! + at, saved: saved, rows: n, cols: cols, activation, parameter: p)
+            }
+          }
+        }
+      }
+      return (y, kept, d)
+    }
+    let whole = epilogues(rowsAtOnce: rows)
+    let alone = epilogues(rowsAtOnce: 1)
+    #expect(whole.y.map(\.bitPattern) == alone.y.map(\.bitPattern), "\(activation) forward")
+    #expect(whole.kept.map(\.bitPattern) == alone.kept.map(\.bitPattern), "\(activation) z")
+    #expect(whole.d.map(\.bitPattern) == alone.d.map(\.bitPattern), "\(activation) backward")
+    // The values are the activation's, not left as they were.
+    #expect(whole.y != z && whole.d != g)
+  }
 }
