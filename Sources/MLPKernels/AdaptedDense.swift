@@ -384,8 +384,6 @@ func adaptedDenseForward(
     gemm(
       .nt, m: members * rows, n: O, k: I, u, lda: I, w, ldb: I, y, ldc: O, accumulate: false,
       abandonable: true)
-  } else {
-    y.update(repeating: 0, count: members * rows * O)
   }
   if structured > 0 {
     // The pieces' sort and Wᵀ are independent: one on each of two threads when there are two.
@@ -401,6 +399,9 @@ func adaptedDenseForward(
     eachMember(members, work: rows * I * O / 8) { m, _ in
       let rm = r + m * I
       let ym = y + m * rows * O
+      // With every row made of runs, nothing has written y: each member's rows start from
+      // zero on the thread that sums them.
+      if structured == rows { ym.update(repeating: 0, count: rows * O) }
       withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * runBlock * O) { buffer in
         let (p, s) = (buffer.baseAddress!, buffer.baseAddress! + runBlock * O)
         for block in 0..<blocks {

@@ -3,6 +3,8 @@
 // The products are abandonable (Gemm.swift): these run on the executor's arena, which is freed
 // only after WorkerPool.quiesce().
 
+import MLPThreads
+
 /// y (R, O) = σ(x (R, I) · wᵀ + b), w (O, I), b (O); z = x · wᵀ + b is kept in `z` (R, O) when
 /// given (activations that take σ' from z).
 func denseForward(
@@ -43,24 +45,45 @@ func denseBackward(
 
 /// sums (C) = Σ_rows x (R, C): 16 or 8 columns at a time summed in registers down all rows,
 /// the last few columns each with four partial sums (a running sum in memory would wait on its
-/// own store every row).
+/// own store every row). From 2^14 values the columns split over the pool in runs of whole
+/// groups of 8, the last few with the last run, so every column's sum is the same bits.
 func columnSums(
   _ x: UnsafePointer<Float>, rows: Int, cols: Int, into sums: UnsafeMutablePointer<Float>
 ) {
+  let groups = cols / 8
+  let pool = WorkerPool.shared
+  let parts = rows * cols >= rowSplitValues ? min(pool.count, groups) : 1
+  guard parts > 1 else {
+    return columnSums(x, rows: rows, columns: 0..<cols, stride: cols, into: sums)
+  }
+  pool.run(parts) { part in
+    let first = groups * part / parts * 8
+    let end = part == parts - 1 ? cols : groups * (part + 1) / parts * 8
+    columnSums(x, rows: rows, columns: first..<end, stride: cols, into: sums)
+  }
+}
+
+/// columnSums over the columns `columns` of rows `stride` apart.
+private func columnSums(
+  _ x: UnsafePointer<Float>, rows: Int, columns: Range<Int>, stride cols: Int,
+  into sums: UnsafeMutablePointer<Float>
+) {
+  let (x, sums) = (x + columns.lowerBound, sums + columns.lowerBound)
+  let width = columns.count
   var j = 0
-  while j + 16 <= cols {
+  while j + 16 <= width {
     var s = SIMD16<Float>()
     for r in 0..<rows { s += load16(x + r * cols + j) }
     UnsafeMutableRawPointer(sums + j).storeBytes(of: s, as: SIMD16<Float>.self)
     j += 16
   }
-  if j + 8 <= cols {
+  if j + 8 <= width {
     var s = SIMD8<Float>()
     for r in 0..<rows { s += load8(x + r * cols + j) }
     UnsafeMutableRawPointer(sums + j).storeBytes(of: s, as: SIMD8<Float>.self)
     j += 8
   }
-  while j < cols {
+  while j < width {
     var s = SIMD4<Float>()
     var r = 0
     while r + 4 <= rows {

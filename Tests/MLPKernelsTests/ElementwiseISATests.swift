@@ -198,3 +198,40 @@ import Testing
     #expect(whole.y != z && whole.d != g)
   }
 }
+
+@Suite struct ColumnSumsTests {
+  /// Column sums split over the pool (from 2^14 values) are each column's sum in the order one
+  /// thread takes it: down the rows for columns in whole groups of 8, four partial sums for the
+  /// last few.
+  @Test(arguments: [(900, 20), (600, 64), (300, 61)])
+  func splitSumsAreTheSameBits(_ shape: (Int, Int)) {
+    let (rows, cols) = shape
+    #expect(rows * cols >= rowSplitValues)
+    var rng = SeededGenerator(seed: 3)
+    let x = (0..<rows * cols).map { _ in Float(rng.uniform(-1, 1)) }
+    var sums = [Float](repeating: .nan, count: cols)
+    sums.withUnsafeMutableBufferPointer {
+      columnSums(x, rows: rows, cols: cols, into: $0.baseAddress!)
+    }
+    let grouped = cols / 8 * 8
+    for j in 0..<cols {
+      var want: Float = 0
+      if j < grouped {
+        for r in 0..<rows { want += x[r * cols + j] }
+      } else {
+        var partial = SIMD4<Float>()
+        var r = 0
+        while r + 4 <= rows {
+          partial += SIMD4((0..<4).map { x[(r + $0) * cols + j] })
+          r += 4
+        }
+        want = partial.sum()
+        while r < rows {
+          want += x[r * cols + j]
+          r += 1
+        }
+      }
+      #expect(sums[j].bitPattern == want.bitPattern, "\(rows)×\(cols) column \(j)")
+    }
+  }
+}
