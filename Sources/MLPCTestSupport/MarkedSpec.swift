@@ -50,12 +50,22 @@ public enum Repository {
     return files.filter { $0.hasSuffix(".yaml") }.sorted().map { "\(folder)/\($0)" }
   }
 
-  /// A fresh temporary directory.
+  /// A fresh temporary directory, inside one folder for the whole test process that is removed
+  /// when the process exits (so a test that does not remove its own leaves nothing behind).
   public static func temporaryDirectory() -> String {
-    let dir = NSTemporaryDirectory() + "mlpc-test-" + UUID().uuidString
+    let dir = testFolder + "/" + UUID().uuidString
     try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     return dir
   }
+
+  /// This process's folder of temporary directories, created (and its removal at exit
+  /// registered) on first use.
+  static let testFolder: String = {
+    let folder = NSTemporaryDirectory() + "mlpc-test-\(getpid())-" + UUID().uuidString
+    try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    atexit { try? FileManager.default.removeItem(atPath: Repository.testFolder) }
+    return folder
+  }()
 }
 
 /// Checks spec text as if it were stored in `specs/` (so `data/...` paths resolve).
