@@ -165,7 +165,9 @@ let commandSynonyms = [
 func unknownCommand(_ arguments: ArraySlice<String>) -> ValidationError? {
   guard let first = arguments.first, !first.hasPrefix("-"), first != "help" else { return nil }
   let names = MLPCCommand.configuration.subcommands.compactMap {
-    $0.configuration.commandName ?? String(describing: $0).lowercased()
+    // _typeName, not String(describing:): that looks for a description conformance through
+    // every conformance record in the process, milliseconds of every command's start.
+    $0.configuration.commandName ?? _typeName($0, qualified: false).lowercased()
   }
   guard !names.contains(first) else { return nil }
   let shown = safeText(first, limit: 40)

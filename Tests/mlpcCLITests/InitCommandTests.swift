@@ -56,6 +56,39 @@ import Testing
     #expect(again.status == 2 && again.stderr.contains("exists"))
   }
 
+  /// A target of whole numbers that are not 0 … k − 1 (a rating from 3 to 7): the spec reads
+  /// them as names, so it trains as written and predicts the ratings themselves.
+  @Test func wholeNumberClassesAreReadAsNames() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    var csv = "x,rating\n"
+    for i in 0..<60 { csv += "\(Double(i % 5) + Double(i) / 100),\(i % 5 + 3)\n" }
+    try csv.write(toFile: dir + "/t.csv", atomically: true, encoding: .utf8)
+    let written = try CommandRunner.mlpc([
+      "init", dir + "/t.csv", "--target", "rating", "--out", dir + "/s.yaml", "--no-trial",
+    ])
+    #expect(written.status == 0, "\(written.stderr)")
+    let text = try String(contentsOfFile: dir + "/s.yaml", encoding: .utf8)
+    #expect(text.contains("\n  labels: names  # the target's numbers name the classes"), "\(text)")
+    #expect(text.contains("{units: 5, activation: softmax}  # 5 classes"), "\(text)")
+    let run = try CommandRunner.mlpc([
+      "run", dir + "/s.yaml", "--epochs", "3", "--quiet", "--out", dir + "/run",
+    ])
+    #expect(run.status == 0, "\(run.stderr)")
+    let predicted = try CommandRunner.mlpc(["predict", dir + "/run", dir + "/t.csv"])
+    #expect(predicted.status == 0, "\(predicted.stderr)")
+    let values = Set(predicted.stdout.split(separator: "\n").dropFirst().map(String.init))
+    #expect(!values.isEmpty && values.isSubset(of: ["3", "4", "5", "6", "7"]), "\(values)")
+    // Labels that are 0 … k − 1 stay class ids: nothing is written.
+    var ids = "x,label\n"
+    for i in 0..<40 { ids += "\(i % 7),\(i % 2)\n" }
+    try ids.write(toFile: dir + "/ids.csv", atomically: true, encoding: .utf8)
+    let plain = try CommandRunner.mlpc([
+      "init", dir + "/ids.csv", "--target", "label", "--no-trial",
+    ])
+    #expect(plain.status == 0 && !plain.stdout.contains("labels:"), "\(plain.stdout)")
+  }
+
   @Test func theTaskFollowsTheTarget() throws {
     let dir = Repository.temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -1,5 +1,6 @@
-// Class labels → indices. Integer labels are class ids and must lie in 0 ..< n^N; any other
-// labels are names, numbered in sorted order, and their count must equal n^N.
+// Class labels → indices. Integer labels are class ids and must lie in 0 ..< n^N (unless
+// `data.labels` is `names`); any other labels are names, numbered in sorted order (whole numbers
+// in numeric order), and their count must equal n^N.
 
 extension CheckContext {
   struct ClassMapping {
@@ -20,10 +21,14 @@ extension CheckContext {
         return nil
       }
     }
-    if !all.isEmpty, all.allSatisfy({ Int($0) != nil }) {
+    let integers = !all.isEmpty && all.allSatisfy { Int($0) != nil }
+    if integers, spec.data?[.labels]?.value != .names {
       return mapIntegerLabels(train: train, test: test, layers: layers, loss: loss)
     }
-    let names = Array(Set(train.labels)).sorted()
+    // Whole numbers as names go in numeric order (3, 4, …, 10), ties ("01" and "1") by text.
+    let names = Array(Set(train.labels)).sorted {
+      integers ? (Int($0)!, $0) < (Int($1)!, $1) : $0 < $1
+    }
     let shown =
       names.prefix(10).map { "'\($0)'" }.joined(separator: ", ") + (names.count > 10 ? ", …" : "")
     checkOutputClasses(
@@ -61,8 +66,8 @@ extension CheckContext {
     let oneBased = all.min() == 1 && all.max() == classes
     let help =
       oneBased
-      ? "the labels run from 1 to \(classes): class ids start at 0, so subtract 1 from each"
-      : "class ids are 0 … \(classes - 1); use names instead of numbers to let mlpc number the classes"
+      ? "the labels run from 1 to \(classes): class ids start at 0, so subtract 1 from each, or read them as names with 'labels: names' under 'data'"
+      : "class ids are 0 … \(classes - 1); to let mlpc number the classes, read the labels as names with 'labels: names' under 'data'"
     func ids(_ rows: CSVContents) -> [Int] {
       rows.labels.enumerated().map { i, text in
         let id = Int(text)!

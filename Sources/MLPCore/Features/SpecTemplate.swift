@@ -139,6 +139,13 @@ public enum SpecTemplate {
     lines.append("  target: \(yaml(target))")
     lines.append("  validation_split: 0.2")
     if task == .classification { lines.append("  stratify: true") }
+    // Whole-number labels are class ids 0 … k − 1 unless read as names: labels such as 1 … 10
+    // or a rating from 3 to 8 are names here.
+    if task == .classification, y.isNumeric, y.levels != Set((0..<classes).map(String.init)) {
+      lines.append(
+        "  labels: names  # the target's numbers name the classes; they are not ids 0 … \(classes - 1)"
+      )
+    }
     lines.append("  features:")
     lines += featureLines
     let batch = rows >= 10_000 ? 256 : rows >= 1000 ? 64 : 32

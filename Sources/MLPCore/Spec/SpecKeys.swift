@@ -335,6 +335,21 @@ extension SpecKey where Value == MissingTarget {
   )
 }
 
+/// How classification labels that are all whole numbers are read.
+public enum ClassLabels: String, CaseIterable, Sendable {
+  /// Class ids 0 … n^N − 1.
+  case ids
+  /// Names, as labels that are not numbers are.
+  case names
+}
+
+extension SpecKey where Value == ClassLabels {
+  static let labels = choice(
+    .data, "labels", default: .ids, "class labels",
+    "classification, when every label is a whole number: class ids 0 … n^N − 1 (`ids`), or names like any other labels (`names`: numbered in numeric order, so labels 3 … 8 are six classes, predicted as 3 … 8); labels that are not all whole numbers are names either way"
+  )
+}
+
 extension SpecKey where Value == TargetScaling {
   static let targetScale = choice(
     .data, "target_scale", default: .standard, "target scaling",
@@ -368,7 +383,7 @@ public enum SpecKeys {
       SpecKey<String>.train.info, SpecKey<String>.test.info,
       SpecKey<[Located<String>]>.target.info, SpecKey<FeaturesValue>.features.info,
       SpecKey<[Located<String>]>.missingValues.info, SpecKey<TargetScaling>.targetScale.info,
-      SpecKey<MissingTarget>.missingTarget.info,
+      SpecKey<MissingTarget>.missingTarget.info, SpecKey<ClassLabels>.labels.info,
       SpecKey<String>.delimiter.info, SpecKey<GeneratorKind>.generator.info,
       SpecKey<Int>.samples.info, SpecKey<Int>.classes.info, SpecKey<Int>.dimensions.info,
       SpecKey<Double>.noise.info, SpecKey<Double>.validationSplit.info,

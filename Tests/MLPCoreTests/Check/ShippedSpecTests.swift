@@ -68,6 +68,33 @@ import Testing
     #expect(result.diagnostics[0].location?.line == 4)
     #expect(
       result.diagnostics[0].help
-        == "the labels run from 1 to 3: class ids start at 0, so subtract 1 from each")
+        == "the labels run from 1 to 3: class ids start at 0, so subtract 1 from each, or read them as names with 'labels: names' under 'data'"
+    )
+  }
+
+  /// With `labels: names`, whole-number labels are names like any others, numbered in numeric
+  /// order (ties by their text), and the model predicts them as written.
+  @Test func wholeNumberLabelsCanBeNames() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try "a,label\n1,10\n2,3\n3,4\n4,10\n5,03\n".write(
+      toFile: dir + "/d.csv", atomically: true, encoding: .utf8)
+    for (labels, units) in [("names", 4), ("ids", 11)] {
+      try
+        "task: classification\ninput: 1\nlayers: [{units: \(units), activation: softmax}]\ndata: {train: d.csv, target: label, labels: \(labels)}\n"
+        .write(toFile: dir + "/s.yaml", atomically: true, encoding: .utf8)
+      let result = Checker.check(file: dir + "/s.yaml")
+      #expect(!result.diagnostics.contains { $0.severity == .error }, "\(result.diagnostics)")
+      let spec = try #require(result.spec)
+      if labels == "names" {
+        #expect(spec.data.classNames == ["03", "3", "4", "10"])
+        // Rows 10, 3, 4, 10, 03: classes 3, 1, 2, 3, 0.
+        #expect(spec.data.train.labels == [3, 1, 2, 3, 0])
+      } else {
+        // As ids, 3 and 03 are one class and the classes are 0 … 10.
+        #expect(spec.data.classNames == (0...10).map(String.init))
+        #expect(spec.data.train.labels == [10, 3, 4, 10, 3])
+      }
+    }
   }
 }
