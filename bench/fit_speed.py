@@ -5,7 +5,8 @@ pytabkit's TabM-D and RealMLP-TD run for the same epochs, on bench/tabular.py's 
 
   mlpc        `mlpc init TRAIN.csv --target T`, its two hidden layers set to 64 and 64 (tabm's
               blocks share one width), early stopping and the validation split removed,
-              `training.epochs` E; the wall time of `mlpc run` (process start, CSV reading and
+              `training.epochs` E (the recipe's averaged weights kept: work the peer's loop does
+              not do); the wall time of `mlpc run` (process start, CSV reading and
               the transforms' fitting, the E epochs, the model file written), and its E
               epochs alone (summary.json's `seconds`: the steps and each epoch's evaluation)
   torch-tabm  tabm.TabM.make(arch_type='tabm-mini', k=8, n_blocks=2, d_block=64) on the same
