@@ -144,9 +144,10 @@ private func multiplyAdd(
 
 // Inputs made of runs of ones and zeros (piecewise-linear bins, one-hot codes). A row of x^0 is
 // then a few terms: a run of ones over columns s...e, or one value v at column s. Cut at the
-// edges of blocks of 16 columns, a row is a few pieces, each inside one block: a head (from the
-// block's first column), a tail (to its last), an inner run, or a value; the pieces are sorted
-// by block once per batch. Member m's z = Σ_j x_j · r_m[j] · W[:, j] is then, block by block, a
+// edges of blocks of columns (`RunBlocks`: where features start, or every 16 columns), a row is
+// a few pieces, each inside one block: a head (from the block's first column), a tail (to its
+// last), an inner run, or a value; the pieces are sorted by block once per batch. A
+// piecewise-linear feature's run of ones starts at its first bin, which starts a block: one head. Member m's z = Σ_j x_j · r_m[j] · W[:, j] is then, block by block, a
 // few vector additions per row instead of I: with the block's rows of r_m ⊙ Wᵀ summed from its
 // first column (P) and from its last (S), a head at ...b adds P[b], a tail at a... S[a], an
 // inner run P[b] − P[a − 1], a value v · r_m[a] · Wᵀ[a]. Backward, G_mᵀ[j] = Σ_i x_ij · δ_m[i]
@@ -241,104 +242,153 @@ func term(_ t: UnsafeRawPointer, _ k: Int) -> (first: Int, last: Int, value: Flo
   )
 }
 
-/// The scratch of the path for runs: the rows' terms (R, I), Wᵀ (I, O), and the pieces (R, I).
+/// The scratch of the path for runs: the rows' terms (R, I), Wᵀ (I, O), and the pieces (R, I);
+/// and the blocks the rows are cut at.
 public struct RunScratch<Ref> {
   public var terms: Ref
   public var transposed: Ref
   public var pieces: Ref
-  public init(terms: Ref, transposed: Ref, pieces: Ref) {
-    (self.terms, self.transposed, self.pieces) = (terms, transposed, pieces)
+  public var blocks: RunBlocks
+  public init(terms: Ref, transposed: Ref, pieces: Ref, blocks: RunBlocks) {
+    (self.terms, self.transposed, self.pieces, self.blocks) = (terms, transposed, pieces, blocks)
   }
   public func map<T>(_ f: (Ref) -> T) -> RunScratch<T> {
-    RunScratch<T>(terms: f(terms), transposed: f(transposed), pieces: f(pieces))
+    RunScratch<T>(terms: f(terms), transposed: f(transposed), pieces: f(pieces), blocks: blocks)
   }
 }
 
 extension RunScratch: Sendable where Ref: Sendable {}
 
-/// Columns per block.
-private let runBlock = 16
+/// The blocks of columns the path for runs cuts rows at. Without the features' layout, every 16
+/// columns. Given where each feature starts in x^0, a block starts at a feature's first column
+/// whenever the block before it has 8 columns or more, and holds at most 64: a piecewise-linear
+/// feature's run of ones, which starts at its first bin, is then one head (up to 64 bins), and
+/// a row crosses at most I / 8 block edges, so its pieces fit the scratch (`sortPieces`).
+public struct RunBlocks: Sendable, Equatable {
+  /// Each block's first column, then n^0.
+  public let starts: [Int]
+  /// Each column's block.
+  let blockOf: [Int32]
+  /// The widest block's columns.
+  let widest: Int
+
+  /// The blocks of `inputs` columns, cut where features start when `featureStarts` is given.
+  public init(inputs: Int, featureStarts: [Int] = []) {
+    precondition(inputs >= 1)
+    var starts = [0]
+    if featureStarts.isEmpty {
+      while starts.last! + 16 < inputs { starts.append(starts.last! + 16) }
+    } else {
+      let cuts = featureStarts.filter { $0 > 0 && $0 < inputs }.sorted()
+      var (s, k) = (0, 0)
+      while true {
+        while k < cuts.count && cuts[k] < s + 8 { k += 1 }
+        let e = min(k < cuts.count ? cuts[k] : inputs, s + 64)
+        if e >= inputs { break }
+        starts.append(e)
+        s = e
+      }
+    }
+    starts.append(inputs)
+    self.starts = starts
+    var blockOf = [Int32](repeating: 0, count: inputs)
+    var widest = 0
+    for b in 0..<starts.count - 1 {
+      for j in starts[b]..<starts[b + 1] { blockOf[j] = Int32(b) }
+      widest = max(widest, starts[b + 1] - starts[b])
+    }
+    (self.blockOf, self.widest) = (blockOf, widest)
+  }
+
+  /// How many blocks.
+  public var count: Int { starts.count - 1 }
+}
 
 /// A piece of a row inside one block: a head (columns from the block's first to b), a tail
 /// (from a to the block's last), an inner run (a...b), or a value v at a.
 private enum PieceKind: Int { case head, tail, inner, value }
 
-/// A piece's key: its block, its kind, and its column in the block (b for a head, a for the
-/// others).
-@inline(__always)
-private func pieceKey(block: Int, _ kind: PieceKind, column: Int) -> Int {
-  (4 * block + kind.rawValue) * runBlock + column % runBlock
-}
+// A piece's key: 4 · s + kind · w + its column in the block (b for a head, a for the others),
+// for the block of w columns from s: 4 · I keys, a block's pieces of one kind together.
 
 /// Rows of scratch the pieces need beyond the batch's (for the keys' offsets).
 public let runPieceRows = 8
 
 /// The pieces of the rows of runs, sorted by key (so that the loops over them take no
-/// unpredictable branches, and a column's pieces are together): words 0...64·nb of `pieces`
-/// hold where each key's pieces start, the pieces follow, 3 words each (row, a, b or the
-/// value's bits). A row has at most I / 8 + I / 16 pieces (a run's pieces lie in the blocks it
-/// crosses), so they fit in (R + runPieceRows) · I words.
+/// unpredictable branches, and a column's pieces are together): words 0...4·I of `pieces` hold
+/// where each key's pieces start, the pieces follow, 3 words each (row, a, b or the value's
+/// bits). A row has at most I / 8 terms and crosses at most I / 8 block edges, so its pieces
+/// take at most 3·I / 4 + 3 words, and they fit in (R + runPieceRows) · I words.
 private func sortPieces(
-  terms: UnsafePointer<Float>, rows: Int, inputs: Int, into pieces: UnsafeMutablePointer<Float>
+  terms: UnsafePointer<Float>, rows: Int, inputs: Int, blocks: RunBlocks,
+  into pieces: UnsafeMutablePointer<Float>
 ) {
-  let blocks = (inputs + runBlock - 1) / runBlock
-  let keys = 4 * runBlock * blocks
+  let keys = 4 * inputs
   let capacity = (rows + runPieceRows) * inputs
   let words = UnsafeMutableRawPointer(pieces).bindMemory(to: Int32.self, capacity: capacity)
   let base = keys + 1
-  @inline(__always) func each(_ visit: (Int, Int, Int, Int32) -> Void) {
-    for i in 0..<rows {
-      guard let (t, n) = runTerms(terms, row: i, inputs: inputs) else { continue }
-      for k in 0..<n {
-        let (first, last, v) = term(t, k)
-        if first == last {
-          visit(
-            pieceKey(block: first / runBlock, .value, column: first), i, first,
-            Int32(bitPattern: v.bitPattern))
-          continue
+  blocks.starts.withUnsafeBufferPointer { starts in
+    blocks.blockOf.withUnsafeBufferPointer { blockOf in
+      @inline(__always) func each(_ visit: (Int, Int, Int, Int32) -> Void) {
+        for i in 0..<rows {
+          guard let (t, n) = runTerms(terms, row: i, inputs: inputs) else { continue }
+          for k in 0..<n {
+            let (first, last, v) = term(t, k)
+            if first == last {
+              let block = Int(blockOf[first])
+              let (start, next) = (starts[block], starts[block + 1])
+              visit(
+                4 * start + PieceKind.value.rawValue * (next - start) + first - start, i, first,
+                Int32(bitPattern: v.bitPattern))
+              continue
+            }
+            var a = first
+            while a <= last {
+              let block = Int(blockOf[a])
+              let (start, next) = (starts[block], starts[block + 1])
+              let end = next - 1
+              let b = min(end, last)
+              let kind: PieceKind = a == start ? .head : b == end ? .tail : .inner
+              visit(
+                4 * start + kind.rawValue * (next - start) + (kind == .head ? b : a) - start, i, a,
+                Int32(b))
+              a = next
+            }
+          }
         }
-        var a = first
-        while a <= last {
-          let start = a / runBlock * runBlock
-          let end = min(start + runBlock, inputs) - 1
-          let b = min(end, last)
-          let kind: PieceKind = a == start ? .head : b == end ? .tail : .inner
-          visit(
-            pieceKey(block: a / runBlock, kind, column: kind == .head ? b : a), i, a, Int32(b))
-          a = end + 1
+      }
+      // Counts, their running sums, then the pieces in place.
+      words.update(repeating: 0, count: base)
+      var total = 0
+      each { key, _, _, _ in
+        words[key + 1] += 1
+        total += 1
+      }
+      precondition(base + 3 * total <= capacity, "pieces of runs: scratch too small")
+      for key in 0..<keys { words[key + 1] += words[key] }
+      withUnsafeTemporaryAllocation(of: Int32.self, capacity: keys) { next in
+        for key in 0..<keys { next[key] = words[key] }
+        each { key, i, a, b in
+          let at = base + 3 * Int(next[key])
+          next[key] += 1
+          words[at] = Int32(i)
+          words[at + 1] = Int32(a)
+          words[at + 2] = b
         }
       }
     }
   }
-  // Counts, their running sums, then the pieces in place.
-  words.update(repeating: 0, count: base)
-  var total = 0
-  each { key, _, _, _ in
-    words[key + 1] += 1
-    total += 1
-  }
-  precondition(base + 3 * total <= capacity, "pieces of runs: scratch too small")
-  for key in 0..<keys { words[key + 1] += words[key] }
-  withUnsafeTemporaryAllocation(of: Int32.self, capacity: keys) { next in
-    for key in 0..<keys { next[key] = words[key] }
-    each { key, i, a, b in
-      let at = base + 3 * Int(next[key])
-      next[key] += 1
-      words[at] = Int32(i)
-      words[at + 1] = Int32(a)
-      words[at + 2] = b
-    }
-  }
 }
 
-/// The pieces with keys from..<to: visit(row, a, b, value) for each, in key and then row order.
+/// The pieces with keys from..<to: visit(row, a, b, value) for each, in key and then row order;
+/// `inputs` places the pieces after the 4·I + 1 words of the keys.
 @inline(__always)
 private func eachPiece(
-  _ pieces: UnsafePointer<Float>, keys from: Int, _ to: Int, blocks: Int,
+  _ pieces: UnsafePointer<Float>, keys from: Int, _ to: Int, inputs: Int,
   _ visit: (Int, Int, Int, Float) -> Void
 ) {
   let words = UnsafeRawPointer(pieces).assumingMemoryBound(to: Int32.self)
-  let base = 4 * runBlock * blocks + 1
+  let base = 4 * inputs + 1
   for p in Int(words[from])..<Int(words[to]) {
     let at = base + 3 * p
     let b = words[at + 2]
@@ -346,14 +396,24 @@ private func eachPiece(
   }
 }
 
-/// The pieces of one kind in one block.
+/// The pieces of one kind in the block of `width` columns from `start`.
 @inline(__always)
 private func eachPiece(
-  _ pieces: UnsafePointer<Float>, block: Int, _ kind: PieceKind, blocks: Int,
+  _ pieces: UnsafePointer<Float>, start: Int, width: Int, _ kind: PieceKind, inputs: Int,
   _ visit: (Int, Int, Int, Float) -> Void
 ) {
-  let first = pieceKey(block: block, kind, column: 0)
-  eachPiece(pieces, keys: first, first + runBlock, blocks: blocks, visit)
+  let first = 4 * start + kind.rawValue * width
+  eachPiece(pieces, keys: first, first + width, inputs: inputs, visit)
+}
+
+/// Whether the block of `width` columns from `start` has pieces of `kind`.
+@inline(__always)
+private func hasPieces(
+  _ pieces: UnsafePointer<Float>, start: Int, width: Int, _ kind: PieceKind
+) -> Bool {
+  let words = UnsafeRawPointer(pieces).assumingMemoryBound(to: Int32.self)
+  let first = 4 * start + kind.rawValue * width
+  return words[first + width] > words[first]
 }
 
 /// TabM-mini's layer 1 forward: y (K·R, O) member-major = σ((x ⊙ r_m) · Wᵀ + b), z kept when
@@ -389,38 +449,45 @@ func adaptedDenseForward(
     // The pieces' sort and Wᵀ are independent: one on each of two threads when there are two.
     WorkerPool.shared.run(2) { part in
       if part == 0 {
-        sortPieces(terms: runs.terms, rows: rows, inputs: I, into: runs.pieces)
+        sortPieces(
+          terms: runs.terms, rows: rows, inputs: I, blocks: runs.blocks, into: runs.pieces)
       } else {
         transpose(w, rows: O, cols: I, into: runs.transposed)
       }
     }
     let (wt, pieces) = (UnsafePointer(runs.transposed), UnsafePointer(runs.pieces))
-    let blocks = (I + runBlock - 1) / runBlock
+    let (starts, widest) = (runs.blocks.starts, runs.blocks.widest)
     eachMember(members, work: rows * I * O / 8) { m, _ in
       let rm = r + m * I
       let ym = y + m * rows * O
       // With every row made of runs, nothing has written y: each member's rows start from
       // zero on the thread that sums them.
       if structured == rows { ym.update(repeating: 0, count: rows * O) }
-      withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * runBlock * O) { buffer in
-        let (p, s) = (buffer.baseAddress!, buffer.baseAddress! + runBlock * O)
-        for block in 0..<blocks {
-          // P and S over the block's rows of r_m ⊙ Wᵀ.
-          let start = block * runBlock
-          let width = min(runBlock, I - start)
+      withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * widest * O) { buffer in
+        let (p, s) = (buffer.baseAddress!, buffer.baseAddress! + widest * O)
+        for block in 0..<starts.count - 1 {
+          // P and S over the block's rows of r_m ⊙ Wᵀ, each where pieces read it.
+          let start = starts[block]
+          let width = starts[block + 1] - start
           let w0 = wt + start * O
-          runningSums(w0, scales: rm + start, into: p, rows: width, count: O, backward: false)
-          runningSums(w0, scales: rm + start, into: s, rows: width, count: O, backward: true)
-          eachPiece(pieces, block: block, .head, blocks: blocks) { i, _, b, _ in
+          if hasPieces(pieces, start: start, width: width, .head)
+            || hasPieces(pieces, start: start, width: width, .inner)
+          {
+            runningSums(w0, scales: rm + start, into: p, rows: width, count: O, backward: false)
+          }
+          if hasPieces(pieces, start: start, width: width, .tail) {
+            runningSums(w0, scales: rm + start, into: s, rows: width, count: O, backward: true)
+          }
+          eachPiece(pieces, start: start, width: width, .head, inputs: I) { i, _, b, _ in
             addRow(p + (b - start) * O, into: ym + i * O, count: O)
           }
-          eachPiece(pieces, block: block, .tail, blocks: blocks) { i, a, _, _ in
+          eachPiece(pieces, start: start, width: width, .tail, inputs: I) { i, a, _, _ in
             addRow(s + (a - start) * O, into: ym + i * O, count: O)
           }
-          eachPiece(pieces, block: block, .inner, blocks: blocks) { i, a, b, _ in
+          eachPiece(pieces, start: start, width: width, .inner, inputs: I) { i, a, b, _ in
             addDifference(p + (b - start) * O, p + (a - 1 - start) * O, into: ym + i * O, count: O)
           }
-          eachPiece(pieces, block: block, .value, blocks: blocks) { i, a, _, v in
+          eachPiece(pieces, start: start, width: width, .value, inputs: I) { i, a, _, v in
             scaleAddRow(w0 + (a - start) * O, by: v * rm[a], into: ym + i * O, count: O)
           }
         }
@@ -444,17 +511,18 @@ func adaptedRunsBackward(
 ) {
   let (I, O) = (inputs, outputs)
   let (wt, pieces) = (UnsafePointer(runs.transposed), UnsafePointer(runs.pieces))
-  let blocks = (I + runBlock - 1) / runBlock
+  let starts = runs.blocks.starts
+  let (blocks, widest) = (starts.count - 1, runs.blocks.widest)
   // Blocks hold different numbers of pieces (a number's bins, one-hot codes), so a few parts
   // per thread, claimed as threads come free, share the work out evenly.
   let parts = rows * I * O * members >= 1 << 20 ? min(4 * WorkerPool.shared.count, blocks) : 1
   let work = { (part: Int) in
-    withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * runBlock * O) { buffer in
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * widest * O) { buffer in
       // g: G_mᵀ over the block; sum: Σ_m r_m ⊙ G_mᵀ.
-      let (g, sum) = (buffer.baseAddress!, buffer.baseAddress! + runBlock * O)
+      let (g, sum) = (buffer.baseAddress!, buffer.baseAddress! + widest * O)
       for block in blocks * part / parts..<blocks * (part + 1) / parts {
-        let start = block * runBlock
-        let width = min(runBlock, I - start)
+        let start = starts[block]
+        let width = starts[block + 1] - start
         sum.update(repeating: 0, count: width * O)
         for m in 0..<members {
           let dm = delta + m * rows * O
@@ -462,23 +530,23 @@ func adaptedRunsBackward(
           var c = 0
           while c + 32 <= O {
             blockGradient(
-              Lanes32.self, dm + c, g + c, stride: O, pieces: pieces, block: block,
-              blocks: blocks, width: width)
+              Lanes32.self, dm + c, g + c, stride: O, pieces: pieces, start: start, width: width,
+              inputs: I)
             c += 32
           }
           while c + 8 <= O {
             blockGradient(
-              SIMD8<Float>.self, dm + c, g + c, stride: O, pieces: pieces, block: block,
-              blocks: blocks, width: width)
+              SIMD8<Float>.self, dm + c, g + c, stride: O, pieces: pieces, start: start,
+              width: width, inputs: I)
             c += 8
           }
           while c < O {
             blockGradient(
-              Float.self, dm + c, g + c, stride: O, pieces: pieces, block: block,
-              blocks: blocks, width: width)
+              Float.self, dm + c, g + c, stride: O, pieces: pieces, start: start, width: width,
+              inputs: I)
             c += 1
           }
-          eachPiece(pieces, block: block, .inner, blocks: blocks) { i, a, b, _ in
+          eachPiece(pieces, start: start, width: width, .inner, inputs: I) { i, a, b, _ in
             for j in a...b { addRow(dm + i * O, into: g + (j - start) * O, count: O) }
           }
           let (rm, drm) = (r + m * I + start, dr + m * I + start)
@@ -524,14 +592,13 @@ private func store<V: Lanes>(_ v: V, _ p: UnsafeMutablePointer<Float>) {
 @inline(__always)
 private func blockGradient<V: Lanes>(
   _: V.Type, _ dm: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>, stride: Int,
-  pieces: UnsafePointer<Float>, block: Int, blocks: Int, width: Int
+  pieces: UnsafePointer<Float>, start: Int, width: Int, inputs: Int
 ) {
   let words = UnsafeRawPointer(pieces).assumingMemoryBound(to: Int32.self)
-  let base = 4 * runBlock * blocks + 1
-  let start = block * runBlock
+  let base = 4 * inputs + 1
   let (heads, tails, values) = (
-    pieceKey(block: block, .head, column: start), pieceKey(block: block, .tail, column: start),
-    pieceKey(block: block, .value, column: start)
+    4 * start + PieceKind.head.rawValue * width, 4 * start + PieceKind.tail.rawValue * width,
+    4 * start + PieceKind.value.rawValue * width
   )
   var sum = V.zero
   for j in Swift.stride(from: width - 1, through: 0, by: -1) {

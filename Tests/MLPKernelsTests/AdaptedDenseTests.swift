@@ -131,9 +131,19 @@ import Testing
     var bins: Int
     var outputs: Int
     var denseEvery: Int
+    /// Blocks cut where the groups (and the codes) start, as a feature block's are; else every
+    /// 16 columns.
+    var featureBlocks = false
     var inputs: Int { groups * bins + 5 }
+    var blocks: RunBlocks {
+      RunBlocks(
+        inputs: inputs,
+        featureStarts: featureBlocks
+          ? (0..<groups).map { $0 * bins } + (0..<5).map { groups * bins + $0 } : [])
+    }
     var testDescription: String {
       "R \(rows), K \(members), \(inputs) → \(outputs), dense rows every \(denseEvery)"
+        + (featureBlocks ? ", blocks at the features" : "")
     }
   }
 
@@ -144,7 +154,35 @@ import Testing
     Case(rows: 11, members: 3, groups: 3, bins: 17, outputs: 45, denseEvery: 5),
     Case(rows: 64, members: 8, groups: 6, bins: 41, outputs: 64, denseEvery: 0),
     Case(rows: 50, members: 8, groups: 6, bins: 41, outputs: 64, denseEvery: 7),
+    // Blocks at the features: one of 41, 48 or 24 bins each, a feature of 70 bins cut at 64,
+    // and the codes (a feature each) merged into one block.
+    Case(
+      rows: 64, members: 8, groups: 6, bins: 41, outputs: 64, denseEvery: 0, featureBlocks: true),
+    Case(
+      rows: 50, members: 4, groups: 5, bins: 48, outputs: 45, denseEvery: 7, featureBlocks: true),
+    Case(
+      rows: 20, members: 3, groups: 2, bins: 70, outputs: 33, denseEvery: 4, featureBlocks: true),
+    Case(
+      rows: 30, members: 2, groups: 3, bins: 24, outputs: 40, denseEvery: 0, featureBlocks: true),
   ]
+
+  @Test func blocksStartWhereFeaturesStart() {
+    // Without features: every 16 columns.
+    #expect(RunBlocks(inputs: 40).starts == [0, 16, 32, 40])
+    #expect(RunBlocks(inputs: 16).starts == [0, 16])
+    // diamonds' layout: piecewise-linear carat (43 bins), cut, color, clarity (5, 7, 8
+    // levels), depth (38), table (11), x, y, z (48 each). The one-hot features merge into
+    // blocks of 8 columns or more; every feature of bins starts a block.
+    let diamonds = RunBlocks(
+      inputs: 256, featureStarts: [0, 43, 48, 55, 63, 101, 112, 160, 208])
+    #expect(diamonds.starts == [0, 43, 55, 63, 101, 112, 160, 208, 256])
+    #expect(diamonds.count == 8)
+    // A feature wider than 64 columns is cut every 64; a start 3 columns on joins the block
+    // before it; starts out of range or repeated change nothing.
+    #expect(
+      RunBlocks(inputs: 200, featureStarts: [0, 150, 3, 150, 400, -1]).starts
+        == [0, 64, 128, 150, 200])
+  }
 
   @Test(arguments: cases)
   func forwardAndBackwardMatchTheScaledCopies(_ c: Case) {
@@ -203,7 +241,8 @@ import Testing
       wt.withUnsafeMutableBufferPointer { wt in
         pieces.withUnsafeMutableBufferPointer { p in
           let runs = RunScratch(
-            terms: t.baseAddress!, transposed: wt.baseAddress!, pieces: p.baseAddress!)
+            terms: t.baseAddress!, transposed: wt.baseAddress!, pieces: p.baseAddress!,
+            blocks: c.blocks)
           adaptedDenseForward(
             x: x, r: r, w: w, b: b, u: &u, runs: runs, y: &y, z: &zs, rows: R, members: K,
             inputs: I, outputs: O, .relu, parameter: 0)
@@ -255,7 +294,8 @@ import Testing
             adaptedDenseForward(
               x: x2, r: r, w: w, b: b, u: &u2,
               runs: RunScratch(
-                terms: t.baseAddress!, transposed: wt.baseAddress!, pieces: p.baseAddress!),
+                terms: t.baseAddress!, transposed: wt.baseAddress!, pieces: p.baseAddress!,
+                blocks: c.blocks),
               y: &y2, z: nil, rows: rows2, members: K, inputs: I, outputs: O, .relu, parameter: 0)
           }
         }

@@ -85,7 +85,8 @@ public enum Checker {
       name: name, task: task, input: input, layers: layers, loss: loss, embeddings: embeddings,
       periodic: periodic, frontScale: spec.top[.frontScale]?.value ?? false,
       members: spec.top[.ensemble]?.value.members ?? 1,
-      ensembleKind: spec.top[.ensemble]?.value.kind ?? .mini)
+      ensembleKind: spec.top[.ensemble]?.value.kind ?? .mini,
+      featureStarts: data.encoder?.inputStarts ?? [])
     let checked = CheckedSpec(
       file: spec.file, text: spec.text, resolvedText: spec.resolvedText ?? spec.text,
       network: network, training: training, data: data)

@@ -80,6 +80,15 @@ public struct FeatureEncoder: Codable, Sendable, Equatable {
   /// n^0: the encoded width of every column in x^0.
   public var width: Int { columns.reduce(0) { $0 + $1.inputWidth } }
 
+  /// Where each column's encoding starts in x^0 (its first bin, level or value).
+  public var inputStarts: [Int] {
+    var offset = 0
+    return columns.map { c in
+      defer { offset += c.inputWidth }
+      return offset
+    }
+  }
+
   /// Columns of an encoded (loaded) row: an embedded column is one code there.
   public var loadedWidth: Int { columns.reduce(0) { $0 + $1.width } }
 

@@ -366,7 +366,7 @@ public struct Model: Sendable {
     network = Network(
       name: d.name, task: task, input: d.input, layers: layers, loss: loss,
       embeddings: embeddings, periodic: periodic, frontScale: scaled, members: members,
-      ensembleKind: kind)
+      ensembleKind: kind, featureStarts: d.transforms?.inputStarts ?? [])
     self.tensors = tensors
     if d.standardized {
       guard let mean = tensors["input.mean"]?.values, let std = tensors["input.std"]?.values,

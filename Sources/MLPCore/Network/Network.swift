@@ -177,6 +177,9 @@ public struct Network: Sendable, Equatable {
   public let members: Int
   /// How the members share the network (with `members` > 1).
   public let ensembleKind: EnsembleKind
+  /// Where each feature's encoding starts in x^0, when the network has a feature block (empty:
+  /// x^0 is the loaded row); layer 1's path for rows of runs cuts its blocks there.
+  public let featureStarts: [Int]
 
   /// The front scale's tensor name in model files.
   public static let frontScaleName = "front.scale"
@@ -188,9 +191,11 @@ public struct Network: Sendable, Equatable {
   public init(
     name: String, task: Task, input: Int, layers: [CheckedLayer], loss: LossKind,
     embeddings: [EmbeddingTable] = [], periodic: [PeriodicEmbedding] = [],
-    frontScale: Bool = false, members: Int = 1, ensembleKind: EnsembleKind = .mini
+    frontScale: Bool = false, members: Int = 1, ensembleKind: EnsembleKind = .mini,
+    featureStarts: [Int] = []
   ) {
     self.ensembleKind = ensembleKind
+    self.featureStarts = featureStarts
     precondition(input >= 1 && !layers.isEmpty && members >= 1)
     self.periodic = periodic
     self.members = members

@@ -81,7 +81,9 @@ public enum PlanCompiler {
     // ... and, when its inputs are wide enough, reads the rows that are runs of ones and zeros
     // as a few terms each (AdaptedDense.swift).
     let runs = id(.runTerms).map {
-      RunScratch(terms: $0, transposed: id(.runTransposed)!, pieces: id(.runPieces)!)
+      RunScratch(
+        terms: $0, transposed: id(.runTransposed)!, pieces: id(.runPieces)!,
+        blocks: RunBlocks(inputs: network.input, featureStarts: network.featureStarts))
     }
     let ops = OpBuilder(buffers: layout.buffers, members: members)
     let embed =

@@ -292,10 +292,15 @@ extension ExecutionPlan {
         }
         return line
       case .adaptedDense(
-        let k, let x, let r, let w, let b, let u, _, let y, let z, let n, _, _, let act, _):
+        let k, let x, let r, let w, let b, let u, let runs, let y, let z, let n, _, _, let act, _):
         let pre = z.map { "\(name($0)) = " } ?? ""
+        let widths = zip(runs.blocks.starts.dropFirst(), runs.blocks.starts).map { $0 - $1 }
+        let blocks =
+          runs.blocks.count == 1
+          ? "one block of \(widths[0]) columns"
+          : "\(runs.blocks.count) blocks of \(widths.min()!)–\(widths.max()!) columns"
         return
-          "adapted_dense[\(k)] \(name(y))[m] = \(act.rawValue)(\(pre)(\(name(x)) ⊙ \(name(r))[m]) · \(name(w))ᵀ + \(name(b))), m < \(n): rows of runs from their pieces by blocks of 16 columns, the others through \(name(u))"
+          "adapted_dense[\(k)] \(name(y))[m] = \(act.rawValue)(\(pre)(\(name(x)) ⊙ \(name(r))[m]) · \(name(w))ᵀ + \(name(b))), m < \(n): rows of runs from their pieces by \(blocks), the others through \(name(u))"
       case .adaptedDenseBackward(
         let k, let d, let x, _, let wm, let w, _, _, let dw, let db, let dr, let g, let dx, _, _, _):
         var line =
