@@ -6,6 +6,10 @@
 
 import Foundation
 
+#if arch(x86_64)
+  import _Builtin_intrinsics.intel
+#endif
+
 /// The parameter update rule.
 public enum OptimizerKind: String, CaseIterable, Sendable {
   case sgd, momentum, nesterov, adam, adamw, rmsprop
@@ -310,7 +314,7 @@ func adamUpdate(
     let vv = b2 * vi.loadUnaligned(as: V.self) + (1 - b2) * grad * grad
     mi.storeBytes(of: mv, as: V.self)
     vi.storeBytes(of: vv, as: V.self)
-    pi.storeBytes(of: pv - stepSize * mv / ((vv * invC2).squareRoot() + eps), as: V.self)
+    pi.storeBytes(of: pv - stepSize * mv / (squareRoot(vv * invC2) + eps), as: V.self)
     i += 8
   }
   for i in vector..<count {
@@ -320,6 +324,19 @@ func adamUpdate(
     v[i] = b2 * v[i] + (1 - b2) * grad * grad
     p[i] -= stepSize * m[i] / ((v[i] * invC2).squareRoot() + eps)
   }
+}
+
+/// √v in one instruction. SIMD8's `squareRoot()` calls `sqrtf` once per lane here (a scalar
+/// square root, then a branch to the C library's for errno), eight times the work: Adam's update
+/// of 23,000 parameters took 35 µs that way on one thread. Both are correctly rounded, so the
+/// bits are the same.
+@inline(__always)
+private func squareRoot(_ v: SIMD8<Float>) -> SIMD8<Float> {
+  #if arch(x86_64)
+    _mm256_sqrt_ps(v)
+  #else
+    v.squareRoot()
+  #endif
 }
 
 /// RMSprop (torch.optim.RMSprop): with g = grad + λp, s ← αs + (1 − α)g²; centred: ḡ ← ḡ + (1 − α)(g − ḡ)
