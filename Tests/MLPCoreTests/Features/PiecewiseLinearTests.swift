@@ -83,6 +83,47 @@ import Testing
     #expect(p.description.contains("at least two distinct values"))
   }
 
+  /// The network knows where each feature starts in x^0, the model file gives it back, and
+  /// TabM-mini's layer 1 cuts its blocks for rows of runs there (so a number's bins are one run
+  /// piece) in the training plan and in the inference plan of the saved model alike.
+  @Test func layerOneCutsItsBlocksWhereFeaturesStart() throws {
+    let text = """
+      task: regression
+      ensemble: 4
+      layers: [{units: 64, activation: relu}, {units: 1}]
+      data:
+        train: \(Repository.path("Tests/Fixtures/two-targets.csv"))
+        target: y1
+        features:
+          a: {type: numeric, scale: piecewise_linear, bins: 16}
+          b: {type: numeric, scale: piecewise_linear, bins: 16}
+          c: numeric
+          y2: ignore
+      """
+    let checked = checkSpec(text)
+    let spec = try #require(checked.spec, "\(checked.diagnostics)")
+    let encoder = try #require(spec.data.encoder)
+    let (wa, wb) = (encoder.columns[0].inputWidth, encoder.columns[1].inputWidth)
+    #expect(wa >= 8 && wb >= 8, "bins: \(wa), \(wb)")
+    #expect(spec.network.featureStarts == [0, wa, wa + wb])
+    let blocks = { (plan: ExecutionPlan) -> [Int]? in
+      for op in plan.forward {
+        if case .adaptedDense(_, _, _, _, _, _, let runs, _, _, _, _, _, _, _) = op {
+          return runs.blocks.starts
+        }
+      }
+      return nil
+    }
+    // A block for each feature (b's has 8 columns or more, so c starts one); they end at n^0.
+    let expected = [0, wa, wa + wb, wa + wb + 1]
+    #expect(blocks(PlanCompiler.compile(spec)) == expected)
+    let trainer = Trainer(spec)
+    _ = try trainer.runEpoch(1)
+    let model = try Model.decode(Model.encode(spec, trainer.executor), file: "m.safetensors")
+    #expect(model.network.featureStarts == spec.network.featureStarts)
+    #expect(blocks(PlanCompiler.compileInference(model.network, batchSize: 8)) == expected)
+  }
+
   @Test func binsAreCheckedInTheSpec() {
     let spec = { (treatment: String) in
       """
