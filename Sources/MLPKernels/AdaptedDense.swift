@@ -11,6 +11,10 @@
 
 import MLPThreads
 
+#if arch(x86_64)
+  import _Builtin_intrinsics.intel
+#endif
+
 /// From delta (K·R, O) = ∂L/∂z and x (R, I), the rows before the adapters: g (K, O, I) = G_m
 /// (scratch), dW (O, I) = Σ_m G_m ⊙ r_m, dr (K, I) = Σ_o G_m ⊙ W, db (O) = Σ_rows delta; with dx
 /// (R, I), ∂L/∂x = Σ_m (delta_m · W) ⊙ r_m = Σ_m delta_m · wm_m, wm (K, O, I) = W ⊙ r_m built in
@@ -192,35 +196,79 @@ private func scanRows(
   into terms: UnsafeMutablePointer<Float>
 ) -> Int {
   let cap = inputs / 8
+  let words = (inputs + 63) / 64
   var count = 0
-  for i in rows {
-    let row = x + i * inputs
-    let t = UnsafeMutableRawPointer(terms + i * inputs)
-    var n = 0
-    var j = 0
-    var fits = true
-    while j < inputs {
-      let v = row[j]
-      if v == 0 {
-        j += 1
-        continue
+  // Each row's nonzero columns and its columns of ones as bits, eight compares at a time; the
+  // terms are then found a word of 64 columns at a time.
+  return withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 2 * words) { bits in
+    let (nonzero, ones) = (bits.baseAddress!, bits.baseAddress! + words)
+    for i in rows {
+      let row = x + i * inputs
+      bits.initialize(repeating: 0)
+      var c = 0
+      while c + 8 <= inputs {
+        let v = UnsafeRawPointer(row + c).loadUnaligned(as: SIMD8<Float>.self)
+        let shift = UInt64(c & 63)
+        nonzero[c >> 6] |= UInt64(laneBits(v .!= 0)) << shift
+        ones[c >> 6] |= UInt64(laneBits(v .== 1)) << shift
+        c += 8
       }
-      var e = j
-      if v == 1 { while e + 1 < inputs && row[e + 1] == 1 { e += 1 } }
-      if n == cap {
-        fits = false
-        break
+      while c < inputs {
+        let bit = UInt64(1) << UInt64(c & 63)
+        if row[c] != 0 { nonzero[c >> 6] |= bit }
+        if row[c] == 1 { ones[c >> 6] |= bit }
+        c += 1
       }
-      t.storeBytes(of: Int32(j), toByteOffset: 4 * (1 + 3 * n), as: Int32.self)
-      t.storeBytes(of: Int32(e), toByteOffset: 4 * (2 + 3 * n), as: Int32.self)
-      t.storeBytes(of: v, toByteOffset: 4 * (3 + 3 * n), as: Float.self)
-      n += 1
-      j = e + 1
+      let t = UnsafeMutableRawPointer(terms + i * inputs)
+      var n = 0
+      var fits = true
+      var j = nextBit(nonzero, from: 0, words: words, set: true)
+      while j < inputs {
+        // A run of ones ends before the next column that is not one.
+        let e =
+          ones[j >> 6] >> UInt64(j & 63) & 1 == 1
+          ? min(nextBit(ones, from: j + 1, words: words, set: false), inputs) - 1 : j
+        if n == cap {
+          fits = false
+          break
+        }
+        t.storeBytes(of: Int32(j), toByteOffset: 4 * (1 + 3 * n), as: Int32.self)
+        t.storeBytes(of: Int32(e), toByteOffset: 4 * (2 + 3 * n), as: Int32.self)
+        t.storeBytes(of: row[j], toByteOffset: 4 * (3 + 3 * n), as: Float.self)
+        n += 1
+        j = nextBit(nonzero, from: e + 1, words: words, set: true)
+      }
+      t.storeBytes(of: Int32(fits ? n : -1), as: Int32.self)
+      if fits { count += 1 }
     }
-    t.storeBytes(of: Int32(fits ? n : -1), as: Int32.self)
-    if fits { count += 1 }
+    return count
   }
-  return count
+}
+
+/// The first column at or after `from` whose bit is set (`set`) or clear, or 64 · words.
+@inline(__always)
+private func nextBit(_ bits: UnsafePointer<UInt64>, from: Int, words: Int, set: Bool) -> Int {
+  var w = from >> 6
+  guard w < words else { return 64 * words }
+  var word = (set ? bits[w] : ~bits[w]) & (~0 << UInt64(from & 63))
+  while word == 0 {
+    w += 1
+    if w == words { return 64 * words }
+    word = set ? bits[w] : ~bits[w]
+  }
+  return 64 * w + word.trailingZeroBitCount
+}
+
+/// Bit k set where lane k of the mask is.
+@inline(__always)
+private func laneBits(_ mask: SIMDMask<SIMD8<Int32>>) -> UInt32 {
+  #if arch(x86_64)
+    UInt32(bitPattern: _mm256_movemask_ps(unsafeBitCast(mask, to: SIMD8<Float>.self)))
+  #else
+    var bits: UInt32 = 0
+    for k in 0..<8 where mask[k] { bits |= 1 << UInt32(k) }
+    return bits
+  #endif
 }
 
 /// Row i's terms: nil when it stays with the product.

@@ -166,6 +166,78 @@ import Testing
       rows: 30, members: 2, groups: 3, bins: 24, outputs: 40, denseEvery: 0, featureBlocks: true),
   ]
 
+  /// The scan of rows into terms (eight compares at a time, then bits) against the plain loop
+  /// over columns: runs across the 64-column words and at the row's ends, −0, NaN, values of 1
+  /// beside other values, widths that are not multiples of 8 or 64, and rows over the cap.
+  @Test(arguments: [32, 37, 64, 100, 129, 256])
+  func theScanFindsTheTermsOfThePlainLoop(inputs: Int) {
+    var rng = SeededGenerator(seed: UInt64(inputs))
+    let rows = 40
+    var x = [Float](repeating: 0, count: rows * inputs)
+    for i in 0..<rows {
+      var j = 0
+      while j < inputs {
+        let length = Int(rng.uniform(1, 90))
+        let kind = Int(rng.uniform(0, 6))
+        for k in j..<min(j + length, inputs) {
+          x[i * inputs + k] =
+            switch kind {
+            case 0, 1: 0
+            case 2: 1
+            case 3: k % 7 == 0 ? -0.0 : 0
+            case 4: k % 5 == 0 ? Float(rng.uniform(-2, 2)) : 0
+            default: k % 11 == 0 ? .nan : k % 3 == 0 ? 1 : 0
+            }
+        }
+        j += length
+      }
+    }
+    var terms = [Float](repeating: .nan, count: rows * inputs)
+    let count = terms.withUnsafeMutableBufferPointer {
+      scanRuns(x, rows: rows, inputs: inputs, into: $0.baseAddress!)
+    }
+    var expectedCount = 0
+    for i in 0..<rows {
+      // The plain loop: a nonzero column starts a term, a one extends it over the ones after it.
+      var expected: [(Int, Int, UInt32)] = []
+      var j = 0
+      while j < inputs {
+        let v = x[i * inputs + j]
+        if v == 0 {
+          j += 1
+          continue
+        }
+        var e = j
+        if v == 1 { while e + 1 < inputs && x[i * inputs + e + 1] == 1 { e += 1 } }
+        expected.append((j, e, v.bitPattern))
+        j = e + 1
+      }
+      let found = terms.withUnsafeBufferPointer { t in
+        runTerms(t.baseAddress!, row: i, inputs: inputs).map { (p, n) in
+          (0..<n).map { k in
+            let (a, b, v) = term(p, k)
+            return (a, b, v.bitPattern)
+          }
+        }
+      }
+      if expected.count > inputs / 8 {
+        #expect(found == nil, "row \(i): \(expected.count) terms stay with the product")
+        continue
+      }
+      expectedCount += 1
+      guard let got = found else {
+        Issue.record("row \(i): \(expected.count) terms, but it stayed with the product")
+        continue
+      }
+      #expect(got.count == expected.count, "row \(i)")
+      for (g, w) in zip(got, expected) {
+        #expect(g.0 == w.0 && g.1 == w.1 && g.2 == w.2, "row \(i): \(g) against \(w)")
+      }
+    }
+    #expect(count == expectedCount)
+    #expect(expectedCount > 0 && expectedCount < rows, "rows of both kinds: \(expectedCount)")
+  }
+
   @Test func blocksStartWhereFeaturesStart() {
     // Without features: every 16 columns.
     #expect(RunBlocks(inputs: 40).starts == [0, 16, 32, 40])
