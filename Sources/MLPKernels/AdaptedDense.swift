@@ -151,8 +151,9 @@ private func multiplyAdd(
 // edges of blocks of columns (`RunBlocks`: where features start, or every 16 columns), a row is
 // a few pieces, each inside one block: a head (from the block's first column), a tail (to its
 // last), an inner run, or a value; the pieces are sorted by block once per batch. A
-// piecewise-linear feature's run of ones starts at its first bin, which starts a block: one head. Member m's z = Σ_j x_j · r_m[j] · W[:, j] is then, block by block, a
-// few vector additions per row instead of I: with the block's rows of r_m ⊙ Wᵀ summed from its
+// piecewise-linear feature's run of ones starts at its first bin, which starts a block: one
+// head. Member m's z = Σ_j x_j · r_m[j] · W[:, j] is then, block by block, a few vector
+// additions per row instead of I: with the block's rows of r_m ⊙ Wᵀ summed from its
 // first column (P) and from its last (S), a head at ...b adds P[b], a tail at a... S[a], an
 // inner run P[b] − P[a − 1], a value v · r_m[a] · Wᵀ[a]. Backward, G_mᵀ[j] = Σ_i x_ij · δ_m[i]
 // takes each head's δ at its last column summed backward through the block, each tail's at its
@@ -356,8 +357,13 @@ public struct RunBlocks: Sendable, Equatable {
 /// (from a to the block's last), an inner run (a...b), or a value v at a.
 private enum PieceKind: Int { case head, tail, inner, value }
 
-// A piece's key: 4 · s + kind · w + its column in the block (b for a head, a for the others),
-// for the block of w columns from s: 4 · I keys, a block's pieces of one kind together.
+/// The first key of the pieces of `kind` in the block of `width` columns from `start`: a block
+/// takes the 4 · width keys from 4 · start, one per kind and column (b for a head, a for the
+/// others), so there are 4 · I keys and a block's pieces of one kind are together.
+@inline(__always)
+private func pieceKey(start: Int, width: Int, _ kind: PieceKind) -> Int {
+  4 * start + kind.rawValue * width
+}
 
 /// Rows of scratch the pieces need beyond the batch's (for the keys' offsets).
 public let runPieceRows = 8
@@ -386,7 +392,7 @@ private func sortPieces(
               let block = Int(blockOf[first])
               let (start, next) = (starts[block], starts[block + 1])
               visit(
-                4 * start + PieceKind.value.rawValue * (next - start) + first - start, i, first,
+                pieceKey(start: start, width: next - start, .value) + first - start, i, first,
                 Int32(bitPattern: v.bitPattern))
               continue
             }
@@ -398,8 +404,8 @@ private func sortPieces(
               let b = min(end, last)
               let kind: PieceKind = a == start ? .head : b == end ? .tail : .inner
               visit(
-                4 * start + kind.rawValue * (next - start) + (kind == .head ? b : a) - start, i, a,
-                Int32(b))
+                pieceKey(start: start, width: next - start, kind) + (kind == .head ? b : a) - start,
+                i, a, Int32(b))
               a = next
             }
           }
@@ -450,7 +456,7 @@ private func eachPiece(
   _ pieces: UnsafePointer<Float>, start: Int, width: Int, _ kind: PieceKind, inputs: Int,
   _ visit: (Int, Int, Int, Float) -> Void
 ) {
-  let first = 4 * start + kind.rawValue * width
+  let first = pieceKey(start: start, width: width, kind)
   eachPiece(pieces, keys: first, first + width, inputs: inputs, visit)
 }
 
@@ -460,7 +466,7 @@ private func hasPieces(
   _ pieces: UnsafePointer<Float>, start: Int, width: Int, _ kind: PieceKind
 ) -> Bool {
   let words = UnsafeRawPointer(pieces).assumingMemoryBound(to: Int32.self)
-  let first = 4 * start + kind.rawValue * width
+  let first = pieceKey(start: start, width: width, kind)
   return words[first + width] > words[first]
 }
 
@@ -645,8 +651,8 @@ private func blockGradient<V: Lanes>(
   let words = UnsafeRawPointer(pieces).assumingMemoryBound(to: Int32.self)
   let base = 4 * inputs + 1
   let (heads, tails, values) = (
-    4 * start + PieceKind.head.rawValue * width, 4 * start + PieceKind.tail.rawValue * width,
-    4 * start + PieceKind.value.rawValue * width
+    pieceKey(start: start, width: width, .head), pieceKey(start: start, width: width, .tail),
+    pieceKey(start: start, width: width, .value)
   )
   var sum = V.zero
   for j in Swift.stride(from: width - 1, through: 0, by: -1) {
