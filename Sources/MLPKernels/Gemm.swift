@@ -95,7 +95,14 @@ public func gemm(
   #endif
   // Tiny products, A·Bᵀ with a few output columns, and A·B or Aᵀ·B with one or two rows or a
   // depth of one or two (the register tile would be mostly zeros or mostly loads and stores).
-  if m * n * k <= 2048 || (form == .nt && n < 8 && k >= 8) || (form != .nt && min(m, k) <= 2) {
+  // A·Bᵀ (every forward pass) gives each row of C the same bits whatever the other rows: its
+  // paths differ with M only where they compute alike (`rowsFromTheirOwn`), so a prediction
+  // never depends on the rows batched with it.
+  let small =
+    form == .nt
+    ? (n < 8 && k >= 8) || (m * n * k <= 2048 && k <= rowsFromTheirOwn)
+    : m * n * k <= 2048 || min(m, k) <= 2
+  if small {
     gemmSmall(form, m: m, n: n, k: k, a, lda: lda, b, ldb: ldb, c, ldc: ldc, accumulate: accumulate)
     return
   }
@@ -103,6 +110,12 @@ public func gemm(
     form, m: m, n: n, k: k, a, lda: lda, b, ldb: ldb, c, ldc: ldc, accumulate: accumulate,
     threads: threads, abandonable: abandonable, isa: isa)
 }
+
+/// The deepest A·Bᵀ the small path takes beside the tiles: every tile sums a value over
+/// k ≤ 192 in one depth block (Tiles.swift: kc 192 or 256), from zero, one fused multiply-add
+/// per k in order, as `rowsOfC` does; deeper, the tiles add the blocks' sums, so deeper small
+/// products go to the tiles too.
+let rowsFromTheirOwn = 192
 
 /// The blocked product, on this thread or split over the pool's.
 @inline(never)
@@ -165,7 +178,7 @@ func gemmSmall(
   _ b: UnsafePointer<Float>,
   ldb: Int, _ c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
 ) {
-  if form == .nt && k >= 8 {  // both operands contiguous along k: dot products
+  if form == .nt && k >= 8 && n < 8 {  // both operands contiguous along k: dot products
     for i in 0..<m {
       for j in 0..<n {
         let sum = dot(a + i * lda, b + j * ldb, count: k)
@@ -175,9 +188,11 @@ func gemmSmall(
     return
   }
   if form == .nt {
-    // A shallow A·Bᵀ (a forward pass from a few inputs; `gemm` sends A·Bᵀ here only with
-    // k ≥ 8, taken above, or M·N·K ≤ 2048): B transposed into scratch first, so the rows of
-    // op(B) are contiguous and the loop over C's columns vectorises.
+    // A small A·Bᵀ (`gemm` sends A·Bᵀ with N ≥ 8 here only when M·N·K ≤ 2048 and K is within
+    // one depth block of the tiles): B transposed into scratch first, so the rows of op(B) are
+    // contiguous and the loop over C's columns vectorises. Each value is then the tiles' sum:
+    // from zero, one fused multiply-add per k in order, so a row gets the same bits here as
+    // in a product of more rows.
     withUnsafeTemporaryAllocation(of: Float.self, capacity: n * k) { scratch in
       let bt = scratch.baseAddress!
       for j in 0..<n {

@@ -2,8 +2,9 @@
 // every row waiting (up to `maxBatch`, after waiting at most `maxDelay` for more to arrive), runs
 // them through the model's inference-only plan in one forward pass (on the kernels' worker pool
 // when the batch is big enough), and hands each request its own rows of x^N. A row's outputs do
-// not depend on the rows beside it (each output row is its own dot products), so batched and
-// unbatched answers are identical (tested).
+// not depend on the rows beside it or on how many there are (every forward product gives a row
+// of its result the same bits whatever the other rows: Gemm.swift), so batched and unbatched
+// answers are identical (tested), and a pass runs only the rows it has.
 
 import Foundation
 import MLPCore
@@ -155,27 +156,23 @@ public final class Batcher: @unchecked Sendable {
     }
   }
 
-  /// The jobs' rows through the plan, a full batch at a time: rows past the requests' are
-  /// zeros, so every forward pass multiplies the same shapes, whatever was batched together.
+  /// The jobs' rows through the plan, at most a batch at a time.
   private func forward(_ jobs: [[Float]], rows: Int, on predictor: Predictor) -> [Float] {
     let batch = predictor.executor.plan.batchSize
-    var x = [Float](repeating: 0, count: ((rows + batch - 1) / batch) * batch * inputs)
-    var at = 0
-    for job in jobs {
-      x.withUnsafeMutableBufferPointer { p in
-        _ = UnsafeMutableBufferPointer(rebasing: p[at..<at + job.count]).initialize(from: job)
+    let x = jobs.count == 1 ? jobs[0] : Array(jobs.joined())
+    return [Float](unsafeUninitializedCapacity: rows * outputs) { out, count in
+      x.withUnsafeBufferPointer { x in
+        var done = 0
+        while done < rows {
+          let n = min(batch, rows - done)
+          let y = predictor.run(
+            UnsafeBufferPointer(rebasing: x[done * inputs..<(done + n) * inputs]), rows: n)
+          _ = UnsafeMutableBufferPointer(rebasing: out[done * outputs..<(done + n) * outputs])
+            .initialize(from: y)
+          done += n
+        }
       }
-      at += job.count
+      count = rows * outputs
     }
-    var out = [Float](repeating: 0, count: rows * outputs)
-    var done = 0
-    while done < rows {
-      let n = min(batch, rows - done)
-      let chunk = Array(x[done * inputs..<(done + batch) * inputs])
-      let y = predictor.run(chunk, rows: batch)
-      for i in 0..<n * outputs { out[done * outputs + i] = y[i] }
-      done += n
-    }
-    return out
   }
 }

@@ -160,3 +160,45 @@ func columnSumsMatchReference(_ cols: Int) {
     }
   }
 }
+
+/// A·Bᵀ (every forward pass) gives a row of C the same bits whether the product has that row
+/// alone or many others besides (so a prediction never depends on the rows batched with it):
+/// shapes on either side of every bound between the paths (N < 8 with K ≥ 8, M·N·K ≤ 2048, a
+/// depth block of 192 or 256, N ≤ 16 or wider tiles), each ISA, alone and over the pool.
+@Test(
+  arguments: [
+    (1, 1), (4, 3), (16, 3), (2, 4), (8, 8), (16, 16), (64, 16), (4, 16), (32, 64), (64, 64),
+    (100, 40), (192, 10), (193, 10), (200, 8), (256, 17), (300, 33), (7, 100), (64, 300),
+  ])
+func aRowOfAForwardProductDoesNotDependOnTheOtherRows(_ shape: (Int, Int)) {
+  let (k, n) = shape
+  var rng = SeededGenerator(seed: UInt64(k * 131 + n))
+  let rows = 130
+  let a = (0..<rows * k).map { _ in Float(rng.uniform(-1, 1)) }
+  let b = (0..<n * k).map { _ in Float(rng.uniform(-1, 1)) }
+  func product(_ from: Int, _ m: Int, _ isa: KernelISA, _ pool: WorkerPool?) -> [Float] {
+    var c = [Float](repeating: .nan, count: m * n)
+    a.withUnsafeBufferPointer { a in
+      b.withUnsafeBufferPointer { b in
+        c.withUnsafeMutableBufferPointer { c in
+          gemm(
+            .nt, m: m, n: n, k: k, a.baseAddress! + from * k, lda: k, b.baseAddress!, ldb: k,
+            c.baseAddress!, ldc: n, accumulate: false, threads: pool, isa: isa)
+        }
+      }
+    }
+    return c
+  }
+  for isa in KernelISA.allCases {
+    for pool in [nil, WorkerPool.shared] {
+      let all = product(0, rows, isa, pool)
+      for (from, m) in [(0, 1), (5, 1), (129, 1), (3, 2), (7, 5), (60, 64), (0, 9)] {
+        let part = product(from, m, isa, pool)
+        let same = part.map(\.bitPattern) == all[from * n..<(from + m) * n].map(\.bitPattern)
+        #expect(
+          same, "\(isa), pool \(pool != nil): rows \(from)..<\(from + m) of \(rows), K \(k), N \(n)"
+        )
+      }
+    }
+  }
+}

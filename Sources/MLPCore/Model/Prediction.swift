@@ -57,10 +57,15 @@ public final class Predictor {
   /// x^N for `rows` rows of raw features, or of encoded rows when the model has transforms
   /// (standardised here when the model was trained so).
   public func run(_ features: [Float], rows: Int) -> UnsafeBufferPointer<Float> {
+    features.withUnsafeBufferPointer { run($0, rows: rows) }
+  }
+
+  /// `run(_:rows:)` from rows anywhere in memory.
+  public func run(_ features: UnsafeBufferPointer<Float>, rows: Int) -> UnsafeBufferPointer<Float> {
     let inputs = model.network.loadedColumns
     precondition(features.count >= rows * inputs && rows <= executor.plan.batchSize)
     let x = executor.pointer(executor.plan.input)
-    x.update(from: features, count: rows * inputs)
+    if rows > 0 { x.update(from: features.baseAddress!, count: rows * inputs) }
     model.standardizer?.apply(x, rows: rows)
     executor.forward(rows: rows)
     return UnsafeBufferPointer(
