@@ -84,16 +84,18 @@
     /// A prediction answered on this thread, or nil when it has to wait for its model (the
     /// model is busy, or the rows do not fit one forward pass): then `respond` answers it.
     /// `path` has no query.
-    func answerNow(path: String, fields: HTTPFields, body: [UInt8]) -> Reply? {
+    func answerNow(path: String, contentType: String?, authorization: String?, body: [UInt8])
+      -> Reply?
+    {
       let start = ContinuousClock.now
       var route = "unmatched"
       let reply: Reply
       do throws(ServeError) {
         let (r, name) = try Self.match("POST", path)
         route = r.path
-        try authorize(r, fields[.authorization])
+        try authorize(r, authorization)
         let m = try model(for: r, name: name, query: nil)
-        try Self.checkContentType(r, fields[.contentType])
+        try Self.checkContentType(r, contentType)
         let work = try Self.work(
           r, model: m, body: try parse(body, for: m), maxRows: state.configuration.maxRows)
         guard let y = m.predictNow(work.rows.x, rows: work.rows.count) else { return nil }
@@ -176,7 +178,8 @@
       guard
         request.body.count <= responder.state.configuration.maxBody,
         let reply = responder.answerNow(
-          path: request.path, fields: request.head.headerFields, body: request.body)
+          path: request.path, contentType: request.head.headerFields[.contentType],
+          authorization: request.head.headerFields[.authorization], body: request.body)
       else {
         // Hummingbird answers it, as if the fast lane were not there.
         handedOn += 1
@@ -218,7 +221,8 @@
     }
   }
 
-  /// Hummingbird's HTTP/1.1 channel with the fast lane after its connection-state handler.
+  /// Hummingbird's HTTP/1.1 channel with the raw lane in front of it and the fast lane after its
+  /// connection-state handler.
   struct ServeChannel: ServerChildChannel, HTTPChannelHandler {
     typealias Value = HTTP1Channel.Value
     let http1: HTTP1Channel
@@ -232,6 +236,7 @@
         let pipeline = channel.pipeline.syncOperations
         let state = try pipeline.handler(type: HTTPConnectionStateHandler.self)
         try pipeline.addHandler(FastLane(responder: lane), position: .after(state))
+        try pipeline.addHandler(RawLane(responder: lane, logger: logger), position: .first)
         return value
       }
     }
