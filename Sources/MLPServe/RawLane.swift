@@ -85,14 +85,8 @@
         return .handOn
       }
       // A field name is a token (no spaces; a line starting with one would be folded).
-      let tchar = Set("!#$%&'*+-.^_`|~".utf8)
       let name = line[..<split]
-      guard
-        name.allSatisfy({
-          (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0)
-            || tchar.contains($0)
-        })
-      else { return .handOn }
+      guard name.allSatisfy(isTokenByte) else { return .handOn }
       var value = line[(split + 1)...]
       guard value.allSatisfy({ $0 == tab || ($0 >= 32 && $0 != 127) }) else { return .handOn }
       while let f = value.first, f == space || f == tab { value = value.dropFirst() }
@@ -124,6 +118,22 @@
     guard let length, length <= maxBody else { return .handOn }
     head.body = at..<at + length
     return bytes.count >= at + length ? .take(head, length: at + length) : .incomplete
+  }
+
+  /// Whether `b` may be part of a header field's name (RFC 9110's tchar).
+  @inline(__always)
+  func isTokenByte(_ b: UInt8) -> Bool {
+    switch b {
+    case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+      UInt8(ascii: "a")...UInt8(ascii: "z"):
+      true
+    case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"),
+      UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"),
+      UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"),
+      UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
+      true
+    default: false
+    }
   }
 
   /// Answers predictions from the connection's bytes when it can (see the top of this file).
@@ -238,12 +248,22 @@
 
     private func write(_ reply: Reply, close: Bool, context: ChannelHandlerContext) {
       let text = reply.text
-      var head = "HTTP/1.1 \(reply.head.status.code) \(reply.head.status.reasonPhrase)\r\n"
-      head += "Content-Type: application/json\r\nContent-Length: \(text.utf8.count)\r\n"
-      for field in reply.extra { head += "\(field.name.rawName): \(field.value)\r\n" }
-      head += "Date: \(date.now())\r\n\r\n"
-      var buffer = context.channel.allocator.buffer(capacity: head.utf8.count + text.utf8.count)
-      buffer.writeString(head)
+      var buffer = context.channel.allocator.buffer(capacity: text.utf8.count + 160)
+      let status =
+        reply.status == 200 ? "200 OK" : "\(reply.status) \(reply.head.status.reasonPhrase)"
+      buffer.writeStaticString("HTTP/1.1 ")
+      buffer.writeString(status)
+      buffer.writeStaticString("\r\nContent-Type: application/json\r\nContent-Length: ")
+      buffer.writeString(String(text.utf8.count))
+      for field in reply.extra {
+        buffer.writeStaticString("\r\n")
+        buffer.writeString(field.name.rawName)
+        buffer.writeStaticString(": ")
+        buffer.writeString(field.value)
+      }
+      buffer.writeStaticString("\r\nDate: ")
+      buffer.writeString(date.now())
+      buffer.writeStaticString("\r\n\r\n")
       buffer.writeString(text)
       if close {
         let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
