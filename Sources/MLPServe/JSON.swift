@@ -232,12 +232,18 @@ public struct JSONParser {
     i += 1
     let start = i
     // The common case: no escapes.
+    var ascii = true
     while i < bytes.count, bytes[i] != UInt8(ascii: "\""), bytes[i] != UInt8(ascii: "\\"),
       bytes[i] >= 0x20
     {
+      ascii = ascii && bytes[i] < 0x80
       i += 1
     }
     guard i < bytes.count else { throw error("unterminated string") }
+    if bytes[i] == UInt8(ascii: "\""), ascii {  // ASCII: valid UTF-8 as it is
+      i += 1
+      return String(decoding: bytes[start..<i - 1], as: UTF8.self)
+    }
     if bytes[i] == UInt8(ascii: "\"") {  // no escapes: the text is the bytes as they are
       guard let text = String(validating: bytes[start..<i], as: UTF8.self) else {
         i = start

@@ -208,8 +208,11 @@ public final class ServedModel: Sendable {
       switch item {
       case .object(let members):
         var values = [JSONValue?](repeating: nil, count: features.count)
-        for (key, value) in members {
-          let k = try column(key, field: "\(at()).\(key)")
+        for (j, (key, value)) in members.enumerated() {
+          // Rows usually name the features in the model's order: a comparison finds it.
+          let k =
+            j < features.count && features[j] == key
+            ? j : try column(key, field: "\(at()).\(key)")
           values[k] = value
         }
         try append(values, to: &rows, field: at()) { "\(at()).\(self.features[$0])" }
