@@ -97,7 +97,8 @@ public func gemm(
   // depth of one or two (the register tile would be mostly zeros or mostly loads and stores).
   // A·Bᵀ (every forward pass) gives each row of C the same bits whatever the other rows: its
   // paths differ with M only where they compute alike (`rowsFromTheirOwn`), so a prediction
-  // never depends on the rows batched with it.
+  // never depends on the rows batched with it (with these kernels; the OpenBLAS build, which
+  // has no server, makes no such promise).
   let small =
     form == .nt
     ? (n < 8 && k >= 8) || (m * n * k <= 2048 && k <= rowsFromTheirOwn)
