@@ -119,6 +119,7 @@ let package = Package(
         .product(name: "Logging", package: "swift-log", condition: serve),
         .product(name: "NIOCore", package: "swift-nio", condition: serve),
         .product(name: "NIOPosix", package: "swift-nio", condition: serve),
+        .product(name: "NIOHTTP1", package: "swift-nio", condition: serve),
         .product(name: "HummingbirdCore", package: "hummingbird", condition: serve),
         .product(name: "NIOHTTPTypes", package: "swift-nio-extras", condition: serve),
         .product(name: "HTTPTypes", package: "swift-http-types", condition: serve),

@@ -96,12 +96,12 @@ public func gemm(
   // Tiny products, A·Bᵀ with a few output columns, and A·B or Aᵀ·B with one or two rows or a
   // depth of one or two (the register tile would be mostly zeros or mostly loads and stores).
   // A·Bᵀ (every forward pass) gives each row of C the same bits whatever the other rows: its
-  // paths differ with M only where they compute alike (`rowsFromTheirOwn`), so a prediction
+  // paths differ with M only where they compute alike (`oneDepthBlock`), so a prediction
   // never depends on the rows batched with it (with these kernels; the OpenBLAS build, which
   // has no server, makes no such promise).
   let small =
     form == .nt
-    ? (n < 8 && k >= 8) || (m * n * k <= 2048 && k <= rowsFromTheirOwn)
+    ? (n < 8 && k >= 8) || (m * n * k <= 2048 && k <= oneDepthBlock)
     : m * n * k <= 2048 || min(m, k) <= 2
   if small {
     gemmSmall(form, m: m, n: n, k: k, a, lda: lda, b, ldb: ldb, c, ldc: ldc, accumulate: accumulate)
@@ -112,11 +112,11 @@ public func gemm(
     threads: threads, abandonable: abandonable, isa: isa)
 }
 
-/// The deepest A·Bᵀ the small path takes beside the tiles: every tile sums a value over
-/// k ≤ 192 in one depth block (Tiles.swift: kc 192 or 256), from zero, one fused multiply-add
-/// per k in order, as `rowsOfC` does; deeper, the tiles add the blocks' sums, so deeper small
-/// products go to the tiles too.
-let rowsFromTheirOwn = 192
+/// The deepest A·Bᵀ the small path takes beside the tiles: within one depth block of every
+/// tile (Tiles.swift's kc), a tile sums a value from zero, one fused multiply-add per k in
+/// order, as `rowsOfC` does; deeper, the tiles add the blocks' sums, so deeper small products
+/// go to the tiles too.
+let oneDepthBlock = min(Tile6x16.kc, Tile8x32.kc)
 
 /// The blocked product, on this thread or split over the pool's.
 @inline(never)

@@ -22,6 +22,7 @@
   import HummingbirdCore
   import Logging
   import NIOCore
+  import NIOHTTP1
 
   /// What the raw lane reads from the bytes it holds.
   enum RawRequest: Equatable {
@@ -91,9 +92,8 @@
       guard value.allSatisfy({ $0 == tab || ($0 >= 32 && $0 != 127) }) else { return .handOn }
       while let f = value.first, f == space || f == tab { value = value.dropFirst() }
       while let l = value.last, l == space || l == tab { value = value.dropLast() }
-      let key = String(decoding: name, as: UTF8.self).lowercased()
-      let text = String(decoding: value, as: UTF8.self)
-      switch key {
+      var text: String { String(decoding: value, as: UTF8.self) }
+      switch String(decoding: name, as: UTF8.self).lowercased() {
       case "content-length":
         guard length == nil, (1...10).contains(value.count),
           value.allSatisfy({ (48...57).contains($0) }), let n = Int(text)
@@ -249,10 +249,11 @@
     private func write(_ reply: Reply, close: Bool, context: ChannelHandlerContext) {
       let text = reply.text
       var buffer = context.channel.allocator.buffer(capacity: text.utf8.count + 160)
-      let status =
-        reply.status == 200 ? "200 OK" : "\(reply.status) \(reply.head.status.reasonPhrase)"
       buffer.writeStaticString("HTTP/1.1 ")
-      buffer.writeString(status)
+      // The reason phrase NIO's encoder writes for Hummingbird's answers.
+      buffer.writeString(String(reply.status))
+      buffer.writeStaticString(" ")
+      buffer.writeString(HTTPResponseStatus(statusCode: reply.status).reasonPhrase)
       buffer.writeStaticString("\r\nContent-Type: application/json\r\nContent-Length: ")
       buffer.writeString(String(text.utf8.count))
       for field in reply.extra {

@@ -113,6 +113,29 @@
       return try? HTTPClient.parse(HTTPClient.receiveAll(fd, untilComplete: true))
     }
 
+    /// The status line names the reason as Hummingbird's answers do (NIO's phrases).
+    @Test func statusLinesCarryTheirReasons() async throws {
+      let server = try await RunningServer([("m", try irisLike())])
+      let port = server.port
+      let lines = try await HTTPClient.onThread {
+        try ["m", "x"].map { name in
+          let fd = try HTTPClient.connect(port: port, timeout: 60)
+          defer { close(fd) }
+          let body = #"{"instances":[[1,0]]}"#
+          HTTPClient.send(
+            fd,
+            Array(
+              ("POST /v1/models/\(name):predict HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                + "application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)").utf8))
+          let reply = HTTPClient.receiveAll(fd, untilComplete: true)
+          return String(decoding: reply.prefix { $0 != 13 }, as: UTF8.self)
+        }
+      }
+      #expect(lines == ["HTTP/1.1 200 OK", "HTTP/1.1 404 Not Found"], "\(lines)")
+      #expect(server.server.state.fastLaneAnswers == 2)
+      try await server.stop()
+    }
+
     @Test func aBusyConnectionOutlivesTheReadTimeoutAndASilentOneDoesNot() async throws {
       let server = try await RunningServer([("m", try irisLike())]) { $0.readTimeout = 0.4 }
       let port = server.port
