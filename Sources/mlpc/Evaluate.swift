@@ -38,7 +38,8 @@ extension MLPCCommand {
         var metrics = ClassificationMetrics(classes: classes)
         var each = members ? (0..<k).map { _ in ClassificationMetrics(classes: classes) } : []
         let ok = predictor.stream(
-          reader, features: features, texts: targets, width: width, diagnostics: &diagnostics
+          reader, features: features, texts: targets, skippingMissing: targets, width: width,
+          diagnostics: &diagnostics
         ) {
           record, out in
           guard problem == nil else { return }
@@ -73,7 +74,8 @@ extension MLPCCommand {
         var metrics = RegressionMetrics(targets: d.targets)
         var each = members ? (0..<k).map { _ in RegressionMetrics(targets: d.targets) } : []
         let ok = predictor.stream(
-          reader, features: features, numbers: targets, width: width, diagnostics: &diagnostics
+          reader, features: features, numbers: targets, skippingMissing: targets, width: width,
+          diagnostics: &diagnostics
         ) {
           record, out in
           // Every target cell was checked to be a number.
@@ -92,6 +94,8 @@ extension MLPCCommand {
         report = metrics.report
         memberRows = each.map { ($0.loss, $0.r2.reduce(0, +) / Double(max($0.r2.count, 1))) }
       }
+      // Rows without a target are dropped as training dropped them, and said so.
+      diagnostics += predictor.skippedWarning(file: input.data)
       diagnostics += predictor.unseenWarnings(file: input.data)
       let score = predictor.classes == nil ? "r2" : "accuracy"
       if format == .json {

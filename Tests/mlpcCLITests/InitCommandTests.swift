@@ -5,8 +5,9 @@
 
 import Foundation
 import MLPCTestSupport
-import MLPCore
 import Testing
+
+@testable import MLPCore
 
 @Suite struct InitCommandTests {
   static func table(_ dir: String) throws {
@@ -54,6 +55,45 @@ import Testing
       "init", dir + "/data/t.csv", "--target", "label", "--out", dir + "/s.yaml",
     ])
     #expect(again.status == 2 && again.stderr.contains("exists"))
+  }
+
+  @Test func dateColumnsAreIgnoredAndSaidToBeDates() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    var csv = "day,when,code,temp,label\n"
+    for i in 0..<60 {
+      let day = String(format: "2024-%02d-%02d", i / 28 + 1, i % 28 + 1)
+      let when = i % 9 == 0 ? "" : "2023-0\(i % 4 + 1)-15T0\(i % 8):30:00Z"
+      // Not dates: a thirteenth month.
+      let code = "2024-\(i % 2 == 0 ? "13" : "12")-0\(i % 9 + 1)"
+      csv += "\(day),\(when),\(code),\(Double(i % 7)),\(i % 2 == 0 ? "a" : "b")\n"
+    }
+    try csv.write(toFile: dir + "/t.csv", atomically: true, encoding: .utf8)
+    let written = try CommandRunner.mlpc([
+      "init", dir + "/t.csv", "--target", "label", "--no-trial",
+    ])
+    #expect(written.status == 0, "\(written.stderr)")
+    let hint =
+      "mlpc reads no dates; to use them, add columns of numbers (the month, the day of the year)"
+    #expect(written.stdout.contains("    day: ignore  # dates: " + hint), "\(written.stdout)")
+    #expect(written.stdout.contains("    when: ignore  # dates, 7 missing: " + hint))
+    #expect(
+      written.stdout.contains("    code: {type: categorical}  # 18 levels"), "\(written.stdout)")
+    // A spec that leaves the types to the checker: the dates are said to be dates.
+    try """
+    task: classification
+    layers: [{units: 4, activation: relu}, {units: 2, activation: softmax}]
+    data: {train: t.csv, target: label}
+    """.write(toFile: dir + "/s.yaml", atomically: true, encoding: .utf8)
+    let checked = try CommandRunner.mlpc(["check", dir + "/s.yaml"])
+    #expect(
+      checked.stdout.contains(
+        "warning[W003]: column 'day' holds dates, read as categories (60 levels): new rows' dates are levels never seen in training"
+      ), "\(checked.stdout)")
+    #expect(ColumnSurvey.looksLikeDate("1999-12-31 23:59"))
+    #expect(!ColumnSurvey.looksLikeDate("1999-12-32"))
+    #expect(!ColumnSurvey.looksLikeDate("1999-1-31"))
+    #expect(!ColumnSurvey.looksLikeDate("1999-12-31x"))
   }
 
   /// A target of whole numbers that are not 0 … k − 1 (a rating from 3 to 7): the spec reads
@@ -104,6 +144,13 @@ import Testing
     let misspelt = try CommandRunner.mlpc(["init", dir + "/data/t.csv", "--target", "labl"])
     #expect(misspelt.status == 1)
     #expect(misspelt.stderr.contains("did you mean 'label'?"), "\(misspelt.stderr)")
+    // A file separated by semicolons, read with commas: the delimiter is named.
+    try "a;b;label\n1;2;x\n".write(toFile: dir + "/semi.csv", atomically: true, encoding: .utf8)
+    let semi = try CommandRunner.mlpc(["init", dir + "/semi.csv", "--target", "label"])
+    #expect(semi.status == 1)
+    #expect(
+      semi.stderr.contains("the header looks ';'-separated: pass --delimiter ';'"), "\(semi.stderr)"
+    )
   }
 
   @Test func aNumericRowNumberIsIgnoredAndManyLevelsAreEmbedded() throws {

@@ -111,6 +111,63 @@ import Testing
     }
   }
 
+  @Test func evaluateSkipsRowsWithoutATargetAsTrainingDropsThem() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    // A label and a number as targets, each missing ('' or NA) on some rows.
+    let header = "colour,weight,kind,size\n"
+    var (all, withKind, withSize) = (header, header, header)
+    for i in 0..<90 {
+      let colour = ["red", "green", "blue"][i % 3]
+      let kind = i % 13 == 0 ? "" : colour == "red" ? "apple" : "other"
+      let size = i % 7 == 0 ? "NA" : "\(Double(i % 3) + Double(i % 5) / 10)"
+      let row = "\(colour),\(Double(i % 5) / 2),\(kind),\(size)\n"
+      all += row
+      if i % 13 != 0 { withKind += row }
+      if i % 7 != 0 { withSize += row }
+    }
+    try all.write(toFile: dir + "/d.csv", atomically: true, encoding: .utf8)
+    try withKind.write(toFile: dir + "/kind.csv", atomically: true, encoding: .utf8)
+    try withSize.write(toFile: dir + "/size.csv", atomically: true, encoding: .utf8)
+    for (task, target, other, head) in [
+      ("classification", "kind", "size", "units: 2, activation: softmax"),
+      ("regression", "size", "kind", "units: 1, activation: identity"),
+    ] {
+      try """
+      task: \(task)
+      layers: [{units: 8, activation: tanh}, {\(head)}]
+      data:
+        train: d.csv
+        target: \(target)
+        features: {colour: categorical, weight: numeric, \(other): ignore}
+      training: {epochs: 5, optimizer: adam, learning_rate: 0.05}
+      """.write(toFile: dir + "/s.yaml", atomically: true, encoding: .utf8)
+      let run = try CommandRunner.mlpc([
+        "run", dir + "/s.yaml", "--quiet", "--force", "--out", dir + "/run",
+      ])
+      #expect(run.status == 0, "\(run.stderr)")
+      // Scored on the rows that have the target, with the same numbers as without the others.
+      let evaluated = try CommandRunner.mlpc(["evaluate", dir + "/run", dir + "/d.csv"])
+      let alone = try CommandRunner.mlpc(["evaluate", dir + "/run", dir + "/\(target).csv"])
+      #expect(evaluated.status == 0 && alone.status == 0, "\(evaluated.stderr)")
+      #expect(evaluated.stdout == alone.stdout, "\(evaluated.stdout) against \(alone.stdout)")
+      let missing = task == "classification" ? 7 : 13
+      #expect(
+        evaluated.stderr.contains(
+          "warning[W003]: \(missing) rows of '\(dir)/d.csv' with a missing target not scored (lines 2, "
+        ), "\(evaluated.stderr)")
+      #expect(!alone.stderr.contains("not scored"), "\(alone.stderr)")
+      // A file whose every target is missing has nothing to score: an error, not an empty report.
+      try "colour,weight,kind,size\nred,1,,NA\n".write(
+        toFile: dir + "/none.csv", atomically: true, encoding: .utf8)
+      let none = try CommandRunner.mlpc(["evaluate", dir + "/run", dir + "/none.csv"])
+      #expect(none.status == 1 && none.stdout.isEmpty, "\(none.stdout)")
+      #expect(
+        none.stderr.contains("none.csv:2:1: error") && none.stderr.contains("nothing to score"),
+        "\(none.stderr)")
+    }
+  }
+
   @Test func withoutInputTheDataGivesNZeroAndPlanShowsTheFeatures() throws {
     let dir = Repository.temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: dir) }

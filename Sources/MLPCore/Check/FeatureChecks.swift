@@ -166,7 +166,7 @@ extension CheckContext {
           report(
             Diagnostic(
               .dataWarning,
-              "\(u.count) \(split) row\(u.count == 1 ? " of feature '\(name)' holds a level" : "s of feature '\(name)' hold levels") never seen in training (first: '\(u.first)'); they are encoded as unknown",
+              "\(u.count) \(split) row\(u.count == 1 ? " of feature '\(name)' holds a level" : "s of feature '\(name)' hold levels") never seen in training (first: '\(u.first)'); \(u.count == 1 ? "it is" : "they are") encoded as unknown",
               at: at(raw.names.firstIndex(of: name))))
         }
         switch split {
@@ -253,6 +253,16 @@ extension CheckContext {
               at: train.location,
               help:
                 "if those cells mean missing, list them in 'data.missing_values' (e.g. missing_values: ['\(s.strays.first?.text ?? "?")'])"
+            ))
+        } else if s.isDates, s.levels.count > 1 {
+          // Read as categories, dates in new rows are levels never seen in training.
+          report(
+            Diagnostic(
+              .dataWarning,
+              "column \(name) holds dates, read as categories (\(levelCount) levels): new rows' dates are levels never seen in training",
+              at: train.location,
+              help:
+                "declare it in 'data.features' as '\(names[j]): ignore', and to use the dates add columns of numbers (the month, the day of the year)"
             ))
         } else if s.looksLikeIdentifier(rows: rows) {
           report(

@@ -16,6 +16,9 @@ public struct ColumnSurvey: Sendable {
   public var manyLevels = false
   /// Up to three distinct cells that are not numbers, with their lines.
   public var strays: [(text: String, line: Int)] = []
+  /// Cells that are not numbers but dates or times written as ISO 8601 does (2024-03-01,
+  /// 2024-03-01 12:30, 2024-03-01T12:30:00Z).
+  public var dates = 0
   /// Whether every number is a whole number.
   public var wholeNumbers = true
   /// Distinct numbers seen so far (counted up to 1000).
@@ -74,6 +77,7 @@ public struct ColumnSurvey: Sendable {
           stats[j].follow(Double(x))
         } else {
           stats[j].others += 1
+          if looksLikeDate(text) { stats[j].dates += 1 }
           if stats[j].strays.count < 3, !stats[j].strays.contains(where: { $0.text == text }) {
             stats[j].strays.append((text, record.location(column).line))
           }
@@ -93,6 +97,24 @@ public struct ColumnSurvey: Sendable {
     if x != x.rounded() { wholeNumbers = false }
     if let previous, x <= previous { increasing = false }
     previous = x
+  }
+
+  /// Whether every cell that is not missing is a date (and some are).
+  public var isDates: Bool { numbers == 0 && others > 0 && dates == others }
+
+  /// Whether `text` starts as an ISO 8601 date does: four digits, '-', two digits, '-', two
+  /// digits, then nothing, or a time after 'T' or a space.
+  static func looksLikeDate(_ text: String) -> Bool {
+    let u = Array(text.utf8.prefix(11))
+    guard u.count >= 10 else { return false }
+    let digit = { (i: Int) in u[i] >= UInt8(ascii: "0") && u[i] <= UInt8(ascii: "9") }
+    guard (0..<4).allSatisfy(digit), u[4] == UInt8(ascii: "-"), digit(5), digit(6),
+      u[7] == UInt8(ascii: "-"), digit(8), digit(9)
+    else { return false }
+    let month = Int(u[5] - 48) * 10 + Int(u[6] - 48)
+    let day = Int(u[8] - 48) * 10 + Int(u[9] - 48)
+    guard (1...12).contains(month), (1...31).contains(day) else { return false }
+    return u.count == 10 || u[10] == UInt8(ascii: "T") || u[10] == UInt8(ascii: " ")
   }
 
   /// Whether the column looks like an identifier: a different text in every row, or whole

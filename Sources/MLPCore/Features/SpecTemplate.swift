@@ -41,7 +41,13 @@ public enum SpecTemplate {
       throw Problem(description: diagnostics.first?.message ?? "the file has no header")
     }
     guard let targetColumn = header.firstIndex(of: target) else {
-      let hint = closest(to: target, in: header).map { "; did you mean '\($0)'?" } ?? ""
+      var hint = closest(to: target, in: header).map { "; did you mean '\($0)'?" } ?? ""
+      if header.count == 1,
+        let separator = [";", "\t", "|"].first(where: { header[0].contains($0) })
+      {
+        let shown = separator == "\t" ? "\\t" : separator
+        hint = "; the header looks '\(shown)'-separated: pass --delimiter '\(shown)'"
+      }
       throw Problem(
         description:
           "no column '\(target)' in the header (\(header.prefix(12).map { "'\($0)'" }.joined(separator: ", ")))\(hint)"
@@ -93,6 +99,13 @@ public enum SpecTemplate {
         featureLines.append(key + "ignore  # every cell missing")
       } else if s.levels.count == 1 && !s.manyLevels {
         featureLines.append(key + "ignore  # one value in every row")
+      } else if s.isDates {
+        // Dates as categories would be mostly unseen levels in new rows; as an identifier the
+        // comment would mislead.
+        featureLines.append(
+          key
+            + "ignore  # dates\(missingNote): mlpc reads no dates; to use them, add columns of numbers (the month, the day of the year)"
+        )
       } else if s.looksLikeIdentifier(rows: rows) {
         featureLines.append(key + "ignore  # a different value in every row: an identifier")
       } else if !s.isNumeric, !s.manyLevels, s.present >= 20, s.levels.count * 2 > s.present {

@@ -12,6 +12,8 @@ public final class Predictor {
   /// Per feature column, the rows streamed so far whose level was never seen in training, and
   /// the first such level (they are encoded as unknown; callers report them).
   public private(set) var unseen: [String: (count: Int, first: String)] = [:]
+  /// The lines of the rows the last `stream` skipped for a missing cell in `skippingMissing`.
+  public private(set) var skippedLines: [Int] = []
   /// The cells that mean missing (the model's transforms record them).
   private let missingValues: Set<String>
   /// Output units n^N.
@@ -134,15 +136,18 @@ public final class Predictor {
   /// every feature cell and every `numbers` cell a number in single precision, every `texts`
   /// cell (kept columns, labels) valid UTF-8, and at least one row. At the first bad row
   /// nothing more is emitted; up to `CSVReader.errorLimit` problems are reported, and the result
-  /// is false.
+  /// is false. A row whose cell in one of `skippingMissing` is one of the model's missing values
+  /// (a target that training would have dropped) is skipped, its line kept in `skippedLines`.
   public func stream(
-    _ reader: CSVReader, features: [Int], numbers: [Int] = [], texts: [Int] = [], width: Int,
+    _ reader: CSVReader, features: [Int], numbers: [Int] = [], texts: [Int] = [],
+    skippingMissing: [Int] = [], width: Int,
     diagnostics: inout [Diagnostic], emit: (CSVRecord, UnsafeBufferPointer<Float>) -> Void
   ) -> Bool {
     let mark = diagnostics.count
+    skippedLines = []
     let ok = streamChecked(
-      reader, features: features, numbers: numbers, texts: texts, width: width,
-      diagnostics: &diagnostics, emit: emit)
+      reader, features: features, numbers: numbers, texts: texts, skipping: skippingMissing,
+      width: width, diagnostics: &diagnostics, emit: emit)
     // A file truncated underneath reads as zeros past its new end: what was said about those
     // is replaced by the one true problem.
     guard !reader.changedWhileRead else {
@@ -153,7 +158,8 @@ public final class Predictor {
   }
 
   private func streamChecked(
-    _ reader: CSVReader, features: [Int], numbers: [Int], texts: [Int], width: Int,
+    _ reader: CSVReader, features: [Int], numbers: [Int], texts: [Int], skipping: [Int],
+    width: Int,
     diagnostics: inout [Diagnostic], emit: (CSVRecord, UnsafeBufferPointer<Float>) -> Void
   ) -> Bool {
     guard reader.isReadableText(diagnostics: &diagnostics) else { return false }
@@ -179,6 +185,10 @@ public final class Predictor {
       if let ragged = record.widthProblem(width) {
         problem(ragged)
         return errors < CSVReader.errorLimit
+      }
+      if skipping.contains(where: { missingValues.contains(record.trimmedText($0)) }) {
+        skippedLines.append(record.location.line)
+        return true
       }
       let before = errors
       if let encoder = model.description.transforms {
@@ -258,8 +268,28 @@ public final class Predictor {
           at: SourceLocation(file: reader.path, line: 1, column: 1)))
       return false
     }
+    if rows == skippedLines.count {
+      diagnostics.append(
+        Diagnostic(
+          .emptyData, "every row of '\(reader.path)' has a missing target: nothing to score",
+          at: SourceLocation(file: reader.path, line: skippedLines[0], column: 1)))
+      return false
+    }
     if !pending.isEmpty { flush() }
     return true
+  }
+
+  /// A warning for the rows the last `stream` skipped for a missing target, if any.
+  public func skippedWarning(file: String) -> [Diagnostic] {
+    guard let first = skippedLines.first else { return [] }
+    let n = skippedLines.count
+    let lines = skippedLines.prefix(5).map(String.init).joined(separator: ", ")
+    return [
+      Diagnostic(
+        .dataWarning,
+        "\(n) row\(n == 1 ? "" : "s") of '\(file)' with a missing target not scored (line\(n == 1 ? "" : "s") \(lines)\(n > 5 ? ", …" : ""))",
+        at: SourceLocation(file: file, line: first, column: 1))
+    ]
   }
 
   /// A warning per feature column whose levels were never seen in training, for `file`.
@@ -267,7 +297,7 @@ public final class Predictor {
     unseen.sorted { $0.key < $1.key }.map { name, u in
       Diagnostic(
         .dataWarning,
-        "\(u.count) row\(u.count == 1 ? " of feature '\(name)' holds a level" : "s of feature '\(name)' hold levels") never seen in training (first: '\(u.first)'); they are encoded as unknown",
+        "\(u.count) row\(u.count == 1 ? " of feature '\(name)' holds a level" : "s of feature '\(name)' hold levels") never seen in training (first: '\(u.first)'); \(u.count == 1 ? "it is" : "they are") encoded as unknown",
         at: SourceLocation(file: file, line: 1, column: 1))
     }
   }

@@ -331,7 +331,7 @@ public enum MissingTarget: String, CaseIterable, Sendable {
 extension SpecKey where Value == MissingTarget {
   static let missingTarget = choice(
     .data, "missing_target", shown: "`drop`, with a warning", "missing-target rule",
-    "rows whose target cell is missing (with `features` declared or inferred): `drop` them (said once, without a warning, when written) or make each an `error`"
+    "rows whose target cell is missing (with `features` declared or inferred): `drop` them (said once, without a warning, when written) or make each an `error`; `mlpc evaluate` of a model with feature transforms scores only the rows that have their target and warns with the lines of the others"
   )
 }
 
