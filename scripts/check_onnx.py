@@ -1,5 +1,6 @@
 """Checks an exported model against mlpc itself: onnx.checker (full check, with shape inference)
-must accept MODEL.onnx, and ONNX Runtime's outputs on the feature columns of DATA.csv must equal
+must accept MODEL.onnx, every initializer must be read by a node (ONNX Runtime warns of the
+others), and ONNX Runtime's outputs on the feature columns of DATA.csv must equal
 the columns of PREDICTIONS.csv (written by `mlpc predict MODEL DATA.csv --probabilities`) within
 TOLERANCE (default 1e-5; relative to the value's size above 1, where float32 itself rounds
 more): the class probabilities `p_<class>` for classification, the target
@@ -22,6 +23,9 @@ def main():
     tolerance = float(sys.argv[4]) if len(sys.argv) > 4 else 1e-5
     model = onnx.load(model_path)
     onnx.checker.check_model(model, full_check=True)
+    read = {name for node in model.graph.node for name in node.input}
+    unread = [t.name for t in model.graph.initializer if t.name not in read]
+    assert not unread, f"initializers no node reads: {unread}"
     meta = {p.key: p.value for p in model.metadata_props}
     features = json.loads(meta["feature_names"])
     classes = json.loads(meta["class_names"]) if "class_names" in meta else None

@@ -181,8 +181,10 @@ extension ONNXExport {
         blocks.append("\(prefix).value")
       }
     }
-    if !nodes.contains(where: { $0.opType == "OneHot" }) {
-      initializers.removeAll { $0.name == "feature.onehot_values" }
+    // The shared constants only where a node reads them (ONNX Runtime warns of the others).
+    for shared in ["feature.onehot_values", "feature.flat"]
+    where !nodes.contains(where: { $0.input.contains(shared) }) {
+      initializers.removeAll { $0.name == shared }
     }
     var concat = node("Concat", blocks, output)
     concat.attribute = [attribute("axis", int: 1)]
