@@ -206,36 +206,64 @@ public struct FeatureEncoder: Codable, Sendable, Equatable {
     var out = [Float](repeating: 0, count: raw.count * width)
     var unseen: [String: (count: Int, first: String)] = [:]
     let rawIndex = Dictionary(columns.names.enumerated().map { ($1, $0) }) { a, _ in a }
-    for r in 0..<raw.count {
-      var at = r * width
-      for column in self.columns {
-        let j = rawIndex[column.name]!
-        let v = raw.features[r * raw.inputs + j]
-        if let t = column.numeric {
-          let written = out.withUnsafeMutableBufferPointer {
-            t.write(
-              v.isNaN ? nil : Double(v),
-              into: UnsafeMutableBufferPointer(rebasing: $0[at..<at + t.width]))
-          }
-          if case .failure(var p) = written {
-            (p.row, p.column) = (r, j)
-            return .failure(p)
-          }
-        } else if let t = column.categorical {
-          let cell = v.isNaN ? nil : columns.dictionaries[j][Int(v)]
-          let slot = out.withUnsafeMutableBufferPointer {
-            t.encode(cell, into: UnsafeMutableBufferPointer(rebasing: $0[at..<at + t.width]))
-          }
-          if case .unseen = slot {
-            let shown = cell ?? "(missing)"
-            unseen[column.name] = (
-              (unseen[column.name]?.count ?? 0) + 1, unseen[column.name]?.first ?? shown
-            )
+    // Column by column: a numeric cell through its transform; a categorical cell's encoding
+    // (the same for every row with its raw code) computed once per code and copied.
+    var firstProblem: FeatureProblem?
+    var at = 0
+    for column in self.columns {
+      let j = rawIndex[column.name]!
+      let w = column.width
+      out.withUnsafeMutableBufferPointer { o in
+        raw.features.withUnsafeBufferPointer { f in
+          if let t = column.numeric {
+            for r in 0..<raw.count {
+              let v = f[r * raw.inputs + j]
+              let start = r * width + at
+              if case .failure(var p) = t.write(
+                v.isNaN ? nil : Double(v),
+                into: UnsafeMutableBufferPointer(rebasing: o[start..<start + w]))
+              {
+                (p.row, p.column) = (r, j)
+                // The first row's problem, as a row-by-row pass would find it.
+                if firstProblem == nil || (firstProblem!.row ?? 0) > r { firstProblem = p }
+                return
+              }
+            }
+          } else if let t = column.categorical {
+            let dictionary = columns.dictionaries[j]
+            // Index 0: a missing cell; c + 1: raw code c.
+            var cache: [(values: [Float], unseen: Bool)?] = Array(
+              repeating: nil, count: dictionary.count + 1)
+            var count = unseen[column.name]?.count ?? 0
+            var first = unseen[column.name]?.first
+            for r in 0..<raw.count {
+              let v = f[r * raw.inputs + j]
+              let key = v.isNaN ? 0 : Int(v) + 1
+              if cache[key] == nil {
+                var values = [Float](repeating: 0, count: w)
+                let cell = key == 0 ? nil : dictionary[key - 1]
+                let slot = values.withUnsafeMutableBufferPointer { t.encode(cell, into: $0) }
+                if case .unseen = slot {
+                  cache[key] = (values, true)
+                } else {
+                  cache[key] = (values, false)
+                }
+              }
+              let encoded = cache[key]!
+              let start = r * width + at
+              for k in 0..<w { o[start + k] = encoded.values[k] }
+              if encoded.unseen {
+                count += 1
+                if first == nil { first = key == 0 ? "(missing)" : dictionary[key - 1] }
+              }
+            }
+            if let first { unseen[column.name] = (count, first) }
           }
         }
-        at += column.width
       }
+      at += w
     }
+    if let firstProblem { return .failure(firstProblem) }
     let data = Dataset(
       features: out, targets: raw.targets, inputs: max(1, width), outputs: raw.outputs,
       labels: raw.labels)
