@@ -18,12 +18,15 @@ pytabkit's TabM-D and RealMLP-TD run for the same epochs, on bench/tabular.py's 
               patience E: the wall time of fit()
   realmlp-td  pytabkit RealMLP_TD (3×256 with PLR embeddings), n_epochs E: fit()
 Prints a Markdown table with the seconds and each peer's time over mlpc's.
+With --repeat N each table's fits run N times, mlpc and the peers alternated, and the table
+gives the medians (each ratio of the medians) beside every run's own ratios.
 Usage: bench/.venv-tabular/bin/python bench/fit_speed.py [--epochs E] [--tables a,b]
-       [--methods a,b] [--mlpc BINARY]"""
+       [--methods a,b] [--repeat N] [--mlpc BINARY]"""
 import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import tempfile
 import time
@@ -122,6 +125,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--tables", default="titanic,diamonds")
     parser.add_argument("--methods", default="torch-tabm,tabm-d,realmlp-td")
+    parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--mlpc", default=os.path.join(tabular.ROOT, ".build/release/mlpc"))
     args = parser.parse_args()
     torch.set_num_threads(2)
@@ -134,27 +138,39 @@ def main():
         train, test = tabular.train_test_split(
             frame, test_size=0.25, random_state=1,
             stratify=frame[target] if task == "classification" else None)
-        with tempfile.TemporaryDirectory() as folder:
-            ours, loop, widths, batch = mlpc_fit(args.mlpc, train, target, args.epochs, folder)
-        times = {}
-        for method in methods:
-            if method == "torch-tabm":
-                times[method] = torch_fit(widths, len(train), task, args.epochs, batch)
-            else:
-                times[method] = pytabkit_fit(method, train, test, target, task, args.epochs)
-        print(f"{name}: {len(train)} rows, widths {widths}, batch {batch}, mlpc {ours:.2f} s "
-              f"(its epochs {loop:.3f} s), "
-              + ", ".join(f"{m} {t:.2f} s" for m, t in times.items()), flush=True)
-        rows.append((name, len(train), ours, loop, times))
+        # mlpc and the peers alternated --repeat times (this guest's speed drifts within
+        # minutes): medians, and each run's ratios.
+        runs = []
+        for _ in range(args.repeat):
+            with tempfile.TemporaryDirectory() as folder:
+                ours, loop, widths, batch = mlpc_fit(args.mlpc, train, target, args.epochs,
+                                                     folder)
+            times = {}
+            for method in methods:
+                if method == "torch-tabm":
+                    times[method] = torch_fit(widths, len(train), task, args.epochs, batch)
+                else:
+                    times[method] = pytabkit_fit(method, train, test, target, task, args.epochs)
+            print(f"{name}: {len(train)} rows, widths {widths}, batch {batch}, mlpc {ours:.2f} s "
+                  f"(its epochs {loop:.3f} s), "
+                  + ", ".join(f"{m} {t:.2f} s" for m, t in times.items()), flush=True)
+            runs.append((ours, loop, times))
+        rows.append((name, len(train), runs))
     print(f"\n{args.epochs} epochs; {platform.processor() or platform.machine()}, torch "
-          f"{torch.__version__}\n")
+          f"{torch.__version__}; medians of {args.repeat} alternated runs\n")
     print("| table | rows | mlpc run (s) | mlpc epochs (s) | "
-          + " | ".join(f"{m} (s) | × mlpc run | × mlpc epochs" for m in methods) + " |")
-    print("|---|---|---|---|" + "---|---|---|" * len(methods))
-    for name, n, ours, loop, times in rows:
-        cells = " | ".join(f"{times[m]:.2f} | {times[m] / ours:.1f} | {times[m] / loop:.1f}"
-                           for m in methods)
-        print(f"| {name} | {n} | {ours:.2f} | {loop:.3f} | {cells} |")
+          + " | ".join(f"{m} (s) | × mlpc run | × mlpc epochs | each run: × run, × epochs"
+                       for m in methods) + " |")
+    print("|---|---|---|---|" + "---|---|---|---|" * len(methods))
+    for name, n, runs in rows:
+        ours = statistics.median(r[0] for r in runs)
+        loop = statistics.median(r[1] for r in runs)
+        cells = []
+        for m in methods:
+            theirs = statistics.median(r[2][m] for r in runs)
+            each = " / ".join(f"{r[2][m] / r[0]:.1f}, {r[2][m] / r[1]:.1f}" for r in runs)
+            cells.append(f"{theirs:.2f} | {theirs / ours:.1f} | {theirs / loop:.1f} | {each}")
+        print(f"| {name} | {n} | {ours:.2f} | {loop:.3f} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":
