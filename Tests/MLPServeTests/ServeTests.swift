@@ -7,7 +7,7 @@
   import Foundation
   import MLPCTestSupport
   import MLPCore
-  import MLPServe
+  @testable import MLPServe
   import Synchronization
   import Testing
 
@@ -671,6 +671,47 @@
           alone.map(\.bitPattern) == together[r * 4..<(r + 1) * 4].map(\.bitPattern), "row \(r)")
       }
       batcher.stop()
+    }
+
+    /// Threads past the number of predictors (one per core) call the inline path at once: each
+    /// answer is its own row's, bit for bit (a predictor used by two threads at once would mix
+    /// rows), the calls that find every predictor in use come back nil for the queue, and after
+    /// `stop()` none runs inline.
+    @Test func theInlinePathLendsEachPredictorToOneThreadAtATime() throws {
+      var g = SplitMix(5)
+      let model = try denseModel(
+        features: (0..<6).map { "f\($0)" }, classes: ["a", "b", "c"],
+        weights: (0..<3).map { _ in (0..<40).map { _ in g.uniform() } },
+        bias: [0.1, 0, -0.1], activation: "softmax", hidden: (40, 3))
+      let batcher = Batcher(model, maxBatch: 16, maxDelayMicroseconds: 0)
+      let reference = Predictor(model, batchSize: 1)
+      let rows = 64
+      let x = (0..<rows * 6).map { Float(cos(Double($0) * 0.37)) * 3 }
+      let expected = (0..<rows).map { r in
+        Array(reference.run(Array(x[r * 6..<(r + 1) * 6]), rows: 1)).map(\.bitPattern)
+      }
+      let threads = 2 * ProcessInfo.processInfo.activeProcessorCount + 2
+      let results = Mutex(
+        [(answered: Int, wrong: Int, declined: Int)](
+          repeating: (0, 0, 0), count: threads))
+      DispatchQueue.concurrentPerform(iterations: threads) { t in
+        var tally = (answered: 0, wrong: 0, declined: 0)
+        for k in 0..<2000 {
+          let r = (t * 7 + k) % rows
+          guard let out = batcher.now(Array(x[r * 6..<(r + 1) * 6]), rows: 1) else {
+            tally.declined += 1
+            continue
+          }
+          tally.answered += 1
+          if out.map(\.bitPattern) != expected[r] { tally.wrong += 1 }
+        }
+        results.withLock { $0[t] = tally }
+      }
+      let all = results.withLock { $0 }
+      #expect(all.map(\.wrong).reduce(0, +) == 0, "\(all)")
+      #expect(all.map(\.answered).reduce(0, +) > 0, "\(all)")
+      batcher.stop()
+      #expect(batcher.now(Array(x[0..<6]), rows: 1) == nil)
     }
   }
 #endif
