@@ -224,9 +224,7 @@ extension CheckContext {
   {
     if let index = header.firstIndex(of: name.value) { return index }
     var hint = closest(to: name.value, in: header).map { "did you mean '\($0)'?" }
-    if header.count == 1, let separator = [";", "\t", "|"].first(where: { header[0].contains($0) })
-    {
-      let shown = separator == "\t" ? "\\t" : separator
+    if let shown = CSVReader.likelyDelimiter(of: header) {
       hint = "the header looks '\(shown)'-separated; set 'delimiter: \"\(shown)\"' in 'data'"
     }
     let columns =

@@ -166,7 +166,7 @@ extension CheckContext {
           report(
             Diagnostic(
               .dataWarning,
-              "\(u.count) \(split) row\(u.count == 1 ? " of feature '\(name)' holds a level" : "s of feature '\(name)' hold levels") never seen in training (first: '\(u.first)'); \(u.count == 1 ? "it is" : "they are") encoded as unknown",
+              unseenLevelsText(u.count, feature: name, first: u.first, split: split),
               at: at(raw.names.firstIndex(of: name))))
         }
         switch split {

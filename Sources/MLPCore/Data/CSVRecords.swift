@@ -319,6 +319,15 @@ extension CSVReader {
 }
 
 extension CSVReader {
+  /// The delimiter a header read as one column seems to use instead (as it is written in a
+  /// spec or on a command line: `\t` for a tab), or nil.
+  public static func likelyDelimiter(of header: [String]) -> String? {
+    guard header.count == 1,
+      let separator = [";", "\t", "|"].first(where: { header[0].contains($0) })
+    else { return nil }
+    return separator == "\t" ? "\\t" : separator
+  }
+
   /// Header names must be text and each name once: a name twice would make a column ambiguous.
   public func checkHeader(_ header: [String], diagnostics: inout [Diagnostic]) -> Bool {
     let at = SourceLocation(file: path, line: 1, column: 1)

@@ -243,11 +243,8 @@ public struct FeatureEncoder: Codable, Sendable, Equatable {
                 var values = [Float](repeating: 0, count: w)
                 let cell = key == 0 ? nil : dictionary[key - 1]
                 let slot = values.withUnsafeMutableBufferPointer { t.encode(cell, into: $0) }
-                if case .unseen = slot {
-                  cache[key] = (values, true)
-                } else {
-                  cache[key] = (values, false)
-                }
+                let isUnseen = if case .unseen = slot { true } else { false }
+                cache[key] = (values, isUnseen)
               }
               let encoded = cache[key]!
               let start = r * width + at
@@ -304,4 +301,15 @@ public struct FeatureEncoder: Codable, Sendable, Equatable {
 public enum RawCell: Sendable {
   case number(Double?)
   case text(String?)
+}
+
+/// What a warning says of `count` rows (of `split`, when given) whose feature `name` holds levels
+/// never seen in training, `first` the first of them.
+func unseenLevelsText(_ count: Int, feature name: String, first: String, split: String? = nil)
+  -> String
+{
+  let rows = "\(count) \(split.map { "\($0) " } ?? "")row"
+  return count == 1
+    ? "\(rows) of feature '\(name)' holds a level never seen in training (first: '\(first)'); it is encoded as unknown"
+    : "\(rows)s of feature '\(name)' hold levels never seen in training (first: '\(first)'); they are encoded as unknown"
 }

@@ -42,10 +42,7 @@ public enum SpecTemplate {
     }
     guard let targetColumn = header.firstIndex(of: target) else {
       var hint = closest(to: target, in: header).map { "; did you mean '\($0)'?" } ?? ""
-      if header.count == 1,
-        let separator = [";", "\t", "|"].first(where: { header[0].contains($0) })
-      {
-        let shown = separator == "\t" ? "\\t" : separator
+      if let shown = CSVReader.likelyDelimiter(of: header) {
         hint = "; the header looks '\(shown)'-separated: pass --delimiter '\(shown)'"
       }
       throw Problem(

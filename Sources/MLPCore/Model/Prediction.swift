@@ -297,7 +297,7 @@ public final class Predictor {
     unseen.sorted { $0.key < $1.key }.map { name, u in
       Diagnostic(
         .dataWarning,
-        "\(u.count) row\(u.count == 1 ? " of feature '\(name)' holds a level" : "s of feature '\(name)' hold levels") never seen in training (first: '\(u.first)'); \(u.count == 1 ? "it is" : "they are") encoded as unknown",
+        unseenLevelsText(u.count, feature: name, first: u.first),
         at: SourceLocation(file: file, line: 1, column: 1))
     }
   }
