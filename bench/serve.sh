@@ -6,6 +6,8 @@
 # (open loop, as wrk2); the in-process forward pass of one row.
 # Both servers are pinned to the same CPUs (CPUS, default all) with as many worker processes as
 # CPUs for the peer; both get the same request bodies, and their answers are checked equal first.
+# wrk and the rate generator run on LOAD_CPUS (default all; on a larger machine give them CPUs of
+# their own, e.g. CPUS=0-3 LOAD_CPUS=4-7).
 # Usage: bench/serve.sh            (DURATION=5 seconds per run, REPEAT=3 runs per point, alternated;
 #                                   SPEC=specs/iris.yaml)
 # Needs wrk (Debian), a C compiler (cc, for bench/rate_load.c) and a Python venv it makes in
@@ -17,6 +19,8 @@ repeat=${REPEAT:-3}
 spec=${SPEC:-specs/iris.yaml}
 cpus=${CPUS:-0-$(($(nproc) - 1))}
 workers=$(taskset -c "$cpus" nproc)
+load_cpus=${LOAD_CPUS:-0-$(($(nproc) - 1))}
+load_threads=$(taskset -c "$load_cpus" nproc)
 venv=${VENV:-/tmp/mlpc-serve-peer}
 command -v wrk > /dev/null || { echo "needs wrk: apt-get install wrk"; exit 1; }
 if [ ! -x "$venv/bin/uvicorn" ]; then
@@ -81,10 +85,10 @@ assert len(a) == len(b) == 64 and ok, f"the servers disagree: {a} vs {b}"
 PY
 run() {  # server port body connections repetition [pause_ms] -> wrk output file
   local out="$work/wrk-$1-$3-$4-$5${6:+-paced}"
-  local threads=$(($4 < 2 ? 1 : 2))
-  BODY="$work/$3.json" PAUSE_MS=${6:-0} wrk -t"$threads" -c"$4" -d1s -s "$work/post.lua" \
+  local threads=$(($4 < load_threads ? $4 : load_threads))
+  BODY="$work/$3.json" PAUSE_MS=${6:-0} taskset -c "$load_cpus" wrk -t"$threads" -c"$4" -d1s -s "$work/post.lua" \
     "http://127.0.0.1:$2/v1/models/$name:predict" > /dev/null
-  BODY="$work/$3.json" PAUSE_MS=${6:-0} wrk -t"$threads" -c"$4" -d"${duration}s" --latency \
+  BODY="$work/$3.json" PAUSE_MS=${6:-0} taskset -c "$load_cpus" wrk -t"$threads" -c"$4" -d"${duration}s" --latency \
     -s "$work/post.lua" "http://127.0.0.1:$2/v1/models/$name:predict" > "$out"
 }
 # Each point REPEAT times, mlpc and the peer alternated (this guest's speed drifts within
@@ -115,7 +119,7 @@ run mlpc 18471 one "$paced" 1 1
 cc -O2 -o "$work/rate_load" bench/rate_load.c
 for k in $(seq "$repeat"); do
   for share in 20 40 60 80; do
-    "$work/rate_load" 18471 "/v1/models/$name:predict" "$work/one.json" \
+    taskset -c "$load_cpus" "$work/rate_load" 18471 "/v1/models/$name:predict" "$work/one.json" \
       "$(python3 -c "print(round($best * $share / 100))")" 16 10 2 > "$work/held-$share-$k" || true
   done
 done
