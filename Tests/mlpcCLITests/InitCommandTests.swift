@@ -111,6 +111,10 @@ import Testing
     let text = try String(contentsOfFile: dir + "/s.yaml", encoding: .utf8)
     #expect(text.contains("\n  labels: names  # the target's numbers name the classes"), "\(text)")
     #expect(text.contains("{units: 5, activation: softmax}  # 5 classes"), "\(text)")
+    #expect(
+      text.contains(
+        "\ntask: classification  # 'rating' holds 5 different whole numbers: read as classes (mlpc init --task regression predicts a number)\n"
+      ), "\(text)")
     let run = try CommandRunner.mlpc([
       "run", dir + "/s.yaml", "--epochs", "3", "--quiet", "--out", dir + "/run",
     ])
@@ -127,6 +131,13 @@ import Testing
       "init", dir + "/ids.csv", "--target", "label", "--no-trial",
     ])
     #expect(plain.status == 0 && !plain.stdout.contains("labels:"), "\(plain.stdout)")
+    // Two levels are classes without a word; --task regression says nothing either.
+    #expect(plain.stdout.contains("\ntask: classification\n"), "\(plain.stdout)")
+    let asNumber = try CommandRunner.mlpc([
+      "init", dir + "/t.csv", "--target", "rating", "--task", "regression", "--no-trial",
+    ])
+    #expect(asNumber.stdout.contains("\ntask: regression\n"), "\(asNumber.stdout)")
+    #expect(asNumber.stdout.contains("{units: 1, activation: identity}"), "\(asNumber.stdout)")
   }
 
   @Test func theTaskFollowsTheTarget() throws {

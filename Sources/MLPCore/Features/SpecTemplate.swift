@@ -27,6 +27,16 @@ public enum SpecTemplate {
     case piecewiseLinear = "piecewise-linear"
   }
 
+  /// Why a target of whole numbers is read as classes, and how to predict it as a number: a
+  /// score from 0 to 10 is either, and only the user knows which (two levels are classes).
+  static func taskNote(_ y: ColumnSurvey, target: String, task: Task, forced: Task?) -> String {
+    guard forced == nil, task == .classification, y.isNumeric, y.levels.count > 2 else {
+      return ""
+    }
+    return
+      "  # '\(target)' holds \(y.levels.count) different whole numbers: read as classes (mlpc init --task regression predicts a number)"
+  }
+
   /// The spec's text for `data` (the path the spec names, relative to the spec's folder) read
   /// from `reader`, predicting `target`; `task` forces the task; `numbers` is the numeric
   /// columns' treatment (the network's size follows the table's columns either way).
@@ -86,7 +96,7 @@ public enum SpecTemplate {
     lines.append("# A first spec for \(dataPath), written by `mlpc init`: read it, adjust it, then")
     lines.append("# `mlpc run` it. Feature types were inferred from the file; comments say why.")
     lines.append("name: \(yaml(name))")
-    lines.append("task: \(task.rawValue)")
+    lines.append("task: \(task.rawValue)" + taskNote(y, target: target, task: task, forced: forced))
     var width = 0
     var featureLines: [String] = []
     for (j, s) in survey.enumerated() where j != targetColumn {
