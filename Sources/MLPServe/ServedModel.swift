@@ -60,6 +60,9 @@ public final class ServedModel: Sendable {
   private let missingValues: Set<String>
   /// Each feature's column.
   let featureIndex: [String: Int]
+  /// The training table's columns the model does not read (its target, columns ignored): a
+  /// record that holds them, as a row of that table does, is read without them.
+  let unread: Set<String>
 
   public init(
     name: String, path: String, model: Model, maxBatch: Int, maxDelayMicroseconds: Int,
@@ -75,6 +78,7 @@ public final class ServedModel: Sendable {
     acceptsMissing = encoder != nil
     missingValues = Set(encoder?.missingValues ?? [])
     featureIndex = Dictionary(features.enumerated().map { ($1, $0) }) { a, _ in a }
+    unread = Set(encoder?.ignored ?? []).subtracting(features)
     batcher = Batcher(
       model, maxBatch: maxBatch, maxDelayMicroseconds: maxDelayMicroseconds, observe: observe)
   }
@@ -115,6 +119,14 @@ public final class ServedModel: Sendable {
     throw .bad(
       "unknown feature '\(safeText(name, limit: 80))' (model '\(self.name)' reads \(features.count) features)\(hint)",
       field: field())
+  }
+
+  /// The feature a record's `name` holds; nil for a column of the training table the model
+  /// does not read; else a 400 that suggests the nearest name.
+  func recordColumn(_ name: String, field: @autoclosure () -> String) throws(ServeError) -> Int? {
+    if let k = featureIndex[name] { return k }
+    if unread.contains(name) { return nil }
+    return try column(name, field: field())
   }
 
   /// Appends one row given as values per feature column (nil: the column was not given).
@@ -212,8 +224,8 @@ public final class ServedModel: Sendable {
           // Rows usually name the features in the model's order: a comparison finds it.
           let k =
             j < features.count && features[j] == key
-            ? j : try column(key, field: "\(at()).\(key)")
-          values[k] = value
+            ? j : try recordColumn(key, field: "\(at()).\(key)")
+          if let k { values[k] = value }
         }
         try append(values, to: &rows, field: at()) { "\(at()).\(self.features[$0])" }
       case .array(let cells):
@@ -243,14 +255,18 @@ public final class ServedModel: Sendable {
     guard case .array(let data)? = split["data"] else {
       throw .bad("'\(field).data' must be an array of rows", field: "\(field).data")
     }
-    var order: [Int] = []
+    // Each column's feature, or nil for a column of the training table the model does not read.
+    var order: [Int?] = []
     var seen = Set<Int>()
     for (j, n) in names.enumerated() {
       guard case .string(let name) = n else {
         throw .bad(
           "a column name must be a string, found \(n.kind)", field: "\(field).columns[\(j)]")
       }
-      let k = try column(name, field: "\(field).columns[\(j)]")
+      guard let k = try recordColumn(name, field: "\(field).columns[\(j)]") else {
+        order.append(nil)
+        continue
+      }
       guard seen.insert(k).inserted else {
         throw .bad("column '\(name)' is named twice", field: "\(field).columns[\(j)]")
       }
@@ -266,7 +282,7 @@ public final class ServedModel: Sendable {
           "each row must be an array of \(order.count) values, one per column", field: at())
       }
       var values = [JSONValue?](repeating: nil, count: features.count)
-      for (j, k) in order.enumerated() { values[k] = cells[j] }
+      for (j, k) in order.enumerated() { if let k { values[k] = cells[j] } }
       try append(values, to: &rows, field: at()) { k in "\(at())[\(order.firstIndex(of: k) ?? k)]" }
     }
     return rows

@@ -137,6 +137,8 @@ extension CheckContext {
     if raw != nil {
       numeric = readRaw(
         reader, columns, width: header.count, raw: &raw!, missing: missing, source: train)
+      let read = Set(featureNames)
+      raw!.unread = header.filter { !read.contains($0) }
     }
     // Truncated underneath, the file read as zeros past its new end: that is the one problem.
     if reader.changedWhileRead {

@@ -15,6 +15,8 @@ public struct RawColumns: Sendable {
   /// Per column, the categories in code order (empty for numeric columns).
   public private(set) var dictionaries: [[String]]
   private var codes: [[String: Int]]
+  /// The table's other columns (the target, and columns the features leave out).
+  public var unread: [String] = []
 
   public init(names: [String], treatments: [FeatureTreatment]) {
     (self.names, self.treatments) = (names, treatments)
@@ -71,10 +73,14 @@ public struct FeatureEncoder: Codable, Sendable, Equatable {
   public var columns: [Column]
   /// The cells read as missing.
   public var missingValues: [String]
+  /// The training table's columns declared (or inferred) `ignore`: a row that holds them, as the
+  /// table did, is read without them (nil in model files written before it was recorded).
+  public var ignored: [String]? = nil
 
   enum CodingKeys: String, CodingKey {
     case columns
     case missingValues = "missing_values"
+    case ignored
   }
 
   /// n^0: the encoded width of every column in x^0.
@@ -150,10 +156,13 @@ public struct FeatureEncoder: Codable, Sendable, Equatable {
     -> Result<FeatureEncoder, FeatureProblem>
   {
     var fitted: [Column] = []
+    var ignored = columns.unread
     for (j, treatment) in columns.treatments.enumerated() {
       var column = Column(name: columns.names[j])
       switch treatment.kind {
-      case .ignore: continue
+      case .ignore:
+        ignored.append(columns.names[j])
+        continue
       case .numeric:
         let cells = (0..<raw.count).map { r -> Double? in
           let v = raw.features[r * raw.inputs + j]
@@ -193,7 +202,9 @@ public struct FeatureEncoder: Codable, Sendable, Equatable {
       }
       fitted.append(column)
     }
-    return .success(FeatureEncoder(columns: fitted, missingValues: missingValues))
+    return .success(
+      FeatureEncoder(
+        columns: fitted, missingValues: missingValues, ignored: ignored.isEmpty ? nil : ignored))
   }
 
   /// `raw` encoded: the same rows and targets, `width` inputs. Also, per raw column, how many
