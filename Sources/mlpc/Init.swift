@@ -26,7 +26,7 @@ extension MLPCCommand {
     )
     var out: String?
 
-    @Option(help: "Field delimiter of the CSV file.")
+    @Option(help: "Field delimiter of the CSV file (one character, or '\\t' for a tab).")
     var delimiter = ","
 
     @Flag(
@@ -36,7 +36,11 @@ extension MLPCCommand {
     var noTrial = false
 
     func validate() throws {
-      if delimiter.utf8.count != 1 { throw ValidationError("--delimiter must be one character") }
+      if CSVReader.delimiter(delimiter) == nil {
+        throw ValidationError(
+          "--delimiter must be one character other than a quote or a line break, or '\\t' for a tab"
+        )
+      }
       if let out, let conflict = outputConflict(out, inputs: [data]) {
         throw ValidationError(conflict)
       }
@@ -49,7 +53,8 @@ extension MLPCCommand {
       var diagnostics: [Diagnostic] = []
       guard
         let reader = CSVReader(
-          path: data, delimiter: delimiter.utf8.first!, diagnostics: &diagnostics, reference: nil)
+          path: data, delimiter: CSVReader.delimiter(delimiter)!, diagnostics: &diagnostics,
+          reference: nil)
       else {
         printDiagnostics(diagnostics)
         throw ExitCode.failure

@@ -104,11 +104,14 @@ struct ModelDataOptions: ParsableArguments {
   @Argument(help: "A CSV file with a header naming the model's columns.")
   var data: String
 
-  @Option(help: "Field delimiter of the CSV file.")
+  @Option(help: "Field delimiter of the CSV file (one character, or '\\t' for a tab).")
   var delimiter = ","
 
   func validate() throws {
-    if delimiter.utf8.count != 1 { throw ValidationError("--delimiter must be one character") }
+    if CSVReader.delimiter(delimiter) == nil {
+      throw ValidationError(
+        "--delimiter must be one character other than a quote or a line break, or '\\t' for a tab")
+    }
   }
 
   /// The model and an open reader of the data, with the header's column of every name in
@@ -121,7 +124,8 @@ struct ModelDataOptions: ParsableArguments {
     do { loaded = try Model.load(model) } catch { throw CleanError(error.description) }
     guard
       let reader = CSVReader(
-        path: data, delimiter: delimiter.utf8.first!, diagnostics: &diagnostics, reference: nil)
+        path: data, delimiter: CSVReader.delimiter(delimiter)!, diagnostics: &diagnostics,
+        reference: nil)
     else { throw ExitCode.failure }
     let header = reader.header(diagnostics: &diagnostics)
     guard !header.isEmpty, reader.checkHeader(header, diagnostics: &diagnostics) else {

@@ -164,6 +164,46 @@ import Testing
     )
   }
 
+  /// A delimiter given to `mlpc init` is the spec's too, so the spec it writes trains as
+  /// written; `\t` names a tab on the command line as in the spec.
+  @Test func theDelimiterGivenIsWrittenIntoTheSpec() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    for (name, given, written, byte) in [
+      ("semi", ";", #"  delimiter: ";""#, ";"), ("tab", "\\t", #"  delimiter: "\t""#, "\t"),
+    ] {
+      var csv = ["a", "colour", "y"].joined(separator: byte) + "\n"
+      for i in 0..<60 {
+        csv +=
+          ["\(Double(i % 10) / 2)", i % 3 == 0 ? "red" : "blue", i % 10 < 5 ? "no" : "yes"]
+          .joined(separator: byte) + "\n"
+      }
+      try csv.write(toFile: dir + "/\(name).csv", atomically: true, encoding: .utf8)
+      let spec = dir + "/\(name).yaml"
+      let initialized = try CommandRunner.mlpc([
+        "init", dir + "/\(name).csv", "--target", "y", "--delimiter", given, "--out", spec,
+      ])
+      #expect(initialized.status == 0, "\(initialized.stderr)")
+      let text = try String(contentsOfFile: spec, encoding: .utf8)
+      #expect(text.contains("\n" + written + "\n"), "\(text)")
+      #expect(text.contains("    colour: {type: categorical}  # 2 levels"), "\(text)")
+      let run = try CommandRunner.mlpc([
+        "run", spec, "--epochs", "3", "--quiet", "--out", dir + "/\(name)-run",
+      ])
+      #expect(run.status == 0, "\(run.stderr)")
+      let predicted = try CommandRunner.mlpc([
+        "predict", dir + "/\(name)-run", dir + "/\(name).csv", "--delimiter", given,
+      ])
+      #expect(predicted.status == 0, "\(predicted.stderr)")
+      #expect(predicted.stdout.split(separator: "\n").count == 61, "\(predicted.stdout)")
+    }
+    let refused = try CommandRunner.mlpc([
+      "init", dir + "/semi.csv", "--target", "y", "--delimiter", "\"",
+    ])
+    #expect(refused.status != 0)
+    #expect(refused.stderr.contains("--delimiter must be one character other than a quote"))
+  }
+
   @Test func aNumericRowNumberIsIgnoredAndManyLevelsAreEmbedded() throws {
     let dir = Repository.temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -207,10 +207,7 @@ extension CheckContext {
 
   private mutating func checkDelimiter(_ delimiter: Located<String>?) -> UInt8? {
     guard let delimiter else { return UInt8(ascii: ",") }
-    let text = delimiter.value == "\\t" ? "\t" : delimiter.value
-    guard text.utf8.count == 1, let byte = text.utf8.first, byte != UInt8(ascii: "\""), byte != 10,
-      byte != 13
-    else {
+    guard let byte = CSVReader.delimiter(delimiter.value) else {
       report(
         Diagnostic(
           .wrongType, "'data.delimiter' must be one character such as ',' ';' or '\\t'",

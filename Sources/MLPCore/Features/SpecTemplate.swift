@@ -157,6 +157,9 @@ public enum SpecTemplate {
     lines.append("data:")
     lines.append("  train: \(yaml(dataPath))")
     lines.append("  target: \(yaml(target))")
+    if reader.delimiter != UInt8(ascii: ",") {
+      lines.append("  delimiter: \(CSVReader.yamlDelimiter(reader.delimiter))")
+    }
     lines.append("  validation_split: 0.2")
     if task == .classification { lines.append("  stratify: true") }
     // Whole-number labels are class ids 0 … k − 1 unless read as names: labels such as 1 … 10
