@@ -34,7 +34,7 @@ func train(_ session: TrainingSession, quiet: Bool, logEvery: Int = 1) throws {
     (progress.epochs, progress.steps) = (session.total, steps)
     if !quiet, world.isRoot {
       Console.out(
-        "training again from the start on all \(rows) rows (training and validation) for \(epochs) epochs, the best epoch's number (early_stopping.refit)\n"
+        "training again from the start on all \(rows) rows (training and validation) for \(epochs) epoch\(epochs == 1 ? "" : "s"), the best epoch's number (early_stopping.refit)\n"
       )
     }
   }
@@ -80,7 +80,7 @@ func endingLine(_ ending: Ending, _ s: RunSummary) -> String {
       s.stoppedBecause.map { "early stopped at epoch \(after): \($0)" }
       ?? "completed \(after) epochs"
     return first
-      + "; the model trained again on \(s.refitSamples ?? 0) rows for \(s.bestEpoch ?? 0) epochs, the best epoch's number (refit)"
+      + "; the model trained again on \(s.refitSamples ?? 0) rows for \(s.bestEpoch ?? 0) epoch\(s.bestEpoch == 1 ? "" : "s"), the best epoch's number (refit)"
   }
   let holds =
     s.restoredEpoch.map { "the model holds epoch \($0), the best (restore_best)" }

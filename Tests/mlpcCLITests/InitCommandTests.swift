@@ -96,6 +96,46 @@ import Testing
     #expect(!ColumnSurvey.looksLikeDate("1999-12-31x"))
   }
 
+  /// Numbers written with digit groups ("12,500") are not read as numbers: `mlpc init` ignores
+  /// the column and says why (not "an identifier"), and the checker says it too instead of
+  /// reading them as categories in silence or as a few stray cells.
+  @Test func numbersWithDigitGroupsAreSaidToBeSo() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    var csv = "price,x,label\n"
+    for i in 0..<60 {
+      // Below 1,000 a plain number; above, grouped (quoted, as a spreadsheet writes them).
+      let price = i < 10 ? "\(900 + i)" : "\"\(i),\(String(format: "%03d", i * 7)).5\""
+      csv += "\(price),\(Double(i % 7)),\(i % 2 == 0 ? "a" : "b")\n"
+    }
+    try csv.write(toFile: dir + "/t.csv", atomically: true, encoding: .utf8)
+    let written = try CommandRunner.mlpc([
+      "init", dir + "/t.csv", "--target", "label", "--no-trial",
+    ])
+    #expect(written.status == 0, "\(written.stderr)")
+    #expect(
+      written.stdout.contains(
+        "    price: ignore  # numbers with ',' between digit groups ('10,070.5'): mlpc reads plain numbers; write them without the ',' to use them"
+      ), "\(written.stdout)")
+    try """
+    task: classification
+    layers: [{units: 2, activation: softmax}]
+    data: {train: t.csv, target: label}
+    """.write(toFile: dir + "/s.yaml", atomically: true, encoding: .utf8)
+    let checked = try CommandRunner.mlpc(["check", dir + "/s.yaml"])
+    #expect(
+      checked.stdout.contains(
+        "warning[W003]: column 'price' holds numbers with ',' between digit groups ('10,070.5', line 12), read as categories (60 levels)"
+      ), "\(checked.stdout)")
+    #expect(!checked.stdout.contains("column 'price' is numbers but for"), "\(checked.stdout)")
+    for grouped in ["1,234", "-12,500.75", "+999,999,999", "1,000.0"] {
+      #expect(ColumnSurvey.looksGrouped(grouped), "\(grouped)")
+    }
+    for other in ["1,5", "1234,567", ",123", "1,2345", "1,234.", "1,234x", "12", "a,bcd", ""] {
+      #expect(!ColumnSurvey.looksGrouped(other), "\(other)")
+    }
+  }
+
   /// A target of whole numbers that are not 0 … k − 1 (a rating from 3 to 7): the spec reads
   /// them as names, so it trains as written and predicts the ratings themselves.
   @Test func wholeNumberClassesAreReadAsNames() throws {

@@ -19,6 +19,8 @@ public struct ColumnSurvey: Sendable {
   /// Cells that are not numbers but dates or times written as ISO 8601 does (2024-03-01,
   /// 2024-03-01 12:30, 2024-03-01T12:30:00Z).
   public var dates = 0
+  /// Cells written as numbers with ',' between groups of three digits ("12,500").
+  public var grouped = 0
   /// Whether every number is a whole number.
   public var wholeNumbers = true
   /// Distinct numbers seen so far (counted up to 1000).
@@ -78,6 +80,7 @@ public struct ColumnSurvey: Sendable {
         } else {
           stats[j].others += 1
           if looksLikeDate(text) { stats[j].dates += 1 }
+          if looksGrouped(text) { stats[j].grouped += 1 }
           if stats[j].strays.count < 3, !stats[j].strays.contains(where: { $0.text == text }) {
             stats[j].strays.append((text, record.location(column).line))
           }
@@ -101,6 +104,33 @@ public struct ColumnSurvey: Sendable {
 
   /// Whether every cell that is not missing is a date (and some are).
   public var isDates: Bool { numbers == 0 && others > 0 && dates == others }
+
+  /// Whether every cell that is neither missing nor a plain number is a number with digit
+  /// groups (and some are).
+  public var isGroupedNumbers: Bool { others > 0 && grouped == others }
+
+  /// Whether `text` is a number with ',' between groups of three digits: an optional sign, one
+  /// to three digits, one or more ",ddd", then an optional fraction ("1,234", "-12,500.75").
+  static func looksGrouped(_ text: String) -> Bool {
+    var u = Array(text.utf8)[...]
+    let isDigit = { (c: UInt8) in c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") }
+    if let c = u.first, c == UInt8(ascii: "-") || c == UInt8(ascii: "+") { u = u.dropFirst() }
+    let lead = u.prefix(while: isDigit).count
+    guard (1...3).contains(lead) else { return false }
+    u = u.dropFirst(lead)
+    var groups = 0
+    while u.first == UInt8(ascii: ","), u.count >= 4, u.dropFirst().prefix(3).allSatisfy(isDigit) {
+      u = u.dropFirst(4)
+      groups += 1
+    }
+    guard groups > 0 else { return false }
+    if u.first == UInt8(ascii: ".") {
+      u = u.dropFirst()
+      guard !u.isEmpty, u.allSatisfy(isDigit) else { return false }
+      return true
+    }
+    return u.isEmpty
+  }
 
   /// Whether `text` starts as an ISO 8601 date does: four digits, '-', two digits, '-', two
   /// digits, then nothing, or a time after 'T' or a space.

@@ -113,6 +113,12 @@ public enum SpecTemplate {
           key
             + "ignore  # dates\(missingNote): mlpc reads no dates; to use them, add columns of numbers (the month, the day of the year)"
         )
+      } else if s.isGroupedNumbers {
+        // As categories they would be mostly unseen levels; ',' may also be a decimal comma.
+        featureLines.append(
+          key
+            + "ignore  # numbers with ',' between digit groups ('\(s.strays.first?.text ?? "")')\(missingNote): mlpc reads plain numbers; write them without the ',' to use them"
+        )
       } else if s.looksLikeIdentifier(rows: rows) {
         featureLines.append(key + "ignore  # a different value in every row: an identifier")
       } else if !s.isNumeric, !s.manyLevels, s.present >= 20, s.levels.count * 2 > s.present {
