@@ -128,6 +128,15 @@ import Testing
         "warning[W003]: column 'price' holds numbers with ',' between digit groups ('10,070.5', line 12), read as categories (60 levels)"
       ), "\(checked.stdout)")
     #expect(!checked.stdout.contains("column 'price' is numbers but for"), "\(checked.stdout)")
+    // As the target: refused with the reason, not 60 classes.
+    let target = try CommandRunner.mlpc([
+      "init", dir + "/t.csv", "--target", "price", "--no-trial",
+    ])
+    #expect(target.status == 1)
+    #expect(
+      target.stderr.contains(
+        "'price' holds numbers with ',' between digit groups ('10,070.5', line 12): mlpc reads plain numbers"
+      ), "\(target.stderr)")
     for grouped in ["1,234", "-12,500.75", "+999,999,999", "1,000.0"] {
       #expect(ColumnSurvey.looksGrouped(grouped), "\(grouped)")
     }
@@ -192,6 +201,21 @@ import Testing
       "init", dir + "/data/t.csv", "--target", "price", "--task", "classification",
     ])
     #expect(forced.stdout.contains("task: classification"))
+    // A target whose values are mostly seen once is no set of classes, unless forced.
+    var names = "x,name\n"
+    for i in 0..<40 { names += "\(i % 5),n\(i % 30)\n" }
+    try names.write(toFile: dir + "/names.csv", atomically: true, encoding: .utf8)
+    let unique = try CommandRunner.mlpc(["init", dir + "/names.csv", "--target", "name"])
+    #expect(unique.status == 1)
+    #expect(
+      unique.stderr.contains(
+        "'name' has 30 different values in 40 rows, most seen once: as classes most would be learnt from one row; predict another column, or pass --task classification"
+      ), "\(unique.stderr)")
+    let anyway = try CommandRunner.mlpc([
+      "init", dir + "/names.csv", "--target", "name", "--task", "classification", "--no-trial",
+    ])
+    #expect(anyway.status == 0, "\(anyway.stderr)")
+    #expect(anyway.stdout.contains("{units: 30, activation: softmax}  # 30 classes"))
     let misspelt = try CommandRunner.mlpc(["init", dir + "/data/t.csv", "--target", "labl"])
     #expect(misspelt.status == 1)
     #expect(misspelt.stderr.contains("did you mean 'label'?"), "\(misspelt.stderr)")

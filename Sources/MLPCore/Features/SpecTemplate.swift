@@ -69,9 +69,24 @@ public enum SpecTemplate {
     guard rows > 0 else { throw Problem(description: "the file has a header but no rows") }
     let y = survey[targetColumn]
     guard y.present > 0 else { throw Problem(description: "every cell of '\(target)' is missing") }
+    if forced == nil, y.isGroupedNumbers {
+      throw Problem(
+        description:
+          "'\(target)' holds numbers with ',' between digit groups ('\(y.strays.first?.text ?? "")', line \(y.strays.first?.line ?? 0)): mlpc reads plain numbers; write them without the ',' (12500, not 12,500)"
+      )
+    }
     let task =
       forced
       ?? (y.isNumeric && (!y.wholeNumbers || y.levels.count > 20) ? .regression : .classification)
+    // Classes most of which label one row each: nothing to learn them from.
+    if forced == nil, task == .classification, y.present >= 20,
+      y.manyLevels || y.levels.count * 2 > y.present
+    {
+      throw Problem(
+        description:
+          "'\(target)' has \(y.levelCount) different values in \(y.present) rows, most seen once: as classes most would be learnt from one row; predict another column, or pass --task classification to write the spec anyway"
+      )
+    }
     if task == .regression, !y.isNumeric {
       throw Problem(description: "'\(target)' holds text, so it cannot be a regression target")
     }
