@@ -47,6 +47,17 @@ extension MLPCCommand {
       if let out, FileManager.default.fileExists(atPath: out) {
         throw ValidationError("'\(safeText(out))' exists; mlpc init does not replace a spec")
       }
+      // Before the trial's trainings, not after them.
+      if let out {
+        let parent = PathText.parent(out).isEmpty ? "." : PathText.parent(out)
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: parent, isDirectory: &isFolder),
+          isFolder.boolValue
+        else {
+          throw ValidationError(
+            "the folder '\(safeText(parent))' of --out does not exist; create it first")
+        }
+      }
     }
 
     func run() throws {

@@ -55,6 +55,14 @@ import Testing
       "init", dir + "/data/t.csv", "--target", "label", "--out", dir + "/s.yaml",
     ])
     #expect(again.status == 2 && again.stderr.contains("exists"))
+    // A folder that is not there is said before anything is read or trained.
+    let nowhere = try CommandRunner.mlpc([
+      "init", dir + "/data/t.csv", "--target", "label", "--out", dir + "/none/s.yaml",
+    ])
+    #expect(nowhere.status == 2, "\(nowhere.stderr)")
+    #expect(
+      nowhere.stderr.contains("the folder '\(dir)/none' of --out does not exist; create it first"),
+      "\(nowhere.stderr)")
   }
 
   @Test func dateColumnsAreIgnoredAndSaidToBeDates() throws {
