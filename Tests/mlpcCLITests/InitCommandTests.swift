@@ -268,6 +268,15 @@ import Testing
       ])
       #expect(predicted.status == 0, "\(predicted.stderr)")
       #expect(predicted.stdout.split(separator: "\n").count == 61, "\(predicted.stdout)")
+      // Without it, the header is one column: the delimiter to pass is named.
+      let unsaid = try CommandRunner.mlpc([
+        "evaluate", dir + "/\(name)-run", dir + "/\(name).csv",
+      ])
+      #expect(unsaid.status == 1)
+      #expect(
+        unsaid.stderr.contains(
+          "help: the header looks '\(given)'-separated: pass --delimiter '\(given)'"),
+        "\(unsaid.stderr)")
     }
     let refused = try CommandRunner.mlpc([
       "init", dir + "/semi.csv", "--target", "y", "--delimiter", "\"",

@@ -106,25 +106,30 @@ public final class Predictor {
         + (list.count > 8 ? ", … (\(list.count) in all)" : "")
     }
     let columns = DiagnosticNote("the file's columns: " + quoted(header))
+    // A header read whole as one column: the file has another delimiter.
+    let delimiter = CSVReader.likelyDelimiter(of: header).map {
+      "the header looks '\($0)'-separated: pass --delimiter '\($0)'"
+    }
     if missing.count == names.count, names.count > 1 {
-      // The wrong file, most likely: one message, not one per column.
+      // The wrong file or the wrong delimiter, most likely: one message, not one per column.
       diagnostics.append(
         Diagnostic(
           .unknownColumn,
           "none of the \(names.count) columns the model reads are in '\(file)' (\(quoted(names)))",
-          at: at, notes: [columns], help: "is this the file the model was meant for?"))
+          at: at, notes: [columns],
+          help: delimiter ?? "is this the file the model was meant for?"))
     } else if missing.count > 3 {
       diagnostics.append(
         Diagnostic(
           .unknownColumn,
           "\(missing.count) of the \(names.count) columns the model reads are not in '\(file)': \(quoted(missing))",
-          at: at, notes: [columns]))
+          at: at, notes: [columns], help: delimiter))
     } else {
       for name in missing {
         diagnostics.append(
           Diagnostic(
             .unknownColumn, "no column '\(name)' in '\(file)'", at: at,
-            help: closest(to: name, in: header).map { "did you mean '\($0)'?" }))
+            help: delimiter ?? closest(to: name, in: header).map { "did you mean '\($0)'?" }))
       }
     }
     return found.contains(nil) ? nil : found.map { $0! }
