@@ -153,6 +153,40 @@ import Testing
     }
   }
 
+  /// A target of numbers but for a few cells of other text ("unknown", "?"): those cells are
+  /// missing targets, said in the spec's missing_values; the spec trains as written, dropping
+  /// their rows. More texts than that, or a column of text, is not a regression target.
+  @Test func strayCellsOfANumericTargetAreMissing() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    var csv = "x,price\n"
+    for i in 0..<100 {
+      let price = i % 30 == 7 ? "unknown" : i == 50 ? "?" : "\(100 + Double(i) * 0.75)"
+      csv += "\(Double(i) / 10),\(price)\n"
+    }
+    try csv.write(toFile: dir + "/t.csv", atomically: true, encoding: .utf8)
+    let written = try CommandRunner.mlpc([
+      "init", dir + "/t.csv", "--target", "price", "--out", dir + "/s.yaml", "--no-trial",
+    ])
+    #expect(written.status == 0, "\(written.stderr)")
+    let text = try String(contentsOfFile: dir + "/s.yaml", encoding: .utf8)
+    #expect(text.contains("\ntask: regression\n"), "\(text)")
+    #expect(
+      text.contains(
+        #""null", "unknown", "?"]  # 'price' is numbers but for 5 cells ('unknown' (line 9), '?' (line 52)): read as missing, those rows dropped"#
+      ), "\(text)")
+    #expect(text.contains(##"  missing_values: ["", "#N/A", "##), "\(text)")
+    let run = try CommandRunner.mlpc([
+      "run", dir + "/s.yaml", "--epochs", "3", "--out", dir + "/run",
+    ])
+    #expect(run.status == 0, "\(run.stderr)")
+    #expect(
+      run.stderr.contains(
+        "5 rows of '\(dir)/t.csv' with a missing target dropped (lines 9, 39, 52, 69, 99)"),
+      "\(run.stdout)\(run.stderr)")
+    #expect(SpecTemplate.quoted("a\tb\"c\\") == #""a\tb\"c\\""#)
+  }
+
   /// A target of whole numbers that are not 0 … k − 1 (a rating from 3 to 7): the spec reads
   /// them as names, so it trains as written and predicts the ratings themselves.
   @Test func wholeNumberClassesAreReadAsNames() throws {

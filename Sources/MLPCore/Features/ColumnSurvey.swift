@@ -16,6 +16,8 @@ public struct ColumnSurvey: Sendable {
   public var manyLevels = false
   /// Up to three distinct cells that are not numbers, with their lines.
   public var strays: [(text: String, line: Int)] = []
+  /// Whether the cells that are not numbers hold more distinct texts than `strays` keeps.
+  public var moreStrays = false
   /// Cells that are not numbers but dates or times written as ISO 8601 does (2024-03-01,
   /// 2024-03-01 12:30, 2024-03-01T12:30:00Z).
   public var dates = 0
@@ -81,8 +83,12 @@ public struct ColumnSurvey: Sendable {
           stats[j].others += 1
           if looksLikeDate(text) { stats[j].dates += 1 }
           if looksGrouped(text) { stats[j].grouped += 1 }
-          if stats[j].strays.count < 3, !stats[j].strays.contains(where: { $0.text == text }) {
-            stats[j].strays.append((text, record.location(column).line))
+          if !stats[j].strays.contains(where: { $0.text == text }) {
+            if stats[j].strays.count < 3 {
+              stats[j].strays.append((text, record.location(column).line))
+            } else {
+              stats[j].moreStrays = true
+            }
           }
         }
         if !stats[j].manyLevels {

@@ -27,6 +27,33 @@ public enum SpecTemplate {
     case piecewiseLinear = "piecewise-linear"
   }
 
+  /// `s` as a YAML scalar: plain when it reads back as the same string, else double-quoted.
+  static func yaml(_ s: String) -> String {
+    let plain =
+      s.range(of: #"^[A-Za-z_./][A-Za-z0-9_ ./-]*$"#, options: .regularExpression) != nil
+      && !["yes", "no", "true", "false", "null", "on", "off", "y", "n", "~"].contains(
+        s.lowercased())
+      && !s.hasSuffix(" ")
+    return plain ? s : quoted(s)
+  }
+
+  /// `s` as a YAML double-quoted scalar (control characters written as escapes).
+  static func quoted(_ s: String) -> String {
+    var out = "\""
+    for u in s.unicodeScalars {
+      switch u {
+      case "\\": out += "\\\\"
+      case "\"": out += "\\\""
+      case "\t": out += "\\t"
+      case "\n": out += "\\n"
+      case "\r": out += "\\r"
+      default:
+        out += u.value < 0x20 ? String(format: "\\x%02X", u.value) : String(u)
+      }
+    }
+    return out + "\""
+  }
+
   /// Why a target of whole numbers is read as classes, and how to predict it as a number: a
   /// score from 0 to 10 is either, and only the user knows which (two levels are classes).
   static func taskNote(_ y: ColumnSurvey, target: String, task: Task, forced: Task?) -> String {
@@ -69,6 +96,23 @@ public enum SpecTemplate {
     guard rows > 0 else { throw Problem(description: "the file has a header but no rows") }
     let y = survey[targetColumn]
     guard y.present > 0 else { throw Problem(description: "every cell of '\(target)' is missing") }
+    // A target of numbers but for a few cells of one to three texts ("unknown", "?"): those
+    // cells mean missing (their rows are dropped), said in the spec's missing_values.
+    if forced != .classification, !y.isNumeric, !y.isGroupedNumbers, !y.moreStrays,
+      y.numbers > 0, Double(y.numbers) >= 0.9 * Double(y.present)
+    {
+      let strays = y.strays
+      let text = try write(
+        reader: reader, dataPath: dataPath, target: target, task: forced, name: name,
+        missing: missing.union(strays.map(\.text)), numbers: numbers)
+      let listed = defaultMissingValues.filter(missing.contains) + strays.map(\.text)
+      let shown = strays.map { "'\($0.text)' (line \($0.line))" }.joined(separator: ", ")
+      let line =
+        "  missing_values: [\(listed.map(Self.quoted).joined(separator: ", "))]  # '\(target)' is numbers but for \(y.others) cell\(y.others == 1 ? "" : "s") (\(shown)): read as missing, those rows dropped"
+      return text.replacingOccurrences(
+        of: "\n  target: \(Self.yaml(target))\n",
+        with: "\n  target: \(Self.yaml(target))\n\(line)\n")
+    }
     if forced == nil, y.isGroupedNumbers {
       throw Problem(
         description:
@@ -96,18 +140,7 @@ public enum SpecTemplate {
         description: "'\(target)' has \(classes) class; classification needs two or more")
     }
     var lines: [String] = []
-    func yaml(_ s: String) -> String {
-      let plain =
-        s.range(of: #"^[A-Za-z_./][A-Za-z0-9_ ./-]*$"#, options: .regularExpression) != nil
-        && !["yes", "no", "true", "false", "null", "on", "off", "y", "n", "~"].contains(
-          s.lowercased())
-        && !s.hasSuffix(" ")
-      return plain
-        ? s
-        : "\""
-          + s.replacingOccurrences(of: "\\", with: "\\\\")
-          .replacingOccurrences(of: "\"", with: "\\\"") + "\""
-    }
+    let yaml = Self.yaml
     lines.append("# A first spec for \(dataPath), written by `mlpc init`: read it, adjust it, then")
     lines.append("# `mlpc run` it. Feature types were inferred from the file; comments say why.")
     lines.append("name: \(yaml(name))")
