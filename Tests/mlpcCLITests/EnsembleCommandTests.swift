@@ -47,6 +47,11 @@ import Testing
       try JSONSerialization.jsonObject(with: Data((document ?? "").utf8)) as? [String: Any]
     #expect(record?["members"] as? Int == 4 && record?["batch_size"] as? Int == 32)
     #expect(model.network.members == 4)
+    // The layer table lists the parameters outside W and b too, with their counts.
+    let n0 = model.network.input
+    let planRows = plan.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+    #expect(planRows.contains([Network.adapterName, "4×\(n0)", "\(4 * n0)"]), "\(plan)")
+    #expect(planRows.contains([Network.frontScaleName, "\(n0)", "\(n0)"]), "\(plan)")
     let adapter = try #require(model.tensors[Network.adapterName])
     #expect(adapter.shape == [4, model.network.input])
     #expect(adapter.values.contains { abs($0) != 1 }, "the adapters were trained")

@@ -183,6 +183,13 @@ extension ExecutionPlan {
         grouped(row.forwardFlops), grouped(row.backwardFlops),
       ])
     }
+    // Parameters outside the layers' W and b: the ensemble's adapters, the front scale (the
+    // embeddings' and periodic features' are in their tables above; the total counts them all).
+    for b in buffers where b.role == .ensembleAdapter || b.role == .frontScale {
+      table.append([
+        b.name, b.shape.map(String.init).joined(separator: "×"), "", "", grouped(b.count), "", "",
+      ])
+    }
     table.append(["total", "", "", "", grouped(parameterCount), "", ""])
     out += render(table, rightAligned: [4, 5, 6])
     let m = memory
