@@ -60,8 +60,9 @@ public final class ServedModel: Sendable {
   private let missingValues: Set<String>
   /// Each feature's column.
   let featureIndex: [String: Int]
-  /// The training table's columns the model does not read (its target, columns ignored): a
-  /// record that holds them, as a row of that table does, is read without them.
+  /// The training table's columns the model does not read (its targets, and with feature
+  /// transforms the columns ignored): a record that holds them, as a row of that table does, is
+  /// read without them.
   let unread: Set<String>
 
   public init(
@@ -78,7 +79,7 @@ public final class ServedModel: Sendable {
     acceptsMissing = encoder != nil
     missingValues = Set(encoder?.missingValues ?? [])
     featureIndex = Dictionary(features.enumerated().map { ($1, $0) }) { a, _ in a }
-    unread = Set(encoder?.ignored ?? []).subtracting(features)
+    unread = Set(encoder?.ignored ?? []).union(model.description.targets).subtracting(features)
     batcher = Batcher(
       model, maxBatch: maxBatch, maxDelayMicroseconds: maxDelayMicroseconds, observe: observe)
   }

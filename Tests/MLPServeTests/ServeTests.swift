@@ -572,6 +572,18 @@
         instances: try JSONParser.parse(Array(#"[{"y":2,"x":1},[3,4]]"#.utf8)), field: "instances",
         maxRows: 10)
       #expect(rows.count == 2 && rows.x == [1, 2, 3, 4])
+      // A record with the target too, as the training table's rows have it, reads the same;
+      // any other name is refused.
+      let target = try #require(model.description.targets.first)
+      let withTarget = try served.rows(
+        instances: try JSONParser.parse(Array(#"[{"\#(target)":"a","y":2,"x":1}]"#.utf8)),
+        field: "instances", maxRows: 10)
+      #expect(withTarget.count == 1 && withTarget.x == [1, 2])
+      #expect(throws: ServeError.self) {
+        try served.rows(
+          instances: try JSONParser.parse(Array(#"[{"z":0,"y":2,"x":1}]"#.utf8)),
+          field: "instances", maxRows: 10)
+      }
       served.stop()
     }
   }
