@@ -22,6 +22,26 @@ import Testing
     try csv.write(toFile: dir + "/data/t.csv", atomically: true, encoding: .utf8)
   }
 
+  /// The spec `mlpc init --no-trial` writes to `dir`/s.yaml for `csv` (as `dir`/t.csv).
+  static func initialize(_ dir: String, _ csv: String, target: String) throws -> String {
+    try csv.write(toFile: dir + "/t.csv", atomically: true, encoding: .utf8)
+    let written = try CommandRunner.mlpc([
+      "init", dir + "/t.csv", "--target", target, "--out", dir + "/s.yaml", "--no-trial",
+    ])
+    #expect(written.status == 0, "\(written.stderr)")
+    return try String(contentsOfFile: dir + "/s.yaml", encoding: .utf8)
+  }
+
+  /// `mlpc check` of a spec for `dir`/t.csv that leaves the feature types to the checker.
+  static func checkInferred(_ dir: String) throws -> ProcessResult {
+    try """
+    task: classification
+    layers: [{units: 2, activation: softmax}]
+    data: {train: t.csv, target: label}
+    """.write(toFile: dir + "/s.yaml", atomically: true, encoding: .utf8)
+    return try CommandRunner.mlpc(["check", dir + "/s.yaml"])
+  }
+
   @Test func aFirstSpecChecksAndTrains() throws {
     let dir = Repository.temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -88,12 +108,7 @@ import Testing
     #expect(
       written.stdout.contains("    code: {type: categorical}  # 18 levels"), "\(written.stdout)")
     // A spec that leaves the types to the checker: the dates are said to be dates.
-    try """
-    task: classification
-    layers: [{units: 4, activation: relu}, {units: 2, activation: softmax}]
-    data: {train: t.csv, target: label}
-    """.write(toFile: dir + "/s.yaml", atomically: true, encoding: .utf8)
-    let checked = try CommandRunner.mlpc(["check", dir + "/s.yaml"])
+    let checked = try Self.checkInferred(dir)
     #expect(
       checked.stdout.contains(
         "warning[W003]: column 'day' holds dates, read as categories (60 levels): new rows' dates are levels never seen in training"
@@ -125,12 +140,7 @@ import Testing
       written.stdout.contains(
         "    price: ignore  # numbers with ',' between digit groups ('10,070.5'): mlpc reads plain numbers; write them without the ',' to use them"
       ), "\(written.stdout)")
-    try """
-    task: classification
-    layers: [{units: 2, activation: softmax}]
-    data: {train: t.csv, target: label}
-    """.write(toFile: dir + "/s.yaml", atomically: true, encoding: .utf8)
-    let checked = try CommandRunner.mlpc(["check", dir + "/s.yaml"])
+    let checked = try Self.checkInferred(dir)
     #expect(
       checked.stdout.contains(
         "warning[W003]: column 'price' holds numbers with ',' between digit groups ('10,070.5', line 12), read as categories (60 levels)"
@@ -164,12 +174,7 @@ import Testing
       let price = i % 30 == 7 ? "unknown" : i == 50 ? "?" : "\(100 + Double(i) * 0.75)"
       csv += "\(Double(i) / 10),\(price)\n"
     }
-    try csv.write(toFile: dir + "/t.csv", atomically: true, encoding: .utf8)
-    let written = try CommandRunner.mlpc([
-      "init", dir + "/t.csv", "--target", "price", "--out", dir + "/s.yaml", "--no-trial",
-    ])
-    #expect(written.status == 0, "\(written.stderr)")
-    let text = try String(contentsOfFile: dir + "/s.yaml", encoding: .utf8)
+    let text = try Self.initialize(dir, csv, target: "price")
     #expect(text.contains("\ntask: regression\n"), "\(text)")
     #expect(
       text.contains(
@@ -194,12 +199,7 @@ import Testing
     defer { try? FileManager.default.removeItem(atPath: dir) }
     var csv = "x,rating\n"
     for i in 0..<60 { csv += "\(Double(i % 5) + Double(i) / 100),\(i % 5 + 3)\n" }
-    try csv.write(toFile: dir + "/t.csv", atomically: true, encoding: .utf8)
-    let written = try CommandRunner.mlpc([
-      "init", dir + "/t.csv", "--target", "rating", "--out", dir + "/s.yaml", "--no-trial",
-    ])
-    #expect(written.status == 0, "\(written.stderr)")
-    let text = try String(contentsOfFile: dir + "/s.yaml", encoding: .utf8)
+    let text = try Self.initialize(dir, csv, target: "rating")
     #expect(text.contains("\n  labels: names  # the target's numbers name the classes"), "\(text)")
     #expect(text.contains("{units: 5, activation: softmax}  # 5 classes"), "\(text)")
     #expect(

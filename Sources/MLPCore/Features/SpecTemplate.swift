@@ -37,22 +37,9 @@ public enum SpecTemplate {
     return plain ? s : quoted(s)
   }
 
-  /// `s` as a YAML double-quoted scalar (control characters written as escapes).
-  static func quoted(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-      switch u {
-      case "\\": out += "\\\\"
-      case "\"": out += "\\\""
-      case "\t": out += "\\t"
-      case "\n": out += "\\n"
-      case "\r": out += "\\r"
-      default:
-        out += u.value < 0x20 ? String(format: "\\x%02X", u.value) : String(u)
-      }
-    }
-    return out + "\""
-  }
+  /// `s` as a YAML double-quoted scalar: a JSON string is one (YAML 1.2 reads JSON), with
+  /// quotes, backslashes and control characters escaped.
+  static func quoted(_ s: String) -> String { Safetensors.jsonString(s) }
 
   /// Why a target of whole numbers is read as classes, and how to predict it as a number: a
   /// score from 0 to 10 is either, and only the user knows which (two levels are classes).
