@@ -319,8 +319,6 @@ extension CSVReader {
 }
 
 extension CSVReader {
-  /// The delimiter a header read as one column seems to use instead (as it is written in a
-  /// spec or on a command line: `\t` for a tab), or nil.
   /// The byte a delimiter's text names: one character other than a quote or a line break, or
   /// `\t` (as typed on a command line or in a YAML single-quoted string) for a tab.
   public static func delimiter(_ text: String) -> UInt8? {
@@ -333,10 +331,11 @@ extension CSVReader {
 
   /// A delimiter as a YAML double-quoted string for a spec (`","`, `";"`, `"\t"`).
   public static func yamlDelimiter(_ byte: UInt8) -> String {
-    byte == 9
-      ? #""\t""# : byte == UInt8(ascii: "\\") ? #""\\""# : "\"\(Character(UnicodeScalar(byte)))\""
+    Safetensors.jsonString(String(UnicodeScalar(byte)))
   }
 
+  /// The delimiter a header read as one column seems to use instead (as it is written in a
+  /// spec or on a command line: `\t` for a tab), or nil.
   public static func likelyDelimiter(of header: [String]) -> String? {
     guard header.count == 1,
       let separator = [";", "\t", "|"].first(where: { header[0].contains($0) })

@@ -92,7 +92,9 @@ public enum SpecTemplate {
       let text = try write(
         reader: reader, dataPath: dataPath, target: target, task: forced, name: name,
         missing: missing.union(strays.map(\.text)), numbers: numbers)
-      let listed = defaultMissingValues.filter(missing.contains) + strays.map(\.text)
+      let listed =
+        defaultMissingValues.filter(missing.contains)
+        + missing.subtracting(defaultMissingValues).sorted() + strays.map(\.text)
       let shown = strays.map { "'\($0.text)' (line \($0.line))" }.joined(separator: ", ")
       let line =
         "  missing_values: [\(listed.map(Self.quoted).joined(separator: ", "))]  # '\(target)' is numbers but for \(y.others) cell\(y.others == 1 ? "" : "s") (\(shown)): read as missing, those rows dropped"
