@@ -258,6 +258,15 @@ import Testing
     ])
     #expect(anyway.status == 0, "\(anyway.stderr)")
     #expect(anyway.stdout.contains("{units: 30, activation: softmax}  # 30 classes"))
+    // Lines that end with the delimiter: unnamed columns, said with the way out.
+    try "a,b,label,,\n1,2,x,,\n".write(
+      toFile: dir + "/trail.csv", atomically: true, encoding: .utf8)
+    let trail = try CommandRunner.mlpc(["init", dir + "/trail.csv", "--target", "label"])
+    #expect(trail.status == 1)
+    #expect(
+      trail.stderr.contains(
+        "header columns 4 and 5 have no name; the header ends with ',': remove the empty columns at the end of every line, or name them"
+      ), "\(trail.stderr)")
     let misspelt = try CommandRunner.mlpc(["init", dir + "/data/t.csv", "--target", "labl"])
     #expect(misspelt.status == 1)
     #expect(misspelt.stderr.contains("did you mean 'label'?"), "\(misspelt.stderr)")

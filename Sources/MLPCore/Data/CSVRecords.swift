@@ -353,6 +353,17 @@ extension CSVReader {
     }
     var seen: [String: Int] = [:]
     for (i, name) in header.enumerated() {
+      if let first = seen[name], name.isEmpty {
+        // Lines that end with the delimiter, as spreadsheets often write them.
+        let trailing = header.last?.isEmpty == true
+        diagnostics.append(
+          Diagnostic(
+            .badData, "header columns \(first + 1) and \(i + 1) have no name", at: at,
+            help: trailing
+              ? "the header ends with '\(Character(UnicodeScalar(delimiter)))': remove the empty columns at the end of every line, or name them"
+              : "give every column its own name"))
+        return false
+      }
       if let first = seen[name] {
         diagnostics.append(
           Diagnostic(

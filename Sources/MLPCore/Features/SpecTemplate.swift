@@ -62,7 +62,9 @@ public enum SpecTemplate {
     var diagnostics: [Diagnostic] = []
     let header = reader.header(diagnostics: &diagnostics)
     guard !header.isEmpty, reader.checkHeader(header, diagnostics: &diagnostics) else {
-      throw Problem(description: diagnostics.first?.message ?? "the file has no header")
+      throw Problem(
+        description: diagnostics.first.map { d in d.message + (d.help.map { "; \($0)" } ?? "") }
+          ?? "the file has no header")
     }
     guard let targetColumn = header.firstIndex(of: target) else {
       var hint = closest(to: target, in: header).map { "; did you mean '\($0)'?" } ?? ""
