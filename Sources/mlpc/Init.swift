@@ -36,11 +36,7 @@ extension MLPCCommand {
     var noTrial = false
 
     func validate() throws {
-      if CSVReader.delimiter(delimiter) == nil {
-        throw ValidationError(
-          "--delimiter must be one character other than a quote or a line break, or '\\t' for a tab"
-        )
-      }
+      try validateDelimiter(delimiter)
       if let out, let conflict = outputConflict(out, inputs: [data]) {
         throw ValidationError(conflict)
       }

@@ -108,10 +108,7 @@ struct ModelDataOptions: ParsableArguments {
   var delimiter = ","
 
   func validate() throws {
-    if CSVReader.delimiter(delimiter) == nil {
-      throw ValidationError(
-        "--delimiter must be one character other than a quote or a line break, or '\\t' for a tab")
-    }
+    try validateDelimiter(delimiter)
   }
 
   /// The model and an open reader of the data, with the header's column of every name in
@@ -145,6 +142,14 @@ struct ModelDataOptions: ParsableArguments {
 /// `--format` of `mlpc predict`.
 enum PredictionFormat: String, ExpressibleByArgument, CaseIterable {
   case csv, jsonl
+}
+
+/// `--delimiter`: one character other than a quote or a line break, or `\t` for a tab.
+func validateDelimiter(_ text: String) throws {
+  if CSVReader.delimiter(text) == nil {
+    throw ValidationError(
+      "--delimiter must be one character other than a quote or a line break, or '\\t' for a tab")
+  }
 }
 
 /// Prints data diagnostics to standard error as text.
