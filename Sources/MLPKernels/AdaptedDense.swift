@@ -365,20 +365,22 @@ private func pieceKey(start: Int, width: Int, _ kind: PieceKind) -> Int {
   4 * start + kind.rawValue * width
 }
 
-/// Rows of scratch the pieces need beyond the batch's (for the keys' offsets).
-public let runPieceRows = 8
+/// Rows of I words the pieces of `rows` rows need: the keys' offsets, the sorted pieces, and
+/// each row's list of its own (`listRowPieces`).
+public func runPiecesRows(_ rows: Int) -> Int { 2 * rows + 8 }
 
 /// The pieces of the rows of runs, sorted by key (so that the loops over them take no
 /// unpredictable branches, and a column's pieces are together): words 0...4·I of `pieces` hold
 /// where each key's pieces start, the pieces follow, 3 words each (row, a, b or the value's
 /// bits). A row has at most I / 8 terms and crosses at most I / 8 block edges, so its pieces
-/// take at most 3·I / 4 + 3 words, and they fit in (R + runPieceRows) · I words.
+/// take at most 3·I / 4 + 3 words; with each row's list (2 words a piece) they fit in
+/// `runPiecesRows(R)` · I words.
 private func sortPieces(
   terms: UnsafePointer<Float>, rows: Int, inputs: Int, blocks: RunBlocks,
   into pieces: UnsafeMutablePointer<Float>
 ) {
   let keys = 4 * inputs
-  let capacity = (rows + runPieceRows) * inputs
+  let capacity = runPiecesRows(rows) * inputs
   let words = UnsafeMutableRawPointer(pieces).bindMemory(to: Int32.self, capacity: capacity)
   let base = keys + 1
   blocks.starts.withUnsafeBufferPointer { starts in
@@ -431,6 +433,96 @@ private func sortPieces(
         }
       }
     }
+  }
+  listRowPieces(words, rows: rows, inputs: inputs, blocks: blocks)
+}
+
+/// After the sorted pieces, each row's own in key order (so a row's sum takes its pieces in an
+/// order of its own, whatever the other rows): R + 1 words where each row's list starts, then
+/// 2 words a piece: a << 2 | kind, and b or the value's bits.
+private func listRowPieces(
+  _ words: UnsafeMutablePointer<Int32>, rows: Int, inputs: Int, blocks: RunBlocks
+) {
+  let keys = 4 * inputs
+  let base = keys + 1
+  let total = Int(words[keys])
+  let (starts, list) = (words + base + 3 * total, words + base + 3 * total + rows + 1)
+  precondition(
+    base + 5 * total + rows + 1 <= runPiecesRows(rows) * inputs,
+    "pieces of runs: scratch too small")
+  starts.update(repeating: 0, count: rows + 1)
+  for p in 0..<total { starts[Int(words[base + 3 * p]) + 1] += 1 }
+  for i in 0..<rows { starts[i + 1] += starts[i] }
+  withUnsafeTemporaryAllocation(of: Int32.self, capacity: rows) { next in
+    for i in 0..<rows { next[i] = starts[i] }
+    for block in 0..<blocks.count {
+      let start = blocks.starts[block]
+      let width = blocks.starts[block + 1] - start
+      for kind in [PieceKind.head, .tail, .inner, .value] {
+        let first = pieceKey(start: start, width: width, kind)
+        for p in Int(words[first])..<Int(words[first + width]) {
+          let at = base + 3 * p
+          let i = Int(words[at])
+          let e = list + 2 * Int(next[i])
+          next[i] += 1
+          e[0] = words[at + 1] << 2 | Int32(kind.rawValue)
+          e[1] = words[at + 2]
+        }
+      }
+    }
+  }
+}
+
+/// Row i's pieces as `listRowPieces` wrote them, and how many.
+@inline(__always)
+private func rowPieces(_ pieces: UnsafePointer<Float>, row i: Int, rows: Int, inputs: Int)
+  -> (UnsafePointer<Int32>, Int)
+{
+  let words = UnsafeRawPointer(pieces).assumingMemoryBound(to: Int32.self)
+  let keys = 4 * inputs
+  let starts = words + keys + 1 + 3 * Int(words[keys])
+  let (from, to) = (Int(starts[i]), Int(starts[i + 1]))
+  return (starts + rows + 1 + 2 * from, to - from)
+}
+
+/// A row's sum over its pieces, a few outputs at a time, in registers: a head at ...b adds P[b],
+/// a tail at a... S[a], an inner run P[b] − P[a − 1], a value v · r_m[a] · Wᵀ[a].
+private struct RowSums {
+  let p: UnsafePointer<Float>
+  let s: UnsafePointer<Float>
+  let wt: UnsafePointer<Float>
+  let rm: UnsafePointer<Float>
+  let stride: Int
+
+  init(
+    p: UnsafeMutablePointer<Float>, s: UnsafeMutablePointer<Float>, wt: UnsafePointer<Float>,
+    rm: UnsafePointer<Float>, stride: Int
+  ) {
+    (self.p, self.s) = (UnsafePointer(p), UnsafePointer(s))
+    (self.wt, self.rm, self.stride) = (wt, rm, stride)
+  }
+
+  @inline(__always)
+  func sum<V: Lanes>(
+    _: V.Type, _ list: UnsafePointer<Int32>, _ count: Int, column c: Int
+  ) -> V {
+    var sum = V.zero
+    for e in 0..<count {
+      let word = Int(list[2 * e])
+      let (a, other) = (word >> 2, list[2 * e + 1])
+      switch word & 3 {
+      case PieceKind.head.rawValue:
+        sum = sum + load(p + Int(other) * stride + c)
+      case PieceKind.tail.rawValue:
+        sum = sum + load(s + a * stride + c)
+      case PieceKind.inner.rawValue:
+        sum = sum + ((load(p + Int(other) * stride + c) as V) - load(p + (a - 1) * stride + c))
+      default:
+        let v = Float(bitPattern: UInt32(bitPattern: other))
+        sum = sum + (load(wt + a * stride + c) as V) * (v * rm[a])
+      }
+    }
+    return sum
   }
 }
 
@@ -510,40 +602,50 @@ func adaptedDenseForward(
       }
     }
     let (wt, pieces) = (UnsafePointer(runs.transposed), UnsafePointer(runs.pieces))
-    let (starts, widest) = (runs.blocks.starts, runs.blocks.widest)
+    let starts = runs.blocks.starts
     eachMember(members, work: rows * I * O / 8) { m, _ in
       let rm = r + m * I
       let ym = y + m * rows * O
-      // With every row made of runs, nothing has written y: each member's rows start from
-      // zero on the thread that sums them.
-      if structured == rows { ym.update(repeating: 0, count: rows * O) }
-      withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * widest * O) { buffer in
-        let (p, s) = (buffer.baseAddress!, buffer.baseAddress! + widest * O)
-        for block in 0..<starts.count - 1 {
-          // P and S over the block's rows of r_m ⊙ Wᵀ, each where pieces read it.
-          let start = starts[block]
-          let width = starts[block + 1] - start
-          let w0 = wt + start * O
-          if hasPieces(pieces, start: start, width: width, .head)
-            || hasPieces(pieces, start: start, width: width, .inner)
-          {
-            runningSums(w0, scales: rm + start, into: p, rows: width, count: O, backward: false)
-          }
-          if hasPieces(pieces, start: start, width: width, .tail) {
-            runningSums(w0, scales: rm + start, into: s, rows: width, count: O, backward: true)
-          }
-          eachPiece(pieces, start: start, width: width, .head, inputs: I) { i, _, b, _ in
-            addRow(p + (b - start) * O, into: ym + i * O, count: O)
-          }
-          eachPiece(pieces, start: start, width: width, .tail, inputs: I) { i, a, _, _ in
-            addRow(s + (a - start) * O, into: ym + i * O, count: O)
-          }
-          eachPiece(pieces, start: start, width: width, .inner, inputs: I) { i, a, b, _ in
-            addDifference(p + (b - start) * O, p + (a - 1 - start) * O, into: ym + i * O, count: O)
-          }
-          eachPiece(pieces, start: start, width: width, .value, inputs: I) { i, a, _, v in
-            scaleAddRow(w0 + (a - start) * O, by: v * rm[a], into: ym + i * O, count: O)
-          }
+      // P and S over each block's rows of r_m ⊙ Wᵀ, where pieces read them, for all the blocks
+      // at once; then each row's sum in registers, its pieces in the sorted pieces' order.
+      let p = GemmWorkspace.current.scratch(2 * I * O)
+      let s = p + I * O
+      for block in 0..<starts.count - 1 {
+        let start = starts[block]
+        let width = starts[block + 1] - start
+        let w0 = wt + start * O
+        if hasPieces(pieces, start: start, width: width, .head)
+          || hasPieces(pieces, start: start, width: width, .inner)
+        {
+          runningSums(
+            w0, scales: rm + start, into: p + start * O, rows: width, count: O, backward: false)
+        }
+        if hasPieces(pieces, start: start, width: width, .tail) {
+          runningSums(
+            w0, scales: rm + start, into: s + start * O, rows: width, count: O, backward: true)
+        }
+      }
+      let sums = RowSums(p: p, s: s, wt: wt, rm: rm, stride: O)
+      for i in 0..<rows where runTerms(runs.terms, row: i, inputs: I) != nil {
+        let (list, count) = rowPieces(pieces, row: i, rows: rows, inputs: I)
+        let out = ym + i * O
+        // Each row's sum from zero, as the product leaves the rows of runs.
+        var c = 0
+        while c + 64 <= O {
+          store(sums.sum(Lanes64.self, list, count, column: c), out + c)
+          c += 64
+        }
+        while c + 32 <= O {
+          store(sums.sum(Lanes32.self, list, count, column: c), out + c)
+          c += 32
+        }
+        while c + 8 <= O {
+          store(sums.sum(SIMD8<Float>.self, list, count, column: c), out + c)
+          c += 8
+        }
+        while c < O {
+          out[c] = sums.sum(Float.self, list, count, column: c)
+          c += 1
         }
       }
     }
@@ -623,6 +725,7 @@ func adaptedRunsBackward(
 private protocol Lanes {
   static var zero: Self { get }
   static func + (a: Self, b: Self) -> Self
+  static func - (a: Self, b: Self) -> Self
   static func * (a: Self, b: Float) -> Self
 }
 
@@ -685,8 +788,27 @@ private struct Lanes32: Lanes {
   @inline(__always) static func + (x: Lanes32, y: Lanes32) -> Lanes32 {
     Lanes32(a: x.a + y.a, b: x.b + y.b, c: x.c + y.c, d: x.d + y.d)
   }
+  @inline(__always) static func - (x: Lanes32, y: Lanes32) -> Lanes32 {
+    Lanes32(a: x.a - y.a, b: x.b - y.b, c: x.c - y.c, d: x.d - y.d)
+  }
   @inline(__always) static func * (x: Lanes32, f: Float) -> Lanes32 {
     Lanes32(a: x.a * f, b: x.b * f, c: x.c * f, d: x.d * f)
+  }
+}
+
+/// 64 lanes as two of 32.
+private struct Lanes64: Lanes {
+  var low: Lanes32
+  var high: Lanes32
+  static var zero: Lanes64 { Lanes64(low: .zero, high: .zero) }
+  @inline(__always) static func + (x: Lanes64, y: Lanes64) -> Lanes64 {
+    Lanes64(low: x.low + y.low, high: x.high + y.high)
+  }
+  @inline(__always) static func - (x: Lanes64, y: Lanes64) -> Lanes64 {
+    Lanes64(low: x.low - y.low, high: x.high - y.high)
+  }
+  @inline(__always) static func * (x: Lanes64, f: Float) -> Lanes64 {
+    Lanes64(low: x.low * f, high: x.high * f)
   }
 }
 

@@ -1,6 +1,8 @@
 // Packing buffers for the GEMM, one set per thread, allocated the first time a thread multiplies
 // (the executor and every pool worker touch theirs at start-up) and reused by every product
-// after that, so a training step never allocates. Workspaces of threads that end are not freed.
+// after that, so a training step never allocates; beside them, scratch for other kernels on the
+// thread, grown only when one asks for more than it has. Workspaces of threads that end are not
+// freed.
 
 import Foundation
 import MLPKernelsGeneric
@@ -8,6 +10,9 @@ import MLPKernelsGeneric
 /// Packed A and B panels and an edge tile for one thread.
 final class GemmWorkspace: @unchecked Sendable {
   let buffers: GemmBuffers
+  /// Scratch for other kernels (not the products), read and written by its own thread only.
+  private var scratch: UnsafeMutablePointer<Float>?
+  private var scratchCount = 0
 
   private init() {
     let counts = GemmBuffers.counts
@@ -20,6 +25,16 @@ final class GemmWorkspace: @unchecked Sendable {
     let raw = UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64)
     let p = raw.bindMemory(to: Float.self, capacity: count)
     p.initialize(repeating: 0, count: count)
+    return p
+  }
+
+  /// At least `count` floats of scratch, the same memory until a larger count is asked for
+  /// (its contents are then lost): one kernel on the thread holds it at a time.
+  func scratch(_ count: Int) -> UnsafeMutablePointer<Float> {
+    if let scratch, scratchCount >= count { return scratch }
+    scratch?.deallocate()
+    let p = Self.allocate(count)
+    (scratch, scratchCount) = (p, count)
     return p
   }
 

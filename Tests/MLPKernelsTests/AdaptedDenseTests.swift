@@ -150,8 +150,9 @@ import Testing
   static let cases = [
     Case(rows: 9, members: 3, groups: 3, bins: 24, outputs: 32, denseEvery: 4),
     Case(rows: 9, members: 2, groups: 3, bins: 24, outputs: 33, denseEvery: 0),
-    // Outputs in lanes of 32, of 8 and one by one.
+    // Outputs in lanes of 64, of 32, of 8 and one by one.
     Case(rows: 11, members: 3, groups: 3, bins: 17, outputs: 45, denseEvery: 5),
+    Case(rows: 13, members: 2, groups: 3, bins: 24, outputs: 109, denseEvery: 3),
     Case(rows: 64, members: 8, groups: 6, bins: 41, outputs: 64, denseEvery: 0),
     Case(rows: 50, members: 8, groups: 6, bins: 41, outputs: 64, denseEvery: 7),
     // Blocks at the features: one of 41, 48 or 24 bins each, a feature of 70 bins cut at 64,
@@ -300,7 +301,7 @@ import Testing
     var u = [Float](repeating: .nan, count: K * R * I)
     var terms = [Float](repeating: .nan, count: R * I)
     var wt = [Float](repeating: .nan, count: I * O)
-    var pieces = [Float](repeating: .nan, count: (R + runPieceRows) * I)
+    var pieces = [Float](repeating: .nan, count: runPiecesRows(R) * I)
     var y = [Float](repeating: .nan, count: K * R * O)
     var zs = [Float](repeating: .nan, count: K * R * O)
     var g = [Float](repeating: .nan, count: K * O * I)

@@ -153,7 +153,7 @@ public struct ArenaLayout: Sendable {
         if adapted, runsPay(inputs: widths[0], outputs: widths[1]) {
           try add("x0.runs", .runTerms, [batchSize, widths[0]])
           try add("\(layers[0].name).weight.t", .runTransposed, [widths[0], widths[1]])
-          try add("x0.pieces", .runPieces, [batchSize + runPieceRows, widths[0]])
+          try add("x0.pieces", .runPieces, [runPiecesRows(batchSize), widths[0]])
         }
         if training, adapted {
           // Layer 1's backward takes ∂L/∂r from per-member products; W ⊙ r_m only when

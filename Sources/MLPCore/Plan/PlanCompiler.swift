@@ -450,7 +450,7 @@ private struct OpBuilder {
       shape(w) == [outputs, inputs] && shape(b) == [outputs] && shape(r) == [members, inputs]
         && shape(u) == [members * batch, inputs] && shape(y) == [members * batch, outputs]
         && shape(runs.terms) == [batch, inputs] && shape(runs.transposed) == [inputs, outputs]
-        && shape(runs.pieces) == [batch + runPieceRows, inputs],
+        && shape(runs.pieces) == [runPiecesRows(batch), inputs],
       "adapted dense 1: shapes")
     if let z { precondition(shape(z) == shape(y), "adapted dense 1: z") }
     return .adaptedDense(
