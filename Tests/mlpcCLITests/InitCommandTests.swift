@@ -165,13 +165,15 @@ import Testing
 
   /// A target of numbers but for a few cells of other text ("unknown", "?"): those cells are
   /// missing targets, said in the spec's missing_values; the spec trains as written, dropping
-  /// their rows. More texts than that, or a column of text, is not a regression target.
+  /// their rows; an empty cell is missing as ever, and the target's line says how many are.
+  /// More texts than that, or a column of text, is not a regression target.
   @Test func strayCellsOfANumericTargetAreMissing() throws {
     let dir = Repository.temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: dir) }
     var csv = "x,price\n"
     for i in 0..<100 {
-      let price = i % 30 == 7 ? "unknown" : i == 50 ? "?" : "\(100 + Double(i) * 0.75)"
+      let price =
+        i % 30 == 7 ? "unknown" : i == 50 ? "?" : i == 80 ? "" : "\(100 + Double(i) * 0.75)"
       csv += "\(Double(i) / 10),\(price)\n"
     }
     let text = try Self.initialize(dir, csv, target: "price")
@@ -181,13 +183,16 @@ import Testing
         #""null", "unknown", "?"]  # 'price' is numbers but for 5 cells ('unknown' (line 9), '?' (line 52)): read as missing, those rows dropped"#
       ), "\(text)")
     #expect(text.contains(##"  missing_values: ["", "#N/A", "##), "\(text)")
+    #expect(
+      text.contains("\n  target: price  # 6 of 100 cells missing: those rows are dropped\n"),
+      "\(text)")
     let run = try CommandRunner.mlpc([
       "run", dir + "/s.yaml", "--epochs", "3", "--out", dir + "/run",
     ])
     #expect(run.status == 0, "\(run.stderr)")
     #expect(
       run.stderr.contains(
-        "5 rows of '\(dir)/t.csv' with a missing target dropped (lines 9, 39, 52, 69, 99)"),
+        "6 rows of '\(dir)/t.csv' with a missing target dropped (lines 9, 39, 52, 69, 82, …)"),
       "\(run.stdout)\(run.stderr)")
     #expect(SpecTemplate.quoted("a\tb\"c\\") == #""a\tb\"c\\""#)
   }
@@ -333,10 +338,14 @@ import Testing
     defer { try? FileManager.default.removeItem(atPath: dir) }
     // `row` counts up (an identifier that parses as numbers); `city` has 60 levels; `count` is
     // whole numbers that repeat, which stays a feature; `bird` repeats some of its names but
-    // most are seen once (an identifier with repeats).
-    var csv = "row,city,count,bird,label\n"
+    // most are seen once (an identifier with repeats). `PassengerId` and `score` both hold
+    // 1 … 240 shuffled: the one named as identifiers are is one, the other stays a number.
+    var csv = "row,city,count,bird,PassengerId,score,label\n"
     for i in 0..<240 {
-      csv += "\(i + 1),city\(i % 60),\(i % 7),N\(i * 2 / 3)A,\(i % 60 < 30 ? "a" : "b")\n"
+      let shuffled = i * 97 % 240 + 1
+      csv +=
+        "\(i + 1),city\(i % 60),\(i % 7),N\(i * 2 / 3)A,\(shuffled),\(shuffled),"
+        + "\(i % 60 < 30 ? "a" : "b")\n"
     }
     try csv.write(toFile: dir + "/t.csv", atomically: true, encoding: .utf8)
     let written = try CommandRunner.mlpc([
@@ -353,6 +362,9 @@ import Testing
       text.contains(
         "    bird: ignore  # 160 levels in 240 cells, most seen once: an identifier or free text"),
       "\(text)")
+    #expect(
+      text.contains("    PassengerId: ignore  # a different value in every row: an identifier"))
+    #expect(text.contains("    score: {type: numeric, missing: median}"), "\(text)")
     let checked = try CommandRunner.mlpc(["check", "--strict", dir + "/s.yaml"])
     #expect(checked.status == 0, "\(checked.stdout)\(checked.stderr)")
     let run = try CommandRunner.mlpc([
@@ -370,6 +382,17 @@ import Testing
     #expect(said.contains("column 'row' holds whole numbers rising in every row"), "\(said)")
     #expect(said.contains("column 'city' has 60 levels") && said.contains("'encoding: embedding'"))
     #expect(!said.contains("column 'count' holds whole numbers rising"))
+    #expect(
+      said.contains(
+        "column 'PassengerId' is named like an identifier and holds a different whole number in every row"
+      ), "\(said)")
+    #expect(!said.contains("column 'score' is named like an identifier"))
+    for name in ["id", "ID", "Id", "PassengerId", "customerID", "user_id", "row id", "index"] {
+      #expect(ColumnSurvey.isIdentifierName(name), "\(name)")
+    }
+    for name in ["paid", "Valid", "GRID", "acid", "idle", "identity", "width", "Humid"] {
+      #expect(!ColumnSurvey.isIdentifierName(name), "\(name)")
+    }
   }
 
   /// The validation loss of `spec`'s best epoch, from a run of it without refit.

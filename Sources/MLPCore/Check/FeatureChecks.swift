@@ -232,10 +232,13 @@ extension CheckContext {
           "\(name) numeric"
             + (s.missing > 0 ? " (\(s.missing) missing, filled with the median)" : ""))
         if s.looksLikeIdentifier(rows: rows) {
+          let what =
+            s.increasing
+            ? "holds whole numbers rising in every row, like a row number or an identifier"
+            : "is named like an identifier and holds a different whole number in every row"
           report(
             Diagnostic(
-              .dataWarning,
-              "column \(name) holds whole numbers rising in every row, like a row number or an identifier; it cannot generalise",
+              .dataWarning, "column \(name) \(what); it cannot generalise",
               at: train.location, help: "declare it in 'data.features' as '\(names[j]): ignore'"))
         }
       } else {

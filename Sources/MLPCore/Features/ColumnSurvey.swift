@@ -153,11 +153,35 @@ public struct ColumnSurvey: Sendable {
     return u.count == 10 || u[10] == UInt8(ascii: "T") || u[10] == UInt8(ascii: " ")
   }
 
-  /// Whether the column looks like an identifier: a different text in every row, or whole
-  /// numbers rising in every row (a row number, an `id` counter).
+  /// Whether the column looks like an identifier: a different text in every row, whole
+  /// numbers rising in every row (a row number, an `id` counter), or a different whole number
+  /// in every row under an identifier's name (`numberedByName`).
   public func looksLikeIdentifier(rows: Int) -> Bool {
     guard rows >= 20, missing == 0 else { return manyLevels }
     return manyLevels || (levels.count == present && !isNumeric)
-      || (isNumeric && wholeNumbers && increasing && numbers == rows)
+      || (isNumeric && wholeNumbers && numbers == rows && (increasing || numberedByName))
+  }
+
+  /// Whether the column is named as identifiers are ("id", "PassengerId", "customer_id") and
+  /// holds whole numbers, each different (as far as they are counted): identifiers whose rows
+  /// were shuffled or sorted by something else after they were numbered. The name decides, as
+  /// a rank or a count may also hold a different whole number in every row.
+  public var numberedByName: Bool {
+    // Distinct texts are kept for numbers too, all of them or (when no missing-value string is
+    // a number) the first 1000.
+    Self.isIdentifierName(name) && isNumeric && wholeNumbers
+      && (levels.count == numbers || levels.count >= 1000)
+  }
+
+  /// Whether `name` is an identifier's: id, key, index and the like, a name ending in "_id",
+  /// " id", "-id" or ".id", or one in camel case ending in "Id" or "ID" ("PassengerId").
+  static func isIdentifierName(_ name: String) -> Bool {
+    let lower = name.lowercased()
+    let whole = ["id", "idx", "index", "key", "uuid", "guid", "rowid", "row_id", "rownames"]
+    if whole.contains(lower) || lower == "unnamed: 0" { return true }
+    if ["_id", " id", "-id", ".id"].contains(where: { lower.hasSuffix($0) }) { return true }
+    let characters = Array(name)
+    return characters.count > 2 && (name.hasSuffix("Id") || name.hasSuffix("ID"))
+      && characters[characters.count - 3].isLowercase
   }
 }

@@ -100,9 +100,13 @@ public enum SpecTemplate {
       let shown = strays.map { "'\($0.text)' (line \($0.line))" }.joined(separator: ", ")
       let line =
         "  missing_values: [\(listed.map(Self.quoted).joined(separator: ", "))]  # '\(target)' is numbers but for \(y.others) cell\(y.others == 1 ? "" : "s") (\(shown)): read as missing, those rows dropped"
-      return text.replacingOccurrences(
-        of: "\n  target: \(Self.yaml(target))\n",
-        with: "\n  target: \(Self.yaml(target))\n\(line)\n")
+      // After the target's line (which says how many of its cells are missing now).
+      var lines = text.components(separatedBy: "\n")
+      let key = "  target: \(Self.yaml(target))"
+      if let at = lines.firstIndex(where: { $0 == key || $0.hasPrefix(key + "  #") }) {
+        lines.insert(line, at: at + 1)
+      }
+      return lines.joined(separator: "\n")
     }
     if forced == nil, y.isGroupedNumbers {
       throw Problem(
@@ -201,7 +205,10 @@ public enum SpecTemplate {
         : "  - {units: 1, activation: identity}")
     lines.append("data:")
     lines.append("  train: \(yaml(dataPath))")
-    lines.append("  target: \(yaml(target))")
+    lines.append(
+      "  target: \(yaml(target))"
+        + (y.missing > 0
+          ? "  # \(y.missing) of \(rows) cells missing: those rows are dropped" : ""))
     if reader.delimiter != UInt8(ascii: ",") {
       lines.append("  delimiter: \(CSVReader.yamlDelimiter(reader.delimiter))")
     }
