@@ -125,11 +125,13 @@ import Testing
   @Test func numbersWithDigitGroupsAreSaidToBeSo() throws {
     let dir = Repository.temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: dir) }
-    var csv = "price,x,label\n"
+    var csv = "price,x,rate,cost,label\n"
     for i in 0..<60 {
       // Below 1,000 a plain number; above, grouped (quoted, as a spreadsheet writes them).
       let price = i < 10 ? "\(900 + i)" : "\"\(i),\(String(format: "%03d", i * 7)).5\""
-      csv += "\(price),\(Double(i % 7)),\(i % 2 == 0 ? "a" : "b")\n"
+      // Percentages, and amounts with a currency sign, some grouped.
+      let cost = i % 2 == 0 ? "\"$\(i + 1),500\"" : "$\(i + 1)"
+      csv += "\(price),\(Double(i % 7)),\(i + 1)%,\(cost),\(i % 2 == 0 ? "a" : "b")\n"
     }
     try csv.write(toFile: dir + "/t.csv", atomically: true, encoding: .utf8)
     let written = try CommandRunner.mlpc([
@@ -146,6 +148,22 @@ import Testing
         "warning[W003]: column 'price' holds numbers with ',' between digit groups ('10,070.5', line 12), read as categories (60 levels)"
       ), "\(checked.stdout)")
     #expect(!checked.stdout.contains("column 'price' is numbers but for"), "\(checked.stdout)")
+    #expect(
+      written.stdout.contains(
+        "    rate: ignore  # numbers with '%' ('1%'): mlpc reads plain numbers; write them without the '%' to use them"
+      ), "\(written.stdout)")
+    #expect(
+      written.stdout.contains(
+        "    cost: ignore  # numbers with '$' and ',' ('$1,500'): mlpc reads plain numbers; write them without the '$' and ',' to use them"
+      ), "\(written.stdout)")
+    #expect(
+      checked.stdout.contains(
+        "warning[W003]: column 'rate' holds numbers with '%' ('1%', line 2), read as categories (60 levels)"
+      ), "\(checked.stdout)")
+    #expect(
+      checked.stdout.contains(
+        "help: mlpc reads plain numbers: write them without the '%' (1, not 1%)"),
+      "\(checked.stdout)")
     // As the target: refused with the reason, not 60 classes.
     let target = try CommandRunner.mlpc([
       "init", dir + "/t.csv", "--target", "price", "--no-trial",
@@ -155,8 +173,23 @@ import Testing
       target.stderr.contains(
         "'price' holds numbers with ',' between digit groups ('10,070.5', line 12): mlpc reads plain numbers"
       ), "\(target.stderr)")
+    let cost = try CommandRunner.mlpc([
+      "init", dir + "/t.csv", "--target", "cost", "--no-trial",
+    ])
+    #expect(cost.status == 1)
+    #expect(
+      cost.stderr.contains(
+        "'cost' holds numbers with '$' and ',' ('$1,500', line 2): mlpc reads plain numbers; write them without the '$' and ',' (1500, not $1,500)"
+      ), "\(cost.stderr)")
     for grouped in ["1,234", "-12,500.75", "+999,999,999", "1,000.0"] {
       #expect(ColumnSurvey.looksGrouped(grouped), "\(grouped)")
+      #expect(ColumnSurvey.looksWritten(grouped), "\(grouped)")
+    }
+    for written in ["76%", "-0.5%", "$15", "-$2,380.50", "€3", "£1,000", "12.5%", "$.5"] {
+      #expect(ColumnSurvey.looksWritten(written), "\(written)")
+    }
+    for other in ["%", "$", "12", "$abc", "76 %", "$1e5", "$inf", "nan%", "1,5%", "$-", "5$"] {
+      #expect(!ColumnSurvey.looksWritten(other), "\(other)")
     }
     for other in ["1,5", "1234,567", ",123", "1,2345", "1,234.", "1,234x", "12", "a,bcd", ""] {
       #expect(!ColumnSurvey.looksGrouped(other), "\(other)")

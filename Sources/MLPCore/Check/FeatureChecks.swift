@@ -247,14 +247,14 @@ extension CheckContext {
           "\(name) categorical (\(levelCount) levels"
             + (s.missing > 0 ? ", \(s.missing) missing" : "")
             + ")")
-        if s.isGroupedNumbers {
+        if s.isWrittenNumbers, let e = s.writtenExample {
           report(
             Diagnostic(
               .dataWarning,
-              "column \(name) holds numbers with ',' between digit groups ('\(s.strays.first?.text ?? "")', line \(s.strays.first?.line ?? 0)), read as categories (\(levelCount) levels)",
+              "column \(name) holds numbers with \(e.how) ('\(e.text)', line \(e.line)), read as categories (\(levelCount) levels)",
               at: train.location,
               help:
-                "mlpc reads plain numbers: write them without the ',' (12500, not 12,500), or declare it in 'data.features' as '\(names[j]): ignore'"
+                "mlpc reads plain numbers: write them without the \(e.marks) (\(e.plain), not \(e.text)), or declare it in 'data.features' as '\(names[j]): ignore'"
             ))
         } else if s.numbers > 0, Double(s.numbers) >= 0.9 * Double(present) {
           let shown = s.strays.map { "'\($0.text)' (line \($0.line))" }.joined(separator: ", ")

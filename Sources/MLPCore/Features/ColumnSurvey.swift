@@ -21,8 +21,9 @@ public struct ColumnSurvey: Sendable {
   /// Cells that are not numbers but dates or times written as ISO 8601 does (2024-03-01,
   /// 2024-03-01 12:30, 2024-03-01T12:30:00Z).
   public var dates = 0
-  /// Cells written as numbers with ',' between groups of three digits ("12,500").
-  public var grouped = 0
+  /// Cells written as numbers with ',' between groups of three digits ("12,500"), a currency
+  /// sign or a percent sign ("$2,380", "76%"): `looksWritten`.
+  public var written = 0
   /// Whether every number is a whole number.
   public var wholeNumbers = true
   /// Distinct numbers seen so far (counted up to 1000).
@@ -82,7 +83,7 @@ public struct ColumnSurvey: Sendable {
         } else {
           stats[j].others += 1
           if looksLikeDate(text) { stats[j].dates += 1 }
-          if looksGrouped(text) { stats[j].grouped += 1 }
+          if looksWritten(text) { stats[j].written += 1 }
           if !stats[j].strays.contains(where: { $0.text == text }) {
             if stats[j].strays.count < 3 {
               stats[j].strays.append((text, record.location(column).line))
@@ -111,9 +112,60 @@ public struct ColumnSurvey: Sendable {
   /// Whether every cell that is not missing is a date (and some are).
   public var isDates: Bool { numbers == 0 && others > 0 && dates == others }
 
-  /// Whether every cell that is neither missing nor a plain number is a number with digit
-  /// groups (and some are).
-  public var isGroupedNumbers: Bool { others > 0 && grouped == others }
+  /// Whether every cell that is neither missing nor a plain number is a number written with
+  /// digit groups, a currency sign or a percent sign (and some are).
+  public var isWrittenNumbers: Bool { others > 0 && written == others }
+
+  /// How such cells are written beyond plain numbers ("',' between digit groups", "'$' and
+  /// ','", "'%'"), from the cells `strays` kept; the marks alone ("','", "'$' and ','"); the
+  /// first of those cells with the most marks, its line, and its plain number ("2380").
+  public var writtenExample: (text: String, line: Int, how: String, marks: String, plain: String)? {
+    let marked = strays.map { stray in
+      var marks: [String] = []
+      if let c = stray.text.first(where: { Self.currencySigns.contains($0) }) {
+        marks.append("'\(c)'")
+      }
+      if stray.text.contains(",") { marks.append("','") }
+      if stray.text.hasSuffix("%") { marks.append("'%'") }
+      return (stray: stray, marks: marks)
+    }
+    var example = marked.first
+    for m in marked.dropFirst() where m.marks.count > example!.marks.count { example = m }
+    guard let example else { return nil }
+    var marks: [String] = []
+    for mark in marked.flatMap(\.marks) where !marks.contains(mark) { marks.append(mark) }
+    let text = example.stray.text
+    let plain = String(text.filter { !Self.currencySigns.contains($0) && $0 != "," && $0 != "%" })
+    let how = marks == ["','"] ? "',' between digit groups" : marks.joined(separator: " and ")
+    return (text, example.stray.line, how, marks.joined(separator: " and "), plain)
+  }
+
+  static let currencySigns: Set<Character> = ["$", "€", "£", "¥", "₹"]
+
+  /// Whether `text` is a number written with digit groups ("12,500"), a currency sign before it
+  /// ("$15", "-$2,380.50", "€3") or a percent sign after it ("76%", "-0.5%").
+  static func looksWritten(_ text: String) -> Bool {
+    var t = Substring(text)
+    var marked = false
+    if t.last == "%" {
+      t = t.dropLast()
+      marked = true
+    }
+    var sign = ""
+    if let c = t.first, c == "-" || c == "+" {
+      sign = String(c)
+      t = t.dropFirst()
+    }
+    if let c = t.first, currencySigns.contains(c) {
+      t = t.dropFirst()
+      marked = true
+    }
+    let core = sign + t
+    let isDigit = { (c: Character) in c.isASCII && c.isNumber }
+    guard let c = t.first, isDigit(c) || c == "." else { return false }
+    if looksGrouped(core) { return true }
+    return marked && t.allSatisfy { isDigit($0) || $0 == "." } && Double(core) != nil
+  }
 
   /// Whether `text` is a number with ',' between groups of three digits: an optional sign, one
   /// to three digits, one or more ",ddd", then an optional fraction ("1,234", "-12,500.75").

@@ -87,7 +87,7 @@ public enum SpecTemplate {
     guard y.present > 0 else { throw Problem(description: "every cell of '\(target)' is missing") }
     // A target of numbers but for a few cells of one to three texts ("unknown", "?"): those
     // cells mean missing (their rows are dropped), said in the spec's missing_values.
-    if forced != .classification, !y.isNumeric, !y.isGroupedNumbers, !y.moreStrays,
+    if forced != .classification, !y.isNumeric, !y.isWrittenNumbers, !y.moreStrays,
       y.numbers > 0, Double(y.numbers) >= 0.9 * Double(y.present)
     {
       let strays = y.strays
@@ -108,10 +108,10 @@ public enum SpecTemplate {
       }
       return lines.joined(separator: "\n")
     }
-    if forced == nil, y.isGroupedNumbers {
+    if forced == nil, y.isWrittenNumbers, let e = y.writtenExample {
       throw Problem(
         description:
-          "'\(target)' holds numbers with ',' between digit groups ('\(y.strays.first?.text ?? "")', line \(y.strays.first?.line ?? 0)): mlpc reads plain numbers; write them without the ',' (12500, not 12,500)"
+          "'\(target)' holds numbers with \(e.how) ('\(e.text)', line \(e.line)): mlpc reads plain numbers; write them without the \(e.marks) (\(e.plain), not \(e.text))"
       )
     }
     let task =
@@ -156,11 +156,11 @@ public enum SpecTemplate {
           key
             + "ignore  # dates\(missingNote): mlpc reads no dates; to use them, add columns of numbers (the month, the day of the year)"
         )
-      } else if s.isGroupedNumbers {
+      } else if s.isWrittenNumbers, let e = s.writtenExample {
         // As categories they would be mostly unseen levels; ',' may also be a decimal comma.
         featureLines.append(
           key
-            + "ignore  # numbers with ',' between digit groups ('\(s.strays.first?.text ?? "")')\(missingNote): mlpc reads plain numbers; write them without the ',' to use them"
+            + "ignore  # numbers with \(e.how) ('\(e.text)')\(missingNote): mlpc reads plain numbers; write them without the \(e.marks) to use them"
         )
       } else if s.looksLikeIdentifier(rows: rows) {
         featureLines.append(key + "ignore  # a different value in every row: an identifier")
