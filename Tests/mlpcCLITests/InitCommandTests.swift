@@ -196,6 +196,73 @@ import Testing
     }
   }
 
+  /// A ';'-separated file with decimal commas, as spreadsheets in much of Europe export them:
+  /// the columns are said to be numbers with a decimal comma, and a column whose commas could
+  /// be digit groups ("7,100") is read so too when another column's can only be decimal ones.
+  @Test func decimalCommasAreSaidToBeSo() throws {
+    let dir = Repository.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    var csv = "length;kind;weight;label\n"
+    for i in 0..<40 {
+      csv += "\(i / 10),\(i % 10)5;k\(i % 3);\(i + 1),\(100 + i);\(i % 2 == 0 ? "a" : "b")\n"
+    }
+    try csv.write(toFile: dir + "/t.csv", atomically: true, encoding: .utf8)
+    let written = try CommandRunner.mlpc([
+      "init", dir + "/t.csv", "--target", "label", "--delimiter", ";", "--no-trial",
+    ])
+    #expect(written.status == 0, "\(written.stderr)")
+    let hint = "mlpc reads '.' as the decimal point; write them with '.'"
+    #expect(
+      written.stdout.contains(
+        "    length: ignore  # numbers with a decimal comma ('0,05'): \(hint) (0.05) to use them"),
+      "\(written.stdout)")
+    #expect(
+      written.stdout.contains(
+        "    weight: ignore  # numbers with a decimal comma ('1,100'): \(hint) (1.100) to use them"),
+      "\(written.stdout)")
+    let target = try CommandRunner.mlpc([
+      "init", dir + "/t.csv", "--target", "weight", "--delimiter", ";", "--no-trial",
+    ])
+    #expect(target.status == 1)
+    #expect(
+      target.stderr.contains(
+        "'weight' holds numbers with a decimal comma ('1,100', line 2): mlpc reads '.' as the decimal point; write them with '.' (1.100, not 1,100)"
+      ), "\(target.stderr)")
+    try """
+    task: classification
+    layers: [{units: 2, activation: softmax}]
+    data: {train: t.csv, target: label, delimiter: ";"}
+    """.write(toFile: dir + "/s.yaml", atomically: true, encoding: .utf8)
+    let checked = try CommandRunner.mlpc(["check", dir + "/s.yaml"])
+    #expect(
+      checked.stdout.contains(
+        "warning[W003]: column 'length' holds numbers with a decimal comma ('0,05', line 2), read as categories (40 levels)"
+      ), "\(checked.stdout)")
+    #expect(
+      checked.stdout.contains(
+        "help: mlpc reads '.' as the decimal point: write them with '.' (0.05, not 0,05)"))
+    #expect(checked.stdout.contains("column 'weight' holds numbers with a decimal comma"))
+    // Nothing left to learn from: the refusal gives each column's reason.
+    var only = "x;label\n"
+    for i in 0..<30 { only += "\(i),5;\(i % 2 == 0 ? "a" : "b")\n" }
+    try only.write(toFile: dir + "/only.csv", atomically: true, encoding: .utf8)
+    let none = try CommandRunner.mlpc([
+      "init", dir + "/only.csv", "--target", "label", "--delimiter", ";", "--no-trial",
+    ])
+    #expect(none.status == 1)
+    #expect(
+      none.stderr.contains(
+        "no column besides the target can be a feature: x: numbers with a decimal comma ('0,5'): \(hint) (0.5) to use them"
+      ), "\(none.stderr)")
+    for text in ["3,12", "-0,5", "1234,5", "0,250"] {
+      #expect(ColumnSurvey.decimalComma(text) == true, "\(text)")
+    }
+    #expect(ColumnSurvey.decimalComma("7,100") == false)
+    for text in ["3.12", "1,234,567", ",5", "5,", "a,5", "1,2.5", ""] {
+      #expect(ColumnSurvey.decimalComma(text) == nil, "\(text)")
+    }
+  }
+
   /// A target of numbers but for a few cells of other text ("unknown", "?"): those cells are
   /// missing targets, said in the spec's missing_values; the spec trains as written, dropping
   /// their rows; an empty cell is missing as ever, and the target's line says how many are.

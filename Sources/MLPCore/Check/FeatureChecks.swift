@@ -209,6 +209,7 @@ extension CheckContext {
       reader, columns: columns, names: names, missing: missing)
     var treatments: [FeatureTreatment] = []
     var described: [String] = []
+    let decimalCommas = stats.contains { $0.isDecimalCommaNumbers(inFile: false) }
     for (j, s) in stats.enumerated() {
       let name = "'\(names[j])'"
       let present = s.numbers + s.others
@@ -247,7 +248,16 @@ extension CheckContext {
           "\(name) categorical (\(levelCount) levels"
             + (s.missing > 0 ? ", \(s.missing) missing" : "")
             + ")")
-        if s.isWrittenNumbers, let e = s.writtenExample {
+        if s.isDecimalCommaNumbers(inFile: decimalCommas), let e = s.decimalCommaExample {
+          report(
+            Diagnostic(
+              .dataWarning,
+              "column \(name) holds numbers with a decimal comma ('\(e.text)', line \(e.line)), read as categories (\(levelCount) levels)",
+              at: train.location,
+              help:
+                "mlpc reads '.' as the decimal point: write them with '.' (\(e.plain), not \(e.text)), or declare it in 'data.features' as '\(names[j]): ignore'"
+            ))
+        } else if s.isWrittenNumbers, let e = s.writtenExample {
           report(
             Diagnostic(
               .dataWarning,

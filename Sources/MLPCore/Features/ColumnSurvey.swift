@@ -24,6 +24,11 @@ public struct ColumnSurvey: Sendable {
   /// Cells written as numbers with ',' between groups of three digits ("12,500"), a currency
   /// sign or a percent sign ("$2,380", "76%"): `looksWritten`.
   public var written = 0
+  /// Cells written as a number with a decimal comma: digits, one ',', digits ("3,12", "-0,5").
+  public var decimalCommas = 0
+  /// Whether one of those cannot be digit groups (its ',' is not followed by three digits, or
+  /// has more than three before it, or none but a zero: "3,12", "1234,5", "0,250").
+  public var decimalCommaOnly = false
   /// Whether every number is a whole number.
   public var wholeNumbers = true
   /// Distinct numbers seen so far (counted up to 1000).
@@ -84,6 +89,10 @@ public struct ColumnSurvey: Sendable {
           stats[j].others += 1
           if looksLikeDate(text) { stats[j].dates += 1 }
           if looksWritten(text) { stats[j].written += 1 }
+          if let onlyDecimal = decimalComma(text) {
+            stats[j].decimalCommas += 1
+            if onlyDecimal { stats[j].decimalCommaOnly = true }
+          }
           if !stats[j].strays.contains(where: { $0.text == text }) {
             if stats[j].strays.count < 3 {
               stats[j].strays.append((text, record.location(column).line))
@@ -138,6 +147,31 @@ public struct ColumnSurvey: Sendable {
     let plain = String(text.filter { !Self.currencySigns.contains($0) && $0 != "," && $0 != "%" })
     let how = marks == ["','"] ? "',' between digit groups" : marks.joined(separator: " and ")
     return (text, example.stray.line, how, marks.joined(separator: " and "), plain)
+  }
+
+  /// Whether every cell that is neither missing nor a plain number is a number with a decimal
+  /// comma (and some are). `inFile`: another column of the file has commas that can only be
+  /// decimal ones, so this one's ("7,100") are read so too.
+  public func isDecimalCommaNumbers(inFile: Bool) -> Bool {
+    others > 0 && decimalCommas == others && (decimalCommaOnly || inFile)
+  }
+
+  /// The first cell kept in `strays`, its line, and the number it is with '.' ("3.12").
+  public var decimalCommaExample: (text: String, line: Int, plain: String)? {
+    strays.first.map { ($0.text, $0.line, $0.text.replacingOccurrences(of: ",", with: ".")) }
+  }
+
+  /// Nil unless `text` is digits, one ',', digits, with an optional sign; then whether it cannot
+  /// be a number with digit groups.
+  static func decimalComma(_ text: String) -> Bool? {
+    var u = Array(text.utf8)[...]
+    if let c = u.first, c == UInt8(ascii: "-") || c == UInt8(ascii: "+") { u = u.dropFirst() }
+    let isDigit = { (c: UInt8) in c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") }
+    let lead = u.prefix(while: isDigit).count
+    guard lead > 0, u.dropFirst(lead).first == UInt8(ascii: ",") else { return nil }
+    let rest = u.dropFirst(lead + 1)
+    guard !rest.isEmpty, rest.allSatisfy(isDigit) else { return nil }
+    return rest.count != 3 || lead > 3 || u.first == UInt8(ascii: "0")
   }
 
   static let currencySigns: Set<Character> = ["$", "€", "£", "¥", "₹"]

@@ -108,6 +108,15 @@ public enum SpecTemplate {
       }
       return lines.joined(separator: "\n")
     }
+    let decimalCommas = survey.contains { $0.isDecimalCommaNumbers(inFile: false) }
+    if forced == nil, y.isDecimalCommaNumbers(inFile: decimalCommas),
+      let e = y.decimalCommaExample
+    {
+      throw Problem(
+        description:
+          "'\(target)' holds numbers with a decimal comma ('\(e.text)', line \(e.line)): mlpc reads '.' as the decimal point; write them with '.' (\(e.plain), not \(e.text))"
+      )
+    }
     if forced == nil, y.isWrittenNumbers, let e = y.writtenExample {
       throw Problem(
         description:
@@ -156,6 +165,11 @@ public enum SpecTemplate {
           key
             + "ignore  # dates\(missingNote): mlpc reads no dates; to use them, add columns of numbers (the month, the day of the year)"
         )
+      } else if s.isDecimalCommaNumbers(inFile: decimalCommas), let e = s.decimalCommaExample {
+        featureLines.append(
+          key
+            + "ignore  # numbers with a decimal comma ('\(e.text)')\(missingNote): mlpc reads '.' as the decimal point; write them with '.' (\(e.plain)) to use them"
+        )
       } else if s.isWrittenNumbers, let e = s.writtenExample {
         // As categories they would be mostly unseen levels; ',' may also be a decimal comma.
         featureLines.append(
@@ -189,7 +203,14 @@ public enum SpecTemplate {
       }
     }
     guard width > 0 else {
-      throw Problem(description: "no column besides the target can be a feature")
+      // Each column's reason, as its comment in the spec would have given it.
+      let reasons = featureLines.prefix(5).map {
+        $0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: ": ignore  # ", with: ": ")
+      }
+      throw Problem(
+        description: "no column besides the target can be a feature"
+          + (reasons.isEmpty ? "" : ": " + reasons.joined(separator: "; "))
+          + (featureLines.count > 5 ? "; …" : ""))
     }
     let outputs = task == .classification ? classes : 1
     // A power of two near 8·√(2·n^0), between 16 and 256.
