@@ -29,6 +29,12 @@ extension MLPCCommand {
     @Option(help: "Field delimiter of the CSV file (one character, or '\\t' for a tab).")
     var delimiter = ","
 
+    @Option(
+      help:
+        "The decimal point of the file's numbers: '.' or ',' (default: ',' when the fields are not ','-separated and a column's numbers can only have a decimal comma, else '.')."
+    )
+    var decimal: String?
+
     @Flag(
       help:
         "Write numbers standardized without training: skip the trial that trains the spec with numbers standardized and piecewise-linear and keeps the one with the lower validation loss."
@@ -37,6 +43,7 @@ extension MLPCCommand {
 
     func validate() throws {
       try validateDelimiter(delimiter)
+      if let decimal { try validateDecimal(decimal, delimiter: delimiter) }
       if let out, let conflict = outputConflict(out, inputs: [data]) {
         throw ValidationError(conflict)
       }
@@ -60,7 +67,8 @@ extension MLPCCommand {
       var diagnostics: [Diagnostic] = []
       guard
         let reader = CSVReader(
-          path: data, delimiter: CSVReader.delimiter(delimiter)!, diagnostics: &diagnostics,
+          path: data, delimiter: CSVReader.delimiter(delimiter)!,
+          decimalPoint: CSVReader.decimalPoint(decimal ?? ".")!, diagnostics: &diagnostics,
           reference: nil)
       else {
         printDiagnostics(diagnostics)
@@ -83,7 +91,7 @@ extension MLPCCommand {
           texts.append(
             try SpecTemplate.write(
               reader: reader, dataPath: dataPath, target: target, task: task, name: name,
-              numbers: numbers))
+              numbers: numbers, detectsDecimalComma: decimal == nil))
         }
       } catch {
         throw CleanError("cannot write a spec for '\(safeText(data))': \(error.description)")

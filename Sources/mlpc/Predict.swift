@@ -107,8 +107,12 @@ struct ModelDataOptions: ParsableArguments {
   @Option(help: "Field delimiter of the CSV file (one character, or '\\t' for a tab).")
   var delimiter = ","
 
+  @Option(help: "The decimal point of the file's numbers: '.' or ','.")
+  var decimal = "."
+
   func validate() throws {
     try validateDelimiter(delimiter)
+    try validateDecimal(decimal, delimiter: delimiter)
   }
 
   /// The model and an open reader of the data, with the header's column of every name in
@@ -121,8 +125,8 @@ struct ModelDataOptions: ParsableArguments {
     do { loaded = try Model.load(model) } catch { throw CleanError(error.description) }
     guard
       let reader = CSVReader(
-        path: data, delimiter: CSVReader.delimiter(delimiter)!, diagnostics: &diagnostics,
-        reference: nil)
+        path: data, delimiter: CSVReader.delimiter(delimiter)!,
+        decimalPoint: CSVReader.decimalPoint(decimal)!, diagnostics: &diagnostics, reference: nil)
     else { throw ExitCode.failure }
     let header = reader.header(diagnostics: &diagnostics)
     guard !header.isEmpty, reader.checkHeader(header, diagnostics: &diagnostics) else {
@@ -149,6 +153,18 @@ func validateDelimiter(_ text: String) throws {
   if CSVReader.delimiter(text) == nil {
     throw ValidationError(
       "--delimiter must be one character other than a quote or a line break, or '\\t' for a tab")
+  }
+}
+
+/// `--decimal`: '.' or ',', and not the delimiter.
+func validateDecimal(_ text: String, delimiter: String) throws {
+  guard let point = CSVReader.decimalPoint(text) else {
+    throw ValidationError("--decimal must be '.' or ','")
+  }
+  if point == CSVReader.delimiter(delimiter) {
+    throw ValidationError(
+      "--decimal ',' needs fields separated by another character: pass --delimiter ';' (or the one the file uses)"
+    )
   }
 }
 

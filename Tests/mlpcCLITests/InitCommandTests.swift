@@ -197,9 +197,11 @@ import Testing
   }
 
   /// A ';'-separated file with decimal commas, as spreadsheets in much of Europe export them:
-  /// the columns are said to be numbers with a decimal comma, and a column whose commas could
-  /// be digit groups ("7,100") is read so too when another column's can only be decimal ones.
-  @Test func decimalCommasAreSaidToBeSo() throws {
+  /// init reads its numbers with ',' as the decimal point and writes `decimal: ","`, and the
+  /// spec trains and predicts. Read with '.' (`--decimal .`, or a spec without the key), the
+  /// columns are said to be numbers with a decimal comma, and a column whose commas could be
+  /// digit groups ("7,100") is read so too when another column's can only be decimal ones.
+  @Test func decimalCommasAreReadOrSaidToBeSo() throws {
     let dir = Repository.temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: dir) }
     var csv = "length;kind;weight;label\n"
@@ -207,8 +209,40 @@ import Testing
       csv += "\(i / 10),\(i % 10)5;k\(i % 3);\(i + 1),\(100 + i);\(i % 2 == 0 ? "a" : "b")\n"
     }
     try csv.write(toFile: dir + "/t.csv", atomically: true, encoding: .utf8)
+    let read = try CommandRunner.mlpc([
+      "init", dir + "/t.csv", "--target", "weight", "--delimiter", ";", "--no-trial", "--out",
+      dir + "/comma.yaml",
+    ])
+    #expect(read.status == 0, "\(read.stderr)")
+    let spec = try String(contentsOfFile: dir + "/comma.yaml", encoding: .utf8)
+    #expect(spec.contains("\ntask: regression\n"), "\(spec)")
+    #expect(
+      spec.contains(
+        "\n  delimiter: \";\"\n  decimal: \",\"  # numbers are written with a decimal comma (3,12)\n"
+      ),
+      "\(spec)")
+    #expect(spec.contains("    length: {type: numeric, missing: median}"), "\(spec)")
+    let run = try CommandRunner.mlpc([
+      "run", dir + "/comma.yaml", "--epochs", "2", "--quiet", "--out", dir + "/run",
+    ])
+    #expect(run.status == 0, "\(run.stderr)")
+    let predicted = try CommandRunner.mlpc([
+      "predict", dir + "/run", dir + "/t.csv", "--delimiter", ";", "--decimal", ",",
+    ])
+    #expect(predicted.status == 0, "\(predicted.stderr)")
+    #expect(predicted.stdout.split(separator: "\n").count == 41, "\(predicted.stdout)")
+    let pointed = try CommandRunner.mlpc([
+      "predict", dir + "/run", dir + "/t.csv", "--delimiter", ";",
+    ])
+    #expect(pointed.status == 1)
+    #expect(pointed.stderr.contains("'0,05' is not a number"), "\(pointed.stderr)")
+    let clash = try CommandRunner.mlpc(["predict", dir + "/run", dir + "/t.csv", "--decimal", ","])
+    #expect(clash.status != 0)
+    #expect(clash.stderr.contains("--decimal ',' needs fields separated by another character"))
+    // Read with '.' as the decimal point.
     let written = try CommandRunner.mlpc([
-      "init", dir + "/t.csv", "--target", "label", "--delimiter", ";", "--no-trial",
+      "init", dir + "/t.csv", "--target", "label", "--delimiter", ";", "--decimal", ".",
+      "--no-trial",
     ])
     #expect(written.status == 0, "\(written.stderr)")
     let hint = "mlpc reads '.' as the decimal point; write them with '.'"
@@ -221,7 +255,8 @@ import Testing
         "    weight: ignore  # numbers with a decimal comma ('1,100'): \(hint) (1.100) to use them"),
       "\(written.stdout)")
     let target = try CommandRunner.mlpc([
-      "init", dir + "/t.csv", "--target", "weight", "--delimiter", ";", "--no-trial",
+      "init", dir + "/t.csv", "--target", "weight", "--delimiter", ";", "--decimal", ".",
+      "--no-trial",
     ])
     #expect(target.status == 1)
     #expect(
@@ -242,12 +277,37 @@ import Testing
       checked.stdout.contains(
         "help: mlpc reads '.' as the decimal point: write them with '.' (0.05, not 0,05)"))
     #expect(checked.stdout.contains("column 'weight' holds numbers with a decimal comma"))
+    // The key: ',' beside the ';' delimiter reads the numbers; beside ',' it is refused.
+    for (data, expected) in [
+      (#"{train: t.csv, target: label, delimiter: ";", decimal: ","}"#, "N001"),
+      (
+        #"{train: t.csv, target: label, decimal: ","}"#,
+        "error[E023]: 'data.decimal' is the delimiter ','"
+      ),
+      (
+        #"{train: t.csv, target: label, delimiter: ";", decimal: ";"}"#,
+        "error[E006]: 'data.decimal' must be '.' or ','"
+      ),
+    ] {
+      try """
+      task: classification
+      layers: [{units: 2, activation: softmax}]
+      data: \(data)
+      """.write(toFile: dir + "/k.yaml", atomically: true, encoding: .utf8)
+      let result = try CommandRunner.mlpc(["check", dir + "/k.yaml"])
+      #expect(result.stdout.contains(expected), "\(data): \(result.stdout)")
+      if expected == "N001" {
+        #expect(result.status == 0, "\(result.stdout)")
+        #expect(!result.stdout.contains("decimal comma"), "\(result.stdout)")
+      }
+    }
     // Nothing left to learn from: the refusal gives each column's reason.
     var only = "x;label\n"
     for i in 0..<30 { only += "\(i),5;\(i % 2 == 0 ? "a" : "b")\n" }
     try only.write(toFile: dir + "/only.csv", atomically: true, encoding: .utf8)
     let none = try CommandRunner.mlpc([
-      "init", dir + "/only.csv", "--target", "label", "--delimiter", ";", "--no-trial",
+      "init", dir + "/only.csv", "--target", "label", "--delimiter", ";", "--decimal", ".",
+      "--no-trial",
     ])
     #expect(none.status == 1)
     #expect(

@@ -8,7 +8,9 @@ extension CheckContext {
     _ train: Located<String>, _ data: SpecSectionValues, layers: [CheckedLayer]?,
     loss: LossKind?
   ) -> PreparedData? {
-    guard let delimiter = checkDelimiter(data[.delimiter]) else { return nil }
+    guard let delimiter = checkDelimiter(data[.delimiter]),
+      let decimalPoint = checkDecimal(data[.decimal], delimiter: delimiter)
+    else { return nil }
     guard let targets = data[.target]?.value else {
       report(
         Diagnostic(
@@ -48,7 +50,8 @@ extension CheckContext {
     let path = resolve(train.value)
     guard
       let reader = CSVReader(
-        path: path, delimiter: delimiter, diagnostics: &diagnostics, reference: train.location)
+        path: path, delimiter: delimiter, decimalPoint: decimalPoint, diagnostics: &diagnostics,
+        reference: train.location)
     else { return nil }
     let header = reader.header(diagnostics: &diagnostics)
     guard !header.isEmpty, checkHeader(header, path: path, reader: reader) else { return nil }
@@ -163,7 +166,8 @@ extension CheckContext {
     var testRows: CSVContents?
     if let test = data[.test] {
       testRows = loadTest(
-        test, header: header, columns: columns, delimiter: delimiter, raw: &raw, missing: missing)
+        test, header: header, columns: columns, delimiter: delimiter, decimalPoint: decimalPoint,
+        raw: &raw, missing: missing)
     }
     let targetNames = targetColumns.map { header[$0] }
     if task == .regression {
@@ -217,6 +221,27 @@ extension CheckContext {
     return byte
   }
 
+  /// `data.decimal`: '.' or ',', and not the delimiter.
+  private mutating func checkDecimal(_ decimal: Located<String>?, delimiter: UInt8) -> UInt8? {
+    guard let decimal else { return UInt8(ascii: ".") }
+    guard let byte = CSVReader.decimalPoint(decimal.value) else {
+      report(
+        Diagnostic(
+          .unknownChoice, "'data.decimal' must be '.' or ','", at: decimal.location))
+      return nil
+    }
+    guard byte != delimiter else {
+      report(
+        Diagnostic(
+          .conflict, "'data.decimal' is the delimiter ','", at: decimal.location,
+          help:
+            "files with a decimal comma separate their fields with another character: set 'delimiter: \";\"' (or the one the file uses) in 'data'"
+        ))
+      return nil
+    }
+    return byte
+  }
+
   /// The header index of a named column, or a diagnostic with the nearest name.
   private mutating func column(_ name: Located<String>, in header: [String], note: DiagnosticNote)
     -> Int?
@@ -238,12 +263,13 @@ extension CheckContext {
 
   private mutating func loadTest(
     _ test: Located<String>, header: [String], columns: CSVColumns, delimiter: UInt8,
-    raw: inout RawColumns?, missing: Set<String>
+    decimalPoint: UInt8, raw: inout RawColumns?, missing: Set<String>
   ) -> CSVContents? {
     let path = resolve(test.value)
     guard
       let reader = CSVReader(
-        path: path, delimiter: delimiter, diagnostics: &diagnostics, reference: test.location)
+        path: path, delimiter: delimiter, decimalPoint: decimalPoint, diagnostics: &diagnostics,
+        reference: test.location)
     else { return nil }
     let testHeader = reader.header(diagnostics: &diagnostics)
     guard !testHeader.isEmpty, checkHeader(testHeader, path: path, reader: reader) else {

@@ -46,6 +46,8 @@ public struct CSVContents: Sendable {
 public final class CSVReader: @unchecked Sendable {
   public let path: String
   public let delimiter: UInt8
+  /// The decimal point of numbers: '.', or ',' (numbers then have no '.').
+  public let decimalPoint: UInt8
   let bytes: UnsafeBufferPointer<UInt8>
   /// 10^0 … 10^22, all exact doubles (a plain pointer: no lazy-global check per cell).
   let powersOfTen: UnsafeMutablePointer<Double> = {
@@ -63,11 +65,12 @@ public final class CSVReader: @unchecked Sendable {
 
   /// Opens `path`; nil and a diagnostic when it cannot be read.
   public init?(
-    path: String, delimiter: UInt8 = UInt8(ascii: ","), diagnostics: inout [Diagnostic],
-    reference: SourceLocation?
+    path: String, delimiter: UInt8 = UInt8(ascii: ","), decimalPoint: UInt8 = UInt8(ascii: "."),
+    diagnostics: inout [Diagnostic], reference: SourceLocation?
   ) {
     self.path = path
     self.delimiter = delimiter
+    self.decimalPoint = decimalPoint
     let file: RegularFile
     switch RegularFile.open(path) {
     case .failure(let problem):

@@ -56,7 +56,8 @@ extension CSVReader {
     return value
   }
 
-  /// Reads [-+]digits[.digits][e[-+]digits] from bytes[index..<end], leaving `index` after it.
+  /// Reads [-+]digits[.digits][e[-+]digits] from bytes[index..<end] ('.' the decimal point),
+  /// leaving `index` after it.
   /// With at most 18 significant digits and |scale| ≤ 22 the double result is within an ulp or
   /// two of exact (exact up to 15 digits), far below Float precision; anything else returns nil
   /// and goes through `Double(String)`.
@@ -78,7 +79,7 @@ extension CSVReader {
       i += 1
     }
     var sawDigit = i > integerStart
-    if i < n, bytes[i] == UInt8(ascii: ".") {
+    if i < n, bytes[i] == decimalPoint {
       i += 1
       let fractionStart = i
       while i < n, bytes[i] &- 48 < 10 {
@@ -235,7 +236,12 @@ extension CSVReader {
     guard i < j else { return nil }
     var k = i
     if let fast = decimal(&k, end: j), k == j { return fast }
-    let s = String(decoding: bytes[i..<j], as: UTF8.self)
+    var s = String(decoding: bytes[i..<j], as: UTF8.self)
+    if decimalPoint != UInt8(ascii: ".") {
+      // With a decimal comma, '.' is not a decimal point (it may group digits): not a number.
+      guard !s.contains(".") else { return nil }
+      s = s.replacingOccurrences(of: String(UnicodeScalar(decimalPoint)), with: ".")
+    }
     guard let d = Double(s), Float(d).isFinite else { return nil }
     return Float(d)
   }
@@ -327,6 +333,11 @@ extension CSVReader {
       byte != 13
     else { return nil }
     return byte
+  }
+
+  /// The decimal point a text names: "." or ",".
+  public static func decimalPoint(_ text: String) -> UInt8? {
+    text == "." || text == "," ? text.utf8.first : nil
   }
 
   /// A delimiter as a YAML double-quoted string for a spec (`","`, `";"`, `"\t"`).

@@ -57,7 +57,7 @@ public enum SpecTemplate {
   public static func write(
     reader: CSVReader, dataPath: String, target: String, task forced: Task? = nil,
     name: String, missing: Set<String> = Set(defaultMissingValues),
-    numbers: Numbers = .standardized
+    numbers: Numbers = .standardized, detectsDecimalComma: Bool = false
   ) throws(Problem) -> String {
     var diagnostics: [Diagnostic] = []
     let header = reader.header(diagnostics: &diagnostics)
@@ -83,6 +83,19 @@ public enum SpecTemplate {
     let (survey, rows) = ColumnSurvey.scan(
       reader, columns: columns, names: header, missing: missing)
     guard rows > 0 else { throw Problem(description: "the file has a header but no rows") }
+    // Columns of numbers with a decimal comma in a file whose fields are not ','-separated: the
+    // file's numbers are read with ',' as their decimal point, and the spec says so.
+    if detectsDecimalComma, reader.decimalPoint == UInt8(ascii: "."),
+      reader.delimiter != UInt8(ascii: ","),
+      survey.contains(where: { $0.isDecimalCommaNumbers(inFile: false) }),
+      let comma = CSVReader(
+        path: reader.path, delimiter: reader.delimiter, decimalPoint: UInt8(ascii: ","),
+        diagnostics: &diagnostics, reference: nil)
+    {
+      return try write(
+        reader: comma, dataPath: dataPath, target: target, task: forced, name: name,
+        missing: missing, numbers: numbers)
+    }
     let y = survey[targetColumn]
     guard y.present > 0 else { throw Problem(description: "every cell of '\(target)' is missing") }
     // A target of numbers but for a few cells of one to three texts ("unknown", "?"): those
@@ -232,6 +245,9 @@ public enum SpecTemplate {
           ? "  # \(y.missing) of \(rows) cells missing: those rows are dropped" : ""))
     if reader.delimiter != UInt8(ascii: ",") {
       lines.append("  delimiter: \(CSVReader.yamlDelimiter(reader.delimiter))")
+    }
+    if reader.decimalPoint != UInt8(ascii: ".") {
+      lines.append(#"  decimal: ","  # numbers are written with a decimal comma (3,12)"#)
     }
     lines.append("  validation_split: 0.2")
     if task == .classification { lines.append("  stratify: true") }

@@ -268,6 +268,9 @@ extension SpecKey where Value == String {
     .data, "test", "evaluated after every epoch; must have the same named columns")
   static let delimiter = string(
     .data, "delimiter", default: ",", "one character: `,`, `;`, `\\t`, …")
+  static let decimal = string(
+    .data, "decimal", default: ".",
+    "the decimal point of numbers: `.` or `,` (`3,12`: pandas' `decimal`); not the delimiter")
 }
 
 extension SpecKey where Value == [Located<String>] {
@@ -384,7 +387,8 @@ public enum SpecKeys {
       SpecKey<[Located<String>]>.target.info, SpecKey<FeaturesValue>.features.info,
       SpecKey<[Located<String>]>.missingValues.info, SpecKey<TargetScaling>.targetScale.info,
       SpecKey<MissingTarget>.missingTarget.info, SpecKey<ClassLabels>.labels.info,
-      SpecKey<String>.delimiter.info, SpecKey<GeneratorKind>.generator.info,
+      SpecKey<String>.delimiter.info, SpecKey<String>.decimal.info,
+      SpecKey<GeneratorKind>.generator.info,
       SpecKey<Int>.samples.info, SpecKey<Int>.classes.info, SpecKey<Int>.dimensions.info,
       SpecKey<Double>.noise.info, SpecKey<Double>.validationSplit.info,
       SpecKey<Bool>.stratify.info, SpecKey<ClassWeightsValue>.classWeights.info,
