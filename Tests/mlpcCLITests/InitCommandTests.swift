@@ -236,6 +236,10 @@ import Testing
     ])
     #expect(pointed.status == 1)
     #expect(pointed.stderr.contains("'0,05' is not a number"), "\(pointed.stderr)")
+    #expect(
+      pointed.stderr.contains(
+        "help: a number with a decimal comma: set 'decimal: \",\"' in 'data' (mlpc predict and evaluate: --decimal ',')"
+      ), "\(pointed.stderr)")
     let clash = try CommandRunner.mlpc(["predict", dir + "/run", dir + "/t.csv", "--decimal", ","])
     #expect(clash.status != 0)
     #expect(clash.stderr.contains("--decimal ',' needs fields separated by another character"))

@@ -62,7 +62,8 @@ extension CheckContext {
         } else {
           var d = record.numberProblem(column)
           d.help =
-            "if the cell means missing, list it in 'data.missing_values'; if the column holds categories, declare it 'type: categorical'"
+            d.help
+            ?? "if the cell means missing, list it in 'data.missing_values'; if the column holds categories, declare it 'type: categorical'"
           problem(d)
           row.append(.nan)
         }

@@ -296,10 +296,17 @@ public struct CSVRecord {
         .badData, "row has \(count) fields but the header has \(width)", at: location)
   }
 
-  /// The checker's diagnostic for a field that is not a number.
+  /// The checker's diagnostic for a field that is not a number (with how to read it when it is
+  /// one with a decimal comma).
   public func numberProblem(_ i: Int) -> Diagnostic {
-    Diagnostic(
-      .badData, "\(reader.numberProblem(fields[i])) in a numeric column", at: location(i))
+    let comma =
+      reader.decimalPoint == UInt8(ascii: ".") && reader.delimiter != UInt8(ascii: ",")
+      && ColumnSurvey.decimalComma(trimmedText(i)) != nil
+    return Diagnostic(
+      .badData, "\(reader.numberProblem(fields[i])) in a numeric column", at: location(i),
+      help: comma
+        ? "a number with a decimal comma: set 'decimal: \",\"' in 'data' (mlpc predict and evaluate: --decimal ',')"
+        : nil)
   }
 }
 
