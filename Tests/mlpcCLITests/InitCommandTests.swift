@@ -32,6 +32,14 @@ import Testing
     return try String(contentsOfFile: dir + "/s.yaml", encoding: .utf8)
   }
 
+  /// What `mlpc init --no-trial` says on standard error refusing `file` with `target` (exit 1).
+  static func refusal(_ file: String, target: String, _ options: [String] = []) throws -> String {
+    let result = try CommandRunner.mlpc(
+      ["init", file, "--target", target, "--no-trial"] + options)
+    #expect(result.status == 1, "\(result.stdout)")
+    return result.stderr
+  }
+
   /// `mlpc check` of a spec for `dir`/t.csv that leaves the feature types to the checker.
   static func checkInferred(_ dir: String) throws -> ProcessResult {
     try """
@@ -165,22 +173,19 @@ import Testing
         "help: mlpc reads plain numbers: write them without the '%' (1, not 1%)"),
       "\(checked.stdout)")
     // As the target: refused with the reason, not 60 classes.
-    let target = try CommandRunner.mlpc([
-      "init", dir + "/t.csv", "--target", "price", "--no-trial",
-    ])
-    #expect(target.status == 1)
-    #expect(
-      target.stderr.contains(
+    for (target, reason) in [
+      (
+        "price",
         "'price' holds numbers with ',' between digit groups ('10,070.5', line 12): mlpc reads plain numbers"
-      ), "\(target.stderr)")
-    let cost = try CommandRunner.mlpc([
-      "init", dir + "/t.csv", "--target", "cost", "--no-trial",
-    ])
-    #expect(cost.status == 1)
-    #expect(
-      cost.stderr.contains(
+      ),
+      (
+        "cost",
         "'cost' holds numbers with '$' and ',' ('$1,500', line 2): mlpc reads plain numbers; write them without the '$' and ',' (1500, not $1,500)"
-      ), "\(cost.stderr)")
+      ),
+    ] {
+      let refused = try Self.refusal(dir + "/t.csv", target: target)
+      #expect(refused.contains(reason), "\(refused)")
+    }
     for grouped in ["1,234", "-12,500.75", "+999,999,999", "1,000.0"] {
       #expect(ColumnSurvey.looksGrouped(grouped), "\(grouped)")
       #expect(ColumnSurvey.looksWritten(grouped), "\(grouped)")
@@ -258,15 +263,12 @@ import Testing
       written.stdout.contains(
         "    weight: ignore  # numbers with a decimal comma ('1,100'): \(hint) (1.100) to use them"),
       "\(written.stdout)")
-    let target = try CommandRunner.mlpc([
-      "init", dir + "/t.csv", "--target", "weight", "--delimiter", ";", "--decimal", ".",
-      "--no-trial",
-    ])
-    #expect(target.status == 1)
+    let pointOptions = ["--delimiter", ";", "--decimal", "."]
+    let target = try Self.refusal(dir + "/t.csv", target: "weight", pointOptions)
     #expect(
-      target.stderr.contains(
+      target.contains(
         "'weight' holds numbers with a decimal comma ('1,100', line 2): mlpc reads '.' as the decimal point; write them with '.' (1.100, not 1,100)"
-      ), "\(target.stderr)")
+      ), "\(target)")
     try """
     task: classification
     layers: [{units: 2, activation: softmax}]
@@ -309,15 +311,11 @@ import Testing
     var only = "x;label\n"
     for i in 0..<30 { only += "\(i),5;\(i % 2 == 0 ? "a" : "b")\n" }
     try only.write(toFile: dir + "/only.csv", atomically: true, encoding: .utf8)
-    let none = try CommandRunner.mlpc([
-      "init", dir + "/only.csv", "--target", "label", "--delimiter", ";", "--decimal", ".",
-      "--no-trial",
-    ])
-    #expect(none.status == 1)
+    let none = try Self.refusal(dir + "/only.csv", target: "label", pointOptions)
     #expect(
-      none.stderr.contains(
+      none.contains(
         "no column besides the target can be a feature: x: numbers with a decimal comma ('0,5'): \(hint) (0.5) to use them"
-      ), "\(none.stderr)")
+      ), "\(none)")
     for text in ["3,12", "-0,5", "1234,5", "0,250"] {
       #expect(ColumnSurvey.decimalComma(text) == true, "\(text)")
     }
