@@ -636,6 +636,23 @@ import Testing
     let good = SpecTrial.choose(["not: [a spec", "neither"], file: dir + "/s.yaml")
     #expect(good.chosen == 0)
     #expect(good.results.allSatisfy { $0.loss == nil })
+    // A candidate wider than the bound is not trained (a table of hundreds of numbers in
+    // piecewise-linear bins); the first is always trained.
+    var numbers = "x,label\n"
+    for i in 0..<60 { numbers += "\(Double(i) / 7),\(i % 3 == 0 ? "a" : "b")\n" }
+    try numbers.write(toFile: dir + "/n.csv", atomically: true, encoding: .utf8)
+    let spec = """
+      task: classification
+      layers: [{units: 4, activation: relu}, {units: 2, activation: softmax}]
+      data: {train: n.csv, target: label, validation_split: 0.2, features: {x: {type: numeric, scale: piecewise_linear, bins: 8}}}
+      training: {epochs: 2}
+      """
+    #expect(
+      SpecTrial.trial(spec, file: dir + "/s.yaml", maximumInputs: 7)
+        == .failed("not tried: 8 inputs, over 7"))
+    #expect(SpecTrial.trial(spec, file: dir + "/s.yaml", maximumInputs: 8).loss != nil)
+    let wide = SpecTrial.choose([spec, spec], file: dir + "/s.yaml")
+    #expect(wide.results.allSatisfy { $0.loss != nil }, "8 inputs are within the bound")
     let annotated = SpecTrial.annotated(
       "name: t\ndata:\n  features:\n    a: x\n", chosen: 1,
       results: [.failed("diverged in epoch 3"), .loss(0.25)], labels: ["first", "second"])
