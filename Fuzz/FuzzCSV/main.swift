@@ -1,6 +1,7 @@
 // libFuzzer target: CSV bytes → matrix or diagnostics. Any bytes are written to a file and read
 // as a training CSV whose last column is the label and every other column a feature, through
-// the header, the parallel row reader and the record streamer, with every diagnostic rendered.
+// the header, the parallel row reader and the record streamer, with every diagnostic rendered;
+// inputs of odd size are read as ';'-separated with a decimal comma.
 // Built by scripts/fuzz.sh with `-sanitize=fuzzer,address`; libFuzzer is started by
 // FuzzDriver.
 
@@ -15,9 +16,12 @@ func fuzzCSV(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
   guard FileManager.default.createFile(atPath: path, contents: Data(bytes: data, count: size))
   else { return 0 }
   var diagnostics: [Diagnostic] = []
-  guard let reader = CSVReader(path: path, diagnostics: &diagnostics, reference: nil) else {
-    return 0
-  }
+  let comma = size % 2 == 1
+  guard
+    let reader = CSVReader(
+      path: path, delimiter: UInt8(ascii: comma ? ";" : ","),
+      decimalPoint: UInt8(ascii: comma ? "," : "."), diagnostics: &diagnostics, reference: nil)
+  else { return 0 }
   let header = reader.header(diagnostics: &diagnostics)
   if header.count >= 2 {
     let columns = CSVColumns(features: Array(0..<header.count - 1), label: header.count - 1)
@@ -27,7 +31,10 @@ func fuzzCSV(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     precondition(rows.features.count == rows.rows * (header.count - 1))
     precondition(rows.labels.count == rows.rows)
     reader.forEachRecord { record in
-      for i in 0..<record.count { _ = record.number(i) }
+      for i in 0..<record.count {
+        _ = record.number(i)
+        _ = record.numberProblem(i)
+      }
       return true
     }
   }
