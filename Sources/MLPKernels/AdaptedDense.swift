@@ -458,7 +458,8 @@ private func listRowPieces(
     for block in 0..<blocks.count {
       let start = blocks.starts[block]
       let width = blocks.starts[block + 1] - start
-      for kind in [PieceKind.head, .tail, .inner, .value] {
+      for raw in 0..<4 {
+        let kind = PieceKind(rawValue: raw)!
         let first = pieceKey(start: start, width: width, kind)
         for p in Int(words[first])..<Int(words[first + width]) {
           let at = base + 3 * p
@@ -493,14 +494,6 @@ private struct RowSums {
   let wt: UnsafePointer<Float>
   let rm: UnsafePointer<Float>
   let stride: Int
-
-  init(
-    p: UnsafeMutablePointer<Float>, s: UnsafeMutablePointer<Float>, wt: UnsafePointer<Float>,
-    rm: UnsafePointer<Float>, stride: Int
-  ) {
-    (self.p, self.s) = (UnsafePointer(p), UnsafePointer(s))
-    (self.wt, self.rm, self.stride) = (wt, rm, stride)
-  }
 
   @inline(__always)
   func sum<V: Lanes>(
@@ -847,24 +840,6 @@ private func runningSums(
       s += a[j * count + c] * scales[j]
       out[j * count + c] = s
     }
-    c += 1
-  }
-}
-
-/// out += a − b, `count` values.
-@inline(__always)
-private func addDifference(
-  _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>,
-  count: Int
-) {
-  var c = 0
-  while c + 8 <= count {
-    UnsafeMutableRawPointer(out + c).storeBytes(
-      of: load8(out + c) + (load8(a + c) - load8(b + c)), as: SIMD8<Float>.self)
-    c += 8
-  }
-  while c < count {
-    out[c] += a[c] - b[c]
     c += 1
   }
 }

@@ -156,12 +156,12 @@ func validateDelimiter(_ text: String) throws {
   }
 }
 
-/// `--decimal`: '.' or ',', and not the delimiter.
+/// `--decimal`: '.' or ','; a decimal comma needs another delimiter (as `data.decimal` does).
 func validateDecimal(_ text: String, delimiter: String) throws {
   guard let point = CSVReader.decimalPoint(text) else {
     throw ValidationError("--decimal must be '.' or ','")
   }
-  if point == CSVReader.delimiter(delimiter) {
+  if point == UInt8(ascii: ","), CSVReader.delimiter(delimiter) == point {
     throw ValidationError(
       "--decimal ',' needs fields separated by another character: pass --delimiter ';' (or the one the file uses)"
     )

@@ -221,7 +221,7 @@ extension CheckContext {
     return byte
   }
 
-  /// `data.decimal`: '.' or ',', and not the delimiter.
+  /// `data.decimal`: '.' or ','; a decimal comma needs another delimiter.
   private mutating func checkDecimal(_ decimal: Located<String>?, delimiter: UInt8) -> UInt8? {
     guard let decimal else { return UInt8(ascii: ".") }
     guard let byte = CSVReader.decimalPoint(decimal.value) else {
@@ -230,7 +230,7 @@ extension CheckContext {
           .unknownChoice, "'data.decimal' must be '.' or ','", at: decimal.location))
       return nil
     }
-    guard byte != delimiter else {
+    guard byte != UInt8(ascii: ",") || delimiter != byte else {
       report(
         Diagnostic(
           .conflict, "'data.decimal' is the delimiter ','", at: decimal.location,

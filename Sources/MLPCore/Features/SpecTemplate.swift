@@ -85,9 +85,10 @@ public enum SpecTemplate {
     guard rows > 0 else { throw Problem(description: "the file has a header but no rows") }
     // Columns of numbers with a decimal comma in a file whose fields are not ','-separated: the
     // file's numbers are read with ',' as their decimal point, and the spec says so.
-    if detectsDecimalComma, reader.decimalPoint == UInt8(ascii: "."),
+    // Some column's commas can only be decimal ones (then a column's "7,100" are read so too).
+    let decimalCommas = survey.contains { $0.isDecimalCommaNumbers(inFile: false) }
+    if detectsDecimalComma, decimalCommas, reader.decimalPoint == UInt8(ascii: "."),
       reader.delimiter != UInt8(ascii: ","),
-      survey.contains(where: { $0.isDecimalCommaNumbers(inFile: false) }),
       let comma = CSVReader(
         path: reader.path, delimiter: reader.delimiter, decimalPoint: UInt8(ascii: ","),
         diagnostics: &diagnostics, reference: nil)
@@ -121,7 +122,6 @@ public enum SpecTemplate {
       }
       return lines.joined(separator: "\n")
     }
-    let decimalCommas = survey.contains { $0.isDecimalCommaNumbers(inFile: false) }
     if forced == nil, y.isDecimalCommaNumbers(inFile: decimalCommas),
       let e = y.decimalCommaExample
     {
@@ -184,7 +184,7 @@ public enum SpecTemplate {
             + "ignore  # numbers with a decimal comma ('\(e.text)')\(missingNote): mlpc reads '.' as the decimal point; write them with '.' (\(e.plain)) to use them"
         )
       } else if s.isWrittenNumbers, let e = s.writtenExample {
-        // As categories they would be mostly unseen levels; ',' may also be a decimal comma.
+        // As categories they would be mostly unseen levels.
         featureLines.append(
           key
             + "ignore  # numbers with \(e.how) ('\(e.text)')\(missingNote): mlpc reads plain numbers; write them without the \(e.marks) to use them"
